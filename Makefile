@@ -1,0 +1,71 @@
+# Loa Bản — every set-up step is here, so `make run` and `make test` work on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HTMX := admin/static/vendor/htmx.min.js
+PYBABEL := $(BIN)/pybabel
+LOCALES := locales
+LANGS := $(notdir $(wildcard $(LOCALES)/*))
+
+.PHONY: run test install system-deps frontend lint format locales-extract locales-update locales-compile bench clean
+
+run: install frontend
+	$(BIN)/loaban migrate
+	$(BIN)/loaban import-content
+	$(BIN)/loaban create-admin --first
+	$(BIN)/loaban serve
+
+test: install frontend system-deps
+	$(BIN)/python -m pytest -q
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+frontend: $(HTMX)
+
+$(HTMX): package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	mkdir -p admin/static/vendor
+	cp node_modules/htmx.org/dist/htmx.min.js $(HTMX)
+
+# Browser tests need Debian's chromium; voice notes need ffmpeg. Installed only when missing (needs root).
+system-deps:
+	@missing=""; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v ffmpeg >/dev/null || missing="$$missing ffmpeg"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else echo "note: missing$$missing (install with apt-get as root); the tests that need them are skipped"; fi; \
+	fi
+
+lint: install
+	$(BIN)/ruff check bot admin tests bench
+	$(BIN)/ruff format --check bot admin tests bench
+	$(BIN)/mypy
+
+format: install
+	$(BIN)/ruff format bot admin tests bench
+	$(BIN)/ruff check --fix bot admin tests bench
+
+locales-extract: install
+	$(PYBABEL) extract -F babel.cfg -k mark -k _ --no-location --sort-output \
+	  --project "Loa Ban" --copyright-holder "Loa Ban contributors" -o $(LOCALES)/messages.pot .
+
+locales-update: locales-extract
+	$(PYBABEL) update -i $(LOCALES)/messages.pot -d $(LOCALES) --no-fuzzy-matching --ignore-obsolete
+
+# The app compiles catalogs in memory at start-up; .mo files are for packagers who want them.
+locales-compile: install
+	$(PYBABEL) compile -d $(LOCALES) --use-fuzzy --statistics
+
+bench: install frontend
+	$(BIN)/python bench/updates.py
+
+clean:
+	rm -rf $(VENV) node_modules admin/static/vendor .pytest_cache .mypy_cache .ruff_cache loaban.db*

@@ -1,0 +1,98 @@
+"""Per-request dependencies of the admin: the transaction, the logged-in admin, CSRF and role checks."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from sqlalchemy.orm import Session
+
+from bot.accounts import service as accounts
+from bot.accounts.models import AdminUser, Role
+from bot.i18n import mark
+from bot.runtime import runtime_of
+
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """The request owns its transaction: committed when the view returns, rolled back if it raises."""
+    with runtime_of(request).db.transaction() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+class LoginRequired(Exception):
+    """Raised to send an anonymous visitor to the login page."""
+
+
+class PasswordChangeRequired(Exception):
+    """Raised until an admin with a one-time password has chosen their own."""
+
+
+def csrf_token(request: Request) -> str:
+    """The session's CSRF token, created on first use."""
+    token = request.session.get("csrf")
+    if not isinstance(token, str):
+        token = secrets.token_urlsafe(32)
+        request.session["csrf"] = token
+    return token
+
+
+async def csrf_protect(request: Request) -> None:
+    """Every unsafe request must carry the session's token, in the form or the X-CSRF-Token header."""
+    if request.method not in UNSAFE_METHODS:
+        return
+    expected = request.session.get("csrf")
+    given = request.headers.get("X-CSRF-Token")
+    if given is None:
+        form = await request.form()
+        value = form.get("csrf_token")
+        given = value if isinstance(value, str) else None
+    if not isinstance(expected, str) or not given or not secrets.compare_digest(given, expected):
+        raise HTTPException(status_code=403, detail=mark("Phiên làm việc không hợp lệ (CSRF). Hãy tải lại trang."))
+
+
+def current_admin(request: Request, session: SessionDep) -> AdminUser:
+    """The logged-in, active admin; anyone else is sent to log in."""
+    admin_id = request.session.get("admin_id")
+    admin = accounts.get(session, admin_id) if isinstance(admin_id, int) else None
+    if admin is None or not admin.active:
+        request.session.pop("admin_id", None)
+        raise LoginRequired
+    if admin.must_change_password and request.url.path != "/admin/password":
+        raise PasswordChangeRequired
+    return admin
+
+
+AdminDep = Annotated[AdminUser, Depends(current_admin)]
+
+
+def require(*roles: Role) -> Callable[[AdminUser], AdminUser]:
+    """A dependency that lets only the given roles through."""
+
+    def check(admin: AdminDep) -> AdminUser:
+        if admin.role not in roles:
+            raise HTTPException(status_code=403, detail=mark("Bạn không có quyền làm việc này."))
+        return admin
+
+    return check
+
+
+ProvinceAdminDep = Annotated[AdminUser, Depends(require(Role.province_admin))]
+PlacesEditorDep = Annotated[AdminUser, Depends(require(Role.province_admin, Role.commune_officer))]
+
+
+def admin_gettext(request: Request) -> Callable[[str], str]:
+    """Translate into the admin UI's language (Vietnamese unless configured otherwise)."""
+    runtime = runtime_of(request)
+    return runtime.catalogs.gettext(runtime.settings.admin_language)
+
+
+def client_ip(request: Request) -> str:
+    """The caller's address for the audit log and login throttle."""
+    return request.client.host if request.client else ""

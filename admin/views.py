@@ -1,0 +1,460 @@
+"""Admin pages: login, dashboard, people, admin accounts, villages and the audit log."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, FastAPI, Depends, Form, HTTPException, Query, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from admin.deps import (
+    AdminDep,
+    LoginRequired,
+    PasswordChangeRequired,
+    PlacesEditorDep,
+    ProvinceAdminDep,
+    SessionDep,
+    admin_gettext,
+    client_ip,
+    csrf_protect,
+    csrf_token,
+)
+from bot.accounts import service as accounts
+from bot.accounts.models import AdminUser, Role
+from bot.areas import service as areas
+from bot.db import utcnow
+from bot.i18n import KNOWN_LANGUAGES, mark
+from bot.messages import service as messages
+from bot.people import service as people
+from bot.runtime import runtime_of
+
+router = APIRouter(prefix="/admin", dependencies=[Depends(csrf_protect)])
+PAGE_SIZE = 25
+ROLE_LABELS = {
+    Role.province_admin: mark("Quản trị tỉnh"),
+    Role.editor: mark("Biên tập viên"),
+    Role.commune_officer: mark("Cán bộ xã"),
+    Role.viewer: mark("Người xem"),
+}
+
+
+@dataclass(frozen=True)
+class Page:
+    """Pagination numbers for a list."""
+
+    number: int
+    total: int
+    size: int = PAGE_SIZE
+
+    @property
+    def pages(self) -> int:
+        """How many pages there are (at least one)."""
+        return max(1, math.ceil(self.total / self.size))
+
+    @property
+    def offset(self) -> int:
+        """Rows to skip for this page."""
+        return (self.number - 1) * self.size
+
+
+def render(request: Request, template: str, admin: AdminUser | None, status: int = 200, **ctx: Any) -> Response:
+    """Render an admin page with what every page needs: the admin, CSRF token and helpers."""
+    templates = runtime_of(request).admin_templates
+    context = {
+        "admin": admin,
+        "csrf_token": csrf_token(request),
+        "role_labels": ROLE_LABELS,
+        "commune_name": commune_name,
+        "language_name": language_name,
+        **ctx,
+    }
+    return templates.TemplateResponse(request, template, context, status_code=status)
+
+
+def commune_name(code: int | None) -> str:
+    """A commune's full name for display, or a dash."""
+    area = areas.get_commune(code) if code else None
+    return area.name if area else "—"
+
+
+def language_name(code: str | None) -> str:
+    """A language's Vietnamese name for display."""
+    lang = KNOWN_LANGUAGES.get(code or "")
+    return lang.vietnamese_name if lang else (code or "—")
+
+
+def redirect(url: str) -> RedirectResponse:
+    """POST-redirect-GET."""
+    return RedirectResponse(url, status_code=303)
+
+
+def parse_codes(raw: str) -> list[int]:
+    """Commune codes typed as '1234, 5678'; unknown codes are refused with a message."""
+    codes: list[int] = []
+    for part in raw.replace(";", ",").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if not part.isdigit() or areas.get_commune(int(part)) is None:
+            raise accounts.AccountError(mark("Mã xã '{code}' không tồn tại."), code=part)
+        codes.append(int(part))
+    return codes
+
+
+# --- login -----------------------------------------------------------------
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request) -> Response:
+    """The login form."""
+    return render(request, "login.html", None, error=None)
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    session: SessionDep,
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+) -> Response:
+    """Log in; after too many failures the username is locked for a while."""
+    settings = runtime_of(request).settings
+    result = accounts.login(
+        session,
+        username=username,
+        password=password,
+        ip=client_ip(request),
+        max_failures=settings.login_max_failures,
+        lockout=timedelta(minutes=settings.login_lockout_minutes),
+    )
+    if result.locked_minutes:
+        _ = admin_gettext(request)
+        error = _("Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau {n} phút.").format(n=result.locked_minutes)
+        return render(request, "login.html", None, status=429, error=error)
+    if result.admin is None:
+        accounts.audit(session, None, "login_failed", ip=client_ip(request), username=username[:80])
+        _ = admin_gettext(request)
+        return render(request, "login.html", None, status=401, error=_("Sai tên đăng nhập hoặc mật khẩu."))
+    request.session.clear()
+    request.session["admin_id"] = result.admin.id
+    csrf_token(request)
+    accounts.audit(session, result.admin, "login", ip=client_ip(request))
+    return redirect("/admin")
+
+
+@router.post("/logout")
+def logout(request: Request) -> Response:
+    """Forget the session."""
+    request.session.clear()
+    return redirect("/admin/login")
+
+
+@router.get("/password", response_class=HTMLResponse)
+def password_page(request: Request, admin: AdminDep) -> Response:
+    """Change one's own password (forced after a one-time password)."""
+    return render(request, "password.html", admin, error=None)
+
+
+@router.post("/password")
+def change_password(
+    request: Request,
+    session: SessionDep,
+    admin: AdminDep,
+    current: Annotated[str, Form()],
+    new: Annotated[str, Form()],
+    repeat: Annotated[str, Form()],
+) -> Response:
+    """Check the current password, then store the new one."""
+    _ = admin_gettext(request)
+    error = None
+    if not accounts.verify_password(admin, current):
+        error = _("Mật khẩu hiện tại không đúng.")
+    elif new != repeat:
+        error = _("Hai lần nhập mật khẩu mới không giống nhau.")
+    else:
+        try:
+            accounts.set_password(session, admin, new)
+        except accounts.AccountError as exc:
+            error = exc.translate(_)
+    if error:
+        return render(request, "password.html", admin, status=400, error=error)
+    accounts.audit(session, admin, "password_changed", ip=client_ip(request))
+    return redirect("/admin")
+
+
+# --- dashboard -------------------------------------------------------------
+
+
+@router.get("", response_class=HTMLResponse)
+def dashboard(request: Request, session: SessionDep, admin: AdminDep) -> Response:
+    """Who Loa Bản reaches and how much it is used, in the admin's scope."""
+    scope = accounts.scope(admin)
+    since = utcnow() - timedelta(days=14)
+    per_day: dict[str, dict[str, int]] = {}
+    for day, direction, n in messages.count_per_day(session, since, scope):
+        per_day.setdefault(day, {"in": 0, "out": 0})[direction] = n
+    return render(
+        request,
+        "dashboard.html",
+        admin,
+        total=people.count_all(session, scope),
+        by_language=people.count_by_language(session, scope),
+        by_commune=people.count_by_commune(session, scope),
+        new_per_day=people.new_per_day(session, since, scope),
+        messages_per_day=sorted(per_day.items()),
+    )
+
+
+# --- people ----------------------------------------------------------------
+
+
+@router.get("/people", response_class=HTMLResponse)
+def people_list(
+    request: Request,
+    session: SessionDep,
+    admin: AdminDep,
+    q: str = "",
+    lang: str = "",
+    page: Annotated[int, Query(ge=1)] = 1,
+) -> Response:
+    """Searchable, paginated list of people in the admin's communes."""
+    flt = people.PersonFilter(query=q, language=lang or None, commune_codes=accounts.scope(admin))
+    rows, total = people.get_all(session, flt, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    template = "people_rows.html" if request.headers.get("HX-Request") else "people.html"
+    return render(
+        request,
+        template,
+        admin,
+        rows=rows,
+        page=Page(page, total),
+        q=q,
+        lang=lang,
+        languages=runtime_of(request).catalogs.languages(),
+    )
+
+
+@router.get("/people/{person_id}", response_class=HTMLResponse)
+def person_detail(request: Request, session: SessionDep, admin: AdminDep, person_id: int) -> Response:
+    """One person and their conversation, only inside the admin's scope."""
+    person = people.get(session, person_id)
+    if person is None or not people.in_scope(person, accounts.scope(admin)):
+        raise HTTPException(status_code=404, detail=mark("Không tìm thấy người này trong phạm vi của bạn."))
+    return render(
+        request,
+        "person.html",
+        admin,
+        person=person,
+        urns=people.urns_of(session, person),
+        history=messages.history(session, person.id),
+    )
+
+
+# --- admin accounts --------------------------------------------------------
+
+
+@router.get("/admins", response_class=HTMLResponse)
+def admins_list(request: Request, session: SessionDep, admin: ProvinceAdminDep) -> Response:
+    """All admin accounts."""
+    return render(request, "admins.html", admin, rows=accounts.get_all(session))
+
+
+@router.get("/admins/new", response_class=HTMLResponse)
+def admin_new_page(request: Request, admin: ProvinceAdminDep) -> Response:
+    """Form for a new admin account."""
+    return render(request, "admin_form.html", admin, target=None, error=None, roles=list(Role))
+
+
+@router.post("/admins/new")
+def admin_create(
+    request: Request,
+    session: SessionDep,
+    admin: ProvinceAdminDep,
+    username: Annotated[str, Form()],
+    role: Annotated[Role, Form()],
+    full_name: Annotated[str, Form()] = "",
+    communes: Annotated[str, Form()] = "",
+) -> Response:
+    """Create an admin with a one-time password shown once."""
+    password = accounts.generate_password()
+    try:
+        target = accounts.create(
+            session,
+            username=username,
+            password=password,
+            role=role,
+            full_name=full_name,
+            commune_codes=parse_codes(communes),
+            must_change_password=True,
+        )
+    except accounts.AccountError as exc:
+        return render(request, "admin_form.html", admin, status=400, target=None, error=exc.translate(admin_gettext(request)), roles=list(Role))
+    accounts.audit(session, admin, "admin_created", f"admin:{target.id}", client_ip(request), role=role.value)
+    return render(request, "admin_password.html", admin, target=target, password=password)
+
+
+@router.get("/admins/{admin_id}", response_class=HTMLResponse)
+def admin_edit_page(request: Request, session: SessionDep, admin: ProvinceAdminDep, admin_id: int) -> Response:
+    """Form to change an admin's role, communes and status."""
+    target = accounts.get(session, admin_id)
+    if target is None:
+        raise HTTPException(status_code=404, detail=mark("Không có tài khoản này."))
+    return render(request, "admin_form.html", admin, target=target, error=None, roles=list(Role))
+
+
+@router.post("/admins/{admin_id}")
+def admin_update(
+    request: Request,
+    session: SessionDep,
+    admin: ProvinceAdminDep,
+    admin_id: int,
+    role: Annotated[Role, Form()],
+    full_name: Annotated[str, Form()] = "",
+    communes: Annotated[str, Form()] = "",
+    active: Annotated[bool, Form()] = False,
+) -> Response:
+    """Save an admin's role, communes and status; nobody can lock themselves out."""
+    target = accounts.get(session, admin_id)
+    if target is None:
+        raise HTTPException(status_code=404, detail=mark("Không có tài khoản này."))
+    try:
+        if target.id == admin.id and (role != Role.province_admin or not active):
+            raise accounts.AccountError(mark("Bạn không thể tự hạ quyền hay khóa tài khoản của chính mình."))
+        accounts.update(
+            session, target, role=role, full_name=full_name, active=active, commune_codes=parse_codes(communes)
+        )
+    except accounts.AccountError as exc:
+        return render(request, "admin_form.html", admin, status=400, target=target, error=exc.translate(admin_gettext(request)), roles=list(Role))
+    accounts.audit(session, admin, "admin_updated", f"admin:{target.id}", client_ip(request), role=role.value)
+    return redirect("/admin/admins")
+
+
+@router.post("/admins/{admin_id}/reset-password")
+def admin_reset_password(request: Request, session: SessionDep, admin: ProvinceAdminDep, admin_id: int) -> Response:
+    """Give an admin a new one-time password."""
+    target = accounts.get(session, admin_id)
+    if target is None:
+        raise HTTPException(status_code=404, detail=mark("Không có tài khoản này."))
+    password = accounts.generate_password()
+    accounts.set_password(session, target, password, must_change=True)
+    accounts.audit(session, admin, "admin_password_reset", f"admin:{target.id}", client_ip(request))
+    return render(request, "admin_password.html", admin, target=target, password=password)
+
+
+# --- villages --------------------------------------------------------------
+
+
+@router.get("/villages", response_class=HTMLResponse)
+def villages_page(
+    request: Request, session: SessionDep, admin: AdminDep, commune: int = 0, q: str = ""
+) -> Response:
+    """Pick a commune (search by name), then list and edit its villages."""
+    scope = accounts.scope(admin)
+    chosen = areas.get_commune(commune) if commune else None
+    if chosen is not None and scope is not None and chosen.code not in scope:
+        raise HTTPException(status_code=404, detail=mark("Xã này không thuộc phạm vi của bạn."))
+    if scope is not None:
+        matches = [a for code in scope if (a := areas.get_commune(code)) is not None]
+    else:
+        matches = areas.search(tuple(c for p in areas.provinces() for c in areas.communes(p.code)), q)[:30] if q else []
+    return render(
+        request,
+        "villages.html",
+        admin,
+        commune=chosen,
+        matches=matches,
+        q=q,
+        villages=areas.list_villages(session, chosen.code) if chosen else [],
+        can_edit=accounts.can_edit_people_and_places(admin),
+        error=None,
+    )
+
+
+def _commune_in_scope(admin: AdminUser, commune: int) -> None:
+    """Refuse village changes outside the admin's communes."""
+    scope = accounts.scope(admin)
+    if areas.get_commune(commune) is None or (scope is not None and commune not in scope):
+        raise HTTPException(status_code=404, detail=mark("Xã này không thuộc phạm vi của bạn."))
+
+
+@router.post("/villages")
+def village_create(
+    request: Request,
+    session: SessionDep,
+    admin: PlacesEditorDep,
+    commune: Annotated[int, Form()],
+    name: Annotated[str, Form(min_length=1, max_length=120)],
+) -> Response:
+    """Add a village to a commune."""
+    _commune_in_scope(admin, commune)
+    village = areas.get_or_create_village(session, commune_code=commune, name=name)
+    accounts.audit(session, admin, "village_created", f"village:{village.id}", client_ip(request), name=name)
+    return redirect(f"/admin/villages?commune={commune}")
+
+
+@router.post("/villages/{village_id}")
+def village_update(
+    request: Request,
+    session: SessionDep,
+    admin: PlacesEditorDep,
+    village_id: int,
+    name: Annotated[str, Form(min_length=1, max_length=120)],
+) -> Response:
+    """Rename a village."""
+    village = areas.get_village(session, village_id)
+    if village is None:
+        raise HTTPException(status_code=404, detail=mark("Không có thôn này."))
+    _commune_in_scope(admin, village.commune_code)
+    areas.update_village(session, village, name=name)
+    accounts.audit(session, admin, "village_renamed", f"village:{village.id}", client_ip(request), name=name)
+    return redirect(f"/admin/villages?commune={village.commune_code}")
+
+
+@router.post("/villages/{village_id}/delete")
+def village_delete(request: Request, session: SessionDep, admin: PlacesEditorDep, village_id: int) -> Response:
+    """Remove a village; its people keep their commune."""
+    village = areas.get_village(session, village_id)
+    if village is None:
+        raise HTTPException(status_code=404, detail=mark("Không có thôn này."))
+    _commune_in_scope(admin, village.commune_code)
+    commune = village.commune_code
+    accounts.audit(session, admin, "village_deleted", f"village:{village.id}", client_ip(request), name=village.name)
+    areas.delete_village(session, village)
+    return redirect(f"/admin/villages?commune={commune}")
+
+
+# --- audit log -------------------------------------------------------------
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit_log(
+    request: Request, session: SessionDep, admin: ProvinceAdminDep, page: Annotated[int, Query(ge=1)] = 1
+) -> Response:
+    """Every admin action, newest first."""
+    rows, total = accounts.audit_page(session, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    return render(request, "audit.html", admin, rows=rows, page=Page(page, total))
+
+
+def install_handlers(app: FastAPI) -> None:
+    """Turn the admin's auth exceptions into redirects and HTTP errors into friendly pages."""
+
+    @app.exception_handler(LoginRequired)
+    async def _login(request: Request, _exc: LoginRequired) -> Response:
+        if request.headers.get("HX-Request"):
+            return Response(status_code=401, headers={"HX-Redirect": "/admin/login"})
+        return redirect("/admin/login")
+
+    @app.exception_handler(PasswordChangeRequired)
+    async def _password(_request: Request, _exc: PasswordChangeRequired) -> Response:
+        return redirect("/admin/password")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if request.url.path.startswith("/admin") and "text/html" in request.headers.get("accept", ""):
+            message = admin_gettext(request)(str(exc.detail))
+            return render(request, "error.html", None, exc.status_code, message=message)
+        return await http_exception_handler(request, exc)

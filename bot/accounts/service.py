@@ -1,0 +1,210 @@
+"""Admin accounts: hashing, login with throttling, scope and the audit log; the caller commits."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.accounts.models import AdminCommune, AdminUser, AuditEntry, LoginAttempt, Role
+from bot.db import utcnow
+from bot.i18n import mark
+
+_hasher = PasswordHasher()
+_DUMMY_HASH = _hasher.hash("loaban-dummy-password")
+MIN_PASSWORD_LENGTH = 10
+
+
+class AccountError(ValueError):
+    """A refused account change: a catalog message id plus its parameters, translated by the view."""
+
+    def __init__(self, msgid: str, **params: Any) -> None:
+        super().__init__(msgid.format(**params))
+        self.msgid = msgid
+        self.params = params
+
+    def translate(self, gettext: Callable[[str], str]) -> str:
+        """The message in the admin's language."""
+        return gettext(self.msgid).format(**self.params)
+
+
+def hash_password(password: str) -> str:
+    """Argon2id hash, the current recommendation for stored passwords."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(mark("Mật khẩu phải có ít nhất {n} ký tự."), n=MIN_PASSWORD_LENGTH)
+    return _hasher.hash(password)
+
+
+def generate_password() -> str:
+    """A one-time password an operator can type: 16 URL-safe characters."""
+    return secrets.token_urlsafe(12)
+
+
+def get(session: Session, admin_id: int) -> AdminUser | None:
+    """An admin by id."""
+    return session.get(AdminUser, admin_id)
+
+
+def get_by_username(session: Session, username: str) -> AdminUser | None:
+    """An admin by login name (case-insensitive)."""
+    return session.scalar(select(AdminUser).where(func.lower(AdminUser.username) == username.lower()))
+
+
+def get_all(session: Session) -> list[AdminUser]:
+    """Every admin account, by username."""
+    return list(session.scalars(select(AdminUser).order_by(AdminUser.username)))
+
+
+def count(session: Session) -> int:
+    """How many admin accounts exist (zero means the first one must be created)."""
+    return session.scalar(select(func.count()).select_from(AdminUser)) or 0
+
+
+def create(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    role: Role,
+    full_name: str = "",
+    commune_codes: Iterable[int] = (),
+    must_change_password: bool = False,
+) -> AdminUser:
+    """Create an admin; refuses duplicate usernames with a readable message."""
+    username = username.strip()
+    if not username:
+        raise AccountError(mark("Tên đăng nhập không được để trống."))
+    if get_by_username(session, username) is not None:
+        raise AccountError(mark("Tên đăng nhập '{username}' đã có."), username=username)
+    admin = AdminUser(
+        username=username,
+        full_name=full_name.strip(),
+        password_hash=hash_password(password),
+        role=role,
+        must_change_password=must_change_password,
+    )
+    admin.communes = [AdminCommune(commune_code=c) for c in sorted(set(commune_codes))]
+    session.add(admin)
+    session.flush()
+    return admin
+
+
+def update(
+    session: Session,
+    admin: AdminUser,
+    *,
+    role: Role,
+    full_name: str,
+    active: bool,
+    commune_codes: Iterable[int],
+) -> AdminUser:
+    """Change an admin's role, name, status and communes."""
+    admin.role = role
+    admin.full_name = full_name.strip()
+    admin.active = active
+    wanted = set(commune_codes)
+    admin.communes = [c for c in admin.communes if c.commune_code in wanted] + [
+        AdminCommune(commune_code=c) for c in sorted(wanted - set(admin.commune_codes))
+    ]
+    session.flush()
+    return admin
+
+
+def set_password(session: Session, admin: AdminUser, password: str, *, must_change: bool = False) -> None:
+    """Replace an admin's password."""
+    admin.password_hash = hash_password(password)
+    admin.must_change_password = must_change
+    session.flush()
+
+
+def verify_password(admin: AdminUser, password: str) -> bool:
+    """Check a password against the stored hash without leaking timing on format errors."""
+    try:
+        return _hasher.verify(admin.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _dummy_check(password: str) -> bool:
+    """Spend the same time as a real check, and always fail."""
+    try:
+        _hasher.verify(_DUMMY_HASH, password + "\x00")
+    except (VerificationError, InvalidHashError):
+        pass
+    return False
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    """The outcome of a login attempt: the admin, or why not."""
+
+    admin: AdminUser | None
+    locked_minutes: int = 0
+
+
+def recent_failures(session: Session, username: str, window: timedelta) -> int:
+    """Failed logins for a username inside the lockout window."""
+    since = utcnow() - window
+    stmt = select(func.count()).where(
+        func.lower(LoginAttempt.username) == username.lower(),
+        LoginAttempt.success.is_(False),
+        LoginAttempt.at >= since,
+    )
+    return session.scalar(stmt) or 0
+
+
+def login(
+    session: Session, *, username: str, password: str, ip: str, max_failures: int, lockout: timedelta
+) -> LoginResult:
+    """Authenticate, refusing early once a username has too many recent failures."""
+    if recent_failures(session, username, lockout) >= max_failures:
+        return LoginResult(None, locked_minutes=int(lockout.total_seconds() // 60))
+    admin = get_by_username(session, username)
+    # An unknown username still costs one hash check, so timing does not reveal which names exist.
+    ok = verify_password(admin, password) if admin is not None else _dummy_check(password)
+    ok = ok and admin is not None and admin.active
+    session.add(LoginAttempt(username=username[:80], ip=ip[:64], success=ok))
+    if not ok or admin is None:
+        return LoginResult(None)
+    admin.last_login_at = utcnow()
+    return LoginResult(admin)
+
+
+def scope(admin: AdminUser) -> list[int] | None:
+    """The communes an admin is limited to; None means the whole province."""
+    return admin.commune_codes if admin.role == Role.commune_officer else None
+
+
+def can_edit_people_and_places(admin: AdminUser) -> bool:
+    """Province admins and commune officers manage people and villages; editors and viewers do not."""
+    return admin.role in (Role.province_admin, Role.commune_officer)
+
+
+def audit(
+    session: Session, admin: AdminUser | None, action: str, target: str = "", ip: str = "", **detail: Any
+) -> None:
+    """Append one line to the audit log inside the action's own transaction."""
+    session.add(
+        AuditEntry(
+            admin_id=admin.id if admin else None,
+            username=admin.username if admin else str(detail.get("username", "")),
+            action=action,
+            target=target[:200],
+            detail=detail,
+            ip=ip[:64],
+        )
+    )
+
+
+def audit_page(session: Session, *, offset: int, limit: int) -> tuple[list[AuditEntry], int]:
+    """One page of the audit log, newest first."""
+    total = session.scalar(select(func.count()).select_from(AuditEntry)) or 0
+    rows = session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).offset(offset).limit(limit))
+    return list(rows), total

@@ -1,0 +1,1 @@
+"""Provinces and communes (from vietnam-provinces) and the villages admins maintain."""

@@ -1,0 +1,126 @@
+"""Look-ups over the 34 provinces and 3,321 communes of the 2025 reform, plus village CRUD."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from vietnam_provinces import Province, ProvinceCode, Ward, WardCode
+
+from bot.areas.models import Village
+from bot.text import fold
+
+
+@dataclass(frozen=True)
+class Area:
+    """A province or commune as Loa Bản shows it: code, full name and a folded name for search."""
+
+    code: int
+    name: str
+    folded: str
+    province_code: int
+
+
+@cache
+def provinces() -> tuple[Area, ...]:
+    """All provinces, sorted by name as people look for them."""
+    items = [Area(int(p.code), p.name, fold(p.name), int(p.code)) for p in Province.iter_all()]
+    return tuple(sorted(items, key=lambda a: _sort_key(a.name)))
+
+
+@cache
+def communes(province_code: int) -> tuple[Area, ...]:
+    """The communes, wards and special zones of one province, sorted by name."""
+    wards = Ward.iter_by_province(ProvinceCode(province_code))
+    items = [Area(int(w.code), w.name, fold(w.name), province_code) for w in wards]
+    return tuple(sorted(items, key=lambda a: _sort_key(a.name)))
+
+
+def _sort_key(name: str) -> str:
+    """Sort on the name without its 'Tỉnh/Xã/Phường' prefix."""
+    return fold(strip_prefix(name))
+
+
+_PREFIXES = ("Thành phố ", "Tỉnh ", "Xã ", "Phường ", "Đặc khu ")
+
+
+def strip_prefix(name: str) -> str:
+    """'Xã Đồng Văn' -> 'Đồng Văn', for short buttons."""
+    for prefix in _PREFIXES:
+        if name.startswith(prefix):
+            return name[len(prefix) :]
+    return name
+
+
+def get_province(code: int) -> Area | None:
+    """A province by code, or None if the code is not a current province."""
+    try:
+        p = Province.from_code(ProvinceCode(code))
+    except ValueError:
+        return None
+    return Area(int(p.code), p.name, fold(p.name), int(p.code))
+
+
+def get_commune(code: int) -> Area | None:
+    """A commune by code, or None if it does not exist after the 2025 reform."""
+    try:
+        w = Ward.from_code(WardCode(code))
+    except ValueError:
+        return None
+    return Area(int(w.code), w.name, fold(w.name), int(w.province_code))
+
+
+def search(areas: tuple[Area, ...], query: str) -> list[Area]:
+    """Areas whose folded name contains the folded query; word-start matches first."""
+    q = fold(query)
+    if not q:
+        return list(areas)
+    hits = [a for a in areas if q in a.folded]
+    return sorted(hits, key=lambda a: (not fold(strip_prefix(a.name)).startswith(q), _sort_key(a.name)))
+
+
+def list_villages(session: Session, commune_code: int) -> list[Village]:
+    """Villages of a commune in name order."""
+    stmt = select(Village).where(Village.commune_code == commune_code).order_by(Village.name)
+    return list(session.scalars(stmt))
+
+
+def get_village(session: Session, village_id: int) -> Village | None:
+    """One village by id."""
+    return session.get(Village, village_id)
+
+
+def create_village(session: Session, *, commune_code: int, name: str) -> Village:
+    """Add a village; the caller's transaction decides whether it sticks."""
+    village = Village(commune_code=commune_code, name=name.strip())
+    session.add(village)
+    session.flush()
+    return village
+
+
+def get_or_create_village(session: Session, *, commune_code: int, name: str) -> Village:
+    """Idempotent import of sample and bulk village lists."""
+    existing = session.scalar(
+        select(Village).where(Village.commune_code == commune_code, Village.name == name.strip())
+    )
+    return existing or create_village(session, commune_code=commune_code, name=name)
+
+
+def update_village(session: Session, village: Village, *, name: str) -> Village:
+    """Rename a village."""
+    village.name = name.strip()
+    session.flush()
+    return village
+
+
+def delete_village(session: Session, village: Village) -> None:
+    """Remove a village; people who chose it keep their commune."""
+    session.delete(village)
+    session.flush()
+
+
+def count_villages(session: Session) -> int:
+    """How many villages are known, for the dashboard."""
+    return session.scalar(select(func.count()).select_from(Village)) or 0

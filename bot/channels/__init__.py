@@ -1,0 +1,1 @@
+"""Channel adapters (Telegram, web chat, later Zalo): peers behind one interface, registered by type."""

@@ -1,0 +1,121 @@
+"""The one interface every channel implements, the registry of channel types, and the hub between them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+from sqlalchemy.orm import Session
+
+from bot.conversation.engine import Conversation
+from bot.conversation.types import Inbound, Outcome, Outgoing, Reply
+from bot.db import Database
+from bot.messages import service as messages
+from bot.people import service as people
+
+log = logging.getLogger(__name__)
+
+
+class SendError(Exception):
+    """A platform refused a message; `blocked` means the person blocked the bot."""
+
+    def __init__(self, reason: str, *, blocked: bool = False) -> None:
+        super().__init__(reason)
+        self.blocked = blocked
+
+
+class Channel(ABC):
+    """Translate neutral replies into one platform's calls; inbound translation lives beside it."""
+
+    type: ClassVar[str]
+
+    @abstractmethod
+    async def send(self, urn: str, reply: Reply) -> str | None:
+        """Send one reply; return the platform's message id, or raise SendError."""
+
+
+CHANNEL_TYPES: dict[str, type[Channel]] = {}
+
+
+def register_channel(cls: type[Channel]) -> type[Channel]:
+    """Class decorator that makes a channel type known by its `type` code."""
+    CHANNEL_TYPES[cls.type] = cls
+    return cls
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """The platform's answer for one outbox row."""
+
+    message_id: int
+    urn: str
+    external_id: str | None
+    error: str | None
+    blocked: bool
+
+
+class Hub:
+    """Owns the path of every message: store and handle in one transaction, then send after commit."""
+
+    def __init__(self, db: Database, conversation: Conversation) -> None:
+        self.db = db
+        self.conversation = conversation
+        self.channels: dict[str, Channel] = {}
+
+    def attach(self, channel: Channel) -> None:
+        """Make a running channel available for delivery."""
+        self.channels[channel.type] = channel
+
+    def handle(self, inbound: Inbound) -> Outcome:
+        """One transaction: store the message, act on it, queue replies (runs in a worker thread)."""
+        with self.db.transaction() as session:
+            return self.conversation.handle(session, inbound)
+
+    async def receive(self, inbound: Inbound) -> Outcome:
+        """Handle an inbound message and deliver its replies once they are committed."""
+        outcome = await asyncio.to_thread(self.handle, inbound)
+        if outcome.outgoing:
+            await self.deliver(outcome.outgoing)
+        return outcome
+
+    async def deliver(self, outgoing: Sequence[Outgoing]) -> list[Delivery]:
+        """Send replies in order (one conversation's replies must not overtake each other), then record."""
+        results: list[Delivery] = []
+        for item in outgoing:
+            channel = self.channels.get(people.channel_of(item.urn))
+            if channel is None:
+                results.append(Delivery(item.message_id, item.urn, None, "channel not running", False))
+                continue
+            try:
+                external_id = await channel.send(item.urn, item.reply)
+            except SendError as exc:
+                log.warning("send to %s failed: %s", item.urn, exc)
+                results.append(Delivery(item.message_id, item.urn, None, str(exc), exc.blocked))
+                if exc.blocked:
+                    break
+                continue
+            results.append(Delivery(item.message_id, item.urn, external_id, None, False))
+        await asyncio.to_thread(self._record, results)
+        return results
+
+    def _record(self, results: Sequence[Delivery]) -> None:
+        """Write every delivery outcome in one transaction; a blocked bot unsubscribes the person."""
+        with self.db.transaction() as session:
+            for r in results:
+                if r.error is None:
+                    messages.mark_sent(session, r.message_id, r.external_id)
+                else:
+                    messages.mark_failed(session, r.message_id, r.error)
+                if r.blocked:
+                    _unsubscribe(session, r.urn)
+
+
+def _unsubscribe(session: Session, urn: str) -> None:
+    """A person who blocked the bot gets nothing more until they come back."""
+    person = people.get_by_urn(session, urn)
+    if person is not None:
+        person.subscribed = False

@@ -1,0 +1,240 @@
+"""Telegram adapter: python-telegram-bot's Application without its own web server, behind FastAPI."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+from collections.abc import Awaitable
+from datetime import timedelta
+from typing import Any, ClassVar
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import AIORateLimiter, Application, BaseUpdateProcessor, ContextTypes, TypeHandler
+
+from bot.channels.base import Channel, Hub, SendError, register_channel
+from bot.config import Settings
+from bot.conversation.types import Inbound, Reply
+from bot.messages import service as messages
+from bot.runtime import runtime_of
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+WEBHOOK_PATH = "/webhooks/telegram"
+MAX_UPDATE_BYTES = 1_000_000
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+
+
+def urn_of(update: Update) -> str:
+    """Private chats are addressed by chat id, which for a person equals their user id."""
+    if update.effective_chat is not None:
+        return f"telegram:{update.effective_chat.id}"
+    if update.effective_user is not None:
+        return f"telegram:{update.effective_user.id}"
+    return "telegram:unknown"
+
+
+def to_inbound(update: Update) -> Inbound:
+    """Translate a Telegram update into the core's neutral message."""
+    user = update.effective_user
+    name = user.full_name if user is not None else ""
+    common: dict[str, Any] = {
+        "urn": urn_of(update),
+        "external_id": str(update.update_id),
+        "display_name": name,
+        "raw": update.to_dict(),
+    }
+    if update.callback_query is not None:
+        return Inbound(kind="button", payload=update.callback_query.data or "", **common)
+    if update.my_chat_member is not None:
+        status = update.my_chat_member.new_chat_member.status
+        return Inbound(kind="event", payload="blocked" if status == "kicked" else "member", **common)
+    message = update.message
+    if message is None:
+        return Inbound(kind="event", payload="ignored", **common)
+    if message.text is not None:
+        kind = "command" if message.text.startswith("/") else "text"
+        return Inbound(kind=kind, text=message.text, **common)
+    return Inbound(kind="unsupported", payload=_media_kind(message.to_dict()), **common)
+
+
+def _media_kind(message: dict[str, Any]) -> str:
+    """Which kind of non-text message arrived (sticker, photo, voice…), for the log."""
+    for key in ("sticker", "photo", "voice", "audio", "video", "video_note", "document", "location", "contact"):
+        if key in message:
+            return key
+    return "other"
+
+
+def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    """Neutral buttons as an inline keyboard, `columns` buttons per row."""
+    if not reply.buttons:
+        return None
+    cols = max(1, reply.columns)
+    buttons = [InlineKeyboardButton(b.label, callback_data=b.payload) for b in reply.buttons]
+    return InlineKeyboardMarkup([buttons[i : i + cols] for i in range(0, len(buttons), cols)])
+
+
+@register_channel
+class TelegramChannel(Channel):
+    """Sends neutral replies through the Bot API; a blocked bot is reported so the person is unsubscribed."""
+
+    type: ClassVar[str] = "telegram"
+
+    def __init__(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        self.application = application
+
+    async def send(self, urn: str, reply: Reply) -> str | None:
+        """One reply, as text with its keyboard (voice, photo and polls come with their features)."""
+        chat_id = int(urn.split(":", 1)[1])
+        try:
+            sent = await self.application.bot.send_message(chat_id, reply.text, reply_markup=keyboard(reply))
+        except Forbidden as exc:
+            raise SendError(exc.message, blocked=True) from exc
+        except (BadRequest, TelegramError) as exc:
+            raise SendError(f"{type(exc).__name__}: {exc}") from exc
+        return str(sent.message_id)
+
+
+class PerChatUpdateProcessor(BaseUpdateProcessor):
+    """Many chats at once, but one update at a time per chat so a person's taps keep their order."""
+
+    def __init__(self, max_concurrent_updates: int) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._users: dict[str, int] = {}
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """Wait for the chat's previous update, then process this one."""
+        key = urn_of(update) if isinstance(update, Update) else "other"
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._users[key] = self._users.get(key, 0) + 1
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            self._users[key] -= 1
+            if self._users[key] == 0:
+                del self._users[key], self._locks[key]
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to tear down."""
+
+
+class TelegramBot:
+    """The running Telegram side of a process: the PTB application, its channel and how updates arrive."""
+
+    def __init__(self, settings: Settings, hub: Hub, *, polling: bool) -> None:
+        if not settings.telegram_token:
+            raise ValueError("LOABAN_TELEGRAM_TOKEN is not set")
+        if not polling and not settings.telegram_webhook_secret:
+            raise ValueError("webhook mode needs LOABAN_TELEGRAM_WEBHOOK_SECRET (refusing to start without it)")
+        self.settings = settings
+        self.hub = hub
+        self.polling = polling
+        api = settings.telegram_api_url.rstrip("/")
+        builder = (
+            Application.builder()
+            .token(settings.telegram_token)
+            .base_url(f"{api}/bot")
+            .base_file_url(f"{api}/file/bot")
+            .rate_limiter(AIORateLimiter(max_retries=5))
+            .concurrent_updates(PerChatUpdateProcessor(settings.telegram_max_concurrent_updates))
+        )
+        if not polling:
+            builder = builder.updater(None)
+        self.application = builder.build()
+        self.application.add_handler(TypeHandler(Update, self._on_update))
+        self.channel = TelegramChannel(self.application)
+        hub.attach(self.channel)
+
+    async def start(self) -> None:
+        """Start the application and register the webhook or begin long polling."""
+        await self.application.initialize()
+        await self.application.start()
+        if self.polling:
+            assert self.application.updater is not None
+            await self.application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+        elif self.settings.public_url:
+            await self.application.bot.set_webhook(
+                url=self.settings.public_url.rstrip("/") + WEBHOOK_PATH,
+                secret_token=self.settings.telegram_webhook_secret,
+                allowed_updates=ALLOWED_UPDATES,
+            )
+        await self.replay_unhandled()
+
+    async def stop(self) -> None:
+        """Stop polling and the application cleanly."""
+        if self.application.updater is not None and self.application.updater.running:
+            await self.application.updater.stop()
+        await self.application.stop()
+        await self.application.shutdown()
+
+    def store(self, data: dict[str, Any], update: Update) -> bool:
+        """Store an update before acting on it; False for a redelivery already stored."""
+        inbound = to_inbound(update)
+        with self.hub.db.transaction() as session:
+            _message, fresh = messages.record_inbound(
+                session,
+                urn=inbound.urn,
+                external_id=inbound.external_id,
+                kind=inbound.kind,
+                text=inbound.text or inbound.payload,
+                payload=data,
+            )
+        return fresh
+
+    async def replay_unhandled(self) -> None:
+        """Updates stored but not handled before a crash are queued again at start-up."""
+
+        def load() -> list[dict[str, Any]]:
+            with self.hub.db.transaction() as session:
+                rows = messages.unhandled_inbound(session, "telegram", timedelta(seconds=30))
+                return [m.payload for m in rows]
+
+        for data in await asyncio.to_thread(load):
+            update = Update.de_json(data, self.application.bot)
+            if update is not None:
+                await self.application.update_queue.put(update)
+
+    async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Acknowledge a tap at once, then let the core answer."""
+        query = update.callback_query
+        if query is not None:
+            await asyncio.gather(
+                query.answer(), query.edit_message_reply_markup(reply_markup=None), return_exceptions=True
+            )
+        await self.hub.receive(to_inbound(update))
+
+
+@router.post(WEBHOOK_PATH, include_in_schema=False)
+async def telegram_webhook(request: Request) -> Response:
+    """Check the secret, store the update, queue it; Telegram gets its 200 without waiting for replies."""
+    runtime = runtime_of(request)
+    telegram, expected = runtime.telegram, runtime.settings.telegram_webhook_secret
+    given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+    if telegram is None or telegram.polling or not expected:
+        return JSONResponse({"error": "Telegram webhook is not enabled"}, status_code=404)
+    if not secrets.compare_digest(given.encode(), expected.encode()):
+        return JSONResponse({"error": "forbidden"}, status_code=403)
+    raw = await request.body()
+    if len(raw) > MAX_UPDATE_BYTES:
+        return JSONResponse({"error": "update too large"}, status_code=413)
+    try:
+        data = json.loads(raw)
+        update = Update.de_json(data, telegram.application.bot) if isinstance(data, dict) else None
+    except (ValueError, TypeError, KeyError) as exc:
+        log.warning("malformed Telegram update refused: %s", exc)
+        update = None
+    if update is None:
+        return JSONResponse({"error": "malformed update"}, status_code=400)
+    if await asyncio.to_thread(telegram.store, data, update):
+        await telegram.application.update_queue.put(update)
+    return JSONResponse({})

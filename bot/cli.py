@@ -1,0 +1,141 @@
+"""The `loaban` command: serve, migrate, create-admin, import-content."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from bot.config import Settings, get_settings
+
+
+def _db(settings: Settings):  # type: ignore[no-untyped-def]
+    """A database handle for one CLI command."""
+    from bot.db import Database
+
+    return Database(settings.database_url)
+
+
+def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    """Bring the schema up to date."""
+    from bot.migrations import upgrade
+
+    upgrade(settings.database_url)
+    print("Database schema is up to date.")
+    return 0
+
+
+def cmd_import_content(settings: Settings, args: argparse.Namespace) -> int:
+    """Load sample or operator content; safe to run again."""
+    from bot.content import ContentError, import_all
+
+    db = _db(settings)
+    try:
+        with db.transaction() as session:
+            results = import_all(session, Path(args.path or settings.content_dir))
+    except ContentError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        db.dispose()
+    print("Imported: " + (", ".join(f"{k}={v}" for k, v in results.items()) or "nothing"))
+    return 0
+
+
+def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
+    """Create an admin; with --first, only when none exists (what `make run` does)."""
+    from bot.accounts import service as accounts
+    from bot.accounts.models import Role
+
+    db = _db(settings)
+    try:
+        with db.transaction() as session:
+            if args.first and accounts.count(session) > 0:
+                print("An admin account already exists; nothing to do.")
+                return 0
+            password = args.password or settings.admin_password
+            one_time = password is None
+            password = password or accounts.generate_password()
+            try:
+                accounts.create(
+                    session,
+                    username=args.username,
+                    password=password,
+                    role=Role(args.role),
+                    commune_codes=args.commune,
+                    must_change_password=one_time,
+                )
+            except accounts.AccountError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
+            accounts.audit(session, None, "admin_created_cli", args.username, username="cli")
+    finally:
+        db.dispose()
+    print(f"Admin '{args.username}' created with role {args.role}.")
+    if one_time:
+        print(f"One-time password (change it at first login): {password}")
+    return 0
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    """Apply migrations, then serve the web chat, admin and Telegram on one port."""
+    import uvicorn
+
+    from bot.migrations import upgrade
+    from bot.server import create_app
+
+    upgrade(settings.database_url)
+    try:
+        app = create_app(settings, polling=args.polling)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    host, port = args.host or settings.host, args.port or settings.port
+    print(f"Loa Bản on http://{host}:{port}  (web chat /chat, admin /admin, health /healthz)")
+    uvicorn.run(app, host=host, port=port, proxy_headers=True, log_level="info")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Sub-commands and their options."""
+    parser = argparse.ArgumentParser(prog="loaban", description="Loa Bản: the village loudspeaker that also listens")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="migrate, then serve web chat, admin and Telegram")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--polling", action="store_true", help="take Telegram updates by long polling")
+    serve.set_defaults(func=cmd_serve)
+
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+
+    content = sub.add_parser("import-content", help="load content (villages…) from a folder")
+    content.add_argument("path", nargs="?", help="folder (default: the shipped content/)")
+    content.set_defaults(func=cmd_import_content)
+
+    admin = sub.add_parser("create-admin", help="create an admin account")
+    admin.add_argument("--username", default="admin")
+    admin.add_argument("--role", default="province_admin", choices=["province_admin", "editor", "commune_officer", "viewer"])
+    admin.add_argument("--password", help="default: LOABAN_ADMIN_PASSWORD, else a printed one-time password")
+    admin.add_argument("--commune", type=int, action="append", default=[], help="commune code (repeatable)")
+    admin.add_argument("--first", action="store_true", help="only if no admin exists yet")
+    admin.set_defaults(func=cmd_create_admin)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `loaban` console script."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        settings = get_settings()
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    code: int = args.func(settings, args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,43 @@
+"""Loading the shipped sample content (and operators' own files) into the database, idempotently."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy.orm import Session
+
+from bot.areas import service as areas
+
+
+class ContentError(ValueError):
+    """A content file that cannot be imported, with where and why."""
+
+
+def import_villages(session: Session, path: Path) -> int:
+    """Add the villages listed in a YAML file; returns how many entries it names."""
+    entries: Any = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    if not isinstance(entries, list):
+        raise ContentError(f"{path}: expected a list of {{commune, villages}}")
+    count = 0
+    for i, entry in enumerate(entries, start=1):
+        code = entry.get("commune") if isinstance(entry, dict) else None
+        names = entry.get("villages") if isinstance(entry, dict) else None
+        if not isinstance(code, int) or areas.get_commune(code) is None:
+            raise ContentError(f"{path}: entry {i}: unknown commune code {code!r}")
+        if not isinstance(names, list) or not all(isinstance(n, str) and n.strip() for n in names):
+            raise ContentError(f"{path}: entry {i}: 'villages' must be a list of names")
+        for name in names:
+            areas.get_or_create_village(session, commune_code=code, name=name)
+            count += 1
+    return count
+
+
+def import_all(session: Session, content_dir: Path) -> dict[str, int]:
+    """Import everything Loa Bản knows how to read from a content folder."""
+    results: dict[str, int] = {}
+    villages = content_dir / "villages.yaml"
+    if villages.exists():
+        results["villages"] = import_villages(session, villages)
+    return results

@@ -1,0 +1,14 @@
+"""The channel-neutral conversation core; every feature's handlers are registered in `build_router`."""
+
+from __future__ import annotations
+
+from bot.conversation import account, onboarding
+from bot.conversation.router import Router
+
+
+def build_router() -> Router:
+    """The one place where features plug their commands, buttons, steps and menu entries in."""
+    router = Router()
+    onboarding.register(router)
+    account.register(router)
+    return router

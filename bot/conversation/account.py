@@ -1,0 +1,105 @@
+"""A person's own settings: language, place, stop/resume bulletins, erase their data, and help."""
+
+from __future__ import annotations
+
+from bot.conversation import onboarding
+from bot.conversation.router import Context, MenuEntry, Router
+from bot.conversation.types import Button
+from bot.i18n import mark
+from bot.people import service as people
+
+
+def settings(ctx: Context) -> None:
+    """The settings screen; the stop/resume button shows whichever applies now."""
+    _ = ctx._
+    ctx.goto("")
+    subscription = (
+        Button(_("🔕 Ngừng nhận bản tin"), "stop")
+        if ctx.person.subscribed
+        else Button(_("🔔 Nhận bản tin trở lại"), "resume")
+    )
+    ctx.reply(
+        _("Cài đặt: bạn muốn thay đổi gì?"),
+        [
+            Button(_("🗣 Đổi ngôn ngữ"), "set:lang"),
+            Button(_("📍 Đổi nơi ở"), "set:place"),
+            subscription,
+            Button(_("🗑 Xóa dữ liệu của tôi"), "erase"),
+            Button(_("☰ Menu chính"), "menu"),
+        ],
+    )
+
+
+def change(ctx: Context) -> None:
+    """'set:lang' or 'set:place' from settings or the welcome-back message."""
+    if ctx.arg == "lang":
+        onboarding.ask_language(ctx)
+    else:
+        onboarding.ask_province(ctx)
+
+
+def stop(ctx: Context) -> None:
+    """/stop: no more bulletins; the person stays known so /start brings them back."""
+    _ = ctx._
+    ctx.person.subscribed = False
+    ctx.goto("")
+    ctx.reply(
+        _("Bạn sẽ không nhận bản tin nữa. Bạn vẫn có thể hỏi và góp ý. Gõ /start để nhận lại."),
+        [Button(_("🔔 Nhận bản tin trở lại"), "resume"), Button(_("☰ Menu chính"), "menu")],
+    )
+
+
+def resume(ctx: Context) -> None:
+    """Subscribe again."""
+    _ = ctx._
+    ctx.person.subscribed = True
+    ctx.reply(_("Bạn sẽ nhận lại bản tin."))
+    onboarding.show_menu(ctx)
+
+
+def erase(ctx: Context) -> None:
+    """Ask before erasing: deletion cannot be undone."""
+    _ = ctx._
+    ctx.reply(
+        _("Xóa hết dữ liệu của bạn (nơi ở, ngôn ngữ, tin nhắn)? Việc này không thể hoàn tác."),
+        [Button(_("🗑 Có, xóa hết"), "erase_yes"), Button(_("↩ Không, quay lại"), "menu")],
+    )
+
+
+def erase_confirmed(ctx: Context) -> None:
+    """Erase the person and everything they sent or received."""
+    _ = ctx._
+    ctx.reply(_("Đã xóa toàn bộ dữ liệu của bạn. Cảm ơn bạn đã dùng Loa Bản. Gõ /start nếu muốn dùng lại."))
+    people.delete(ctx.session, ctx.person)
+    ctx.deleted = True
+
+
+def help_(ctx: Context) -> None:
+    """/help: what Loa Bản is and the few commands, briefly."""
+    _ = ctx._
+    ctx.reply(
+        _(
+            "Loa Bản là kênh thông tin hai chiều giữa chính quyền và bà con.\n"
+            "• Bấm nút để chọn, không cần gõ nhiều.\n"
+            "• /start: bắt đầu lại, đổi ngôn ngữ hoặc nơi ở\n"
+            "• /menu: menu chính\n"
+            "• /stop: ngừng nhận bản tin"
+        )
+    )
+    onboarding.reprompt(ctx)
+
+
+def register(router: Router) -> None:
+    """Account commands, buttons and their menu entries."""
+    router.command("help", help_)
+    router.button("help", help_)
+    router.command("stop", stop, onboarded_only=True)
+    router.button("stop", stop, onboarded_only=True)
+    router.button("resume", resume, onboarded_only=True)
+    router.command("settings", settings, onboarded_only=True)
+    router.button("settings", settings, onboarded_only=True)
+    router.button("set", change, onboarded_only=True)
+    router.button("erase", erase, onboarded_only=True)
+    router.button("erase_yes", erase_confirmed, onboarded_only=True)
+    router.add_menu(MenuEntry("settings", mark("⚙️ Cài đặt"), order=900))
+    router.add_menu(MenuEntry("help", mark("❓ Hướng dẫn"), order=910))

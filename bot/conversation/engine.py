@@ -1,0 +1,133 @@
+"""The conversation core: store the inbound message, pick a handler, queue the replies in the outbox."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from bot.config import Settings
+from bot.conversation.router import Context, Route, Router
+from bot.conversation.types import Inbound, Outcome, Outgoing
+from bot.i18n import Catalogs
+from bot.messages import service as messages
+from bot.messages.models import Message, Status
+from bot.people import service as people
+
+
+class Conversation:
+    """Turns one neutral inbound message into neutral replies; knows no platform."""
+
+    def __init__(self, settings: Settings, catalogs: Catalogs, router: Router) -> None:
+        self.settings = settings
+        self.catalogs = catalogs
+        self.router = router
+
+    def handle(self, session: Session, inbound: Inbound) -> Outcome:
+        """Store, dedupe and act on one message inside the caller's transaction."""
+        message, fresh = messages.record_inbound(
+            session,
+            urn=inbound.urn,
+            external_id=inbound.external_id,
+            kind=inbound.kind,
+            text=inbound.text or inbound.payload,
+            payload=inbound.raw,
+        )
+        if not fresh and message.status == Status.handled:
+            return Outcome(duplicate=True, person_id=message.person_id)
+        if inbound.kind == "event":
+            return self._event(session, inbound, message)
+        person, is_new = people.get_or_create_by_urn(session, inbound.urn, display_name=inbound.display_name)
+        ctx = Context(
+            session=session,
+            person=person,
+            inbound=inbound,
+            settings=self.settings,
+            catalogs=self.catalogs,
+            router=self.router,
+            is_new=is_new,
+        )
+        self.dispatch(ctx)
+        person_id = None if ctx.deleted else person.id
+        if ctx.deleted:
+            messages.forget_content(message)
+        messages.mark_handled(message, person_id)
+        outgoing = tuple(
+            Outgoing(
+                messages.record_outbound(
+                    session,
+                    person_id=person_id,
+                    urn=inbound.urn,
+                    kind="text",
+                    text=reply.text,
+                    payload=reply.to_payload(),
+                ).id,
+                inbound.urn,
+                reply,
+            )
+            for reply in ctx.replies
+        )
+        return Outcome(duplicate=False, person_id=person_id, outgoing=outgoing)
+
+    def _event(self, session: Session, inbound: Inbound, message: Message) -> Outcome:
+        """Platform events (the bot was blocked, a message edited) change state but get no reply."""
+        person = people.get_by_urn(session, inbound.urn)
+        if person is not None and inbound.payload == "blocked":
+            person.subscribed = False
+        messages.mark_handled(message, person.id if person else None)
+        return Outcome(duplicate=False, person_id=person.id if person else None)
+
+    def dispatch(self, ctx: Context) -> None:
+        """Route by kind: commands, buttons, text at a step, free text, or a polite 'I can't read that'."""
+        inbound, router = ctx.inbound, self.router
+        if ctx.is_new and inbound.command != "help":
+            self._run(ctx, router.commands["start"])
+            return
+        if inbound.kind == "command":
+            route = router.commands.get(inbound.command)
+            if route is None:
+                _ = ctx._
+                ctx.reply(_("Mình không biết lệnh này. Gõ /help để xem hướng dẫn."))
+                self.reprompt(ctx)
+                return
+            self._run(ctx, route)
+        elif inbound.kind == "button":
+            button_route = router.buttons.get(inbound.payload.split(":", 1)[0])
+            if button_route is None:
+                self.reprompt(ctx)
+                return
+            self._run(ctx, button_route)
+        elif inbound.kind == "text":
+            self._text(ctx)
+        else:
+            _ = ctx._
+            ctx.reply(_("Loa Bản hiện chỉ đọc được chữ và nút bấm. Bạn hãy gõ chữ hoặc bấm nút nhé."))
+            self.reprompt(ctx)
+
+    def _text(self, ctx: Context) -> None:
+        """Typed text means what the current step expects, else it goes to the free-text handler."""
+        _ = ctx._
+        if len(ctx.inbound.text) > self.settings.max_text_length:
+            ctx.reply(
+                _("Tin nhắn dài quá (tối đa {limit} ký tự). Bạn hãy viết ngắn lại nhé.").format(
+                    limit=self.settings.max_text_length
+                )
+            )
+            return
+        step = self.router.steps.get(ctx.person.state)
+        if step is not None:
+            step(ctx)
+        elif ctx.person.onboarded and self.router.free_text is not None:
+            self.router.free_text(ctx)
+        else:
+            self.reprompt(ctx)
+
+    def _run(self, ctx: Context, route: Route) -> None:
+        """Run a handler, holding back menu features until onboarding is finished."""
+        if route.onboarded_only and not ctx.person.onboarded:
+            self.reprompt(ctx)
+            return
+        route.handler(ctx)
+
+    def reprompt(self, ctx: Context) -> None:
+        """Show again what the person can do now: the pending onboarding step or the main menu."""
+        if self.router.reprompt is not None:
+            self.router.reprompt(ctx)

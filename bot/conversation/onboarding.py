@@ -1,0 +1,323 @@
+"""Onboarding with buttons only: language, province, commune, village, consent, then the main menu."""
+
+from __future__ import annotations
+
+from bot.areas import service as areas
+from bot.conversation.picker import page_arg, paged
+from bot.conversation.router import Context, Router
+from bot.conversation.types import Button
+from bot.db import utcnow
+from bot.i18n import KNOWN_LANGUAGES, SOURCE_LANGUAGE
+from bot.people import service as people
+from bot.text import fold
+
+STEP_LANGUAGE = "onboarding.language"
+STEP_PROVINCE = "onboarding.province"
+STEP_COMMUNE = "onboarding.commune"
+STEP_VILLAGE = "onboarding.village"
+STEP_CONSENT = "onboarding.consent"
+
+
+def start(ctx: Context) -> None:
+    """/start: new people begin onboarding; known people are welcomed back and resubscribed."""
+    if not ctx.person.onboarded:
+        ask_language(ctx)
+        return
+    _ = ctx._
+    ctx.person.subscribed = True
+    ctx.goto("")
+    ctx.reply(
+        _("Chào mừng bạn quay lại Loa Bản! Bạn sẽ tiếp tục nhận bản tin."),
+        [
+            Button(_("🗣 Đổi ngôn ngữ"), "set:lang"),
+            Button(_("📍 Đổi nơi ở"), "set:place"),
+            Button(_("☰ Menu chính"), "menu"),
+        ],
+    )
+
+
+def ask_language(ctx: Context) -> None:
+    """Languages are named in themselves, so a person finds theirs without reading Vietnamese."""
+    _ = ctx._
+    ctx.goto(STEP_LANGUAGE)
+    buttons = [Button(lang.endonym, f"lang:{lang.code}") for lang in ctx.catalogs.languages()]
+    ctx.reply(
+        _("Xin chào! Đây là Loa Bản, kênh thông tin hai chiều của chính quyền. Bạn chọn ngôn ngữ nhé:"),
+        buttons,
+        columns=2,
+    )
+
+
+def choose_language(ctx: Context) -> None:
+    """Save the language; a language without a finished translation falls back to Vietnamese, said once."""
+    code = ctx.arg
+    if code not in ctx.catalogs.available:
+        ask_language(ctx)
+        return
+    ctx.person.language = code
+    if not ctx.catalogs.is_complete(code) and not ctx.person.fallback_notice_sent:
+        _ = ctx.catalogs.gettext(SOURCE_LANGUAGE)
+        name = KNOWN_LANGUAGES[code].vietnamese_name if code in KNOWN_LANGUAGES else code
+        ctx.reply(
+            _(
+                "{language} chưa có bản dịch đầy đủ, nên Loa Bản sẽ nói tiếng Việt. "
+                "Bản tin có tiếng nói bằng {language} sẽ được gửi khi có."
+            ).format(language=name)
+        )
+        ctx.person.fallback_notice_sent = True
+    if ctx.person.onboarded:
+        _ = ctx._
+        ctx.goto("")
+        ctx.reply(_("Đã đổi ngôn ngữ."))
+        show_menu(ctx)
+        return
+    ask_province(ctx)
+
+
+def ask_province(ctx: Context, page: int = 0) -> None:
+    """Provinces as paged buttons; typing part of the name also works."""
+    _ = ctx._
+    ctx.goto(STEP_PROVINCE)
+    buttons = [Button(areas.strip_prefix(p.name), f"prov:{p.code}") for p in areas.provinces()]
+    ctx.reply(
+        _("Bạn ở tỉnh hay thành phố nào? Chọn bên dưới, hoặc gõ tên (không dấu cũng được)."),
+        paged(buttons, page, "provp", _),
+        columns=2,
+    )
+
+
+def province_page(ctx: Context) -> None:
+    """Next or previous page of provinces."""
+    ask_province(ctx, page_arg(ctx.arg))
+
+
+def type_province(ctx: Context) -> None:
+    """Typed text at the province step searches province names."""
+    hits = areas.search(areas.provinces(), ctx.inbound.text)
+    if len(hits) == 1:
+        _set_province(ctx, hits[0].code)
+        return
+    _ = ctx._
+    if not hits:
+        ctx.reply(_("Không tìm thấy tỉnh nào có tên như vậy. Bạn thử gõ lại, hoặc chọn trong danh sách."))
+        ask_province(ctx)
+        return
+    buttons = [Button(areas.strip_prefix(p.name), f"prov:{p.code}") for p in hits]
+    ctx.reply(_("Bạn chọn tỉnh nào?"), paged(buttons, 0, "provp", _), columns=2)
+
+
+def choose_province(ctx: Context) -> None:
+    """A province button was tapped."""
+    code = int(ctx.arg) if ctx.arg.isdigit() else 0
+    if areas.get_province(code) is None:
+        ask_province(ctx)
+        return
+    _set_province(ctx, code)
+
+
+def _set_province(ctx: Context, code: int) -> None:
+    """Save the province and move on to its communes."""
+    if ctx.person.province_code != code:
+        ctx.person.commune_code = None
+        ctx.person.village_id = None
+    ctx.person.province_code = code
+    ask_commune(ctx)
+
+
+def ask_commune(ctx: Context, page: int = 0) -> None:
+    """Communes of the chosen province: type part of the name, or page through buttons."""
+    _ = ctx._
+    province = areas.get_province(ctx.person.province_code or 0)
+    if province is None:
+        ask_province(ctx)
+        return
+    ctx.goto(STEP_COMMUNE)
+    buttons = [Button(areas.strip_prefix(c.name), f"com:{c.code}") for c in areas.communes(province.code)]
+    ctx.reply(
+        _("Bạn ở xã, phường nào của {province}? Gõ vài chữ trong tên (có dấu hay không dấu đều được), "
+          "hoặc chọn bên dưới.").format(province=province.name),
+        [*paged(buttons, page, "comp", _), Button(_("↩ Chọn lại tỉnh"), "provp:0")],
+        columns=2,
+    )
+
+
+def commune_page(ctx: Context) -> None:
+    """Next or previous page of communes."""
+    ask_commune(ctx, page_arg(ctx.arg))
+
+
+def type_commune(ctx: Context) -> None:
+    """Typed text at the commune step searches the province's communes, diacritics optional."""
+    _ = ctx._
+    hits = areas.search(areas.communes(ctx.person.province_code or 0), ctx.inbound.text)
+    if len(hits) == 1:
+        _set_commune(ctx, hits[0].code)
+        return
+    if not hits:
+        ctx.reply(_("Không tìm thấy xã, phường nào như vậy. Bạn thử gõ ít chữ hơn, hoặc chọn trong danh sách."))
+        ask_commune(ctx)
+        return
+    buttons = [Button(areas.strip_prefix(c.name), f"com:{c.code}") for c in hits]
+    ctx.reply(_("Bạn chọn xã, phường nào?"), paged(buttons, 0, "comp", _), columns=2)
+
+
+def choose_commune(ctx: Context) -> None:
+    """A commune button was tapped; it must belong to the chosen province."""
+    commune = areas.get_commune(int(ctx.arg) if ctx.arg.isdigit() else 0)
+    if commune is None or commune.province_code != ctx.person.province_code:
+        ask_commune(ctx)
+        return
+    _set_commune(ctx, commune.code)
+
+
+def _set_commune(ctx: Context, code: int) -> None:
+    """Save the commune and ask for the village when the commune has any."""
+    if ctx.person.commune_code != code:
+        ctx.person.village_id = None
+    ctx.person.commune_code = code
+    if areas.list_villages(ctx.session, code):
+        ask_village(ctx)
+    else:
+        _place_done(ctx)
+
+
+def ask_village(ctx: Context, page: int = 0) -> None:
+    """Villages admins listed for the commune; this step can be skipped."""
+    _ = ctx._
+    ctx.goto(STEP_VILLAGE)
+    villages = areas.list_villages(ctx.session, ctx.person.commune_code or 0)
+    buttons = [Button(v.name, f"vil:{v.id}") for v in villages]
+    ctx.reply(
+        _("Bạn ở thôn, bản nào? (Không bắt buộc)"),
+        [*paged(buttons, page, "vilp", _), Button(_("Bỏ qua"), "vil:0")],
+        columns=2,
+    )
+
+
+def village_page(ctx: Context) -> None:
+    """Next or previous page of villages."""
+    ask_village(ctx, page_arg(ctx.arg))
+
+
+def type_village(ctx: Context) -> None:
+    """Typed text at the village step picks the village whose name matches, else shows the list."""
+    villages = areas.list_villages(ctx.session, ctx.person.commune_code or 0)
+    hits = [v for v in villages if fold(ctx.inbound.text) in fold(v.name)]
+    if len(hits) == 1:
+        ctx.person.village_id = hits[0].id
+        _place_done(ctx)
+    else:
+        ask_village(ctx)
+
+
+def choose_village(ctx: Context) -> None:
+    """A village button (or 'skip') was tapped."""
+    village_id = int(ctx.arg) if ctx.arg.isdigit() else 0
+    village = areas.get_village(ctx.session, village_id) if village_id else None
+    if village is not None and village.commune_code != ctx.person.commune_code:
+        ask_village(ctx)
+        return
+    ctx.person.village_id = village.id if village else None
+    _place_done(ctx)
+
+
+def _place_done(ctx: Context) -> None:
+    """After the place: settings changes go back to the menu, newcomers go on to consent."""
+    if ctx.person.onboarded:
+        _ = ctx._
+        ctx.goto("")
+        ctx.reply(_("Đã lưu nơi ở của bạn."))
+        show_menu(ctx)
+        return
+    ask_consent(ctx)
+
+
+def ask_consent(ctx: Context) -> None:
+    """Plain-language notice required by Viet Nam's personal data protection law, before anything is kept."""
+    _ = ctx._
+    ctx.goto(STEP_CONSENT)
+    ctx.reply(
+        _(
+            "Trước khi bắt đầu, xin bạn đọc điều này:\n"
+            "• Loa Bản lưu ngôn ngữ, nơi ở và tin nhắn của bạn để gửi bản tin và trả lời bạn.\n"
+            "• Chỉ cán bộ phụ trách xã của bạn được xem. Không bán, không đưa cho người khác.\n"
+            "• Bạn có thể ngừng nhận tin (/stop) hoặc xóa hết dữ liệu bất cứ lúc nào trong Cài đặt.\n"
+            "Bạn có đồng ý không?"
+        ),
+        [Button(_("✅ Tôi đồng ý"), "consent:yes"), Button(_("❌ Không đồng ý"), "consent:no")],
+    )
+
+
+def consent(ctx: Context) -> None:
+    """Yes: welcome and menu. No: nothing is kept, and /start is always there."""
+    _ = ctx._
+    if ctx.person.state != STEP_CONSENT and not ctx.person.onboarded:
+        reprompt(ctx)
+        return
+    if ctx.arg != "yes":
+        ctx.reply(
+            _("Không sao. Khi chưa có sự đồng ý của bạn, Loa Bản không lưu gì cả. "
+              "Khi nào muốn, bạn gõ /start để bắt đầu lại.")
+        )
+        people.delete(ctx.session, ctx.person)
+        ctx.deleted = True
+        return
+    if ctx.person.consented_at is None:
+        ctx.person.consented_at = utcnow()
+    ctx.person.subscribed = True
+    ctx.goto("")
+    ctx.reply(_("Cảm ơn bạn! Từ nay bạn sẽ nhận được bản tin của xã và có thể gửi câu hỏi, góp ý."))
+    show_menu(ctx)
+
+
+def show_menu(ctx: Context) -> None:
+    """The main menu: only the features that exist for this person."""
+    _ = ctx._
+    entries = [e for e in ctx.router.menu if e.visible(ctx.person)]
+    ctx.reply(_("Bạn cần gì? Bấm vào một nút:"), [Button(_(e.label), e.payload) for e in entries])
+
+
+def menu(ctx: Context) -> None:
+    """The 'menu' button, from anywhere, leaves the current step."""
+    ctx.goto("")
+    show_menu(ctx)
+
+
+def reprompt(ctx: Context) -> None:
+    """Show again what the person can do now: the pending onboarding step, else the menu."""
+    steps = {
+        STEP_LANGUAGE: ask_language,
+        STEP_PROVINCE: ask_province,
+        STEP_COMMUNE: ask_commune,
+        STEP_VILLAGE: ask_village,
+        STEP_CONSENT: ask_consent,
+    }
+    if ctx.person.onboarded:
+        if ctx.person.state in steps:
+            steps[ctx.person.state](ctx)
+        else:
+            show_menu(ctx)
+        return
+    if ctx.person.language is None:
+        ask_language(ctx)
+        return
+    steps.get(ctx.person.state, ask_province)(ctx)
+
+
+def register(router: Router) -> None:
+    """Onboarding's commands, buttons and steps."""
+    router.command("start", start)
+    router.button("lang", choose_language)
+    router.button("provp", province_page)
+    router.button("prov", choose_province)
+    router.button("comp", commune_page)
+    router.button("com", choose_commune)
+    router.button("vilp", village_page)
+    router.button("vil", choose_village)
+    router.button("consent", consent)
+    router.button("menu", menu, onboarded_only=True)
+    router.command("menu", menu, onboarded_only=True)
+    router.step(STEP_PROVINCE, type_province)
+    router.step(STEP_COMMUNE, type_commune)
+    router.step(STEP_VILLAGE, type_village)
+    router.reprompt = reprompt

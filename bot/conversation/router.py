@@ -1,0 +1,97 @@
+"""The per-update context handlers work with, and the router that picks a handler."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.config import Settings
+from bot.conversation.types import Button, Inbound, Reply
+from bot.i18n import Catalogs
+from bot.people.models import Person
+
+Handler = Callable[["Context"], None]
+
+
+@dataclass
+class Context:
+    """Everything a handler needs for one inbound message; it collects replies instead of sending."""
+
+    session: Session
+    person: Person
+    inbound: Inbound
+    settings: Settings
+    catalogs: Catalogs
+    router: Router
+    is_new: bool = False
+    replies: list[Reply] = field(default_factory=list)
+    deleted: bool = False
+
+    @property
+    def _(self) -> Callable[[str], str]:
+        """Translate into the person's language (Vietnamese until they choose)."""
+        return self.catalogs.gettext(self.person.language)
+
+    @property
+    def arg(self) -> str:
+        """The part of a button payload after its 'prefix:'."""
+        return self.inbound.payload.split(":", 1)[1] if ":" in self.inbound.payload else ""
+
+    def reply(self, text: str, buttons: list[Button] | None = None, columns: int = 1, **media: Any) -> None:
+        """Queue one reply for the person."""
+        self.replies.append(Reply(text=text, buttons=tuple(buttons or ()), columns=columns, **media))
+
+    def goto(self, state: str, **data: Any) -> None:
+        """Move the person's conversation to a step; stored in the database, so any process continues it."""
+        self.person.state = state
+        self.person.state_data = {**data}
+
+
+@dataclass(frozen=True)
+class MenuEntry:
+    """A main-menu button a feature contributes; shown only when `visible` says so."""
+
+    payload: str
+    label: str
+    order: int
+    visible: Callable[[Person], bool] = lambda _person: True
+
+
+@dataclass(frozen=True)
+class Route:
+    """A handler and whether it needs a person who finished onboarding."""
+
+    handler: Handler
+    onboarded_only: bool
+
+
+class Router:
+    """Maps commands, button prefixes and conversation steps to handlers; features register here."""
+
+    def __init__(self) -> None:
+        self.commands: dict[str, Route] = {}
+        self.buttons: dict[str, Route] = {}
+        self.steps: dict[str, Handler] = {}
+        self.menu: list[MenuEntry] = []
+        self.free_text: Handler | None = None
+        self.reprompt: Handler | None = None
+
+    def command(self, name: str, handler: Handler, *, onboarded_only: bool = False) -> None:
+        """Register '/name'."""
+        self.commands[name] = Route(handler, onboarded_only)
+
+    def button(self, prefix: str, handler: Handler, *, onboarded_only: bool = False) -> None:
+        """Register a button payload 'prefix' or 'prefix:arg'."""
+        self.buttons[prefix] = Route(handler, onboarded_only)
+
+    def step(self, state: str, handler: Handler) -> None:
+        """Register what typed text means while a person is at a step."""
+        self.steps[state] = handler
+
+    def add_menu(self, entry: MenuEntry) -> None:
+        """Add a main-menu entry, kept in display order."""
+        self.menu.append(entry)
+        self.menu.sort(key=lambda e: e.order)

@@ -1,0 +1,120 @@
+"""Languages Loa Bản speaks, their gettext catalogs (Vietnamese is the source language) and formatting."""
+
+from __future__ import annotations
+
+import gettext
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import cache
+from pathlib import Path
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date as babel_format_date
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+
+SOURCE_LANGUAGE = "vi"
+DOMAIN = "messages"
+COMPLETE_RATIO = 0.9
+
+
+@dataclass(frozen=True)
+class Language:
+    """A language a person can pick, named in itself so people recognise it without reading Vietnamese."""
+
+    code: str
+    endonym: str
+    vietnamese_name: str
+
+
+KNOWN_LANGUAGES: dict[str, Language] = {
+    lang.code: lang
+    for lang in (
+        Language("vi", "Tiếng Việt", "Tiếng Việt"),
+        Language("en", "English", "Tiếng Anh"),
+        Language("hmn", "Lus Hmoob", "Tiếng H'Mông"),
+        Language("tyz", "Tiếng Tày", "Tiếng Tày"),
+        Language("blt", "Tai Dam", "Tiếng Thái"),
+        Language("ium", "Iu Mienh", "Tiếng Dao"),
+        Language("nut", "Tiếng Nùng", "Tiếng Nùng"),
+        Language("km", "ភាសាខ្មែរ", "Tiếng Khmer"),
+        Language("zh", "中文", "Tiếng Hoa"),
+    )
+}
+
+
+def mark(message: str) -> str:
+    """Mark a string for extraction where it is translated later (menu labels defined at import)."""
+    return message
+
+
+class Catalogs:
+    """The gettext catalogs found in a locales folder, compiled in memory from the .po files."""
+
+    def __init__(self, locales_dir: Path, wanted: list[str]) -> None:
+        self.locales_dir = locales_dir
+        self.available = [code for code in wanted if code == SOURCE_LANGUAGE or self._po_path(code).exists()]
+        self._translations: dict[str, gettext.GNUTranslations | gettext.NullTranslations] = {}
+        self._ratios: dict[str, float] = {}
+        for code in self.available:
+            self._load(code)
+
+    def _po_path(self, code: str) -> Path:
+        """Where a language's catalog lives."""
+        return self.locales_dir / code / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+    def _load(self, code: str) -> None:
+        """Compile one .po in memory, so a fresh checkout needs no build step to speak every language."""
+        path = self._po_path(code)
+        if not path.exists():
+            self._translations[code] = gettext.NullTranslations()
+            self._ratios[code] = 1.0 if code == SOURCE_LANGUAGE else 0.0
+            return
+        with path.open("rb") as fh:
+            catalog = read_po(fh, locale=None)
+        messages = [m for m in catalog if m.id]
+        translated = [m for m in messages if m.string and not m.fuzzy]
+        self._ratios[code] = len(translated) / len(messages) if messages else 1.0
+        buf = io.BytesIO()
+        write_mo(buf, catalog)
+        buf.seek(0)
+        self._translations[code] = gettext.GNUTranslations(buf)
+
+    def gettext(self, code: str | None) -> Callable[[str], str]:
+        """The translate function for a language; missing strings fall back to the Vietnamese source."""
+        return self._translations.get(code or SOURCE_LANGUAGE, self._translations[SOURCE_LANGUAGE]).gettext
+
+    def ngettext(self, code: str | None) -> Callable[[str, str, int], str]:
+        """Plural-aware translate function for a language."""
+        fallback = self._translations[SOURCE_LANGUAGE]
+        return self._translations.get(code or SOURCE_LANGUAGE, fallback).ngettext
+
+    def is_complete(self, code: str) -> bool:
+        """Whether a language's catalog is translated enough to be shown as that language."""
+        return self._ratios.get(code, 0.0) >= COMPLETE_RATIO
+
+    def languages(self) -> list[Language]:
+        """The languages people can pick, in the configured order."""
+        return [KNOWN_LANGUAGES.get(code, Language(code, code, code)) for code in self.available]
+
+
+@cache
+def babel_locale(code: str | None) -> Locale:
+    """A Babel locale for formatting; languages CLDR lacks (hmn, tyz, ium, nut, blt) format as Vietnamese."""
+    try:
+        return Locale.parse(code or SOURCE_LANGUAGE)
+    except (UnknownLocaleError, ValueError):
+        return Locale.parse(SOURCE_LANGUAGE)
+
+
+def format_day(value: date | datetime, code: str | None) -> str:
+    """A date as people of that language write it."""
+    return str(babel_format_date(value, format="medium", locale=babel_locale(code)))
+
+
+def format_number(value: int | float, code: str | None) -> str:
+    """A number with that language's separators."""
+    return str(format_decimal(value, locale=babel_locale(code)))

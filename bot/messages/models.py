@@ -1,0 +1,56 @@
+"""Every inbound and outbound message, stored before it is acted on or sent."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.db import Base, str_enum, utcnow
+
+
+class Direction(enum.StrEnum):
+    """Whether a person sent it or Loa Bản did."""
+
+    inbound = "in"
+    outbound = "out"
+
+
+class Status(enum.StrEnum):
+    """Inbound: received -> handled. Outbound: pending -> sent | failed."""
+
+    received = "received"
+    handled = "handled"
+    pending = "pending"
+    sent = "sent"
+    failed = "failed"
+
+
+class Message(Base):
+    """One message; (channel, external_id) makes a redelivered update a no-op."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id", name="uq_messages_channel_external_id"),
+        Index("ix_messages_urn_id", "urn", "id"),
+        Index("ix_messages_person_id", "person_id"),
+        Index("ix_messages_created_at", "created_at"),
+        Index("ix_messages_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    urn: Mapped[str] = mapped_column(String(200))
+    channel: Mapped[str] = mapped_column(String(20))
+    direction: Mapped[Direction] = mapped_column(str_enum(Direction, 3))
+    status: Mapped[Status] = mapped_column(str_enum(Status, 10))
+    external_id: Mapped[str | None] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(20), default="text")
+    text: Mapped[str] = mapped_column(Text, default="")
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    done_at: Mapped[datetime | None]

@@ -1,0 +1,19 @@
+"""Imports every model so the metadata Alembic compares against is complete."""
+
+from bot.accounts.models import AdminCommune, AdminUser, AuditEntry, LoginAttempt
+from bot.areas.models import Village
+from bot.db import Base
+from bot.messages.models import Message
+from bot.people.models import Identity, Person
+
+__all__ = [
+    "AdminCommune",
+    "AdminUser",
+    "AuditEntry",
+    "Base",
+    "Identity",
+    "LoginAttempt",
+    "Message",
+    "Person",
+    "Village",
+]

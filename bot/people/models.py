@@ -1,0 +1,71 @@
+"""A person is one human; an identity is one channel address of theirs (telegram:123, web:abc)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from bot.areas.models import Village
+from bot.db import Base, str_enum, utcnow
+
+
+class PersonRole(enum.StrEnum):
+    """Villagers receive bulletins; prestigious persons receive them first and relay them."""
+
+    villager = "villager"
+    prestigious = "prestigious"
+
+
+class Person(Base):
+    """Someone reached by Loa Bản, with the place and language they chose and their conversation state."""
+
+    __tablename__ = "people"
+    __table_args__ = (
+        Index("ix_people_commune_code", "commune_code"),
+        Index("ix_people_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    language: Mapped[str | None] = mapped_column(String(8))
+    province_code: Mapped[int | None]
+    commune_code: Mapped[int | None]
+    village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id", ondelete="SET NULL"))
+    role: Mapped[PersonRole] = mapped_column(
+        str_enum(PersonRole, 20), default=PersonRole.villager
+    )
+    consented_at: Mapped[datetime | None]
+    subscribed: Mapped[bool] = mapped_column(default=True)
+    fallback_notice_sent: Mapped[bool] = mapped_column(default=False)
+    state: Mapped[str] = mapped_column(String(40), default="")
+    state_data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    identities: Mapped[list[Identity]] = relationship(
+        back_populates="person", cascade="all, delete-orphan", passive_deletes=True
+    )
+    village: Mapped[Village | None] = relationship()
+
+    @property
+    def onboarded(self) -> bool:
+        """Only people who consented get the main menu and bulletins."""
+        return self.consented_at is not None
+
+
+class Identity(Base):
+    """One channel address (URN) of a person; a person may have several."""
+
+    __tablename__ = "identities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    urn: Mapped[str] = mapped_column(String(200), unique=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    person: Mapped[Person] = relationship(back_populates="identities")

@@ -1,0 +1,101 @@
+"""The ASGI application: health, web chat, Telegram webhook and admin, wired to one runtime."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+from starlette.middleware.sessions import SessionMiddleware
+
+import admin
+from admin.views import install_handlers
+from admin.views import router as admin_router
+from bot.channels import telegram, web
+from bot.channels.base import Hub
+from bot.config import Settings
+from bot.conversation import build_router
+from bot.conversation.engine import Conversation
+from bot.db import Database
+from bot.i18n import SOURCE_LANGUAGE, Catalogs
+from bot.runtime import Runtime, runtime_of
+from bot.templating import make_templates
+
+log = logging.getLogger(__name__)
+ADMIN_DIR = Path(admin.__file__).parent
+
+
+def build_runtime(settings: Settings, *, polling: bool = False) -> Runtime:
+    """Everything one process needs, built once; Telegram joins only when a token is configured."""
+    db = Database(settings.database_url)
+    catalogs = Catalogs(settings.locales_dir, settings.languages)
+    conversation = Conversation(settings, catalogs, build_router())
+    hub = Hub(db, conversation)
+    hub.attach(web.WebChannel())
+    runtime = Runtime(
+        settings=settings,
+        db=db,
+        catalogs=catalogs,
+        conversation=conversation,
+        hub=hub,
+        chat_templates=make_templates(web.TEMPLATES_DIR, catalogs, SOURCE_LANGUAGE),
+        admin_templates=make_templates(ADMIN_DIR / "templates", catalogs, SOURCE_LANGUAGE),
+    )
+    if settings.telegram_token:
+        runtime.telegram = telegram.TelegramBot(settings, hub, polling=polling)
+    return runtime
+
+
+def create_app(settings: Settings, *, polling: bool = False) -> FastAPI:
+    """The app for `loaban serve` and for tests; the lifespan starts and stops Telegram."""
+    runtime = build_runtime(settings, polling=polling)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if runtime.telegram is not None:
+            await runtime.telegram.start()
+        try:
+            yield
+        finally:
+            if runtime.telegram is not None:
+                await runtime.telegram.stop()
+            runtime.db.dispose()
+
+    app = FastAPI(title="Loa Bản", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.runtime = runtime
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key,
+        session_cookie="loaban_admin",
+        same_site="strict",
+        https_only=settings.admin_session_https_only,
+        max_age=12 * 3600,
+    )
+    app.mount("/static/admin", StaticFiles(directory=ADMIN_DIR / "static"), name="admin-static")
+    app.include_router(web.router)
+    app.include_router(telegram.router)
+    app.include_router(admin_router)
+    install_handlers(app)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz(request: Request) -> Response:
+        """Liveness and database reachability, for load balancers and `make run` checks."""
+        try:
+            with runtime_of(request).db.transaction() as session:
+                session.execute(text("SELECT 1"))
+        except Exception as exc:
+            log.error("health check failed: %s", exc)
+            return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
+        return JSONResponse({"status": "ok", "database": "ok"})
+
+    @app.get("/", include_in_schema=False)
+    def root() -> Response:
+        """The bare address opens the web chat, what most visitors want."""
+        return RedirectResponse("/chat")
+
+    return app
