@@ -71,6 +71,7 @@ def render(request: Request, template: str, admin: AdminUser | None, status: int
         "role_labels": ROLE_LABELS,
         "commune_name": commune_name,
         "language_name": language_name,
+        "day_label": day_label,
         **ctx,
     }
     return templates.TemplateResponse(request, template, context, status_code=status)
@@ -86,6 +87,12 @@ def language_name(code: str | None) -> str:
     """A language's Vietnamese name for display."""
     lang = KNOWN_LANGUAGES.get(code or "")
     return lang.vietnamese_name if lang else (code or "—")
+
+
+def day_label(day: str) -> str:
+    """'2026-11-22' -> '22/11', as Vietnamese write short dates."""
+    parts = day.split("-")
+    return f"{parts[2]}/{parts[1]}" if len(parts) == 3 else day
 
 
 def redirect(url: str) -> RedirectResponse:

@@ -1,0 +1,118 @@
+"""Fixtures: a real database per test (SQLite, and PostgreSQL when LOABAN_TEST_DATABASE_URL is set),
+a fake Telegram Bot API on loopback, and Loa Bản itself served over real HTTP."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from bot.config import Settings
+from bot.db import Database
+from bot.migrations import upgrade
+from tests.fakes.server import LiveServer
+from tests.fakes.telegram_api import FakeBotAPI
+
+PG_URL = os.environ.get("LOABAN_TEST_DATABASE_URL")
+BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+WEBHOOK_SECRET = "s3cret-webhook-token_for-tests"
+TG_TOKEN = "123456:TEST-TOKEN"
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated SQLite file, copied for every test so each starts from a clean schema quickly."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> Iterator[str]:
+    """A freshly migrated database of each backend, private to this test."""
+    if request.param == "sqlite":
+        path = tmp_path / "loaban.db"
+        shutil.copy(sqlite_template, path)
+        yield f"sqlite:///{path}"
+        return
+    assert PG_URL is not None
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin_engine = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin_engine.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(PG_URL).set(drivername="postgresql+psycopg")
+    url = url.update_query_dict({"options": f"-csearch_path={schema}"})
+    rendered = url.render_as_string(hide_password=False)
+    upgrade(rendered)
+    try:
+        yield rendered
+    finally:
+        with admin_engine.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin_engine.dispose()
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    """A Database handle on the test's database."""
+    database = Database(database_url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def fake_telegram() -> Iterator[FakeBotAPI]:
+    """The fake Bot API on a loopback port, limits on. Tests tap far faster than people do, so each chat
+    may burst 30 messages before the 1/s limit bites; test_telegram.py checks the tight limits."""
+    fake = FakeBotAPI(TG_TOKEN, chat_burst=30).start()
+    yield fake
+    fake.stop()
+
+
+def make_settings(database_url: str, **overrides: Any) -> Settings:
+    """Test settings: never the environment's, always explicit."""
+    values: dict[str, Any] = {
+        "environment": "test",
+        "database_url": database_url,
+        "secret_key": "test-secret-key-0123456789abcdef",
+        "login_max_failures": 5,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def settings(database_url: str, fake_telegram: FakeBotAPI) -> Settings:
+    """Settings for a webhook deployment pointed at the fake Bot API."""
+    return make_settings(
+        database_url,
+        telegram_token=TG_TOKEN,
+        telegram_api_url=fake_telegram.url,
+        telegram_webhook_secret=WEBHOOK_SECRET,
+        public_url="https://loaban.example.org",
+    )
+
+
+@pytest.fixture
+def live(settings: Settings) -> Iterator[LiveServer]:
+    """Loa Bản served over real HTTP on loopback, with Telegram started in its lifespan."""
+    from bot.server import create_app
+
+    server = LiveServer(create_app(settings)).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def client(live: LiveServer) -> Iterator[httpx.Client]:
+    """An HTTP client for the live server (cookies kept, redirects not followed)."""
+    with httpx.Client(base_url=live.url, timeout=20) as http:
+        yield http

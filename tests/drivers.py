@@ -1,0 +1,138 @@
+"""Drive Loa Bản as a person would, over Telegram (webhook + fake Bot API) or over the web chat API,
+so the same conversation tests run once per channel."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Protocol
+
+import httpx
+from sqlalchemy import func, select
+
+from bot.db import Database
+from bot.messages.models import Direction, Message, Status
+from tests import factories
+from tests.fakes.telegram_api import FakeBotAPI
+
+WEBHOOK_SECRET = "s3cret-webhook-token_for-tests"
+
+
+@dataclass(frozen=True)
+class Seen:
+    """A reply as the person sees it: its text and its buttons (label, payload)."""
+
+    text: str
+    buttons: list[tuple[str, str]]
+
+    def payload(self, label_part: str) -> str:
+        """The payload of the button whose label contains `label_part`."""
+        for label, payload in self.buttons:
+            if label_part in label:
+                return payload
+        raise AssertionError(f"no button with {label_part!r} in {self.buttons}")
+
+
+class Driver(Protocol):
+    """What a test does as a person, whatever the channel."""
+
+    urn: str
+
+    def send(self, text: str) -> list[Seen]:
+        """Type text (or a /command) and return the replies."""
+
+    def tap(self, payload: str) -> list[Seen]:
+        """Tap a button and return the replies."""
+
+
+class WebDriver:
+    """A person in the web chat."""
+
+    def __init__(self, client: httpx.Client) -> None:
+        self.client = client
+        self.session = uuid.uuid4().hex
+        self.urn = f"web:{self.session}"
+
+    def _post(self, body: dict[str, str]) -> list[Seen]:
+        response = self.client.post("/chat/api/messages", json={"session": self.session, **body})
+        assert response.status_code == 200, response.text
+        return [
+            Seen(r["text"], [(b["label"], b["payload"]) for b in r["buttons"]]) for r in response.json()["replies"]
+        ]
+
+    def send(self, text: str) -> list[Seen]:
+        return self._post({"text": text})
+
+    def tap(self, payload: str) -> list[Seen]:
+        return self._post({"button": payload})
+
+
+class TelegramDriver:
+    """A person in a private Telegram chat: updates go to the webhook, replies are read off the fake."""
+
+    def __init__(self, client: httpx.Client, fake: FakeBotAPI, db: Database, chat_id: int) -> None:
+        self.client, self.fake, self.db, self.chat_id = client, fake, db, chat_id
+        self.urn = f"telegram:{chat_id}"
+
+    def post(self, update: dict[str, object], secret: str | None = WEBHOOK_SECRET) -> httpx.Response:
+        """POST an update to the webhook as Telegram would."""
+        headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret is not None else {}
+        return self.client.post("/webhooks/telegram", json=update, headers=headers)
+
+    def deliver(self, update: dict[str, object]) -> list[Seen]:
+        """Post an update and wait until it is handled and its replies have reached the fake."""
+        before = len(self.fake.sent(self.chat_id))
+        response = self.post(update)
+        assert response.status_code == 200, response.text
+        self.wait_settled(str(update["update_id"]))
+        return [Seen(c.params.get("text", ""), c.buttons) for c in self.fake.sent(self.chat_id)[before:]]
+
+    def wait_settled(self, external_id: str, timeout: float = 15.0) -> None:
+        """The update is handled and no reply to this chat is still pending in the outbox."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.db.transaction() as session:
+                handled = session.scalar(
+                    select(func.count()).where(
+                        Message.channel == "telegram",
+                        Message.external_id == external_id,
+                        Message.status == Status.handled,
+                    )
+                )
+                pending = session.scalar(
+                    select(func.count()).where(
+                        Message.urn == self.urn,
+                        Message.direction == Direction.outbound,
+                        Message.status == Status.pending,
+                    )
+                )
+            if handled and not pending:
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"update {external_id} not settled: handled={handled} pending={pending}")
+            time.sleep(0.01)
+
+    def send(self, text: str) -> list[Seen]:
+        return self.deliver(factories.text_update(self.chat_id, text))
+
+    def tap(self, payload: str) -> list[Seen]:
+        return self.deliver(factories.callback_update(self.chat_id, payload))
+
+
+def onboard(person: Driver, language: str = "vi", province: str = "lai chau", commune: str = "phong tho") -> list[Seen]:
+    """Go through onboarding with typing where it helps, buttons elsewhere; returns the final replies."""
+    first = person.send("/start")
+    person.tap(first[-1].payload(_endonym(language)))
+    person.send(province)
+    replies = person.send(commune)
+    if any("vil:0" in p for _, p in replies[-1].buttons):
+        replies = person.tap("vil:0")
+    return person.tap("consent:yes") if replies[-1].buttons else replies
+
+
+def _endonym(code: str) -> str:
+    """The label of a language button."""
+    from bot.i18n import KNOWN_LANGUAGES
+
+    return KNOWN_LANGUAGES[code].endonym

@@ -1,0 +1,88 @@
+"""Real-shaped Telegram Update payloads, as the Bot API posts them to a webhook."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from typing import Any
+
+_update_ids = itertools.count(100_000)
+_message_ids = itertools.count(1)
+
+
+def user(chat_id: int, first_name: str = "A Páo", language_code: str = "vi") -> dict[str, Any]:
+    """A Telegram User who talks to the bot in a private chat (user id == chat id)."""
+    return {"id": chat_id, "is_bot": False, "first_name": first_name, "language_code": language_code}
+
+
+def _message(chat_id: int, first_name: str, **content: Any) -> dict[str, Any]:
+    """A private-chat Message."""
+    return {
+        "message_id": next(_message_ids),
+        "from": user(chat_id, first_name),
+        "chat": {"id": chat_id, "first_name": first_name, "type": "private"},
+        "date": int(time.time()),
+        **content,
+    }
+
+
+def text_update(chat_id: int, text: str, first_name: str = "A Páo", update_id: int | None = None) -> dict[str, Any]:
+    """A person typed text (commands get their bot_command entity, as Telegram sends them)."""
+    content: dict[str, Any] = {"text": text}
+    if text.startswith("/"):
+        content["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+    return {"update_id": update_id or next(_update_ids), "message": _message(chat_id, first_name, **content)}
+
+
+def callback_update(chat_id: int, data: str, first_name: str = "A Páo") -> dict[str, Any]:
+    """A person tapped an inline button under one of the bot's messages."""
+    bot_message = {
+        "message_id": next(_message_ids),
+        "from": {"id": 7000001, "is_bot": True, "first_name": "Loa Bản", "username": "LoaBanTestBot"},
+        "chat": {"id": chat_id, "first_name": first_name, "type": "private"},
+        "date": int(time.time()),
+        "text": "…",
+    }
+    return {
+        "update_id": next(_update_ids),
+        "callback_query": {
+            "id": str(next(_update_ids)),
+            "from": user(chat_id, first_name),
+            "message": bot_message,
+            "chat_instance": f"ci{chat_id}",
+            "data": data,
+        },
+    }
+
+
+def sticker_update(chat_id: int) -> dict[str, Any]:
+    """A person sent a sticker."""
+    sticker = {
+        "file_id": "CAACAgIAAxkBAAIB",
+        "file_unique_id": "AgADAgAD",
+        "type": "regular",
+        "width": 512,
+        "height": 512,
+        "is_animated": False,
+        "is_video": False,
+        "emoji": "👍",
+    }
+    return {"update_id": next(_update_ids), "message": _message(chat_id, "A Páo", sticker=sticker)}
+
+
+def blocked_update(chat_id: int) -> dict[str, Any]:
+    """The person blocked the bot (my_chat_member, new status 'kicked')."""
+    return {
+        "update_id": next(_update_ids),
+        "my_chat_member": {
+            "chat": {"id": chat_id, "first_name": "A Páo", "type": "private"},
+            "from": user(chat_id),
+            "date": int(time.time()),
+            "old_chat_member": {"user": {"id": 7000001, "is_bot": True, "first_name": "Loa Bản"}, "status": "member"},
+            "new_chat_member": {
+                "user": {"id": 7000001, "is_bot": True, "first_name": "Loa Bản"},
+                "status": "kicked",
+                "until_date": 0,
+            },
+        },
+    }

@@ -1,0 +1,1 @@
+"""Faithful loopback stand-ins for platforms the tests cannot reach."""

@@ -1,0 +1,420 @@
+"""A fake Telegram Bot API server that speaks the real HTTP protocol and enforces Telegram's limits.
+
+python-telegram-bot talks to it over real HTTP (LOABAN_TELEGRAM_API_URL). It answers the methods Loa Bản
+uses with real-shaped objects, refuses bad calls the way Telegram does (401 wrong token, 400 empty or
+too-long text, 403 blocked, 409 getUpdates while a webhook is set) and rate-limits sending methods like
+Telegram: about 30 messages/s overall, about 1/s per chat (with a small burst) and 20/min per group,
+answering 429 with `retry_after`. Every call is recorded for assertions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from tests.fakes.server import LiveServer
+
+BOT_ID = 7000001
+SEND_METHODS = {"sendMessage", "sendVoice", "sendAudio", "sendPhoto", "sendDocument", "sendPoll"}
+MAX_TEXT = 4096
+MAX_CAPTION = 1024
+
+
+@dataclass
+class Call:
+    """One request the fake received, with what it answered."""
+
+    method: str
+    params: dict[str, Any]
+    status: int
+    at: float
+    files: dict[str, bytes] = field(default_factory=dict)
+
+    @property
+    def chat_id(self) -> int | None:
+        """The target chat of a sending call."""
+        raw = self.params.get("chat_id")
+        return int(raw) if raw is not None else None
+
+    @property
+    def reply_markup(self) -> dict[str, Any] | None:
+        """The inline keyboard as a dict (it arrives JSON-encoded)."""
+        raw = self.params.get("reply_markup")
+        if isinstance(raw, str):
+            parsed: dict[str, Any] = json.loads(raw)
+            return parsed
+        return raw if isinstance(raw, dict) else None
+
+    @property
+    def buttons(self) -> list[tuple[str, str]]:
+        """(label, callback_data) of every inline button, row by row."""
+        markup = self.reply_markup or {}
+        return [(b["text"], b.get("callback_data", "")) for row in markup.get("inline_keyboard", []) for b in row]
+
+
+class TokenBucket:
+    """Telegram-like limiter: `rate` tokens a second, at most `burst` saved up."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate, self.burst = rate, burst
+        self.tokens, self.stamp = burst, time.monotonic()
+
+    def take(self) -> float:
+        """0 when a token was taken, else seconds until one is free."""
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0.0
+        return (1 - self.tokens) / self.rate
+
+
+class FakeBotAPI:
+    """The fake server's state and its Starlette app; start() serves it on a loopback port."""
+
+    def __init__(
+        self,
+        token: str = "123456:TEST-TOKEN",
+        *,
+        global_rate: float = 30.0,
+        chat_rate: float = 1.0,
+        chat_burst: float = 5.0,
+        group_per_minute: float = 20.0,
+        latency: float = 0.0,
+    ) -> None:
+        self.token = token
+        self.global_bucket = TokenBucket(global_rate, global_rate)
+        self.chat_rate, self.chat_burst = chat_rate, chat_burst
+        self.group_per_minute = group_per_minute
+        self.latency = latency
+        self.chat_buckets: dict[int, TokenBucket] = {}
+        self.calls: list[Call] = []
+        self.blocked: set[int] = set()
+        self.files: dict[str, tuple[str, bytes]] = {}
+        self.webhook: dict[str, Any] | None = None
+        self.updates: list[dict[str, Any]] = []
+        self.confirmed = 0
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+        self._new_update: asyncio.Event | None = None
+        self.app = Starlette(
+            routes=[
+                Route("/bot{token}/{method}", self._dispatch, methods=["GET", "POST"]),
+                Route("/file/bot{token}/{path:path}", self._download, methods=["GET"]),
+            ]
+        )
+        self._server: LiveServer | None = None
+
+    # --- lifecycle and helpers for tests ---------------------------------------------------------
+
+    def start(self) -> FakeBotAPI:
+        """Serve on a loopback port."""
+        self._server = LiveServer(self.app).start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving."""
+        if self._server is not None:
+            self._server.stop()
+
+    @property
+    def url(self) -> str:
+        """What LOABAN_TELEGRAM_API_URL should be."""
+        assert self._server is not None
+        return self._server.url
+
+    def sent(self, chat_id: int | None = None, method: str | None = None) -> list[Call]:
+        """Accepted sending calls, optionally for one chat or one method."""
+        with self._lock:
+            calls = list(self.calls)
+        return [
+            c
+            for c in calls
+            if c.status == 200
+            and (c.method in SEND_METHODS if method is None else c.method == method)
+            and (chat_id is None or c.chat_id == chat_id)
+        ]
+
+    def calls_to(self, method: str) -> list[Call]:
+        """Every call of one method, whatever it answered."""
+        with self._lock:
+            return [c for c in self.calls if c.method == method]
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+        """Block until a condition on the recorded calls holds (replies are sent after the webhook returns)."""
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out; calls so far: {[(c.method, c.status) for c in self.calls]}")
+            time.sleep(0.01)
+
+    def wait_sent(self, chat_id: int, count: int, timeout: float = 10.0) -> list[Call]:
+        """Wait until a chat has received at least `count` messages, and return them."""
+        self.wait_for(lambda: len(self.sent(chat_id)) >= count, timeout)
+        return self.sent(chat_id)
+
+    def push_update(self, update: dict[str, Any]) -> None:
+        """Queue an update for getUpdates (long polling)."""
+        with self._lock:
+            self.updates.append(update)
+
+    # --- protocol --------------------------------------------------------------------------------
+
+    @staticmethod
+    def _error(code: int, description: str, **parameters: Any) -> JSONResponse:
+        """Telegram's error envelope."""
+        body: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
+        if parameters:
+            body["parameters"] = parameters
+        return JSONResponse(body, status_code=code)
+
+    @staticmethod
+    def _ok(result: Any) -> JSONResponse:
+        """Telegram's success envelope."""
+        return JSONResponse({"ok": True, "result": result})
+
+    async def _params(self, request: Request) -> tuple[dict[str, Any], dict[str, bytes]]:
+        """Parameters from a query string, JSON body, urlencoded or multipart form, as Telegram accepts."""
+        params: dict[str, Any] = dict(request.query_params)
+        files: dict[str, bytes] = {}
+        ctype = request.headers.get("content-type", "")
+        if "application/json" in ctype:
+            body = await request.body()
+            if body:
+                params.update(json.loads(body))
+        elif "form" in ctype:
+            form = await request.form()
+            for key, value in form.multi_items():
+                if hasattr(value, "read"):
+                    files[key] = await value.read()
+                else:
+                    params[key] = value
+        return params, files
+
+    async def _dispatch(self, request: Request) -> Response:
+        """Route /bot<token>/<method> like the real Bot API, recording the call."""
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        method = request.path_params["method"]
+        params, files = await self._params(request)
+        if request.path_params["token"] != self.token:
+            response = self._error(401, "Unauthorized")
+        else:
+            handler = getattr(self, f"_m_{method}", None)
+            if handler is None:
+                response = self._error(404, "Not Found")
+            else:
+                limited = self._rate_limit(method, params)
+                response = limited or await handler(params, files)
+        with self._lock:
+            self.calls.append(Call(method, params, response.status_code, time.monotonic(), files))
+        return response
+
+    def _rate_limit(self, method: str, params: dict[str, Any]) -> JSONResponse | None:
+        """429 with retry_after when a sending call exceeds the overall, per-chat or per-group rate."""
+        if method not in SEND_METHODS or "chat_id" not in params:
+            return None
+        chat_id = int(params["chat_id"])
+        with self._lock:
+            bucket = self.chat_buckets.get(chat_id)
+            if bucket is None:
+                bucket = (
+                    TokenBucket(self.group_per_minute / 60, self.group_per_minute)
+                    if chat_id < 0
+                    else TokenBucket(self.chat_rate, self.chat_burst)
+                )
+                self.chat_buckets[chat_id] = bucket
+            wait = max(bucket.take(), self.global_bucket.take())
+        if wait:
+            retry = max(1, math.ceil(wait))
+            return self._error(429, f"Too Many Requests: retry after {retry}", retry_after=retry)
+        return None
+
+    def _user(self) -> dict[str, Any]:
+        """The bot's own User object."""
+        return {"id": BOT_ID, "is_bot": True, "first_name": "Loa Bản", "username": "LoaBanTestBot"}
+
+    def _message(self, chat_id: int, **content: Any) -> dict[str, Any]:
+        """A Message object as the Bot API returns it for a sent message."""
+        chat_type = "private" if chat_id > 0 else "group"
+        return {
+            "message_id": next(self._ids),
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": chat_type},
+            "from": self._user(),
+            **content,
+        }
+
+    def _check_chat(self, params: dict[str, Any]) -> JSONResponse | None:
+        """400 without a chat, 403 when the person blocked the bot."""
+        if "chat_id" not in params:
+            return self._error(400, "Bad Request: chat_id is empty")
+        if int(params["chat_id"]) in self.blocked:
+            return self._error(403, "Forbidden: bot was blocked by the user")
+        return None
+
+    def _file(self, params: dict[str, Any], files: dict[str, bytes], field_name: str) -> dict[str, Any] | JSONResponse:
+        """Accept an uploaded file or a known file_id, as Telegram does, and describe it."""
+        if field_name in files:
+            data = files[field_name]
+        else:
+            ref = params.get(field_name)
+            if isinstance(ref, str) and ref.startswith("attach://"):
+                data = files.get(ref.removeprefix("attach://"), b"")
+            elif isinstance(ref, str) and ref in self.files:
+                return {"file_id": ref, "file_unique_id": f"u{ref}", "file_size": len(self.files[ref][1])}
+            else:
+                return self._error(400, "Bad Request: wrong file identifier/HTTP URL specified")
+        if not data:
+            return self._error(400, "Bad Request: file must be non-empty")
+        file_id = f"F{next(self._ids):08d}"
+        self.files[file_id] = (f"{field_name}/{file_id}", data)
+        return {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_size": len(data)}
+
+    async def _send_media(self, params: dict[str, Any], files: dict[str, bytes], kind: str) -> JSONResponse:
+        """sendVoice/sendAudio/sendPhoto/sendDocument share validation and shape."""
+        refused = self._check_chat(params)
+        if refused:
+            return refused
+        if len(params.get("caption") or "") > MAX_CAPTION:
+            return self._error(400, "Bad Request: message caption is too long")
+        described = self._file(params, files, kind)
+        if isinstance(described, JSONResponse):
+            return described
+        content: Any = [described | {"width": 320, "height": 240}] if kind == "photo" else described
+        extra = {"caption": params["caption"]} if params.get("caption") else {}
+        return self._ok(self._message(int(params["chat_id"]), **{kind: content}, **extra))
+
+    # --- methods ---------------------------------------------------------------------------------
+
+    async def _m_getMe(self, _p: dict[str, Any], _f: dict[str, bytes]) -> JSONResponse:
+        return self._ok(self._user() | {"can_join_groups": True, "can_read_all_group_messages": False,
+                                        "supports_inline_queries": False})
+
+    async def _m_setWebhook(self, p: dict[str, Any], _f: dict[str, bytes]) -> JSONResponse:
+        if not str(p.get("url", "")).startswith("https://") and p.get("url"):
+            return self._error(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
+        self.webhook = dict(p) if p.get("url") else None
+        return self._ok(True)
+
+    async def _m_deleteWebhook(self, _p: dict[str, Any], _f: dict[str, bytes]) -> JSONResponse:
+        self.webhook = None
+        return self._ok(True)
+
+    async def _m_getWebhookInfo(self, _p: dict[str, Any], _f: dict[str, bytes]) -> JSONResponse:
+        url = (self.webhook or {}).get("url", "")
+        return self._ok({"url": url, "has_custom_certificate": False, "pending_update_count": 0})
+
+    async def _m_getUpdates(self, p: dict[str, Any], _f: dict[str, bytes]) -> JSONResponse:
+        if self.webhook is not None:
+            return self._error(409, "Conflict: can't use getUpdates method while webhook is active; "
+                                    "use deleteWebhook to delete the webhook first")
+        offset = int(p.get("offset") or 0)
+        deadline = time.monotonic() + min(float(p.get("timeout") or 0), 2.0)
+        while True:
+            with self._lock:
+                if offset:
+                    self.updates = [u for u in self.updates if u["update_id"] >= offset]
+                ready = list(self.updates)[: int(p.get("limit") or 100)]
+            if ready or time.monotonic() >= deadline:
+                return self._ok(ready)
+            await asyncio.sleep(0.02)
+
+    async def _m_sendMessage(self, p: dict[str, Any], _f: dict[str, bytes]) -> JSONResponse:
+        refused = self._check_chat(p)
+        if refused:
+            return refused
+        text = str(p.get("text") or "")
+        if not text.strip():
+            return self._error(400, "Bad Request: message text is empty")
+        if len(text) > MAX_TEXT:
+            return self._error(400, "Bad Request: message is too long")
+        markup = p.get("reply_markup")
+        extra = {"reply_markup": json.loads(markup) if isinstance(markup, str) else markup} if markup else {}
+        return self._ok(self._message(int(p["chat_id"]), text=text, **extra))
+
+    async def _m_editMessageText(self, p: dict[str, Any], _f: dict[str, bytes]) -> JSONResponse:
+        if not str(p.get("text") or "").strip():
+            return self._error(400, "Bad Request: message text is empty")
+        return self._ok(self._message(int(p.get("chat_id") or 0), text=p["text"]))
+
+    async def _m_editMessageReplyMarkup(self, p: dict[str, Any], _f: dict[str, bytes]) -> JSONResponse:
+        if "message_id" not in p and "inline_message_id" not in p:
+            return self._error(400, "Bad Request: message identifier is not specified")
+        return self._ok(self._message(int(p.get("chat_id") or 0), text="…"))
+
+    async def _m_answerCallbackQuery(self, p: dict[str, Any], _f: dict[str, bytes]) -> JSONResponse:
+        if not p.get("callback_query_id"):
+            return self._error(400, "Bad Request: query is too old and response timeout expired or query ID is invalid")
+        return self._ok(True)
+
+    async def _m_sendChatAction(self, p: dict[str, Any], _f: dict[str, bytes]) -> JSONResponse:
+        return self._check_chat(p) or self._ok(True)
+
+    async def _m_sendVoice(self, p: dict[str, Any], f: dict[str, bytes]) -> JSONResponse:
+        return await self._send_media(p, f, "voice")
+
+    async def _m_sendAudio(self, p: dict[str, Any], f: dict[str, bytes]) -> JSONResponse:
+        return await self._send_media(p, f, "audio")
+
+    async def _m_sendPhoto(self, p: dict[str, Any], f: dict[str, bytes]) -> JSONResponse:
+        return await self._send_media(p, f, "photo")
+
+    async def _m_sendDocument(self, p: dict[str, Any], f: dict[str, bytes]) -> JSONResponse:
+        return await self._send_media(p, f, "document")
+
+    async def _m_sendPoll(self, p: dict[str, Any], _f: dict[str, bytes]) -> JSONResponse:
+        refused = self._check_chat(p)
+        if refused:
+            return refused
+        options = p.get("options")
+        options = json.loads(options) if isinstance(options, str) else options
+        if not p.get("question") or not isinstance(options, list) or not 2 <= len(options) <= 10:
+            return self._error(400, "Bad Request: poll must have 2-10 options")
+        poll = {
+            "id": str(next(self._ids)),
+            "question": p["question"],
+            "options": [{"text": o if isinstance(o, str) else o.get("text"), "voter_count": 0} for o in options],
+            "total_voter_count": 0,
+            "is_closed": False,
+            "is_anonymous": True,
+            "type": "regular",
+            "allows_multiple_answers": False,
+        }
+        return self._ok(self._message(int(p["chat_id"]), poll=poll))
+
+    async def _m_getFile(self, p: dict[str, Any], _f: dict[str, bytes]) -> JSONResponse:
+        file_id = str(p.get("file_id") or "")
+        if file_id not in self.files:
+            return self._error(400, "Bad Request: invalid file_id")
+        path, data = self.files[file_id]
+        return self._ok({"file_id": file_id, "file_unique_id": f"u{file_id}", "file_size": len(data), "file_path": path})
+
+    async def _download(self, request: Request) -> Response:
+        """GET /file/bot<token>/<file_path>, like api.telegram.org's file endpoint."""
+        if request.path_params["token"] != self.token:
+            return Response(status_code=401)
+        path = request.path_params["path"]
+        for stored_path, data in self.files.values():
+            if stored_path == path:
+                return Response(data, media_type="application/octet-stream")
+        return Response(status_code=404)
+
+    def add_file(self, data: bytes, kind: str = "document") -> str:
+        """Put a file on the fake (as if a person sent it) and return its file_id."""
+        file_id = f"F{next(self._ids):08d}"
+        self.files[file_id] = (f"{kind}/{file_id}", data)
+        return file_id

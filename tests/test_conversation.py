@@ -1,0 +1,199 @@
+"""Conversation flows a villager goes through, run once over Telegram and once over the web chat."""
+
+from __future__ import annotations
+
+import itertools
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from bot.areas import service as areas
+from bot.db import Database
+from bot.i18n import KNOWN_LANGUAGES
+from bot.messages.models import Message
+from bot.people import service as people
+from bot.people.models import Person
+from tests.drivers import Driver, TelegramDriver, WebDriver, onboard
+from tests.fakes.telegram_api import FakeBotAPI
+
+_chat_ids = itertools.count(5_000_001)
+LAI_CHAU = 12
+PHONG_THO = 3549
+
+
+@pytest.fixture(params=["telegram", "web"])
+def person(request: pytest.FixtureRequest, client: httpx.Client, fake_telegram: FakeBotAPI, db: Database) -> Driver:
+    """A new person on one channel."""
+    if request.param == "telegram":
+        return TelegramDriver(client, fake_telegram, db, next(_chat_ids))
+    return WebDriver(client)
+
+
+def stored_person(db: Database, urn: str) -> Person | None:
+    """The person as the database has them now."""
+    with db.transaction() as session:
+        return people.get_by_urn(session, urn)
+
+
+def test_onboarding_with_buttons_and_typing_without_diacritics(person: Driver, db: Database) -> None:
+    first = person.send("/start")
+    languages = [label for label, _ in first[-1].buttons]
+    assert languages[:2] == ["Tiếng Việt", "English"]
+    assert "Lus Hmoob" in languages
+
+    provinces = person.tap("lang:vi")
+    assert "tỉnh" in provinces[-1].text
+    assert ("Lai Châu", f"prov:{LAI_CHAU}") in provinces[-1].buttons or any(
+        p.startswith("provp:") for _, p in provinces[-1].buttons
+    )
+
+    communes = person.send("lai chau")  # no diacritics
+    assert "Lai Châu" in communes[-1].text
+    consent = person.send("phong tho")  # one match: chosen at once; no villages there yet
+    assert "đồng ý" in consent[-1].text
+    done = person.tap("consent:yes")
+    assert "Cảm ơn" in done[0].text
+    menu_labels = [label for label, _ in done[-1].buttons]
+    assert menu_labels == ["⚙️ Cài đặt", "❓ Hướng dẫn"]
+
+    stored = stored_person(db, person.urn)
+    assert stored is not None
+    assert (stored.language, stored.province_code, stored.commune_code) == ("vi", LAI_CHAU, PHONG_THO)
+    assert stored.onboarded and stored.subscribed
+
+
+def test_commune_search_pages_and_village_choice(person: Driver, db: Database) -> None:
+    with db.transaction() as session:
+        village = areas.create_village(session, commune_code=PHONG_THO, name="Bản Pa Pe")
+        village_id = village.id
+    person.send("/start")
+    person.tap("lang:vi")
+    page1 = person.tap(f"prov:{LAI_CHAU}")
+    assert any(p == "comp:1" for _, p in page1[-1].buttons)
+    page2 = person.tap("comp:1")
+    assert any(p == "comp:0" for _, p in page2[-1].buttons)
+    several = person.send("xa")  # many communes match: shown as buttons
+    assert len(several[-1].buttons) > 2
+    villages = person.tap(f"com:{PHONG_THO}")
+    assert ("Bản Pa Pe", f"vil:{village_id}") in villages[-1].buttons
+    person.tap(f"vil:{village_id}")
+    person.tap("consent:yes")
+    stored = stored_person(db, person.urn)
+    assert stored is not None and stored.village_id == village_id
+
+
+@pytest.mark.parametrize("language", ["en", "hmn", "tyz", "blt", "ium", "nut", "km", "zh"])
+def test_onboarding_in_every_catalog_language(person: Driver, db: Database, language: str) -> None:
+    first = person.send("/start")
+    after = person.tap(first[-1].payload(KNOWN_LANGUAGES[language].endonym))
+    if language == "en":
+        assert after[-1].text.startswith("Which province")
+        assert not any("bản dịch" in r.text for r in after)
+    else:
+        notice = [r for r in after if "chưa có bản dịch đầy đủ" in r.text]
+        assert len(notice) == 1 and KNOWN_LANGUAGES[language].vietnamese_name in notice[0].text
+        assert after[-1].text.startswith("Bạn ở tỉnh")
+    person.send("lai chau")
+    person.send("phong tho")
+    done = person.tap("consent:yes")
+    assert done[-1].buttons
+    again = person.tap("set:lang")
+    back = person.tap(f"lang:{language}")
+    assert not any("chưa có bản dịch đầy đủ" in r.text for r in again + back), "the notice is said once"
+    stored = stored_person(db, person.urn)
+    assert stored is not None and stored.language == language
+
+
+def test_settings_change_language_and_place(person: Driver, db: Database) -> None:
+    onboard(person)
+    settings = person.tap("settings")
+    assert "Cài đặt" in settings[-1].text
+    english = person.tap("set:lang")
+    result = person.tap("lang:en")
+    assert result[0].text == "Language changed."
+    assert ("⚙️ Settings", "settings") in result[-1].buttons
+    person.tap("set:place")
+    person.send("tuyen quang")
+    saved = person.send("chiem hoa")
+    assert saved[0].text == "Your place is saved."
+    stored = stored_person(db, person.urn)
+    assert stored is not None and stored.commune_code == 2287 and stored.language == "en"
+    assert english
+
+
+def test_stop_and_start_again(person: Driver, db: Database) -> None:
+    onboard(person)
+    stopped = person.send("/stop")
+    assert "không nhận bản tin nữa" in stopped[0].text
+    stored = stored_person(db, person.urn)
+    assert stored is not None and not stored.subscribed
+    back = person.send("/start")
+    assert "quay lại" in back[0].text
+    stored = stored_person(db, person.urn)
+    assert stored is not None and stored.subscribed
+
+
+def test_erase_my_data_after_confirmation(person: Driver, db: Database) -> None:
+    onboard(person)
+    settings = person.tap("settings")
+    confirm = person.tap(settings[-1].payload("Xóa dữ liệu của tôi"))
+    assert "không thể hoàn tác" in confirm[-1].text
+    cancelled = person.tap("menu")
+    assert stored_person(db, person.urn) is not None and cancelled
+    person.tap("erase")
+    gone = person.tap("erase_yes")
+    assert "Đã xóa toàn bộ dữ liệu" in gone[0].text
+    assert stored_person(db, person.urn) is None
+    with db.transaction() as session:
+        inbound_left = session.scalar(
+            select(func.count()).where(Message.urn == person.urn, Message.direction == "in")
+        )
+    assert inbound_left == 0, "nothing the person sent is kept"
+    fresh = person.send("chào")
+    assert fresh[-1].buttons[0] == ("Tiếng Việt", "lang:vi"), "a new start after erasure"
+
+
+def test_declining_consent_keeps_nothing(person: Driver, db: Database) -> None:
+    person.send("/start")
+    person.tap("lang:vi")
+    person.send("lai chau")
+    person.send("phong tho")
+    declined = person.tap("consent:no")
+    assert "/start" in declined[0].text
+    assert stored_person(db, person.urn) is None
+
+
+def test_help_unknown_command_and_long_text(person: Driver) -> None:
+    onboard(person)
+    helped = person.send("/help")
+    assert "/stop" in helped[0].text
+    unknown = person.send("/abracadabra")
+    assert "không biết lệnh này" in unknown[0].text
+    long_reply = person.send("a" * 5000)
+    assert "dài quá" in long_reply[0].text
+
+
+def test_menu_features_wait_for_onboarding(person: Driver) -> None:
+    person.send("/start")
+    early = person.tap("settings")
+    assert early[-1].buttons[0] == ("Tiếng Việt", "lang:vi"), "settings before consent re-asks the step"
+    stale = person.tap("nonsense:1")
+    assert stale[-1].buttons[0] == ("Tiếng Việt", "lang:vi")
+
+
+def test_free_text_after_onboarding_gets_the_menu(person: Driver) -> None:
+    onboard(person)
+    replies = person.send("xin chào")
+    assert replies[-1].buttons and replies[-1].text.startswith("Bạn cần gì")
+
+
+def test_every_message_in_and_out_is_stored(person: Driver, db: Database) -> None:
+    onboard(person)
+    with db.transaction() as session:
+        rows = session.execute(
+            select(Message.direction, func.count()).where(Message.urn == person.urn).group_by(Message.direction)
+        ).all()
+    counts = {str(d): n for d, n in rows}
+    assert counts["in"] == 5  # /start, language, province, commune, consent
+    assert counts["out"] >= 6
