@@ -45,13 +45,13 @@ system-deps:
 	fi
 
 lint: install
-	$(BIN)/ruff check bot admin tests bench
-	$(BIN)/ruff format --check bot admin tests bench
+	$(BIN)/ruff check bot admin tests bench tools
+	$(BIN)/ruff format --check bot admin tests bench tools
 	$(BIN)/mypy
 
 format: install
-	$(BIN)/ruff format bot admin tests bench
-	$(BIN)/ruff check --fix bot admin tests bench
+	$(BIN)/ruff format bot admin tests bench tools
+	$(BIN)/ruff check --fix bot admin tests bench tools
 
 locales-extract: install
 	$(PYBABEL) extract -F babel.cfg -k mark -k _ --no-location --sort-output \

@@ -54,7 +54,9 @@ async def csrf_protect(request: Request) -> None:
         value = form.get("csrf_token")
         given = value if isinstance(value, str) else None
     if not isinstance(expected, str) or not given or not secrets.compare_digest(given, expected):
-        raise HTTPException(status_code=403, detail=mark("Phiên làm việc không hợp lệ (CSRF). Hãy tải lại trang."))
+        raise HTTPException(
+            status_code=403, detail=mark("Phiên làm việc không hợp lệ (CSRF). Hãy tải lại trang.")
+        )
 
 
 def current_admin(request: Request, session: SessionDep) -> AdminUser:

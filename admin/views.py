@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Depends, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Query, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -62,7 +62,9 @@ class Page:
         return (self.number - 1) * self.size
 
 
-def render(request: Request, template: str, admin: AdminUser | None, status: int = 200, **ctx: Any) -> Response:
+def render(
+    request: Request, template: str, admin: AdminUser | None, status: int = 200, **ctx: Any
+) -> Response:
     """Render an admin page with what every page needs: the admin, CSRF token and helpers."""
     templates = runtime_of(request).admin_templates
     context = {
@@ -141,7 +143,9 @@ def login(
     )
     if result.locked_minutes:
         _ = admin_gettext(request)
-        error = _("Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau {n} phút.").format(n=result.locked_minutes)
+        error = _("Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau {n} phút.").format(
+            n=result.locked_minutes
+        )
         return render(request, "login.html", None, status=429, error=error)
     if result.admin is None:
         accounts.audit(session, None, "login_failed", ip=client_ip(request), username=username[:80])
@@ -299,13 +303,23 @@ def admin_create(
             must_change_password=True,
         )
     except accounts.AccountError as exc:
-        return render(request, "admin_form.html", admin, status=400, target=None, error=exc.translate(admin_gettext(request)), roles=list(Role))
+        return render(
+            request,
+            "admin_form.html",
+            admin,
+            status=400,
+            target=None,
+            error=exc.translate(admin_gettext(request)),
+            roles=list(Role),
+        )
     accounts.audit(session, admin, "admin_created", f"admin:{target.id}", client_ip(request), role=role.value)
     return render(request, "admin_password.html", admin, target=target, password=password)
 
 
 @router.get("/admins/{admin_id}", response_class=HTMLResponse)
-def admin_edit_page(request: Request, session: SessionDep, admin: ProvinceAdminDep, admin_id: int) -> Response:
+def admin_edit_page(
+    request: Request, session: SessionDep, admin: ProvinceAdminDep, admin_id: int
+) -> Response:
     """Form to change an admin's role, communes and status."""
     target = accounts.get(session, admin_id)
     if target is None:
@@ -332,16 +346,31 @@ def admin_update(
         if target.id == admin.id and (role != Role.province_admin or not active):
             raise accounts.AccountError(mark("Bạn không thể tự hạ quyền hay khóa tài khoản của chính mình."))
         accounts.update(
-            session, target, role=role, full_name=full_name, active=active, commune_codes=parse_codes(communes)
+            session,
+            target,
+            role=role,
+            full_name=full_name,
+            active=active,
+            commune_codes=parse_codes(communes),
         )
     except accounts.AccountError as exc:
-        return render(request, "admin_form.html", admin, status=400, target=target, error=exc.translate(admin_gettext(request)), roles=list(Role))
+        return render(
+            request,
+            "admin_form.html",
+            admin,
+            status=400,
+            target=target,
+            error=exc.translate(admin_gettext(request)),
+            roles=list(Role),
+        )
     accounts.audit(session, admin, "admin_updated", f"admin:{target.id}", client_ip(request), role=role.value)
     return redirect("/admin/admins")
 
 
 @router.post("/admins/{admin_id}/reset-password")
-def admin_reset_password(request: Request, session: SessionDep, admin: ProvinceAdminDep, admin_id: int) -> Response:
+def admin_reset_password(
+    request: Request, session: SessionDep, admin: ProvinceAdminDep, admin_id: int
+) -> Response:
     """Give an admin a new one-time password."""
     target = accounts.get(session, admin_id)
     if target is None:
@@ -367,7 +396,11 @@ def villages_page(
     if scope is not None:
         matches = [a for code in scope if (a := areas.get_commune(code)) is not None]
     else:
-        matches = areas.search(tuple(c for p in areas.provinces() for c in areas.communes(p.code)), q)[:30] if q else []
+        matches = (
+            areas.search(tuple(c for p in areas.provinces() for c in areas.communes(p.code)), q)[:30]
+            if q
+            else []
+        )
     return render(
         request,
         "villages.html",
@@ -422,14 +455,18 @@ def village_update(
 
 
 @router.post("/villages/{village_id}/delete")
-def village_delete(request: Request, session: SessionDep, admin: PlacesEditorDep, village_id: int) -> Response:
+def village_delete(
+    request: Request, session: SessionDep, admin: PlacesEditorDep, village_id: int
+) -> Response:
     """Remove a village; its people keep their commune."""
     village = areas.get_village(session, village_id)
     if village is None:
         raise HTTPException(status_code=404, detail=mark("Không có thôn này."))
     _commune_in_scope(admin, village.commune_code)
     commune = village.commune_code
-    accounts.audit(session, admin, "village_deleted", f"village:{village.id}", client_ip(request), name=village.name)
+    accounts.audit(
+        session, admin, "village_deleted", f"village:{village.id}", client_ip(request), name=village.name
+    )
     areas.delete_village(session, village)
     return redirect(f"/admin/villages?commune={commune}")
 

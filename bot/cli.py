@@ -99,7 +99,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """Sub-commands and their options."""
-    parser = argparse.ArgumentParser(prog="loaban", description="Loa Bản: the village loudspeaker that also listens")
+    parser = argparse.ArgumentParser(
+        prog="loaban", description="Loa Bản: the village loudspeaker that also listens"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="migrate, then serve web chat, admin and Telegram")
@@ -116,7 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     admin = sub.add_parser("create-admin", help="create an admin account")
     admin.add_argument("--username", default="admin")
-    admin.add_argument("--role", default="province_admin", choices=["province_admin", "editor", "commune_officer", "viewer"])
+    admin.add_argument(
+        "--role", default="province_admin", choices=["province_admin", "editor", "commune_officer", "viewer"]
+    )
     admin.add_argument("--password", help="default: LOABAN_ADMIN_PASSWORD, else a printed one-time password")
     admin.add_argument("--commune", type=int, action="append", default=[], help="commune code (repeatable)")
     admin.add_argument("--first", action="store_true", help="only if no admin exists yet")

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
-
-import enum
+from typing import Any, ClassVar
 
 from sqlalchemy import JSON, DateTime, Engine, Enum, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect
@@ -58,7 +57,7 @@ class Base(DeclarativeBase):
     """Declarative base with stable constraint names, so migrations match across backends."""
 
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime, dict[str, Any]: JSON}
 
 
 def make_engine(url: str) -> Engine:

@@ -116,3 +116,11 @@ def client(live: LiveServer) -> Iterator[httpx.Client]:
     """An HTTP client for the live server (cookies kept, redirects not followed)."""
     with httpx.Client(base_url=live.url, timeout=20) as http:
         yield http
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Expose each phase's report on the test item, so fixtures can react to a failure (screenshots)."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    setattr(item, f"rep_{report.when}", report)

@@ -58,7 +58,8 @@ class WebDriver:
         response = self.client.post("/chat/api/messages", json={"session": self.session, **body})
         assert response.status_code == 200, response.text
         return [
-            Seen(r["text"], [(b["label"], b["payload"]) for b in r["buttons"]]) for r in response.json()["replies"]
+            Seen(r["text"], [(b["label"], b["payload"]) for b in r["buttons"]])
+            for r in response.json()["replies"]
         ]
 
     def send(self, text: str) -> list[Seen]:
@@ -120,7 +121,9 @@ class TelegramDriver:
         return self.deliver(factories.callback_update(self.chat_id, payload))
 
 
-def onboard(person: Driver, language: str = "vi", province: str = "lai chau", commune: str = "phong tho") -> list[Seen]:
+def onboard(
+    person: Driver, language: str = "vi", province: str = "lai chau", commune: str = "phong tho"
+) -> list[Seen]:
     """Go through onboarding with typing where it helps, buttons elsewhere; returns the final replies."""
     first = person.send("/start")
     person.tap(first[-1].payload(_endonym(language)))

@@ -26,7 +26,9 @@ def _message(chat_id: int, first_name: str, **content: Any) -> dict[str, Any]:
     }
 
 
-def text_update(chat_id: int, text: str, first_name: str = "A Páo", update_id: int | None = None) -> dict[str, Any]:
+def text_update(
+    chat_id: int, text: str, first_name: str = "A Páo", update_id: int | None = None
+) -> dict[str, Any]:
     """A person typed text (commands get their bot_command entity, as Telegram sends them)."""
     content: dict[str, Any] = {"text": text}
     if text.startswith("/"):
@@ -78,7 +80,10 @@ def blocked_update(chat_id: int) -> dict[str, Any]:
             "chat": {"id": chat_id, "first_name": "A Páo", "type": "private"},
             "from": user(chat_id),
             "date": int(time.time()),
-            "old_chat_member": {"user": {"id": 7000001, "is_bot": True, "first_name": "Loa Bản"}, "status": "member"},
+            "old_chat_member": {
+                "user": {"id": 7000001, "is_bot": True, "first_name": "Loa Bản"},
+                "status": "member",
+            },
             "new_chat_member": {
                 "user": {"id": 7000001, "is_bot": True, "first_name": "Loa Bản"},
                 "status": "kicked",

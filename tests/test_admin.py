@@ -1,4 +1,4 @@
-"""The admin as officials use it: login and its protections, scope by commune, escaping, accounts, villages."""
+"""The admin as officials use it: login and its guards, scope by commune, escaping, accounts, villages."""
 
 from __future__ import annotations
 
@@ -17,12 +17,23 @@ PASSWORD = "correct horse battery"
 PHONG_THO, MUONG_TE = 3549, 3445
 
 
-def make_admin(db: Database, username: str, role: Role = Role.province_admin, communes: tuple[int, ...] = (),
-               must_change: bool = False) -> None:
+def make_admin(
+    db: Database,
+    username: str,
+    role: Role = Role.province_admin,
+    communes: tuple[int, ...] = (),
+    must_change: bool = False,
+) -> None:
     """An admin account straight in the database."""
     with db.transaction() as session:
-        accounts.create(session, username=username, password=PASSWORD, role=role, commune_codes=communes,
-                        must_change_password=must_change)
+        accounts.create(
+            session,
+            username=username,
+            password=PASSWORD,
+            role=role,
+            commune_codes=communes,
+            must_change_password=must_change,
+        )
 
 
 def csrf(page: httpx.Response) -> str:
@@ -41,7 +52,9 @@ def login(client: httpx.Client, username: str, password: str = PASSWORD) -> http
 def add_person(db: Database, name: str, commune: int, language: str = "vi") -> int:
     """A person who finished onboarding in a commune."""
     with db.transaction() as session:
-        person, _ = people.get_or_create_by_urn(session, f"web:{name.encode().hex()[:40]}xx", display_name=name)
+        person, _ = people.get_or_create_by_urn(
+            session, f"web:{name.encode().hex()[:40]}xx", display_name=name
+        )
         person.commune_code, person.language = commune, language
         return person.id
 
@@ -78,7 +91,9 @@ def test_post_without_csrf_token_is_refused(client: httpx.Client, db: Database) 
     login(client, "tinh")
     refused = client.post("/admin/villages", data={"commune": PHONG_THO, "name": "Bản Mới"})
     assert refused.status_code == 403
-    forged = client.post("/admin/villages", data={"commune": PHONG_THO, "name": "Bản Mới", "csrf_token": "forged"})
+    forged = client.post(
+        "/admin/villages", data={"commune": PHONG_THO, "name": "Bản Mới", "csrf_token": "forged"}
+    )
     assert forged.status_code == 403
     no_token_login = client.post("/admin/login", data={"username": "tinh", "password": PASSWORD})
     assert no_token_login.status_code == 403
@@ -91,11 +106,20 @@ def test_one_time_password_must_be_changed(client: httpx.Client, db: Database) -
     assert forced.status_code == 303 and forced.headers["location"] == "/admin/password"
     page = client.get("/admin/password")
     assert "mật khẩu một lần" in page.text
-    short = client.post("/admin/password", data={"current": PASSWORD, "new": "short", "repeat": "short",
-                                                 "csrf_token": csrf(page)})
+    short = client.post(
+        "/admin/password",
+        data={"current": PASSWORD, "new": "short", "repeat": "short", "csrf_token": csrf(page)},
+    )
     assert short.status_code == 400 and "ít nhất 10 ký tự" in short.text
-    changed = client.post("/admin/password", data={"current": PASSWORD, "new": "a new long password",
-                                                   "repeat": "a new long password", "csrf_token": csrf(page)})
+    changed = client.post(
+        "/admin/password",
+        data={
+            "current": PASSWORD,
+            "new": "a new long password",
+            "repeat": "a new long password",
+            "csrf_token": csrf(page),
+        },
+    )
     assert changed.status_code == 303
     assert client.get("/admin/people").status_code == 200
 
@@ -146,15 +170,26 @@ def test_accounts_are_managed_and_audited(client: httpx.Client, db: Database) ->
     make_admin(db, "tinh")
     login(client, "tinh")
     form = client.get("/admin/admins/new")
-    created = client.post("/admin/admins/new", data={"username": "canbo", "role": "commune_officer",
-                                                     "communes": f"{PHONG_THO}", "csrf_token": csrf(form)})
+    created = client.post(
+        "/admin/admins/new",
+        data={
+            "username": "canbo",
+            "role": "commune_officer",
+            "communes": f"{PHONG_THO}",
+            "csrf_token": csrf(form),
+        },
+    )
     assert created.status_code == 200
     one_time = re.search(r'id="one-time-password">([^<]+)<', created.text)
     assert one_time
-    bad = client.post("/admin/admins/new", data={"username": "canbo", "role": "viewer", "csrf_token": csrf(form)})
+    bad = client.post(
+        "/admin/admins/new", data={"username": "canbo", "role": "viewer", "csrf_token": csrf(form)}
+    )
     assert bad.status_code == 400 and "đã có" in bad.text
-    bad_code = client.post("/admin/admins/new", data={"username": "x2", "role": "viewer", "communes": "99999999",
-                                                      "csrf_token": csrf(form)})
+    bad_code = client.post(
+        "/admin/admins/new",
+        data={"username": "x2", "role": "viewer", "communes": "99999999", "csrf_token": csrf(form)},
+    )
     assert bad_code.status_code == 400 and "không tồn tại" in bad_code.text
     listing = client.get("/admin/admins")
     assert "canbo" in listing.text and "Xã Phong Thổ" in listing.text
@@ -169,7 +204,9 @@ def test_viewer_reads_but_cannot_change(client: httpx.Client, db: Database) -> N
     login(client, "xem")
     page = client.get("/admin/villages", params={"commune": PHONG_THO})
     assert page.status_code == 200 and "Thêm" not in page.text
-    refused = client.post("/admin/villages", data={"commune": PHONG_THO, "name": "Bản X", "csrf_token": csrf(page)})
+    refused = client.post(
+        "/admin/villages", data={"commune": PHONG_THO, "name": "Bản X", "csrf_token": csrf(page)}
+    )
     assert refused.status_code == 403
 
 
@@ -177,9 +214,13 @@ def test_villages_added_by_an_officer_appear_in_onboarding(client: httpx.Client,
     make_admin(db, "xa", Role.commune_officer, (PHONG_THO,))
     login(client, "xa")
     page = client.get("/admin/villages", params={"commune": PHONG_THO})
-    added = client.post("/admin/villages", data={"commune": PHONG_THO, "name": "Bản Sin Chải", "csrf_token": csrf(page)})
+    added = client.post(
+        "/admin/villages", data={"commune": PHONG_THO, "name": "Bản Sin Chải", "csrf_token": csrf(page)}
+    )
     assert added.status_code == 303
-    outside = client.post("/admin/villages", data={"commune": MUONG_TE, "name": "Bản Y", "csrf_token": csrf(page)})
+    outside = client.post(
+        "/admin/villages", data={"commune": MUONG_TE, "name": "Bản Y", "csrf_token": csrf(page)}
+    )
     assert outside.status_code == 404
     person = WebDriver(client)
     person.send("/start")
@@ -190,7 +231,9 @@ def test_villages_added_by_an_officer_appear_in_onboarding(client: httpx.Client,
     listing = client.get("/admin/villages", params={"commune": PHONG_THO})
     village_id = re.search(r'action="/admin/villages/(\d+)"', listing.text)
     assert village_id
-    renamed = client.post(f"/admin/villages/{village_id.group(1)}", data={"name": "Bản Sin Chải 1", "csrf_token": csrf(page)})
+    renamed = client.post(
+        f"/admin/villages/{village_id.group(1)}", data={"name": "Bản Sin Chải 1", "csrf_token": csrf(page)}
+    )
     assert renamed.status_code == 303
     deleted = client.post(f"/admin/villages/{village_id.group(1)}/delete", data={"csrf_token": csrf(page)})
     assert deleted.status_code == 303

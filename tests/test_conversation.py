@@ -23,7 +23,9 @@ PHONG_THO = 3549
 
 
 @pytest.fixture(params=["telegram", "web"])
-def person(request: pytest.FixtureRequest, client: httpx.Client, fake_telegram: FakeBotAPI, db: Database) -> Driver:
+def person(
+    request: pytest.FixtureRequest, client: httpx.Client, fake_telegram: FakeBotAPI, db: Database
+) -> Driver:
     """A new person on one channel."""
     if request.param == "telegram":
         return TelegramDriver(client, fake_telegram, db, next(_chat_ids))
@@ -192,7 +194,9 @@ def test_every_message_in_and_out_is_stored(person: Driver, db: Database) -> Non
     onboard(person)
     with db.transaction() as session:
         rows = session.execute(
-            select(Message.direction, func.count()).where(Message.urn == person.urn).group_by(Message.direction)
+            select(Message.direction, func.count())
+            .where(Message.urn == person.urn)
+            .group_by(Message.direction)
         ).all()
     counts = {str(d): n for d, n in rows}
     assert counts["in"] == 5  # /start, language, province, commune, consent

@@ -33,9 +33,22 @@ def extracted(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
     """Every user-visible string in the code and templates, extracted now with the project's own config."""
     pot = tmp_path_factory.mktemp("pot") / "messages.pot"
     subprocess.run(
-        [str(Path(sys.executable).parent / "pybabel"), "extract", "-F", "babel.cfg", "-k", "mark", "-k", "_",
-         "-o", str(pot), "."],
-        cwd=PROJECT_ROOT, check=True, capture_output=True,
+        [
+            str(Path(sys.executable).parent / "pybabel"),
+            "extract",
+            "-F",
+            "babel.cfg",
+            "-k",
+            "mark",
+            "-k",
+            "_",
+            "-o",
+            str(pot),
+            ".",
+        ],
+        cwd=PROJECT_ROOT,
+        check=True,
+        capture_output=True,
     )
     with pot.open("rb") as fh:
         return {m.id for m in read_po(fh) if m.id}
@@ -78,8 +91,14 @@ def test_areas_after_the_2025_reform() -> None:
 
 @pytest.mark.parametrize(
     ("typed", "expected"),
-    [("Đồng Văn", "dong van"), ("ĐIỆN BIÊN", "dien bien"), ("Chiêm Hoá", "chiem hoa"), ("Chiêm Hóa", "chiem hoa"),
-     ("  nà   hang ", "na hang"), ("Hà Giang", "ha giang")],
+    [
+        ("Đồng Văn", "dong van"),
+        ("ĐIỆN BIÊN", "dien bien"),
+        ("Chiêm Hoá", "chiem hoa"),
+        ("Chiêm Hóa", "chiem hoa"),
+        ("  nà   hang ", "na hang"),
+        ("Hà Giang", "ha giang"),
+    ],
 )
 def test_folding_for_search(typed: str, expected: str) -> None:
     assert fold(typed) == expected

@@ -45,7 +45,9 @@ def test_webhook_is_registered_with_its_secret(live: LiveServer, fake_telegram: 
 
 
 @pytest.mark.parametrize("secret", ["wrong-secret", None, ""])
-def test_wrong_or_missing_secret_is_refused_and_nothing_stored(tg: TelegramDriver, db: Database, secret: str | None) -> None:
+def test_wrong_or_missing_secret_is_refused_and_nothing_stored(
+    tg: TelegramDriver, db: Database, secret: str | None
+) -> None:
     response = tg.post(factories.text_update(tg.chat_id, "/start"), secret=secret)
     assert response.status_code == 403
     assert count_messages(db) == 0
@@ -70,7 +72,10 @@ def test_malformed_update_gets_400_and_the_bot_keeps_working(tg: TelegramDriver,
     response = tg.client.post(
         "/webhooks/telegram",
         content=body,
-        headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-webhook-token_for-tests", "Content-Type": "application/json"},
+        headers={
+            "X-Telegram-Bot-Api-Secret-Token": "s3cret-webhook-token_for-tests",
+            "Content-Type": "application/json",
+        },
     )
     assert response.status_code == 400
     assert tg.send("/start")[0].buttons
@@ -111,7 +116,9 @@ def test_send_refused_with_403_unsubscribes_and_keeps_the_reason(tg: TelegramDri
     with db.transaction() as session:
         person = people.get_by_urn(session, tg.urn)
         assert person is not None and not person.subscribed
-        failed = session.scalars(select(Message).where(Message.urn == tg.urn, Message.status == Status.failed)).all()
+        failed = session.scalars(
+            select(Message).where(Message.urn == tg.urn, Message.status == Status.failed)
+        ).all()
         assert failed and "blocked" in (failed[0].error or "")
 
 
@@ -123,7 +130,9 @@ def strict_fake() -> Iterator[FakeBotAPI]:
     fake.stop()
 
 
-def test_429_retry_after_is_honoured_and_nothing_is_lost(database_url: str, strict_fake: FakeBotAPI, db: Database) -> None:
+def test_429_retry_after_is_honoured_and_nothing_is_lost(
+    database_url: str, strict_fake: FakeBotAPI, db: Database
+) -> None:
     settings = make_settings(
         database_url,
         telegram_token=TG_TOKEN,
@@ -153,7 +162,10 @@ def test_429_retry_after_is_honoured_and_nothing_is_lost(database_url: str, stri
 
 def test_webhook_mode_refuses_to_start_without_a_secret(database_url: str, fake_telegram: FakeBotAPI) -> None:
     settings = make_settings(
-        database_url, telegram_token=TG_TOKEN, telegram_api_url=fake_telegram.url, public_url="https://x.example"
+        database_url,
+        telegram_token=TG_TOKEN,
+        telegram_api_url=fake_telegram.url,
+        public_url="https://x.example",
     )
     with pytest.raises(ValueError, match="WEBHOOK_SECRET"):
         create_app(settings)
@@ -174,13 +186,19 @@ def test_long_polling_mode(database_url: str, fake_telegram: FakeBotAPI) -> None
     assert fake_telegram.webhook is None
 
 
-def test_update_stored_before_a_crash_is_handled_at_restart(settings: Settings, fake_telegram: FakeBotAPI, db: Database) -> None:
+def test_update_stored_before_a_crash_is_handled_at_restart(
+    settings: Settings, fake_telegram: FakeBotAPI, db: Database
+) -> None:
     chat_id = next(_chat_ids)
     update = factories.text_update(chat_id, "/start")
     with db.transaction() as session:
         message, _ = messages.record_inbound(
-            session, urn=f"telegram:{chat_id}", external_id=str(update["update_id"]), kind="command",
-            text="/start", payload=update,
+            session,
+            urn=f"telegram:{chat_id}",
+            external_id=str(update["update_id"]),
+            kind="command",
+            text="/start",
+            payload=update,
         )
         message.created_at = utcnow() - timedelta(minutes=5)
     server = LiveServer(create_app(settings)).start()
@@ -191,16 +209,23 @@ def test_update_stored_before_a_crash_is_handled_at_restart(settings: Settings, 
     assert replies[0].buttons[0] == ("Tiếng Việt", "lang:vi")
 
 
-def test_many_chats_at_once_each_get_their_reply(client: httpx.Client, fake_telegram: FakeBotAPI, db: Database) -> None:
+def test_many_chats_at_once_each_get_their_reply(
+    client: httpx.Client, fake_telegram: FakeBotAPI, db: Database
+) -> None:
     chats = [next(_chat_ids) for _ in range(25)]
 
     async def post_all() -> list[int]:
         async with httpx.AsyncClient(base_url=str(client.base_url)) as http:
-            responses = await asyncio.gather(*[
-                http.post("/webhooks/telegram", json=factories.text_update(c, "/start"),
-                          headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-webhook-token_for-tests"})
-                for c in chats
-            ])
+            responses = await asyncio.gather(
+                *[
+                    http.post(
+                        "/webhooks/telegram",
+                        json=factories.text_update(c, "/start"),
+                        headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-webhook-token_for-tests"},
+                    )
+                    for c in chats
+                ]
+            )
         return [r.status_code for r in responses]
 
     assert asyncio.run(post_all()) == [200] * len(chats)

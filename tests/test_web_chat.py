@@ -33,7 +33,9 @@ def test_page_is_small_and_self_contained(client: httpx.Client) -> None:
         (b'{"session": "abcdefghijklmnopqrstu", "text": "' + b"a" * 70_000 + b'"}', 413, "quá lớn"),
     ],
 )
-def test_bad_requests_get_a_clear_vietnamese_error(client: httpx.Client, body: bytes, status: int, fragment: str) -> None:
+def test_bad_requests_get_a_clear_vietnamese_error(
+    client: httpx.Client, body: bytes, status: int, fragment: str
+) -> None:
     response = client.post("/chat/api/messages", content=body, headers={"Content-Type": "application/json"})
     assert response.status_code == status
     assert fragment in response.json()["error"]
@@ -56,7 +58,12 @@ def test_later_replies_are_fetched_after_a_cursor(client: httpx.Client, db: Data
         found = people.get_by_urn(session, person.urn)
         assert found is not None
         messages.record_outbound(
-            session, person_id=found.id, urn=person.urn, kind="text", text="Bản tin: họp thôn tối nay", payload={}
+            session,
+            person_id=found.id,
+            urn=person.urn,
+            kind="text",
+            text="Bản tin: họp thôn tối nay",
+            payload={},
         )
     later = client.get("/chat/api/messages", params={"session": person.session, "after": cursor}).json()
     assert [r["text"] for r in later["replies"]] == ["Bản tin: họp thôn tối nay"]

@@ -33,7 +33,7 @@ def update(code: str) -> None:
     with po_path.open("wb") as fh:
         write_po(fh, catalog, no_location=True, sort_output=True, width=110)
     header = po_path.read_text(encoding="utf-8")
-    if "\"Language: " not in header:
+    if '"Language: ' not in header:
         header = header.replace('"MIME-Version: 1.0\\n"', f'"Language: {code}\\n"\n"MIME-Version: 1.0\\n"', 1)
         po_path.write_text(header, encoding="utf-8")
 

@@ -57,14 +57,25 @@ def to_inbound(update: Update) -> Inbound:
     if message is None:
         return Inbound(kind="event", payload="ignored", **common)
     if message.text is not None:
-        kind = "command" if message.text.startswith("/") else "text"
-        return Inbound(kind=kind, text=message.text, **common)
+        if message.text.startswith("/"):
+            return Inbound(kind="command", text=message.text, **common)
+        return Inbound(kind="text", text=message.text, **common)
     return Inbound(kind="unsupported", payload=_media_kind(message.to_dict()), **common)
 
 
 def _media_kind(message: dict[str, Any]) -> str:
     """Which kind of non-text message arrived (sticker, photo, voice…), for the log."""
-    for key in ("sticker", "photo", "voice", "audio", "video", "video_note", "document", "location", "contact"):
+    for key in (
+        "sticker",
+        "photo",
+        "voice",
+        "audio",
+        "video",
+        "video_note",
+        "document",
+        "location",
+        "contact",
+    ):
         if key in message:
             return key
     return "other"
@@ -135,7 +146,9 @@ class TelegramBot:
         if not settings.telegram_token:
             raise ValueError("LOABAN_TELEGRAM_TOKEN is not set")
         if not polling and not settings.telegram_webhook_secret:
-            raise ValueError("webhook mode needs LOABAN_TELEGRAM_WEBHOOK_SECRET (refusing to start without it)")
+            raise ValueError(
+                "webhook mode needs LOABAN_TELEGRAM_WEBHOOK_SECRET (refusing to start without it)"
+            )
         self.settings = settings
         self.hub = hub
         self.polling = polling

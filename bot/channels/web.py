@@ -72,8 +72,9 @@ def parse_inbound(body: Any) -> Inbound | str:
         return Inbound(urn=urn, kind="button", payload=button, external_id=external_id)
     if not isinstance(text, str):
         return mark("'text' phải là chuỗi.")
-    kind = "command" if text.startswith("/") else "text"
-    return Inbound(urn=urn, kind=kind, text=text.strip(), external_id=external_id)
+    if text.startswith("/"):
+        return Inbound(urn=urn, kind="command", text=text.strip(), external_id=external_id)
+    return Inbound(urn=urn, kind="text", text=text.strip(), external_id=external_id)
 
 
 @router.get("/chat", response_class=HTMLResponse, include_in_schema=False)

@@ -134,8 +134,10 @@ def ask_commune(ctx: Context, page: int = 0) -> None:
     ctx.goto(STEP_COMMUNE)
     buttons = [Button(areas.strip_prefix(c.name), f"com:{c.code}") for c in areas.communes(province.code)]
     ctx.reply(
-        _("Bạn ở xã, phường nào của {province}? Gõ vài chữ trong tên (có dấu hay không dấu đều được), "
-          "hoặc chọn bên dưới.").format(province=province.name),
+        _(
+            "Bạn ở xã, phường nào của {province}? Gõ vài chữ trong tên (có dấu hay không dấu đều được), "
+            "hoặc chọn bên dưới."
+        ).format(province=province.name),
         [*paged(buttons, page, "comp", _), Button(_("↩ Chọn lại tỉnh"), "provp:0")],
         columns=2,
     )
@@ -154,7 +156,9 @@ def type_commune(ctx: Context) -> None:
         _set_commune(ctx, hits[0].code)
         return
     if not hits:
-        ctx.reply(_("Không tìm thấy xã, phường nào như vậy. Bạn thử gõ ít chữ hơn, hoặc chọn trong danh sách."))
+        ctx.reply(
+            _("Không tìm thấy xã, phường nào như vậy. Bạn thử gõ ít chữ hơn, hoặc chọn trong danh sách.")
+        )
         ask_commune(ctx)
         return
     buttons = [Button(areas.strip_prefix(c.name), f"com:{c.code}") for c in hits]
@@ -256,8 +260,10 @@ def consent(ctx: Context) -> None:
         return
     if ctx.arg != "yes":
         ctx.reply(
-            _("Không sao. Khi chưa có sự đồng ý của bạn, Loa Bản không lưu gì cả. "
-              "Khi nào muốn, bạn gõ /start để bắt đầu lại.")
+            _(
+                "Không sao. Khi chưa có sự đồng ý của bạn, Loa Bản không lưu gì cả. "
+                "Khi nào muốn, bạn gõ /start để bắt đầu lại."
+            )
         )
         people.delete(ctx.session, ctx.person)
         ctx.deleted = True

@@ -9,9 +9,7 @@ from bot.conversation.types import Button
 PAGE_SIZE = 8
 
 
-def paged(
-    items: Sequence[Button], page: int, nav_prefix: str, gettext: Callable[[str], str]
-) -> list[Button]:
+def paged(items: Sequence[Button], page: int, nav_prefix: str, gettext: Callable[[str], str]) -> list[Button]:
     """One page of buttons plus 'previous'/'next' buttons whose payload is `nav_prefix:page`."""
     _ = gettext
     pages = max(1, (len(items) + PAGE_SIZE - 1) // PAGE_SIZE)

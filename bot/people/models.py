@@ -35,9 +35,7 @@ class Person(Base):
     province_code: Mapped[int | None]
     commune_code: Mapped[int | None]
     village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id", ondelete="SET NULL"))
-    role: Mapped[PersonRole] = mapped_column(
-        str_enum(PersonRole, 20), default=PersonRole.villager
-    )
+    role: Mapped[PersonRole] = mapped_column(str_enum(PersonRole, 20), default=PersonRole.villager)
     consented_at: Mapped[datetime | None]
     subscribed: Mapped[bool] = mapped_column(default=True)
     fallback_notice_sent: Mapped[bool] = mapped_column(default=False)

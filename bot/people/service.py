@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
-
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, or_, select
@@ -68,7 +67,7 @@ class PersonFilter:
     commune_codes: Collection[int] | None = None
 
 
-S = TypeVar("S", bound=Select[Any])
+S = TypeVar("S", bound=Select[*tuple[Any, ...]])
 
 
 def _filtered(stmt: S, flt: PersonFilter) -> S:

@@ -61,7 +61,9 @@ class Call:
     def buttons(self) -> list[tuple[str, str]]:
         """(label, callback_data) of every inline button, row by row."""
         markup = self.reply_markup or {}
-        return [(b["text"], b.get("callback_data", "")) for row in markup.get("inline_keyboard", []) for b in row]
+        return [
+            (b["text"], b.get("callback_data", "")) for row in markup.get("inline_keyboard", []) for b in row
+        ]
 
 
 class TokenBucket:
@@ -154,7 +156,7 @@ class FakeBotAPI:
             return [c for c in self.calls if c.method == method]
 
     def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-        """Block until a condition on the recorded calls holds (replies are sent after the webhook returns)."""
+        """Block until a condition on the recorded calls holds (replies follow the webhook's answer)."""
         deadline = time.monotonic() + timeout
         while not predicate():
             if time.monotonic() > deadline:
@@ -266,7 +268,9 @@ class FakeBotAPI:
             return self._error(403, "Forbidden: bot was blocked by the user")
         return None
 
-    def _file(self, params: dict[str, Any], files: dict[str, bytes], field_name: str) -> dict[str, Any] | JSONResponse:
+    def _file(
+        self, params: dict[str, Any], files: dict[str, bytes], field_name: str
+    ) -> dict[str, Any] | JSONResponse:
         """Accept an uploaded file or a known file_id, as Telegram does, and describe it."""
         if field_name in files:
             data = files[field_name]
@@ -301,8 +305,14 @@ class FakeBotAPI:
     # --- methods ---------------------------------------------------------------------------------
 
     async def _m_getMe(self, _p: dict[str, Any], _f: dict[str, bytes]) -> JSONResponse:
-        return self._ok(self._user() | {"can_join_groups": True, "can_read_all_group_messages": False,
-                                        "supports_inline_queries": False})
+        return self._ok(
+            self._user()
+            | {
+                "can_join_groups": True,
+                "can_read_all_group_messages": False,
+                "supports_inline_queries": False,
+            }
+        )
 
     async def _m_setWebhook(self, p: dict[str, Any], _f: dict[str, bytes]) -> JSONResponse:
         if not str(p.get("url", "")).startswith("https://") and p.get("url"):
@@ -320,8 +330,11 @@ class FakeBotAPI:
 
     async def _m_getUpdates(self, p: dict[str, Any], _f: dict[str, bytes]) -> JSONResponse:
         if self.webhook is not None:
-            return self._error(409, "Conflict: can't use getUpdates method while webhook is active; "
-                                    "use deleteWebhook to delete the webhook first")
+            return self._error(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; "
+                "use deleteWebhook to delete the webhook first",
+            )
         offset = int(p.get("offset") or 0)
         deadline = time.monotonic() + min(float(p.get("timeout") or 0), 2.0)
         while True:
@@ -358,7 +371,9 @@ class FakeBotAPI:
 
     async def _m_answerCallbackQuery(self, p: dict[str, Any], _f: dict[str, bytes]) -> JSONResponse:
         if not p.get("callback_query_id"):
-            return self._error(400, "Bad Request: query is too old and response timeout expired or query ID is invalid")
+            return self._error(
+                400, "Bad Request: query is too old and response timeout expired or query ID is invalid"
+            )
         return self._ok(True)
 
     async def _m_sendChatAction(self, p: dict[str, Any], _f: dict[str, bytes]) -> JSONResponse:
@@ -387,7 +402,9 @@ class FakeBotAPI:
         poll = {
             "id": str(next(self._ids)),
             "question": p["question"],
-            "options": [{"text": o if isinstance(o, str) else o.get("text"), "voter_count": 0} for o in options],
+            "options": [
+                {"text": o if isinstance(o, str) else o.get("text"), "voter_count": 0} for o in options
+            ],
             "total_voter_count": 0,
             "is_closed": False,
             "is_anonymous": True,
@@ -401,7 +418,9 @@ class FakeBotAPI:
         if file_id not in self.files:
             return self._error(400, "Bad Request: invalid file_id")
         path, data = self.files[file_id]
-        return self._ok({"file_id": file_id, "file_unique_id": f"u{file_id}", "file_size": len(data), "file_path": path})
+        return self._ok(
+            {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_size": len(data), "file_path": path}
+        )
 
     async def _download(self, request: Request) -> Response:
         """GET /file/bot<token>/<file_path>, like api.telegram.org's file endpoint."""

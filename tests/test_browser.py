@@ -1,0 +1,100 @@
+"""The admin and the web chat in a real headless Chromium (Debian's package, driven by Playwright)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+
+import pytest
+
+from bot.accounts.models import Role
+from bot.config import PROJECT_ROOT
+from bot.db import Database
+from tests.fakes.server import LiveServer
+from tests.test_admin import PASSWORD, add_person, make_admin
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARTIFACTS = PROJECT_ROOT / "test-artifacts"
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None, reason="Debian's chromium is not installed (make system-deps)"
+)
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+
+@pytest.fixture
+def page(request: pytest.FixtureRequest) -> Iterator[sync_api.Page]:
+    """A fresh browser page; a screenshot is saved when the test fails."""
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--disable-quic",
+            ],
+        )
+        context = browser.new_context(viewport={"width": 412, "height": 860}, locale="vi-VN")
+        pg = context.new_page()
+        yield pg
+        report = getattr(request.node, "rep_call", None)
+        if report is not None and report.failed:
+            ARTIFACTS.mkdir(exist_ok=True)
+            pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+        browser.close()
+
+
+def test_admin_in_a_real_browser(page: sync_api.Page, live: LiveServer, db: Database) -> None:
+    add_person(db, "<script>alert(1)</script>", 3549)
+    add_person(db, "Lò Văn Páo", 3549)
+    make_admin(db, "tinh", Role.province_admin, must_change=True)
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+
+    page.goto(f"{live.url}/admin")
+    page.fill("input[name=username]", "tinh")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/admin/password")
+    page.fill("input[name=current]", PASSWORD)
+    page.fill("input[name=new]", "mật khẩu mới thật dài")
+    page.fill("input[name=repeat]", "mật khẩu mới thật dài")
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{live.url}/admin")
+    assert page.inner_text("#total-people") == "2"
+
+    page.click("text=Người dân")
+    page.wait_for_url("**/admin/people")
+    assert page.locator("#people-rows tbody tr").count() == 2
+    page.fill("input[name=q]", "Páo")  # htmx live search replaces only the rows
+    page.wait_for_function("document.querySelectorAll('#people-rows tbody tr').length === 1")
+    assert "Lò Văn Páo" in page.inner_text("#people-rows")
+    page.fill("input[name=q]", "script")
+    page.wait_for_function("document.querySelector('#people-rows').innerText.includes('<script>')")
+    page.click("#people-rows a")
+    page.wait_for_url("**/admin/people/*")
+    assert "<script>alert(1)</script>" in page.inner_text("h1")
+    assert dialogs == [], "hostile text was shown, never run"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "admin-person.png"))
+
+
+def test_web_chat_in_a_real_browser(page: sync_api.Page, live: LiveServer) -> None:
+    page.goto(f"{live.url}/chat")
+    page.get_by_role("button", name="Tiếng Việt").click()
+    page.wait_for_selector("text=Bạn ở tỉnh hay thành phố nào?")
+    page.fill("#t", "lai chau")
+    page.press("#t", "Enter")
+    page.wait_for_selector("text=Bạn ở xã, phường nào của Lai Châu?")
+    page.fill("#t", "phong tho")
+    page.press("#t", "Enter")
+    page.get_by_role("button", name="✅ Tôi đồng ý").click()
+    page.wait_for_selector("text=Bạn cần gì? Bấm vào một nút:")
+    page.reload()
+    page.wait_for_selector("text=Bạn cần gì? Bấm vào một nút:")  # the conversation survives a reload
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "web-chat.png"))
