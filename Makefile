@@ -65,7 +65,7 @@ locales-compile: install
 	$(PYBABEL) compile -d $(LOCALES) --use-fuzzy --statistics
 
 bench: install frontend
-	$(BIN)/python bench/updates.py
+	$(BIN)/python -m bench.updates
 
 clean:
 	rm -rf $(VENV) node_modules admin/static/vendor .pytest_cache .mypy_cache .ruff_cache loaban.db*

@@ -93,7 +93,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     host, port = args.host or settings.host, args.port or settings.port
     print(f"Loa Bản on http://{host}:{port}  (web chat /chat, admin /admin, health /healthz)")
-    uvicorn.run(app, host=host, port=port, proxy_headers=True, log_level="info")
+    uvicorn.run(app, host=host, port=port, proxy_headers=True, log_level=settings.log_level)
     return 0
 
 
@@ -130,13 +130,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `loaban` console script."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
     try:
         settings = get_settings()
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per Bot API call drowns the useful ones
     code: int = args.func(settings, args)
     return code
 

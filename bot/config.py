@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     environment: Literal["development", "production", "test"] = "development"
     database_url: str = "sqlite:///./loaban.db"
     secret_key: str = PLACEHOLDER_SECRET
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
     host: str = "127.0.0.1"
     port: int = 8080
     public_url: str | None = None
@@ -29,6 +30,7 @@ class Settings(BaseSettings):
     telegram_webhook_secret: str | None = None
     telegram_api_url: str = "https://api.telegram.org"
     telegram_max_concurrent_updates: int = 64
+    telegram_max_messages_per_second: float = 30.0
 
     admin_language: str = "vi"
     admin_password: str | None = None

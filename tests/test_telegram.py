@@ -192,7 +192,7 @@ def test_update_stored_before_a_crash_is_handled_at_restart(
     chat_id = next(_chat_ids)
     update = factories.text_update(chat_id, "/start")
     with db.transaction() as session:
-        message, _ = messages.record_inbound(
+        message_id = messages.store_inbound(
             session,
             urn=f"telegram:{chat_id}",
             external_id=str(update["update_id"]),
@@ -200,7 +200,9 @@ def test_update_stored_before_a_crash_is_handled_at_restart(
             text="/start",
             payload=update,
         )
-        message.created_at = utcnow() - timedelta(minutes=5)
+        stored = session.get(Message, message_id)
+        assert stored is not None, "stored before the crash"
+        stored.created_at = utcnow() - timedelta(minutes=5)
     server = LiveServer(create_app(settings)).start()
     try:
         replies = fake_telegram.wait_sent(chat_id, 1)
@@ -231,3 +233,14 @@ def test_many_chats_at_once_each_get_their_reply(
     assert asyncio.run(post_all()) == [200] * len(chats)
     for chat in chats:
         assert fake_telegram.wait_sent(chat, 1)[0].buttons
+    # Telegram numbers messages per chat, so every chat's first reply has message_id 1: all recorded as sent.
+    fake_telegram.wait_for(lambda: _statuses(db) == {"sent": len(chats)})
+
+
+def _statuses(db: Database) -> dict[str, int]:
+    """Outbound messages by status."""
+    with db.transaction() as session:
+        rows = session.execute(
+            select(Message.status, func.count()).where(Message.direction == "out").group_by(Message.status)
+        ).all()
+    return {str(status): n for status, n in rows}

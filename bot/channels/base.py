@@ -105,11 +105,8 @@ class Hub:
     def _record(self, results: Sequence[Delivery]) -> None:
         """Write every delivery outcome in one transaction; a blocked bot unsubscribes the person."""
         with self.db.transaction() as session:
+            messages.mark_delivered(session, [(r.message_id, r.external_id, r.error) for r in results])
             for r in results:
-                if r.error is None:
-                    messages.mark_sent(session, r.message_id, r.external_id)
-                else:
-                    messages.mark_failed(session, r.message_id, r.error)
                 if r.blocked:
                     _unsubscribe(session, r.urn)
 

@@ -38,15 +38,15 @@ def urn_of(update: Update) -> str:
     return "telegram:unknown"
 
 
-def to_inbound(update: Update) -> Inbound:
-    """Translate a Telegram update into the core's neutral message."""
+def to_inbound(update: Update, raw: dict[str, Any] | None = None) -> Inbound:
+    """Translate a Telegram update into the core's neutral message (`raw`: the JSON it came as, if known)."""
     user = update.effective_user
     name = user.full_name if user is not None else ""
     common: dict[str, Any] = {
         "urn": urn_of(update),
         "external_id": str(update.update_id),
         "display_name": name,
-        "raw": update.to_dict(),
+        "raw": raw if raw is not None else update.to_dict(),
     }
     if update.callback_query is not None:
         return Inbound(kind="button", payload=update.callback_query.data or "", **common)
@@ -158,7 +158,9 @@ class TelegramBot:
             .token(settings.telegram_token)
             .base_url(f"{api}/bot")
             .base_file_url(f"{api}/file/bot")
-            .rate_limiter(AIORateLimiter(max_retries=5))
+            .rate_limiter(
+                AIORateLimiter(overall_max_rate=settings.telegram_max_messages_per_second, max_retries=5)
+            )
             .concurrent_updates(PerChatUpdateProcessor(settings.telegram_max_concurrent_updates))
         )
         if not polling:
@@ -192,17 +194,17 @@ class TelegramBot:
 
     def store(self, data: dict[str, Any], update: Update) -> bool:
         """Store an update before acting on it; False for a redelivery already stored."""
-        inbound = to_inbound(update)
+        inbound = to_inbound(update, data)
         with self.hub.db.transaction() as session:
-            _message, fresh = messages.record_inbound(
+            new_id = messages.store_inbound(
                 session,
                 urn=inbound.urn,
-                external_id=inbound.external_id,
+                external_id=str(update.update_id),
                 kind=inbound.kind,
                 text=inbound.text or inbound.payload,
                 payload=data,
             )
-        return fresh
+        return new_id is not None
 
     async def replay_unhandled(self) -> None:
         """Updates stored but not handled before a crash are queued again at start-up."""
@@ -218,13 +220,16 @@ class TelegramBot:
                 await self.application.update_queue.put(update)
 
     async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Acknowledge a tap at once, then let the core answer."""
+        """Acknowledge a tap (stop the spinner, remove the used keyboard) while the core answers it."""
         query = update.callback_query
         if query is not None:
-            await asyncio.gather(
-                query.answer(), query.edit_message_reply_markup(reply_markup=None), return_exceptions=True
+            self.application.create_task(
+                asyncio.gather(
+                    query.answer(), query.edit_message_reply_markup(reply_markup=None), return_exceptions=True
+                )
             )
-        await self.hub.receive(to_inbound(update))
+        # Webhook updates were stored with their JSON already; polled ones are stored here, JSON included.
+        await self.hub.receive(to_inbound(update, None if self.polling else {}))
 
 
 @router.post(WEBHOOK_PATH, include_in_schema=False)

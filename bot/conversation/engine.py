@@ -9,7 +9,6 @@ from bot.conversation.router import Context, Route, Router
 from bot.conversation.types import Inbound, Outcome, Outgoing
 from bot.i18n import Catalogs
 from bot.messages import service as messages
-from bot.messages.models import Message, Status
 from bot.people import service as people
 
 
@@ -23,7 +22,7 @@ class Conversation:
 
     def handle(self, session: Session, inbound: Inbound) -> Outcome:
         """Store, dedupe and act on one message inside the caller's transaction."""
-        message, fresh = messages.record_inbound(
+        stored = messages.record_inbound(
             session,
             urn=inbound.urn,
             external_id=inbound.external_id,
@@ -31,10 +30,10 @@ class Conversation:
             text=inbound.text or inbound.payload,
             payload=inbound.raw,
         )
-        if not fresh and message.status == Status.handled:
-            return Outcome(duplicate=True, person_id=message.person_id)
+        if stored.handled:
+            return Outcome(duplicate=True, person_id=None)
         if inbound.kind == "event":
-            return self._event(session, inbound, message)
+            return self._event(session, inbound, stored.id)
         person, is_new = people.get_or_create_by_urn(session, inbound.urn, display_name=inbound.display_name)
         ctx = Context(
             session=session,
@@ -47,32 +46,24 @@ class Conversation:
         )
         self.dispatch(ctx)
         person_id = None if ctx.deleted else person.id
+        messages.mark_handled(session, stored.id, person_id)
         if ctx.deleted:
-            messages.forget_content(message)
-        messages.mark_handled(message, person_id)
-        outgoing = tuple(
-            Outgoing(
-                messages.record_outbound(
-                    session,
-                    person_id=person_id,
-                    urn=inbound.urn,
-                    kind="text",
-                    text=reply.text,
-                    payload=reply.to_payload(),
-                ).id,
-                inbound.urn,
-                reply,
-            )
-            for reply in ctx.replies
+            messages.forget_content(session, stored.id)
+        ids = messages.record_outbound_many(
+            session,
+            person_id=person_id,
+            urn=inbound.urn,
+            items=[("text", reply.text, reply.to_payload()) for reply in ctx.replies],
         )
+        outgoing = tuple(Outgoing(i, inbound.urn, reply) for i, reply in zip(ids, ctx.replies, strict=True))
         return Outcome(duplicate=False, person_id=person_id, outgoing=outgoing)
 
-    def _event(self, session: Session, inbound: Inbound, message: Message) -> Outcome:
+    def _event(self, session: Session, inbound: Inbound, message_id: int) -> Outcome:
         """Platform events (the bot was blocked, a message edited) change state but get no reply."""
         person = people.get_by_urn(session, inbound.urn)
         if person is not None and inbound.payload == "blocked":
             person.subscribed = False
-        messages.mark_handled(message, person.id if person else None)
+        messages.mark_handled(session, message_id, person.id if person else None)
         return Outcome(duplicate=False, person_id=person.id if person else None)
 
     def dispatch(self, ctx: Context) -> None:

@@ -30,7 +30,8 @@ class Status(enum.StrEnum):
 
 
 class Message(Base):
-    """One message; (channel, external_id) makes a redelivered update a no-op."""
+    """One message; (channel, external_id) makes a redelivered update a no-op. Platforms number sent
+    messages per chat, so those ids live apart in `sent_id`, not unique."""
 
     __tablename__ = "messages"
     __table_args__ = (
@@ -47,7 +48,8 @@ class Message(Base):
     channel: Mapped[str] = mapped_column(String(20))
     direction: Mapped[Direction] = mapped_column(str_enum(Direction, 3))
     status: Mapped[Status] = mapped_column(str_enum(Status, 10))
-    external_id: Mapped[str | None] = mapped_column(String(100))
+    external_id: Mapped[str | None] = mapped_column(String(100))  # inbound: the platform's update id
+    sent_id: Mapped[str | None] = mapped_column(String(100))  # outbound: the platform's message id
     kind: Mapped[str] = mapped_column(String(20), default="text")
     text: Mapped[str] = mapped_column(Text, default="")
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)

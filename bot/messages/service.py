@@ -2,18 +2,59 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from bot.db import utcnow
 from bot.messages.models import Direction, Message, Status
 from bot.people.models import Person
 from bot.people.service import channel_of
+
+
+def _insert(session: Session):  # type: ignore[no-untyped-def]
+    """The dialect's INSERT, which knows ON CONFLICT (SQLite and PostgreSQL both do)."""
+    return sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
+
+
+def store_inbound(
+    session: Session, *, urn: str, external_id: str | None, kind: str, text: str, payload: dict[str, Any]
+) -> int | None:
+    """Insert an inbound message unless its (channel, external id) is stored already: one statement,
+    safe against another process storing the same redelivery at the same instant. Returns the new id."""
+    stmt = (
+        _insert(session)(Message)
+        .values(
+            urn=urn,
+            channel=channel_of(urn),
+            direction=Direction.inbound,
+            status=Status.received,
+            external_id=external_id,
+            kind=kind,
+            text=text,
+            payload=payload,
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["channel", "external_id"])
+        .returning(Message.id)
+    )
+    new_id: int | None = session.scalar(stmt)
+    return new_id
+
+
+@dataclass(frozen=True)
+class Stored:
+    """An inbound message as the conversation core needs it: its id and whether it is new."""
+
+    id: int
+    fresh: bool
+    handled: bool
 
 
 def record_inbound(
@@ -24,92 +65,94 @@ def record_inbound(
     kind: str,
     text: str,
     payload: dict[str, Any],
-) -> tuple[Message, bool]:
-    """Store an inbound message; the flag is False when this (channel, external id) was seen before."""
-    channel = channel_of(urn)
+) -> Stored:
+    """The stored inbound message, stored now if new; `fresh` is False for a redelivery."""
     if external_id is not None:
-        existing = get_by_external_id(session, channel, external_id)
-        if existing is not None:
-            return existing, False
-    message = Message(
-        urn=urn,
-        channel=channel,
-        direction=Direction.inbound,
-        status=Status.received,
-        external_id=external_id,
-        kind=kind,
-        text=text,
-        payload=payload,
-    )
-    try:
-        with session.begin_nested():
-            session.add(message)
-    except IntegrityError:
-        # Another process stored the same update between our look-up and insert.
-        existing = get_by_external_id(session, channel, external_id or "")
-        if existing is None:
-            raise
-        return existing, False
-    return message, True
+        row = session.execute(
+            select(Message.id, Message.status).where(
+                Message.channel == channel_of(urn), Message.external_id == external_id
+            )
+        ).first()
+        if row is not None:
+            return Stored(row.id, fresh=row.status == Status.received, handled=row.status == Status.handled)
+    new_id = store_inbound(session, urn=urn, external_id=external_id, kind=kind, text=text, payload=payload)
+    if new_id is None:  # another process stored it between our look-up and insert
+        return record_inbound(
+            session, urn=urn, external_id=external_id, kind=kind, text=text, payload=payload
+        )
+    return Stored(new_id, fresh=True, handled=False)
 
 
-def get_by_external_id(session: Session, channel: str, external_id: str) -> Message | None:
-    """The stored message for a platform's id, used to drop redeliveries."""
-    return session.scalar(
-        select(Message).where(Message.channel == channel, Message.external_id == external_id)
-    )
-
-
-def mark_handled(message: Message, person_id: int | None) -> None:
+def mark_handled(session: Session, message_id: int, person_id: int | None) -> None:
     """Inbound message acted on; linked to its person for the admin's history."""
-    message.person_id = person_id
-    message.status = Status.handled
-    message.done_at = utcnow()
+    session.execute(
+        update(Message)
+        .where(Message.id == message_id)
+        .values(person_id=person_id, status=Status.handled, done_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
 
 
-def forget_content(message: Message) -> None:
+def forget_content(session: Session, message_id: int) -> None:
     """Blank a message whose sender asked to be forgotten, keeping only its id for redelivery checks."""
-    message.urn = "deleted"
-    message.text = ""
-    message.payload = {}
-    message.person_id = None
+    session.execute(
+        update(Message)
+        .where(Message.id == message_id)
+        .values(urn="deleted", text="", payload={}, person_id=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def record_outbound_many(
+    session: Session, *, person_id: int | None, urn: str, items: Sequence[tuple[str, str, dict[str, Any]]]
+) -> list[int]:
+    """Queue replies (kind, text, payload) in the outbox in one statement; they are sent after the commit."""
+    if not items:
+        return []
+    now = utcnow()
+    rows = [
+        {
+            "person_id": person_id,
+            "urn": urn,
+            "channel": channel_of(urn),
+            "direction": Direction.outbound,
+            "status": Status.pending,
+            "kind": kind,
+            "text": text,
+            "payload": payload,
+            "created_at": now,
+        }
+        for kind, text, payload in items
+    ]
+    stmt = insert(Message).returning(Message.id, sort_by_parameter_order=True)
+    return list(session.scalars(stmt, rows))
 
 
 def record_outbound(
     session: Session, *, person_id: int | None, urn: str, kind: str, text: str, payload: dict[str, Any]
-) -> Message:
-    """Queue a reply in the outbox; the channel sends it once the transaction commits."""
-    message = Message(
-        person_id=person_id,
-        urn=urn,
-        channel=channel_of(urn),
-        direction=Direction.outbound,
-        status=Status.pending,
-        kind=kind,
-        text=text,
-        payload=payload,
+) -> int:
+    """Queue one message in the outbox; returns its id."""
+    return record_outbound_many(session, person_id=person_id, urn=urn, items=[(kind, text, payload)])[0]
+
+
+def mark_delivered(session: Session, outcomes: Sequence[tuple[int, str | None, str | None]]) -> None:
+    """Record (message id, platform id, error) for sent messages in one statement; an error means failed."""
+    if not outcomes:
+        return
+    now = utcnow()
+    session.execute(
+        update(Message),
+        [
+            {
+                "id": message_id,
+                "status": Status.sent if error is None else Status.failed,
+                "sent_id": sent_id,
+                "error": None if error is None else error[:2000],
+                "done_at": now,
+            }
+            for message_id, sent_id, error in outcomes
+        ],
     )
-    session.add(message)
-    session.flush()
-    return message
-
-
-def mark_sent(session: Session, message_id: int, external_id: str | None) -> None:
-    """Record that the platform accepted an outbound message."""
-    message = session.get(Message, message_id)
-    if message is not None:
-        message.status = Status.sent
-        message.external_id = external_id
-        message.done_at = utcnow()
-
-
-def mark_failed(session: Session, message_id: int, error: str) -> None:
-    """Keep the platform's reason when an outbound message could not be sent."""
-    message = session.get(Message, message_id)
-    if message is not None:
-        message.status = Status.failed
-        message.error = error[:2000]
-        message.done_at = utcnow()
 
 
 def outbound_after(session: Session, urn: str, after: int, limit: int = 50) -> list[Message]:

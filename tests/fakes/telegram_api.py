@@ -96,12 +96,14 @@ class FakeBotAPI:
         chat_burst: float = 5.0,
         group_per_minute: float = 20.0,
         latency: float = 0.0,
+        on_call: Callable[[Call], None] | None = None,
     ) -> None:
         self.token = token
         self.global_bucket = TokenBucket(global_rate, global_rate)
         self.chat_rate, self.chat_burst = chat_rate, chat_burst
         self.group_per_minute = group_per_minute
         self.latency = latency
+        self.on_call = on_call
         self.chat_buckets: dict[int, TokenBucket] = {}
         self.calls: list[Call] = []
         self.blocked: set[int] = set()
@@ -110,6 +112,7 @@ class FakeBotAPI:
         self.updates: list[dict[str, Any]] = []
         self.confirmed = 0
         self._ids = itertools.count(1)
+        self._message_ids: dict[int, int] = {}
         self._lock = threading.Lock()
         self._new_update: asyncio.Event | None = None
         self.app = Starlette(
@@ -221,8 +224,11 @@ class FakeBotAPI:
             else:
                 limited = self._rate_limit(method, params)
                 response = limited or await handler(params, files)
+        call = Call(method, params, response.status_code, time.monotonic(), files)
         with self._lock:
-            self.calls.append(Call(method, params, response.status_code, time.monotonic(), files))
+            self.calls.append(call)
+        if self.on_call is not None:
+            self.on_call(call)
         return response
 
     def _rate_limit(self, method: str, params: dict[str, Any]) -> JSONResponse | None:
@@ -252,8 +258,11 @@ class FakeBotAPI:
     def _message(self, chat_id: int, **content: Any) -> dict[str, Any]:
         """A Message object as the Bot API returns it for a sent message."""
         chat_type = "private" if chat_id > 0 else "group"
+        with self._lock:  # like Telegram, message ids count per chat
+            self._message_ids[chat_id] = self._message_ids.get(chat_id, 0) + 1
+            message_id = self._message_ids[chat_id]
         return {
-            "message_id": next(self._ids),
+            "message_id": message_id,
             "date": int(time.time()),
             "chat": {"id": chat_id, "type": chat_type},
             "from": self._user(),

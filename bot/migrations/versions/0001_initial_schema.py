@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 06:04:05.612363
+Create Date: 2026-11-22
 """
 from collections.abc import Sequence
 
@@ -119,6 +119,7 @@ def upgrade() -> None:
     sa.Column('direction', sa.Enum('in', 'out', name='direction', native_enum=False), nullable=False),
     sa.Column('status', sa.Enum('received', 'handled', 'pending', 'sent', 'failed', name='status', native_enum=False, length=10), nullable=False),
     sa.Column('external_id', sa.String(length=100), nullable=True),
+    sa.Column('sent_id', sa.String(length=100), nullable=True),
     sa.Column('kind', sa.String(length=20), nullable=False),
     sa.Column('text', sa.Text(), nullable=False),
     sa.Column('payload', sa.JSON(), nullable=False),

@@ -1,0 +1,232 @@
+"""How many real-shaped Telegram updates Loa Bản handles per second, and how fast the reply reaches
+Telegram, beside a bare python-telegram-bot echo bot behind the same web server, in the same run.
+
+Each simulated person goes through onboarding and one free-text message, one step at a time (a step
+waits for its replies, as a person would); many people run at once. The fake Bot API runs in this
+process, its rate limits lifted (this measures our processing, not Telegram's 30/s cap, which
+bench/broadcast.py measures). Loa Bản stores every update and reply in its database.
+
+    python -m bench.updates [--people 500] [--concurrency 50] [--database-url URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+from tests import factories
+from tests.fakes.server import free_port
+from tests.fakes.telegram_api import Call, FakeBotAPI
+
+TOKEN = "123456:BENCH-TOKEN"
+SECRET = "bench-webhook-secret"
+ROOT = Path(__file__).resolve().parent.parent
+# (update builder, replies Loa Bản sends for it): onboarding taps, typed place names, then free text.
+SCRIPT: list[tuple[Callable[[int], dict[str, Any]], int]] = [
+    (lambda c: factories.text_update(c, "/start"), 1),
+    (lambda c: factories.callback_update(c, "lang:vi"), 1),
+    (lambda c: factories.text_update(c, "lai chau"), 1),
+    (lambda c: factories.text_update(c, "phong tho"), 1),
+    (lambda c: factories.callback_update(c, "consent:yes"), 2),
+    (lambda c: factories.text_update(c, "xin chào"), 1),
+]
+
+
+@dataclass
+class Arrivals:
+    """Counts sendMessage calls per chat as the fake receives them, and wakes whoever waits."""
+
+    counts: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    waiters: dict[int, tuple[int, asyncio.Future[float]]] = field(default_factory=dict)
+
+    def record(self, call: Call) -> None:
+        """Hook on the fake: one more accepted message for a chat."""
+        if call.method != "sendMessage" or call.status != 200 or call.chat_id is None:
+            return
+        self.counts[call.chat_id] += 1
+        waiting = self.waiters.get(call.chat_id)
+        if waiting and self.counts[call.chat_id] >= waiting[0] and not waiting[1].done():
+            waiting[1].set_result(time.perf_counter())
+
+    def expect(self, chat_id: int, total: int) -> asyncio.Future[float]:
+        """A future resolved with the arrival time of the chat's `total`-th message."""
+        future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        if self.counts[chat_id] >= total:
+            future.set_result(time.perf_counter())
+        else:
+            self.waiters[chat_id] = (total, future)
+        return future
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Result:
+    """Figures of one bot under load."""
+
+    name: str
+    updates: int
+    seconds: float
+    latencies: list[float]
+    cpu: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        """Updates handled per second."""
+        return self.updates / self.seconds
+
+    def pct(self, q: float) -> float:
+        """A latency percentile in milliseconds."""
+        return statistics.quantiles(self.latencies, n=100)[int(q) - 1] * 1000
+
+
+async def drive(
+    url: str, arrivals: Arrivals, people: int, concurrency: int, first_chat: int, loaban: bool
+) -> Result:
+    """Run every simulated person's script; a step's latency is from its POST to its last reply's arrival."""
+    latencies: list[float] = []
+    gate = asyncio.Semaphore(concurrency)
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as http:
+
+        async def person(chat_id: int) -> None:
+            async with gate:
+                expected = 0
+                for build, replies in SCRIPT:
+                    expected += replies if loaban else 1
+                    arrival = arrivals.expect(chat_id, expected)
+                    start = time.perf_counter()
+                    response = await http.post(
+                        "/webhooks/telegram",
+                        json=build(chat_id),
+                        headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+                    )
+                    response.raise_for_status()
+                    latencies.append(await asyncio.wait_for(arrival, 60) - start)
+
+        began = time.perf_counter()
+        await asyncio.gather(*(person(first_chat + i) for i in range(people)))
+        elapsed = time.perf_counter() - began
+    return Result("", people * len(SCRIPT), elapsed, latencies)
+
+
+def wait_healthy(url: str, path: str, proc: subprocess.Popen[bytes]) -> None:
+    """Block until a child server answers."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            if httpx.get(url + path, timeout=1).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("server did not start")
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    """Start the fake, then each bot in turn as a child process, and drive it."""
+    arrivals = Arrivals()
+    fake = FakeBotAPI(TOKEN, global_rate=1e9, chat_rate=1e9, chat_burst=1e9, on_call=arrivals.record)
+    fake_port = free_port()
+    fake_server = uvicorn.Server(
+        uvicorn.Config(fake.app, host="127.0.0.1", port=fake_port, log_level="warning")
+    )
+    fake_task = asyncio.create_task(fake_server.serve())
+    while not fake_server.started:  # noqa: ASYNC110  (uvicorn exposes a flag, not an event)
+        await asyncio.sleep(0.01)
+    api_url = f"http://127.0.0.1:{fake_port}"
+
+    results: list[Result] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {
+            **os.environ,
+            "LOABAN_DATABASE_URL": args.database_url or f"sqlite:///{tmp}/bench.db",
+            "LOABAN_TELEGRAM_TOKEN": TOKEN,
+            "LOABAN_TELEGRAM_API_URL": api_url,
+            "LOABAN_TELEGRAM_WEBHOOK_SECRET": SECRET,
+            "LOABAN_PUBLIC_URL": "https://bench.loaban.invalid",
+            # Telegram's 30 msg/s cap is lifted here as in the fake: the echo bot has no limiter either.
+            "LOABAN_TELEGRAM_MAX_MESSAGES_PER_SECOND": "100000",
+            "LOABAN_LOG_LEVEL": "warning",  # as the echo bot: no access log line per request
+        }
+        bots = [
+            (
+                "python-telegram-bot echo (stores nothing)",
+                [sys.executable, "-m", "bench.echo_bot", "--api-url", api_url, "--token", TOKEN],
+                "/docs",
+                False,
+            ),
+            ("Loa Bản (stores every message)", [sys.executable, "-m", "bot.cli", "serve"], "/healthz", True),
+        ]
+        for i, (name, command, health, is_loaban) in enumerate(bots):
+            port = free_port()
+            log = open(Path(tmp) / f"bot{i}.log", "wb")  # noqa: SIM115, ASYNC230  (closed after the child exits)
+            proc = subprocess.Popen(  # noqa: ASYNC220  (started once per bot, outside the timed part)
+                [*command, "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=log
+            )
+            url = f"http://127.0.0.1:{port}"
+            try:
+                await asyncio.to_thread(wait_healthy, url, health, proc)
+                cpu_before = cpu_seconds(proc.pid)
+                result = await drive(
+                    url, arrivals, args.people, args.concurrency, 10_000_000 * (i + 1), is_loaban
+                )
+                result.name, result.cpu = name, cpu_seconds(proc.pid) - cpu_before
+                results.append(result)
+            except Exception:
+                print((Path(tmp) / f"bot{i}.log").read_text(errors="replace")[-3000:], file=sys.stderr)
+                raise
+            finally:
+                proc.send_signal(signal.SIGINT)  # graceful for uvicorn (and lets a profiler write)
+                await asyncio.to_thread(proc.wait, 30)
+                log.close()
+    fake_server.should_exit = True
+    await fake_task
+
+    print(
+        f"\n{args.people} people x {len(SCRIPT)} updates, {args.concurrency} people at once, "
+        f"database: {'PostgreSQL' if args.database_url else 'SQLite'}, 2-core machine\n"
+    )
+    print(f"{'bot':45} {'updates/s':>10} {'p50 ms':>8} {'p95 ms':>8} {'CPU ms/update':>14}")
+    for r in results:
+        cpu_ms = 1000 * r.cpu / r.updates
+        print(f"{r.name:45} {r.rate:10.1f} {r.pct(50):8.1f} {r.pct(95):8.1f} {cpu_ms:14.2f}")
+    ratio = results[1].rate / results[0].rate
+    verdict = "met" if ratio >= 0.5 else "NOT met"
+    print(f"\nLoa Bản throughput / echo bot throughput = {ratio:.2f} (target >= 0.50: {verdict})")
+
+
+def main() -> None:
+    """Parse options and run."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--people", type=int, default=500)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--database-url", help="default: a throw-away SQLite file")
+    asyncio.run(main_async(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
