@@ -186,28 +186,46 @@ def test_long_polling_mode(database_url: str, fake_telegram: FakeBotAPI) -> None
     assert fake_telegram.webhook is None
 
 
-def test_update_stored_before_a_crash_is_handled_at_restart(
+def test_replies_committed_before_a_crash_are_sent_at_restart(
     settings: Settings, fake_telegram: FakeBotAPI, db: Database
 ) -> None:
     chat_id = next(_chat_ids)
-    update = factories.text_update(chat_id, "/start")
-    with db.transaction() as session:
-        message_id = messages.store_inbound(
+    with db.transaction() as session:  # the state a crash right after the commit leaves behind
+        person, _ = people.get_or_create_by_urn(session, f"telegram:{chat_id}")
+        ids = messages.record_outbound_many(
             session,
+            person_id=person.id,
             urn=f"telegram:{chat_id}",
-            external_id=str(update["update_id"]),
-            kind="command",
-            text="/start",
-            payload=update,
+            items=[("text", "Câu trả lời thứ nhất", {}), ("text", "Câu trả lời thứ hai", {})],
         )
-        stored = session.get(Message, message_id)
-        assert stored is not None, "stored before the crash"
-        stored.created_at = utcnow() - timedelta(minutes=5)
+        for message_id in ids:
+            stored = session.get(Message, message_id)
+            assert stored is not None
+            stored.created_at = utcnow() - timedelta(minutes=5)
     server = LiveServer(create_app(settings)).start()
     try:
-        replies = fake_telegram.wait_sent(chat_id, 1)
+        replies = fake_telegram.wait_sent(chat_id, 2)
+        fake_telegram.wait_for(lambda: _statuses(db).get("pending", 0) == 0)
     finally:
         server.stop()
+    assert [c.params["text"] for c in replies] == ["Câu trả lời thứ nhất", "Câu trả lời thứ hai"]
+    assert _statuses(db) == {"sent": 2}
+
+
+def test_a_failed_transaction_stores_nothing_and_telegram_redelivers(
+    tg: TelegramDriver, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.conversation import onboarding
+
+    def broken(_ctx: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(onboarding, "ask_language", broken)
+    update = factories.text_update(tg.chat_id, "/start")
+    assert tg.post(update).status_code == 500  # Telegram will retry it
+    assert count_messages(db) == 0, "nothing half-done is kept"
+    monkeypatch.undo()
+    replies = tg.deliver(update)  # Telegram retries the same update after a non-200
     assert replies[0].buttons[0] == ("Tiếng Việt", "lang:vi")
 
 

@@ -7,6 +7,7 @@ import logging
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import ClassVar
 
 from sqlalchemy.orm import Session
@@ -81,6 +82,21 @@ class Hub:
         if outcome.outgoing:
             await self.deliver(outcome.outgoing)
         return outcome
+
+    async def resend_pending(self, channel: str, older_than: timedelta = timedelta(seconds=30)) -> int:
+        """Send replies a crash left in the outbox (committed, never sent); returns how many."""
+
+        def load() -> list[Outgoing]:
+            with self.db.transaction() as session:
+                rows = messages.pending_outbound(session, channel, older_than)
+                return [Outgoing(m.id, m.urn, Reply.from_payload(m.text, m.payload)) for m in rows]
+
+        pending = await asyncio.to_thread(load)
+        by_urn: dict[str, list[Outgoing]] = {}
+        for item in pending:
+            by_urn.setdefault(item.urn, []).append(item)
+        await asyncio.gather(*(self.deliver(items) for items in by_urn.values()))
+        return len(pending)
 
     async def deliver(self, outgoing: Sequence[Outgoing]) -> list[Delivery]:
         """Send replies in order (one conversation's replies must not overtake each other), then record."""

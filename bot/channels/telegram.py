@@ -6,8 +6,8 @@ import asyncio
 import json
 import logging
 import secrets
-from collections.abc import Awaitable
-from datetime import timedelta
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
 from typing import Any, ClassVar
 
 from fastapi import APIRouter, Request
@@ -18,8 +18,7 @@ from telegram.ext import AIORateLimiter, Application, BaseUpdateProcessor, Conte
 
 from bot.channels.base import Channel, Hub, SendError, register_channel
 from bot.config import Settings
-from bot.conversation.types import Inbound, Reply
-from bot.messages import service as messages
+from bot.conversation.types import Inbound, Outcome, Reply
 from bot.runtime import runtime_of
 
 log = logging.getLogger(__name__)
@@ -111,26 +110,38 @@ class TelegramChannel(Channel):
         return str(sent.message_id)
 
 
-class PerChatUpdateProcessor(BaseUpdateProcessor):
-    """Many chats at once, but one update at a time per chat so a person's taps keep their order."""
+class KeyedLocks:
+    """One asyncio lock per key (a chat), forgotten as soon as nobody holds or waits for it."""
 
-    def __init__(self, max_concurrent_updates: int) -> None:
-        super().__init__(max_concurrent_updates)
+    def __init__(self) -> None:
         self._locks: dict[str, asyncio.Lock] = {}
         self._users: dict[str, int] = {}
 
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        """Wait for the chat's previous update, then process this one."""
-        key = urn_of(update) if isinstance(update, Update) else "other"
+    @asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        """Run the block alone for this key."""
         lock = self._locks.setdefault(key, asyncio.Lock())
         self._users[key] = self._users.get(key, 0) + 1
         try:
             async with lock:
-                await coroutine
+                yield
         finally:
             self._users[key] -= 1
             if self._users[key] == 0:
                 del self._users[key], self._locks[key]
+
+
+class PerChatUpdateProcessor(BaseUpdateProcessor):
+    """Many chats at once, but one update at a time per chat so a person's replies keep their order."""
+
+    def __init__(self, max_concurrent_updates: int) -> None:
+        super().__init__(max_concurrent_updates)
+        self.chats = KeyedLocks()
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """Wait for the chat's previous update, then process this one."""
+        async with self.chats.hold(urn_of(update) if isinstance(update, Update) else "other"):
+            await coroutine
 
     async def initialize(self) -> None:
         """Nothing to set up."""
@@ -167,6 +178,8 @@ class TelegramBot:
             builder = builder.updater(None)
         self.application = builder.build()
         self.application.add_handler(TypeHandler(Update, self._on_update))
+        self._accepting = KeyedLocks()
+        self._outcomes: dict[int, Outcome] = {}
         self.channel = TelegramChannel(self.application)
         hub.attach(self.channel)
 
@@ -183,7 +196,7 @@ class TelegramBot:
                 secret_token=self.settings.telegram_webhook_secret,
                 allowed_updates=ALLOWED_UPDATES,
             )
-        await self.replay_unhandled()
+        await self.hub.resend_pending(self.channel.type)
 
     async def stop(self) -> None:
         """Stop polling and the application cleanly."""
@@ -192,35 +205,21 @@ class TelegramBot:
         await self.application.stop()
         await self.application.shutdown()
 
-    def store(self, data: dict[str, Any], update: Update) -> bool:
-        """Store an update before acting on it; False for a redelivery already stored."""
+    async def accept(self, data: dict[str, Any], update: Update) -> bool:
+        """Store the update and act on it in one transaction (state and outbox), then queue it for
+        delivery. A crash before the commit loses nothing (Telegram redelivers without our 200); after
+        it, the outbox is resent at start-up. False for a redelivery, which changes nothing."""
         inbound = to_inbound(update, data)
-        with self.hub.db.transaction() as session:
-            new_id = messages.store_inbound(
-                session,
-                urn=inbound.urn,
-                external_id=str(update.update_id),
-                kind=inbound.kind,
-                text=inbound.text or inbound.payload,
-                payload=data,
-            )
-        return new_id is not None
-
-    async def replay_unhandled(self) -> None:
-        """Updates stored but not handled before a crash are queued again at start-up."""
-
-        def load() -> list[dict[str, Any]]:
-            with self.hub.db.transaction() as session:
-                rows = messages.unhandled_inbound(session, "telegram", timedelta(seconds=30))
-                return [m.payload for m in rows]
-
-        for data in await asyncio.to_thread(load):
-            update = Update.de_json(data, self.application.bot)
-            if update is not None:
-                await self.application.update_queue.put(update)
+        async with self._accepting.hold(inbound.urn):
+            outcome = await asyncio.to_thread(self.hub.handle, inbound)
+        if outcome.duplicate:
+            return False
+        self._outcomes[update.update_id] = outcome
+        await self.application.update_queue.put(update)
+        return True
 
     async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Acknowledge a tap (stop the spinner, remove the used keyboard) while the core answers it."""
+        """Acknowledge a tap (stop the spinner, remove the used keyboard) and deliver the replies."""
         query = update.callback_query
         if query is not None:
             self.application.create_task(
@@ -228,13 +227,16 @@ class TelegramBot:
                     query.answer(), query.edit_message_reply_markup(reply_markup=None), return_exceptions=True
                 )
             )
-        # Webhook updates were stored with their JSON already; polled ones are stored here, JSON included.
-        await self.hub.receive(to_inbound(update, None if self.polling else {}))
+        outcome = self._outcomes.pop(update.update_id, None)
+        if outcome is None:  # long polling: nothing was accepted through the webhook
+            await self.hub.receive(to_inbound(update))
+        else:
+            await self.hub.deliver(outcome.outgoing)
 
 
 @router.post(WEBHOOK_PATH, include_in_schema=False)
 async def telegram_webhook(request: Request) -> Response:
-    """Check the secret, store the update, queue it; Telegram gets its 200 without waiting for replies."""
+    """Check the secret, store and act on the update, queue its replies; the 200 does not wait for them."""
     runtime = runtime_of(request)
     telegram, expected = runtime.telegram, runtime.settings.telegram_webhook_secret
     given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
@@ -253,6 +255,9 @@ async def telegram_webhook(request: Request) -> Response:
         update = None
     if update is None:
         return JSONResponse({"error": "malformed update"}, status_code=400)
-    if await asyncio.to_thread(telegram.store, data, update):
-        await telegram.application.update_queue.put(update)
+    try:
+        await telegram.accept(data, update)
+    except Exception:
+        log.exception("update %s could not be handled; Telegram will deliver it again", update.update_id)
+        return JSONResponse({"error": "temporary failure, retry later"}, status_code=500)
     return JSONResponse({})

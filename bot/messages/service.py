@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -17,10 +17,35 @@ from bot.messages.models import Direction, Message, Status
 from bot.people.models import Person
 from bot.people.service import channel_of
 
-
-def _insert(session: Session):  # type: ignore[no-untyped-def]
-    """The dialect's INSERT, which knows ON CONFLICT (SQLite and PostgreSQL both do)."""
-    return sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
+# The hot path (every message in and out) runs these statements, built once with bind parameters, on the
+# session's connection: rebuilding and coercing them per call cost more than the SQL itself.
+_T = cast(Table, Message.__table__)
+_STORE = {
+    dialect: insert_(_T).on_conflict_do_nothing(index_elements=["channel", "external_id"]).returning(_T.c.id)
+    for dialect, insert_ in (("sqlite", sqlite_insert), ("postgresql", postgresql_insert))
+}
+_FIND = select(_T.c.id, _T.c.status).where(
+    _T.c.channel == bindparam("b_channel"), _T.c.external_id == bindparam("b_external_id")
+)
+_HANDLED = (
+    update(_T)
+    .where(_T.c.id == bindparam("b_id"))
+    .values(person_id=bindparam("b_person_id"), status=Status.handled, done_at=bindparam("b_done"))
+)
+_FORGET = (
+    update(_T).where(_T.c.id == bindparam("b_id")).values(urn="deleted", text="", payload={}, person_id=None)
+)
+_QUEUE = insert(_T).returning(_T.c.id, sort_by_parameter_order=True)
+_DELIVERED = (
+    update(_T)
+    .where(_T.c.id == bindparam("b_id"))
+    .values(
+        status=bindparam("b_status"),
+        sent_id=bindparam("b_sent_id"),
+        error=bindparam("b_error"),
+        done_at=bindparam("b_done"),
+    )
+)
 
 
 def store_inbound(
@@ -28,32 +53,27 @@ def store_inbound(
 ) -> int | None:
     """Insert an inbound message unless its (channel, external id) is stored already: one statement,
     safe against another process storing the same redelivery at the same instant. Returns the new id."""
-    stmt = (
-        _insert(session)(Message)
-        .values(
-            urn=urn,
-            channel=channel_of(urn),
-            direction=Direction.inbound,
-            status=Status.received,
-            external_id=external_id,
-            kind=kind,
-            text=text,
-            payload=payload,
-            created_at=utcnow(),
-        )
-        .on_conflict_do_nothing(index_elements=["channel", "external_id"])
-        .returning(Message.id)
-    )
-    new_id: int | None = session.scalar(stmt)
+    conn = session.connection()
+    row = {
+        "urn": urn,
+        "channel": channel_of(urn),
+        "direction": Direction.inbound,
+        "status": Status.received,
+        "external_id": external_id,
+        "kind": kind,
+        "text": text,
+        "payload": payload,
+        "created_at": utcnow(),
+    }
+    new_id: int | None = conn.execute(_STORE[conn.dialect.name], row).scalar()
     return new_id
 
 
 @dataclass(frozen=True)
 class Stored:
-    """An inbound message as the conversation core needs it: its id and whether it is new."""
+    """An inbound message as the conversation core needs it: its id, and whether it was handled before."""
 
     id: int
-    fresh: bool
     handled: bool
 
 
@@ -66,41 +86,28 @@ def record_inbound(
     text: str,
     payload: dict[str, Any],
 ) -> Stored:
-    """The stored inbound message, stored now if new; `fresh` is False for a redelivery."""
+    """The stored inbound message, stored now if new; `handled` marks a redelivery of a handled one."""
     if external_id is not None:
-        row = session.execute(
-            select(Message.id, Message.status).where(
-                Message.channel == channel_of(urn), Message.external_id == external_id
-            )
-        ).first()
-        if row is not None:
-            return Stored(row.id, fresh=row.status == Status.received, handled=row.status == Status.handled)
+        params = {"b_channel": channel_of(urn), "b_external_id": external_id}
+        found = session.connection().execute(_FIND, params).first()
+        if found is not None:
+            return Stored(found.id, handled=found.status == Status.handled)
     new_id = store_inbound(session, urn=urn, external_id=external_id, kind=kind, text=text, payload=payload)
     if new_id is None:  # another process stored it between our look-up and insert
         return record_inbound(
             session, urn=urn, external_id=external_id, kind=kind, text=text, payload=payload
         )
-    return Stored(new_id, fresh=True, handled=False)
+    return Stored(new_id, handled=False)
 
 
 def mark_handled(session: Session, message_id: int, person_id: int | None) -> None:
     """Inbound message acted on; linked to its person for the admin's history."""
-    session.execute(
-        update(Message)
-        .where(Message.id == message_id)
-        .values(person_id=person_id, status=Status.handled, done_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
+    session.connection().execute(_HANDLED, {"b_id": message_id, "b_person_id": person_id, "b_done": utcnow()})
 
 
 def forget_content(session: Session, message_id: int) -> None:
     """Blank a message whose sender asked to be forgotten, keeping only its id for redelivery checks."""
-    session.execute(
-        update(Message)
-        .where(Message.id == message_id)
-        .values(urn="deleted", text="", payload={}, person_id=None)
-        .execution_options(synchronize_session=False)
-    )
+    session.connection().execute(_FORGET, {"b_id": message_id})
 
 
 def record_outbound_many(
@@ -124,8 +131,7 @@ def record_outbound_many(
         }
         for kind, text, payload in items
     ]
-    stmt = insert(Message).returning(Message.id, sort_by_parameter_order=True)
-    return list(session.scalars(stmt, rows))
+    return list(session.connection().execute(_QUEUE, rows).scalars())
 
 
 def record_outbound(
@@ -140,15 +146,15 @@ def mark_delivered(session: Session, outcomes: Sequence[tuple[int, str | None, s
     if not outcomes:
         return
     now = utcnow()
-    session.execute(
-        update(Message),
+    session.connection().execute(
+        _DELIVERED,
         [
             {
-                "id": message_id,
-                "status": Status.sent if error is None else Status.failed,
-                "sent_id": sent_id,
-                "error": None if error is None else error[:2000],
-                "done_at": now,
+                "b_id": message_id,
+                "b_status": Status.sent if error is None else Status.failed,
+                "b_sent_id": sent_id,
+                "b_error": None if error is None else error[:2000],
+                "b_done": now,
             }
             for message_id, sent_id, error in outcomes
         ],
@@ -172,15 +178,15 @@ def history(session: Session, person_id: int, limit: int = 100) -> list[Message]
     return list(reversed(list(session.scalars(stmt))))
 
 
-def unhandled_inbound(session: Session, channel: str, older_than: timedelta) -> list[Message]:
-    """Inbound messages stored but never acted on (a crash between store and handle), to replay."""
+def pending_outbound(session: Session, channel: str, older_than: timedelta) -> list[Message]:
+    """Outbound messages committed but never sent (the process stopped in between), oldest first."""
     cutoff: datetime = utcnow() - older_than
     stmt = (
         select(Message)
         .where(
             Message.channel == channel,
-            Message.direction == Direction.inbound,
-            Message.status == Status.received,
+            Message.direction == Direction.outbound,
+            Message.status == Status.pending,
             Message.created_at < cutoff,
         )
         .order_by(Message.id)

@@ -26,14 +26,16 @@ def get(session: Session, person_id: int) -> Person | None:
     return session.get(Person, person_id)
 
 
-def get_by_urn(session: Session, urn: str) -> Person | None:
-    """The person behind a channel address, if known."""
-    return session.scalar(select(Person).join(Identity).where(Identity.urn == urn))
+def get_by_urn(session: Session, urn: str, *, for_update: bool = False) -> Person | None:
+    """The person behind a channel address, if known; `for_update` locks the row (PostgreSQL) so two
+    processes handling the same person's messages take turns instead of overwriting each other's state."""
+    stmt = select(Person).join(Identity).where(Identity.urn == urn)
+    return session.scalar(stmt.with_for_update(of=Person) if for_update else stmt)
 
 
 def get_or_create_by_urn(session: Session, urn: str, *, display_name: str = "") -> tuple[Person, bool]:
     """The person behind a URN, created on first contact; the flag says whether it is new."""
-    person = get_by_urn(session, urn)
+    person = get_by_urn(session, urn, for_update=True)
     if person is not None:
         person.last_seen_at = utcnow()
         if display_name and not person.display_name:
