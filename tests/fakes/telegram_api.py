@@ -307,7 +307,11 @@ class FakeBotAPI:
         described = self._file(params, files, kind)
         if isinstance(described, JSONResponse):
             return described
-        content: Any = [described | {"width": 320, "height": 240}] if kind == "photo" else described
+        content: Any = {
+            "photo": [described | {"width": 320, "height": 240}],
+            "voice": described | {"duration": int(params.get("duration") or 1), "mime_type": "audio/ogg"},
+            "audio": described | {"duration": int(params.get("duration") or 1), "mime_type": "audio/mpeg"},
+        }.get(kind, described)
         extra = {"caption": params["caption"]} if params.get("caption") else {}
         return self._ok(self._message(int(params["chat_id"]), **{kind: content}, **extra))
 
@@ -412,13 +416,20 @@ class FakeBotAPI:
             "id": str(next(self._ids)),
             "question": p["question"],
             "options": [
-                {"text": o if isinstance(o, str) else o.get("text"), "voter_count": 0} for o in options
+                {
+                    "text": o if isinstance(o, str) else o.get("text"),
+                    "voter_count": 0,
+                    "persistent_id": str(i),
+                }
+                for i, o in enumerate(options)
             ],
             "total_voter_count": 0,
             "is_closed": False,
             "is_anonymous": True,
             "type": "regular",
             "allows_multiple_answers": False,
+            "allows_revoting": False,
+            "members_only": False,
         }
         return self._ok(self._message(int(p["chat_id"]), poll=poll))
 
