@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Query, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from admin.deps import (
@@ -27,6 +28,7 @@ from admin.deps import (
 from bot.accounts import service as accounts
 from bot.accounts.models import AdminUser, Role
 from bot.areas import service as areas
+from bot.areas.models import Village
 from bot.db import utcnow
 from bot.i18n import KNOWN_LANGUAGES, mark
 from bot.messages import service as messages
@@ -268,6 +270,33 @@ def person_detail(request: Request, session: SessionDep, admin: AdminDep, person
 # --- admin accounts --------------------------------------------------------
 
 
+def account_form(
+    request: Request, admin: AdminUser, target: AdminUser | None, error: str | None = None
+) -> Response:
+    """The create/edit account form, with an error (status 400) when a change was refused."""
+    status = 400 if error else 200
+    return render(
+        request, "admin_form.html", admin, status=status, target=target, error=error, roles=list(Role)
+    )
+
+
+def get_account(session: Session, admin_id: int) -> AdminUser:
+    """An admin account by id, or a 404 page."""
+    target = accounts.get(session, admin_id)
+    if target is None:
+        raise HTTPException(status_code=404, detail=mark("Không có tài khoản này."))
+    return target
+
+
+def get_village_in_scope(session: Session, admin: AdminUser, village_id: int) -> Village:
+    """A village the admin may change, or a 404 page."""
+    village = areas.get_village(session, village_id)
+    if village is None:
+        raise HTTPException(status_code=404, detail=mark("Không có thôn này."))
+    _commune_in_scope(admin, village.commune_code)
+    return village
+
+
 @router.get("/admins", response_class=HTMLResponse)
 def admins_list(request: Request, session: SessionDep, admin: ProvinceAdminDep) -> Response:
     """All admin accounts."""
@@ -277,7 +306,7 @@ def admins_list(request: Request, session: SessionDep, admin: ProvinceAdminDep) 
 @router.get("/admins/new", response_class=HTMLResponse)
 def admin_new_page(request: Request, admin: ProvinceAdminDep) -> Response:
     """Form for a new admin account."""
-    return render(request, "admin_form.html", admin, target=None, error=None, roles=list(Role))
+    return account_form(request, admin, None)
 
 
 @router.post("/admins/new")
@@ -303,15 +332,7 @@ def admin_create(
             must_change_password=True,
         )
     except accounts.AccountError as exc:
-        return render(
-            request,
-            "admin_form.html",
-            admin,
-            status=400,
-            target=None,
-            error=exc.translate(admin_gettext(request)),
-            roles=list(Role),
-        )
+        return account_form(request, admin, None, exc.translate(admin_gettext(request)))
     accounts.audit(session, admin, "admin_created", f"admin:{target.id}", client_ip(request), role=role.value)
     return render(request, "admin_password.html", admin, target=target, password=password)
 
@@ -321,10 +342,7 @@ def admin_edit_page(
     request: Request, session: SessionDep, admin: ProvinceAdminDep, admin_id: int
 ) -> Response:
     """Form to change an admin's role, communes and status."""
-    target = accounts.get(session, admin_id)
-    if target is None:
-        raise HTTPException(status_code=404, detail=mark("Không có tài khoản này."))
-    return render(request, "admin_form.html", admin, target=target, error=None, roles=list(Role))
+    return account_form(request, admin, get_account(session, admin_id))
 
 
 @router.post("/admins/{admin_id}")
@@ -339,9 +357,7 @@ def admin_update(
     active: Annotated[bool, Form()] = False,
 ) -> Response:
     """Save an admin's role, communes and status; nobody can lock themselves out."""
-    target = accounts.get(session, admin_id)
-    if target is None:
-        raise HTTPException(status_code=404, detail=mark("Không có tài khoản này."))
+    target = get_account(session, admin_id)
     try:
         if target.id == admin.id and (role != Role.province_admin or not active):
             raise accounts.AccountError(mark("Bạn không thể tự hạ quyền hay khóa tài khoản của chính mình."))
@@ -354,15 +370,7 @@ def admin_update(
             commune_codes=parse_codes(communes),
         )
     except accounts.AccountError as exc:
-        return render(
-            request,
-            "admin_form.html",
-            admin,
-            status=400,
-            target=target,
-            error=exc.translate(admin_gettext(request)),
-            roles=list(Role),
-        )
+        return account_form(request, admin, target, exc.translate(admin_gettext(request)))
     accounts.audit(session, admin, "admin_updated", f"admin:{target.id}", client_ip(request), role=role.value)
     return redirect("/admin/admins")
 
@@ -372,9 +380,7 @@ def admin_reset_password(
     request: Request, session: SessionDep, admin: ProvinceAdminDep, admin_id: int
 ) -> Response:
     """Give an admin a new one-time password."""
-    target = accounts.get(session, admin_id)
-    if target is None:
-        raise HTTPException(status_code=404, detail=mark("Không có tài khoản này."))
+    target = get_account(session, admin_id)
     password = accounts.generate_password()
     accounts.set_password(session, target, password, must_change=True)
     accounts.audit(session, admin, "admin_password_reset", f"admin:{target.id}", client_ip(request))
@@ -445,10 +451,7 @@ def village_update(
     name: Annotated[str, Form(min_length=1, max_length=120)],
 ) -> Response:
     """Rename a village."""
-    village = areas.get_village(session, village_id)
-    if village is None:
-        raise HTTPException(status_code=404, detail=mark("Không có thôn này."))
-    _commune_in_scope(admin, village.commune_code)
+    village = get_village_in_scope(session, admin, village_id)
     areas.update_village(session, village, name=name)
     accounts.audit(session, admin, "village_renamed", f"village:{village.id}", client_ip(request), name=name)
     return redirect(f"/admin/villages?commune={village.commune_code}")
@@ -459,10 +462,7 @@ def village_delete(
     request: Request, session: SessionDep, admin: PlacesEditorDep, village_id: int
 ) -> Response:
     """Remove a village; its people keep their commune."""
-    village = areas.get_village(session, village_id)
-    if village is None:
-        raise HTTPException(status_code=404, detail=mark("Không có thôn này."))
-    _commune_in_scope(admin, village.commune_code)
+    village = get_village_in_scope(session, admin, village_id)
     commune = village.commune_code
     accounts.audit(
         session, admin, "village_deleted", f"village:{village.id}", client_ip(request), name=village.name

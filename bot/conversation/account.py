@@ -51,10 +51,8 @@ def stop(ctx: Context) -> None:
 
 def resume(ctx: Context) -> None:
     """Subscribe again."""
-    _ = ctx._
     ctx.person.subscribed = True
-    ctx.reply(_("Bạn sẽ nhận lại bản tin."))
-    onboarding.show_menu(ctx)
+    onboarding.back_to_menu(ctx, ctx._("Bạn sẽ nhận lại bản tin."))
 
 
 def erase(ctx: Context) -> None:

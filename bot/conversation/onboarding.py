@@ -66,10 +66,7 @@ def choose_language(ctx: Context) -> None:
         )
         ctx.person.fallback_notice_sent = True
     if ctx.person.onboarded:
-        _ = ctx._
-        ctx.goto("")
-        ctx.reply(_("Đã đổi ngôn ngữ."))
-        show_menu(ctx)
+        back_to_menu(ctx, ctx._("Đã đổi ngôn ngữ."))
         return
     ask_province(ctx)
 
@@ -228,10 +225,7 @@ def choose_village(ctx: Context) -> None:
 def _place_done(ctx: Context) -> None:
     """After the place: settings changes go back to the menu, newcomers go on to consent."""
     if ctx.person.onboarded:
-        _ = ctx._
-        ctx.goto("")
-        ctx.reply(_("Đã lưu nơi ở của bạn."))
-        show_menu(ctx)
+        back_to_menu(ctx, ctx._("Đã lưu nơi ở của bạn."))
         return
     ask_consent(ctx)
 
@@ -281,6 +275,13 @@ def show_menu(ctx: Context) -> None:
     _ = ctx._
     entries = [e for e in ctx.router.menu if e.visible(ctx.person)]
     ctx.reply(_("Bạn cần gì? Bấm vào một nút:"), [Button(_(e.label), e.payload) for e in entries])
+
+
+def back_to_menu(ctx: Context, done: str) -> None:
+    """Confirm what was just done, then show the main menu."""
+    ctx.goto("")
+    ctx.reply(done)
+    show_menu(ctx)
 
 
 def menu(ctx: Context) -> None:
