@@ -39,28 +39,35 @@ ROOT = Path(__file__).resolve().parent.parent
 # (update builder, replies Loa Bản sends for it): onboarding taps, typed place names, then free text.
 ECHO = "python-telegram-bot echo (stores nothing)"
 LOABAN = "Loa Bản (stores every message)"
-SCRIPT: list[tuple[Callable[[int], dict[str, Any]], int]] = [
-    (lambda c: factories.text_update(c, "/start"), 1),
-    (lambda c: factories.callback_update(c, "lang:vi"), 1),
-    (lambda c: factories.text_update(c, "lai chau"), 1),
-    (lambda c: factories.text_update(c, "phong tho"), 1),
-    (lambda c: factories.callback_update(c, "consent:yes"), 2),
-    (lambda c: factories.text_update(c, "xin chào"), 1),
+# (update builder given the chat and its latest message id, what Loa Bản shows for it): taps go to the
+# message carrying the button, as a person's do; Loa Bản answers a tap by editing that message in place.
+SCRIPT: list[tuple[Callable[[int, int], dict[str, Any]], int]] = [
+    (lambda c, _m: factories.text_update(c, "/start"), 1),
+    (lambda c, m: factories.callback_update(c, "lang:vi", m), 1),
+    (lambda c, _m: factories.text_update(c, "lai chau"), 1),
+    (lambda c, _m: factories.text_update(c, "phong tho"), 1),
+    (lambda c, m: factories.callback_update(c, "consent:yes", m), 2),
+    (lambda c, _m: factories.text_update(c, "xin chào"), 1),
 ]
+SHOWN = {"sendMessage", "editMessageText"}
 
 
 @dataclass
 class Arrivals:
-    """Counts sendMessage calls per chat as the fake receives them, and wakes whoever waits."""
+    """Counts what each chat is shown (messages sent or edited) as the fake receives it, keeps each chat's
+    latest message id, and wakes whoever waits."""
 
     counts: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    latest: dict[int, int] = field(default_factory=dict)
     waiters: dict[int, tuple[int, asyncio.Future[float]]] = field(default_factory=dict)
 
     def record(self, call: Call) -> None:
         """Hook on the fake: one more accepted message for a chat."""
-        if call.method != "sendMessage" or call.status != 200 or call.chat_id is None:
+        if call.method not in SHOWN or call.status != 200 or call.chat_id is None:
             return
         self.counts[call.chat_id] += 1
+        if call.method == "sendMessage":
+            self.latest[call.chat_id] = self.latest.get(call.chat_id, 0) + 1  # the fake counts ids per chat
         waiting = self.waiters.get(call.chat_id)
         if waiting and self.counts[call.chat_id] >= waiting[0] and not waiting[1].done():
             waiting[1].set_result(time.perf_counter())
@@ -119,7 +126,7 @@ async def drive(
                     start = time.perf_counter()
                     response = await http.post(
                         "/webhooks/telegram",
-                        json=build(chat_id),
+                        json=build(chat_id, arrivals.latest.get(chat_id, 1)),
                         headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
                     )
                     response.raise_for_status()

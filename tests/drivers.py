@@ -45,6 +45,9 @@ class Driver(Protocol):
     def tap(self, payload: str) -> list[Seen]:
         """Tap a button and return the replies."""
 
+    def screen(self) -> Seen:
+        """The latest message on the person's screen."""
+
 
 class WebDriver:
     """A person in the web chat."""
@@ -53,14 +56,20 @@ class WebDriver:
         self.client = client
         self.session = uuid.uuid4().hex
         self.urn = f"web:{self.session}"
+        self.seen: list[Seen] = []
 
     def _post(self, body: dict[str, str]) -> list[Seen]:
         response = self.client.post("/chat/api/messages", json={"session": self.session, **body})
         assert response.status_code == 200, response.text
-        return [
+        replies = [
             Seen(r["text"], [(b["label"], b["payload"]) for b in r["buttons"]])
             for r in response.json()["replies"]
         ]
+        self.seen.extend(replies)
+        return replies
+
+    def screen(self) -> Seen:
+        return self.seen[-1]
 
     def send(self, text: str) -> list[Seen]:
         return self._post({"text": text})
@@ -82,12 +91,32 @@ class TelegramDriver:
         return self.client.post("/webhooks/telegram", json=update, headers=headers)
 
     def deliver(self, update: dict[str, object]) -> list[Seen]:
-        """Post an update and wait until it is handled and its replies have reached the fake."""
-        before = len(self.fake.sent(self.chat_id))
+        """Post an update and wait until it is handled and its replies have reached the fake; the replies
+        are what changed on the person's screen: messages sent, and the tapped message edited in place."""
+        before = len(self.fake.shown(self.chat_id))
         response = self.post(update)
         assert response.status_code == 200, response.text
         self.wait_settled(str(update["update_id"]))
-        return [Seen(c.params.get("text", ""), c.buttons) for c in self.fake.sent(self.chat_id)[before:]]
+        return [Seen(c.params.get("text", ""), c.buttons) for c in self.fake.shown(self.chat_id)[before:]]
+
+    def screen(self) -> Seen:
+        on_screen = [m for (chat, _), m in sorted(self.fake.messages.items()) if chat == self.chat_id]
+        markup = on_screen[-1].get("reply_markup") or {}
+        buttons = [
+            (b["text"], b.get("callback_data", "")) for row in markup.get("inline_keyboard", []) for b in row
+        ]
+        return Seen(on_screen[-1].get("text", ""), buttons)
+
+    def message_with(self, payload: str) -> int:
+        """The id of the message on screen whose keyboard has this button (else the latest message)."""
+        on_screen = {
+            (key[1]): message for key, message in sorted(self.fake.messages.items()) if key[0] == self.chat_id
+        }
+        for message_id in sorted(on_screen, reverse=True):
+            rows = (on_screen[message_id].get("reply_markup") or {}).get("inline_keyboard", [])
+            if any(b.get("callback_data") == payload for row in rows for b in row):
+                return message_id
+        return max(on_screen, default=1)
 
     def wait_settled(self, external_id: str, timeout: float = 15.0) -> None:
         """The update is handled and no reply to this chat is still pending in the outbox."""
@@ -118,7 +147,7 @@ class TelegramDriver:
         return self.deliver(factories.text_update(self.chat_id, text))
 
     def tap(self, payload: str) -> list[Seen]:
-        return self.deliver(factories.callback_update(self.chat_id, payload))
+        return self.deliver(factories.callback_update(self.chat_id, payload, self.message_with(payload)))
 
 
 def onboard(

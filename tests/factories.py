@@ -36,10 +36,12 @@ def text_update(
     return {"update_id": update_id or next(_update_ids), "message": _message(chat_id, first_name, **content)}
 
 
-def callback_update(chat_id: int, data: str, first_name: str = "A Páo") -> dict[str, Any]:
-    """A person tapped an inline button under one of the bot's messages."""
+def callback_update(
+    chat_id: int, data: str, message_id: int | None = None, first_name: str = "A Páo"
+) -> dict[str, Any]:
+    """A person tapped an inline button under one of the bot's messages (`message_id`)."""
     bot_message = {
-        "message_id": next(_message_ids),
+        "message_id": message_id or next(_message_ids),
         "from": {"id": 7000001, "is_bot": True, "first_name": "Loa Bản", "username": "LoaBanTestBot"},
         "chat": {"id": chat_id, "first_name": first_name, "type": "private"},
         "date": int(time.time()),

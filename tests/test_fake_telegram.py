@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, RetryAfter
 
 from tests.conftest import TG_TOKEN
@@ -28,9 +28,22 @@ async def test_every_method_loa_ban_uses(fake_telegram: FakeBotAPI) -> None:
         assert sent.message_id == 1 and sent.reply_markup == keyboard
         assert (await bot.send_message(CHAT, "lần hai")).message_id == 2, "ids count per chat"
         assert (await bot.send_message(CHAT + 1, "chat khác")).message_id == 1
-        edited = await bot.edit_message_text("Đã sửa", chat_id=CHAT, message_id=sent.message_id)
-        assert edited.text == "Đã sửa"
-        await bot.edit_message_reply_markup(chat_id=CHAT, message_id=sent.message_id, reply_markup=None)
+        edited = await bot.edit_message_text(
+            "Đã sửa", chat_id=CHAT, message_id=sent.message_id, reply_markup=keyboard
+        )
+        assert (
+            edited.message_id == sent.message_id
+            and edited.text == "Đã sửa"
+            and edited.reply_markup == keyboard
+        )
+        bare = await bot.edit_message_reply_markup(
+            chat_id=CHAT, message_id=sent.message_id, reply_markup=None
+        )
+        assert isinstance(bare, Message) and bare.reply_markup is None
+        with pytest.raises(BadRequest, match=r"(?i)not modified"):
+            await bot.edit_message_text("Đã sửa", chat_id=CHAT, message_id=sent.message_id)
+        with pytest.raises(BadRequest, match=r"(?i)message to edit not found"):
+            await bot.edit_message_text("?", chat_id=CHAT, message_id=999)
         assert await bot.answer_callback_query("cb-1")
         assert await bot.send_chat_action(CHAT, "record_voice")
 

@@ -87,13 +87,24 @@ def test_sticker_gets_a_clear_answer(tg: TelegramDriver) -> None:
     assert "chỉ đọc được chữ và nút bấm" in replies[0].text
 
 
-def test_tap_is_answered_and_its_keyboard_removed(tg: TelegramDriver) -> None:
+def test_tap_is_answered_and_the_next_step_replaces_the_tapped_message(tg: TelegramDriver) -> None:
     tg.send("/start")
+    language_message = tg.message_with("lang:vi")
     tg.tap("lang:vi")
     tg.fake.wait_for(lambda: len(tg.fake.calls_to("answerCallbackQuery")) == 1)
-    edits = tg.fake.calls_to("editMessageReplyMarkup")
-    assert len(edits) == 1 and edits[0].status == 200
-    assert edits[0].reply_markup is None, "the tapped keyboard is removed so it cannot be tapped twice"
+    assert len(tg.fake.sent(tg.chat_id)) == 1, "no new message: the menu changed in place"
+    shown = tg.fake.messages[(tg.chat_id, language_message)]
+    assert shown["text"].startswith("Bạn ở tỉnh hay thành phố nào?")
+    assert "lang:vi" not in str(shown["reply_markup"]), "the used keyboard is gone, it cannot be tapped twice"
+
+
+def test_tap_on_a_message_telegram_will_not_edit_gets_a_new_message(tg: TelegramDriver) -> None:
+    tg.send("/start")
+    tg.fake.messages.clear()  # as if the message were too old to edit
+    replies = tg.deliver(factories.callback_update(tg.chat_id, "lang:vi", 1))
+    assert replies[0].text.startswith("Bạn ở tỉnh hay thành phố nào?")
+    assert len(tg.fake.sent(tg.chat_id)) == 2
+    assert tg.fake.calls_to("editMessageText")[0].status == 400
 
 
 def test_blocking_the_bot_unsubscribes_without_reply(tg: TelegramDriver, db: Database) -> None:
@@ -155,7 +166,7 @@ def test_429_retry_after_is_honoured_and_nothing_is_lost(
     refused = [c for c in strict_fake.calls_to("sendMessage") if c.status == 429]
     assert refused, "the fake enforced the per-chat limit"
     accepted = strict_fake.sent(tg.chat_id)
-    assert len(accepted) == 6  # each reply delivered exactly once despite the 429s
+    assert len(accepted) == 4  # /start, two typed steps, the menu after consent: once each despite 429s
     stamps = [c.at for c in accepted]
     assert all(b - a >= 0.9 for a, b in itertools.pairwise(stamps[-2:])), "retry waited retry_after"
 

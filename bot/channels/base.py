@@ -35,8 +35,9 @@ class Channel(ABC):
     type: ClassVar[str]
 
     @abstractmethod
-    async def send(self, urn: str, reply: Reply) -> str | None:
-        """Send one reply; return the platform's message id, or raise SendError."""
+    async def send(self, urn: str, reply: Reply, replace: str | None = None) -> str | None:
+        """Send one reply, or show it in place of message `replace` (the one whose button was tapped) where
+        the platform can; return the platform's message id, or raise SendError."""
 
 
 CHANNEL_TYPES: dict[str, type[Channel]] = {}
@@ -76,11 +77,11 @@ class Hub:
         with self.db.transaction() as session:
             return self.conversation.handle(session, inbound)
 
-    async def receive(self, inbound: Inbound) -> Outcome:
+    async def receive(self, inbound: Inbound, replace: str | None = None) -> Outcome:
         """Handle an inbound message and deliver its replies once they are committed."""
         outcome = await asyncio.to_thread(self.handle, inbound)
         if outcome.outgoing:
-            await self.deliver(outcome.outgoing)
+            await self.deliver(outcome.outgoing, replace)
         return outcome
 
     async def resend_pending(self, channel: str, older_than: timedelta = timedelta(seconds=30)) -> int:
@@ -98,16 +99,17 @@ class Hub:
         await asyncio.gather(*(self.deliver(items) for items in by_urn.values()))
         return len(pending)
 
-    async def deliver(self, outgoing: Sequence[Outgoing]) -> list[Delivery]:
-        """Send replies in order (one conversation's replies must not overtake each other), then record."""
+    async def deliver(self, outgoing: Sequence[Outgoing], replace: str | None = None) -> list[Delivery]:
+        """Send replies in order (one conversation's replies must not overtake each other), then record.
+        The first may take the place of the tapped message `replace`."""
         results: list[Delivery] = []
-        for item in outgoing:
+        for index, item in enumerate(outgoing):
             channel = self.channels.get(people.channel_of(item.urn))
             if channel is None:
                 results.append(Delivery(item.message_id, item.urn, None, "channel not running", False))
                 continue
             try:
-                external_id = await channel.send(item.urn, item.reply)
+                external_id = await channel.send(item.urn, item.reply, replace if index == 0 else None)
             except SendError as exc:
                 log.warning("send to %s failed: %s", item.urn, exc)
                 results.append(Delivery(item.message_id, item.urn, None, str(exc), exc.blocked))

@@ -98,16 +98,34 @@ class TelegramChannel(Channel):
     def __init__(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         self.application = application
 
-    async def send(self, urn: str, reply: Reply) -> str | None:
-        """One reply, as text with its keyboard (voice, photo and polls come with their features)."""
+    async def send(self, urn: str, reply: Reply, replace: str | None = None) -> str | None:
+        """One reply as text with its keyboard (voice, photo and polls come with their features). A reply to
+        a tap replaces the tapped message, so menus change in place and no used keyboard is left to tap."""
         chat_id = int(urn.split(":", 1)[1])
+        bot = self.application.bot
         try:
-            sent = await self.application.bot.send_message(chat_id, reply.text, reply_markup=keyboard(reply))
+            if replace is not None and reply.audio_url is None and reply.image_url is None:
+                edited = await self._edit(chat_id, int(replace), reply)
+                if edited is not None:
+                    return edited
+            sent = await bot.send_message(chat_id, reply.text, reply_markup=keyboard(reply))
         except Forbidden as exc:
             raise SendError(exc.message, blocked=True) from exc
-        except (BadRequest, TelegramError) as exc:
+        except TelegramError as exc:
             raise SendError(f"{type(exc).__name__}: {exc}") from exc
         return str(sent.message_id)
+
+    async def _edit(self, chat_id: int, message_id: int, reply: Reply) -> str | None:
+        """Show a reply in place of a message; None when Telegram will not edit it (too old, not text)."""
+        try:
+            await self.application.bot.edit_message_text(
+                reply.text, chat_id=chat_id, message_id=message_id, reply_markup=keyboard(reply)
+            )
+        except BadRequest as exc:
+            if "not modified" in exc.message.lower():  # a double tap: the screen already shows this
+                return str(message_id)
+            return None
+        return str(message_id)
 
 
 class KeyedLocks:
@@ -219,19 +237,17 @@ class TelegramBot:
         return True
 
     async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Acknowledge a tap (stop the spinner, remove the used keyboard) and deliver the replies."""
+        """Stop a tapped button's spinner at once, and deliver the replies (the first in the tap's place)."""
         query = update.callback_query
+        replace = None
         if query is not None:
-            self.application.create_task(
-                asyncio.gather(
-                    query.answer(), query.edit_message_reply_markup(reply_markup=None), return_exceptions=True
-                )
-            )
+            self.application.create_task(query.answer())
+            replace = str(query.message.message_id) if query.message is not None else None
         outcome = self._outcomes.pop(update.update_id, None)
         if outcome is None:  # long polling: nothing was accepted through the webhook
-            await self.hub.receive(to_inbound(update))
+            await self.hub.receive(to_inbound(update), replace)
         else:
-            await self.hub.deliver(outcome.outgoing)
+            await self.hub.deliver(outcome.outgoing, replace)
 
 
 @router.post(WEBHOOK_PATH, include_in_schema=False)

@@ -29,8 +29,8 @@ class WebChannel(Channel):
 
     type: ClassVar[str] = "web"
 
-    async def send(self, urn: str, reply: Reply) -> str | None:
-        """Nothing to push: the outbox row is what the client reads."""
+    async def send(self, urn: str, reply: Reply, replace: str | None = None) -> str | None:
+        """Nothing to push: the outbox row is what the client reads (each reply is a new bubble)."""
         return None
 
 

@@ -28,6 +28,7 @@ from tests.fakes.server import LiveServer
 
 BOT_ID = 7000001
 SEND_METHODS = {"sendMessage", "sendVoice", "sendAudio", "sendPhoto", "sendDocument", "sendPoll"}
+SHOWN_METHODS = SEND_METHODS | {"editMessageText"}
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 
@@ -113,6 +114,7 @@ class FakeBotAPI:
         self.confirmed = 0
         self._ids = itertools.count(1)
         self._message_ids: dict[int, int] = {}
+        self.messages: dict[tuple[int, int], dict[str, Any]] = {}  # (chat, message id) -> the message
         self._lock = threading.Lock()
         self._new_update: asyncio.Event | None = None
         self.app = Starlette(
@@ -152,6 +154,15 @@ class FakeBotAPI:
             and (c.method in SEND_METHODS if method is None else c.method == method)
             and (chat_id is None or c.chat_id == chat_id)
         ]
+
+    def shown(self, chat_id: int) -> list[Call]:
+        """What changed on the person's screen, in order: messages sent and messages edited in place."""
+        with self._lock:
+            return [
+                c
+                for c in self.calls
+                if c.status == 200 and c.method in SHOWN_METHODS and c.chat_id == chat_id
+            ]
 
     def calls_to(self, method: str) -> list[Call]:
         """Every call of one method, whatever it answered."""
@@ -261,13 +272,15 @@ class FakeBotAPI:
         with self._lock:  # like Telegram, message ids count per chat
             self._message_ids[chat_id] = self._message_ids.get(chat_id, 0) + 1
             message_id = self._message_ids[chat_id]
-        return {
-            "message_id": message_id,
-            "date": int(time.time()),
-            "chat": {"id": chat_id, "type": chat_type},
-            "from": self._user(),
-            **content,
-        }
+            message = {
+                "message_id": message_id,
+                "date": int(time.time()),
+                "chat": {"id": chat_id, "type": chat_type},
+                "from": self._user(),
+                **content,
+            }
+            self.messages[(chat_id, message_id)] = message
+        return message
 
     def _check_chat(self, params: dict[str, Any]) -> JSONResponse | None:
         """400 without a chat, 403 when the person blocked the bot."""
@@ -372,15 +385,47 @@ class FakeBotAPI:
         extra = {"reply_markup": json.loads(markup) if isinstance(markup, str) else markup} if markup else {}
         return self._ok(self._message(int(p["chat_id"]), text=text, **extra))
 
+    def _edit(self, p: dict[str, Any], **changes: Any) -> JSONResponse:
+        """Edit a message the bot sent, refusing what Telegram refuses."""
+        if "message_id" not in p:
+            return self._error(400, "Bad Request: message identifier is not specified")
+        key = (int(p.get("chat_id") or 0), int(p["message_id"]))
+        with self._lock:
+            message = self.messages.get(key)
+            if message is None:
+                return self._error(400, "Bad Request: message to edit not found")
+            if "text" in changes and "text" not in message:
+                return self._error(400, "Bad Request: there is no text in the message to edit")
+            updated = {k: v for k, v in message.items() if k != "reply_markup"} | {
+                k: v for k, v in changes.items() if v is not None
+            }
+            if updated == message:
+                return self._error(
+                    400,
+                    "Bad Request: message is not modified: specified new message content and reply markup "
+                    "are exactly the same as a current content and reply markup of the message",
+                )
+            updated["edit_date"] = int(time.time())
+            self.messages[key] = updated
+        return self._ok(updated)
+
+    @staticmethod
+    def _markup(p: dict[str, Any]) -> dict[str, Any] | None:
+        """The reply_markup parameter as an object (it may arrive JSON-encoded)."""
+        raw = p.get("reply_markup")
+        parsed = json.loads(raw) if isinstance(raw, str) else raw
+        return parsed if parsed else None
+
     async def _m_editMessageText(self, p: dict[str, Any], _f: dict[str, bytes]) -> JSONResponse:
-        if not str(p.get("text") or "").strip():
+        text = str(p.get("text") or "")
+        if not text.strip():
             return self._error(400, "Bad Request: message text is empty")
-        return self._ok(self._message(int(p.get("chat_id") or 0), text=p["text"]))
+        if len(text) > MAX_TEXT:
+            return self._error(400, "Bad Request: MESSAGE_TOO_LONG")
+        return self._edit(p, text=text, reply_markup=self._markup(p))
 
     async def _m_editMessageReplyMarkup(self, p: dict[str, Any], _f: dict[str, bytes]) -> JSONResponse:
-        if "message_id" not in p and "inline_message_id" not in p:
-            return self._error(400, "Bad Request: message identifier is not specified")
-        return self._ok(self._message(int(p.get("chat_id") or 0), text="…"))
+        return self._edit(p, reply_markup=self._markup(p))
 
     async def _m_answerCallbackQuery(self, p: dict[str, Any], _f: dict[str, bytes]) -> JSONResponse:
         if not p.get("callback_query_id"):
