@@ -97,6 +97,59 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _engine(settings: Settings, kb: str | None, lexical_only: bool):  # type: ignore[no-untyped-def]
+    """A Q&A engine over a YAML file (a throw-away index; the database is not touched)."""
+    from bot.qa.engine import Engine, load_embedder
+    from bot.qa.evaluate import load_kb
+
+    if kb is None:
+        raise SystemExit("error: --kb PATH is required (answering from the database's entries comes next)")
+    return Engine(load_kb(Path(kb)), embedder=None if lexical_only else load_embedder())
+
+
+def cmd_qa_ask(settings: Settings, args: argparse.Namespace) -> int:
+    """Answer one question, or every {"q": …} line of a JSONL file, as JSON."""
+    import json
+
+    from bot.qa.evaluate import load_queries
+
+    engine = _engine(settings, args.kb, args.lexical_only)
+
+    def answer(question: str) -> dict[str, object]:
+        best, hits = engine.ask(question)
+        top = best or (hits[0] if hits else None)
+        return {
+            "id": best.id if best else None,
+            "score": round(top.confidence, 4) if top else 0.0,
+            "answered": best is not None,
+        }
+
+    if args.batch:
+        for row in load_queries(Path(args.batch)):
+            print(json.dumps({"q": row["q"], **answer(str(row["q"]))}, ensure_ascii=False))
+        return 0
+    if not args.question:
+        print("error: give a question, or --batch FILE", file=sys.stderr)
+        return 2
+    result = answer(args.question)
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False))
+    else:
+        print(f"{result['id'] or '(không trả lời)'}  {result['score']}")
+    return 0
+
+
+def cmd_qa_eval(settings: Settings, args: argparse.Namespace) -> int:
+    """Top-1, top-3, MRR and false-answer rate, overall and per style."""
+    import json
+
+    from bot.qa.evaluate import evaluate, load_queries, table
+
+    result = evaluate(_engine(settings, args.kb, args.lexical_only), load_queries(Path(args.queries)))
+    print(json.dumps(result, ensure_ascii=False, indent=2) if args.json else table(result))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Sub-commands and their options."""
     parser = argparse.ArgumentParser(
@@ -125,6 +178,21 @@ def build_parser() -> argparse.ArgumentParser:
     admin.add_argument("--commune", type=int, action="append", default=[], help="commune code (repeatable)")
     admin.add_argument("--first", action="store_true", help="only if no admin exists yet")
     admin.set_defaults(func=cmd_create_admin)
+
+    qa = sub.add_parser("qa", help="policy Q&A engine").add_subparsers(dest="qa_command", required=True)
+    ask = qa.add_parser("ask", help="answer a question (or a JSONL batch) as JSON")
+    ask.add_argument("question", nargs="?")
+    ask.add_argument("--kb", help="YAML knowledge base: a throw-away index, the database is not touched")
+    ask.add_argument("--batch", help="JSONL file with a 'q' field per line")
+    ask.add_argument("--json", action="store_true")
+    ask.add_argument("--lexical-only", action="store_true", help="skip the semantic stage even if installed")
+    ask.set_defaults(func=cmd_qa_ask)
+    ev = qa.add_parser("eval", help="measure the engine on labelled queries")
+    ev.add_argument("--kb", required=True)
+    ev.add_argument("--queries", required=True)
+    ev.add_argument("--json", action="store_true")
+    ev.add_argument("--lexical-only", action="store_true")
+    ev.set_defaults(func=cmd_qa_eval)
     return parser
 
 
@@ -140,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per Bot API call drowns the useful ones
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
     code: int = args.func(settings, args)
     return code
 

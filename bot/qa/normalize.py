@@ -1,0 +1,150 @@
+"""Turn what villagers type into comparable tokens: NFC, lowercase, phone shorthand, telex residue, and
+folding (tone and vowel marks stripped, đ -> d), then syllables and syllable bigrams."""
+
+from __future__ import annotations
+
+import itertools
+import re
+import unicodedata
+from collections.abc import Callable, Iterable
+
+from bot.text import fold
+
+# Phone shorthand (teencode) seen across Vietnamese messaging, folded form -> folded expansion. A general
+# resource of the language as typed on phones, not tuned to any question.
+SHORTHAND: dict[str, str] = {
+    "k": "khong",
+    "ko": "khong",
+    "kg": "khong",
+    "kh": "khong",
+    "hk": "khong",
+    "hok": "khong",
+    "hong": "khong",
+    "khg": "khong",
+    "hem": "khong",
+    "dc": "duoc",
+    "dk": "duoc",
+    "duoc": "duoc",
+    "dcm": "duoc",
+    "ntn": "nhu the nao",
+    "nt": "nhu the",
+    "sao": "sao",
+    "j": "gi",
+    "gj": "gi",
+    "z": "gi",
+    "ji": "gi",
+    "bn": "bao nhieu",
+    "bnh": "bao nhieu",
+    "mk": "minh",
+    "mik": "minh",
+    "mjk": "minh",
+    "e": "em",
+    "a": "anh",
+    "c": "chi",
+    "ae": "anh em",
+    "bme": "bo me",
+    "bm": "bo me",
+    "vs": "voi",
+    "vx": "voi",
+    "cx": "cung",
+    "cg": "cung",
+    "r": "roi",
+    "ro": "roi",
+    "ng": "nguoi",
+    "nguoi": "nguoi",
+    "ngta": "nguoi ta",
+    "nhiu": "nhieu",
+    "nhju": "nhieu",
+    "ns": "noi",
+    "bik": "biet",
+    "bit": "biet",
+    "bjk": "biet",
+    "bt": "biet",
+    "trc": "truoc",
+    "trk": "truoc",
+    "sau": "sau",
+    "thik": "thich",
+    "thjk": "thich",
+    "lm": "lam",
+    "lam": "lam",
+    "ms": "moi",
+    "mn": "moi nguoi",
+    "ny": "nguoi yeu",
+    "oy": "roi",
+    "uh": "u",
+    "uk": "u",
+    "h": "gio",
+    "bh": "bao gio",
+    "bjo": "bay gio",
+    "tk": "thang",
+    "thg": "thang",
+    "trg": "truong",
+    "tr": "truong",
+    "xa": "xa",
+    "vc": "viec",
+    "vk": "vo",
+    "ck": "chong",
+    "cty": "cong ty",
+    "ubnd": "uy ban nhan dan",
+    "hs": "hoc sinh",
+    "sv": "sinh vien",
+    "gd": "gia dinh",
+    "bhyt": "bao hiem y te",
+    "bhxh": "bao hiem xa hoi",
+    "dt": "dien thoai",
+    "đt": "dien thoai",
+    "tp": "thanh pho",
+    "qd": "quyet dinh",
+    "nd": "nghi dinh",
+    "ls": "lai suat",
+    "tn": "thu nhap",
+    "nn": "nha nuoc",
+    "cq": "co quan",
+    "cb": "can bo",
+}
+
+# Telex typing leaves its mark keys as letters when the keyboard did not convert them: "hoox trowj" for
+# "hỗ trợ". Matching works on folded syllables, so the residue only has to be stripped: a trailing tone key
+# (s f r x j), doubled vowels and d (aa ee oo dd) and the horn/breve key w.
+_TONE_KEYS = "sfrxj"
+_DOUBLES = re.compile(r"(aa|ee|oo|dd)")
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+def strip_telex(folded: str) -> str:
+    """'hoox' -> 'ho', 'dduowcj' -> 'duoc', 'nguoiwf' -> 'nguoi' (folded in, folded out)."""
+    word = folded[:-1] if len(folded) > 1 and folded[-1] in _TONE_KEYS else folded
+    return _DOUBLES.sub(lambda m: m.group(0)[0], word).replace("w", "")
+
+
+def words(text: str) -> list[str]:
+    """NFC, lowercase words (letters and digits) in order."""
+    return _WORD.findall(unicodedata.normalize("NFC", text).lower())
+
+
+def syllables(text: str, known: Callable[[str], bool] | None = None) -> list[str]:
+    """Folded syllables with shorthand expanded and telex residue decoded. `known` tells whether a folded
+    syllable exists in the knowledge base's vocabulary: telex decoding is used only when it yields one."""
+    out: list[str] = []
+    for word in words(text):
+        folded = fold(word)
+        if known is not None and not known(folded) and known(stripped := strip_telex(folded)):
+            folded = stripped
+        out.extend(SHORTHAND.get(folded, folded).split())
+    return out
+
+
+def bigrams(tokens: list[str]) -> list[str]:
+    """Adjacent syllable pairs: Vietnamese words are mostly two syllables ('vay vốn', 'hộ nghèo')."""
+    return [f"{a}_{b}" for a, b in itertools.pairwise(tokens)]
+
+
+def terms(text: str, known: Callable[[str], bool] | None = None) -> list[str]:
+    """The lexical terms of a text: folded syllables and their bigrams."""
+    tokens = syllables(text, known)
+    return tokens + bigrams(tokens)
+
+
+def vocabulary(texts: Iterable[str]) -> set[str]:
+    """Folded syllables that occur in some texts."""
+    return {fold(w) for text in texts for w in words(text)}

