@@ -98,13 +98,26 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _engine(settings: Settings, kb: str | None, lexical_only: bool):  # type: ignore[no-untyped-def]
-    """A Q&A engine over a YAML file (a throw-away index; the database is not touched)."""
+    """A Q&A engine over a YAML file (a throw-away index, the database untouched), else over the
+    configured database's published entries."""
+    from datetime import date
+
+    from bot.qa import service as qa
     from bot.qa.engine import Engine, load_embedder
     from bot.qa.evaluate import load_kb
 
-    if kb is None:
-        raise SystemExit("error: --kb PATH is required (answering from the database's entries comes next)")
-    return Engine(load_kb(Path(kb)), embedder=None if lexical_only else load_embedder())
+    if kb is not None:
+        entries = load_kb(Path(kb))
+    else:
+        db = _db(settings)
+        try:
+            with db.transaction() as session:
+                entries = qa.as_engine_entries(qa.published(session, date.today()))
+        finally:
+            db.dispose()
+    if not entries:
+        raise SystemExit("error: no Q&A entries to answer from (import some, or give --kb PATH)")
+    return Engine(entries, embedder=None if lexical_only else load_embedder())
 
 
 def cmd_qa_ask(settings: Settings, args: argparse.Namespace) -> int:
@@ -136,6 +149,40 @@ def cmd_qa_ask(settings: Settings, args: argparse.Namespace) -> int:
         print(json.dumps(result, ensure_ascii=False))
     else:
         print(f"{result['id'] or '(không trả lời)'}  {result['score']}")
+    return 0
+
+
+def cmd_qa_import(settings: Settings, args: argparse.Namespace) -> int:
+    """Import Q&A entries from YAML; a bad row refuses the file unless --skip-bad."""
+    from bot.content import ContentError, import_knowledge
+
+    db = _db(settings)
+    try:
+        with db.transaction() as session:
+            count = import_knowledge(session, Path(args.path), skip_bad=args.skip_bad)
+    except ContentError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        db.dispose()
+    print(f"Imported {count} Q&A entries.")
+    return 0
+
+
+def cmd_qa_export(settings: Settings, args: argparse.Namespace) -> int:
+    """Export every Q&A entry as YAML (the import format)."""
+    import yaml
+
+    from bot.qa import service as qa
+
+    db = _db(settings)
+    try:
+        with db.transaction() as session:
+            rows = qa.export_rows(session)
+    finally:
+        db.dispose()
+    Path(args.path).write_text(yaml.safe_dump(rows, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    print(f"Exported {len(rows)} Q&A entries to {args.path}.")
     return 0
 
 
@@ -182,17 +229,24 @@ def build_parser() -> argparse.ArgumentParser:
     qa = sub.add_parser("qa", help="policy Q&A engine").add_subparsers(dest="qa_command", required=True)
     ask = qa.add_parser("ask", help="answer a question (or a JSONL batch) as JSON")
     ask.add_argument("question", nargs="?")
-    ask.add_argument("--kb", help="YAML knowledge base: a throw-away index, the database is not touched")
+    ask.add_argument("--kb", help="YAML knowledge base: a throw-away index (default: the database's entries)")
     ask.add_argument("--batch", help="JSONL file with a 'q' field per line")
     ask.add_argument("--json", action="store_true")
     ask.add_argument("--lexical-only", action="store_true", help="skip the semantic stage even if installed")
     ask.set_defaults(func=cmd_qa_ask)
     ev = qa.add_parser("eval", help="measure the engine on labelled queries")
-    ev.add_argument("--kb", required=True)
+    ev.add_argument("--kb", help="YAML knowledge base (default: the database's entries)")
     ev.add_argument("--queries", required=True)
     ev.add_argument("--json", action="store_true")
     ev.add_argument("--lexical-only", action="store_true")
     ev.set_defaults(func=cmd_qa_eval)
+    imp = qa.add_parser("import", help="import Q&A entries from YAML")
+    imp.add_argument("path")
+    imp.add_argument("--skip-bad", action="store_true", help="import the good rows even if some are bad")
+    imp.set_defaults(func=cmd_qa_import)
+    exp = qa.add_parser("export", help="export Q&A entries to YAML")
+    exp.add_argument("path")
+    exp.set_defaults(func=cmd_qa_export)
     return parser
 
 

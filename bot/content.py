@@ -9,6 +9,7 @@ import yaml
 from sqlalchemy.orm import Session
 
 from bot.areas import service as areas
+from bot.qa import service as qa
 
 
 class ContentError(ValueError):
@@ -34,10 +35,24 @@ def import_villages(session: Session, path: Path) -> int:
     return count
 
 
+def import_knowledge(session: Session, path: Path, *, skip_bad: bool = False) -> int:
+    """Q&A entries from a YAML file; refuses the whole file, naming each bad row, unless `skip_bad`."""
+    rows: Any = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    if not isinstance(rows, list):
+        raise ContentError(f"{path}: expected a list of Q&A entries")
+    report = qa.import_rows(session, rows, skip_bad=skip_bad)
+    if report.errors and not skip_bad:
+        raise ContentError(f"{path}: nothing imported:\n  " + "\n  ".join(report.errors))
+    return report.created + report.updated
+
+
 def import_all(session: Session, content_dir: Path) -> dict[str, int]:
     """Import everything Loa Bản knows how to read from a content folder."""
     results: dict[str, int] = {}
     villages = content_dir / "villages.yaml"
     if villages.exists():
         results["villages"] = import_villages(session, villages)
+    knowledge = sorted((content_dir / "knowledge").glob("*.yaml"))
+    if knowledge:
+        results["qa_entries"] = sum(import_knowledge(session, path) for path in knowledge)
     return results

@@ -59,7 +59,11 @@ class Base(DeclarativeBase):
     """Declarative base with stable constraint names, so migrations match across backends."""
 
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime, dict[str, Any]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime,
+        dict[str, Any]: JSON,
+        list[str]: JSON,
+    }
 
 
 def make_engine(url: str) -> Engine:

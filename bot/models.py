@@ -5,6 +5,7 @@ from bot.areas.models import Village
 from bot.db import Base
 from bot.messages.models import Message
 from bot.people.models import Identity, Person
+from bot.qa.models import QAEntry
 
 __all__ = [
     "AdminCommune",
@@ -15,5 +16,6 @@ __all__ = [
     "LoginAttempt",
     "Message",
     "Person",
+    "QAEntry",
     "Village",
 ]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.db import Database
 from bot.qa.engine import Engine, Entry, Restorer, load_embedder
 from bot.qa.normalize import bigrams, strip_telex, syllables, terms
 
@@ -182,3 +183,68 @@ def test_cli_eval(kb_file: Path, tmp_path: Path) -> None:
         ).stdout
     )
     assert result["groups"]["all"]["top1"] == 1.0 and result["groups"]["all"]["false_answer_rate"] == 0.0
+
+
+GOOD = {
+    "id": "nuoc-sach",
+    "question": "Bản chưa có nước sạch thì được hỗ trợ gì?",
+    "answer": "Hỗ trợ bồn chứa nước.",
+    "tags": ["nước"],
+    "source": {"document": "Kế hoạch X", "section": "Mục 2"},
+}
+
+
+def test_import_refuses_the_whole_file_and_names_each_bad_row(db: Database) -> None:
+    from bot.qa import service as qa
+
+    rows = [
+        GOOD,
+        {"id": "thieu-tra-loi", "question": "Hỏi gì?"},
+        {"id": "ngay-sai", "question": "Q", "answer": "A", "valid_from": "31/12/2026"},
+        "not a mapping",
+        dict(GOOD),
+    ]
+    with db.transaction() as session:
+        report = qa.import_rows(session, rows)
+        assert report.created == 0 and session.get(qa.QAEntry, "nuoc-sach") is None
+    assert report.errors == [
+        "dòng 2 (thieu-tra-loi): thiếu 'answer'",
+        "dòng 3 (ngay-sai): ngày không hợp lệ: '31/12/2026'",
+        "dòng 4: phải là một mục có các trường id, question, answer",
+        "dòng 5 (nuoc-sach): 'id' bị trùng trong tệp",
+    ]
+    with db.transaction() as session:
+        skipped = qa.import_rows(session, rows, skip_bad=True)
+    assert skipped.created == 1 and len(skipped.errors) == 4
+
+
+def test_published_entries_within_dates_are_answered_and_export_round_trips(db: Database) -> None:
+    from datetime import date
+
+    from bot.qa import service as qa
+
+    rows = [
+        GOOD,
+        {**GOOD, "id": "nhap", "status": "draft"},
+        {**GOOD, "id": "het-han", "valid_to": "2020-01-01"},
+    ]
+    with db.transaction() as session:
+        assert qa.import_rows(session, rows).created == 3
+        assert [e.id for e in qa.published(session, date(2026, 11, 22))] == ["nuoc-sach"]
+        exported = qa.export_rows(session)
+    assert exported[0] == {**GOOD, "id": "het-han", "valid_to": "2020-01-01", "status": "published"}
+    with db.transaction() as session:
+        again = qa.import_rows(session, exported)
+    assert (again.created, again.updated, again.errors) == (0, 3, [])
+
+
+def test_shipped_sample_knowledge_imports_and_cites_its_sources(db: Database) -> None:
+    from bot.config import PROJECT_ROOT
+    from bot.content import import_all
+    from bot.qa import service as qa
+
+    with db.transaction() as session:
+        counts = import_all(session, PROJECT_ROOT / "content")
+        entries = qa.export_rows(session)
+    assert counts["qa_entries"] == len(entries) >= 14
+    assert all(e["source"]["document"] and e["source"]["section"] for e in entries)

