@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     content_dir: Path = PROJECT_ROOT / "content"
     locales_dir: Path = PROJECT_ROOT / "locales"
     languages: list[str] = ["vi", "en", "hmn", "tyz", "blt", "ium", "nut", "km", "zh"]
+    qa_semantic: bool = True  # use multilingual-e5 when the `semantic` extra is installed
     max_text_length: int = 4096
     max_request_bytes: int = 65536
 

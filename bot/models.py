@@ -5,7 +5,7 @@ from bot.areas.models import Village
 from bot.db import Base
 from bot.messages.models import Message
 from bot.people.models import Identity, Person
-from bot.qa.models import QAEntry
+from bot.qa.models import OpenQuestion, QAEntry
 
 __all__ = [
     "AdminCommune",
@@ -15,6 +15,7 @@ __all__ = [
     "Identity",
     "LoginAttempt",
     "Message",
+    "OpenQuestion",
     "Person",
     "QAEntry",
     "Village",

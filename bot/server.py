@@ -23,6 +23,7 @@ from bot.conversation import build_router
 from bot.conversation.engine import Conversation
 from bot.db import Database
 from bot.i18n import SOURCE_LANGUAGE, Catalogs
+from bot.qa.knowledge import Knowledge
 from bot.runtime import Runtime, runtime_of
 from bot.templating import make_templates
 
@@ -34,7 +35,7 @@ def build_runtime(settings: Settings, *, polling: bool = False) -> Runtime:
     """Everything one process needs, built once; Telegram joins only when a token is configured."""
     db = Database(settings.database_url)
     catalogs = Catalogs(settings.locales_dir, settings.languages)
-    conversation = Conversation(settings, catalogs, build_router())
+    conversation = Conversation(settings, catalogs, build_router(), Knowledge(semantic=settings.qa_semantic))
     hub = Hub(db, conversation)
     hub.attach(web.WebChannel())
     runtime = Runtime(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.conversation import account, onboarding
+from bot.conversation import account, onboarding, qa
 from bot.conversation.router import Router
 
 
@@ -11,4 +11,5 @@ def build_router() -> Router:
     router = Router()
     onboarding.register(router)
     account.register(router)
+    qa.register(router)
     return router

@@ -10,15 +10,19 @@ from bot.conversation.types import Inbound, Outcome, Outgoing
 from bot.i18n import Catalogs
 from bot.messages import service as messages
 from bot.people import service as people
+from bot.qa.knowledge import Knowledge
 
 
 class Conversation:
     """Turns one neutral inbound message into neutral replies; knows no platform."""
 
-    def __init__(self, settings: Settings, catalogs: Catalogs, router: Router) -> None:
+    def __init__(
+        self, settings: Settings, catalogs: Catalogs, router: Router, knowledge: Knowledge | None = None
+    ) -> None:
         self.settings = settings
         self.catalogs = catalogs
         self.router = router
+        self.knowledge = knowledge
 
     def handle(self, session: Session, inbound: Inbound) -> Outcome:
         """Store, dedupe and act on one message inside the caller's transaction."""
@@ -42,6 +46,7 @@ class Conversation:
             settings=self.settings,
             catalogs=self.catalogs,
             router=self.router,
+            knowledge=self.knowledge,
             is_new=is_new,
         )
         self.dispatch(ctx)

@@ -273,7 +273,7 @@ def consent(ctx: Context) -> None:
 def show_menu(ctx: Context) -> None:
     """The main menu: only the features that exist for this person."""
     _ = ctx._
-    entries = [e for e in ctx.router.menu if e.visible(ctx.person)]
+    entries = [e for e in ctx.router.menu if e.visible(ctx)]
     ctx.reply(_("Bạn cần gì? Bấm vào một nút:"), [Button(_(e.label), e.payload) for e in entries])
 
 

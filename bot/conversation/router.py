@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
@@ -12,6 +12,9 @@ from bot.config import Settings
 from bot.conversation.types import Button, Inbound, Reply
 from bot.i18n import Catalogs
 from bot.people.models import Person
+
+if TYPE_CHECKING:
+    from bot.qa.knowledge import Knowledge
 
 Handler = Callable[["Context"], None]
 
@@ -26,6 +29,7 @@ class Context:
     settings: Settings
     catalogs: Catalogs
     router: Router
+    knowledge: Knowledge | None = None
     is_new: bool = False
     replies: list[Reply] = field(default_factory=list)
     deleted: bool = False
@@ -57,7 +61,7 @@ class MenuEntry:
     payload: str
     label: str
     order: int
-    visible: Callable[[Person], bool] = lambda _person: True
+    visible: Callable[[Context], bool] = lambda _ctx: True
 
 
 @dataclass(frozen=True)

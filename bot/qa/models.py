@@ -6,7 +6,7 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db import Base, str_enum, utcnow
@@ -41,3 +41,28 @@ class QAEntry(Base):
     unhelpful_count: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class QuestionStatus(enum.StrEnum):
+    """A question the bot could not answer: waiting for an official, or answered."""
+
+    open = "open"
+    answered = "answered"
+
+
+class OpenQuestion(Base):
+    """A person's question the bot was not sure about, sent to the officials of their commune."""
+
+    __tablename__ = "qa_questions"
+    __table_args__ = (Index("ix_qa_questions_status_commune", "status", "commune_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    commune_code: Mapped[int | None]
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[QuestionStatus] = mapped_column(str_enum(QuestionStatus, 12), default=QuestionStatus.open)
+    answer: Mapped[str] = mapped_column(Text, default="")
+    answered_by: Mapped[int | None] = mapped_column(ForeignKey("admin_users.id", ondelete="SET NULL"))
+    answered_at: Mapped[datetime | None]
+    entry_id: Mapped[str | None] = mapped_column(ForeignKey("qa_entries.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

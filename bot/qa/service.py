@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.qa.engine import Entry
-from bot.qa.models import EntryStatus, QAEntry
+from bot.qa.models import EntryStatus, OpenQuestion, QAEntry, QuestionStatus
+
+# Entry ids travel in button payloads ("qa_down:<id>"), which Telegram limits to 64 bytes.
+MAX_ID = 48
 
 
 @dataclass
@@ -47,8 +51,8 @@ def validate_row(row: Any, line: int) -> dict[str, Any] | str:
     if not isinstance(row, dict):
         return f"{where}: phải là một mục có các trường id, question, answer"
     entry_id, question, answer = row.get("id"), row.get("question"), row.get("answer")
-    if not isinstance(entry_id, str) or not entry_id.strip() or len(entry_id) > 80:
-        return f"{where}: thiếu 'id' (tối đa 80 ký tự)"
+    if not isinstance(entry_id, str) or not entry_id.strip() or len(entry_id) > MAX_ID:
+        return f"{where}: thiếu 'id' (tối đa {MAX_ID} ký tự)"
     if not isinstance(question, str) or not question.strip():
         return f"{where} ({entry_id}): thiếu 'question'"
     if not isinstance(answer, str) or not answer.strip():
@@ -143,6 +147,44 @@ def published(session: Session, today: date) -> list[QAEntry]:
     return list(session.scalars(stmt.order_by(QAEntry.id)))
 
 
+def published_today(session: Session) -> list[QAEntry]:
+    """Entries the bot may answer with now."""
+    return published(session, date.today())
+
+
 def as_engine_entries(entries: list[QAEntry]) -> list[Entry]:
     """What the search engine indexes of each entry."""
     return [Entry(e.id, e.question, e.answer, tuple(e.alternatives), tuple(e.tags)) for e in entries]
+
+
+def get(session: Session, entry_id: str) -> QAEntry | None:
+    """An entry by id."""
+    return session.get(QAEntry, entry_id)
+
+
+def signature(session: Session) -> tuple[int, str]:
+    """Changes whenever an entry is added, edited or removed: the engine rebuilds when it does."""
+    count, latest = session.execute(select(func.count(QAEntry.id), func.max(QAEntry.updated_at))).one()
+    return int(count), str(latest)
+
+
+def topics(entries: list[QAEntry]) -> list[str]:
+    """Tags of published entries, most used first."""
+    counts = Counter(tag for e in entries for tag in e.tags)
+    return [tag for tag, _ in counts.most_common()]
+
+
+def ask_officials(session: Session, *, person_id: int, commune_code: int | None, text: str) -> OpenQuestion:
+    """Put a question the bot could not answer in the officials' inbox for the person's commune."""
+    question = OpenQuestion(person_id=person_id, commune_code=commune_code, text=text[:4000])
+    session.add(question)
+    session.flush()
+    return question
+
+
+def open_questions(session: Session, commune_codes: list[int] | None) -> list[OpenQuestion]:
+    """Unanswered questions, oldest first, limited to some communes if given."""
+    stmt = select(OpenQuestion).where(OpenQuestion.status == QuestionStatus.open)
+    if commune_codes is not None:
+        stmt = stmt.where(OpenQuestion.commune_code.in_(commune_codes))
+    return list(session.scalars(stmt.order_by(OpenQuestion.id)))

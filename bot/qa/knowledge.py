@@ -1,0 +1,44 @@
+"""The process's Q&A engine over the database's published entries, rebuilt when the entries change."""
+
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy.orm import Session
+
+from bot.qa import service
+from bot.qa.engine import Embedder, Engine, Hit, load_embedder
+from bot.qa.models import QAEntry
+
+
+class Knowledge:
+    """Answers questions from the published entries; any process sees an admin's edit on its next question."""
+
+    def __init__(self, *, semantic: bool = True) -> None:
+        self._embedder: Embedder | None = load_embedder() if semantic else None
+        self._engine: Engine | None = None
+        self._signature: tuple[int, str] | None = None
+        self._lock = threading.Lock()
+
+    def engine(self, session: Session) -> Engine | None:
+        """The engine for the entries as they are now (None while there are none)."""
+        current = service.signature(session)
+        with self._lock:
+            if current != self._signature:
+                entries = service.as_engine_entries(service.published_today(session))
+                self._engine = Engine(entries, embedder=self._embedder) if entries else None
+                self._signature = current
+            return self._engine
+
+    def ask(self, session: Session, text: str) -> tuple[QAEntry | None, list[QAEntry]]:
+        """The entry to answer with (None when unsure) and the closest others, as stored entries."""
+        engine = self.engine(session)
+        if engine is None:
+            return None, []
+        best, hits = engine.ask(text)
+        return _load(session, best), [e for h in hits if (e := _load(session, h)) is not None]
+
+
+def _load(session: Session, hit: Hit | None) -> QAEntry | None:
+    """The stored entry behind a hit."""
+    return None if hit is None else service.get(session, hit.id)
