@@ -87,6 +87,7 @@ def require(*roles: Role) -> Callable[[AdminUser], AdminUser]:
 
 ProvinceAdminDep = Annotated[AdminUser, Depends(require(Role.province_admin))]
 PlacesEditorDep = Annotated[AdminUser, Depends(require(Role.province_admin, Role.commune_officer))]
+AnswererDep = Annotated[AdminUser, Depends(require(Role.province_admin, Role.commune_officer, Role.editor))]
 
 
 def admin_gettext(request: Request) -> Callable[[str], str]:

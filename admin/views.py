@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, FastAPI, Form, HTTPException, Query, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from admin.deps import (
     AdminDep,
+    AnswererDep,
     LoginRequired,
     PasswordChangeRequired,
     PlacesEditorDep,
@@ -29,10 +30,13 @@ from bot.accounts import service as accounts
 from bot.accounts.models import AdminUser, Role
 from bot.areas import service as areas
 from bot.areas.models import Village
+from bot.conversation.types import Outgoing, Reply
 from bot.db import utcnow
 from bot.i18n import KNOWN_LANGUAGES, mark
 from bot.messages import service as messages
 from bot.people import service as people
+from bot.qa import service as qa
+from bot.qa.models import OpenQuestion, QuestionStatus
 from bot.runtime import runtime_of
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(csrf_protect)])
@@ -469,6 +473,81 @@ def village_delete(
     )
     areas.delete_village(session, village)
     return redirect(f"/admin/villages?commune={commune}")
+
+
+# --- questions the bot could not answer ------------------------------------
+
+
+def get_question_in_scope(session: Session, admin: AdminUser, question_id: int) -> OpenQuestion:
+    """A question from the admin's communes, or a 404 page."""
+    question = qa.get_question(session, question_id)
+    scope = accounts.scope(admin)
+    if question is None or (scope is not None and question.commune_code not in scope):
+        raise HTTPException(status_code=404, detail=mark("Không có câu hỏi này trong phạm vi của bạn."))
+    return question
+
+
+@router.get("/questions", response_class=HTMLResponse)
+def questions_page(request: Request, session: SessionDep, admin: AdminDep) -> Response:
+    """'Câu hỏi chưa có trả lời': people's questions waiting for an official, and recent answers."""
+    scope = accounts.scope(admin)
+    return render(
+        request,
+        "questions.html",
+        admin,
+        waiting=qa.questions(session, QuestionStatus.open, scope),
+        answered=qa.questions(session, QuestionStatus.answered, scope, limit=20),
+        can_answer=admin.role != Role.viewer,
+    )
+
+
+@router.post("/questions/{question_id}/answer")
+def answer_question(
+    request: Request,
+    session: SessionDep,
+    admin: AnswererDep,
+    background: BackgroundTasks,
+    question_id: int,
+    answer: Annotated[str, Form(min_length=1, max_length=4000)],
+) -> Response:
+    """Answer a person's question; it reaches them where they asked, in their language, after the commit."""
+    question = get_question_in_scope(session, admin, question_id)
+    qa.answer_question(session, question, answer=answer, admin_id=admin.id)
+    person = people.get(session, question.person_id) if question.person_id else None
+    urn = messages.last_inbound_urn(session, person.id) if person else None
+    if person is not None and urn is not None:
+        runtime = runtime_of(request)
+        _ = runtime.catalogs.gettext(person.language)
+        reply = Reply(
+            _("Cán bộ xã trả lời câu hỏi của bạn «{question}»:\n\n{answer}").format(
+                question=question.text, answer=question.answer
+            )
+        )
+        message_id = messages.record_outbound(
+            session, person_id=person.id, urn=urn, kind="text", text=reply.text, payload=reply.to_payload()
+        )
+        background.add_task(runtime.hub.deliver, [Outgoing(message_id, urn, reply)])
+    accounts.audit(session, admin, "question_answered", f"question:{question.id}", client_ip(request))
+    return redirect("/admin/questions")
+
+
+@router.post("/questions/{question_id}/to-entry")
+def question_to_entry(
+    request: Request, session: SessionDep, admin: AnswererDep, question_id: int
+) -> Response:
+    """One more click: the answered question becomes a published Q&A entry in the person's words."""
+    question = get_question_in_scope(session, admin, question_id)
+    if question.status != QuestionStatus.answered or question.entry_id:
+        raise HTTPException(
+            status_code=409, detail=mark("Câu hỏi này chưa được trả lời hoặc đã thành mục hỏi đáp.")
+        )
+    entry = qa.entry_from_question(
+        session,
+        question,
+        source=admin_gettext(request)("Cán bộ {name} trả lời").format(name=admin.full_name or admin.username),
+    )
+    accounts.audit(session, admin, "qa_entry_from_question", f"qa:{entry.id}", client_ip(request))
+    return redirect("/admin/questions")
 
 
 # --- audit log -------------------------------------------------------------

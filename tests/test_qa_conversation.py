@@ -104,3 +104,63 @@ def test_small_talk_gets_a_friendly_word_and_the_menu(person: Driver, said: str,
     replies = person.send(said)
     assert replies[0].text.startswith(expected)
     assert replies[-1].text.startswith("Bạn cần gì")
+
+
+def test_unanswered_to_answered_to_new_entry(person: Driver, client: httpx.Client, db: Database) -> None:
+    from bot.accounts.models import Role
+    from tests.test_admin import csrf, login, make_admin
+
+    question = "con bò nhà tôi bị ốm thì gọi ai"
+    person.send(question)
+    person.tap("qa_send")
+    make_admin(db, "khac", Role.commune_officer, (3445,))  # another commune
+    make_admin(db, "phongtho", Role.commune_officer, (3549,))
+    with httpx.Client(base_url=str(client.base_url)) as other:
+        login(other, "khac")
+        assert question not in other.get("/admin/questions").text
+        with db.transaction() as session:
+            question_id = session.scalars(select(OpenQuestion.id)).one()
+        page = other.get("/admin/questions")
+        refused = other.post(
+            f"/admin/questions/{question_id}/answer", data={"answer": "x", "csrf_token": csrf(page)}
+        )
+        assert refused.status_code == 404
+    with httpx.Client(base_url=str(client.base_url)) as officer:
+        login(officer, "phongtho")
+        inbox = officer.get("/admin/questions")
+        assert question in inbox.text
+        answered = officer.post(
+            f"/admin/questions/{question_id}/answer",
+            data={
+                "answer": "Gọi cán bộ thú y xã, số điện thoại dán ở nhà văn hóa thôn.",
+                "csrf_token": csrf(inbox),
+            },
+        )
+        assert answered.status_code == 303
+        reached = _wait_for_text(person, "Gọi cán bộ thú y xã")
+        assert "Cán bộ xã trả lời câu hỏi của bạn «con bò nhà tôi bị ốm thì gọi ai»" in reached
+        made = officer.post(f"/admin/questions/{question_id}/to-entry", data={"csrf_token": csrf(inbox)})
+        assert made.status_code == 303
+        assert "Đã thành mục hỏi đáp" in officer.get("/admin/questions").text
+    again = person.send(question)
+    assert again[0].text.startswith("Gọi cán bộ thú y xã")
+    assert "📄 Nguồn: Cán bộ phongtho trả lời" in again[0].text
+
+
+def _wait_for_text(person: Driver, fragment: str, timeout: float = 10.0) -> str:
+    """The official's answer arrives after the admin's request: by the fake Bot API, or by the web poll."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if isinstance(person, TelegramDriver):
+            texts = [c.params.get("text", "") for c in person.fake.sent(person.chat_id)]
+        else:
+            assert isinstance(person, WebDriver)
+            polled = person.client.get("/chat/api/messages", params={"session": person.session}).json()
+            texts = [r["text"] for r in polled["replies"]]
+        found = [t for t in texts if fragment in t]
+        if found:
+            return found[-1]
+        time.sleep(0.05)
+    raise AssertionError(f"{fragment!r} never reached the person")

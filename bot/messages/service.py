@@ -210,3 +210,14 @@ def count_per_day(
             Person.commune_code.in_(list(commune_codes))
         )
     return [(str(d), str(direction), int(n)) for d, direction, n in session.execute(stmt)]
+
+
+def last_inbound_urn(session: Session, person_id: int) -> str | None:
+    """The channel address a person last wrote from: answers go back where the person asked."""
+    stmt = (
+        select(Message.urn)
+        .where(Message.person_id == person_id, Message.direction == Direction.inbound)
+        .order_by(Message.id.desc())
+        .limit(1)
+    )
+    return session.scalar(stmt)

@@ -10,8 +10,10 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from bot.db import utcnow
 from bot.qa.engine import Entry
 from bot.qa.models import EntryStatus, OpenQuestion, QAEntry, QuestionStatus
+from bot.text import fold
 
 # Entry ids travel in button payloads ("qa_down:<id>"), which Telegram limits to 64 bytes.
 MAX_ID = 48
@@ -182,9 +184,46 @@ def ask_officials(session: Session, *, person_id: int, commune_code: int | None,
     return question
 
 
-def open_questions(session: Session, commune_codes: list[int] | None) -> list[OpenQuestion]:
-    """Unanswered questions, oldest first, limited to some communes if given."""
-    stmt = select(OpenQuestion).where(OpenQuestion.status == QuestionStatus.open)
+def questions(
+    session: Session, status: QuestionStatus, commune_codes: list[int] | None, limit: int = 100
+) -> list[OpenQuestion]:
+    """Questions in one state, oldest open first or newest answered first, limited to some communes."""
+    stmt = select(OpenQuestion).where(OpenQuestion.status == status)
     if commune_codes is not None:
         stmt = stmt.where(OpenQuestion.commune_code.in_(commune_codes))
-    return list(session.scalars(stmt.order_by(OpenQuestion.id)))
+    order = OpenQuestion.id if status == QuestionStatus.open else OpenQuestion.id.desc()
+    return list(session.scalars(stmt.order_by(order).limit(limit)))
+
+
+def get_question(session: Session, question_id: int) -> OpenQuestion | None:
+    """An open or answered question by id."""
+    return session.get(OpenQuestion, question_id)
+
+
+def answer_question(session: Session, question: OpenQuestion, *, answer: str, admin_id: int) -> None:
+    """Record an official's answer; the caller queues it to the person."""
+    question.answer = answer.strip()
+    question.status = QuestionStatus.answered
+    question.answered_by = admin_id
+    question.answered_at = utcnow()
+
+
+def entry_from_question(session: Session, question: OpenQuestion, *, source: str) -> QAEntry:
+    """Publish an answered question as a Q&A entry, the person's wording as its question."""
+    base = fold(question.text).replace(" ", "-")[: MAX_ID - 6].strip("-") or "cau-hoi"
+    entry_id, n = base, 1
+    while session.get(QAEntry, entry_id) is not None:
+        n += 1
+        entry_id = f"{base}-{n}"
+    entry = QAEntry(
+        id=entry_id,
+        question=question.text,
+        answer=question.answer,
+        tags=[],
+        source_document=source,
+        status=EntryStatus.published,
+    )
+    session.add(entry)
+    session.flush()
+    question.entry_id = entry.id
+    return entry
