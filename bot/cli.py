@@ -5,16 +5,26 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+from sqlalchemy.orm import Session
 
 from bot.config import Settings, get_settings
 
 
-def _db(settings: Settings):  # type: ignore[no-untyped-def]
-    """A database handle for one CLI command."""
+@contextmanager
+def _transaction(settings: Settings) -> Iterator[Session]:
+    """One transaction for one CLI command, committed if it succeeds; the engine is disposed after."""
     from bot.db import Database
 
-    return Database(settings.database_url)
+    db = Database(settings.database_url)
+    try:
+        with db.transaction() as session:
+            yield session
+    finally:
+        db.dispose()
 
 
 def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
@@ -30,15 +40,12 @@ def cmd_import_content(settings: Settings, args: argparse.Namespace) -> int:
     """Load sample or operator content; safe to run again."""
     from bot.content import ContentError, import_all
 
-    db = _db(settings)
     try:
-        with db.transaction() as session:
+        with _transaction(settings) as session:
             results = import_all(session, Path(args.path or settings.content_dir))
     except ContentError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    finally:
-        db.dispose()
     print("Imported: " + (", ".join(f"{k}={v}" for k, v in results.items()) or "nothing"))
     return 0
 
@@ -48,30 +55,26 @@ def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
     from bot.accounts import service as accounts
     from bot.accounts.models import Role
 
-    db = _db(settings)
-    try:
-        with db.transaction() as session:
-            if args.first and accounts.count(session) > 0:
-                print("An admin account already exists; nothing to do.")
-                return 0
-            password = args.password or settings.admin_password
-            one_time = password is None
-            password = password or accounts.generate_password()
-            try:
-                accounts.create(
-                    session,
-                    username=args.username,
-                    password=password,
-                    role=Role(args.role),
-                    commune_codes=args.commune,
-                    must_change_password=one_time,
-                )
-            except accounts.AccountError as exc:
-                print(f"error: {exc}", file=sys.stderr)
-                return 2
-            accounts.audit(session, None, "admin_created_cli", args.username, username="cli")
-    finally:
-        db.dispose()
+    with _transaction(settings) as session:
+        if args.first and accounts.count(session) > 0:
+            print("An admin account already exists; nothing to do.")
+            return 0
+        password = args.password or settings.admin_password
+        one_time = password is None
+        password = password or accounts.generate_password()
+        try:
+            accounts.create(
+                session,
+                username=args.username,
+                password=password,
+                role=Role(args.role),
+                commune_codes=args.commune,
+                must_change_password=one_time,
+            )
+        except accounts.AccountError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        accounts.audit(session, None, "admin_created_cli", args.username, username="cli")
     print(f"Admin '{args.username}' created with role {args.role}.")
     if one_time:
         print(f"One-time password (change it at first login): {password}")
@@ -100,8 +103,6 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 def _engine(settings: Settings, kb: str | None, lexical_only: bool):  # type: ignore[no-untyped-def]
     """A Q&A engine over a YAML file (a throw-away index, the database untouched), else over the
     configured database's published entries."""
-    from datetime import date
-
     from bot.qa import service as qa
     from bot.qa.engine import Engine, load_embedder
     from bot.qa.evaluate import load_kb
@@ -109,12 +110,8 @@ def _engine(settings: Settings, kb: str | None, lexical_only: bool):  # type: ig
     if kb is not None:
         entries = load_kb(Path(kb))
     else:
-        db = _db(settings)
-        try:
-            with db.transaction() as session:
-                entries = qa.as_engine_entries(qa.published(session, date.today()))
-        finally:
-            db.dispose()
+        with _transaction(settings) as session:
+            entries = qa.as_engine_entries(qa.published_today(session))
     if not entries:
         raise SystemExit("error: no Q&A entries to answer from (import some, or give --kb PATH)")
     return Engine(entries, embedder=None if lexical_only else load_embedder())
@@ -156,15 +153,12 @@ def cmd_qa_import(settings: Settings, args: argparse.Namespace) -> int:
     """Import Q&A entries from YAML; a bad row refuses the file unless --skip-bad."""
     from bot.content import ContentError, import_knowledge
 
-    db = _db(settings)
     try:
-        with db.transaction() as session:
+        with _transaction(settings) as session:
             count = import_knowledge(session, Path(args.path), skip_bad=args.skip_bad)
     except ContentError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    finally:
-        db.dispose()
     print(f"Imported {count} Q&A entries.")
     return 0
 
@@ -175,12 +169,8 @@ def cmd_qa_export(settings: Settings, args: argparse.Namespace) -> int:
 
     from bot.qa import service as qa
 
-    db = _db(settings)
-    try:
-        with db.transaction() as session:
-            rows = qa.export_rows(session)
-    finally:
-        db.dispose()
+    with _transaction(settings) as session:
+        rows = qa.export_rows(session)
     Path(args.path).write_text(yaml.safe_dump(rows, allow_unicode=True, sort_keys=False), encoding="utf-8")
     print(f"Exported {len(rows)} Q&A entries to {args.path}.")
     return 0
