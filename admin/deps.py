@@ -87,6 +87,7 @@ def require(*roles: Role) -> Callable[[AdminUser], AdminUser]:
 
 ProvinceAdminDep = Annotated[AdminUser, Depends(require(Role.province_admin))]
 PlacesEditorDep = Annotated[AdminUser, Depends(require(Role.province_admin, Role.commune_officer))]
+EditorDep = Annotated[AdminUser, Depends(require(Role.province_admin, Role.editor))]
 AnswererDep = Annotated[AdminUser, Depends(require(Role.province_admin, Role.commune_officer, Role.editor))]
 
 

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Depends, FastAPI, Form, HTTPException, Query, Request
+import yaml
+from fastapi import (
+    APIRouter,
+    BackgroundTasks,
+    Depends,
+    FastAPI,
+    Form,
+    HTTPException,
+    Query,
+    Request,
+    UploadFile,
+)
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
@@ -25,11 +37,13 @@ from admin.deps import (
     client_ip,
     csrf_protect,
     csrf_token,
+    current_admin,
 )
 from bot.accounts import service as accounts
 from bot.accounts.models import AdminUser, Role
 from bot.areas import service as areas
 from bot.areas.models import Village
+from bot.content import ContentError, knowledge_rows
 from bot.conversation.types import Outgoing, Reply
 from bot.db import utcnow
 from bot.i18n import KNOWN_LANGUAGES, mark
@@ -37,6 +51,7 @@ from bot.messages import service as messages
 from bot.people import service as people
 from bot.qa import service as qa
 from bot.qa.models import OpenQuestion, QuestionStatus
+from bot.qa.spreadsheet import xlsx_from_rows
 from bot.runtime import runtime_of
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(csrf_protect)])
@@ -473,6 +488,92 @@ def village_delete(
     )
     areas.delete_village(session, village)
     return redirect(f"/admin/villages?commune={commune}")
+
+
+# --- Q&A entries -------------------------------------------------------------
+
+
+@router.get("/qa", response_class=HTMLResponse)
+def qa_list(
+    request: Request, session: SessionDep, admin: AdminDep, q: str = "", page: Annotated[int, Query(ge=1)] = 1
+) -> Response:
+    """Entries with how often each was served and how people rated it; search and pages."""
+    rows, total = qa.get_all(session, q, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    return render(
+        request,
+        "qa.html",
+        admin,
+        rows=rows,
+        page=Page(page, total),
+        q=q,
+        report=None,
+        can_import=admin.role in (Role.province_admin, Role.editor),
+    )
+
+
+@router.get("/qa/export.{fmt}")
+def qa_export(session: SessionDep, admin: AdminDep, fmt: str) -> Response:
+    """Download every entry as YAML or Excel, in the format the import reads back."""
+    rows = qa.export_rows(session)
+    if fmt == "xlsx":
+        return Response(
+            xlsx_from_rows(rows),
+            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            headers={"Content-Disposition": 'attachment; filename="loaban-hoi-dap.xlsx"'},
+        )
+    if fmt == "yaml":
+        return Response(
+            yaml.safe_dump(rows, allow_unicode=True, sort_keys=False),
+            media_type="application/yaml; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="loaban-hoi-dap.yaml"'},
+        )
+    raise HTTPException(status_code=404, detail=mark("Chỉ xuất được YAML hoặc Excel."))
+
+
+@router.post("/qa/import", response_class=HTMLResponse)
+async def qa_import(
+    request: Request, file: UploadFile, skip_bad: Annotated[bool, Form()] = False
+) -> Response:
+    """Import a YAML or Excel file; a bad row refuses the whole file unless 'skip bad rows' is ticked."""
+    data = await file.read()
+    return await asyncio.to_thread(_qa_import, request, file.filename or "", data, skip_bad)
+
+
+def _qa_import(request: Request, filename: str, data: bytes, skip_bad: bool) -> Response:
+    """The import in its own transaction (the upload is read on the event loop, the database work here)."""
+    runtime = runtime_of(request)
+    with runtime.db.transaction() as session:
+        admin = current_admin(request, session)
+        if admin.role not in (Role.province_admin, Role.editor):
+            raise HTTPException(status_code=403, detail=mark("Bạn không có quyền làm việc này."))
+        try:
+            rows, first_line = knowledge_rows(filename, data)
+            report = qa.import_rows(session, rows, skip_bad=skip_bad, first_line=first_line)
+        except ContentError as exc:
+            report = qa.ImportReport(errors=[str(exc)])
+        if skip_bad or not report.errors:  # a refused file wrote nothing
+            accounts.audit(
+                session,
+                admin,
+                "qa_imported",
+                filename[:200],
+                client_ip(request),
+                created=report.created,
+                updated=report.updated,
+                skipped=len(report.errors),
+            )
+        listing, total = qa.get_all(session, "", offset=0, limit=PAGE_SIZE)
+        return render(
+            request,
+            "qa.html",
+            admin,
+            status=400 if report.errors and not skip_bad else 200,
+            rows=listing,
+            page=Page(1, total),
+            q="",
+            report=report,
+            can_import=True,
+        )
 
 
 # --- questions the bot could not answer ------------------------------------

@@ -150,7 +150,7 @@ def cmd_qa_ask(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_qa_import(settings: Settings, args: argparse.Namespace) -> int:
-    """Import Q&A entries from YAML; a bad row refuses the file unless --skip-bad."""
+    """Import Q&A entries from YAML or Excel; a bad row refuses the file unless --skip-bad."""
     from bot.content import ContentError, import_knowledge
 
     try:
@@ -164,14 +164,20 @@ def cmd_qa_import(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_qa_export(settings: Settings, args: argparse.Namespace) -> int:
-    """Export every Q&A entry as YAML (the import format)."""
+    """Export every Q&A entry as YAML, or as Excel when the file name ends in .xlsx."""
     import yaml
 
     from bot.qa import service as qa
+    from bot.qa.spreadsheet import xlsx_from_rows
 
     with _transaction(settings) as session:
         rows = qa.export_rows(session)
-    Path(args.path).write_text(yaml.safe_dump(rows, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    if args.path.lower().endswith(".xlsx"):
+        Path(args.path).write_bytes(xlsx_from_rows(rows))
+    else:
+        Path(args.path).write_text(
+            yaml.safe_dump(rows, allow_unicode=True, sort_keys=False), encoding="utf-8"
+        )
     print(f"Exported {len(rows)} Q&A entries to {args.path}.")
     return 0
 
@@ -230,11 +236,11 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true")
     ev.add_argument("--lexical-only", action="store_true")
     ev.set_defaults(func=cmd_qa_eval)
-    imp = qa.add_parser("import", help="import Q&A entries from YAML")
+    imp = qa.add_parser("import", help="import Q&A entries from YAML or Excel (.xlsx)")
     imp.add_argument("path")
     imp.add_argument("--skip-bad", action="store_true", help="import the good rows even if some are bad")
     imp.set_defaults(func=cmd_qa_import)
-    exp = qa.add_parser("export", help="export Q&A entries to YAML")
+    exp = qa.add_parser("export", help="export Q&A entries to YAML or Excel (.xlsx)")
     exp.add_argument("path")
     exp.set_defaults(func=cmd_qa_export)
     return parser

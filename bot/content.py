@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import yaml
+from openpyxl.utils.exceptions import InvalidFileException
 from sqlalchemy.orm import Session
 
 from bot.areas import service as areas
 from bot.qa import service as qa
+from bot.qa.spreadsheet import rows_from_xlsx
 
 
 class ContentError(ValueError):
@@ -35,12 +38,26 @@ def import_villages(session: Session, path: Path) -> int:
     return count
 
 
-def import_knowledge(session: Session, path: Path, *, skip_bad: bool = False) -> int:
-    """Q&A entries from a YAML file; refuses the whole file, naming each bad row, unless `skip_bad`."""
-    rows: Any = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+def knowledge_rows(name: str, data: bytes) -> tuple[list[Any], int]:
+    """Rows of a YAML or Excel (.xlsx) Q&A file, and the line number of its first row."""
+    if name.lower().endswith(".xlsx"):
+        try:
+            return rows_from_xlsx(data), 2
+        except (zipfile.BadZipFile, InvalidFileException, OSError, ValueError, KeyError) as exc:
+            raise ContentError(f"{name}: not a readable Excel file ({exc})") from exc
+    try:
+        rows: Any = yaml.safe_load(data.decode("utf-8")) or []
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ContentError(f"{name}: not valid YAML ({exc})") from exc
     if not isinstance(rows, list):
-        raise ContentError(f"{path}: expected a list of Q&A entries")
-    report = qa.import_rows(session, rows, skip_bad=skip_bad)
+        raise ContentError(f"{name}: expected a list of Q&A entries")
+    return rows, 1
+
+
+def import_knowledge(session: Session, path: Path, *, skip_bad: bool = False) -> int:
+    """Q&A entries from a YAML or Excel file; refuses the whole file, naming each bad row, unless skip_bad."""
+    rows, first_line = knowledge_rows(path.name, path.read_bytes())
+    report = qa.import_rows(session, rows, skip_bad=skip_bad, first_line=first_line)
     if report.errors and not skip_bad:
         raise ContentError(f"{path}: nothing imported:\n  " + "\n  ".join(report.errors))
     return report.created + report.updated

@@ -90,12 +90,17 @@ def validate_row(row: Any, line: int) -> dict[str, Any] | str:
     }
 
 
-def import_rows(session: Session, rows: list[Any], *, skip_bad: bool = False) -> ImportReport:
-    """Create or update entries; nothing is written when any row is bad, unless `skip_bad`."""
+def import_rows(
+    session: Session, rows: list[Any], *, skip_bad: bool = False, first_line: int = 1
+) -> ImportReport:
+    """Create or update entries; nothing is written when any row is bad, unless `skip_bad`. Rows are
+    numbered from `first_line` (2 for a sheet under its header row); None marks a blank row."""
     report = ImportReport()
     valid: list[dict[str, Any]] = []
     seen: set[str] = set()
-    for line, row in enumerate(rows, start=1):
+    for line, row in enumerate(rows, start=first_line):
+        if row is None:
+            continue
         checked = validate_row(row, line)
         if isinstance(checked, dict) and checked["id"] in seen:
             checked = f"dòng {line} ({checked['id']}): 'id' bị trùng trong tệp"
@@ -227,3 +232,15 @@ def entry_from_question(session: Session, question: OpenQuestion, *, source: str
     session.flush()
     question.entry_id = entry.id
     return entry
+
+
+def get_all(session: Session, query: str, *, offset: int, limit: int) -> tuple[list[QAEntry], int]:
+    """One page of entries matching a search in id, question, answer or tags; with the total count."""
+    stmt = select(QAEntry)
+    if query.strip():
+        like = f"%{query.strip()}%"
+        stmt = stmt.where(
+            or_(QAEntry.id.ilike(like), QAEntry.question.ilike(like), QAEntry.answer.ilike(like))
+        )
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    return list(session.scalars(stmt.order_by(QAEntry.id).offset(offset).limit(limit))), total

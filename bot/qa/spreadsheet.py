@@ -1,0 +1,110 @@
+"""Q&A entries as an Excel sheet, for officials who work in spreadsheets: one row per entry, lists joined
+with ' | ', translations in 'question:<lang>' and 'answer:<lang>' columns."""
+
+from __future__ import annotations
+
+import io
+from datetime import date, datetime
+from typing import Any
+
+from openpyxl import Workbook, load_workbook
+
+COLUMNS = [
+    "id",
+    "question",
+    "alternatives",
+    "answer",
+    "tags",
+    "source_document",
+    "source_section",
+    "valid_from",
+    "valid_to",
+    "status",
+]
+SEPARATOR = " | "
+HEADER_ROWS = 1
+
+
+def _cell(value: Any) -> str:
+    """A cell as text: dates in ISO form, empty cells as ''."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def rows_from_xlsx(data: bytes) -> list[Any]:
+    """The first sheet's rows in the YAML import format; blank rows kept so row numbers match the sheet."""
+    sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).worksheets[0]
+    rows = list(sheet.iter_rows(values_only=True))
+    if not rows:
+        return []
+    header = [_cell(h) for h in rows[0]]
+    out: list[Any] = []
+    for values in rows[HEADER_ROWS:]:
+        cells = {name: _cell(v) for name, v in zip(header, values, strict=False) if name}
+        if not any(cells.values()):
+            out.append(None)
+            continue
+        row: dict[str, Any] = {
+            "id": cells.get("id", ""),
+            "question": cells.get("question", ""),
+            "answer": cells.get("answer", ""),
+            "alternatives": [a.strip() for a in cells.get("alternatives", "").split("|") if a.strip()],
+            "tags": [t.strip() for t in cells.get("tags", "").replace("|", ",").split(",") if t.strip()],
+            "source": {
+                "document": cells.get("source_document", ""),
+                "section": cells.get("source_section", ""),
+            },
+            "status": cells.get("status") or "published",
+        }
+        for key in ("valid_from", "valid_to"):
+            if cells.get(key):
+                row[key] = cells[key]
+        translations: dict[str, dict[str, str]] = {}
+        for name, value in cells.items():
+            field, _, lang = name.partition(":")
+            if lang and field in ("question", "answer") and value:
+                translations.setdefault(lang, {})[field] = value
+        if translations:
+            row["translations"] = translations
+        out.append(row)
+    return out
+
+
+def xlsx_from_rows(rows: list[dict[str, Any]]) -> bytes:
+    """Exported entries as a workbook that imports back unchanged."""
+    langs = sorted({lang for r in rows for lang in (r.get("translations") or {})})
+    header = COLUMNS + [f"{field}:{lang}" for lang in langs for field in ("question", "answer")]
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Hỏi đáp"
+    sheet.append(header)
+    for r in rows:
+        source = r.get("source") or {}
+        translations = r.get("translations") or {}
+        sheet.append(
+            [
+                r["id"],
+                r["question"],
+                SEPARATOR.join(r.get("alternatives") or []),
+                r["answer"],
+                ", ".join(r.get("tags") or []),
+                source.get("document", ""),
+                source.get("section", ""),
+                r.get("valid_from", ""),
+                r.get("valid_to", ""),
+                r.get("status", "published"),
+            ]
+            + [
+                translations.get(lang, {}).get(field, "")
+                for lang in langs
+                for field in ("question", "answer")
+            ]
+        )
+    buf = io.BytesIO()
+    book.save(buf)
+    return buf.getvalue()

@@ -1,0 +1,151 @@
+"""Officials curating the Q&A: the list with use and ratings, import from Excel or YAML with row-level
+errors, export that imports back unchanged."""
+
+from __future__ import annotations
+
+import io
+
+import httpx
+import yaml
+from openpyxl import Workbook, load_workbook
+
+from bot.accounts.models import Role
+from bot.config import PROJECT_ROOT
+from bot.content import import_all
+from bot.db import Database
+from bot.qa import service as qa
+from bot.qa.spreadsheet import rows_from_xlsx, xlsx_from_rows
+from tests.test_admin import csrf, login, make_admin
+
+
+def sheet(*rows: list[object]) -> bytes:
+    """A workbook with a header row and the given rows."""
+    book = Workbook()
+    page = book.active
+    page.append(
+        [
+            "id",
+            "question",
+            "alternatives",
+            "answer",
+            "tags",
+            "source_document",
+            "source_section",
+            "valid_from",
+            "status",
+            "question:hmn",
+            "answer:hmn",
+        ]
+    )
+    for row in rows:
+        page.append(row)
+    buf = io.BytesIO()
+    book.save(buf)
+    return buf.getvalue()
+
+
+def test_excel_rows_read_as_the_yaml_format() -> None:
+    data = sheet(
+        [
+            "nuoc",
+            "Bản chưa có nước sạch?",
+            "Thiếu nước | Không có nước",
+            "Hỗ trợ bồn nước.",
+            "nước, hạ tầng",
+            "Kế hoạch X",
+            "Mục 2",
+            "2026-01-01",
+            "published",
+            "Peb tsis muaj dej?",
+            "Pab thoob dej.",
+        ],
+        [None] * 11,
+    )
+    rows = rows_from_xlsx(data)
+    assert rows[0] == {
+        "id": "nuoc",
+        "question": "Bản chưa có nước sạch?",
+        "answer": "Hỗ trợ bồn nước.",
+        "alternatives": ["Thiếu nước", "Không có nước"],
+        "tags": ["nước", "hạ tầng"],
+        "source": {"document": "Kế hoạch X", "section": "Mục 2"},
+        "status": "published",
+        "valid_from": "2026-01-01",
+        "translations": {"hmn": {"question": "Peb tsis muaj dej?", "answer": "Pab thoob dej."}},
+    }
+    assert rows[1] is None, "a blank row is kept so later rows keep their sheet numbers"
+
+
+def test_export_to_excel_imports_back_unchanged(db: Database) -> None:
+    with db.transaction() as session:
+        import_all(session, PROJECT_ROOT / "content")
+        before = qa.export_rows(session)
+    again = rows_from_xlsx(xlsx_from_rows(before))
+    assert [r["id"] for r in again] == [r["id"] for r in before]
+    with db.transaction() as session:
+        report = qa.import_rows(session, again, first_line=2)
+        assert (report.created, report.updated, report.errors) == (0, len(before), [])
+        assert qa.export_rows(session) == before
+
+
+def test_admin_lists_entries_with_use_and_ratings(client: httpx.Client, db: Database) -> None:
+    with db.transaction() as session:
+        import_all(session, PROJECT_ROOT / "content")
+        entry = qa.get(session, "vai-tro-nguoi-co-uy-tin")
+        assert entry is not None
+        entry.served_count, entry.helpful_count, entry.unhelpful_count = 10, 3, 1
+    make_admin(db, "xem", Role.viewer)
+    login(client, "xem")
+    page = client.get("/admin/qa", params={"q": "vai trò gì trong chương trình"})
+    assert "Tìm thấy 1 mục" in page.text and "75%" in page.text
+    assert 'action="/admin/qa/import"' not in page.text, "viewers do not import"
+    refused = client.post(
+        "/admin/qa/import",
+        data={"csrf_token": csrf(page)},
+        files={"file": ("a.yaml", b"[]", "application/yaml")},
+    )
+    assert refused.status_code == 403
+
+
+def test_admin_import_refuses_a_file_with_a_bad_row_and_names_it(client: httpx.Client, db: Database) -> None:
+    make_admin(db, "bien-tap", Role.editor)
+    login(client, "bien-tap")
+    page = client.get("/admin/qa")
+    bad = sheet(
+        ["ok", "Câu hỏi?", "", "Trả lời.", "", "", "", "", "published", "", ""],
+        ["thieu", "Câu hỏi không có trả lời?", "", "", "", "", "", "", "published", "", ""],
+    )
+    refused = client.post(
+        "/admin/qa/import",
+        data={"csrf_token": csrf(page)},
+        files={"file": ("hoi-dap.xlsx", bad, "application/octet-stream")},
+    )
+    assert refused.status_code == 400
+    assert "dòng 3 (thieu): thiếu &#39;answer&#39;" in refused.text
+    with db.transaction() as session:
+        assert qa.get(session, "ok") is None, "nothing imported"
+    skipped = client.post(
+        "/admin/qa/import",
+        data={"csrf_token": csrf(page), "skip_bad": "true"},
+        files={"file": ("hoi-dap.xlsx", bad, "application/octet-stream")},
+    )
+    assert skipped.status_code == 200 and "Đã thêm 1, cập nhật 0 mục." in skipped.text
+    not_a_sheet = client.post(
+        "/admin/qa/import",
+        data={"csrf_token": csrf(page)},
+        files={"file": ("hoi-dap.xlsx", b"not a workbook", "application/octet-stream")},
+    )
+    assert not_a_sheet.status_code == 400 and "Excel" in not_a_sheet.text
+
+
+def test_admin_downloads_excel_and_yaml(client: httpx.Client, db: Database) -> None:
+    with db.transaction() as session:
+        import_all(session, PROJECT_ROOT / "content")
+    make_admin(db, "tinh", Role.province_admin)
+    login(client, "tinh")
+    excel = client.get("/admin/qa/export.xlsx")
+    assert excel.status_code == 200 and "loaban-hoi-dap.xlsx" in excel.headers["content-disposition"]
+    assert load_workbook(io.BytesIO(excel.content)).active.max_row == 15  # header and 14 entries
+    rows = yaml.safe_load(client.get("/admin/qa/export.yaml").text)
+    assert len(rows) == 14 and rows[0]["source"]["document"]
+    assert client.get("/admin/qa/export.csv").status_code == 404
