@@ -546,12 +546,16 @@ def _qa_import(request: Request, filename: str, data: bytes, skip_bad: bool) -> 
         admin = current_admin(request, session)
         if admin.role not in (Role.province_admin, Role.editor):
             raise HTTPException(status_code=403, detail=mark("Bạn không có quyền làm việc này."))
+        _ = admin_gettext(request)
         try:
             rows, first_line = knowledge_rows(filename, data)
             report = qa.import_rows(session, rows, skip_bad=skip_bad, first_line=first_line)
+            problems = [e.text(_) for e in report.errors]
         except ContentError as exc:
-            report = qa.ImportReport(errors=[str(exc)])
-        if skip_bad or not report.errors:  # a refused file wrote nothing
+            report = qa.ImportReport()
+            problems = [_("Không đọc được tệp ({reason}).").format(reason=exc)]
+        refused = bool(problems) and not skip_bad
+        if not refused:  # a refused file wrote nothing
             accounts.audit(
                 session,
                 admin,
@@ -560,18 +564,19 @@ def _qa_import(request: Request, filename: str, data: bytes, skip_bad: bool) -> 
                 client_ip(request),
                 created=report.created,
                 updated=report.updated,
-                skipped=len(report.errors),
+                skipped=len(problems),
             )
         listing, total = qa.get_all(session, "", offset=0, limit=PAGE_SIZE)
         return render(
             request,
             "qa.html",
             admin,
-            status=400 if report.errors and not skip_bad else 200,
+            status=400 if refused else 200,
             rows=listing,
             page=Page(1, total),
             q="",
             report=report,
+            problems=problems,
             can_import=True,
         )
 

@@ -59,7 +59,7 @@ def import_knowledge(session: Session, path: Path, *, skip_bad: bool = False) ->
     rows, first_line = knowledge_rows(path.name, path.read_bytes())
     report = qa.import_rows(session, rows, skip_bad=skip_bad, first_line=first_line)
     if report.errors and not skip_bad:
-        raise ContentError(f"{path}: nothing imported:\n  " + "\n  ".join(report.errors))
+        raise ContentError(f"{path}: nothing imported:\n  " + "\n  ".join(map(str, report.errors)))
     return report.created + report.updated
 
 

@@ -207,9 +207,9 @@ def test_import_refuses_the_whole_file_and_names_each_bad_row(db: Database) -> N
     with db.transaction() as session:
         report = qa.import_rows(session, rows)
         assert report.created == 0 and session.get(qa.QAEntry, "nuoc-sach") is None
-    assert report.errors == [
+    assert [str(e) for e in report.errors] == [
         "dòng 2 (thieu-tra-loi): thiếu 'answer'",
-        "dòng 3 (ngay-sai): ngày không hợp lệ: '31/12/2026'",
+        "dòng 3 (ngay-sai): ngày không hợp lệ: 31/12/2026",
         "dòng 4: phải là một mục có các trường id, question, answer",
         "dòng 5 (nuoc-sach): 'id' bị trùng trong tệp",
     ]
@@ -276,3 +276,15 @@ def test_rebuilding_after_an_edit_embeds_only_what_changed() -> None:
     edited = [*KB[:-1], Entry("tao-hon", KB[-1].question, "Câu trả lời đã sửa.")]
     Engine(edited, embedder=cached)
     assert inner.embedded[first:] == [f"{KB[-1].question} Câu trả lời đã sửa."]
+
+
+def test_import_errors_are_translated_where_they_are_shown() -> None:
+    from bot.config import PROJECT_ROOT
+    from bot.i18n import Catalogs
+    from bot.qa.service import validate_row
+
+    error = validate_row({"id": "nuoc-sach", "question": "Hỏi?"}, 7)
+    assert not isinstance(error, dict)
+    english = Catalogs(PROJECT_ROOT / "locales", ["vi", "en"]).gettext("en")
+    assert error.text(english) == "row 7 (nuoc-sach): 'answer' missing"
+    assert str(error) == "dòng 7 (nuoc-sach): thiếu 'answer'"

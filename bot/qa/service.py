@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -11,6 +12,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.db import utcnow
+from bot.i18n import mark
 from bot.qa.engine import Entry
 from bot.qa.models import EntryStatus, OpenQuestion, QAEntry, QuestionStatus
 from bot.text import fold
@@ -25,7 +27,7 @@ class ImportReport:
 
     created: int = 0
     updated: int = 0
-    errors: list[str] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
 
 
 def _strings(value: Any) -> list[str] | None:
@@ -38,43 +40,66 @@ def _strings(value: Any) -> list[str] | None:
 
 
 def _date(value: Any) -> date | str | None:
-    """A date from YAML (date or ISO text); a string return is an error message."""
+    """A date from YAML (date or ISO text); a string return is the bad value."""
     if value is None or isinstance(value, date):
         return value
     try:
         return date.fromisoformat(str(value))
     except ValueError:
-        return f"ngày không hợp lệ: {value!r}"
+        return str(value)
 
 
-def validate_row(row: Any, line: int) -> dict[str, Any] | str:
-    """One imported row checked field by field; a string return is the row's error message."""
-    where = f"dòng {line}"
+@dataclass(frozen=True)
+class RowError:
+    """Why one imported row was refused: a catalog message id with its values, translated where shown."""
+
+    line: int
+    entry_id: str
+    msgid: str
+    params: tuple[tuple[str, Any], ...] = ()
+
+    def text(self, gettext: Callable[[str], str]) -> str:
+        """The message in a language: 'dòng 3 (nuoc-sach): thiếu 'answer''."""
+        where = gettext("dòng {line}").format(line=self.line)
+        if self.entry_id:
+            where += f" ({self.entry_id})"
+        return f"{where}: {gettext(self.msgid).format(**dict(self.params))}"
+
+    def __str__(self) -> str:
+        return self.text(lambda msgid: msgid)
+
+
+def validate_row(row: Any, line: int) -> dict[str, Any] | RowError:
+    """One imported row checked field by field, or why it is refused."""
     if not isinstance(row, dict):
-        return f"{where}: phải là một mục có các trường id, question, answer"
+        return RowError(line, "", mark("phải là một mục có các trường id, question, answer"))
     entry_id, question, answer = row.get("id"), row.get("question"), row.get("answer")
     if not isinstance(entry_id, str) or not entry_id.strip() or len(entry_id) > MAX_ID:
-        return f"{where}: thiếu 'id' (tối đa {MAX_ID} ký tự)"
+        return RowError(line, "", mark("thiếu 'id' (tối đa {n} ký tự)"), (("n", MAX_ID),))
+
+    def refuse(msgid: str, **params: Any) -> RowError:
+        return RowError(line, str(entry_id), msgid, tuple(params.items()))
+
     if not isinstance(question, str) or not question.strip():
-        return f"{where} ({entry_id}): thiếu 'question'"
+        return refuse(mark("thiếu 'question'"))
     if not isinstance(answer, str) or not answer.strip():
-        return f"{where} ({entry_id}): thiếu 'answer'"
+        return refuse(mark("thiếu 'answer'"))
     alternatives, tags = _strings(row.get("alternatives")), _strings(row.get("tags"))
     if alternatives is None or tags is None:
-        return f"{where} ({entry_id}): 'alternatives' và 'tags' phải là danh sách chữ"
+        return refuse(mark("'alternatives' và 'tags' phải là danh sách chữ"))
     source = row.get("source") or {}
     if not isinstance(source, dict):
-        return f"{where} ({entry_id}): 'source' phải có 'document' và 'section'"
+        return refuse(mark("'source' phải có 'document' và 'section'"))
     valid_from, valid_to = _date(row.get("valid_from")), _date(row.get("valid_to"))
     for value in (valid_from, valid_to):
         if isinstance(value, str):
-            return f"{where} ({entry_id}): {value}"
+            return refuse(mark("ngày không hợp lệ: {value}"), value=value)
     status = row.get("status", EntryStatus.published.value)
     if status not in {s.value for s in EntryStatus}:
-        return f"{where} ({entry_id}): 'status' phải là draft hoặc published"
+        return refuse(mark("'status' phải là draft hoặc published"))
     translations = row.get("translations") or {}
     if not isinstance(translations, dict):
-        return f"{where} ({entry_id}): 'translations' phải theo dạng ngôn ngữ -> {{question, answer}}"
+        return refuse(mark("'translations' phải theo dạng ngôn ngữ -> câu hỏi, câu trả lời"))
     return {
         "id": entry_id.strip(),
         "question": question.strip(),
@@ -103,8 +128,8 @@ def import_rows(
             continue
         checked = validate_row(row, line)
         if isinstance(checked, dict) and checked["id"] in seen:
-            checked = f"dòng {line} ({checked['id']}): 'id' bị trùng trong tệp"
-        if isinstance(checked, str):
+            checked = RowError(line, checked["id"], mark("'id' bị trùng trong tệp"))
+        if isinstance(checked, RowError):
             report.errors.append(checked)
             continue
         seen.add(checked["id"])
