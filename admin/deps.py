@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from bot.accounts import service as accounts
 from bot.accounts.models import AdminUser, Role
+from bot.accounts.service import CONTENT_EDITORS
 from bot.i18n import mark
 from bot.runtime import runtime_of
 
@@ -87,7 +88,7 @@ def require(*roles: Role) -> Callable[[AdminUser], AdminUser]:
 
 ProvinceAdminDep = Annotated[AdminUser, Depends(require(Role.province_admin))]
 PlacesEditorDep = Annotated[AdminUser, Depends(require(Role.province_admin, Role.commune_officer))]
-EditorDep = Annotated[AdminUser, Depends(require(Role.province_admin, Role.editor))]
+EditorDep = Annotated[AdminUser, Depends(require(*CONTENT_EDITORS))]
 AnswererDep = Annotated[AdminUser, Depends(require(Role.province_admin, Role.commune_officer, Role.editor))]
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import math
 from dataclasses import dataclass
 from datetime import timedelta
@@ -28,6 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from admin.deps import (
     AdminDep,
     AnswererDep,
+    EditorDep,
     LoginRequired,
     PasswordChangeRequired,
     PlacesEditorDep,
@@ -37,7 +37,6 @@ from admin.deps import (
     client_ip,
     csrf_protect,
     csrf_token,
-    current_admin,
 )
 from bot.accounts import service as accounts
 from bot.accounts.models import AdminUser, Role
@@ -507,7 +506,7 @@ def qa_list(
         page=Page(page, total),
         q=q,
         report=None,
-        can_import=admin.role in (Role.province_admin, Role.editor),
+        can_import=accounts.can_edit_content(admin),
     )
 
 
@@ -531,54 +530,48 @@ def qa_export(session: SessionDep, admin: AdminDep, fmt: str) -> Response:
 
 
 @router.post("/qa/import", response_class=HTMLResponse)
-async def qa_import(
-    request: Request, file: UploadFile, skip_bad: Annotated[bool, Form()] = False
+def qa_import(
+    request: Request,
+    session: SessionDep,
+    admin: EditorDep,
+    file: UploadFile,
+    skip_bad: Annotated[bool, Form()] = False,
 ) -> Response:
     """Import a YAML or Excel file; a bad row refuses the whole file unless 'skip bad rows' is ticked."""
-    data = await file.read()
-    return await asyncio.to_thread(_qa_import, request, file.filename or "", data, skip_bad)
-
-
-def _qa_import(request: Request, filename: str, data: bytes, skip_bad: bool) -> Response:
-    """The import in its own transaction (the upload is read on the event loop, the database work here)."""
-    runtime = runtime_of(request)
-    with runtime.db.transaction() as session:
-        admin = current_admin(request, session)
-        if admin.role not in (Role.province_admin, Role.editor):
-            raise HTTPException(status_code=403, detail=mark("Bạn không có quyền làm việc này."))
-        _ = admin_gettext(request)
-        try:
-            rows, first_line = knowledge_rows(filename, data)
-            report = qa.import_rows(session, rows, skip_bad=skip_bad, first_line=first_line)
-            problems = [e.text(_) for e in report.errors]
-        except ContentError as exc:
-            report = qa.ImportReport()
-            problems = [_("Không đọc được tệp ({reason}).").format(reason=exc)]
-        refused = bool(problems) and not skip_bad
-        if not refused:  # a refused file wrote nothing
-            accounts.audit(
-                session,
-                admin,
-                "qa_imported",
-                filename[:200],
-                client_ip(request),
-                created=report.created,
-                updated=report.updated,
-                skipped=len(problems),
-            )
-        listing, total = qa.get_all(session, "", offset=0, limit=PAGE_SIZE)
-        return render(
-            request,
-            "qa.html",
+    _ = admin_gettext(request)
+    filename = file.filename or ""
+    try:
+        rows, first_line = knowledge_rows(filename, file.file.read())
+        report = qa.import_rows(session, rows, skip_bad=skip_bad, first_line=first_line)
+        problems = [e.text(_) for e in report.errors]
+    except ContentError as exc:
+        report = qa.ImportReport()
+        problems = [_("Không đọc được tệp ({reason}).").format(reason=exc)]
+    refused = bool(problems) and not skip_bad
+    if not refused:  # a refused file wrote nothing
+        accounts.audit(
+            session,
             admin,
-            status=400 if refused else 200,
-            rows=listing,
-            page=Page(1, total),
-            q="",
-            report=report,
-            problems=problems,
-            can_import=True,
+            "qa_imported",
+            filename[:200],
+            client_ip(request),
+            created=report.created,
+            updated=report.updated,
+            skipped=len(problems),
         )
+    listing, total = qa.get_all(session, "", offset=0, limit=PAGE_SIZE)
+    return render(
+        request,
+        "qa.html",
+        admin,
+        status=400 if refused else 200,
+        rows=listing,
+        page=Page(1, total),
+        q="",
+        report=report,
+        problems=problems,
+        can_import=True,
+    )
 
 
 # --- questions the bot could not answer ------------------------------------

@@ -13,8 +13,3 @@ def fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFD", text.lower().replace("đ", "d").replace("Đ", "d"))
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return _SPACES.sub(" ", stripped).strip()
-
-
-def clean(text: str) -> str:
-    """NFC-normalise and trim what a person typed, keeping it otherwise as sent."""
-    return unicodedata.normalize("NFC", text).strip()

@@ -181,6 +181,14 @@ def scope(admin: AdminUser) -> list[int] | None:
     return admin.commune_codes if admin.role == Role.commune_officer else None
 
 
+CONTENT_EDITORS = (Role.province_admin, Role.editor)
+
+
+def can_edit_content(admin: AdminUser) -> bool:
+    """Province admins and editors curate Q&A and bulletins."""
+    return admin.role in CONTENT_EDITORS
+
+
 def can_edit_people_and_places(admin: AdminUser) -> bool:
     """Province admins and commune officers manage people and villages; editors and viewers do not."""
     return admin.role in (Role.province_admin, Role.commune_officer)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from vietnam_provinces import Province, ProvinceCode, Ward, WardCode
 
@@ -119,8 +119,3 @@ def delete_village(session: Session, village: Village) -> None:
     """Remove a village; people who chose it keep their commune."""
     session.delete(village)
     session.flush()
-
-
-def count_villages(session: Session) -> int:
-    """How many villages are known, for the dashboard."""
-    return session.scalar(select(func.count()).select_from(Village)) or 0
