@@ -1,4 +1,4 @@
-"""The `loaban` command: serve, migrate, create-admin, import-content."""
+"""The `loaban` command: serve, worker, migrate, create-admin, import-content, qa, bulletin."""
 
 from __future__ import annotations
 
@@ -8,15 +8,20 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
 from bot.config import Settings, get_settings
 
+if TYPE_CHECKING:
+    from bot.bulletins.service import Audience as BulletinAudience
+
 
 @contextmanager
 def _transaction(settings: Settings) -> Iterator[Session]:
     """One transaction for one CLI command, committed if it succeeds; the engine is disposed after."""
+    import bot.models  # noqa: F401  (every mapped class, so relationships across domains resolve)
     from bot.db import Database
 
     db = Database(settings.database_url)
@@ -97,6 +102,160 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     host, port = args.host or settings.host, args.port or settings.port
     print(f"Loa Bản on http://{host}:{port}  (web chat /chat, admin /admin, health /healthz)")
     uvicorn.run(app, host=host, port=port, proxy_headers=True, log_level=settings.log_level)
+    return 0
+
+
+def cmd_worker(settings: Settings, _args: argparse.Namespace) -> int:
+    """Send bulletins in a process of its own (run `serve` with LOABAN_RUN_WORKER=false beside it)."""
+    import asyncio
+    import signal
+
+    from bot.migrations import upgrade
+    from bot.server import build_runtime, running
+
+    upgrade(settings.database_url)
+
+    async def work() -> None:
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+        # A sender never receives updates, so it needs no webhook secret: build it as a poller that never polls.
+        async with running(build_runtime(settings, polling=True), sender=True, receive=False):
+            print("Loa Bản bulletin worker running; Ctrl-C to stop.", flush=True)
+            await stop.wait()
+
+    asyncio.run(work())
+    return 0
+
+
+def _audience(args: argparse.Namespace) -> BulletinAudience:
+    """--area codes (a province or a commune each), --village ids, --audience-lang, --role."""
+    from bot.areas import service as areas
+    from bot.bulletins.service import Audience
+
+    provinces = [code for code in args.area if areas.get_province(code) is not None]
+    communes = [code for code in args.area if code not in provinces and areas.get_commune(code) is not None]
+    unknown = [code for code in args.area if code not in provinces and code not in communes]
+    if unknown:
+        raise SystemExit(f"error: unknown province or commune code(s): {', '.join(map(str, unknown))}")
+    return Audience(
+        tuple(provinces), tuple(communes), tuple(args.village), tuple(args.audience_lang), tuple(args.role)
+    )
+
+
+def cmd_bulletin_create(settings: Settings, args: argparse.Namespace) -> int:
+    """Create a draft bulletin in one language; its audio is the given recording or text-to-speech."""
+    from bot.audio import service as audio
+    from bot.audio.ffmpeg import AudioError
+    from bot.audio.tts import SpeechError
+    from bot.bulletins import service as bulletins
+    from bot.media import service as media
+
+    text = Path(args.text_file).read_text(encoding="utf-8")
+    upload = (Path(args.audio).read_bytes(), Path(args.audio).name) if args.audio else None
+    images = [Path(p).read_bytes() for p in args.image]
+    try:
+        clip = audio.clip_for(settings, text, args.lang, upload)
+    except AudioError as exc:
+        print(f"error: the recording cannot be used: {exc}", file=sys.stderr)
+        return 2
+    except SpeechError as exc:
+        print(f"warning: no audio for '{args.lang}' ({exc}); the bulletin is text only", file=sys.stderr)
+        clip = None
+    audience = _audience(args)
+    root = Path(settings.media_dir)
+    try:
+        with _transaction(settings) as session:
+            stored = audio.store(session, root, clip) if clip else None
+            image_ids = [
+                media.store(session, root, data, kind="image", mime=_image_type(data)).id for data in images
+            ]
+            bulletin = bulletins.create(
+                session,
+                title=args.title,
+                versions=[(args.lang, text, stored)],
+                audience=audience,
+                image_ids=image_ids,
+                urgent=args.urgent,
+            )
+            bulletin_id = bulletin.id
+    except bulletins.BulletinError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(bulletin_id)
+    return 0
+
+
+def _image_type(data: bytes) -> str:
+    """JPEG or PNG by their magic bytes; anything else is refused."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    raise SystemExit("error: pictures must be JPEG or PNG")
+
+
+def cmd_bulletin_send(settings: Settings, args: argparse.Namespace) -> int:
+    """Queue a bulletin for everyone in its audience, now or at --at."""
+    from datetime import UTC, datetime, timedelta
+
+    from bot.bulletins import service as bulletins
+
+    at = None
+    if args.at:
+        at = datetime.fromisoformat(args.at)
+        at = at if at.tzinfo else at.replace(tzinfo=UTC)
+    try:
+        with _transaction(settings) as session:
+            bulletin = bulletins.get(session, args.id)
+            if bulletin is None:
+                raise bulletins.BulletinError("no bulletin {id}", id=args.id)
+            lead = timedelta(minutes=settings.relay_lead_minutes)
+            queued = bulletins.send(session, bulletin, lead=lead, at=at, urgent=args.urgent)
+            status = bulletin.status.value
+    except bulletins.BulletinError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"Bulletin {args.id}: {queued} recipients queued ({status}).")
+    return 0
+
+
+def cmd_bulletin_status(settings: Settings, args: argparse.Namespace) -> int:
+    """How a send stands, as a line or as JSON."""
+    import json
+
+    from bot.bulletins import service as bulletins
+
+    with _transaction(settings) as session:
+        bulletin = bulletins.get(session, args.id)
+        if bulletin is None:
+            print(f"error: no bulletin {args.id}", file=sys.stderr)
+            return 2
+        counts = bulletins.progress(session, args.id).to_json()
+        status = bulletin.status.value
+    if args.json:
+        print(json.dumps(counts))
+    else:
+        print(f"Bulletin {args.id} ({status}): " + ", ".join(f"{k}={v}" for k, v in counts.items()))
+    return 0
+
+
+def cmd_bulletin_control(settings: Settings, args: argparse.Namespace) -> int:
+    """pause, resume or cancel a send."""
+    from bot.bulletins import service as bulletins
+
+    action = {"pause": bulletins.pause, "resume": bulletins.resume, "cancel": bulletins.cancel}[args.action]
+    try:
+        with _transaction(settings) as session:
+            bulletin = bulletins.get(session, args.id)
+            if bulletin is None:
+                raise bulletins.BulletinError("no bulletin {id}", id=args.id)
+            action(session, bulletin)
+            status = bulletin.status.value
+    except bulletins.BulletinError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"Bulletin {args.id}: {status}.")
     return 0
 
 
@@ -207,6 +366,36 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
 
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+
+    sub.add_parser("worker", help="send bulletins in a process of its own").set_defaults(func=cmd_worker)
+
+    bulletin = sub.add_parser("bulletin", help="write, send and follow bulletins")
+    bsub = bulletin.add_subparsers(dest="bulletin_command", required=True)
+    create = bsub.add_parser("create", help="create a draft bulletin; prints its id")
+    create.add_argument("--title", required=True)
+    create.add_argument("--text-file", required=True)
+    create.add_argument("--lang", default="vi", help="language of the text and audio (vi, hmn, km…)")
+    create.add_argument("--audio", help="a recording (mp3, m4a, ogg, wav…) instead of text-to-speech")
+    create.add_argument("--image", action="append", default=[], help="a JPEG or PNG picture (repeatable)")
+    create.add_argument("--area", type=int, action="append", default=[], help="province or commune code")
+    create.add_argument("--village", type=int, action="append", default=[], help="village id (repeatable)")
+    create.add_argument("--audience-lang", action="append", default=[], help="only people of this language")
+    create.add_argument("--role", action="append", default=[], choices=["villager", "prestigious"])
+    create.add_argument("--urgent", action="store_true")
+    create.set_defaults(func=cmd_bulletin_create)
+    send = bsub.add_parser("send", help="queue a bulletin for its audience")
+    send.add_argument("id", type=int)
+    send.add_argument("--at", help="ISO 8601 time to send at (UTC unless it has an offset)")
+    send.add_argument("--urgent", action="store_true", help="everyone at once, even in quiet hours")
+    send.set_defaults(func=cmd_bulletin_send)
+    status = bsub.add_parser("status", help="delivery counts")
+    status.add_argument("id", type=int)
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(func=cmd_bulletin_status)
+    for action in ("pause", "resume", "cancel"):
+        control = bsub.add_parser(action, help=f"{action} a send")
+        control.add_argument("id", type=int)
+        control.set_defaults(func=cmd_bulletin_control, action=action)
 
     content = sub.add_parser("import-content", help="load content (villages…) from a folder")
     content.add_argument("path", nargs="?", help="folder (default: the shipped content/)")

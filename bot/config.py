@@ -45,6 +45,22 @@ class Settings(BaseSettings):
     max_text_length: int = 4096
     max_request_bytes: int = 65536
 
+    media_dir: Path = Path("data/media")
+    max_upload_mb: int = 20
+    tts_engine: Literal["auto", "gtts", "espeak"] = "auto"  # auto: gTTS, espeak-ng when Google fails
+    gtts_url: str = "https://translate.google.com"
+    tts_timeout_seconds: float = 15.0
+    espeak_voice: str = "vi"  # or vi-vn-x-central, vi-vn-x-south
+
+    run_worker: bool = True  # `serve` sends bulletins too; false when `loaban worker` runs apart
+    relay_lead_minutes: int = 60  # prestigious persons get bulletins this much earlier
+    quiet_hours: str = "21:00-06:00"  # non-urgent bulletins wait; empty to send at any hour
+    timezone: str = "Asia/Ho_Chi_Minh"
+    delivery_concurrency: int = 16  # messages in flight at once: also the most a crash can duplicate
+    delivery_max_attempts: int = 5
+    delivery_chat_interval_seconds: float = 1.0  # between two messages to one person (Telegram: 1/s)
+    delivery_lease_seconds: float = 15.0  # a sender that stops renewing is replaced after this
+
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:
         """A placeholder secret signs admin cookies anyone could forge, so only development may keep it."""

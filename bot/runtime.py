@@ -15,6 +15,7 @@ from bot.db import Database
 from bot.i18n import Catalogs
 
 if TYPE_CHECKING:
+    from bot.bulletins.worker import Sender
     from bot.channels.telegram import TelegramBot
 
 
@@ -30,6 +31,7 @@ class Runtime:
     chat_templates: Jinja2Templates
     admin_templates: Jinja2Templates
     telegram: TelegramBot | None = None
+    sender: Sender | None = None
 
 
 def runtime_of(request: Request) -> Runtime:

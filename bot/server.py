@@ -17,6 +17,8 @@ from starlette.middleware.sessions import SessionMiddleware
 import admin
 from admin.views import install_handlers
 from admin.views import router as admin_router
+from bot.bulletins import views as bulletin_views
+from bot.bulletins.worker import Sender
 from bot.channels import telegram, web
 from bot.channels.base import Hub
 from bot.config import Settings
@@ -53,22 +55,36 @@ def build_runtime(settings: Settings, *, polling: bool = False) -> Runtime:
     return runtime
 
 
+@asynccontextmanager
+async def running(runtime: Runtime, *, sender: bool, receive: bool = True) -> AsyncIterator[None]:
+    """Start what a process runs (channels, and the bulletin sender if asked) and stop it all cleanly."""
+    if runtime.conversation.knowledge is not None and receive:
+        await asyncio.to_thread(runtime.conversation.knowledge.warm, runtime.db)
+    if runtime.telegram is not None:
+        await runtime.telegram.start(receive=receive)
+    task: asyncio.Task[None] | None = None
+    if sender:
+        runtime.sender = Sender(runtime.db, runtime.hub, runtime.settings, runtime.catalogs)
+        task = asyncio.create_task(runtime.sender.run())
+    try:
+        yield
+    finally:
+        if runtime.sender is not None and task is not None:
+            await runtime.sender.stop()
+            await task
+        if runtime.telegram is not None:
+            await runtime.telegram.stop()
+        runtime.db.dispose()
+
+
 def create_app(settings: Settings, *, polling: bool = False) -> FastAPI:
     """The app for `loaban serve` and for tests; the lifespan starts and stops Telegram."""
     runtime = build_runtime(settings, polling=polling)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        if runtime.conversation.knowledge is not None:
-            await asyncio.to_thread(runtime.conversation.knowledge.warm, runtime.db)
-        if runtime.telegram is not None:
-            await runtime.telegram.start()
-        try:
+        async with running(runtime, sender=settings.run_worker):
             yield
-        finally:
-            if runtime.telegram is not None:
-                await runtime.telegram.stop()
-            runtime.db.dispose()
 
     app = FastAPI(title="Loa Bản", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.runtime = runtime
@@ -83,6 +99,7 @@ def create_app(settings: Settings, *, polling: bool = False) -> FastAPI:
     app.mount("/static/admin", StaticFiles(directory=ADMIN_DIR / "static"), name="admin-static")
     app.include_router(web.router)
     app.include_router(telegram.router)
+    app.include_router(bulletin_views.router)
     app.include_router(admin_router)
     install_handlers(app)
 

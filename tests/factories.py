@@ -93,3 +93,25 @@ def blocked_update(chat_id: int) -> dict[str, Any]:
             },
         },
     }
+
+
+def add_person(
+    db: Any,
+    urn: str,
+    *,
+    commune: int,
+    province: int,
+    language: str = "vi",
+    role: str = "villager",
+    name: str = "A Páo",
+) -> int:
+    """A person who finished onboarding (consented) in a commune, straight in the database."""
+    from bot.db import utcnow
+    from bot.people import service as people
+    from bot.people.models import PersonRole
+
+    with db.transaction() as session:
+        person, _ = people.get_or_create_by_urn(session, urn, display_name=name)
+        person.commune_code, person.province_code, person.language = commune, province, language
+        person.role, person.consented_at = PersonRole(role), utcnow()
+        return int(person.id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from bot.accounts.models import AdminCommune, AdminUser, AuditEntry, LoginAttempt, Role
 from bot.db import utcnow
+from bot.errors import Refusal
 from bot.i18n import mark
 
 _hasher = PasswordHasher()
@@ -23,17 +24,8 @@ _DUMMY_HASH = _hasher.hash("loaban-dummy-password")
 MIN_PASSWORD_LENGTH = 10
 
 
-class AccountError(ValueError):
-    """A refused account change: a catalog message id plus its parameters, translated by the view."""
-
-    def __init__(self, msgid: str, **params: Any) -> None:
-        super().__init__(msgid.format(**params))
-        self.msgid = msgid
-        self.params = params
-
-    def translate(self, gettext: Callable[[str], str]) -> str:
-        """The message in the admin's language."""
-        return gettext(self.msgid).format(**self.params)
+class AccountError(Refusal):
+    """A refused account change."""
 
 
 def hash_password(password: str) -> str:

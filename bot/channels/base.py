@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import ClassVar
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from bot.conversation.engine import Conversation
 from bot.conversation.types import Inbound, Outcome, Outgoing, Reply
 from bot.db import Database
+from bot.media import service as media
 from bot.messages import service as messages
 from bot.people import service as people
 
@@ -22,17 +23,26 @@ log = logging.getLogger(__name__)
 
 
 class SendError(Exception):
-    """A platform refused a message; `blocked` means the person blocked the bot."""
+    """A platform refused a message; `blocked` means the person blocked the bot, `retry_after` that the
+    platform asked us to wait that many seconds, `permanent` that trying again cannot help."""
 
-    def __init__(self, reason: str, *, blocked: bool = False) -> None:
+    def __init__(
+        self, reason: str, *, blocked: bool = False, retry_after: float | None = None, permanent: bool = False
+    ) -> None:
         super().__init__(reason)
         self.blocked = blocked
+        self.retry_after = retry_after
+        self.permanent = permanent or blocked
+
+
+UploadHook = Callable[[int, str, str], Awaitable[None]]
 
 
 class Channel(ABC):
     """Translate neutral replies into one platform's calls; inbound translation lives beside it."""
 
     type: ClassVar[str]
+    uploaded: UploadHook | None = None  # the hub persists platform file ids through this
 
     @abstractmethod
     async def send(self, urn: str, reply: Reply, replace: str | None = None) -> str | None:
@@ -70,7 +80,17 @@ class Hub:
 
     def attach(self, channel: Channel) -> None:
         """Make a running channel available for delivery."""
+        channel.uploaded = self.remember_upload
         self.channels[channel.type] = channel
+
+    async def remember_upload(self, media_id: int, platform: str, file_id: str) -> None:
+        """Keep the id a platform gave an uploaded file, so no process uploads it again."""
+
+        def save() -> None:
+            with self.db.transaction() as session:
+                media.remember_platform_id(session, media_id, platform, file_id)
+
+        await asyncio.to_thread(save)
 
     def handle(self, inbound: Inbound) -> Outcome:
         """One transaction: store the message, act on it, queue replies (runs in a worker thread)."""

@@ -8,17 +8,19 @@ import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
+from datetime import timedelta
+from pathlib import Path
 from typing import Any, ClassVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter, Application, BaseUpdateProcessor, ContextTypes, TypeHandler
 
 from bot.channels.base import Channel, Hub, SendError, register_channel
 from bot.config import Settings
-from bot.conversation.types import Inbound, Outcome, Reply
+from bot.conversation.types import Attachment, Inbound, Outcome, Reply
 from bot.runtime import runtime_of
 
 log = logging.getLogger(__name__)
@@ -97,23 +99,60 @@ class TelegramChannel(Channel):
 
     def __init__(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         self.application = application
+        self.file_ids: dict[int, str] = {}
+        self._uploading = KeyedLocks()
 
     async def send(self, urn: str, reply: Reply, replace: str | None = None) -> str | None:
-        """One reply as text with its keyboard (voice, photo and polls come with their features). A reply to
-        a tap replaces the tapped message, so menus change in place and no used keyboard is left to tap."""
+        """One reply: text with its keyboard, or a voice note or picture with the text as caption. A reply
+        to a tap replaces the tapped message, so menus change in place and no used keyboard is left."""
         chat_id = int(urn.split(":", 1)[1])
-        bot = self.application.bot
         try:
-            if replace is not None and reply.audio_url is None and reply.image_url is None:
+            if reply.attachment is not None:
+                return await self._send_file(chat_id, reply, reply.attachment)
+            if replace is not None:
                 edited = await self._edit(chat_id, int(replace), reply)
                 if edited is not None:
                     return edited
-            sent = await bot.send_message(chat_id, reply.text, reply_markup=keyboard(reply))
+            sent = await self.application.bot.send_message(chat_id, reply.text, reply_markup=keyboard(reply))
         except Forbidden as exc:
             raise SendError(exc.message, blocked=True) from exc
+        except RetryAfter as exc:
+            raise SendError(exc.message, retry_after=_seconds(exc.retry_after)) from exc
+        except BadRequest as exc:
+            raise SendError(f"BadRequest: {exc.message}", permanent=True) from exc
         except TelegramError as exc:
             raise SendError(f"{type(exc).__name__}: {exc}") from exc
         return str(sent.message_id)
+
+    async def _send_file(self, chat_id: int, reply: Reply, attachment: Attachment) -> str:
+        """Send a stored file by the id Telegram gave it, uploading it only the first time (one upload at a
+        time per file, so a broadcast's first seconds do not upload it hundreds of times)."""
+        known = self.file_ids.get(attachment.media_id) or attachment.platform_id(self.type)
+        if known is not None:
+            return str((await self._post_file(chat_id, reply, attachment, known)).message_id)
+        async with self._uploading.hold(str(attachment.media_id)):
+            known = self.file_ids.get(attachment.media_id)
+            if known is not None:
+                return str((await self._post_file(chat_id, reply, attachment, known)).message_id)
+            data = await asyncio.to_thread(Path(attachment.path).read_bytes)
+            sent = await self._post_file(chat_id, reply, attachment, data)
+            media = sent.voice if attachment.kind == "voice" else (sent.photo[-1] if sent.photo else None)
+            if media is not None:
+                self.file_ids[attachment.media_id] = media.file_id
+                if self.uploaded is not None:
+                    await self.uploaded(attachment.media_id, self.type, media.file_id)
+            return str(sent.message_id)
+
+    async def _post_file(self, chat_id: int, reply: Reply, attachment: Attachment, file: Any) -> Message:
+        """sendVoice or sendPhoto with the reply's text as caption and its buttons."""
+        bot, caption, markup = self.application.bot, reply.text or None, keyboard(reply)
+        if attachment.kind == "voice":
+            sent: Message = await bot.send_voice(
+                chat_id, file, caption=caption, duration=attachment.duration or None, reply_markup=markup
+            )
+        else:
+            sent = await bot.send_photo(chat_id, file, caption=caption, reply_markup=markup)
+        return sent
 
     async def _edit(self, chat_id: int, message_id: int, reply: Reply) -> str | None:
         """Show a reply in place of a message; None when Telegram will not edit it (too old, not text)."""
@@ -126,6 +165,11 @@ class TelegramChannel(Channel):
                 return str(message_id)
             return None
         return str(message_id)
+
+
+def _seconds(value: float | timedelta) -> float:
+    """PTB gives retry_after as seconds or a timedelta depending on its settings."""
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 class KeyedLocks:
@@ -201,10 +245,13 @@ class TelegramBot:
         self.channel = TelegramChannel(self.application)
         hub.attach(self.channel)
 
-    async def start(self) -> None:
-        """Start the application and register the webhook or begin long polling."""
+    async def start(self, *, receive: bool = True) -> None:
+        """Start the application and register the webhook or begin long polling; a process that only
+        sends (`loaban worker`) leaves both to the others."""
         await self.application.initialize()
         await self.application.start()
+        if not receive:
+            return
         if self.polling:
             assert self.application.updater is not None
             await self.application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)

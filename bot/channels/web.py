@@ -36,12 +36,13 @@ class WebChannel(Channel):
 
 def reply_json(message_id: int, reply: Reply) -> dict[str, Any]:
     """A reply in the web chat protocol."""
+    attached = reply.attachment
     return {
         "id": message_id,
         "text": reply.text,
         "buttons": [{"label": b.label, "payload": b.payload} for b in reply.buttons],
-        "audio_url": reply.audio_url,
-        "image_url": reply.image_url,
+        "audio_url": attached.url if attached and attached.kind == "voice" else None,
+        "image_url": attached.url if attached and attached.kind == "image" else None,
     }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.conversation import account, onboarding, qa
+from bot.conversation import account, news, onboarding, qa
 from bot.conversation.router import Router
 
 
@@ -12,4 +12,5 @@ def build_router() -> Router:
     onboarding.register(router)
     account.register(router)
     qa.register(router)
+    news.register(router)
     return router

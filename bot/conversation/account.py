@@ -24,6 +24,7 @@ def settings(ctx: Context) -> None:
             Button(_("🗣 Đổi ngôn ngữ"), "set:lang"),
             Button(_("📍 Đổi nơi ở"), "set:place"),
             subscription,
+            Button(_("🎖 Nhập mã người có uy tín"), "invite"),
             Button(_("🗑 Xóa dữ liệu của tôi"), "erase"),
             Button(_("☰ Menu chính"), "menu"),
         ],

@@ -17,33 +17,59 @@ class Button:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A stored file sent with a reply: a voice note or a picture. Channels upload `path` once and keep the
+    id the platform gives it (`platform_ids` carries those already known); web clients fetch `url`."""
+
+    kind: Literal["voice", "image"]
+    media_id: int
+    path: str
+    url: str
+    duration: int = 0
+    platform_ids: tuple[tuple[str, str], ...] = ()
+
+    def platform_id(self, platform: str) -> str | None:
+        """The id a platform gave this file on an earlier upload."""
+        return dict(self.platform_ids).get(platform)
+
+    def to_payload(self) -> dict[str, Any]:
+        """The stored form."""
+        return {
+            "kind": self.kind,
+            "media_id": self.media_id,
+            "path": self.path,
+            "url": self.url,
+            "duration": self.duration,
+        }
+
+
+@dataclass(frozen=True)
 class Reply:
-    """One message from Loa Bản: text, optional buttons laid out in columns, optional audio or picture."""
+    """One message from Loa Bản: text (a caption when there is an attachment), optional buttons laid out
+    in columns, and at most one attachment."""
 
     text: str
     buttons: tuple[Button, ...] = ()
     columns: int = 1
-    audio_url: str | None = None
-    image_url: str | None = None
+    attachment: Attachment | None = None
 
     def to_payload(self) -> dict[str, Any]:
         """The stored and web-chat form of a reply."""
         return {
             "buttons": [{"label": b.label, "payload": b.payload} for b in self.buttons],
             "columns": self.columns,
-            "audio_url": self.audio_url,
-            "image_url": self.image_url,
+            "attachment": self.attachment.to_payload() if self.attachment else None,
         }
 
     @classmethod
     def from_payload(cls, text: str, payload: dict[str, Any]) -> Reply:
         """Rebuild a reply from the outbox row it was stored as."""
+        attached = payload.get("attachment")
         return cls(
             text=text,
             buttons=tuple(Button(b["label"], b["payload"]) for b in payload.get("buttons", [])),
             columns=int(payload.get("columns", 1)),
-            audio_url=payload.get("audio_url"),
-            image_url=payload.get("image_url"),
+            attachment=Attachment(**attached) if attached else None,
         )
 
 

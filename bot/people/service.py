@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, or_, select
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from bot.db import utcnow
 from bot.messages.models import Message
-from bot.people.models import Identity, Person
+from bot.people.models import Identity, Invite, Person, PersonRole
 
 
 def channel_of(urn: str) -> str:
@@ -132,3 +133,39 @@ def new_per_day(
 def count_all(session: Session, commune_codes: Collection[int] | None) -> int:
     """People in scope."""
     return session.scalar(_scoped(select(func.count(Person.id)), commune_codes)) or 0
+
+
+INVITE_ALPHABET = "ACDEFHJKMNPQRTUVWXY3479"  # no 0/O, 1/I/L, 2/Z, 5/S, 6/G, 8/B: easy to read out aloud
+
+
+def create_invite(
+    session: Session, *, commune_code: int | None, created_by: int | None, days: int = 14
+) -> Invite:
+    """A one-time code that makes whoever enters it in the bot a prestigious person."""
+    code = "UT-" + "".join(secrets.choice(INVITE_ALPHABET) for _ in range(6))
+    invite = Invite(
+        code=code,
+        commune_code=commune_code,
+        created_by=created_by,
+        expires_at=utcnow() + timedelta(days=days),
+    )
+    session.add(invite)
+    session.flush()
+    return invite
+
+
+def redeem_invite(session: Session, person: Person, typed: str) -> bool:
+    """Make the person prestigious if the code is valid, unused and unexpired; codes work once."""
+    code = typed.strip().upper().replace(" ", "")
+    code = code if code.startswith("UT-") else "UT-" + code.removeprefix("UT")
+    invite = session.get(Invite, code, with_for_update=True)
+    if invite is None or invite.used_by is not None or invite.expires_at < utcnow():
+        return False
+    invite.used_by, invite.used_at = person.id, utcnow()
+    person.role = PersonRole.prestigious
+    return True
+
+
+def set_role(session: Session, person: Person, role: PersonRole) -> None:
+    """An admin marks or unmarks a prestigious person."""
+    person.role = role

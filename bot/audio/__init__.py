@@ -1,0 +1,1 @@
+"""Speech for bulletins: text-to-speech engines, recordings, and ffmpeg transcoding to what phones play."""

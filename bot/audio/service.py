@@ -1,0 +1,136 @@
+"""Render bulletin audio (outside any transaction: it takes seconds) and store it (inside one)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from bot.audio import ffmpeg
+from bot.audio.tts import Engine, SpeechError, can_speak, engines_for
+from bot.config import Settings
+from bot.media import service as media
+from bot.media.models import Media
+
+RECORDING_TYPES = ("mp3", "m4a", "ogg", "oga", "opus", "wav", "aac", "amr", "3gp", "webm")
+
+
+@dataclass(frozen=True)
+class Clip:
+    """One piece of speech in both forms: a voice note for chats and an MP3 for loudspeaker stations."""
+
+    key: str
+    voice: bytes
+    mp3: bytes
+    seconds: float
+    source: str  # "gtts:vi", "espeak:vi", "recording"
+
+
+@dataclass(frozen=True)
+class StoredClip:
+    """A clip's two stored files."""
+
+    voice: Media
+    mp3: Media
+    source: str
+
+
+def _paths(root: Path, key: str) -> tuple[Path, Path]:
+    """Where media.store keeps a clip's two files, so a rendered clip is found again without rendering."""
+    voice_key, mp3_key = media.digest(f"voice:{key}".encode()), media.digest(f"mp3:{key}".encode())
+    return root / voice_key[:2] / f"{voice_key}.ogg", root / mp3_key[:2] / f"{mp3_key}.mp3"
+
+
+def _cached(root: Path, key: str, source: str) -> Clip | None:
+    """A clip rendered before (same text, language, engine and voice), read back from disk."""
+    voice_path, mp3_path = _paths(root, key)
+    if not (voice_path.exists() and mp3_path.exists()):
+        return None
+    try:
+        seconds = ffmpeg.duration(voice_path)
+    except ffmpeg.AudioError:
+        return None
+    return Clip(key, voice_path.read_bytes(), mp3_path.read_bytes(), seconds, source)
+
+
+def speak(engines: list[Engine], root: Path, text: str, language: str) -> Clip:
+    """Speech for a text from the first engine that can say it, cached by (text, language, engine, voice)."""
+    errors: list[str] = []
+    for engine in engines:
+        voice = engine.voice_for(language)
+        if voice is None:
+            continue
+        source = f"{engine.name}:{voice}"
+        key = media.digest(f"{engine.name}\n{voice}\n{language}\n{text}".encode())
+        cached = _cached(root, key, source)
+        if cached is not None:
+            return cached
+        try:
+            voice_data, mp3_data, seconds = ffmpeg.transcode(engine.speak(text, voice), strict=False)
+        except (SpeechError, ffmpeg.AudioError) as exc:
+            errors.append(str(exc))
+            continue
+        return Clip(key, voice_data, mp3_data, seconds, source)
+    raise SpeechError("; ".join(errors) or f"no text-to-speech engine speaks '{language}'")
+
+
+def recording(data: bytes, filename: str, max_bytes: int) -> Clip:
+    """A recording uploaded from a phone, checked and transcoded; AudioError says what is wrong with it."""
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    if extension not in RECORDING_TYPES:
+        raise ffmpeg.AudioError(f"unsupported file type '.{extension}'")
+    if not data:
+        raise ffmpeg.AudioError("empty file")
+    if len(data) > max_bytes:
+        raise ffmpeg.AudioError(f"file larger than {max_bytes // 1_000_000} MB")
+    voice_data, mp3_data, seconds = ffmpeg.transcode(data)
+    return Clip(media.digest(data), voice_data, mp3_data, seconds, "recording")
+
+
+def store(session: Session, root: Path, clip: Clip) -> StoredClip:
+    """Both files of a clip on disk and in the media table (re-using any stored before)."""
+    voice = media.store(
+        session,
+        root,
+        clip.voice,
+        kind="voice",
+        mime="audio/ogg",
+        duration=clip.seconds,
+        key=media.digest(f"voice:{clip.key}".encode()),
+    )
+    mp3 = media.store(
+        session,
+        root,
+        clip.mp3,
+        kind="mp3",
+        mime="audio/mpeg",
+        duration=clip.seconds,
+        key=media.digest(f"mp3:{clip.key}".encode()),
+    )
+    return StoredClip(voice, mp3, clip.source)
+
+
+def clip_for(
+    settings: Settings, text: str, language: str, upload: tuple[bytes, str] | None = None
+) -> Clip | None:
+    """The audio of one bulletin version: the uploaded recording if any, else speech from the configured
+    engines when one speaks the language, else None (a person has to record it). Runs outside any
+    transaction; raises AudioError for a bad recording, SpeechError when every engine failed."""
+    root = Path(settings.media_dir)
+    if upload is not None:
+        return recording(upload[0], upload[1], settings.max_upload_mb * 1_000_000)
+    chosen = engines(settings)
+    if not text.strip() or not can_speak(chosen, language):
+        return None
+    return speak(chosen, root, text, language)
+
+
+def engines(settings: Settings) -> list[Engine]:
+    """The text-to-speech engines a deployment is configured to use."""
+    return engines_for(
+        settings.tts_engine,
+        gtts_url=settings.gtts_url,
+        timeout=settings.tts_timeout_seconds,
+        vietnamese_voice=settings.espeak_voice,
+    )

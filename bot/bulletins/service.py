@@ -1,0 +1,415 @@
+"""Writing bulletins, choosing and counting their audience, queueing, steering and reporting a send.
+Never commits: the caller owns the transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, case, func, insert, literal, or_, select, update
+from sqlalchemy.orm import Session, aliased, selectinload
+
+from bot.areas import service as areas
+from bot.audio.service import StoredClip
+from bot.bulletins.models import Bulletin, BulletinStatus, BulletinVersion, Delivery, DeliveryStatus, Relay
+from bot.db import utcnow
+from bot.errors import Refusal
+from bot.i18n import mark
+from bot.people.models import Identity, Person, PersonRole
+
+AUDIENCE_KEYS = ("provinces", "communes", "villages", "languages", "roles")
+LIVE = (BulletinStatus.scheduled, BulletinStatus.sending)
+
+
+class BulletinError(Refusal):
+    """A refused bulletin action (wrong state, empty audience, missing text)."""
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who a bulletin is for; an empty list means no restriction on that axis. Places add up: people in
+    any listed province, commune or village."""
+
+    provinces: tuple[int, ...] = ()
+    communes: tuple[int, ...] = ()
+    villages: tuple[int, ...] = ()
+    languages: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """The stored form."""
+        return {key: list(getattr(self, key)) for key in AUDIENCE_KEYS}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Audience:
+        """Rebuild from the stored form, ignoring unknown keys."""
+        return cls(**{key: tuple(data.get(key) or ()) for key in AUDIENCE_KEYS})
+
+    def within(self, commune_codes: Collection[int] | None) -> bool:
+        """Whether a commune officer scoped to these communes may address this audience."""
+        if commune_codes is None:
+            return True
+        return bool(self.communes) and not self.provinces and set(self.communes) <= set(commune_codes)
+
+    def matches(self, person: Person) -> bool:
+        """Whether a person falls in the audience (the same rule as `_where`, for one person in Python)."""
+        places = self.provinces or self.communes or self.villages
+        in_place = (
+            not places
+            or person.province_code in self.provinces
+            or person.commune_code in self.communes
+            or person.village_id in self.villages
+        )
+        language_ok = not self.languages or (person.language or "vi") in self.languages
+        return in_place and language_ok and (not self.roles or person.role in self.roles)
+
+
+def _where(audience: Audience) -> ColumnElement[bool]:
+    """The audience as a SQL condition on people who consented and still want bulletins."""
+    conditions: list[ColumnElement[bool]] = [Person.consented_at.is_not(None), Person.subscribed.is_(True)]
+    places: list[ColumnElement[bool]] = []
+    if audience.provinces:
+        places.append(Person.province_code.in_(audience.provinces))
+    if audience.communes:
+        places.append(Person.commune_code.in_(audience.communes))
+    if audience.villages:
+        places.append(Person.village_id.in_(audience.villages))
+    if places:
+        conditions.append(or_(*places))
+    if audience.languages:
+        conditions.append(func.coalesce(Person.language, "vi").in_(audience.languages))
+    if audience.roles:
+        conditions.append(Person.role.in_(audience.roles))
+    return and_(*conditions)
+
+
+def _recipients(audience: Audience) -> Select[int, str, str, str, PersonRole]:
+    """One row per person in the audience with the channel address they joined last from."""
+    other = aliased(Identity)
+    latest = (
+        select(func.max(other.id)).where(other.person_id == Person.id).correlate(Person).scalar_subquery()
+    )
+    return (
+        select(Person.id, Identity.urn, Identity.channel, func.coalesce(Person.language, "vi"), Person.role)
+        .join(Identity, Identity.id == latest)
+        .where(_where(audience))
+    )
+
+
+@dataclass(frozen=True)
+class Reach:
+    """How many people a bulletin would reach, before it is sent."""
+
+    total: int
+    prestigious: int
+    by_channel: dict[str, int]
+    by_language: dict[str, int]
+
+
+def reach(session: Session, audience: Audience) -> Reach:
+    """Count the audience by channel and language."""
+    rows = session.execute(_recipients(audience)).all()
+    by_channel: dict[str, int] = {}
+    by_language: dict[str, int] = {}
+    for _id, _urn, channel, language, _role in rows:
+        by_channel[channel] = by_channel.get(channel, 0) + 1
+        by_language[language] = by_language.get(language, 0) + 1
+    prestigious = sum(1 for row in rows if row[4] == PersonRole.prestigious)
+    return Reach(len(rows), prestigious, by_channel, by_language)
+
+
+def create(
+    session: Session,
+    *,
+    title: str,
+    versions: Sequence[tuple[str, str, StoredClip | None]],
+    audience: Audience,
+    image_ids: Sequence[int] = (),
+    urgent: bool = False,
+    created_by: int | None = None,
+) -> Bulletin:
+    """A draft bulletin from (language, text, audio) versions; at least a title and one version."""
+    title = title.strip()
+    if not title:
+        raise BulletinError(mark("Bản tin cần có tiêu đề."))
+    if len(title) > 200:
+        raise BulletinError(mark("Tiêu đề dài quá (tối đa 200 ký tự)."))
+    if not any(text.strip() or clip for _lang, text, clip in versions):
+        raise BulletinError(mark("Bản tin cần có nội dung hoặc âm thanh ít nhất một ngôn ngữ."))
+    bulletin = Bulletin(
+        title=title,
+        status=BulletinStatus.draft,
+        audience=audience.to_json(),
+        image_ids=list(image_ids),
+        urgent=urgent,
+        created_by=created_by,
+    )
+    session.add(bulletin)
+    for language, text, clip in versions:
+        set_version(bulletin, language, text, clip)
+    session.flush()
+    return bulletin
+
+
+def set_version(bulletin: Bulletin, language: str, text: str, clip: StoredClip | None) -> BulletinVersion:
+    """Add or replace the version in one language; a draft only."""
+    if bulletin.status != BulletinStatus.draft:
+        raise BulletinError(mark("Bản tin đã gửi thì không sửa được nữa."))
+    version = bulletin.version(language)
+    if version is None:
+        version = BulletinVersion(language=language)
+        bulletin.versions.append(version)
+    version.text = text.strip()
+    if clip is not None:
+        version.voice, version.mp3, version.audio_source = clip.voice, clip.mp3, clip.source
+    return version
+
+
+def get(session: Session, bulletin_id: int) -> Bulletin | None:
+    """A bulletin with its versions and their audio."""
+    return session.scalar(
+        select(Bulletin)
+        .where(Bulletin.id == bulletin_id)
+        .options(selectinload(Bulletin.versions).selectinload(BulletinVersion.voice))
+    )
+
+
+def get_all(
+    session: Session, *, query: str = "", offset: int = 0, limit: int = 20
+) -> tuple[list[Bulletin], int]:
+    """A page of bulletins, newest first, optionally by words in the title, and the total."""
+    stmt = select(Bulletin)
+    if query.strip():
+        stmt = stmt.where(Bulletin.title.ilike(f"%{query.strip()}%"))
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    page = stmt.order_by(Bulletin.id.desc()).offset(offset).limit(limit)
+    return list(session.scalars(page.options(selectinload(Bulletin.versions)))), total
+
+
+def send(
+    session: Session, bulletin: Bulletin, *, lead: timedelta, at: datetime | None = None, urgent: bool = False
+) -> int:
+    """Queue one outbox row per recipient in this transaction and start (or schedule) the send. Prestigious
+    persons' rows are due `lead` earlier, so they can relay it; urgent bulletins go to all at once and
+    ignore quiet hours. Returns how many were queued."""
+    if bulletin.status != BulletinStatus.draft:
+        raise BulletinError(mark("Bản tin này đã được gửi hoặc lên lịch rồi."))
+    now = utcnow()
+    start = max(at or now, now)
+    bulletin.urgent = bulletin.urgent or urgent
+    bulletin.lead_minutes = 0 if bulletin.urgent else int(lead.total_seconds() // 60)
+    bulletin.send_at = start
+    everyone_at = start + timedelta(minutes=bulletin.lead_minutes)
+    recipients = _recipients(Audience.from_json(bulletin.audience)).subquery()
+    prestigious = recipients.c.role == PersonRole.prestigious
+    rows = select(
+        literal(bulletin.id),
+        recipients.c.id,
+        recipients.c.urn,
+        recipients.c.channel,
+        recipients.c[3],
+        prestigious,
+        literal(bulletin.urgent),
+        literal(DeliveryStatus.pending.value),
+        case((prestigious, literal(start)), else_=literal(everyone_at)),
+    )
+    columns = ["bulletin_id", "person_id", "urn", "channel", "language", "prestigious", "urgent", "status"]
+    result = session.execute(
+        insert(Delivery).from_select([*columns, "due_at"], rows),
+        execution_options={"synchronize_session": False},
+    )
+    queued = int(getattr(result, "rowcount", 0) or 0)
+    if queued == 0:
+        raise BulletinError(mark("Không có ai trong đối tượng nhận này."))
+    bulletin.status = BulletinStatus.scheduled if start > now else BulletinStatus.sending
+    return queued
+
+
+def pause(session: Session, bulletin: Bulletin) -> None:
+    """Hold a send: nothing more leaves until it is resumed (messages in flight still arrive)."""
+    if bulletin.status not in LIVE:
+        raise BulletinError(mark("Chỉ tạm dừng được bản tin đang gửi."))
+    bulletin.status = BulletinStatus.paused
+
+
+def resume(session: Session, bulletin: Bulletin) -> None:
+    """Carry on a paused send where it stopped."""
+    if bulletin.status != BulletinStatus.paused:
+        raise BulletinError(mark("Bản tin này không ở trạng thái tạm dừng."))
+    bulletin.status = BulletinStatus.sending
+
+
+def cancel(session: Session, bulletin: Bulletin) -> int:
+    """Stop a send for good; every unsent row is kept, marked cancelled. Returns how many."""
+    if bulletin.status in (BulletinStatus.done, BulletinStatus.cancelled):
+        raise BulletinError(mark("Bản tin này đã gửi xong hoặc đã hủy."))
+    bulletin.status = BulletinStatus.cancelled
+    bulletin.finished_at = utcnow()
+    result = session.execute(
+        update(Delivery)
+        .where(Delivery.bulletin_id == bulletin.id, Delivery.status == DeliveryStatus.pending)
+        .values(status=DeliveryStatus.cancelled),
+        execution_options={"synchronize_session": False},
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a send stands; `pending` counts rows queued or in flight, `retaken` those sent again after a
+    crash (each possibly a duplicate)."""
+
+    total: int = 0
+    sent: int = 0
+    failed: int = 0
+    blocked: int = 0
+    pending: int = 0
+    cancelled: int = 0
+    retaken: int = 0
+    by_status: dict[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, int]:
+        """The `loaban bulletin status --json` form; failed includes people who blocked the bot."""
+        return {
+            "total": self.total,
+            "sent": self.sent,
+            "failed": self.failed + self.blocked,
+            "pending": self.pending,
+            "blocked": self.blocked,
+            "cancelled": self.cancelled,
+            "possible_duplicates": self.retaken,
+        }
+
+
+def progress(session: Session, bulletin_id: int) -> Progress:
+    """Count a bulletin's outbox rows by status."""
+    rows = session.execute(
+        select(Delivery.status, func.count(), func.coalesce(func.sum(Delivery.retaken), 0))
+        .where(Delivery.bulletin_id == bulletin_id)
+        .group_by(Delivery.status)
+    ).all()
+    counts = {str(status): int(n) for status, n, _r in rows}
+    return Progress(
+        total=sum(counts.values()),
+        sent=counts.get(DeliveryStatus.sent, 0),
+        failed=counts.get(DeliveryStatus.failed, 0),
+        blocked=counts.get(DeliveryStatus.blocked, 0),
+        pending=counts.get(DeliveryStatus.pending, 0) + counts.get(DeliveryStatus.sending, 0),
+        cancelled=counts.get(DeliveryStatus.cancelled, 0),
+        retaken=sum(int(r) for _s, _n, r in rows),
+        by_status=counts,
+    )
+
+
+def failures(session: Session, bulletin_id: int, limit: int = 50) -> list[Delivery]:
+    """The rows that could not be delivered, with the platform's reason."""
+    stmt = (
+        select(Delivery)
+        .where(
+            Delivery.bulletin_id == bulletin_id,
+            Delivery.status.in_([DeliveryStatus.failed, DeliveryStatus.blocked]),
+        )
+        .order_by(Delivery.id)
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
+def recent_for(session: Session, person: Person, limit: int = 5) -> list[Bulletin]:
+    """The latest bulletins sent to a person's place and language, newest first, for 'Bản tin'."""
+    stmt = (
+        select(Bulletin)
+        .where(
+            Bulletin.status.in_([BulletinStatus.sending, BulletinStatus.done]), Bulletin.send_at <= utcnow()
+        )
+        .order_by(Bulletin.send_at.desc())
+        .limit(100)
+        .options(selectinload(Bulletin.versions))
+    )
+    found = [b for b in session.scalars(stmt) if Audience.from_json(b.audience).matches(person)]
+    return found[:limit]
+
+
+RELAY_BANDS = (5, 10, 30, 50, 100)
+RELAY_METHODS = ("meeting", "loudspeaker", "visits")
+
+
+def record_relay(
+    session: Session, bulletin: Bulletin, person: Person, *, households: int, method: str
+) -> Relay:
+    """Keep (or correct) a prestigious person's word that they passed the bulletin on."""
+    relay = session.scalar(
+        select(Relay).where(Relay.bulletin_id == bulletin.id, Relay.person_id == person.id)
+    )
+    if relay is None:
+        relay = Relay(bulletin_id=bulletin.id, person_id=person.id)
+        session.add(relay)
+    relay.commune_code, relay.village_id = person.commune_code, person.village_id
+    relay.households, relay.method, relay.created_at = households, method, utcnow()
+    session.flush()
+    return relay
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Relays for one village (or a commune without villages): who confirmed, how many households, how."""
+
+    commune_code: int | None
+    village_id: int | None
+    relays: int
+    households: int
+    methods: dict[str, int]
+
+
+def coverage(session: Session, bulletin_id: int | None = None) -> list[Coverage]:
+    """Relay coverage per village, for one bulletin or all of them."""
+    stmt = select(
+        Relay.commune_code, Relay.village_id, Relay.method, func.count(), func.sum(Relay.households)
+    )
+    if bulletin_id is not None:
+        stmt = stmt.where(Relay.bulletin_id == bulletin_id)
+    grouped: dict[tuple[int | None, int | None], list[tuple[str, int, int]]] = {}
+    for commune, village, method, n, households in session.execute(
+        stmt.group_by(Relay.commune_code, Relay.village_id, Relay.method)
+    ):
+        grouped.setdefault((commune, village), []).append((method, int(n), int(households or 0)))
+    return [
+        Coverage(
+            commune,
+            village,
+            sum(n for _m, n, _h in rows),
+            sum(h for _m, _n, h in rows),
+            {m: n for m, n, _h in rows},
+        )
+        for (commune, village), rows in sorted(grouped.items(), key=lambda kv: (kv[0][0] or 0, kv[0][1] or 0))
+    ]
+
+
+def station_items(
+    session: Session, commune_code: int, language: str, limit: int = 50
+) -> list[tuple[Bulletin, BulletinVersion]]:
+    """Bulletins sent to a commune with audio in a language, newest first, for its station's feed."""
+    commune = areas.get_commune(commune_code)
+    place = Person(commune_code=commune_code, province_code=commune.province_code if commune else None)
+    place.language, place.role = language, PersonRole.villager
+    stmt = (
+        select(Bulletin)
+        .where(Bulletin.status.in_([BulletinStatus.sending, BulletinStatus.done]))
+        .order_by(Bulletin.send_at.desc())
+        .limit(500)
+        .options(selectinload(Bulletin.versions).selectinload(BulletinVersion.mp3))
+    )
+    found: list[tuple[Bulletin, BulletinVersion]] = []
+    for bulletin in session.scalars(stmt):
+        version = bulletin.version(language)
+        if version is not None and version.mp3 is not None and _places_match(bulletin, place):
+            found.append((bulletin, version))
+    return found[:limit]
+
+
+def _places_match(bulletin: Bulletin, place: Person) -> bool:
+    """Whether a bulletin's audience covers a place, whatever its language and role filters."""
+    audience = Audience.from_json(bulletin.audience)
+    return Audience(audience.provinces, audience.communes, audience.villages).matches(place)

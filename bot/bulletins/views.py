@@ -1,0 +1,83 @@
+"""Public routes: stored media files, and a podcast feed per commune and language for loudspeaker
+stations (any podcast app or a station's automation can subscribe to it)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from email.utils import format_datetime
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, JSONResponse, Response
+
+from bot.areas import service as areas
+from bot.bulletins import service as bulletins
+from bot.bulletins.models import Bulletin, BulletinVersion
+from bot.i18n import KNOWN_LANGUAGES
+from bot.media import service as media
+from bot.runtime import runtime_of
+
+router = APIRouter()
+MEDIA_NAME = re.compile(r"^([0-9a-f]{64})\.(ogg|mp3|jpg|png)$")
+
+
+@router.get("/media/{name}", include_in_schema=False)
+async def media_file(request: Request, name: str) -> Response:
+    """A stored file by its content hash; cacheable for ever since the name is its content."""
+    match = MEDIA_NAME.match(name)
+    if match is None:
+        return JSONResponse({"error": "not found"}, status_code=404)
+    runtime = runtime_of(request)
+
+    def find() -> tuple[Path, str] | None:
+        with runtime.db.transaction() as session:
+            found = media.by_key(session, match.group(1))
+            return (Path(runtime.settings.media_dir) / found.path, found.mime) if found else None
+
+    found = await asyncio.to_thread(find)
+    if found is None or not found[0].exists():
+        return JSONResponse({"error": "not found"}, status_code=404)
+    headers = {"Cache-Control": "public, max-age=31536000, immutable"}
+    return FileResponse(found[0], media_type=found[1], headers=headers)
+
+
+@router.get("/feeds/{commune_code}/{language}.xml", include_in_schema=False)
+async def station_feed(request: Request, commune_code: int, language: str) -> Response:
+    """RSS 2.0 with MP3 enclosures: the bulletins sent to a commune that have audio in a language."""
+    commune = areas.get_commune(commune_code)
+    if commune is None or language not in KNOWN_LANGUAGES:
+        return JSONResponse({"error": "unknown commune or language"}, status_code=404)
+    runtime = runtime_of(request)
+    base = (runtime.settings.public_url or str(request.base_url)).rstrip("/")
+
+    def items() -> list[str]:
+        with runtime.db.transaction() as session:
+            return [_item(base, b, v) for b, v in bulletins.station_items(session, commune_code, language)]
+
+    entries = await asyncio.to_thread(items)
+    name = KNOWN_LANGUAGES[language].vietnamese_name
+    title = escape(f"Loa Bản — {commune.name} — {name}")
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<rss version="2.0" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"><channel>'
+        f"<title>{title}</title><link>{escape(base)}/feeds/{commune_code}/{language}.xml</link>"
+        f"<description>{title}</description><language>{escape(language)}</language>"
+        + "".join(entries)
+        + "</channel></rss>"
+    )
+    return Response(body, media_type="application/rss+xml; charset=utf-8")
+
+
+def _item(base: str, bulletin: Bulletin, version: BulletinVersion) -> str:
+    """One feed item: the bulletin's text and its station MP3 as the enclosure."""
+    mp3 = version.mp3
+    assert mp3 is not None
+    enclosure = f'<enclosure url="{escape(base + media.url(mp3))}" length="{mp3.size}" type="audio/mpeg"/>'
+    return (
+        f"<item><title>{escape(bulletin.title)}</title><description>{escape(version.text)}</description>"
+        f'<guid isPermaLink="false">loaban-{bulletin.id}-{version.language}</guid>'
+        f"<pubDate>{format_datetime(bulletin.send_at or bulletin.created_at)}</pubDate>{enclosure}"
+        f"<itunes:duration>{round(mp3.duration or 0)}</itunes:duration></item>"
+    )

@@ -1,0 +1,325 @@
+"""The bulletin sender: takes due outbox rows, sends them within the platform's limits, records each
+outcome. One sender per deployment holds a lease, so the per-bot limits hold across processes; a crash
+leaves at most `delivery_concurrency` rows in flight, which the next sender takes again."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import socket
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import exists, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.bulletins import compose
+from bot.bulletins import service as bulletins
+from bot.bulletins.models import Bulletin, BulletinStatus, Delivery, DeliveryStatus, Lease
+from bot.channels.base import Hub, SendError
+from bot.config import Settings
+from bot.conversation.types import Reply
+from bot.db import Database, utcnow
+from bot.i18n import Catalogs
+from bot.messages import service as messages
+from bot.people import service as people
+
+log = logging.getLogger(__name__)
+LEASE_NAME = "bulletin-sender"
+MAX_BACKOFF = timedelta(minutes=10)
+
+
+def parse_quiet_hours(spec: str) -> tuple[time, time] | None:
+    """'21:00-06:00' -> (21:00, 06:00); empty means no quiet hours."""
+    if not spec.strip():
+        return None
+    start, end = (time.fromisoformat(part.strip()) for part in spec.split("-", 1))
+    return start, end
+
+
+def is_quiet(moment: datetime, window: tuple[time, time] | None, zone: ZoneInfo) -> bool:
+    """Whether a moment falls in the quiet hours of the local day (the window may span midnight)."""
+    if window is None:
+        return False
+    start, end = window
+    local = moment.astimezone(zone).time()
+    return (local >= start or local < end) if start > end else start <= local < end
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process of this machine still runs."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _dead(holder: str) -> bool:
+    """A holder on this machine whose process is gone (kill -9) need not be waited for."""
+    host, _sep, rest = holder.partition(":")
+    pid = rest.split(":", 1)[0]
+    return host == socket.gethostname() and pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid))
+
+
+def take_lease(session: Session, holder: str, seconds: float) -> tuple[bool, bool]:
+    """(holding, just gained): keep or take the sender lease if free, expired, or its holder died."""
+    now = utcnow()
+    lease = session.get(Lease, LEASE_NAME, with_for_update=True)
+    if lease is None:
+        try:
+            with session.begin_nested():
+                session.add(
+                    Lease(name=LEASE_NAME, holder=holder, expires_at=now + timedelta(seconds=seconds))
+                )
+        except IntegrityError:
+            return False, False
+        return True, True
+    if lease.holder != holder and lease.expires_at > now and not _dead(lease.holder):
+        return False, False
+    gained = lease.holder != holder
+    lease.holder, lease.expires_at = holder, now + timedelta(seconds=seconds)
+    return True, gained
+
+
+def retake_in_flight(session: Session) -> int:
+    """Rows a previous sender took but never recorded: sent again (each possibly a duplicate)."""
+    result = session.execute(
+        update(Delivery)
+        .where(Delivery.status == DeliveryStatus.sending)
+        .values(
+            status=DeliveryStatus.pending, retaken=Delivery.retaken + 1, claimed_by=None, due_at=utcnow()
+        ),
+        execution_options={"synchronize_session": False},
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def advance_bulletins(session: Session) -> None:
+    """Scheduled bulletins whose time came are sending; sending ones with nothing left are done."""
+    now = utcnow()
+    session.execute(
+        update(Bulletin)
+        .where(Bulletin.status == BulletinStatus.scheduled, Bulletin.send_at <= now)
+        .values(status=BulletinStatus.sending),
+        execution_options={"synchronize_session": False},
+    )
+    unfinished = exists().where(
+        Delivery.bulletin_id == Bulletin.id,
+        Delivery.status.in_([DeliveryStatus.pending, DeliveryStatus.sending]),
+    )
+    session.execute(
+        update(Bulletin)
+        .where(Bulletin.status == BulletinStatus.sending, ~unfinished)
+        .values(status=BulletinStatus.done, finished_at=now),
+        execution_options={"synchronize_session": False},
+    )
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """An outbox row this sender took, with what it needs to send it."""
+
+    id: int
+    bulletin_id: int
+    person_id: int
+    urn: str
+    channel: str
+    language: str
+    prestigious: bool
+    part: int
+    attempts: int
+
+
+def claim(session: Session, holder: str, limit: int, *, quiet: bool) -> list[Claimed]:
+    """Take up to `limit` due rows of live bulletins, oldest first; in quiet hours only urgent ones."""
+    stmt = (
+        select(Delivery)
+        .join(Bulletin, Bulletin.id == Delivery.bulletin_id)
+        .where(
+            Delivery.status == DeliveryStatus.pending,
+            Delivery.due_at <= utcnow(),
+            Bulletin.status.in_(bulletins.LIVE),
+        )
+        .order_by(Delivery.due_at, Delivery.id)
+        .limit(limit)
+        .with_for_update(of=Delivery, skip_locked=True)
+    )
+    if quiet:
+        stmt = stmt.where(Delivery.urgent.is_(True))
+    rows = list(session.scalars(stmt))
+    for row in rows:
+        row.status, row.claimed_by, row.attempts = DeliveryStatus.sending, holder, row.attempts + 1
+    return [
+        Claimed(
+            r.id, r.bulletin_id, r.person_id, r.urn, r.channel, r.language, r.prestigious, r.part, r.attempts
+        )
+        for r in rows
+    ]
+
+
+@dataclass(frozen=True)
+class Result:
+    """How sending one part went."""
+
+    sent_id: str | None = None
+    error: SendError | None = None
+
+
+class Sender:
+    """The loop that drains the bulletin outbox; runs inside `serve` or as `loaban worker`."""
+
+    def __init__(self, db: Database, hub: Hub, settings: Settings, catalogs: Catalogs) -> None:
+        self.db, self.hub, self.settings, self.catalogs = db, hub, settings, catalogs
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        self.quiet_window = parse_quiet_hours(settings.quiet_hours)
+        self.zone = ZoneInfo(settings.timezone)
+        self.leading = False
+        self.wake = asyncio.Event()
+        self._stopping = False
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._messages: dict[tuple[int, str, bool], list[Reply]] = {}
+
+    async def run(self) -> None:
+        """Send until stopped, renewing the lease every third of its length."""
+        loop = asyncio.get_running_loop()
+        renew_at = 0.0
+        while not self._stopping:
+            if loop.time() >= renew_at:
+                await asyncio.to_thread(self._housekeeping)
+                renew_at = loop.time() + self.settings.delivery_lease_seconds / 3
+            if not self.leading:
+                await self._pause(self.settings.delivery_lease_seconds / 3)
+                continue
+            free = self.settings.delivery_concurrency - len(self._inflight)
+            if free <= 0:
+                await asyncio.wait(self._inflight, return_when=asyncio.FIRST_COMPLETED)
+                continue
+            quiet = is_quiet(utcnow(), self.quiet_window, self.zone)
+            rows = await asyncio.to_thread(self._claim, free, quiet)
+            for row in rows:
+                task = asyncio.create_task(self._deliver(row))
+                self._inflight.add(task)
+                task.add_done_callback(self._inflight.discard)
+            if not rows:
+                await self._pause(0.5)
+
+    async def stop(self) -> None:
+        """Finish what is in flight, then let another sender take over at once."""
+        self._stopping = True
+        self.wake.set()
+        if self._inflight:
+            await asyncio.wait(self._inflight, timeout=30)
+        await asyncio.to_thread(self._release)
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep until a new send is queued here or `seconds` pass."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.wake.wait(), seconds)
+        self.wake.clear()
+
+    def _housekeeping(self) -> None:
+        """Keep (or win) the lease, take back a dead sender's rows, and move bulletins along."""
+        with self.db.transaction() as session:
+            holding, gained = take_lease(session, self.holder, self.settings.delivery_lease_seconds)
+            if gained:
+                retaken = retake_in_flight(session)
+                if retaken:
+                    log.warning("took back %d bulletin messages left in flight by a stopped sender", retaken)
+            if holding:
+                advance_bulletins(session)
+        self.leading = holding
+
+    def _release(self) -> None:
+        """Give the lease up on a clean stop."""
+        with self.db.transaction() as session:
+            lease = session.get(Lease, LEASE_NAME, with_for_update=True)
+            if lease is not None and lease.holder == self.holder:
+                lease.expires_at = utcnow()
+            advance_bulletins(session)
+
+    def _claim(self, limit: int, quiet: bool) -> list[Claimed]:
+        """Take due rows in one transaction."""
+        with self.db.transaction() as session:
+            return claim(session, self.holder, limit, quiet=quiet)
+
+    def _parts(self, row: Claimed) -> list[Reply]:
+        """The messages this recipient gets, composed once per (bulletin, language, role)."""
+        key = (row.bulletin_id, row.language, row.prestigious)
+        if key not in self._messages:
+            with self.db.transaction() as session:
+                self._messages[key] = compose.for_recipient(
+                    session, row.bulletin_id, row.language, row.prestigious, self.catalogs, self.settings
+                )
+        return self._messages[key]
+
+    async def _deliver(self, row: Claimed) -> None:
+        """Send the row's next message and record how it went; never raises."""
+        try:
+            parts = await asyncio.to_thread(self._parts, row)
+            reply = parts[row.part] if row.part < len(parts) else None
+            channel = self.hub.channels.get(row.channel)
+            if reply is None:
+                result = Result()
+            elif channel is None:
+                result = Result(error=SendError(f"channel '{row.channel}' is not running"))
+            else:
+                try:
+                    result = Result(sent_id=await channel.send(row.urn, reply))
+                except SendError as exc:
+                    result = Result(error=exc)
+            await asyncio.to_thread(self._record, row, reply, len(parts), result)
+        except Exception:
+            log.exception("bulletin message %s could not be sent or recorded; it will be taken again", row.id)
+
+    def _record(self, row: Claimed, reply: Reply | None, total: int, result: Result) -> None:
+        """One transaction per message: the row's new state, the person's message history, and an
+        unsubscription when the person blocked the bot."""
+        now = utcnow()
+        values: dict[str, object] = {"claimed_by": None}
+        error = result.error
+        with self.db.transaction() as session:
+            if error is None:
+                if reply is not None:
+                    message_id = messages.record_outbound(
+                        session,
+                        person_id=row.person_id,
+                        urn=row.urn,
+                        kind="bulletin",
+                        text=reply.text,
+                        payload=reply.to_payload(),
+                    )
+                    messages.mark_delivered(session, [(message_id, result.sent_id, None)])
+                done = row.part + 1 >= total
+                values |= {
+                    "part": row.part + 1,
+                    "status": DeliveryStatus.sent if done else DeliveryStatus.pending,
+                    "due_at": now + timedelta(seconds=self.settings.delivery_chat_interval_seconds),
+                    "sent_at": now if done else None,
+                    "error": None,
+                }
+            elif error.blocked:
+                values |= {"status": DeliveryStatus.blocked, "error": str(error)}
+                person = people.get(session, row.person_id)
+                if person is not None:
+                    person.subscribed = False
+            elif error.retry_after is not None:
+                wait = timedelta(seconds=error.retry_after)
+                values |= {
+                    "status": DeliveryStatus.pending,
+                    "due_at": now + wait,
+                    "attempts": row.attempts - 1,
+                }
+            elif error.permanent or row.attempts >= self.settings.delivery_max_attempts:
+                values |= {"status": DeliveryStatus.failed, "error": str(error)}
+            else:
+                backoff = min(timedelta(seconds=5 * 2 ** (row.attempts - 1)), MAX_BACKOFF)
+                values |= {"status": DeliveryStatus.pending, "due_at": now + backoff, "error": str(error)}
+            session.execute(update(Delivery).where(Delivery.id == row.id).values(**values))

@@ -1,0 +1,1 @@
+"""Stored files (voice notes, station MP3s, pictures) and their platform upload ids."""

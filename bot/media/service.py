@@ -1,0 +1,72 @@
+"""Keep files under the media folder by content hash and find them again."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from bot.media.models import Media
+
+EXTENSIONS = {"audio/ogg": "ogg", "audio/mpeg": "mp3", "image/jpeg": "jpg", "image/png": "png"}
+
+
+def digest(data: bytes) -> str:
+    """The content key of a file."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def store(
+    session: Session,
+    root: Path,
+    data: bytes,
+    *,
+    kind: str,
+    mime: str,
+    duration: float | None = None,
+    key: str | None = None,
+) -> Media:
+    """Write a file (atomically) and its row, or return the row already stored under the same key."""
+    key = key or digest(data)
+    found = session.scalar(select(Media).where(Media.key == key))
+    if found is not None and (root / found.path).exists():
+        return found
+    relative = f"{key[:2]}/{key}.{EXTENSIONS[mime]}"
+    target = root / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(target.suffix + f".{os.getpid()}.part")
+    partial.write_bytes(data)
+    partial.replace(target)
+    if found is not None:
+        return found
+    media = Media(key=key, kind=kind, mime=mime, path=relative, size=len(data), duration=duration)
+    session.add(media)
+    session.flush()
+    return media
+
+
+def get(session: Session, media_id: int) -> Media | None:
+    """A stored file by id."""
+    return session.get(Media, media_id)
+
+
+def by_key(session: Session, key: str) -> Media | None:
+    """A stored file by its content key (cache look-ups, public URLs)."""
+    return session.scalar(select(Media).where(Media.key == key))
+
+
+def remember_platform_id(session: Session, media_id: int, platform: str, file_id: str) -> None:
+    """Cache the id a platform gave an uploaded file, so the next send re-uses it."""
+    media = session.get(Media, media_id, with_for_update=True)
+    if media is None:
+        return
+    ids = {**media.platform_ids, platform: file_id}
+    session.execute(update(Media).where(Media.id == media_id).values(platform_ids=ids))
+
+
+def url(media: Media) -> str:
+    """Where browsers and the web chat fetch a file; the content hash makes it unguessable."""
+    return f"/media/{media.key}.{EXTENSIONS[media.mime]}"
