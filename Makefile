@@ -9,7 +9,7 @@ LOCALES := locales
 
 .PHONY: run test install system-deps frontend lint format locales-extract locales-update locales-compile bench clean
 
-run: install frontend
+run: install frontend system-deps
 	$(BIN)/loaban migrate
 	$(BIN)/loaban import-content
 	$(BIN)/loaban create-admin --first
@@ -33,11 +33,13 @@ $(HTMX): package.json package-lock.json
 	mkdir -p admin/static/vendor
 	cp node_modules/htmx.org/dist/htmx.min.js $(HTMX)
 
-# Browser tests need Debian's chromium; voice notes need ffmpeg. Installed only when missing (needs root).
+# Browser tests need Debian's chromium; voice notes need ffmpeg; offline speech needs espeak-ng.
+# Installed only when missing (needs root).
 system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v ffmpeg >/dev/null || missing="$$missing ffmpeg"; \
+	command -v espeak-ng >/dev/null || missing="$$missing espeak-ng"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	  else echo "note: missing$$missing (install with apt-get as root); the tests that need them are skipped"; fi; \

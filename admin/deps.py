@@ -8,10 +8,11 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from bot.accounts import service as accounts
 from bot.accounts.models import AdminUser, Role
-from bot.accounts.service import CONTENT_EDITORS
+from bot.accounts.service import BULLETIN_AUTHORS, CONTENT_EDITORS
 from bot.i18n import mark
 from bot.runtime import runtime_of
 
@@ -89,6 +90,7 @@ def require(*roles: Role) -> Callable[[AdminUser], AdminUser]:
 ProvinceAdminDep = Annotated[AdminUser, Depends(require(Role.province_admin))]
 PlacesEditorDep = Annotated[AdminUser, Depends(require(Role.province_admin, Role.commune_officer))]
 EditorDep = Annotated[AdminUser, Depends(require(*CONTENT_EDITORS))]
+AuthorDep = Annotated[AdminUser, Depends(require(*BULLETIN_AUTHORS))]
 AnswererDep = Annotated[AdminUser, Depends(require(Role.province_admin, Role.commune_officer, Role.editor))]
 
 
@@ -101,3 +103,11 @@ def admin_gettext(request: Request) -> Callable[[str], str]:
 def client_ip(request: Request) -> str:
     """The caller's address for the audit log and login throttle."""
     return request.client.host if request.client else ""
+
+
+async def form_data(request: Request) -> FormData:
+    """The posted form as it came, for forms whose fields are named at run time (one per language)."""
+    return await request.form()
+
+
+FormDep = Annotated[FormData, Depends(form_data)]

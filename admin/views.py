@@ -92,6 +92,7 @@ def render(
         "csrf_token": csrf_token(request),
         "role_labels": ROLE_LABELS,
         "commune_name": commune_name,
+        "province_name": province_name,
         "language_name": language_name,
         "day_label": day_label,
         **ctx,
@@ -102,6 +103,12 @@ def render(
 def commune_name(code: int | None) -> str:
     """A commune's full name for display, or a dash."""
     area = areas.get_commune(code) if code else None
+    return area.name if area else "—"
+
+
+def province_name(code: int | None) -> str:
+    """A province's full name for display, or a dash."""
+    area = areas.get_province(code) if code else None
     return area.name if area else "—"
 
 

@@ -119,7 +119,7 @@ def cmd_worker(settings: Settings, _args: argparse.Namespace) -> int:
         stop = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             asyncio.get_running_loop().add_signal_handler(sig, stop.set)
-        # A sender never receives updates, so it needs no webhook secret: build it as a poller that never polls.
+        # A sender never receives updates, so needs no webhook secret: built as a poller that never polls.
         async with running(build_runtime(settings, polling=True), sender=True, receive=False):
             print("Loa Bản bulletin worker running; Ctrl-C to stop.", flush=True)
             await stop.wait()
@@ -154,6 +154,9 @@ def cmd_bulletin_create(settings: Settings, args: argparse.Namespace) -> int:
     text = Path(args.text_file).read_text(encoding="utf-8")
     upload = (Path(args.audio).read_bytes(), Path(args.audio).name) if args.audio else None
     images = [Path(p).read_bytes() for p in args.image]
+    if any(media.image_type(data) is None for data in images):
+        print("error: pictures must be JPEG or PNG", file=sys.stderr)
+        return 2
     try:
         clip = audio.clip_for(settings, text, args.lang, upload)
     except AudioError as exc:
@@ -168,7 +171,8 @@ def cmd_bulletin_create(settings: Settings, args: argparse.Namespace) -> int:
         with _transaction(settings) as session:
             stored = audio.store(session, root, clip) if clip else None
             image_ids = [
-                media.store(session, root, data, kind="image", mime=_image_type(data)).id for data in images
+                media.store(session, root, data, kind="image", mime=media.image_type(data) or "").id
+                for data in images
             ]
             bulletin = bulletins.create(
                 session,
@@ -184,15 +188,6 @@ def cmd_bulletin_create(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     print(bulletin_id)
     return 0
-
-
-def _image_type(data: bytes) -> str:
-    """JPEG or PNG by their magic bytes; anything else is refused."""
-    if data.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    raise SystemExit("error: pictures must be JPEG or PNG")
 
 
 def cmd_bulletin_send(settings: Settings, args: argparse.Namespace) -> int:

@@ -174,6 +174,7 @@ def scope(admin: AdminUser) -> list[int] | None:
 
 
 CONTENT_EDITORS = (Role.province_admin, Role.editor)
+BULLETIN_AUTHORS = (Role.province_admin, Role.editor, Role.commune_officer)  # officers: their communes only
 
 
 def can_edit_content(admin: AdminUser) -> bool:

@@ -12,6 +12,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from bot.db import Base, str_enum, utcnow
 from bot.media.models import Media
 
+AUDIO_PENDING = "pending"  # a version's audio_source while its speech is being made
+AUDIO_UPLOAD_PREFIX = "pending-upload:"  # ... while its uploaded recording waits to be transcoded
+AUDIO_ERROR_PREFIX = "error:"  # ... when neither worked, with the reason
+
 
 class BulletinStatus(enum.StrEnum):
     """draft -> scheduled | sending -> done; sending <-> paused; cancelled from any but done."""
@@ -61,6 +65,11 @@ class Bulletin(Base):
         """The version in a language, if written."""
         return next((v for v in self.versions if v.language == language), None)
 
+    @property
+    def audio_ready(self) -> bool:
+        """No version's audio is still being made or failed (a draft is sent only when this holds)."""
+        return not any(v.audio_source.startswith((AUDIO_PENDING, AUDIO_ERROR_PREFIX)) for v in self.versions)
+
 
 class BulletinVersion(Base):
     """The bulletin in one language: its text and, where there is one, its audio in both forms."""
@@ -74,7 +83,7 @@ class BulletinVersion(Base):
     text: Mapped[str] = mapped_column(Text, default="")
     voice_id: Mapped[int | None] = mapped_column(ForeignKey("media.id", ondelete="SET NULL"))
     mp3_id: Mapped[int | None] = mapped_column(ForeignKey("media.id", ondelete="SET NULL"))
-    audio_source: Mapped[str] = mapped_column(String(30), default="")
+    audio_source: Mapped[str] = mapped_column(String(120), default="")  # engine, "recording", "pending…"
 
     bulletin: Mapped[Bulletin] = relationship(back_populates="versions")
     voice: Mapped[Media | None] = relationship(foreign_keys=[voice_id])

@@ -196,6 +196,8 @@ def send(
     ignore quiet hours. Returns how many were queued."""
     if bulletin.status != BulletinStatus.draft:
         raise BulletinError(mark("Bản tin này đã được gửi hoặc lên lịch rồi."))
+    if not bulletin.audio_ready:
+        raise BulletinError(mark("Âm thanh chưa sẵn sàng hoặc bị lỗi; hãy xem lại từng ngôn ngữ."))
     now = utcnow()
     start = max(at or now, now)
     bulletin.urgent = bulletin.urgent or urgent
@@ -216,11 +218,11 @@ def send(
         case((prestigious, literal(start)), else_=literal(everyone_at)),
     )
     columns = ["bulletin_id", "person_id", "urn", "channel", "language", "prestigious", "urgent", "status"]
-    result = session.execute(
-        insert(Delivery).from_select([*columns, "due_at"], rows),
-        execution_options={"synchronize_session": False},
+    queued = len(
+        session.connection()
+        .execute(insert(Delivery).from_select([*columns, "due_at"], rows).returning(Delivery.id))
+        .all()
     )
-    queued = int(getattr(result, "rowcount", 0) or 0)
     if queued == 0:
         raise BulletinError(mark("Không có ai trong đối tượng nhận này."))
     bulletin.status = BulletinStatus.scheduled if start > now else BulletinStatus.sending

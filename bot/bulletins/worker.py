@@ -32,6 +32,7 @@ from bot.people import service as people
 log = logging.getLogger(__name__)
 LEASE_NAME = "bulletin-sender"
 MAX_BACKOFF = timedelta(minutes=10)
+MESSAGE_CACHE_SIZE = 256
 
 
 def parse_quiet_hours(spec: str) -> tuple[time, time] | None:
@@ -254,6 +255,8 @@ class Sender:
         """The messages this recipient gets, composed once per (bulletin, language, role)."""
         key = (row.bulletin_id, row.language, row.prestigious)
         if key not in self._messages:
+            if len(self._messages) >= MESSAGE_CACHE_SIZE:
+                self._messages.clear()  # old bulletins' messages; live ones are composed again in a moment
             with self.db.transaction() as session:
                 self._messages[key] = compose.for_recipient(
                     session, row.bulletin_id, row.language, row.prestigious, self.catalogs, self.settings

@@ -70,3 +70,12 @@ def remember_platform_id(session: Session, media_id: int, platform: str, file_id
 def url(media: Media) -> str:
     """Where browsers and the web chat fetch a file; the content hash makes it unguessable."""
     return f"/media/{media.key}.{EXTENSIONS[media.mime]}"
+
+
+def image_type(data: bytes) -> str | None:
+    """'image/jpeg' or 'image/png' by the file's magic bytes; None for anything else."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    return None

@@ -68,6 +68,7 @@ class PersonFilter:
     query: str = ""
     language: str | None = None
     commune_codes: Collection[int] | None = None
+    role: PersonRole | None = None
 
 
 S = TypeVar("S", bound=Select[*tuple[Any, ...]])
@@ -78,6 +79,8 @@ def _filtered(stmt: S, flt: PersonFilter) -> S:
     stmt = _scoped(stmt, flt.commune_codes)
     if flt.language:
         stmt = stmt.where(Person.language == flt.language)
+    if flt.role:
+        stmt = stmt.where(Person.role == flt.role)
     if flt.query:
         like = f"%{flt.query.strip()}%"
         stmt = stmt.where(
@@ -169,3 +172,11 @@ def redeem_invite(session: Session, person: Person, typed: str) -> bool:
 def set_role(session: Session, person: Person, role: PersonRole) -> None:
     """An admin marks or unmarks a prestigious person."""
     person.role = role
+
+
+def invites(session: Session, commune_codes: Collection[int] | None, limit: int = 50) -> list[Invite]:
+    """The latest invite codes, those for the admin's communes when they are limited to some."""
+    stmt = select(Invite).order_by(Invite.created_at.desc()).limit(limit)
+    if commune_codes is not None:
+        stmt = stmt.where(Invite.commune_code.in_(list(commune_codes)))
+    return list(session.scalars(stmt))

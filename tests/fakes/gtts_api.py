@@ -95,5 +95,7 @@ class FakeGoogleTTS:
             self.requests.append((text, lang))
         audio = base64.b64encode(speak_mp3(text, lang)).decode()
         inner = json.dumps([audio], separators=(",", ":"))
-        payload = json.dumps([["wrb.fr", "jQ1olc", inner, None, None, None, "generic"]], separators=(",", ":"))
+        payload = json.dumps(
+            [["wrb.fr", "jQ1olc", inner, None, None, None, "generic"]], separators=(",", ":")
+        )
         return PlainTextResponse(f")]}}'\n\n{len(payload)}\n{payload}\n", media_type="application/json")

@@ -64,7 +64,7 @@ def upgrade() -> None:
     sa.Column('text', sa.Text(), nullable=False),
     sa.Column('voice_id', sa.Integer(), nullable=True),
     sa.Column('mp3_id', sa.Integer(), nullable=True),
-    sa.Column('audio_source', sa.String(length=30), nullable=False),
+    sa.Column('audio_source', sa.String(length=120), nullable=False),
     sa.ForeignKeyConstraint(['bulletin_id'], ['bulletins.id'], name=op.f('fk_bulletin_versions_bulletin_id_bulletins'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['mp3_id'], ['media.id'], name=op.f('fk_bulletin_versions_mp3_id_media'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['voice_id'], ['media.id'], name=op.f('fk_bulletin_versions_voice_id_media'), ondelete='SET NULL'),

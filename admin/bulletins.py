@@ -1,0 +1,380 @@
+"""Admin pages for bulletins: write (text, recordings, pictures per language), see the reach, send now or
+later, follow delivery live, pause, resume, cancel; relay coverage; station feeds; prestigious persons."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, BackgroundTasks, Depends, Form, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData, UploadFile
+
+from admin.deps import AdminDep, AuthorDep, FormDep, PlacesEditorDep, SessionDep, admin_gettext, csrf_protect
+from admin.views import PAGE_SIZE, Page, parse_codes, redirect, render
+from bot.accounts import service as accounts
+from bot.accounts.models import AdminUser
+from bot.areas import service as areas
+from bot.bulletins import service as bulletins
+from bot.bulletins import voices
+from bot.bulletins.models import Bulletin, BulletinStatus
+from bot.i18n import mark
+from bot.media import service as media
+from bot.people import service as people
+from bot.people.models import PersonRole
+from bot.runtime import runtime_of
+
+router = APIRouter(prefix="/admin", dependencies=[Depends(csrf_protect)])
+STATUS_LABELS = {
+    BulletinStatus.draft: mark("Bản nháp"),
+    BulletinStatus.scheduled: mark("Đã hẹn giờ"),
+    BulletinStatus.sending: mark("Đang gửi"),
+    BulletinStatus.paused: mark("Tạm dừng"),
+    BulletinStatus.cancelled: mark("Đã hủy"),
+    BulletinStatus.done: mark("Đã gửi xong"),
+}
+METHOD_LABELS = {
+    "meeting": mark("Họp thôn, bản"),
+    "loudspeaker": mark("Loa phát thanh"),
+    "visits": mark("Đến từng nhà"),
+}
+MAX_IMAGES = 5
+
+
+def _page(request: Request, template: str, admin: AdminUser, status: int = 200, **ctx: Any) -> Response:
+    """Render with the labels every bulletin page uses."""
+    return render(
+        request,
+        template,
+        admin,
+        status=status,
+        status_labels=STATUS_LABELS,
+        method_labels=METHOD_LABELS,
+        **ctx,
+    )
+
+
+def _bulletin(session: Session, bulletin_id: int) -> Bulletin:
+    """A bulletin or a 404 page."""
+    bulletin = bulletins.get(session, bulletin_id)
+    if bulletin is None:
+        raise HTTPException(status_code=404, detail=mark("Không có bản tin này."))
+    return bulletin
+
+
+def _may_steer(admin: AdminUser, bulletin: Bulletin) -> bool:
+    """Authors may change and send a bulletin; commune officers only those for their own communes."""
+    audience = bulletins.Audience.from_json(bulletin.audience)
+    return admin.role in accounts.BULLETIN_AUTHORS and audience.within(accounts.scope(admin))
+
+
+def _steerable(session: Session, admin: AdminUser, bulletin_id: int) -> Bulletin:
+    """A bulletin this admin may change, or a 403/404 page."""
+    bulletin = _bulletin(session, bulletin_id)
+    if not _may_steer(admin, bulletin):
+        raise HTTPException(status_code=403, detail=mark("Bản tin này gửi ra ngoài các xã của bạn."))
+    return bulletin
+
+
+@router.get("/bulletins", response_class=HTMLResponse)
+def bulletin_list(
+    request: Request, session: SessionDep, admin: AdminDep, q: str = "", page: Annotated[int, Query(ge=1)] = 1
+) -> Response:
+    """Bulletins newest first, searchable by title, with where each send stands."""
+    rows, total = bulletins.get_all(session, query=q, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    progress = {b.id: bulletins.progress(session, b.id) for b in rows}
+    can_write = admin.role in accounts.BULLETIN_AUTHORS
+    return _page(
+        request,
+        "bulletins.html",
+        admin,
+        rows=rows,
+        progress=progress,
+        q=q,
+        page=Page(page, total),
+        can_write=can_write,
+    )
+
+
+@router.get("/bulletins/new", response_class=HTMLResponse)
+def bulletin_form(request: Request, admin: AuthorDep) -> Response:
+    """The form for a new bulletin."""
+    return _form(request, admin, None, {})
+
+
+def _form(request: Request, admin: AdminUser, error: str | None, values: dict[str, Any]) -> Response:
+    """The new-bulletin form, again with the admin's input and the reason when it was refused."""
+    runtime = runtime_of(request)
+    return _page(
+        request,
+        "bulletin_form.html",
+        admin,
+        status=400 if error else 200,
+        error=error,
+        values=values,
+        languages=runtime.catalogs.languages(),
+        provinces=areas.provinces(),
+        scope=accounts.scope(admin),
+    )
+
+
+def _upload(form: FormData, name: str) -> tuple[bytes, str] | None:
+    """A file field's bytes and name, None when left empty."""
+    value = form.get(name)
+    if not isinstance(value, UploadFile) or not value.filename:
+        return None
+    return value.file.read(), value.filename
+
+
+def _audience(form: FormData, admin: AdminUser) -> bulletins.Audience:
+    """The audience chosen in the form; commune officers may only address their own communes."""
+    communes = tuple(parse_codes(str(form.get("communes") or "")))
+    provinces = tuple(int(str(p)) for p in form.getlist("provinces") if str(p).isdigit())
+    audience = bulletins.Audience(
+        provinces=provinces,
+        communes=communes,
+        languages=tuple(str(v) for v in form.getlist("languages")),
+        roles=tuple(str(v) for v in form.getlist("roles") if v in PersonRole.__members__),
+    )
+    if not audience.within(accounts.scope(admin)):
+        raise bulletins.BulletinError(mark("Cán bộ xã chỉ gửi được bản tin cho các xã của mình."))
+    return audience
+
+
+@router.post("/bulletins/new")
+def bulletin_create(
+    request: Request, session: SessionDep, admin: AuthorDep, form: FormDep, background: BackgroundTasks
+) -> Response:
+    """Save the draft at once (texts, parked recordings, pictures); its audio is made after the answer."""
+    runtime = runtime_of(request)
+    settings, _ = runtime.settings, admin_gettext(request)
+    languages = [lang.code for lang in runtime.catalogs.languages()]
+    try:
+        audience = _audience(form, admin)
+        images = [f for f in form.getlist("images") if isinstance(f, UploadFile) and f.filename][:MAX_IMAGES]
+        pictures = [f.file.read() for f in images]
+        if any(media.image_type(data) is None for data in pictures):
+            raise bulletins.BulletinError(mark("Ảnh phải là tệp JPEG hoặc PNG."))
+        uploads = {code: _upload(form, f"audio_{code}") for code in languages}
+        texts = {code: str(form.get(f"text_{code}") or "") for code in languages}
+        chosen = [code for code in languages if texts[code].strip() or uploads[code]]
+        root = Path(settings.media_dir)
+        image_ids = [
+            media.store(session, root, data, kind="image", mime=media.image_type(data) or "").id
+            for data in pictures
+        ]
+        bulletin = bulletins.create(
+            session,
+            title=str(form.get("title") or ""),
+            versions=[(code, texts[code], None) for code in chosen],
+            audience=audience,
+            image_ids=image_ids,
+            urgent=form.get("urgent") == "true",
+            created_by=admin.id,
+        )
+    except (bulletins.BulletinError, accounts.AccountError) as exc:
+        values = {k: v for k, v in form.multi_items() if isinstance(v, str)}
+        return _form(request, admin, exc.translate(_), values)
+    for version in bulletin.versions:
+        upload = uploads.get(version.language)
+        mark_ = voices.keep_upload(settings, *upload) if upload else None
+        voices.mark_pending(version, settings, mark_)
+    accounts.audit(session, admin, "bulletin_created", str(bulletin.id), title=bulletin.title[:80])
+    session.flush()
+    background.add_task(voices.make_audio, runtime.db, settings, bulletin.id)
+    return redirect(f"/admin/bulletins/{bulletin.id}")
+
+
+@router.get("/bulletins/{bulletin_id}", response_class=HTMLResponse)
+def bulletin_detail(request: Request, session: SessionDep, admin: AdminDep, bulletin_id: int) -> Response:
+    """A bulletin: versions with audio to preview and download, audience and reach, sending, relays."""
+    bulletin = _bulletin(session, bulletin_id)
+    audience = bulletins.Audience.from_json(bulletin.audience)
+    reach = bulletins.reach(session, audience) if bulletin.status == BulletinStatus.draft else None
+    coverage = bulletins.coverage(session, bulletin_id)
+    villages = {c.village_id: areas.get_village(session, c.village_id) for c in coverage if c.village_id}
+    used = {v.language for v in bulletin.versions}
+    return _page(
+        request,
+        "bulletin.html",
+        admin,
+        audience=audience,
+        reach=reach,
+        images=[m for m in (media.get(session, i) for i in bulletin.image_ids) if m is not None],
+        media_url=media.url,
+        can_steer=_may_steer(admin, bulletin),
+        missing_languages=[
+            lang for lang in runtime_of(request).catalogs.languages() if lang.code not in used
+        ],
+        coverage=coverage,
+        villages=villages,
+        **_progress_context(session, bulletin),
+    )
+
+
+def _progress_context(session: Session, bulletin: Bulletin) -> dict[str, Any]:
+    """What the live progress fragment shows."""
+    return {
+        "bulletin": bulletin,
+        "progress": bulletins.progress(session, bulletin.id),
+        "failures": bulletins.failures(session, bulletin.id, limit=20),
+        "live": bulletin.status in bulletins.LIVE or not bulletin.audio_ready,
+    }
+
+
+@router.get("/bulletins/{bulletin_id}/progress", response_class=HTMLResponse)
+def bulletin_progress(request: Request, session: SessionDep, admin: AdminDep, bulletin_id: int) -> Response:
+    """The progress fragment htmx polls every few seconds while a send (or its audio) is under way."""
+    bulletin = _bulletin(session, bulletin_id)
+    return _page(request, "bulletin_progress.html", admin, **_progress_context(session, bulletin))
+
+
+@router.post("/bulletins/{bulletin_id}/versions")
+def bulletin_version(
+    request: Request,
+    session: SessionDep,
+    admin: AuthorDep,
+    form: FormDep,
+    background: BackgroundTasks,
+    bulletin_id: int,
+) -> Response:
+    """Add or rewrite one language of a draft (text and/or recording); its audio is made again."""
+    runtime = runtime_of(request)
+    bulletin = _steerable(session, admin, bulletin_id)
+    language = str(form.get("language") or "")
+    if language not in [lang.code for lang in runtime.catalogs.languages()]:
+        raise HTTPException(status_code=400, detail=mark("Ngôn ngữ không hợp lệ."))
+    upload = _upload(form, "audio")
+    try:
+        version = bulletins.set_version(bulletin, language, str(form.get("text") or ""), None)
+    except bulletins.BulletinError as exc:
+        raise HTTPException(status_code=409, detail=exc.msgid) from exc
+    if upload is None:
+        version.voice = version.mp3 = None
+    voices.mark_pending(
+        version, runtime.settings, voices.keep_upload(runtime.settings, *upload) if upload else None
+    )
+    session.flush()
+    background.add_task(voices.make_audio, runtime.db, runtime.settings, bulletin.id)
+    return redirect(f"/admin/bulletins/{bulletin.id}")
+
+
+@router.post("/bulletins/{bulletin_id}/send")
+def bulletin_send(
+    request: Request,
+    session: SessionDep,
+    admin: AuthorDep,
+    bulletin_id: int,
+    when: Annotated[str, Form()] = "now",
+    at: Annotated[str, Form()] = "",
+    urgent: Annotated[bool, Form()] = False,
+) -> Response:
+    """Queue the draft for everyone in its audience, now or at a local date and time."""
+    runtime = runtime_of(request)
+    bulletin = _steerable(session, admin, bulletin_id)
+    start = None
+    if when == "at":
+        try:
+            start = datetime.fromisoformat(at).replace(tzinfo=ZoneInfo(runtime.settings.timezone))
+        except ValueError as exc:
+            raise HTTPException(status_code=400, detail=mark("Thời gian hẹn gửi không hợp lệ.")) from exc
+    lead = runtime.settings.relay_lead_minutes
+    try:
+        queued = bulletins.send(session, bulletin, lead=timedelta(minutes=lead), at=start, urgent=urgent)
+    except bulletins.BulletinError as exc:
+        raise HTTPException(status_code=409, detail=exc.msgid) from exc
+    accounts.audit(session, admin, "bulletin_sent", str(bulletin.id), recipients=queued)
+    _wake_sender(request)
+    return redirect(f"/admin/bulletins/{bulletin.id}")
+
+
+@router.post("/bulletins/{bulletin_id}/{action}")
+def bulletin_control(
+    request: Request, session: SessionDep, admin: AuthorDep, bulletin_id: int, action: str
+) -> Response:
+    """Pause, resume or cancel a send."""
+    actions = {"pause": bulletins.pause, "resume": bulletins.resume, "cancel": bulletins.cancel}
+    if action not in actions:
+        raise HTTPException(status_code=404, detail=mark("Không có trang này."))
+    bulletin = _steerable(session, admin, bulletin_id)
+    try:
+        actions[action](session, bulletin)
+    except bulletins.BulletinError as exc:
+        raise HTTPException(status_code=409, detail=exc.msgid) from exc
+    accounts.audit(session, admin, f"bulletin_{action}", str(bulletin.id))
+    _wake_sender(request)
+    return redirect(f"/admin/bulletins/{bulletin.id}")
+
+
+def _wake_sender(request: Request) -> None:
+    """Let this process's sender look at the outbox now rather than at its next poll (after commit, the
+    wake-up finds the rows: the sender polls again within half a second if it looked too early)."""
+    sender = runtime_of(request).sender
+    if sender is not None:
+        sender.wake.set()
+
+
+# --- prestigious persons -------------------------------------------------------------------------
+
+
+@router.get("/prestigious", response_class=HTMLResponse)
+def prestigious_list(request: Request, session: SessionDep, admin: AdminDep, code: str = "") -> Response:
+    """Prestigious persons in the admin's communes, the invites handed out, and relays over all bulletins."""
+    scope = accounts.scope(admin)
+    flt = people.PersonFilter(commune_codes=scope, role=PersonRole.prestigious)
+    rows, total = people.get_all(session, flt, offset=0, limit=200)
+    coverage = [c for c in bulletins.coverage(session) if scope is None or c.commune_code in scope]
+    villages = {c.village_id: areas.get_village(session, c.village_id) for c in coverage if c.village_id}
+    return _page(
+        request,
+        "prestigious.html",
+        admin,
+        rows=rows,
+        total=total,
+        invites=people.invites(session, scope),
+        new_code=code,
+        coverage=coverage,
+        villages=villages,
+        can_invite=accounts.can_edit_people_and_places(admin),
+        scope_communes=[areas.get_commune(c) for c in scope] if scope is not None else None,
+    )
+
+
+@router.post("/prestigious/invites")
+def invite_create(
+    request: Request, session: SessionDep, admin: PlacesEditorDep, commune: Annotated[str, Form()] = ""
+) -> Response:
+    """A one-time code to hand to a village elder, who enters it in the bot."""
+    scope = accounts.scope(admin)
+    code = int(commune) if commune.isdigit() else None
+    if code is not None and areas.get_commune(code) is None:
+        raise HTTPException(status_code=400, detail=mark("Mã xã '{code}' không tồn tại."))
+    if scope is not None and code not in scope:
+        raise HTTPException(status_code=403, detail=mark("Bạn không có quyền làm việc này."))
+    invite = people.create_invite(session, commune_code=code, created_by=admin.id)
+    accounts.audit(session, admin, "invite_created", invite.code)
+    return redirect(f"/admin/prestigious?code={invite.code}")
+
+
+@router.post("/people/{person_id}/role")
+def person_role(
+    request: Request,
+    session: SessionDep,
+    admin: PlacesEditorDep,
+    person_id: int,
+    role: Annotated[str, Form()],
+) -> Response:
+    """Mark a person as prestigious (they get bulletins first, to relay) or back as a villager."""
+    person = people.get(session, person_id)
+    if (
+        person is None
+        or not people.in_scope(person, accounts.scope(admin))
+        or role not in PersonRole.__members__
+    ):
+        raise HTTPException(status_code=404, detail=mark("Không tìm thấy người này trong phạm vi của bạn."))
+    people.set_role(session, person, PersonRole(role))
+    accounts.audit(session, admin, "person_role", str(person.id), role=role)
+    return redirect(f"/admin/people/{person.id}")

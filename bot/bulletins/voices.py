@@ -1,0 +1,81 @@
+"""Making a draft's audio after the admin's request has returned: text-to-speech and transcoding take
+seconds, so they run as a job that owns short transactions of its own, never inside a request's."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from pathlib import Path
+
+from bot.audio import service as audio
+from bot.audio.ffmpeg import AudioError
+from bot.audio.tts import SpeechError, can_speak
+from bot.bulletins import service as bulletins
+from bot.bulletins.models import AUDIO_ERROR_PREFIX as ERROR_PREFIX
+from bot.bulletins.models import AUDIO_PENDING as PENDING
+from bot.bulletins.models import AUDIO_UPLOAD_PREFIX as UPLOAD_PREFIX
+from bot.bulletins.models import BulletinVersion
+from bot.config import Settings
+from bot.db import Database
+
+log = logging.getLogger(__name__)
+
+
+def incoming_dir(settings: Settings) -> Path:
+    """Where uploaded recordings wait for the job."""
+    return Path(settings.media_dir) / "incoming"
+
+
+def keep_upload(settings: Settings, data: bytes, filename: str) -> str:
+    """Park an uploaded recording on disk (not in a transaction) and return the version's pending mark."""
+    extension = filename.rsplit(".", 1)[-1].lower()[:8] if "." in filename else "bin"
+    name = f"{secrets.token_hex(12)}.{extension}"
+    folder = incoming_dir(settings)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_bytes(data)
+    return UPLOAD_PREFIX + name
+
+
+def mark_pending(version: BulletinVersion, settings: Settings, upload_mark: str | None) -> None:
+    """Say what audio a version is waiting for: a parked recording, speech, or nothing to make."""
+    if upload_mark is not None:
+        version.audio_source = upload_mark
+    elif version.text and can_speak(audio.engines(settings), version.language):
+        version.audio_source = PENDING
+    elif version.voice is None:
+        version.audio_source = ""
+
+
+def make_audio(db: Database, settings: Settings, bulletin_id: int) -> None:
+    """Render every pending version of a bulletin, one at a time, recording each result or error."""
+    with db.transaction() as session:
+        bulletin = bulletins.get(session, bulletin_id)
+        todo = [
+            (v.language, v.text, v.audio_source)
+            for v in (bulletin.versions if bulletin else [])
+            if v.audio_source.startswith(PENDING)
+        ]
+    root = Path(settings.media_dir)
+    for language, text, source in todo:
+        upload: tuple[bytes, str] | None = None
+        parked = incoming_dir(settings) / source.removeprefix(UPLOAD_PREFIX)
+        if source.startswith(UPLOAD_PREFIX):
+            upload = (parked.read_bytes(), parked.name) if parked.exists() else (b"", parked.name)
+        try:
+            clip = audio.clip_for(settings, text, language, upload)
+            error = None
+        except (AudioError, SpeechError, OSError) as exc:
+            clip, error = None, str(exc)
+            log.warning("bulletin %s: no audio for %s: %s", bulletin_id, language, exc)
+        with db.transaction() as session:
+            bulletin = bulletins.get(session, bulletin_id)
+            version = bulletin.version(language) if bulletin else None
+            if version is None or version.audio_source != source:
+                continue  # the draft changed meanwhile; its new job will handle it
+            if clip is not None:
+                stored = audio.store(session, root, clip)
+                version.voice, version.mp3, version.audio_source = stored.voice, stored.mp3, stored.source
+            else:
+                version.audio_source = (ERROR_PREFIX + (error or "no audio"))[:120]
+        if upload is not None:
+            parked.unlink(missing_ok=True)

@@ -1,0 +1,204 @@
+"""The admin side of bulletins over real HTTP: write one with a recording and a picture, preview, see the
+reach, send, watch it arrive on the fake Telegram; bad recordings, hostile titles, scoping, pausing and
+cancelling; marking prestigious persons and inviting them with a one-time code."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.accounts.models import Role
+from bot.audio import ffmpeg
+from bot.bulletins import service as bulletins
+from bot.bulletins.models import BulletinStatus
+from bot.db import Database
+from bot.people import service as people
+from bot.people.models import PersonRole
+from tests.drivers import TelegramDriver
+from tests.fakes.telegram_api import FakeBotAPI
+from tests.test_admin import csrf, login, make_admin
+from tests.test_bulletins import MUONG_TE, PHONG_THO, google, settings, telegram_person, wait_done
+
+__all__ = ["google", "settings"]  # fixtures this module shares with test_bulletins
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c63f8cfc0f01f0005000201a5f9d4c50000000049454e44ae426082"
+)
+pytestmark = pytest.mark.skipif(not ffmpeg.available(), reason="needs ffmpeg (make system-deps)")
+
+
+def tone(tmp_path: Path, name: str = "elder.wav") -> bytes:
+    """A 2-second recording, as a phone would upload."""
+    path = tmp_path / name
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=300:duration=2", str(path)], check=True
+    )
+    return path.read_bytes()
+
+
+def create(
+    client: httpx.Client, data: dict[str, str], files: dict[str, tuple[str, bytes, str]]
+) -> httpx.Response:
+    """Post the new-bulletin form with its CSRF token."""
+    token = csrf(client.get("/admin/bulletins/new"))
+    return client.post("/admin/bulletins/new", data={"csrf_token": token, **data}, files=files)
+
+
+def wait_audio(client: httpx.Client, url: str, timeout: float = 30) -> str:
+    """The bulletin page once no version's audio is still being made."""
+    deadline = time.monotonic() + timeout
+    while True:
+        page = client.get(url).text
+        if "Đang tạo âm thanh" not in page:
+            return page
+        assert time.monotonic() < deadline, "audio was never made"
+        time.sleep(0.2)
+
+
+def test_an_admin_writes_previews_and_sends_a_bulletin_with_a_recording_and_a_picture(
+    client: httpx.Client, db: Database, fake_telegram: FakeBotAPI, tmp_path: Path
+) -> None:
+    make_admin(db, "tinh")
+    login(client, "tinh")
+    hmong = telegram_person(db, language="hmn")
+    kinh = telegram_person(db, language="vi")
+    made = create(
+        client,
+        {
+            "title": "Tiêm vắc xin",
+            "text_vi": "Thứ Hai tiêm vắc xin tại trạm y tế.",
+            "text_hmn": "Hnub Ib txhaj tshuaj.",
+            "communes": str(PHONG_THO),
+        },
+        {"audio_hmn": ("elder.wav", tone(tmp_path), "audio/wav"), "images": ("poster.png", PNG, "image/png")},
+    )
+    assert made.status_code == 303
+    url = made.headers["location"]
+    page = wait_audio(client, url)
+    assert page.count("<audio controls") == 2 and "Tải MP3 cho đài truyền thanh" in page
+    assert "Sẽ đến 2 người" in page and "recording" in page and "gtts:vi" in page
+    bulletin_id = int(url.rsplit("/", 1)[1])
+
+    sent = client.post(f"{url}/send", data={"csrf_token": csrf(client.get(url)), "when": "now"})
+    assert sent.status_code == 303
+    wait_done(db, bulletin_id)
+    [hm_voice, hm_photo] = fake_telegram.sent(hmong)
+    assert "Hnub Ib txhaj tshuaj." in hm_voice.params["caption"] and hm_photo.method == "sendPhoto"
+    [vi_voice, _photo] = fake_telegram.sent(kinh)
+    assert "trạm y tế" in vi_voice.params["caption"]
+    assert hm_voice.files["voice"] != vi_voice.files["voice"], "each language has its own audio"
+    fragment = client.get(f"{url}/progress").text
+    assert "Đã gửi xong" in fragment and "hx-get" not in fragment, "polling stops when done"
+
+
+def test_a_corrupt_recording_is_a_clear_error_and_nothing_is_sent(
+    client: httpx.Client, db: Database, fake_telegram: FakeBotAPI
+) -> None:
+    make_admin(db, "tinh")
+    login(client, "tinh")
+    telegram_person(db)
+    made = create(
+        client,
+        {"title": "Họp thôn", "text_vi": "Họp thôn tối nay.", "communes": str(PHONG_THO)},
+        {"audio_vi": ("hop.mp3", b"ID3\x03\x00" + bytes(4000), "audio/mpeg")},
+    )
+    url = made.headers["location"]
+    page = wait_audio(client, url)
+    assert "Không dùng được tệp âm thanh" in page
+    refused = client.post(f"{url}/send", data={"csrf_token": csrf(client.get(url)), "when": "now"})
+    assert refused.status_code == 409 and "Âm thanh chưa sẵn sàng hoặc bị lỗi" in refused.text
+    time.sleep(0.5)
+    assert fake_telegram.sent() == []
+
+
+def test_hostile_titles_are_escaped_and_officers_stay_in_their_communes(
+    client: httpx.Client, db: Database
+) -> None:
+    make_admin(db, "tinh")
+    make_admin(db, "xa", Role.commune_officer, communes=(PHONG_THO,))
+    login(client, "tinh")
+    province_wide = create(client, {"title": "<script>alert(1)</script>", "text_vi": "Nội dung."}, {})
+    listing = client.get("/admin/bulletins").text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in listing and "<script>alert(1)" not in listing
+    url = province_wide.headers["location"]
+
+    client.cookies.clear()
+    login(client, "xa")
+    outside = create(client, {"title": "Tin", "text_vi": "Nội dung.", "communes": str(MUONG_TE)}, {})
+    assert outside.status_code == 400 and "chỉ gửi được bản tin cho các xã của mình" in outside.text
+    refused = client.post(f"{url}/send", data={"csrf_token": csrf(client.get(url)), "when": "now"})
+    assert refused.status_code == 403
+    mine = create(client, {"title": "Tin xã", "text_vi": "Nội dung.", "communes": str(PHONG_THO)}, {})
+    assert mine.status_code == 303
+
+
+def test_a_scheduled_bulletin_can_be_paused_resumed_and_cancelled(client: httpx.Client, db: Database) -> None:
+    make_admin(db, "tinh")
+    login(client, "tinh")
+    for _ in range(3):
+        telegram_person(db)
+    url = create(
+        client, {"title": "Lịch cúp điện", "text_vi": "Cúp điện chủ nhật.", "communes": str(PHONG_THO)}, {}
+    ).headers["location"]
+    wait_audio(client, url)
+    later = client.post(
+        url + "/send", data={"csrf_token": csrf(client.get(url)), "when": "at", "at": "2099-01-01T08:00"}
+    )
+    assert later.status_code == 303 and "Đã hẹn giờ" in client.get(url).text
+    for action, label in [("pause", "Tạm dừng"), ("resume", "Đang gửi"), ("cancel", "Đã hủy")]:
+        done = client.post(f"{url}/{action}", data={"csrf_token": csrf(client.get(url))})
+        assert done.status_code == 303 and label in client.get(url + "/progress").text
+    bulletin_id = int(url.rsplit("/", 1)[1])
+    with db.transaction() as session:
+        assert bulletins.progress(session, bulletin_id).cancelled == 3
+        bulletin = bulletins.get(session, bulletin_id)
+        assert bulletin is not None and bulletin.status == BulletinStatus.cancelled
+    again = client.post(f"{url}/cancel", data={"csrf_token": csrf(client.get(url))})
+    assert again.status_code == 409
+
+
+def test_an_official_marks_or_invites_prestigious_persons(
+    client: httpx.Client, db: Database, fake_telegram: FakeBotAPI
+) -> None:
+    make_admin(db, "xa", Role.commune_officer, communes=(PHONG_THO,))
+    login(client, "xa")
+    marked_chat, invited_chat = telegram_person(db), telegram_person(db)
+    with db.transaction() as session:
+        marked = people.get_by_urn(session, f"telegram:{marked_chat}")
+        assert marked is not None
+        marked_id = marked.id
+    page = client.get(f"/admin/people/{marked_id}")
+    assert (
+        client.post(
+            f"/admin/people/{marked_id}/role", data={"csrf_token": csrf(page), "role": "prestigious"}
+        ).status_code
+        == 303
+    )
+    listing = client.get("/admin/prestigious")
+    made = client.post(
+        "/admin/prestigious/invites", data={"csrf_token": csrf(listing), "commune": str(PHONG_THO)}
+    )
+    shown = client.get(made.headers["location"]).text
+    code = re.search(r"Mã mời mới: (UT-[A-Z0-9]{6})", shown)
+    assert code is not None
+
+    person = TelegramDriver(client, fake_telegram, db, invited_chat)
+    person.tap("settings")
+    person.tap("invite")
+    wrong = person.send("UT-AAAAAA")
+    assert "Mã không đúng" in wrong[0].text
+    right = person.send(code.group(1).lower().replace("-", " "))
+    assert "người có uy tín" in right[0].text
+    reused = TelegramDriver(client, fake_telegram, db, marked_chat)
+    reused.tap("settings")
+    reused.tap("invite")
+    assert "Mã không đúng" in reused.send(code.group(1))[0].text, "a code works once"
+    with db.transaction() as session:
+        roles = {people.get_by_urn(session, f"telegram:{c}").role for c in (marked_chat, invited_chat)}  # type: ignore[union-attr]
+    assert roles == {PersonRole.prestigious}
+    assert client.get("/admin/prestigious").text.count("/admin/people/") == 2
