@@ -5,6 +5,7 @@ prestigious persons, replayed from the menu, held in quiet hours, and taken agai
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import signal
 import subprocess
@@ -123,22 +124,23 @@ def test_a_bulletin_reaches_its_audience_as_a_voice_note_uploaded_once(
     villagers = [telegram_person(db) for _ in range(3)]
     elder = telegram_person(db, role="prestigious")
     elsewhere = telegram_person(db, commune=MUONG_TE)
-    blocked = telegram_person(db)
+    blocked, gone = telegram_person(db), telegram_person(db)
     fake_telegram.blocked.add(blocked)
+    fake_telegram.unknown_chats.add(gone)
     web_session = "w" * 20
     add_person(db, f"web:{web_session}", commune=PHONG_THO, province=LAI_CHAU)
     bulletin_id = make_bulletin(db, settings)
 
     with db.transaction() as session:
         reach = bulletins.reach(session, bulletins.Audience(communes=(PHONG_THO,)))
-    assert (reach.total, reach.prestigious, reach.by_channel) == (6, 1, {"telegram": 5, "web": 1})
-    assert send(db, bulletin_id) == 6
+    assert (reach.total, reach.prestigious, reach.by_channel) == (7, 1, {"telegram": 6, "web": 1})
+    assert send(db, bulletin_id) == 7
     progress = wait_done(db, bulletin_id)
 
     assert progress.to_json() | {"possible_duplicates": 0} == {
-        "total": 6,
+        "total": 7,
         "sent": 5,
-        "failed": 1,
+        "failed": 2,
         "pending": 0,
         "blocked": 1,
         "cancelled": 0,
@@ -160,8 +162,10 @@ def test_a_bulletin_reaches_its_audience_as_a_voice_note_uploaded_once(
     with db.transaction() as session:
         person = session.scalar(select(Person).where(Person.id == _person_of(session, blocked)))
         assert person is not None and person.subscribed is False
-        [failure] = bulletins.failures(session, bulletin_id)
-        assert failure.status == DeliveryStatus.blocked and "blocked" in (failure.error or "")
+        refused, lost = bulletins.failures(session, bulletin_id)
+        assert refused.status == DeliveryStatus.blocked and "blocked" in (refused.error or "")
+        assert lost.status == DeliveryStatus.failed and "chat not found" in (lost.error or "").lower()
+        assert lost.attempts == 1, "a permanent error is not retried"
 
     polled = client.get("/chat/api/messages", params={"session": web_session}).json()["replies"]
     assert polled[0]["audio_url"].endswith(".ogg") and "Vay vốn hộ nghèo" in polled[0]["text"]
@@ -409,3 +413,73 @@ def test_speech_is_opus_at_about_24_kbps_cached_and_falls_back_to_espeak(
         google.fail = False
     assert fallback is not None and fallback.source == "espeak:vi"
     assert audio.clip_for(settings, "Ua tsaug", "hmn") is None, "no engine speaks H'Mông: a person records it"
+
+
+def test_the_command_line_creates_sends_and_reports(
+    database_url: str, db: Database, tmp_path: Path, google: FakeGoogleTTS
+) -> None:
+    """The documented interface: create prints the id, send queues, status --json has the counts."""
+    chats = [telegram_person(db) for _ in range(2)]
+    (tmp_path / "tin.txt").write_text(TEXT, encoding="utf-8")
+    env = os.environ | {
+        "LOABAN_DATABASE_URL": database_url,
+        "LOABAN_MEDIA_DIR": str(tmp_path / "media"),
+        "LOABAN_GTTS_URL": google.url,
+        "LOABAN_LOG_LEVEL": "warning",
+    }
+
+    def loaban(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "bot.cli", *args], env=env, capture_output=True, text=True, check=True
+        )
+        return done.stdout.strip()
+
+    bulletin_id = loaban(
+        "bulletin",
+        "create",
+        "--title",
+        "Vay vốn",
+        "--text-file",
+        str(tmp_path / "tin.txt"),
+        "--lang",
+        "vi",
+        "--area",
+        str(PHONG_THO),
+        "--role",
+        "villager",
+    )
+    assert bulletin_id.isdigit()
+    assert "2 recipients queued" in loaban("bulletin", "send", bulletin_id)
+    status = json.loads(loaban("bulletin", "status", bulletin_id, "--json"))
+    assert {k: status[k] for k in ("total", "sent", "failed", "pending")} == {
+        "total": 2,
+        "sent": 0,
+        "failed": 0,
+        "pending": 2,
+    }
+    with db.transaction() as session:
+        bulletin = bulletins.get(session, int(bulletin_id))
+        assert bulletin is not None and bulletin.versions[0].audio_source == "gtts:vi"
+    assert len(chats) == 2
+
+
+def test_two_processes_share_one_sender_and_send_each_message_once(
+    database_url: str, db: Database, fake_telegram: FakeBotAPI, settings: Settings
+) -> None:
+    """Two Loa Bản servers on one database: one holds the sender lease, so the per-bot limit holds and
+    nobody gets a bulletin twice; when it stops, the other takes over the rest."""
+    from bot.server import create_app
+
+    chats = [telegram_person(db) for _ in range(30)]
+    first = LiveServer(create_app(settings)).start()
+    second = LiveServer(create_app(settings)).start()
+    try:
+        bulletin_id = make_bulletin(db, settings)
+        send(db, bulletin_id)
+        fake_telegram.wait_for(lambda: len(fake_telegram.sent(method="sendVoice")) >= 10)
+        first.stop()
+        wait_done(db, bulletin_id, timeout=60)
+    finally:
+        second.stop()
+    received = [c.chat_id for c in fake_telegram.sent(method="sendVoice")]
+    assert sorted(received) == sorted(chats)

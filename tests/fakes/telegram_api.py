@@ -108,6 +108,7 @@ class FakeBotAPI:
         self.chat_buckets: dict[int, TokenBucket] = {}
         self.calls: list[Call] = []
         self.blocked: set[int] = set()
+        self.unknown_chats: set[int] = set()  # chats that no longer exist (deleted accounts)
         self.files: dict[str, tuple[str, bytes]] = {}
         self.webhook: dict[str, Any] | None = None
         self.updates: list[dict[str, Any]] = []
@@ -283,11 +284,13 @@ class FakeBotAPI:
         return message
 
     def _check_chat(self, params: dict[str, Any]) -> JSONResponse | None:
-        """400 without a chat, 403 when the person blocked the bot."""
+        """400 without a chat or for a chat that is gone, 403 when the person blocked the bot."""
         if "chat_id" not in params:
             return self._error(400, "Bad Request: chat_id is empty")
         if int(params["chat_id"]) in self.blocked:
             return self._error(403, "Forbidden: bot was blocked by the user")
+        if int(params["chat_id"]) in self.unknown_chats:
+            return self._error(400, "Bad Request: chat not found")
         return None
 
     def _file(
