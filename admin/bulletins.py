@@ -65,16 +65,19 @@ def _bulletin(session: Session, bulletin_id: int) -> Bulletin:
     return bulletin
 
 
-def _may_steer(admin: AdminUser, bulletin: Bulletin) -> bool:
+def _may_steer(session: Session, admin: AdminUser, bulletin: Bulletin) -> bool:
     """Authors may change and send a bulletin; commune officers only those for their own communes."""
     audience = bulletins.Audience.from_json(bulletin.audience)
-    return admin.role in accounts.BULLETIN_AUTHORS and audience.within(accounts.scope(admin))
+    village_communes = areas.communes_of_villages(session, audience.villages)
+    return admin.role in accounts.BULLETIN_AUTHORS and audience.within(
+        accounts.scope(admin), village_communes
+    )
 
 
 def _steerable(session: Session, admin: AdminUser, bulletin_id: int) -> Bulletin:
     """A bulletin this admin may change, or a 403/404 page."""
     bulletin = _bulletin(session, bulletin_id)
-    if not _may_steer(admin, bulletin):
+    if not _may_steer(session, admin, bulletin):
         raise HTTPException(status_code=403, detail=mark("Bản tin này gửi ra ngoài các xã của bạn."))
     return bulletin
 
@@ -100,12 +103,14 @@ def bulletin_list(
 
 
 @router.get("/bulletins/new", response_class=HTMLResponse)
-def bulletin_form(request: Request, admin: AuthorDep) -> Response:
+def bulletin_form(request: Request, session: SessionDep, admin: AuthorDep) -> Response:
     """The form for a new bulletin."""
-    return _form(request, admin, None, {})
+    return _form(request, session, admin, None, {})
 
 
-def _form(request: Request, admin: AdminUser, error: str | None, values: dict[str, Any]) -> Response:
+def _form(
+    request: Request, session: Session, admin: AdminUser, error: str | None, values: dict[str, Any]
+) -> Response:
     """The new-bulletin form, again with the admin's input and the reason when it was refused."""
     runtime = runtime_of(request)
     return _page(
@@ -117,6 +122,7 @@ def _form(request: Request, admin: AdminUser, error: str | None, values: dict[st
         values=values,
         languages=runtime.catalogs.languages(),
         provinces=areas.provinces(),
+        villages=areas.villages_in(session, accounts.scope(admin)),
         scope=accounts.scope(admin),
     )
 
@@ -129,17 +135,19 @@ def _upload(form: FormData, name: str) -> tuple[bytes, str] | None:
     return value.file.read(), value.filename
 
 
-def _audience(form: FormData, admin: AdminUser) -> bulletins.Audience:
+def _audience(session: Session, form: FormData, admin: AdminUser) -> bulletins.Audience:
     """The audience chosen in the form; commune officers may only address their own communes."""
     communes = tuple(parse_codes(str(form.get("communes") or "")))
     provinces = tuple(int(str(p)) for p in form.getlist("provinces") if str(p).isdigit())
+    villages = tuple(int(str(v)) for v in form.getlist("villages") if str(v).isdigit())
     audience = bulletins.Audience(
         provinces=provinces,
         communes=communes,
+        villages=villages,
         languages=tuple(str(v) for v in form.getlist("languages")),
         roles=tuple(str(v) for v in form.getlist("roles") if v in PersonRole.__members__),
     )
-    if not audience.within(accounts.scope(admin)):
+    if not audience.within(accounts.scope(admin), areas.communes_of_villages(session, villages)):
         raise bulletins.BulletinError(mark("Cán bộ xã chỉ gửi được bản tin cho các xã của mình."))
     return audience
 
@@ -153,7 +161,7 @@ def bulletin_create(
     settings, _ = runtime.settings, admin_gettext(request)
     languages = [lang.code for lang in runtime.catalogs.languages()]
     try:
-        audience = _audience(form, admin)
+        audience = _audience(session, form, admin)
         images = [f for f in form.getlist("images") if isinstance(f, UploadFile) and f.filename][:MAX_IMAGES]
         pictures = [f.file.read() for f in images]
         if any(media.image_type(data) is None for data in pictures):
@@ -177,7 +185,7 @@ def bulletin_create(
         )
     except (bulletins.BulletinError, accounts.AccountError) as exc:
         values = {k: v for k, v in form.multi_items() if isinstance(v, str)}
-        return _form(request, admin, exc.translate(_), values)
+        return _form(request, session, admin, exc.translate(_), values)
     for version in bulletin.versions:
         upload = uploads.get(version.language)
         mark_ = voices.keep_upload(settings, *upload) if upload else None
@@ -202,10 +210,11 @@ def bulletin_detail(request: Request, session: SessionDep, admin: AdminDep, bull
         "bulletin.html",
         admin,
         audience=audience,
+        audience_villages=[v for v in (areas.get_village(session, i) for i in audience.villages) if v],
         reach=reach,
         images=[m for m in (media.get(session, i) for i in bulletin.image_ids) if m is not None],
         media_url=media.url,
-        can_steer=_may_steer(admin, bulletin),
+        can_steer=_may_steer(session, admin, bulletin),
         missing_languages=[
             lang for lang in runtime_of(request).catalogs.languages() if lang.code not in used
         ],

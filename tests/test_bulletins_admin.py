@@ -202,3 +202,29 @@ def test_an_official_marks_or_invites_prestigious_persons(
         roles = {people.get_by_urn(session, f"telegram:{c}").role for c in (marked_chat, invited_chat)}  # type: ignore[union-attr]
     assert roles == {PersonRole.prestigious}
     assert client.get("/admin/prestigious").text.count("/admin/people/") == 2
+
+
+def test_a_bulletin_for_one_village_reaches_only_that_village(
+    client: httpx.Client, db: Database, fake_telegram: FakeBotAPI
+) -> None:
+    from bot.areas import service as areas
+
+    make_admin(db, "xa", Role.commune_officer, communes=(PHONG_THO,))
+    login(client, "xa")
+    with db.transaction() as session:
+        upper = areas.create_village(session, commune_code=PHONG_THO, name="Bản Trên").id
+        areas.create_village(session, commune_code=PHONG_THO, name="Bản Dưới")
+    inside, outside = telegram_person(db), telegram_person(db)
+    with db.transaction() as session:
+        person = people.get_by_urn(session, f"telegram:{inside}")
+        assert person is not None
+        person.village_id = upper
+    form = client.get("/admin/bulletins/new").text
+    assert "Bản Trên" in form and "Bản Dưới" in form
+    made = create(client, {"title": "Sửa đường bản", "text_vi": "Mai sửa đường.", "villages": str(upper)}, {})
+    url = made.headers["location"]
+    page = wait_audio(client, url)
+    assert "Sẽ đến 1 người" in page and "Bản Trên (Xã Phong Thổ)" in page
+    client.post(f"{url}/send", data={"csrf_token": csrf(client.get(url)), "when": "now"})
+    wait_done(db, int(url.rsplit("/", 1)[1]))
+    assert len(fake_telegram.sent(inside)) == 1 and fake_telegram.sent(outside) == []

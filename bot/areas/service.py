@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import cache
 
@@ -85,6 +86,22 @@ def list_villages(session: Session, commune_code: int) -> list[Village]:
     """Villages of a commune in name order."""
     stmt = select(Village).where(Village.commune_code == commune_code).order_by(Village.name)
     return list(session.scalars(stmt))
+
+
+def villages_in(session: Session, commune_codes: Collection[int] | None, limit: int = 1000) -> list[Village]:
+    """Villages of some communes (all when None), by commune then name, for pickers."""
+    stmt = select(Village).order_by(Village.commune_code, Village.name).limit(limit)
+    if commune_codes is not None:
+        stmt = stmt.where(Village.commune_code.in_(list(commune_codes)))
+    return list(session.scalars(stmt))
+
+
+def communes_of_villages(session: Session, village_ids: Collection[int]) -> set[int]:
+    """The communes some villages belong to."""
+    if not village_ids:
+        return set()
+    stmt = select(Village.commune_code).where(Village.id.in_(list(village_ids)))
+    return set(session.scalars(stmt))
 
 
 def get_village(session: Session, village_id: int) -> Village | None:

@@ -47,11 +47,13 @@ class Audience:
         """Rebuild from the stored form, ignoring unknown keys."""
         return cls(**{key: tuple(data.get(key) or ()) for key in AUDIENCE_KEYS})
 
-    def within(self, commune_codes: Collection[int] | None) -> bool:
-        """Whether a commune officer scoped to these communes may address this audience."""
+    def within(self, commune_codes: Collection[int] | None, village_communes: Collection[int] = ()) -> bool:
+        """Whether an admin scoped to these communes (None: the whole province) may address this audience;
+        `village_communes` are the communes of the audience's villages."""
         if commune_codes is None:
             return True
-        return bool(self.communes) and not self.provinces and set(self.communes) <= set(commune_codes)
+        places = set(self.communes) | set(village_communes)
+        return bool(places) and not self.provinces and places <= set(commune_codes)
 
     def matches(self, person: Person) -> bool:
         """Whether a person falls in the audience (the same rule as `_where`, for one person in Python)."""
