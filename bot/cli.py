@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from bot.config import Settings, get_settings
 
 if TYPE_CHECKING:
+    from bot.bulletins.models import Bulletin
     from bot.bulletins.service import Audience as BulletinAudience
 
 
@@ -190,6 +191,23 @@ def cmd_bulletin_create(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _on_bulletin(settings: Settings, bulletin_id: int, act: Callable[[Session, Bulletin], str]) -> int:
+    """Run one action on a bulletin in one transaction and print its outcome, or why it was refused."""
+    from bot.bulletins import service as bulletins
+
+    try:
+        with _transaction(settings) as session:
+            bulletin = bulletins.get(session, bulletin_id)
+            if bulletin is None:
+                raise bulletins.BulletinError("no bulletin {id}", id=bulletin_id)
+            outcome = act(session, bulletin)
+    except bulletins.BulletinError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"Bulletin {bulletin_id}: {outcome}.")
+    return 0
+
+
 def cmd_bulletin_send(settings: Settings, args: argparse.Namespace) -> int:
     """Queue a bulletin for everyone in its audience, now or at --at."""
     from datetime import UTC, datetime, timedelta
@@ -200,19 +218,13 @@ def cmd_bulletin_send(settings: Settings, args: argparse.Namespace) -> int:
     if args.at:
         at = datetime.fromisoformat(args.at)
         at = at if at.tzinfo else at.replace(tzinfo=UTC)
-    try:
-        with _transaction(settings) as session:
-            bulletin = bulletins.get(session, args.id)
-            if bulletin is None:
-                raise bulletins.BulletinError("no bulletin {id}", id=args.id)
-            lead = timedelta(minutes=settings.relay_lead_minutes)
-            queued = bulletins.send(session, bulletin, lead=lead, at=at, urgent=args.urgent)
-            status = bulletin.status.value
-    except bulletins.BulletinError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(f"Bulletin {args.id}: {queued} recipients queued ({status}).")
-    return 0
+    lead = timedelta(minutes=settings.relay_lead_minutes)
+
+    def queue(session: Session, bulletin: Bulletin) -> str:
+        queued = bulletins.send(session, bulletin, lead=lead, at=at, urgent=args.urgent)
+        return f"{queued} recipients queued ({bulletin.status.value})"
+
+    return _on_bulletin(settings, args.id, queue)
 
 
 def cmd_bulletin_status(settings: Settings, args: argparse.Namespace) -> int:
@@ -240,18 +252,12 @@ def cmd_bulletin_control(settings: Settings, args: argparse.Namespace) -> int:
     from bot.bulletins import service as bulletins
 
     action = {"pause": bulletins.pause, "resume": bulletins.resume, "cancel": bulletins.cancel}[args.action]
-    try:
-        with _transaction(settings) as session:
-            bulletin = bulletins.get(session, args.id)
-            if bulletin is None:
-                raise bulletins.BulletinError("no bulletin {id}", id=args.id)
-            action(session, bulletin)
-            status = bulletin.status.value
-    except bulletins.BulletinError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(f"Bulletin {args.id}: {status}.")
-    return 0
+
+    def steer(session: Session, bulletin: Bulletin) -> str:
+        action(session, bulletin)
+        return bulletin.status.value
+
+    return _on_bulletin(settings, args.id, steer)
 
 
 def _engine(settings: Settings, kb: str | None, lexical_only: bool):  # type: ignore[no-untyped-def]

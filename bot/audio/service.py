@@ -90,23 +90,17 @@ def recording(data: bytes, filename: str, max_bytes: int) -> Clip:
 
 def store(session: Session, root: Path, clip: Clip) -> StoredClip:
     """Both files of a clip on disk and in the media table (re-using any stored before)."""
-    voice = media.store(
-        session,
-        root,
-        clip.voice,
-        kind="voice",
-        mime="audio/ogg",
-        duration=clip.seconds,
-        key=media.digest(f"voice:{clip.key}".encode()),
-    )
-    mp3 = media.store(
-        session,
-        root,
-        clip.mp3,
-        kind="mp3",
-        mime="audio/mpeg",
-        duration=clip.seconds,
-        key=media.digest(f"mp3:{clip.key}".encode()),
+    voice, mp3 = (
+        media.store(
+            session,
+            root,
+            data,
+            kind=kind,
+            mime=mime,
+            duration=clip.seconds,
+            key=media.digest(f"{kind}:{clip.key}".encode()),
+        )
+        for kind, mime, data in (("voice", "audio/ogg", clip.voice), ("mp3", "audio/mpeg", clip.mp3))
     )
     return StoredClip(voice, mp3, clip.source)
 

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from tests.fakes.server import LiveServer
+from tests.fakes.server import LoopbackService
 
 ESPEAK_VOICES = {"vi": "vi", "en": "en", "zh-CN": "cmn", "km": "vi", "th": "vi"}
 
@@ -54,7 +54,7 @@ def speak_mp3(text: str, lang: str) -> bytes:
         return mp3.read_bytes()
 
 
-class FakeGoogleTTS:
+class FakeGoogleTTS(LoopbackService):
     """The stand-in server; `requests` records (text, lang) of every RPC, `fail` makes it answer 503."""
 
     def __init__(self) -> None:
@@ -64,23 +64,6 @@ class FakeGoogleTTS:
         self.app = Starlette(
             routes=[Route("/_/TranslateWebserverUi/data/batchexecute", self._batch, methods=["POST"])]
         )
-        self._server: LiveServer | None = None
-
-    def start(self) -> FakeGoogleTTS:
-        """Serve on a loopback port."""
-        self._server = LiveServer(self.app).start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving."""
-        if self._server is not None:
-            self._server.stop()
-
-    @property
-    def url(self) -> str:
-        """What LOABAN_GTTS_URL should be."""
-        assert self._server is not None
-        return self._server.url
 
     async def _batch(self, request: Request) -> Response:
         """Decode `f.req=[[["jQ1olc","[text,lang,speed,null]",null,"generic"]]]` and answer with audio."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from typing import Any
+from typing import Any, Self
 
 import uvicorn
 
@@ -45,3 +45,26 @@ class LiveServer:
         """Ask uvicorn to exit and wait for its thread (lifespan shutdown included)."""
         self.server.should_exit = True
         self.thread.join(timeout=20)
+
+
+class LoopbackService:
+    """A fake platform: its ASGI `app` served on a loopback port between start() and stop()."""
+
+    app: Any
+    _server: LiveServer | None = None
+
+    def start(self) -> Self:
+        """Serve on a loopback port; returns self for chaining."""
+        self._server = LiveServer(self.app).start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving."""
+        if self._server is not None:
+            self._server.stop()
+
+    @property
+    def url(self) -> str:
+        """The base URL to point Loa Bản at."""
+        assert self._server is not None
+        return self._server.url

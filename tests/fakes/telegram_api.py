@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.fakes.server import LiveServer
+from tests.fakes.server import LoopbackService
 
 BOT_ID = 7000001
 SEND_METHODS = {"sendMessage", "sendVoice", "sendAudio", "sendPhoto", "sendDocument", "sendPoll"}
@@ -85,7 +85,7 @@ class TokenBucket:
         return (1 - self.tokens) / self.rate
 
 
-class FakeBotAPI:
+class FakeBotAPI(LoopbackService):
     """The fake server's state and its Starlette app; start() serves it on a loopback port."""
 
     def __init__(
@@ -124,25 +124,8 @@ class FakeBotAPI:
                 Route("/file/bot{token}/{path:path}", self._download, methods=["GET"]),
             ]
         )
-        self._server: LiveServer | None = None
 
     # --- lifecycle and helpers for tests ---------------------------------------------------------
-
-    def start(self) -> FakeBotAPI:
-        """Serve on a loopback port."""
-        self._server = LiveServer(self.app).start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving."""
-        if self._server is not None:
-            self._server.stop()
-
-    @property
-    def url(self) -> str:
-        """What LOABAN_TELEGRAM_API_URL should be."""
-        assert self._server is not None
-        return self._server.url
 
     def sent(self, chat_id: int | None = None, method: str | None = None) -> list[Call]:
         """Accepted sending calls, optionally for one chat or one method."""
