@@ -7,17 +7,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
 
-import yaml
 from fastapi import (
     APIRouter,
-    BackgroundTasks,
     Depends,
     FastAPI,
     Form,
     HTTPException,
     Query,
     Request,
-    UploadFile,
 )
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -26,8 +23,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from admin.deps import (
     AdminDep,
-    AnswererDep,
-    EditorDep,
     LoginRequired,
     PasswordChangeRequired,
     PlacesEditorDep,
@@ -42,15 +37,10 @@ from bot.accounts import service as accounts
 from bot.accounts.models import AdminUser, Role
 from bot.areas import service as areas
 from bot.areas.models import Village
-from bot.content import ContentError, knowledge_rows
-from bot.conversation.types import Outgoing, Reply
 from bot.db import utcnow
 from bot.i18n import KNOWN_LANGUAGES, mark
 from bot.messages import service as messages
 from bot.people import service as people
-from bot.qa import service as qa
-from bot.qa.models import OpenQuestion, QuestionStatus
-from bot.qa.spreadsheet import xlsx_from_rows
 from bot.runtime import runtime_of
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(csrf_protect)])
@@ -494,166 +484,6 @@ def village_delete(
     )
     areas.delete_village(session, village)
     return redirect(f"/admin/villages?commune={commune}")
-
-
-# --- Q&A entries -------------------------------------------------------------
-
-
-@router.get("/qa", response_class=HTMLResponse)
-def qa_list(
-    request: Request, session: SessionDep, admin: AdminDep, q: str = "", page: Annotated[int, Query(ge=1)] = 1
-) -> Response:
-    """Entries with how often each was served and how people rated it; search and pages."""
-    rows, total = qa.get_all(session, q, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
-    return render(
-        request,
-        "qa.html",
-        admin,
-        rows=rows,
-        page=Page(page, total),
-        q=q,
-        report=None,
-        can_import=accounts.can_edit_content(admin),
-    )
-
-
-@router.get("/qa/export.{fmt}")
-def qa_export(session: SessionDep, admin: AdminDep, fmt: str) -> Response:
-    """Download every entry as YAML or Excel, in the format the import reads back."""
-    rows = qa.export_rows(session)
-    if fmt == "xlsx":
-        return Response(
-            xlsx_from_rows(rows),
-            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            headers={"Content-Disposition": 'attachment; filename="loaban-hoi-dap.xlsx"'},
-        )
-    if fmt == "yaml":
-        return Response(
-            yaml.safe_dump(rows, allow_unicode=True, sort_keys=False),
-            media_type="application/yaml; charset=utf-8",
-            headers={"Content-Disposition": 'attachment; filename="loaban-hoi-dap.yaml"'},
-        )
-    raise HTTPException(status_code=404, detail=mark("Chỉ xuất được YAML hoặc Excel."))
-
-
-@router.post("/qa/import", response_class=HTMLResponse)
-def qa_import(
-    request: Request,
-    session: SessionDep,
-    admin: EditorDep,
-    file: UploadFile,
-    skip_bad: Annotated[bool, Form()] = False,
-) -> Response:
-    """Import a YAML or Excel file; a bad row refuses the whole file unless 'skip bad rows' is ticked."""
-    _ = admin_gettext(request)
-    filename = file.filename or ""
-    try:
-        rows, first_line = knowledge_rows(filename, file.file.read())
-        report = qa.import_rows(session, rows, skip_bad=skip_bad, first_line=first_line)
-        problems = [e.text(_) for e in report.errors]
-    except ContentError as exc:
-        report = qa.ImportReport()
-        problems = [_("Không đọc được tệp ({reason}).").format(reason=exc)]
-    refused = bool(problems) and not skip_bad
-    if not refused:  # a refused file wrote nothing
-        accounts.audit(
-            session,
-            admin,
-            "qa_imported",
-            filename[:200],
-            client_ip(request),
-            created=report.created,
-            updated=report.updated,
-            skipped=len(problems),
-        )
-    listing, total = qa.get_all(session, "", offset=0, limit=PAGE_SIZE)
-    return render(
-        request,
-        "qa.html",
-        admin,
-        status=400 if refused else 200,
-        rows=listing,
-        page=Page(1, total),
-        q="",
-        report=report,
-        problems=problems,
-        can_import=True,
-    )
-
-
-# --- questions the bot could not answer ------------------------------------
-
-
-def get_question_in_scope(session: Session, admin: AdminUser, question_id: int) -> OpenQuestion:
-    """A question from the admin's communes, or a 404 page."""
-    question = qa.get_question(session, question_id)
-    scope = accounts.scope(admin)
-    if question is None or (scope is not None and question.commune_code not in scope):
-        raise HTTPException(status_code=404, detail=mark("Không có câu hỏi này trong phạm vi của bạn."))
-    return question
-
-
-@router.get("/questions", response_class=HTMLResponse)
-def questions_page(request: Request, session: SessionDep, admin: AdminDep) -> Response:
-    """'Câu hỏi chưa có trả lời': people's questions waiting for an official, and recent answers."""
-    scope = accounts.scope(admin)
-    return render(
-        request,
-        "questions.html",
-        admin,
-        waiting=qa.questions(session, QuestionStatus.open, scope),
-        answered=qa.questions(session, QuestionStatus.answered, scope, limit=20),
-        can_answer=admin.role != Role.viewer,
-    )
-
-
-@router.post("/questions/{question_id}/answer")
-def answer_question(
-    request: Request,
-    session: SessionDep,
-    admin: AnswererDep,
-    background: BackgroundTasks,
-    question_id: int,
-    answer: Annotated[str, Form(min_length=1, max_length=4000)],
-) -> Response:
-    """Answer a person's question; it reaches them where they asked, in their language, after the commit."""
-    question = get_question_in_scope(session, admin, question_id)
-    qa.answer_question(session, question, answer=answer, admin_id=admin.id)
-    person = people.get(session, question.person_id) if question.person_id else None
-    urn = messages.last_inbound_urn(session, person.id) if person else None
-    if person is not None and urn is not None:
-        runtime = runtime_of(request)
-        _ = runtime.catalogs.gettext(person.language)
-        reply = Reply(
-            _("Cán bộ xã trả lời câu hỏi của bạn «{question}»:\n\n{answer}").format(
-                question=question.text, answer=question.answer
-            )
-        )
-        message_id = messages.record_outbound(
-            session, person_id=person.id, urn=urn, kind="text", text=reply.text, payload=reply.to_payload()
-        )
-        background.add_task(runtime.hub.deliver, [Outgoing(message_id, urn, reply)])
-    accounts.audit(session, admin, "question_answered", f"question:{question.id}", client_ip(request))
-    return redirect("/admin/questions")
-
-
-@router.post("/questions/{question_id}/to-entry")
-def question_to_entry(
-    request: Request, session: SessionDep, admin: AnswererDep, question_id: int
-) -> Response:
-    """One more click: the answered question becomes a published Q&A entry in the person's words."""
-    question = get_question_in_scope(session, admin, question_id)
-    if question.status != QuestionStatus.answered or question.entry_id:
-        raise HTTPException(
-            status_code=409, detail=mark("Câu hỏi này chưa được trả lời hoặc đã thành mục hỏi đáp.")
-        )
-    entry = qa.entry_from_question(
-        session,
-        question,
-        source=admin_gettext(request)("Cán bộ {name} trả lời").format(name=admin.full_name or admin.username),
-    )
-    accounts.audit(session, admin, "qa_entry_from_question", f"qa:{entry.id}", client_ip(request))
-    return redirect("/admin/questions")
 
 
 # --- audit log -------------------------------------------------------------

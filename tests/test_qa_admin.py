@@ -153,3 +153,69 @@ def test_admin_downloads_excel_and_yaml(client: httpx.Client, db: Database) -> N
     rows = yaml.safe_load(client.get("/admin/qa/export.yaml").text)
     assert len(rows) == shipped and all(row["source"]["document"] for row in rows)
     assert client.get("/admin/qa/export.csv").status_code == 404
+
+
+def test_an_editor_edits_an_entry_with_translations_through_the_import_checks(
+    client: httpx.Client, db: Database
+) -> None:
+    with db.transaction() as session:
+        import_all(session, PROJECT_ROOT / "content")
+    make_admin(db, "bientap", Role.editor)
+    login(client, "bientap")
+    page = client.get("/admin/qa/ct1719-la-gi")
+    assert page.status_code == 200 and "Chương trình 1719 là chương trình gì?" in page.text
+    form = {
+        "csrf_token": csrf(page),
+        "question": "Chương trình 1719 là chương trình gì?",
+        "alternatives": "1719 la gi\nchương trình dân tộc là gì",
+        "answer": "Là chương trình phát triển vùng đồng bào dân tộc thiểu số <b>2021-2030</b>.",
+        "tags": "chương trình 1719, tổng quan",
+        "source_document": "Quyết định 1719/QĐ-TTg",
+        "source_section": "Điều 1",
+        "status": "published",
+        "tq_hmn": "Txoj kev pab 1719 yog dab tsi?",
+        "ta_hmn": "Yog txoj kev pab cov haiv neeg tsawg.",
+        "valid_to": "2030-12-31",
+    }
+    saved = client.post("/admin/qa/ct1719-la-gi", data=form)
+    assert saved.status_code == 303
+    shown = client.get(saved.headers["location"]).text
+    assert "Đã lưu" in shown and "&lt;b&gt;2021-2030&lt;/b&gt;" in shown and "Txoj kev pab 1719" in shown
+    with db.transaction() as session:
+        entry = qa.get(session, "ct1719-la-gi")
+        assert entry is not None and entry.alternatives == ["1719 la gi", "chương trình dân tộc là gì"]
+        assert entry.translations == {
+            "hmn": {
+                "question": "Txoj kev pab 1719 yog dab tsi?",
+                "answer": "Yog txoj kev pab cov haiv neeg tsawg.",
+            }
+        }
+        assert str(entry.valid_to) == "2030-12-31"
+
+    bad = client.post("/admin/qa/ct1719-la-gi", data=form | {"valid_from": "31/12/2030", "answer": ""})
+    assert bad.status_code == 400 and "thiếu &#39;answer&#39;" in bad.text
+
+    created = client.post(
+        "/admin/qa/new",
+        data=form
+        | {"id": "vay-von-moi", "question": "Vay vốn ở đâu?", "answer": "Ngân hàng Chính sách xã hội."},
+    )
+    assert created.status_code == 303 and created.headers["location"].startswith("/admin/qa/vay-von-moi")
+    again = client.post("/admin/qa/new", data=form | {"id": "vay-von-moi"})
+    assert again.status_code == 400 and "đã có" in again.text
+    gone = client.post("/admin/qa/vay-von-moi/delete", data={"csrf_token": csrf(page)})
+    assert gone.status_code == 303 and client.get("/admin/qa/vay-von-moi").status_code == 404
+
+
+def test_a_viewer_reads_entries_but_cannot_change_them(client: httpx.Client, db: Database) -> None:
+    with db.transaction() as session:
+        import_all(session, PROJECT_ROOT / "content")
+    make_admin(db, "xem", Role.viewer)
+    login(client, "xem")
+    page = client.get("/admin/qa/ct1719-la-gi")
+    assert page.status_code == 200 and "<fieldset disabled>" in page.text
+    refused = client.post(
+        "/admin/qa/ct1719-la-gi", data={"csrf_token": csrf(page), "question": "x", "answer": "y"}
+    )
+    assert refused.status_code == 403
+    assert client.get("/admin/qa/new").status_code == 403

@@ -151,22 +151,30 @@ def import_rows(
 
 def export_rows(session: Session) -> list[dict[str, Any]]:
     """Every entry in the import format, so an export can be edited and imported again."""
-    rows = []
-    for e in session.scalars(select(QAEntry).order_by(QAEntry.id)):
-        row: dict[str, Any] = {"id": e.id, "question": e.question, "answer": e.answer}
-        if e.alternatives:
-            row["alternatives"] = e.alternatives
-        row["tags"] = e.tags
-        if e.source_document or e.source_section:
-            row["source"] = {"document": e.source_document, "section": e.source_section}
-        if e.translations:
-            row["translations"] = e.translations
-        for key in ("valid_from", "valid_to"):
-            if getattr(e, key) is not None:
-                row[key] = getattr(e, key).isoformat()
-        row["status"] = e.status.value
-        rows.append(row)
-    return rows
+    return [entry_row(e) for e in session.scalars(select(QAEntry).order_by(QAEntry.id))]
+
+
+def entry_row(e: QAEntry) -> dict[str, Any]:
+    """One entry in the import format (what the editor and the exports show)."""
+    row: dict[str, Any] = {"id": e.id, "question": e.question, "answer": e.answer}
+    if e.alternatives:
+        row["alternatives"] = e.alternatives
+    row["tags"] = e.tags
+    if e.source_document or e.source_section:
+        row["source"] = {"document": e.source_document, "section": e.source_section}
+    if e.translations:
+        row["translations"] = e.translations
+    for key in ("valid_from", "valid_to"):
+        if getattr(e, key) is not None:
+            row[key] = getattr(e, key).isoformat()
+    row["status"] = e.status.value
+    return row
+
+
+def delete(session: Session, entry: QAEntry) -> None:
+    """Remove an entry; questions once turned into it keep their text and answer."""
+    session.delete(entry)
+    session.flush()
 
 
 def published(session: Session, today: date) -> list[QAEntry]:
