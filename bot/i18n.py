@@ -111,8 +111,11 @@ def babel_locale(code: str | None) -> Locale:
 
 
 def format_day(value: date | datetime, code: str | None) -> str:
-    """A date as people of that language write it."""
-    return str(babel_format_date(value, format="medium", locale=babel_locale(code)))
+    """A date as people of that language write it (Vietnamese: 05/12/2026, as on official papers)."""
+    locale = babel_locale(code)
+    return str(
+        babel_format_date(value, format="dd/MM/yyyy" if locale.language == "vi" else "medium", locale=locale)
+    )
 
 
 def format_number(value: int | float, code: str | None) -> str:

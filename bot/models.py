@@ -4,6 +4,7 @@ from bot.accounts.models import AdminCommune, AdminUser, AuditEntry, LoginAttemp
 from bot.areas.models import Village
 from bot.bulletins.models import Bulletin, BulletinVersion, Delivery, Lease, Relay
 from bot.db import Base
+from bot.feedback.models import Attachment, Category, Ticket, TicketEvent
 from bot.media.models import Media
 from bot.messages.models import Message
 from bot.people.models import Identity, Invite, Person
@@ -12,10 +13,12 @@ from bot.qa.models import OpenQuestion, QAEntry
 __all__ = [
     "AdminCommune",
     "AdminUser",
+    "Attachment",
     "AuditEntry",
     "Base",
     "Bulletin",
     "BulletinVersion",
+    "Category",
     "Delivery",
     "Identity",
     "Invite",
@@ -27,5 +30,7 @@ __all__ = [
     "Person",
     "QAEntry",
     "Relay",
+    "Ticket",
+    "TicketEvent",
     "Village",
 ]

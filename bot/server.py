@@ -16,6 +16,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 import admin
 from admin.bulletins import router as bulletins_admin_router
+from admin.feedback import router as feedback_admin_router
 from admin.qa import router as qa_admin_router
 from admin.views import install_handlers
 from admin.views import router as admin_router
@@ -105,6 +106,7 @@ def create_app(settings: Settings, *, polling: bool = False) -> FastAPI:
     app.include_router(admin_router)
     app.include_router(bulletins_admin_router)
     app.include_router(qa_admin_router)
+    app.include_router(feedback_admin_router)
     install_handlers(app)
 
     @app.get("/healthz", include_in_schema=False)

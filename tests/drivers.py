@@ -48,6 +48,12 @@ class Driver(Protocol):
     def screen(self) -> Seen:
         """The latest message on the person's screen."""
 
+    def send_file(self, data: bytes, kind: str, mime: str) -> list[Seen]:
+        """Send a photo or a voice note and return the replies."""
+
+    def send_location(self, latitude: float, longitude: float) -> list[Seen]:
+        """Share a location and return the replies."""
+
 
 class WebDriver:
     """A person in the web chat."""
@@ -58,8 +64,11 @@ class WebDriver:
         self.urn = f"web:{self.session}"
         self.seen: list[Seen] = []
 
-    def _post(self, body: dict[str, str]) -> list[Seen]:
+    def _post(self, body: dict[str, object]) -> list[Seen]:
         response = self.client.post("/chat/api/messages", json={"session": self.session, **body})
+        return self._replies(response)
+
+    def _replies(self, response: httpx.Response) -> list[Seen]:
         assert response.status_code == 200, response.text
         replies = [
             Seen(r["text"], [(b["label"], b["payload"]) for b in r["buttons"]])
@@ -76,6 +85,18 @@ class WebDriver:
 
     def tap(self, payload: str) -> list[Seen]:
         return self._post({"button": payload})
+
+    def send_file(self, data: bytes, kind: str, mime: str) -> list[Seen]:
+        name = f"{kind}.{mime.split('/')[1]}"
+        response = self.client.post(
+            "/chat/api/files",
+            data={"session": self.session, "id": uuid.uuid4().hex},
+            files={"file": (name, data, mime)},
+        )
+        return self._replies(response)
+
+    def send_location(self, latitude: float, longitude: float) -> list[Seen]:
+        return self._post({"location": {"lat": latitude, "lon": longitude}, "id": uuid.uuid4().hex})
 
 
 class TelegramDriver:
@@ -149,6 +170,14 @@ class TelegramDriver:
     def tap(self, payload: str) -> list[Seen]:
         return self.deliver(factories.callback_update(self.chat_id, payload, self.message_with(payload)))
 
+    def send_file(self, data: bytes, kind: str, mime: str) -> list[Seen]:
+        file_id = self.fake.add_file(data, kind)
+        build = factories.photo_update if kind == "photo" else factories.voice_update
+        return self.deliver(build(self.chat_id, file_id, len(data)))
+
+    def send_location(self, latitude: float, longitude: float) -> list[Seen]:
+        return self.deliver(factories.location_update(self.chat_id, latitude, longitude))
+
 
 def onboard(
     person: Driver, language: str = "vi", province: str = "lai chau", commune: str = "phong tho"
@@ -168,3 +197,26 @@ def _endonym(code: str) -> str:
     from bot.i18n import KNOWN_LANGUAGES
 
     return KNOWN_LANGUAGES[code].endonym
+
+
+def wait_for_text(person: Driver, fragment: str, timeout: float = 10.0) -> Seen:
+    """A message that arrives after someone else's request (an official's answer), once it reached the
+    person: by the fake Bot API (sent or as a caption), or by the web chat's poll."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if isinstance(person, TelegramDriver):
+            seen = [
+                Seen(c.params.get("text") or c.params.get("caption") or "", c.buttons)
+                for c in person.fake.sent(person.chat_id)
+            ]
+        else:
+            assert isinstance(person, WebDriver)
+            polled = person.client.get("/chat/api/messages", params={"session": person.session}).json()
+            seen = [
+                Seen(r["text"], [(b["label"], b["payload"]) for b in r["buttons"]]) for r in polled["replies"]
+            ]
+        found = [s for s in seen if fragment in s.text]
+        if found:
+            return found[-1]
+        time.sleep(0.05)
+    raise AssertionError(f"{fragment!r} never reached the person")

@@ -115,3 +115,43 @@ def add_person(
         person.commune_code, person.province_code, person.language = commune, province, language
         person.role, person.consented_at = PersonRole(role), utcnow()
         return int(person.id)
+
+
+def photo_update(chat_id: int, file_id: str, size: int, caption: str = "") -> dict[str, Any]:
+    """A person sent a photo (Telegram lists sizes; the last is the largest)."""
+    photo = [
+        {
+            "file_id": f"{file_id}-s",
+            "file_unique_id": f"u{file_id}s",
+            "width": 90,
+            "height": 90,
+            "file_size": 900,
+        },
+        {
+            "file_id": file_id,
+            "file_unique_id": f"u{file_id}",
+            "width": 1280,
+            "height": 960,
+            "file_size": size,
+        },
+    ]
+    content: dict[str, Any] = {"photo": photo} | ({"caption": caption} if caption else {})
+    return {"update_id": next(_update_ids), "message": _message(chat_id, "A Páo", **content)}
+
+
+def voice_update(chat_id: int, file_id: str, size: int, duration: int = 3) -> dict[str, Any]:
+    """A person sent a voice note (OGG/Opus, as Telegram records them)."""
+    voice = {
+        "file_id": file_id,
+        "file_unique_id": f"u{file_id}",
+        "duration": duration,
+        "mime_type": "audio/ogg",
+        "file_size": size,
+    }
+    return {"update_id": next(_update_ids), "message": _message(chat_id, "A Páo", voice=voice)}
+
+
+def location_update(chat_id: int, latitude: float, longitude: float) -> dict[str, Any]:
+    """A person shared a location."""
+    location = {"latitude": latitude, "longitude": longitude}
+    return {"update_id": next(_update_ids), "message": _message(chat_id, "A Páo", location=location)}

@@ -13,7 +13,7 @@ from bot.config import PROJECT_ROOT
 from bot.content import import_all
 from bot.db import Database
 from bot.qa.models import OpenQuestion, QAEntry
-from tests.drivers import Driver, TelegramDriver, WebDriver, onboard
+from tests.drivers import Driver, TelegramDriver, WebDriver, onboard, wait_for_text
 from tests.fakes.telegram_api import FakeBotAPI
 
 _chat_ids = itertools.count(7_000_001)
@@ -137,30 +137,11 @@ def test_unanswered_to_answered_to_new_entry(person: Driver, client: httpx.Clien
             },
         )
         assert answered.status_code == 303
-        reached = _wait_for_text(person, "Gọi cán bộ thú y xã")
-        assert "Cán bộ xã trả lời câu hỏi của bạn «con bò nhà tôi bị ốm thì gọi ai»" in reached
+        reached = wait_for_text(person, "Gọi cán bộ thú y xã")
+        assert "Cán bộ xã trả lời câu hỏi của bạn «con bò nhà tôi bị ốm thì gọi ai»" in reached.text
         made = officer.post(f"/admin/questions/{question_id}/to-entry", data={"csrf_token": csrf(inbox)})
         assert made.status_code == 303
         assert "Đã thành mục hỏi đáp" in officer.get("/admin/questions").text
     again = person.send(question)
     assert again[0].text.startswith("Gọi cán bộ thú y xã")
     assert "📄 Nguồn: Cán bộ phongtho trả lời" in again[0].text
-
-
-def _wait_for_text(person: Driver, fragment: str, timeout: float = 10.0) -> str:
-    """The official's answer arrives after the admin's request: by the fake Bot API, or by the web poll."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if isinstance(person, TelegramDriver):
-            texts = [c.params.get("text", "") for c in person.fake.sent(person.chat_id)]
-        else:
-            assert isinstance(person, WebDriver)
-            polled = person.client.get("/chat/api/messages", params={"session": person.session}).json()
-            texts = [r["text"] for r in polled["replies"]]
-        found = [t for t in texts if fragment in t]
-        if found:
-            return found[-1]
-        time.sleep(0.05)
-    raise AssertionError(f"{fragment!r} never reached the person")

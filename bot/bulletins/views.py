@@ -20,7 +20,7 @@ from bot.media import service as media
 from bot.runtime import runtime_of
 
 router = APIRouter()
-MEDIA_NAME = re.compile(r"^([0-9a-f]{64})\.(ogg|mp3|jpg|png)$")
+MEDIA_NAME = re.compile(r"^([0-9a-f]{64})\.([a-z0-9]{2,4})$")
 
 
 @router.get("/media/{name}", include_in_schema=False)

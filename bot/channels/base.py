@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import ClassVar
 
 from sqlalchemy.orm import Session
 
+from bot.config import Settings
 from bot.conversation.engine import Conversation
 from bot.conversation.types import Inbound, Outcome, Outgoing, Reply
 from bot.db import Database
@@ -36,6 +39,15 @@ class SendError(Exception):
 
 
 UploadHook = Callable[[int, str, str], Awaitable[None]]
+
+
+def keep_incoming(settings: Settings, data: bytes) -> Path:
+    """Park a file a person sent until its message is handled (the handler stores what it keeps)."""
+    folder = Path(settings.media_dir) / "incoming"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"in-{secrets.token_hex(12)}"
+    path.write_bytes(data)
+    return path
 
 
 class Channel(ABC):
@@ -93,9 +105,14 @@ class Hub:
         await asyncio.to_thread(save)
 
     def handle(self, inbound: Inbound) -> Outcome:
-        """One transaction: store the message, act on it, queue replies (runs in a worker thread)."""
-        with self.db.transaction() as session:
-            return self.conversation.handle(session, inbound)
+        """One transaction: store the message, act on it, queue replies (runs in a worker thread). A file
+        the person sent is parked only until then: whatever the handler kept, it stored itself."""
+        try:
+            with self.db.transaction() as session:
+                return self.conversation.handle(session, inbound)
+        finally:
+            if inbound.received is not None and inbound.received.path:
+                Path(inbound.received.path).unlink(missing_ok=True)
 
     async def receive(self, inbound: Inbound, replace: str | None = None) -> Outcome:
         """Handle an inbound message and deliver its replies once they are committed."""

@@ -8,6 +8,7 @@ import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, ClassVar
@@ -18,9 +19,9 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter, Application, BaseUpdateProcessor, ContextTypes, TypeHandler
 
-from bot.channels.base import Channel, Hub, SendError, register_channel
+from bot.channels.base import Channel, Hub, SendError, keep_incoming, register_channel
 from bot.config import Settings
-from bot.conversation.types import Attachment, Inbound, Outcome, Reply
+from bot.conversation.types import Attachment, Inbound, Outcome, Received, Reply
 from bot.runtime import runtime_of
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,13 @@ router = APIRouter()
 WEBHOOK_PATH = "/webhooks/telegram"
 MAX_UPDATE_BYTES = 1_000_000
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+MEDIA_KINDS: dict[str, str] = {  # what a person may send with a reflection, and its type if Telegram omits it
+    "photo": "image/jpeg",
+    "voice": "audio/ogg",
+    "audio": "audio/mpeg",
+    "video": "video/mp4",
+    "document": "application/octet-stream",
+}
 
 
 def urn_of(update: Update) -> str:
@@ -61,7 +69,13 @@ def to_inbound(update: Update, raw: dict[str, Any] | None = None) -> Inbound:
         if message.text.startswith("/"):
             return Inbound(kind="command", text=message.text, **common)
         return Inbound(kind="text", text=message.text, **common)
-    return Inbound(kind="unsupported", payload=_media_kind(message.to_dict()), **common)
+    if message.location is not None:
+        where = (message.location.latitude, message.location.longitude)
+        return Inbound(kind="location", location=where, **common)
+    kind = _media_kind(message.to_dict())
+    if kind in MEDIA_KINDS:
+        return Inbound(kind="media", payload=kind, text=message.caption or "", **common)
+    return Inbound(kind="unsupported", payload=kind, **common)
 
 
 def _media_kind(message: dict[str, Any]) -> str:
@@ -270,11 +284,38 @@ class TelegramBot:
         await self.application.stop()
         await self.application.shutdown()
 
+    async def fetch(self, update: Update, inbound: Inbound) -> Inbound:
+        """Download the file of a media message before any transaction opens, into a file of its own; a
+        file too large or refused by Telegram is marked so the person is told (the rest is kept)."""
+        message = update.message
+        if inbound.kind != "media" or message is None:
+            return inbound
+        kind = inbound.payload
+        item = message.photo[-1] if kind == "photo" and message.photo else getattr(message, kind, None)
+        if item is None:
+            return inbound
+        limit = self.settings.max_upload_mb * 1_000_000
+        mime = getattr(item, "mime_type", None) or MEDIA_KINDS[kind]
+        duration = int(_seconds(getattr(item, "duration", 0) or 0))
+        received = Received(kind=kind, mime=mime, size=item.file_size or 0, duration=duration)  # type: ignore[arg-type]
+        if received.size > limit:
+            return replace(inbound, received=replace(received, error="too_large"))
+        try:
+            remote = await self.application.bot.get_file(item.file_id)
+            data = bytes(await remote.download_as_bytearray())
+        except TelegramError as exc:
+            log.warning("could not fetch %s from Telegram: %s", kind, exc)
+            return replace(inbound, received=replace(received, error="refused"))
+        if len(data) > limit:
+            return replace(inbound, received=replace(received, error="too_large"))
+        path = await asyncio.to_thread(keep_incoming, self.settings, data)
+        return replace(inbound, received=replace(received, path=str(path), size=len(data)))
+
     async def accept(self, data: dict[str, Any], update: Update) -> bool:
         """Store the update and act on it in one transaction (state and outbox), then queue it for
         delivery. A crash before the commit loses nothing (Telegram redelivers without our 200); after
         it, the outbox is resent at start-up. False for a redelivery, which changes nothing."""
-        inbound = to_inbound(update, data)
+        inbound = await self.fetch(update, to_inbound(update, data))
         async with self._accepting.hold(inbound.urn):
             outcome = await asyncio.to_thread(self.hub.handle, inbound)
         if outcome.duplicate:
@@ -292,7 +333,7 @@ class TelegramBot:
             replace = str(query.message.message_id) if query.message is not None else None
         outcome = self._outcomes.pop(update.update_id, None)
         if outcome is None:  # long polling: nothing was accepted through the webhook
-            await self.hub.receive(to_inbound(update), replace)
+            await self.hub.receive(await self.fetch(update, to_inbound(update)), replace)
         else:
             await self.hub.deliver(outcome.outgoing, replace)
 

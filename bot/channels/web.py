@@ -5,14 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.datastructures import UploadFile
 
-from bot.channels.base import Channel, register_channel
-from bot.conversation.types import Inbound, Reply
+from bot.channels.base import Channel, keep_incoming, register_channel
+from bot.conversation.types import Inbound, MediaKind, Received, Reply
 from bot.i18n import mark
 from bot.messages import service as messages
 from bot.runtime import Runtime, runtime_of
@@ -61,12 +63,18 @@ def parse_inbound(body: Any) -> Inbound | str:
     if not isinstance(session, str) or not SESSION_RE.match(session):
         return mark("Thiếu 'session' hợp lệ (16–64 ký tự chữ, số, '-' hoặc '_').")
     text, button, client_id = body.get("text"), body.get("button"), body.get("id")
-    if (text is None) == (button is None):
-        return mark("Cần đúng một trong hai trường 'text' hoặc 'button'.")
+    location = body.get("location")
+    if sum(value is not None for value in (text, button, location)) != 1:
+        return mark("Cần đúng một trong các trường 'text', 'button' hoặc 'location'.")
     if client_id is not None and (not isinstance(client_id, str) or len(client_id) > 64):
         return mark("'id' phải là chuỗi tối đa 64 ký tự.")
     urn = f"web:{session}"
     external_id = f"{session}:{client_id}" if client_id else None
+    if location is not None:
+        where = _coordinates(location)
+        if where is None:
+            return mark("'location' phải có 'lat' (-90..90) và 'lon' (-180..180).")
+        return Inbound(urn=urn, kind="location", location=where, external_id=external_id)
     if button is not None:
         if not isinstance(button, str) or len(button.encode()) > 64:
             return mark("'button' phải là chuỗi tối đa 64 byte.")
@@ -76,6 +84,29 @@ def parse_inbound(body: Any) -> Inbound | str:
     if text.startswith("/"):
         return Inbound(urn=urn, kind="command", text=text.strip(), external_id=external_id)
     return Inbound(urn=urn, kind="text", text=text.strip(), external_id=external_id)
+
+
+def _coordinates(value: Any) -> tuple[float, float] | None:
+    """(lat, lon) from {"lat": .., "lon": ..}, or None when not a place on Earth."""
+    if not isinstance(value, dict):
+        return None
+    lat, lon = value.get("lat"), value.get("lon")
+    if isinstance(lat, bool) or isinstance(lon, bool):
+        return None
+    if not isinstance(lat, int | float) or not isinstance(lon, int | float):
+        return None
+    return (float(lat), float(lon)) if -90 <= lat <= 90 and -180 <= lon <= 180 else None
+
+
+def media_kind(mime: str) -> MediaKind:
+    """What a file is by its type, as the conversation sees it."""
+    if mime.startswith("image/"):
+        return "photo"
+    if mime == "audio/ogg" or mime == "audio/webm":
+        return "voice"
+    if mime.startswith("audio/"):
+        return "audio"
+    return "video" if mime.startswith("video/") else "document"
 
 
 @router.get("/chat", response_class=HTMLResponse, include_in_schema=False)
@@ -99,6 +130,39 @@ async def post_message(request: Request) -> Response:
     inbound = parse_inbound(body)
     if isinstance(inbound, str):
         return _error(request, 422, inbound)
+    outcome = await runtime.hub.receive(inbound)
+    replies = [reply_json(o.message_id, o.reply) for o in outcome.outgoing]
+    return JSONResponse({"replies": replies, "duplicate": outcome.duplicate})
+
+
+@router.post("/chat/api/files")
+async def post_file(request: Request) -> Response:
+    """A photo, voice recording or other file from a web client (multipart: session, id, file); too
+    large a file is not kept, but the person is told and nothing else is lost."""
+    runtime: Runtime = runtime_of(request)
+    limit = runtime.settings.max_upload_mb * 1_000_000
+    try:
+        form = await request.form(max_part_size=limit + 1)
+    except Exception:  # Starlette refuses oversized or malformed multipart bodies
+        return _error(request, 413, mark("Tệp quá lớn."))
+    session, client_id, upload = form.get("session"), form.get("id"), form.get("file")
+    if not isinstance(session, str) or not SESSION_RE.match(session):
+        return _error(request, 422, mark("Thiếu 'session' hợp lệ (16–64 ký tự chữ, số, '-' hoặc '_')."))
+    if not isinstance(upload, UploadFile):
+        return _error(request, 422, mark("Thiếu tệp 'file'."))
+    data = await upload.read(limit + 1)
+    mime = (upload.content_type or "application/octet-stream").split(";", 1)[0].strip().lower()
+    received = Received(kind=media_kind(mime), mime=mime, size=len(data))
+    if len(data) > limit:
+        received = replace(received, error="too_large")
+    else:
+        received = replace(received, path=str(await asyncio.to_thread(keep_incoming, runtime.settings, data)))
+    external_id = (
+        f"{session}:{client_id}" if isinstance(client_id, str) and 0 < len(client_id) <= 64 else None
+    )
+    inbound = Inbound(
+        urn=f"web:{session}", kind="media", payload=received.kind, external_id=external_id, received=received
+    )
     outcome = await runtime.hub.receive(inbound)
     replies = [reply_json(o.message_id, o.reply) for o in outcome.outgoing]
     return JSONResponse({"replies": replies, "duplicate": outcome.duplicate})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.conversation import account, news, onboarding, qa
+from bot.conversation import account, feedback, news, onboarding, qa
 from bot.conversation.router import Router
 
 
@@ -13,4 +13,5 @@ def build_router() -> Router:
     account.register(router)
     qa.register(router)
     news.register(router)
+    feedback.register(router)
     return router

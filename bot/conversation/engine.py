@@ -93,6 +93,14 @@ class Conversation:
             self._run(ctx, button_route)
         elif inbound.kind == "text":
             self._text(ctx)
+        elif inbound.kind in ("media", "location") and ctx.person.state in router.media_steps:
+            router.media_steps[ctx.person.state](ctx)
+        elif inbound.kind in ("media", "location") and ctx.person.onboarded:
+            _ = ctx._
+            ctx.reply(
+                _("Ảnh, ghi âm và vị trí được nhận trong mục «Góp ý – Phản ánh». Bạn bấm vào đó để gửi nhé.")
+            )
+            self.reprompt(ctx)
         else:
             _ = ctx._
             ctx.reply(_("Loa Bản hiện chỉ đọc được chữ và nút bấm. Bạn hãy gõ chữ hoặc bấm nút nhé."))

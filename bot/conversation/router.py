@@ -79,6 +79,7 @@ class Router:
         self.commands: dict[str, Route] = {}
         self.buttons: dict[str, Route] = {}
         self.steps: dict[str, Handler] = {}
+        self.media_steps: dict[str, Handler] = {}
         self.menu: list[MenuEntry] = []
         self.free_text: Handler | None = None
         self.reprompt: Handler | None = None
@@ -94,6 +95,10 @@ class Router:
     def step(self, state: str, handler: Handler) -> None:
         """Register what typed text means while a person is at a step."""
         self.steps[state] = handler
+
+    def media_step(self, state: str, handler: Handler) -> None:
+        """Register what a file or a location means while a person is at a step."""
+        self.media_steps[state] = handler
 
     def add_menu(self, entry: MenuEntry) -> None:
         """Add a main-menu entry, kept in display order."""

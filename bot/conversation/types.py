@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-InboundKind = Literal["text", "button", "command", "unsupported", "event"]
+InboundKind = Literal["text", "button", "command", "media", "location", "unsupported", "event"]
+MediaKind = Literal["photo", "voice", "audio", "video", "document"]
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,20 @@ class Reply:
 
 
 @dataclass(frozen=True)
+class Received:
+    """A file a person sent, already fetched from the platform by the channel (outside any transaction)
+    into a file of its own; `error` says why it could not be kept (too large, refused), the rest of the
+    message is still handled."""
+
+    kind: MediaKind
+    path: str = ""
+    mime: str = ""
+    size: int = 0
+    duration: int = 0
+    error: str = ""
+
+
+@dataclass(frozen=True)
 class Inbound:
     """What a person did, translated from any channel: typed text, tapped a button, or sent a command."""
 
@@ -84,6 +99,8 @@ class Inbound:
     external_id: str | None = None
     display_name: str = ""
     raw: dict[str, Any] = field(default_factory=dict)
+    received: Received | None = None
+    location: tuple[float, float] | None = None
 
     @property
     def command(self) -> str:

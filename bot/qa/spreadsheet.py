@@ -7,7 +7,9 @@ import io
 from datetime import date, datetime
 from typing import Any
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
+
+from bot.spreadsheet import workbook
 
 COLUMNS = [
     "id",
@@ -79,32 +81,21 @@ def xlsx_from_rows(rows: list[dict[str, Any]]) -> bytes:
     """Exported entries as a workbook that imports back unchanged."""
     langs = sorted({lang for r in rows for lang in (r.get("translations") or {})})
     header = COLUMNS + [f"{field}:{lang}" for lang in langs for field in ("question", "answer")]
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "Hỏi đáp"
-    sheet.append(header)
-    for r in rows:
+
+    def line(r: dict[str, Any]) -> list[Any]:
         source = r.get("source") or {}
         translations = r.get("translations") or {}
-        sheet.append(
-            [
-                r["id"],
-                r["question"],
-                SEPARATOR.join(r.get("alternatives") or []),
-                r["answer"],
-                ", ".join(r.get("tags") or []),
-                source.get("document", ""),
-                source.get("section", ""),
-                r.get("valid_from", ""),
-                r.get("valid_to", ""),
-                r.get("status", "published"),
-            ]
-            + [
-                translations.get(lang, {}).get(field, "")
-                for lang in langs
-                for field in ("question", "answer")
-            ]
-        )
-    buf = io.BytesIO()
-    book.save(buf)
-    return buf.getvalue()
+        return [
+            r["id"],
+            r["question"],
+            SEPARATOR.join(r.get("alternatives") or []),
+            r["answer"],
+            ", ".join(r.get("tags") or []),
+            source.get("document", ""),
+            source.get("section", ""),
+            r.get("valid_from", ""),
+            r.get("valid_to", ""),
+            r.get("status", "published"),
+        ] + [translations.get(lang, {}).get(field, "") for lang in langs for field in ("question", "answer")]
+
+    return workbook("Hỏi đáp", header, (line(r) for r in rows))

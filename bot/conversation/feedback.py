@@ -1,0 +1,306 @@
+"""'Góp ý – Phản ánh' in the conversation: pick a category, send text, voice notes, photos and a location,
+choose to give one's name or not, get a ticket code and a due date; 'Phản ánh của tôi' lists them; an
+official's answer asks 'Hài lòng / Chưa hài lòng', and 'not satisfied' reopens the ticket once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from bot.bulletins.compose import CAPTION_LIMIT
+from bot.conversation import onboarding
+from bot.conversation.router import Context, MenuEntry, Router
+from bot.conversation.types import Attachment, Button, Reply
+from bot.db import utcnow
+from bot.feedback import service as feedback
+from bot.feedback.models import Ticket, TicketStatus
+from bot.i18n import format_day, mark
+from bot.media import service as media
+from bot.people.models import PersonRole
+
+STEP_COMPOSE = "feedback.compose"
+STEP_REASON = "feedback.reason"
+MAX_TEXT = 4000
+MAX_FILES = 10
+STATUS_LABELS = {
+    TicketStatus.new: mark("Mới"),
+    TicketStatus.received: mark("Đã tiếp nhận"),
+    TicketStatus.in_progress: mark("Đang xử lý"),
+    TicketStatus.answered: mark("Đã trả lời"),
+    TicketStatus.closed: mark("Đã đóng"),
+}
+KIND_LABELS = {
+    "photo": mark("ảnh"),
+    "voice": mark("ghi âm"),
+    "audio": mark("ghi âm"),
+    "video": mark("video"),
+    "document": mark("tệp"),
+}
+BEHALF_BANDS = (1, 5, 10, 30, 100)
+
+
+def start(ctx: Context) -> None:
+    """'fb': the categories, as big buttons."""
+    _ = ctx._
+    ctx.goto("")
+    buttons = [Button(_(c.label), f"fb_cat:{c.id}") for c in feedback.categories(ctx.session)]
+    ctx.reply(
+        _("Bạn muốn góp ý, phản ánh về việc gì?"),
+        [*buttons, Button(_("☰ Menu chính"), "menu")],
+        columns=2,
+    )
+
+
+def _compose_buttons(ctx: Context) -> list[Button]:
+    """What a person can do while putting a reflection together."""
+    _ = ctx._
+    return [Button(_("✅ Xong, gửi đi"), "fb_done"), Button(_("✖ Hủy"), "menu")]
+
+
+def chose_category(ctx: Context) -> None:
+    """'fb_cat:<id>': ask for the content, in any form."""
+    _ = ctx._
+    category = feedback.get_category(ctx.session, int(ctx.arg)) if ctx.arg.isdigit() else None
+    if category is None or not category.active:
+        start(ctx)
+        return
+    ctx.goto(STEP_COMPOSE, category=category.id, text="", files=[], lat=None, lon=None)
+    ctx.reply(
+        _(
+            "Bạn hãy gửi nội dung: gõ chữ, gửi tin nhắn thoại (nói bằng tiếng nào cũng được), ảnh, và vị trí "
+            "nếu cần. Gửi xong thì bấm «Xong, gửi đi»."
+        ),
+        _compose_buttons(ctx),
+    )
+
+
+def _acknowledge(ctx: Context) -> None:
+    """Say what has been collected so far."""
+    _ = ctx._
+    data = ctx.person.state_data
+    parts = [_("chữ")] if data.get("text") else []
+    counts: dict[str, int] = {}
+    for kind, _media_id in data.get("files", []):
+        label = _(KIND_LABELS.get(kind, "tệp"))
+        counts[label] = counts.get(label, 0) + 1
+    parts += [f"{n} {label}" for label, n in counts.items()]
+    if data.get("lat") is not None:
+        parts.append(_("vị trí"))
+    ctx.reply(
+        _("Đã nhận: {parts}. Gửi thêm, hoặc bấm «Xong, gửi đi».").format(parts=", ".join(parts)),
+        _compose_buttons(ctx),
+    )
+
+
+def typed(ctx: Context) -> None:
+    """Text while composing: added to what was said before."""
+    _ = ctx._
+    data = dict(ctx.person.state_data)
+    text = "\n".join(part for part in (data.get("text", ""), ctx.inbound.text.strip()) if part)
+    if len(text) > MAX_TEXT:
+        ctx.reply(_("Nội dung dài quá (tối đa {limit} ký tự).").format(limit=MAX_TEXT), _compose_buttons(ctx))
+        return
+    ctx.goto(STEP_COMPOSE, **(data | {"text": text}))
+    _acknowledge(ctx)
+
+
+def sent_file(ctx: Context) -> None:
+    """A photo, voice note, video or document, or a location, while composing: stored now, in this
+    transaction, so it is kept before the person is told anything was received."""
+    _ = ctx._
+    data = dict(ctx.person.state_data)
+    inbound = ctx.inbound
+    if inbound.location is not None:
+        data["lat"], data["lon"] = inbound.location
+    received = inbound.received
+    if received is not None:
+        if received.error == "too_large":
+            ctx.reply(
+                _(
+                    "Tệp lớn quá (tối đa {mb} MB) nên không lưu được. Phần chữ và các tệp khác vẫn được giữ."
+                ).format(mb=ctx.settings.max_upload_mb),
+                _compose_buttons(ctx),
+            )
+            return
+        if received.error or received.mime not in media.EXTENSIONS or not received.path:
+            ctx.reply(
+                _("Không nhận được tệp này (loại tệp không hỗ trợ hoặc lỗi tải). Phần còn lại vẫn được giữ."),
+                _compose_buttons(ctx),
+            )
+            return
+        if len(data.get("files", [])) >= MAX_FILES:
+            ctx.reply(_("Đã đủ {n} tệp cho một phản ánh.").format(n=MAX_FILES), _compose_buttons(ctx))
+            return
+        stored = media.store(
+            ctx.session,
+            Path(ctx.settings.media_dir),
+            Path(received.path).read_bytes(),
+            kind=received.kind,
+            mime=received.mime,
+            duration=received.duration or None,
+        )
+        data["files"] = [*data.get("files", []), [received.kind, stored.id]]
+        if inbound.text.strip():
+            data["text"] = "\n".join(p for p in (data.get("text", ""), inbound.text.strip()) if p)
+    ctx.goto(STEP_COMPOSE, **data)
+    _acknowledge(ctx)
+
+
+def done(ctx: Context) -> None:
+    """'fb_done': prestigious persons say for how many people; then everyone chooses name or anonymous."""
+    _ = ctx._
+    data = ctx.person.state_data
+    if ctx.person.state != STEP_COMPOSE:
+        start(ctx)
+        return
+    if not data.get("text") and not data.get("files") and data.get("lat") is None:
+        ctx.reply(_("Bạn chưa gửi nội dung nào. Hãy gõ chữ, gửi ghi âm hoặc ảnh."), _compose_buttons(ctx))
+        return
+    if ctx.person.role == PersonRole.prestigious and data.get("for") is None:
+        ctx.reply(
+            _("Ông/bà phản ánh thay cho khoảng bao nhiêu người?"),
+            [Button(_("Chỉ mình tôi"), "fb_for:1")]
+            + [Button(_("Khoảng {n} người").format(n=n), f"fb_for:{n}") for n in BEHALF_BANDS[1:]],
+            columns=2,
+        )
+        return
+    ctx.reply(
+        _(
+            "Gửi kèm tên của bạn, hay ẩn danh? Ẩn danh: cán bộ chỉ thấy nơi ở và nội dung, không thấy tên; "
+            "bạn vẫn nhận được trả lời ở đây."
+        ),
+        [Button(_("👤 Gửi kèm tên"), "fb_send:named"), Button(_("🙈 Gửi ẩn danh"), "fb_send:anon")],
+    )
+
+
+def for_whom(ctx: Context) -> None:
+    """'fb_for:<n>': how many people a prestigious person speaks for."""
+    if ctx.person.state != STEP_COMPOSE or not ctx.arg.isdigit() or int(ctx.arg) not in BEHALF_BANDS:
+        start(ctx)
+        return
+    ctx.goto(STEP_COMPOSE, **(ctx.person.state_data | {"for": int(ctx.arg)}))
+    done(ctx)
+
+
+def send(ctx: Context) -> None:
+    """'fb_send:named|anon': the ticket is created in this transaction; the code and due date go back only
+    with its commit."""
+    _ = ctx._
+    data = ctx.person.state_data
+    if ctx.person.state != STEP_COMPOSE:
+        start(ctx)
+        return
+    on_behalf = data.get("for")
+    filing = feedback.Filing(
+        category_id=data.get("category"),
+        text=data.get("text", ""),
+        media_ids=tuple((kind, int(media_id)) for kind, media_id in data.get("files", [])),
+        latitude=data.get("lat"),
+        longitude=data.get("lon"),
+        anonymous=ctx.arg == "anon",
+        on_behalf_of=on_behalf if on_behalf and on_behalf > 1 else None,
+    )
+    ticket = feedback.file_ticket(ctx.session, ctx.person, ctx.inbound.urn, filing, utcnow().date())
+    onboarding.back_to_menu(
+        ctx,
+        _("Đã nhận phản ánh của bạn. Mã phản ánh: {code}. Cán bộ sẽ trả lời trước ngày {due}.").format(
+            code=ticket.code, due=format_day(ticket.due_on, ctx.person.language)
+        ),
+    )
+
+
+def mine(ctx: Context) -> None:
+    """'fb_mine': the person's tickets and where each stands."""
+    _ = ctx._
+    tickets = feedback.of_person(ctx.session, ctx.person.id)
+    if not tickets:
+        onboarding.back_to_menu(ctx, _("Bạn chưa gửi phản ánh nào."))
+        return
+    lines = [
+        f"• {t.code} — {_(STATUS_LABELS[t.status])} ({format_day(t.created_at, ctx.person.language)})"
+        for t in tickets
+    ]
+    onboarding.back_to_menu(ctx, _("Phản ánh của bạn:") + "\n" + "\n".join(lines))
+
+
+def _own_ticket(ctx: Context) -> Ticket | None:
+    """The ticket a satisfaction button names, if it is this person's and was answered."""
+    ticket = feedback.get(ctx.session, int(ctx.arg)) if ctx.arg.isdigit() else None
+    if ticket is None or ticket.person_id != ctx.person.id or ticket.status != TicketStatus.answered:
+        return None
+    return ticket
+
+
+def satisfied(ctx: Context) -> None:
+    """'fb_ok:<id>': close the ticket with thanks."""
+    ticket = _own_ticket(ctx)
+    if ticket is None:
+        onboarding.back_to_menu(ctx, ctx._("Phản ánh này đã được xử lý xong."))
+        return
+    feedback.rate(ticket, True)
+    onboarding.back_to_menu(
+        ctx, ctx._("Cảm ơn bạn đã cho biết. Phản ánh {code} đã đóng.").format(code=ticket.code)
+    )
+
+
+def not_satisfied(ctx: Context) -> None:
+    """'fb_no:<id>': ask why (the reason goes to the officials with the reopened ticket)."""
+    _ = ctx._
+    ticket = _own_ticket(ctx)
+    if ticket is None:
+        onboarding.back_to_menu(ctx, _("Phản ánh này đã được xử lý xong."))
+        return
+    ctx.goto(STEP_REASON, ticket=ticket.id)
+    ctx.reply(
+        _("Bạn chưa hài lòng vì sao? Hãy gõ vài chữ để cán bộ xem lại."), [Button(_("☰ Menu chính"), "menu")]
+    )
+
+
+def reason(ctx: Context) -> None:
+    """The reason typed after 'not satisfied': reopens the ticket once, else closes it."""
+    _ = ctx._
+    ticket = feedback.get(ctx.session, int(ctx.person.state_data.get("ticket", 0)))
+    if ticket is None or ticket.person_id != ctx.person.id or ticket.status != TicketStatus.answered:
+        onboarding.back_to_menu(ctx, _("Phản ánh này đã được xử lý xong."))
+        return
+    if feedback.rate(ticket, False, ctx.inbound.text[:MAX_TEXT]):
+        message = _("Đã mở lại phản ánh {code}. Cán bộ sẽ xem lại và trả lời bạn.")
+    else:
+        message = _("Phản ánh {code} đã được xem lại một lần nên đã đóng. Nếu cần, bạn hãy gửi phản ánh mới.")
+    onboarding.back_to_menu(ctx, message.format(code=ticket.code))
+
+
+def register(router: Router) -> None:
+    """Feedback buttons, steps and menu entries."""
+    router.button("fb", start, onboarded_only=True)
+    router.button("fb_cat", chose_category, onboarded_only=True)
+    router.button("fb_done", done, onboarded_only=True)
+    router.button("fb_for", for_whom, onboarded_only=True)
+    router.button("fb_send", send, onboarded_only=True)
+    router.button("fb_mine", mine, onboarded_only=True)
+    router.button("fb_ok", satisfied, onboarded_only=True)
+    router.button("fb_no", not_satisfied, onboarded_only=True)
+    router.step(STEP_COMPOSE, typed)
+    router.media_step(STEP_COMPOSE, sent_file)
+    router.step(STEP_REASON, reason)
+    router.add_menu(MenuEntry("fb", mark("📝 Góp ý – Phản ánh"), order=60))
+    router.add_menu(MenuEntry("fb_mine", mark("📋 Phản ánh của tôi"), order=70))
+
+
+def answer_messages(
+    gettext: Callable[[str], str], ticket: Ticket, text: str, voice: Attachment | None
+) -> list[Reply]:
+    """An official's answer as the person receives it: the text, the recorded voice if any, and the
+    satisfaction buttons on the last message."""
+    _ = gettext
+    header = _("Cán bộ trả lời phản ánh {code}:").format(code=ticket.code)
+    body = f"{header}\n\n{text.strip()}" if text.strip() else header
+    buttons = (
+        Button(_("😊 Hài lòng"), f"fb_ok:{ticket.id}"),
+        Button(_("😞 Chưa hài lòng"), f"fb_no:{ticket.id}"),
+    )
+    if voice is None:
+        return [Reply(body, buttons, columns=2)]
+    if len(body) <= CAPTION_LIMIT:
+        return [Reply(body, buttons, columns=2, attachment=voice)]
+    return [Reply(body), Reply(header, buttons, columns=2, attachment=voice)]

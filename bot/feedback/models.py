@@ -1,0 +1,106 @@
+"""A ticket per reflection, its attachments, its history, and the categories admins configure."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from bot.db import Base, str_enum, utcnow
+from bot.media.models import Media
+
+
+class TicketStatus(enum.StrEnum):
+    """mới -> đã tiếp nhận -> đang xử lý -> đã trả lời -> đã đóng (reopened once: back to đang xử lý)."""
+
+    new = "new"
+    received = "received"
+    in_progress = "in_progress"
+    answered = "answered"
+    closed = "closed"
+
+
+class Category(Base):
+    """What a reflection is about; each has its own deadline in working days."""
+
+    __tablename__ = "feedback_categories"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    label: Mapped[str] = mapped_column(String(120))
+    deadline_days: Mapped[int] = mapped_column(default=10)
+    position: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class Ticket(Base):
+    """One reflection: what, where, by whom (hidden when anonymous), by when it must be answered."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (
+        Index("ix_tickets_status_commune", "status", "commune_code"),
+        Index("ix_tickets_person_id", "person_id"),
+        Index("ix_tickets_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    urn: Mapped[str] = mapped_column(String(200))  # where answers go, also for anonymous senders
+    anonymous: Mapped[bool] = mapped_column(default=False)
+    on_behalf_of: Mapped[int | None]  # a prestigious person filing for villagers: how many people
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("feedback_categories.id", ondelete="SET NULL"))
+    commune_code: Mapped[int | None]
+    village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id", ondelete="SET NULL"))
+    language: Mapped[str] = mapped_column(String(8), default="vi")
+    status: Mapped[TicketStatus] = mapped_column(str_enum(TicketStatus, 12), default=TicketStatus.new)
+    text: Mapped[str] = mapped_column(Text, default="")
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+    due_on: Mapped[date]
+    assigned_to: Mapped[int | None] = mapped_column(ForeignKey("admin_users.id", ondelete="SET NULL"))
+    reopened: Mapped[bool] = mapped_column(default=False)
+    satisfied: Mapped[bool | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    answered_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+
+    category: Mapped[Category | None] = relationship(lazy="joined")
+    attachments: Mapped[list[Attachment]] = relationship(
+        cascade="all, delete-orphan", order_by="Attachment.id", lazy="selectin"
+    )
+    events: Mapped[list[TicketEvent]] = relationship(
+        cascade="all, delete-orphan", order_by="TicketEvent.id", lazy="selectin"
+    )
+
+
+class Attachment(Base):
+    """A photo, voice note, audio, video or document the person sent, stored before they were told."""
+
+    __tablename__ = "ticket_attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(12))
+    media_id: Mapped[int] = mapped_column(ForeignKey("media.id", ondelete="CASCADE"))
+
+    media: Mapped[Media] = relationship(lazy="joined")
+
+
+class TicketEvent(Base):
+    """The ticket's history: replies (sent to the person), internal notes, status changes, assignments,
+    satisfaction and reopening."""
+
+    __tablename__ = "ticket_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # reply, note, status, assign, satisfied, reopened
+    admin_id: Mapped[int | None] = mapped_column(ForeignKey("admin_users.id", ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(Text, default="")
+    media_id: Mapped[int | None] = mapped_column(ForeignKey("media.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    media: Mapped[Media | None] = relationship(lazy="joined")

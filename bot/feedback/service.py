@@ -1,0 +1,253 @@
+"""Tickets: filing with attachments, deadlines in working days, the officials' inbox and answers, and
+people's satisfaction. Never commits: the caller owns the transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from bot.db import utcnow
+from bot.errors import Refusal
+from bot.feedback.models import Attachment, Category, Ticket, TicketEvent, TicketStatus
+from bot.i18n import mark
+from bot.media.models import Media
+from bot.people.models import Person
+
+OPEN = (TicketStatus.new, TicketStatus.received, TicketStatus.in_progress)
+# The categories migration 0005 inserts, listed here so their labels are in the catalogs and people read
+# them in their own language; categories admins add are shown as written.
+DEFAULT_CATEGORIES = (
+    ("chinh-sach", mark("Chế độ, chính sách"), 10),
+    ("duong-cau", mark("Đường sá, cầu cống"), 10),
+    ("dien-nuoc", mark("Điện, nước"), 10),
+    ("dat-rung", mark("Đất đai, rừng"), 10),
+    ("y-te", mark("Y tế"), 10),
+    ("truong-hoc", mark("Trường học"), 10),
+    ("an-ninh", mark("An ninh, trật tự"), 5),
+    ("lua-dao", mark("Lừa đảo"), 5),
+    ("khac", mark("Khác"), 10),
+)
+
+
+class FeedbackError(Refusal):
+    """A refused ticket action (wrong state, nothing to send)."""
+
+
+def working_days_after(start: date, days: int, holidays: Collection[date] = ()) -> date:
+    """The day `days` working days after `start`, skipping Saturdays, Sundays and the given holidays."""
+    day = start
+    left = days
+    while left > 0:
+        day += timedelta(days=1)
+        if day.weekday() < 5 and day not in holidays:
+            left -= 1
+    return day
+
+
+def categories(session: Session, *, active_only: bool = True) -> list[Category]:
+    """Categories in display order."""
+    stmt = select(Category).order_by(Category.position, Category.id)
+    if active_only:
+        stmt = stmt.where(Category.active.is_(True))
+    return list(session.scalars(stmt))
+
+
+def get_category(session: Session, category_id: int) -> Category | None:
+    """A category by id."""
+    return session.get(Category, category_id)
+
+
+@dataclass(frozen=True)
+class Filing:
+    """What a person put together before confirming."""
+
+    category_id: int | None
+    text: str
+    media_ids: tuple[tuple[str, int], ...] = ()  # (kind, media id)
+    latitude: float | None = None
+    longitude: float | None = None
+    anonymous: bool = False
+    on_behalf_of: int | None = None
+
+
+def file_ticket(session: Session, person: Person, urn: str, filing: Filing, today: date) -> Ticket:
+    """Create the ticket with its code (PA-<year>-<number>) and due date; the caller commits it before the
+    person is told."""
+    if not filing.text.strip() and not filing.media_ids and filing.latitude is None:
+        raise FeedbackError(mark("Phản ánh chưa có nội dung."))
+    category = session.get(Category, filing.category_id) if filing.category_id else None
+    ticket = Ticket(
+        code="",
+        person_id=person.id,
+        urn=urn,
+        anonymous=filing.anonymous,
+        on_behalf_of=filing.on_behalf_of,
+        category_id=category.id if category else None,
+        commune_code=person.commune_code,
+        village_id=person.village_id,
+        language=person.language or "vi",
+        status=TicketStatus.new,
+        text=filing.text.strip(),
+        latitude=filing.latitude,
+        longitude=filing.longitude,
+        due_on=working_days_after(today, category.deadline_days if category else 10),
+    )
+    session.add(ticket)
+    session.flush()
+    ticket.code = f"PA-{today.year}-{ticket.id:06d}"
+    for kind, media_id in filing.media_ids:
+        ticket.attachments.append(Attachment(kind=kind, media_id=media_id))
+    session.flush()
+    return ticket
+
+
+def get(session: Session, ticket_id: int) -> Ticket | None:
+    """A ticket by id."""
+    return session.get(Ticket, ticket_id)
+
+
+def of_person(session: Session, person_id: int, limit: int = 10) -> list[Ticket]:
+    """A person's latest tickets, for 'Phản ánh của tôi'."""
+    stmt = select(Ticket).where(Ticket.person_id == person_id).order_by(Ticket.id.desc()).limit(limit)
+    return list(session.scalars(stmt))
+
+
+def is_overdue(ticket: Ticket, today: date) -> bool:
+    """Past its due date and not answered yet."""
+    return ticket.status in OPEN and ticket.due_on < today
+
+
+@dataclass(frozen=True)
+class TicketFilter:
+    """What the inbox can be narrowed to; `communes` None means the whole province."""
+
+    communes: Collection[int] | None = None
+    status: TicketStatus | None = None
+    category_id: int | None = None
+    commune_code: int | None = None
+    overdue_on: date | None = None  # only tickets overdue on this day
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def _filtered(stmt: Select[Any], flt: TicketFilter) -> Select[Any]:
+    """Apply the filter (scope first) to a ticket query."""
+    if flt.communes is not None:
+        stmt = stmt.where(Ticket.commune_code.in_(list(flt.communes)))
+    if flt.status is not None:
+        stmt = stmt.where(Ticket.status == flt.status)
+    if flt.category_id is not None:
+        stmt = stmt.where(Ticket.category_id == flt.category_id)
+    if flt.commune_code is not None:
+        stmt = stmt.where(Ticket.commune_code == flt.commune_code)
+    if flt.overdue_on is not None:
+        stmt = stmt.where(Ticket.status.in_(OPEN), Ticket.due_on < flt.overdue_on)
+    if flt.since is not None:
+        stmt = stmt.where(Ticket.created_at >= flt.since)
+    if flt.until is not None:
+        stmt = stmt.where(Ticket.created_at < flt.until)
+    return stmt
+
+
+def get_all(session: Session, flt: TicketFilter, *, offset: int, limit: int) -> tuple[list[Ticket], int]:
+    """One page of the inbox, oldest due first among open ones, and the total."""
+    stmt = _filtered(select(Ticket), flt)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    order = (Ticket.status.in_([TicketStatus.answered, TicketStatus.closed]), Ticket.due_on, Ticket.id)
+    return list(session.scalars(stmt.order_by(*order).offset(offset).limit(limit))), total
+
+
+def in_scope(ticket: Ticket, communes: Collection[int] | None) -> bool:
+    """Whether an admin limited to these communes may read and answer the ticket."""
+    return communes is None or ticket.commune_code in communes
+
+
+def _event(
+    ticket: Ticket, kind: str, admin_id: int | None, text: str = "", media: Media | None = None
+) -> None:
+    """Append to the ticket's history."""
+    ticket.events.append(TicketEvent(kind=kind, admin_id=admin_id, text=text, media=media))
+
+
+def receive(ticket: Ticket, admin_id: int) -> None:
+    """An official opened a new ticket: it is now 'đã tiếp nhận'."""
+    if ticket.status == TicketStatus.new:
+        ticket.status = TicketStatus.received
+        _event(ticket, "status", admin_id, TicketStatus.received.value)
+
+
+def set_status(ticket: Ticket, status: TicketStatus, admin_id: int) -> None:
+    """Move a ticket along by hand (in progress, closed…)."""
+    ticket.status = status
+    if status == TicketStatus.closed:
+        ticket.closed_at = utcnow()
+    _event(ticket, "status", admin_id, status.value)
+
+
+def assign(ticket: Ticket, admin_id: int, assignee_id: int | None, name: str) -> None:
+    """Hand the ticket to a colleague."""
+    ticket.assigned_to = assignee_id
+    _event(ticket, "assign", admin_id, name)
+
+
+def note(ticket: Ticket, admin_id: int, text: str) -> None:
+    """An internal note the person never sees."""
+    if not text.strip():
+        raise FeedbackError(mark("Ghi chú trống."))
+    _event(ticket, "note", admin_id, text.strip())
+
+
+def answer(ticket: Ticket, admin_id: int, text: str, voice: Media | None) -> None:
+    """Record the official's answer (text and/or voice); the caller queues it to the person."""
+    if ticket.status == TicketStatus.closed:
+        raise FeedbackError(mark("Phản ánh đã đóng."))
+    if not text.strip() and voice is None:
+        raise FeedbackError(mark("Câu trả lời cần có chữ hoặc ghi âm."))
+    ticket.status, ticket.answered_at, ticket.satisfied = TicketStatus.answered, utcnow(), None
+    _event(ticket, "reply", admin_id, text.strip(), voice)
+
+
+def rate(ticket: Ticket, satisfied: bool, reason: str = "") -> bool:
+    """The person's verdict on an answer. Unsatisfied reopens the ticket once (True); after that, or when
+    satisfied, it is closed."""
+    ticket.satisfied = satisfied
+    _event(ticket, "satisfied" if satisfied else "unsatisfied", None, reason.strip())
+    if not satisfied and not ticket.reopened:
+        ticket.reopened, ticket.status = True, TicketStatus.in_progress
+        _event(ticket, "reopened", None, reason.strip())
+        return True
+    ticket.status, ticket.closed_at = TicketStatus.closed, utcnow()
+    return False
+
+
+def export_rows(session: Session, flt: TicketFilter) -> list[list[Any]]:
+    """The filtered tickets as spreadsheet rows (no names for anonymous senders)."""
+    rows: list[list[Any]] = []
+    for t in session.scalars(_filtered(select(Ticket), flt).order_by(Ticket.id)):
+        rows.append(
+            [
+                t.code,
+                t.created_at.date().isoformat(),
+                t.category.label if t.category else "",
+                t.commune_code or "",
+                "" if t.anonymous or t.person_id is None else _name(session, t.person_id),
+                t.on_behalf_of or "",
+                t.status.value,
+                t.due_on.isoformat(),
+                t.text,
+                next((e.text for e in reversed(t.events) if e.kind == "reply"), ""),
+                "" if t.satisfied is None else ("yes" if t.satisfied else "no"),
+            ]
+        )
+    return rows
+
+
+def _name(session: Session, person_id: int) -> str:
+    """A sender's name for the export."""
+    person = session.get(Person, person_id)
+    return person.display_name if person else ""

@@ -1,0 +1,333 @@
+"""Two-way feedback end to end, over Telegram and the web chat: a reflection with text, a voice note, a
+photo and a location becomes a ticket with a code and a due date; officials of the commune (and only
+they) read it, answer it, and the answer reaches the person, who says whether it helped."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import subprocess
+from datetime import date, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select, update
+
+from bot.accounts.models import Role
+from bot.audio import ffmpeg
+from bot.config import Settings
+from bot.db import Database
+from bot.feedback import service as feedback
+from bot.feedback.models import Ticket, TicketStatus
+from bot.people import service as people
+from bot.people.models import PersonRole
+from tests import factories
+from tests.conftest import TG_TOKEN, WEBHOOK_SECRET, make_settings
+from tests.drivers import Driver, TelegramDriver, WebDriver, onboard, wait_for_text
+from tests.fakes.telegram_api import FakeBotAPI
+from tests.test_admin import csrf, login, make_admin
+
+PHONG_THO, MUONG_TE = 3549, 3445
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c63f8cfc0f01f0005000201a5f9d4c50000000049454e44ae426082"
+)
+_chat_ids = itertools.count(9_100_001)
+
+
+@pytest.fixture
+def settings(database_url: str, fake_telegram: FakeBotAPI, tmp_path: Path) -> Settings:
+    """A webhook deployment with files kept under the test's folder and a 1 MB upload limit."""
+    return make_settings(
+        database_url,
+        telegram_token=TG_TOKEN,
+        telegram_api_url=fake_telegram.url,
+        telegram_webhook_secret=WEBHOOK_SECRET,
+        public_url="https://loaban.example.org",
+        media_dir=tmp_path / "media",
+        max_upload_mb=1,
+        quiet_hours="",
+    )
+
+
+@pytest.fixture(params=["telegram", "web"])
+def person(
+    request: pytest.FixtureRequest, client: httpx.Client, fake_telegram: FakeBotAPI, db: Database
+) -> Driver:
+    """An onboarded person in Phong Thổ on each channel."""
+    driver: Driver = (
+        TelegramDriver(client, fake_telegram, db, next(_chat_ids))
+        if request.param == "telegram"
+        else WebDriver(client)
+    )
+    onboard(driver)
+    return driver
+
+
+def voice_note(tmp_path: Path) -> bytes:
+    """Two seconds of OGG/Opus, as phones record voice notes."""
+    path = tmp_path / "note.ogg"
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=220:duration=2",
+            "-c:a",
+            "libopus",
+            str(path),
+        ],
+        check=True,
+    )
+    return path.read_bytes()
+
+
+def file_reflection(
+    person: Driver, *, text: str = "Cầu treo bản Nậm Xe bị gãy một nhịp, trẻ con không đi học được."
+) -> str:
+    """Go through 'Góp ý – Phản ánh' to the naming question with text only; returns the category payload."""
+    categories = person.tap("fb")
+    road = categories[-1].payload("Đường sá")
+    person.tap(road)
+    person.send(text)
+    return road
+
+
+def ticket_of(db: Database, urn: str) -> Ticket:
+    """The person's only ticket."""
+    with db.transaction() as session:
+        person_row = people.get_by_urn(session, urn)
+        assert person_row is not None
+        [ticket] = feedback.of_person(session, person_row.id)
+        return ticket
+
+
+@pytest.mark.skipif(not ffmpeg.available(), reason="needs ffmpeg (make system-deps)")
+def test_a_reflection_with_voice_photo_and_location_is_answered_and_reopened_once(
+    person: Driver, client: httpx.Client, db: Database, tmp_path: Path, settings: Settings
+) -> None:
+    file_reflection(person)
+    note = voice_note(tmp_path)
+    got_voice = person.send_file(note, "voice", "audio/ogg")
+    assert "1 ghi âm" in got_voice[-1].text and "chữ" in got_voice[-1].text
+    person.send_file(PNG, "photo", "image/png" if isinstance(person, WebDriver) else "image/jpeg")
+    located = person.send_location(22.6301, 103.3504)
+    assert "vị trí" in located[-1].text
+    asked = person.tap("fb_done")
+    assert "ẩn danh" in asked[-1].text
+    done = person.tap("fb_send:named")
+    assert "Mã phản ánh: PA-" in done[0].text and "trước ngày" in done[0].text
+
+    ticket = ticket_of(db, person.urn)
+    assert ticket.code in done[0].text and ticket.status == TicketStatus.new
+    assert (ticket.latitude, ticket.longitude) == (22.6301, 103.3504) and ticket.commune_code == PHONG_THO
+    assert sorted(a.kind for a in ticket.attachments) == ["photo", "voice"]
+    stored = {a.kind: (Path(settings.media_dir) / a.media.path).read_bytes() for a in ticket.attachments}
+    assert stored["voice"] == note and stored["photo"] == PNG, (
+        "kept exactly as sent, before the person was told"
+    )
+    mine = person.tap("fb_mine")
+    assert ticket.code in mine[0].text and "Mới" in mine[0].text
+
+    make_admin(db, "xa", Role.commune_officer, communes=(PHONG_THO,))
+    login(client, "xa")
+    inbox = client.get("/admin/feedback").text
+    assert ticket.code in inbox and "Cầu treo bản Nậm Xe" in inbox
+    page = client.get(f"/admin/feedback/{ticket.id}")
+    assert "openstreetmap.org/?mlat=22.6301" in page.text
+    assert ("A Páo" if isinstance(person, TelegramDriver) else "(không tên)") in page.text, (
+        "named: who sent it"
+    )
+    for attachment in ticket.attachments:
+        served = client.get(f"/admin/feedback/{ticket.id}/files/{attachment.id}")
+        assert served.status_code == 200 and served.content == stored[attachment.kind]
+    client.post(
+        f"/admin/feedback/{ticket.id}/status", data={"csrf_token": csrf(page), "status": "in_progress"}
+    )
+    client.post(
+        f"/admin/feedback/{ticket.id}/note", data={"csrf_token": csrf(page), "text": "Đã báo phòng Kinh tế."}
+    )
+    answered = client.post(
+        f"/admin/feedback/{ticket.id}/reply",
+        data={"csrf_token": csrf(page), "text": "Xã đã cử người sửa cầu, xong trong tuần này."},
+    )
+    assert answered.status_code == 303
+    answer = wait_for_text(person, "Xã đã cử người sửa cầu")
+    assert answer.buttons == [
+        ("😊 Hài lòng", f"fb_ok:{ticket.id}"),
+        ("😞 Chưa hài lòng", f"fb_no:{ticket.id}"),
+    ]
+
+    why = person.tap(f"fb_no:{ticket.id}")
+    assert "vì sao" in why[0].text
+    reopened = person.send("Cầu vẫn chưa sửa.")
+    assert "Đã mở lại phản ánh" in reopened[0].text
+    assert ticket_of(db, person.urn).status == TicketStatus.in_progress
+    client.post(
+        f"/admin/feedback/{ticket.id}/reply", data={"csrf_token": csrf(page), "text": "Đã sửa xong cầu."}
+    )
+    wait_for_text(person, "Đã sửa xong cầu")
+    person.tap(f"fb_no:{ticket.id}")
+    closed = person.send("Vẫn chưa ổn.")
+    assert "đã được xem lại một lần nên đã đóng" in closed[0].text
+    final = ticket_of(db, person.urn)
+    assert final.status == TicketStatus.closed and final.satisfied is False and final.reopened
+    history = client.get(f"/admin/feedback/{ticket.id}").text
+    assert "Đã báo phòng Kinh tế." in history and "Cầu vẫn chưa sửa." in history
+
+
+def test_anonymous_reflections_hide_the_sender_but_answers_still_reach_them(
+    person: Driver, client: httpx.Client, db: Database
+) -> None:
+    file_reflection(person, text="Có người lạ gọi điện đòi chuyển tiền <script>alert(1)</script>\u202e")
+    person.tap("fb_done")
+    done = person.tap("fb_send:anon")
+    ticket = ticket_of(db, person.urn)
+    assert ticket.anonymous and ticket.code in done[0].text
+    make_admin(db, "tinh")
+    login(client, "tinh")
+    page = client.get(f"/admin/feedback/{ticket.id}").text
+    assert "Ẩn danh" in page and "A Páo" not in page and person.urn.split(":")[1] not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert(1)" not in page
+    client.post(
+        f"/admin/feedback/{ticket.id}/reply",
+        data={"csrf_token": csrf(client.get(f"/admin/feedback/{ticket.id}")), "text": "Đừng chuyển tiền."},
+    )
+    answer = wait_for_text(person, "Đừng chuyển tiền.")
+    person.tap(answer.buttons[0][1])
+    assert ticket_of(db, person.urn).status == TicketStatus.closed
+    workbook = load_workbook(io.BytesIO(client.get("/admin/feedback/export.xlsx").content)).active
+    [_header, row] = list(workbook.values)
+    assert row[0] == ticket.code and row[4] in ("", None), "no name in the export for anonymous senders"
+
+
+def test_a_prestigious_person_files_on_behalf_of_villagers(
+    client: httpx.Client, db: Database, fake_telegram: FakeBotAPI
+) -> None:
+    elder = TelegramDriver(client, fake_telegram, db, next(_chat_ids))
+    onboard(elder)
+    with db.transaction() as session:
+        found = people.get_by_urn(session, elder.urn)
+        assert found is not None
+        found.role = PersonRole.prestigious
+    file_reflection(elder, text="Cả bản chưa có nước sạch.")
+    asked = elder.tap("fb_done")
+    assert "thay cho khoảng bao nhiêu người" in asked[-1].text
+    elder.tap("fb_for:30")
+    elder.tap("fb_send:named")
+    ticket = ticket_of(db, elder.urn)
+    assert ticket.on_behalf_of == 30
+    make_admin(db, "tinh")
+    login(client, "tinh")
+    assert "khoảng 30 người" in client.get(f"/admin/feedback/{ticket.id}").text
+
+
+def test_deadlines_count_working_days_and_overdue_tickets_stand_out(
+    client: httpx.Client, db: Database
+) -> None:
+    friday = date(2026, 11, 20)
+    assert feedback.working_days_after(friday, 1) == date(2026, 11, 23), "Saturday and Sunday do not count"
+    assert feedback.working_days_after(friday, 10) == date(2026, 12, 4)
+    assert feedback.working_days_after(friday, 1, holidays={date(2026, 11, 23)}) == date(2026, 11, 24)
+
+    chat = next(_chat_ids)
+    factories.add_person(db, f"telegram:{chat}", commune=PHONG_THO, province=12)
+    with db.transaction() as session:
+        person_row = people.get_by_urn(session, f"telegram:{chat}")
+        assert person_row is not None
+        late = feedback.file_ticket(
+            session, person_row, f"telegram:{chat}", feedback.Filing(1, "Đường lầy."), friday
+        )
+        on_time = feedback.file_ticket(
+            session, person_row, f"telegram:{chat}", feedback.Filing(1, "Điện chập chờn."), date.today()
+        )
+        late_code, on_time_code = late.code, on_time.code
+        session.execute(
+            update(Ticket).where(Ticket.id == late.id).values(due_on=date.today() - timedelta(days=1))
+        )
+    make_admin(db, "tinh")
+    login(client, "tinh")
+    inbox = client.get("/admin/feedback").text
+    assert inbox.index(late_code) < inbox.index(on_time_code), "the most urgent first"
+    assert 'class="overdue"' in inbox and "Quá hạn" in inbox
+    only_late = client.get("/admin/feedback", params={"overdue": "true"}).text
+    assert late_code in only_late and on_time_code not in only_late
+
+
+def test_an_officer_can_neither_read_nor_answer_a_ticket_outside_their_communes(
+    client: httpx.Client, db: Database
+) -> None:
+    chat = next(_chat_ids)
+    factories.add_person(db, f"telegram:{chat}", commune=MUONG_TE, province=12)
+    with db.transaction() as session:
+        person_row = people.get_by_urn(session, f"telegram:{chat}")
+        assert person_row is not None
+        ticket = feedback.file_ticket(
+            session, person_row, f"telegram:{chat}", feedback.Filing(1, "Đất bị lấn."), date.today()
+        )
+        ticket.attachments.append(feedback.Attachment(kind="photo", media_id=_a_media(session)))
+        session.flush()
+        ticket_id, attachment_id, code = ticket.id, ticket.attachments[0].id, ticket.code
+    make_admin(db, "xa", Role.commune_officer, communes=(PHONG_THO,))
+    login(client, "xa")
+    token = csrf(client.get("/admin/feedback"))
+    assert code not in client.get("/admin/feedback").text
+    assert client.get(f"/admin/feedback/{ticket_id}").status_code == 404
+    assert client.get(f"/admin/feedback/{ticket_id}/files/{attachment_id}").status_code == 404
+    for action, data in [
+        ("status", {"status": "closed"}),
+        ("assign", {"assignee": ""}),
+        ("note", {"text": "x"}),
+        ("reply", {"text": "x"}),
+    ]:
+        refused = client.post(f"/admin/feedback/{ticket_id}/{action}", data={"csrf_token": token, **data})
+        assert refused.status_code == 404, action
+    workbook = load_workbook(io.BytesIO(client.get("/admin/feedback/export.xlsx").content)).active
+    assert workbook.max_row == 1, "only the header: the ticket is outside the officer's communes"
+    with db.transaction() as session:
+        unchanged = session.scalar(select(Ticket).where(Ticket.id == ticket_id))
+        assert unchanged is not None and unchanged.status == TicketStatus.new and not unchanged.events
+
+
+def _a_media(session: object) -> int:
+    """A stored picture to attach (straight in the database)."""
+    from bot.media.models import Media
+
+    row = Media(key="f" * 64, kind="photo", mime="image/png", path="ff/x.png", size=3)
+    session.add(row)  # type: ignore[attr-defined]
+    session.flush()  # type: ignore[attr-defined]
+    return row.id
+
+
+def test_a_file_over_the_size_limit_gets_a_clear_answer_and_the_text_is_kept(
+    person: Driver, db: Database
+) -> None:
+    file_reflection(person, text="Trường học dột.")
+    refused = person.send_file(b"\xff\xd8\xff" + bytes(1_200_000), "photo", "image/jpeg")
+    assert "Tệp lớn quá (tối đa 1 MB)" in refused[-1].text
+    person.tap("fb_done")
+    person.tap("fb_send:named")
+    ticket = ticket_of(db, person.urn)
+    assert ticket.text == "Trường học dột." and ticket.attachments == []
+
+
+def test_a_redelivered_update_creates_no_second_ticket(
+    client: httpx.Client, db: Database, fake_telegram: FakeBotAPI
+) -> None:
+    person = TelegramDriver(client, fake_telegram, db, next(_chat_ids))
+    onboard(person)
+    file_reflection(person)
+    person.tap("fb_done")
+    update_json = factories.callback_update(
+        person.chat_id, "fb_send:named", person.message_with("fb_send:named")
+    )
+    assert person.post(update_json).status_code == 200
+    assert person.post(update_json).status_code == 200
+    person.wait_settled(str(update_json["update_id"]))
+    with db.transaction() as session:
+        assert len(session.scalars(select(Ticket)).all()) == 1
