@@ -92,7 +92,16 @@ def inbox(
         status_labels=STATUS_LABELS,
         is_overdue=feedback.is_overdue,
         scope=accounts.scope(admin),
+        link_code=request.query_params.get("link"),
     )
+
+
+@router.post("/feedback/link")
+def link_code(request: Request, session: SessionDep, admin: AnswererDep) -> Response:
+    """A one-time code to send to the bot (/link CODE), so new reflections are announced in that chat."""
+    code = accounts.new_link_code(session, admin)
+    accounts.audit(session, admin, "chat_link_code", admin.username, client_ip(request))
+    return redirect(f"/admin/feedback?link={code}")
 
 
 @router.get("/feedback/export.xlsx")

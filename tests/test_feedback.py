@@ -331,3 +331,26 @@ def test_a_redelivered_update_creates_no_second_ticket(
     person.wait_settled(str(update_json["update_id"]))
     with db.transaction() as session:
         assert len(session.scalars(select(Ticket)).all()) == 1
+
+
+def test_officials_who_linked_their_chat_are_told_of_new_reflections(
+    person: Driver, client: httpx.Client, db: Database, fake_telegram: FakeBotAPI
+) -> None:
+    make_admin(db, "xa", Role.commune_officer, communes=(PHONG_THO,))
+    make_admin(db, "xakhac", Role.commune_officer, communes=(MUONG_TE,))
+    login(client, "xa")
+    made = client.post("/admin/feedback/link", data={"csrf_token": csrf(client.get("/admin/feedback"))})
+    shown = client.get(made.headers["location"]).text
+    code = shown.split("Gửi «/link ", 1)[1].split("»", 1)[0]
+    official = TelegramDriver(client, fake_telegram, db, next(_chat_ids))
+    linked = official.send(f"/link {code}")
+    assert "Đã liên kết với tài khoản quản trị «xa»" in linked[0].text
+    assert "Mã liên kết không đúng" in official.send(f"/link {code}")[0].text, "a code works once"
+
+    file_reflection(person, text="Đường vào bản sạt lở.")
+    person.tap("fb_done")
+    person.tap("fb_send:named")
+    ticket = ticket_of(db, person.urn)
+    told = wait_for_text(official, ticket.code)
+    assert "Đường vào bản sạt lở." in told.text and f"/admin/feedback/{ticket.id}" in told.text
+    assert "Phản ánh mới được báo cho bạn qua bot." in client.get("/admin/feedback").text

@@ -35,6 +35,9 @@ class AdminUser(Base):
     must_change_password: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+    chat_urn: Mapped[str | None] = mapped_column(String(200), unique=True)  # where the bot notifies them
+    link_code: Mapped[str | None] = mapped_column(String(16), unique=True)
+    link_code_expires_at: Mapped[datetime | None]
 
     communes: Mapped[list[AdminCommune]] = relationship(
         cascade="all, delete-orphan", passive_deletes=True, lazy="selectin"

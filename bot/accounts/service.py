@@ -208,3 +208,38 @@ def audit_page(session: Session, *, offset: int, limit: int) -> tuple[list[Audit
     total = session.scalar(select(func.count()).select_from(AuditEntry)) or 0
     rows = session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).offset(offset).limit(limit))
     return list(rows), total
+
+
+LINK_CODE_LIFETIME = timedelta(minutes=30)
+
+
+def new_link_code(session: Session, admin: AdminUser) -> str:
+    """A one-time code the admin sends to the bot (/link CODE) so the bot can notify them there."""
+    admin.link_code = "LK-" + "".join(secrets.choice("ACDEFHJKMNPQRTUVWXY3479") for _ in range(6))
+    admin.link_code_expires_at = utcnow() + LINK_CODE_LIFETIME
+    session.flush()
+    return admin.link_code
+
+
+def link_chat(session: Session, code: str, urn: str) -> AdminUser | None:
+    """Tie a chat to the admin whose unexpired code it sent; the code then stops working."""
+    typed = code.strip().upper()
+    admin = session.scalar(select(AdminUser).where(AdminUser.link_code == typed).with_for_update())
+    if admin is None or admin.link_code_expires_at is None or admin.link_code_expires_at < utcnow():
+        return None
+    previous = session.scalar(select(AdminUser).where(AdminUser.chat_urn == urn, AdminUser.id != admin.id))
+    if previous is not None:
+        previous.chat_urn = None
+        session.flush()
+    admin.chat_urn, admin.link_code, admin.link_code_expires_at = urn, None, None
+    return admin
+
+
+def to_notify(session: Session, commune_code: int | None) -> list[AdminUser]:
+    """Active province admins, and commune officers of that commune, who linked a chat."""
+    stmt = select(AdminUser).where(
+        AdminUser.active.is_(True),
+        AdminUser.chat_urn.is_not(None),
+        AdminUser.role.in_([Role.province_admin, Role.commune_officer]),
+    )
+    return [a for a in session.scalars(stmt) if scope(a) is None or commune_code in (scope(a) or [])]

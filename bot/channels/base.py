@@ -140,7 +140,11 @@ class Hub:
         """Send replies in order (one conversation's replies must not overtake each other), then record.
         The first may take the place of the tapped message `replace`."""
         results: list[Delivery] = []
+        blocked: set[str] = set()
         for index, item in enumerate(outgoing):
+            if item.urn in blocked:
+                results.append(Delivery(item.message_id, item.urn, None, "blocked", False))
+                continue
             channel = self.channels.get(people.channel_of(item.urn))
             if channel is None:
                 results.append(Delivery(item.message_id, item.urn, None, "channel not running", False))
@@ -151,7 +155,7 @@ class Hub:
                 log.warning("send to %s failed: %s", item.urn, exc)
                 results.append(Delivery(item.message_id, item.urn, None, str(exc), exc.blocked))
                 if exc.blocked:
-                    break
+                    blocked.add(item.urn)
                 continue
             results.append(Delivery(item.message_id, item.urn, external_id, None, False))
         await asyncio.to_thread(self._record, results)

@@ -90,7 +90,7 @@ def help_(ctx: Context) -> None:
 
 def register(router: Router) -> None:
     """Account commands, buttons and their menu entries."""
-    router.command("help", help_)
+    router.command("help", help_, first_contact=True)
     router.button("help", help_)
     router.command("stop", stop, onboarded_only=True)
     router.button("stop", stop, onboarded_only=True)

@@ -60,8 +60,13 @@ class Conversation:
             urn=inbound.urn,
             items=[("text", reply.text, reply.to_payload()) for reply in ctx.replies],
         )
-        outgoing = tuple(Outgoing(i, inbound.urn, reply) for i, reply in zip(ids, ctx.replies, strict=True))
-        return Outcome(duplicate=False, person_id=person_id, outgoing=outgoing)
+        outgoing = [Outgoing(i, inbound.urn, reply) for i, reply in zip(ids, ctx.replies, strict=True)]
+        for urn, reply in ctx.elsewhere:
+            [other] = messages.record_outbound_many(
+                session, person_id=None, urn=urn, items=[("text", reply.text, reply.to_payload())]
+            )
+            outgoing.append(Outgoing(other, urn, reply))
+        return Outcome(duplicate=False, person_id=person_id, outgoing=tuple(outgoing))
 
     def _event(self, session: Session, inbound: Inbound, message_id: int) -> Outcome:
         """Platform events (the bot was blocked, a message edited) change state but get no reply."""
@@ -74,7 +79,7 @@ class Conversation:
     def dispatch(self, ctx: Context) -> None:
         """Route by kind: commands, buttons, text at a step, free text, or a polite 'I can't read that'."""
         inbound, router = ctx.inbound, self.router
-        if ctx.is_new and inbound.command != "help":
+        if ctx.is_new and inbound.command not in router.before_onboarding:
             self._run(ctx, router.commands["start"])
             return
         if inbound.kind == "command":

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+from bot.accounts import service as accounts
 from bot.bulletins.compose import CAPTION_LIMIT
 from bot.conversation import onboarding
 from bot.conversation.router import Context, MenuEntry, Router
@@ -200,7 +202,9 @@ def send(ctx: Context) -> None:
         anonymous=ctx.arg == "anon",
         on_behalf_of=on_behalf if on_behalf and on_behalf > 1 else None,
     )
-    ticket = feedback.file_ticket(ctx.session, ctx.person, ctx.inbound.urn, filing, utcnow().date())
+    today = utcnow().astimezone(ZoneInfo(ctx.settings.timezone)).date()
+    ticket = feedback.file_ticket(ctx.session, ctx.person, ctx.inbound.urn, filing, today)
+    _tell_officials(ctx, ticket)
     onboarding.back_to_menu(
         ctx,
         _("Đã nhận phản ánh của bạn. Mã phản ánh: {code}. Cán bộ sẽ trả lời trước ngày {due}.").format(
@@ -283,6 +287,7 @@ def register(router: Router) -> None:
     router.step(STEP_COMPOSE, typed)
     router.media_step(STEP_COMPOSE, sent_file)
     router.step(STEP_REASON, reason)
+    router.command("link", link, first_contact=True)
     router.add_menu(MenuEntry("fb", mark("📝 Góp ý – Phản ánh"), order=60))
     router.add_menu(MenuEntry("fb_mine", mark("📋 Phản ánh của tôi"), order=70))
 
@@ -304,3 +309,35 @@ def answer_messages(
     if len(body) <= CAPTION_LIMIT:
         return [Reply(body, buttons, columns=2, attachment=voice)]
     return [Reply(body), Reply(header, buttons, columns=2, attachment=voice)]
+
+
+def link(ctx: Context) -> None:
+    """'/link CODE': an official ties this chat to their admin account, to be told of new reflections."""
+    _ = ctx._
+    code = ctx.inbound.text.strip().split(maxsplit=1)[1] if len(ctx.inbound.text.split()) > 1 else ""
+    admin = accounts.link_chat(ctx.session, code, ctx.inbound.urn) if code else None
+    if admin is None:
+        ctx.reply(_("Mã liên kết không đúng hoặc đã hết hạn. Hãy tạo mã mới trong trang quản trị."))
+        return
+    ctx.reply(
+        _(
+            "Đã liên kết với tài khoản quản trị «{username}». Phản ánh mới ở xã của bạn sẽ được báo tại đây."
+        ).format(username=admin.username)
+    )
+
+
+def _tell_officials(ctx: Context, ticket: Ticket) -> None:
+    """Notify the officials responsible for the ticket's commune in the chats they linked."""
+    gettext = ctx.catalogs.gettext(ctx.settings.admin_language)
+    base = (ctx.settings.public_url or f"http://{ctx.settings.host}:{ctx.settings.port}").rstrip("/")
+    category = gettext(ticket.category.label) if ticket.category else ""
+    text = gettext("Phản ánh mới {code} ({category}), hạn trả lời {due}:\n{text}\n{url}").format(
+        code=ticket.code,
+        category=category,
+        due=format_day(ticket.due_on, ctx.settings.admin_language),
+        text=ticket.text[:300],
+        url=f"{base}/admin/feedback/{ticket.id}",
+    )
+    for admin in accounts.to_notify(ctx.session, ticket.commune_code):
+        if admin.chat_urn and admin.chat_urn != ctx.inbound.urn:
+            ctx.notify(admin.chat_urn, text)

@@ -32,6 +32,7 @@ class Context:
     knowledge: Knowledge | None = None
     is_new: bool = False
     replies: list[Reply] = field(default_factory=list)
+    elsewhere: list[tuple[str, Reply]] = field(default_factory=list)  # messages to other chats (officials)
     deleted: bool = False
 
     @property
@@ -47,6 +48,10 @@ class Context:
     def reply(self, text: str, buttons: list[Button] | None = None, columns: int = 1, **media: Any) -> None:
         """Queue one reply for the person."""
         self.replies.append(Reply(text=text, buttons=tuple(buttons or ()), columns=columns, **media))
+
+    def notify(self, urn: str, text: str) -> None:
+        """Queue a message to another chat (an official's), sent with this message's replies."""
+        self.elsewhere.append((urn, Reply(text=text)))
 
     def goto(self, state: str, **data: Any) -> None:
         """Move the person's conversation to a step; stored in the database, so any process continues it."""
@@ -77,6 +82,9 @@ class Router:
 
     def __init__(self) -> None:
         self.commands: dict[str, Route] = {}
+        self.before_onboarding: set[str] = (
+            set()
+        )  # commands a first message may be (else it starts onboarding)
         self.buttons: dict[str, Route] = {}
         self.steps: dict[str, Handler] = {}
         self.media_steps: dict[str, Handler] = {}
@@ -84,9 +92,13 @@ class Router:
         self.free_text: Handler | None = None
         self.reprompt: Handler | None = None
 
-    def command(self, name: str, handler: Handler, *, onboarded_only: bool = False) -> None:
-        """Register '/name'."""
+    def command(
+        self, name: str, handler: Handler, *, onboarded_only: bool = False, first_contact: bool = False
+    ) -> None:
+        """Register '/name'; `first_contact` lets it be someone's very first message."""
         self.commands[name] = Route(handler, onboarded_only)
+        if first_contact:
+            self.before_onboarding.add(name)
 
     def button(self, prefix: str, handler: Handler, *, onboarded_only: bool = False) -> None:
         """Register a button payload 'prefix' or 'prefix:arg'."""
