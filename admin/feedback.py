@@ -12,7 +12,15 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Form, HTTPException, Qu
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from admin.deps import AdminDep, AnswererDep, SessionDep, admin_gettext, client_ip, csrf_protect
+from admin.deps import (
+    AdminDep,
+    AnswererDep,
+    ProvinceAdminDep,
+    SessionDep,
+    admin_gettext,
+    client_ip,
+    csrf_protect,
+)
 from admin.views import PAGE_SIZE, Page, redirect, render
 from bot.accounts import service as accounts
 from bot.accounts.models import AdminUser
@@ -32,6 +40,15 @@ from bot.spreadsheet import workbook
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(csrf_protect)])
 MAX_VOICE_REPLY_MB = 10
+EVENT_LABELS = {
+    "reply": mark("Trả lời"),
+    "note": mark("Ghi chú nội bộ"),
+    "status": mark("Trạng thái"),
+    "assign": mark("Giao cho"),
+    "satisfied": mark("Người dân hài lòng"),
+    "unsatisfied": mark("Người dân chưa hài lòng"),
+    "reopened": mark("Mở lại"),
+}
 
 
 def _ticket(session: Session, admin: AdminUser, ticket_id: int) -> Ticket:
@@ -171,6 +188,7 @@ def ticket_page(request: Request, session: SessionDep, admin: AdminDep, ticket_i
         names={a.id: a.full_name or a.username for a in accounts.get_all(session)},
         overdue=feedback.is_overdue(ticket, _today(request)),
         status_labels=STATUS_LABELS,
+        event_labels=EVENT_LABELS,
         can_act=admin.role in accounts.BULLETIN_AUTHORS,
     )
 
@@ -283,3 +301,41 @@ def ticket_reply(
     )
     accounts.audit(session, admin, "ticket_answered", ticket.code, client_ip(request))
     return redirect(f"/admin/feedback/{ticket.id}")
+
+
+@router.get("/feedback-categories", response_class=HTMLResponse)
+def category_page(
+    request: Request, session: SessionDep, admin: ProvinceAdminDep, error: str = ""
+) -> Response:
+    """The categories people choose from, each with its deadline in working days."""
+    return render(
+        request,
+        "feedback_categories.html",
+        admin,
+        status=400 if error else 200,
+        rows=feedback.categories(session, active_only=False),
+        error=error,
+    )
+
+
+@router.post("/feedback-categories")
+def category_save(
+    request: Request,
+    session: SessionDep,
+    admin: ProvinceAdminDep,
+    label: Annotated[str, Form()],
+    deadline_days: Annotated[int, Form()] = 10,
+    position: Annotated[int, Form()] = 100,
+    active: Annotated[bool, Form()] = False,
+    category_id: Annotated[str, Form()] = "",
+) -> Response:
+    """Add a category, or change one (its name, deadline, order, whether people can pick it)."""
+    existing = feedback.get_category(session, int(category_id)) if category_id.isdigit() else None
+    try:
+        saved = feedback.save_category(
+            session, existing, label=label, deadline_days=deadline_days, position=position, active=active
+        )
+    except feedback.FeedbackError as exc:
+        return category_page(request, session, admin, error=exc.translate(admin_gettext(request)))
+    accounts.audit(session, admin, "feedback_category_saved", saved.code, client_ip(request))
+    return redirect("/admin/feedback-categories")

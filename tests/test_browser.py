@@ -83,7 +83,8 @@ def test_admin_in_a_real_browser(page: sync_api.Page, live: LiveServer, db: Data
     page.screenshot(path=str(ARTIFACTS / "admin-person.png"))
 
 
-def test_web_chat_in_a_real_browser(page: sync_api.Page, live: LiveServer) -> None:
+def onboard_in_chat(page: sync_api.Page, live: LiveServer) -> None:
+    """Go through the web chat's onboarding to the main menu, as a person does."""
     page.goto(f"{live.url}/chat")
     page.get_by_role("button", name="Tiếng Việt").click()
     page.wait_for_selector("text=Bạn ở tỉnh hay thành phố nào?")
@@ -94,7 +95,38 @@ def test_web_chat_in_a_real_browser(page: sync_api.Page, live: LiveServer) -> No
     page.press("#t", "Enter")
     page.get_by_role("button", name="✅ Tôi đồng ý").click()
     page.wait_for_selector("text=Bạn cần gì? Bấm vào một nút:")
+
+
+def test_web_chat_in_a_real_browser(page: sync_api.Page, live: LiveServer) -> None:
+    onboard_in_chat(page, live)
     page.reload()
     page.wait_for_selector("text=Bạn cần gì? Bấm vào một nút:")  # the conversation survives a reload
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "web-chat.png"))
+
+
+def test_a_hostile_reflection_is_shown_never_run(page: sync_api.Page, live: LiveServer, db: Database) -> None:
+    """Filed through the web chat in the browser, read by an official in the browser: shown as text."""
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    onboard_in_chat(page, live)
+    page.get_by_role("button", name="📝 Góp ý – Phản ánh").click()
+    page.get_by_role("button", name="Đường sá, cầu cống").click()
+    page.fill("#t", '<img src=x onerror="alert(1)"><script>alert(2)</script> cầu gãy')
+    page.press("#t", "Enter")
+    page.get_by_role("button", name="✅ Xong, gửi đi").last.click()
+    page.get_by_role("button", name="👤 Gửi kèm tên").click()
+    page.wait_for_selector("text=Mã phản ánh: PA-")
+
+    make_admin(db, "tinh", Role.province_admin)
+    page.goto(f"{live.url}/admin/login")
+    page.fill("input[name=username]", "tinh")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.goto(f"{live.url}/admin/feedback")
+    page.click("table a")
+    page.wait_for_url("**/admin/feedback/*")
+    assert "<script>alert(2)</script> cầu gãy" in page.inner_text("main")
+    assert dialogs == [], "hostile text was shown, never run"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "admin-ticket.png"), full_page=True)

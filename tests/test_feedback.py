@@ -9,6 +9,7 @@ import itertools
 import subprocess
 from datetime import date, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -354,3 +355,62 @@ def test_officials_who_linked_their_chat_are_told_of_new_reflections(
     told = wait_for_text(official, ticket.code)
     assert "Đường vào bản sạt lở." in told.text and f"/admin/feedback/{ticket.id}" in told.text
     assert "Phản ánh mới được báo cho bạn qua bot." in client.get("/admin/feedback").text
+
+
+def test_admins_configure_categories_and_their_deadlines(
+    client: httpx.Client, db: Database, fake_telegram: FakeBotAPI
+) -> None:
+    make_admin(db, "xa", Role.commune_officer, communes=(PHONG_THO,))
+    login(client, "xa")
+    assert client.get("/admin/feedback-categories").status_code == 403
+    client.cookies.clear()
+    make_admin(db, "tinh")
+    login(client, "tinh")
+    page = client.get("/admin/feedback-categories")
+    with db.transaction() as session:
+        health = next(c for c in feedback.categories(session) if c.code == "y-te")
+        other = next(c for c in feedback.categories(session) if c.code == "khac")
+        health_id, other_id = health.id, other.id
+    token = csrf(page)
+    changed = client.post(
+        "/admin/feedback-categories",
+        data={
+            "csrf_token": token,
+            "category_id": health_id,
+            "label": "Y tế",
+            "deadline_days": 3,
+            "active": "true",
+        },
+    )
+    assert changed.status_code == 303
+    refused = client.post(
+        "/admin/feedback-categories",
+        data={
+            "csrf_token": token,
+            "category_id": health_id,
+            "label": "Y tế",
+            "deadline_days": 0,
+            "active": "true",
+        },
+    )
+    assert refused.status_code == 400 and "từ 1 đến 60 ngày làm việc" in refused.text
+    client.post(
+        "/admin/feedback-categories",
+        data={"csrf_token": token, "label": "Dịch bệnh gia súc", "active": "true"},
+    )
+    client.post(
+        "/admin/feedback-categories",
+        data={"csrf_token": token, "category_id": other_id, "label": "Khác", "deadline_days": 10},
+    )
+
+    person = TelegramDriver(client, fake_telegram, db, next(_chat_ids))
+    onboard(person)
+    labels = [label for label, _payload in person.tap("fb")[-1].buttons]
+    assert "Dịch bệnh gia súc" in labels and "Khác" not in labels
+    person.tap(f"fb_cat:{health_id}")
+    person.send("Trạm y tế không có thuốc.")
+    person.tap("fb_done")
+    person.tap("fb_send:named")
+    ticket = ticket_of(db, person.urn)
+    filed_on = ticket.created_at.astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).date()  # deadlines count local days
+    assert ticket.due_on == feedback.working_days_after(filed_on, 3)

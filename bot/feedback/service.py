@@ -57,6 +57,31 @@ def categories(session: Session, *, active_only: bool = True) -> list[Category]:
     return list(session.scalars(stmt))
 
 
+def save_category(
+    session: Session,
+    category: Category | None,
+    *,
+    label: str,
+    deadline_days: int,
+    position: int,
+    active: bool,
+) -> Category:
+    """Create or change a category; its deadline counts working days (1 to 60)."""
+    label = label.strip()
+    if not label or len(label) > 120:
+        raise FeedbackError(mark("Tên lĩnh vực cần từ 1 đến 120 ký tự."))
+    if not 1 <= deadline_days <= 60:
+        raise FeedbackError(mark("Thời hạn trả lời phải từ 1 đến 60 ngày làm việc."))
+    if category is None:
+        code = f"c{(session.scalar(select(func.max(Category.id))) or 0) + 1}"
+        category = Category(code=code)
+        session.add(category)
+    category.label, category.deadline_days = label, deadline_days
+    category.position, category.active = position, active
+    session.flush()
+    return category
+
+
 def get_category(session: Session, category_id: int) -> Category | None:
     """A category by id."""
     return session.get(Category, category_id)
