@@ -414,3 +414,40 @@ def test_admins_configure_categories_and_their_deadlines(
     ticket = ticket_of(db, person.urn)
     filed_on = ticket.created_at.astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).date()  # deadlines count local days
     assert ticket.due_on == feedback.working_days_after(filed_on, 3)
+
+
+@pytest.mark.skipif(not ffmpeg.available(), reason="needs ffmpeg (make system-deps)")
+def test_an_official_answers_with_a_voice_recording(
+    client: httpx.Client, db: Database, fake_telegram: FakeBotAPI, tmp_path: Path
+) -> None:
+    person = TelegramDriver(client, fake_telegram, db, next(_chat_ids))
+    onboard(person)
+    file_reflection(person, text="Nhà văn hóa thôn bị dột.")
+    person.tap("fb_done")
+    person.tap("fb_send:named")
+    ticket = ticket_of(db, person.urn)
+    make_admin(db, "tinh")
+    login(client, "tinh")
+    page = client.get(f"/admin/feedback/{ticket.id}")
+    recording = tmp_path / "tra-loi.wav"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=330:duration=2", str(recording)],
+        check=True,
+    )
+    sent = client.post(
+        f"/admin/feedback/{ticket.id}/reply",
+        data={"csrf_token": csrf(page), "text": "Tuần sau xã sửa mái."},
+        files={"voice": ("tra-loi.wav", recording.read_bytes(), "audio/wav")},
+    )
+    assert sent.status_code == 303
+    fake_telegram.wait_for(lambda: len(fake_telegram.sent(person.chat_id, "sendVoice")) == 1)
+    [voice] = fake_telegram.sent(person.chat_id, "sendVoice")
+    assert "Tuần sau xã sửa mái." in voice.params["caption"] and voice.files["voice"].startswith(b"OggS")
+    assert [label for label, _ in voice.buttons] == ["😊 Hài lòng", "😞 Chưa hài lòng"]
+    bad = client.post(
+        f"/admin/feedback/{ticket.id}/reply",
+        data={"csrf_token": csrf(page), "text": "x"},
+        files={"voice": ("hong.mp3", b"ID3" + bytes(3000), "audio/mpeg")},
+    )
+    assert bad.status_code == 400 and "Không dùng được tệp ghi âm" in bad.text
+    assert "<audio controls" in client.get(f"/admin/feedback/{ticket.id}").text
