@@ -159,7 +159,9 @@ async def main_async(args: argparse.Namespace) -> None:
     fake = FakeBotAPI(TOKEN, global_rate=1e9, chat_rate=1e9, chat_burst=1e9, on_call=arrivals.record)
     fake_port = free_port()
     fake_server = uvicorn.Server(
-        uvicorn.Config(fake.app, host="127.0.0.1", port=fake_port, log_level="warning")
+        # Keep idle connections open longer than clients keep them pooled: with uvicorn's 5 s default the
+        # fake may close a connection just as a bot reuses it, and the bot's message is lost (ReadError).
+        uvicorn.Config(fake.app, host="127.0.0.1", port=fake_port, log_level="warning", timeout_keep_alive=75)
     )
     fake_task = asyncio.create_task(fake_server.serve())
     while not fake_server.started:  # noqa: ASYNC110  (uvicorn exposes a flag, not an event)
