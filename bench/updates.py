@@ -114,7 +114,11 @@ async def drive(
     """Run every simulated person's script; a step's latency is from its POST to its last reply's arrival."""
     latencies: list[float] = []
     gate = asyncio.Semaphore(concurrency)
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    # Idle connections are dropped here before the bot's server (uvicorn: 5 s) closes them, so a request
+    # never goes out on a connection the server is closing (httpx.ReadError).
+    limits = httpx.Limits(
+        max_connections=concurrency, max_keepalive_connections=concurrency, keepalive_expiry=2.0
+    )
     async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as http:
 
         async def person(chat_id: int) -> None:

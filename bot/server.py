@@ -77,6 +77,7 @@ async def running(runtime: Runtime, *, sender: bool, receive: bool = True) -> As
             await task
         if runtime.telegram is not None:
             await runtime.telegram.stop()
+        await runtime.hub.close()
         runtime.db.dispose()
 
 

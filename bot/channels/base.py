@@ -39,6 +39,7 @@ class SendError(Exception):
 
 
 UploadHook = Callable[[int, str, str], Awaitable[None]]
+RECORD_WINDOW = 0.05  # seconds of delivery outcomes written in one transaction
 
 
 def keep_incoming(settings: Settings, data: bytes) -> Path:
@@ -85,10 +86,15 @@ class Delivery:
 class Hub:
     """Owns the path of every message: store and handle in one transaction, then send after commit."""
 
-    def __init__(self, db: Database, conversation: Conversation) -> None:
+    def __init__(
+        self, db: Database, conversation: Conversation, record_window: float = RECORD_WINDOW
+    ) -> None:
         self.db = db
         self.conversation = conversation
         self.channels: dict[str, Channel] = {}
+        self.record_window = record_window
+        self._unrecorded: list[Delivery] = []
+        self._flush: asyncio.Task[None] | None = None
 
     def attach(self, channel: Channel) -> None:
         """Make a running channel available for delivery."""
@@ -158,8 +164,23 @@ class Hub:
                     blocked.add(item.urn)
                 continue
             results.append(Delivery(item.message_id, item.urn, external_id, None, False))
-        await asyncio.to_thread(self._record, results)
+        self._unrecorded.extend(results)
+        if self._flush is None:
+            self._flush = asyncio.create_task(self._record_soon())
         return results
+
+    async def _record_soon(self) -> None:
+        """Group-commit delivery outcomes: one transaction per window instead of one per update, which
+        frees the database for handling messages. A crash inside the window leaves those messages
+        'pending', so they are sent again at start-up: at most one window's worth of repeats."""
+        await asyncio.sleep(self.record_window)
+        batch, self._unrecorded, self._flush = self._unrecorded, [], None
+        await asyncio.to_thread(self._record, batch)
+
+    async def close(self) -> None:
+        """Record what is still waiting for its window (a clean shutdown leaves nothing to resend)."""
+        if self._flush is not None:
+            await self._flush
 
     def _record(self, results: Sequence[Delivery]) -> None:
         """Write every delivery outcome in one transaction; a blocked bot unsubscribes the person."""
