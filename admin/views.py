@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import (
     APIRouter,
@@ -37,7 +38,9 @@ from bot.accounts import service as accounts
 from bot.accounts.models import AdminUser, Role
 from bot.areas import service as areas
 from bot.areas.models import Village
+from bot.conversation.feedback import STATUS_LABELS as TICKET_LABELS
 from bot.db import utcnow
+from bot.feedback import service as feedback
 from bot.i18n import KNOWN_LANGUAGES, mark
 from bot.messages import service as messages
 from bot.people import service as people
@@ -226,6 +229,8 @@ def dashboard(request: Request, session: SessionDep, admin: AdminDep) -> Respons
     per_day: dict[str, dict[str, int]] = {}
     for day, direction, n in messages.count_per_day(session, since, scope):
         per_day.setdefault(day, {"in": 0, "out": 0})[direction] = n
+    today = utcnow().astimezone(ZoneInfo(runtime_of(request).settings.timezone)).date()
+    tickets, overdue = feedback.summary(session, scope, today)
     return render(
         request,
         "dashboard.html",
@@ -235,6 +240,9 @@ def dashboard(request: Request, session: SessionDep, admin: AdminDep) -> Respons
         by_commune=people.count_by_commune(session, scope),
         new_per_day=people.new_per_day(session, since, scope),
         messages_per_day=sorted(per_day.items()),
+        tickets=tickets,
+        overdue=overdue,
+        ticket_labels=TICKET_LABELS,
     )
 
 

@@ -258,6 +258,7 @@ def test_deadlines_count_working_days_and_overdue_tickets_stand_out(
     assert 'class="overdue"' in inbox and "Quá hạn" in inbox
     only_late = client.get("/admin/feedback", params={"overdue": "true"}).text
     assert late_code in only_late and on_time_code not in only_late
+    assert "1 phản ánh quá hạn" in client.get("/admin").text, "the dashboard points at overdue tickets"
 
 
 def test_an_officer_can_neither_read_nor_answer_a_ticket_outside_their_communes(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -160,7 +160,10 @@ class TicketFilter:
     until: datetime | None = None
 
 
-def _filtered(stmt: Select[Any], flt: TicketFilter) -> Select[Any]:
+S = TypeVar("S", bound=Select[*tuple[Any, ...]])
+
+
+def _filtered(stmt: S, flt: TicketFilter) -> S:
     """Apply the filter (scope first) to a ticket query."""
     if flt.communes is not None:
         stmt = stmt.where(Ticket.commune_code.in_(list(flt.communes)))
@@ -276,3 +279,13 @@ def _name(session: Session, person_id: int) -> str:
     """A sender's name for the export."""
     person = session.get(Person, person_id)
     return person.display_name if person else ""
+
+
+def summary(session: Session, communes: Collection[int] | None, today: date) -> tuple[dict[str, int], int]:
+    """Tickets by status, and how many are overdue, in an admin's communes (for the dashboard)."""
+    scoped = _filtered(select(Ticket.status, func.count()), TicketFilter(communes=communes))
+    counts = {str(status): int(n) for status, n in session.execute(scoped.group_by(Ticket.status))}
+    late = _filtered(
+        select(func.count()).select_from(Ticket), TicketFilter(communes=communes, overdue_on=today)
+    )
+    return counts, int(session.scalar(late) or 0)
