@@ -89,16 +89,22 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
-@pytest.fixture
-def settings(database_url: str, fake_telegram: FakeBotAPI) -> Settings:
-    """Settings for a webhook deployment pointed at the fake Bot API."""
+def webhook_settings(database_url: str, fake: FakeBotAPI, **overrides: Any) -> Settings:
+    """A webhook deployment pointed at a fake Bot API, with any other settings a test needs."""
     return make_settings(
         database_url,
         telegram_token=TG_TOKEN,
-        telegram_api_url=fake_telegram.url,
+        telegram_api_url=fake.url,
         telegram_webhook_secret=WEBHOOK_SECRET,
         public_url="https://loaban.example.org",
+        **overrides,
     )
+
+
+@pytest.fixture
+def settings(database_url: str, fake_telegram: FakeBotAPI) -> Settings:
+    """Settings for a webhook deployment pointed at the fake Bot API."""
+    return webhook_settings(database_url, fake_telegram)
 
 
 @pytest.fixture

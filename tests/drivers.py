@@ -179,6 +179,11 @@ class TelegramDriver:
         return self.deliver(factories.location_update(self.chat_id, latitude, longitude))
 
 
+def on_channel(channel: str, client: httpx.Client, fake: FakeBotAPI, db: Database, chat_id: int) -> Driver:
+    """A person on Telegram (with this chat id) or in the web chat, for tests run once per channel."""
+    return TelegramDriver(client, fake, db, chat_id) if channel == "telegram" else WebDriver(client)
+
+
 def onboard(
     person: Driver, language: str = "vi", province: str = "lai chau", commune: str = "phong tho"
 ) -> list[Seen]:

@@ -155,3 +155,13 @@ def location_update(chat_id: int, latitude: float, longitude: float) -> dict[str
     """A person shared a location."""
     location = {"latitude": latitude, "longitude": longitude}
     return {"update_id": next(_update_ids), "message": _message(chat_id, "A Páo", location=location)}
+
+
+def tone(path: Any, seconds: float = 2, codec: str | None = None) -> bytes:
+    """A recording as a phone would upload it: a tone made by ffmpeg, in the format `path`'s suffix names."""
+    import subprocess
+
+    codec_args = ["-c:a", codec] if codec else []
+    source = f"sine=frequency=330:duration={seconds}"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", source, *codec_args, str(path)], check=True)
+    return bytes(path.read_bytes())

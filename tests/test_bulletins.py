@@ -27,7 +27,8 @@ from bot.bulletins.models import BulletinStatus, Delivery, DeliveryStatus, Relay
 from bot.config import Settings
 from bot.db import Database
 from bot.people.models import Person
-from tests.conftest import TG_TOKEN, WEBHOOK_SECRET, make_settings
+from tests import factories
+from tests.conftest import TG_TOKEN, make_settings, webhook_settings
 from tests.drivers import TelegramDriver
 from tests.factories import add_person
 from tests.fakes.gtts_api import FakeGoogleTTS
@@ -54,17 +55,13 @@ def bulletin_settings(
 ) -> Settings:
     """A webhook deployment that sends bulletins, with no quiet hours and no relay lead unless asked."""
     values: dict[str, Any] = {
-        "telegram_token": TG_TOKEN,
-        "telegram_api_url": fake.url,
-        "telegram_webhook_secret": WEBHOOK_SECRET,
-        "public_url": "https://loaban.example.org",
         "media_dir": media,
         "gtts_url": google.url,
         "quiet_hours": "",
         "relay_lead_minutes": 0,
         "delivery_chat_interval_seconds": 0.05,
     }
-    return make_settings(database_url, **(values | kw))
+    return webhook_settings(database_url, fake, **(values | kw))
 
 
 @pytest.fixture
@@ -349,21 +346,7 @@ def test_recordings_in_every_accepted_format_and_a_corrupt_file(
     settings = make_settings("sqlite://", media_dir=tmp_path, gtts_url=google.url)
     for fmt, codec in [("mp3", "libmp3lame"), ("m4a", "aac"), ("ogg", "libvorbis"), ("wav", "pcm_s16le")]:
         path = tmp_path / f"phone.{fmt}"
-        subprocess.run(
-            [
-                "ffmpeg",
-                "-v",
-                "error",
-                "-f",
-                "lavfi",
-                "-i",
-                "sine=frequency=440:duration=3",
-                "-c:a",
-                codec,
-                str(path),
-            ],
-            check=True,
-        )
+        factories.tone(path, 3, codec)
         clip = audio.clip_for(settings, "", "hmn", (path.read_bytes(), path.name))
         assert clip is not None and clip.voice.startswith(b"OggS") and 2.9 < clip.seconds < 3.2, fmt
     with pytest.raises(ffmpeg.AudioError):

@@ -5,7 +5,6 @@ cancelling; marking prestigious persons and inviting them with a one-time code."
 from __future__ import annotations
 
 import re
-import subprocess
 import time
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from bot.bulletins.models import BulletinStatus
 from bot.db import Database
 from bot.people import service as people
 from bot.people.models import PersonRole
+from tests import factories
 from tests.drivers import TelegramDriver
 from tests.fakes.telegram_api import FakeBotAPI
 from tests.test_admin import csrf, login, make_admin
@@ -30,15 +30,6 @@ PNG = bytes.fromhex(
     "1f15c4890000000d49444154789c63f8cfc0f01f0005000201a5f9d4c50000000049454e44ae426082"
 )
 pytestmark = pytest.mark.skipif(not ffmpeg.available(), reason="needs ffmpeg (make system-deps)")
-
-
-def tone(tmp_path: Path, name: str = "elder.wav") -> bytes:
-    """A 2-second recording, as a phone would upload."""
-    path = tmp_path / name
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=300:duration=2", str(path)], check=True
-    )
-    return path.read_bytes()
 
 
 def create(
@@ -75,7 +66,10 @@ def test_an_admin_writes_previews_and_sends_a_bulletin_with_a_recording_and_a_pi
             "text_hmn": "Hnub Ib txhaj tshuaj.",
             "communes": str(PHONG_THO),
         },
-        {"audio_hmn": ("elder.wav", tone(tmp_path), "audio/wav"), "images": ("poster.png", PNG, "image/png")},
+        {
+            "audio_hmn": ("elder.wav", factories.tone(tmp_path / "elder.wav"), "audio/wav"),
+            "images": ("poster.png", PNG, "image/png"),
+        },
     )
     assert made.status_code == 303
     url = made.headers["location"]

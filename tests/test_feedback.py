@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import itertools
-import subprocess
 from datetime import date, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -25,8 +24,8 @@ from bot.feedback.models import Ticket, TicketStatus
 from bot.people import service as people
 from bot.people.models import PersonRole
 from tests import factories
-from tests.conftest import TG_TOKEN, WEBHOOK_SECRET, make_settings
-from tests.drivers import Driver, TelegramDriver, WebDriver, onboard, wait_for_text
+from tests.conftest import webhook_settings
+from tests.drivers import Driver, TelegramDriver, WebDriver, on_channel, onboard, wait_for_text
 from tests.fakes.telegram_api import FakeBotAPI
 from tests.test_admin import csrf, login, make_admin
 
@@ -41,15 +40,8 @@ _chat_ids = itertools.count(9_100_001)
 @pytest.fixture
 def settings(database_url: str, fake_telegram: FakeBotAPI, tmp_path: Path) -> Settings:
     """A webhook deployment with files kept under the test's folder and a 1 MB upload limit."""
-    return make_settings(
-        database_url,
-        telegram_token=TG_TOKEN,
-        telegram_api_url=fake_telegram.url,
-        telegram_webhook_secret=WEBHOOK_SECRET,
-        public_url="https://loaban.example.org",
-        media_dir=tmp_path / "media",
-        max_upload_mb=1,
-        quiet_hours="",
+    return webhook_settings(
+        database_url, fake_telegram, media_dir=tmp_path / "media", max_upload_mb=1, quiet_hours=""
     )
 
 
@@ -58,34 +50,9 @@ def person(
     request: pytest.FixtureRequest, client: httpx.Client, fake_telegram: FakeBotAPI, db: Database
 ) -> Driver:
     """An onboarded person in Phong Thổ on each channel."""
-    driver: Driver = (
-        TelegramDriver(client, fake_telegram, db, next(_chat_ids))
-        if request.param == "telegram"
-        else WebDriver(client)
-    )
+    driver = on_channel(request.param, client, fake_telegram, db, next(_chat_ids))
     onboard(driver)
     return driver
-
-
-def voice_note(tmp_path: Path) -> bytes:
-    """Two seconds of OGG/Opus, as phones record voice notes."""
-    path = tmp_path / "note.ogg"
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-v",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=220:duration=2",
-            "-c:a",
-            "libopus",
-            str(path),
-        ],
-        check=True,
-    )
-    return path.read_bytes()
 
 
 def file_reflection(
@@ -113,7 +80,7 @@ def test_a_reflection_with_voice_photo_and_location_is_answered_and_reopened_onc
     person: Driver, client: httpx.Client, db: Database, tmp_path: Path, settings: Settings
 ) -> None:
     file_reflection(person)
-    note = voice_note(tmp_path)
+    note = factories.tone(tmp_path / "note.ogg", codec="libopus")
     got_voice = person.send_file(note, "voice", "audio/ogg")
     assert "1 ghi âm" in got_voice[-1].text and "chữ" in got_voice[-1].text
     person.send_file(PNG, "photo", "image/png" if isinstance(person, WebDriver) else "image/jpeg")
@@ -431,10 +398,7 @@ def test_an_official_answers_with_a_voice_recording(
     login(client, "tinh")
     page = client.get(f"/admin/feedback/{ticket.id}")
     recording = tmp_path / "tra-loi.wav"
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=330:duration=2", str(recording)],
-        check=True,
-    )
+    factories.tone(recording)
     sent = client.post(
         f"/admin/feedback/{ticket.id}/reply",
         data={"csrf_token": csrf(page), "text": "Tuần sau xã sửa mái."},

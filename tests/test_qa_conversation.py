@@ -13,7 +13,7 @@ from bot.config import PROJECT_ROOT
 from bot.content import import_all
 from bot.db import Database
 from bot.qa.models import OpenQuestion, QAEntry
-from tests.drivers import Driver, TelegramDriver, WebDriver, onboard, wait_for_text
+from tests.drivers import Driver, on_channel, onboard, wait_for_text
 from tests.fakes.telegram_api import FakeBotAPI
 
 _chat_ids = itertools.count(7_000_001)
@@ -26,11 +26,7 @@ def person(
     """An onboarded person on each channel, with the shipped sample knowledge base imported."""
     with db.transaction() as session:
         import_all(session, PROJECT_ROOT / "content")
-    driver: Driver = (
-        TelegramDriver(client, fake_telegram, db, next(_chat_ids))
-        if request.param == "telegram"
-        else WebDriver(client)
-    )
+    driver = on_channel(request.param, client, fake_telegram, db, next(_chat_ids))
     onboard(driver)
     return driver
 
