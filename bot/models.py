@@ -8,7 +8,7 @@ from bot.feedback.models import Attachment, Category, Ticket, TicketEvent
 from bot.media.models import Media
 from bot.messages.models import Message
 from bot.people.models import Identity, Invite, Person
-from bot.qa.models import OpenQuestion, QAEntry
+from bot.qa.models import OpenQuestion, PassageVector, QAEntry
 
 __all__ = [
     "AdminCommune",
@@ -27,6 +27,7 @@ __all__ = [
     "Media",
     "Message",
     "OpenQuestion",
+    "PassageVector",
     "Person",
     "QAEntry",
     "Relay",

