@@ -11,6 +11,7 @@ from bot.accounts.models import Role
 from bot.config import PROJECT_ROOT
 from bot.db import Database
 from tests.fakes.server import LiveServer
+from tests.fakes.telegram_api import FakeBotAPI
 from tests.test_admin import PASSWORD, add_person, make_admin
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -36,6 +37,8 @@ def page(request: pytest.FixtureRequest) -> Iterator[sync_api.Page]:
                 "--disable-sync",
                 "--no-first-run",
                 "--disable-quic",
+                "--use-fake-ui-for-media-stream",  # a fake microphone for the in-browser voice answer
+                "--use-fake-device-for-media-stream",
             ],
         )
         context = browser.new_context(viewport={"width": 412, "height": 860}, locale="vi-VN")
@@ -130,3 +133,42 @@ def test_a_hostile_reflection_is_shown_never_run(page: sync_api.Page, live: Live
     assert dialogs == [], "hostile text was shown, never run"
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "admin-ticket.png"), full_page=True)
+
+
+def test_an_official_records_a_voice_answer_in_the_browser(
+    page: sync_api.Page, live: LiveServer, db: Database, fake_telegram: FakeBotAPI
+) -> None:
+    """The reply form's recorder (MediaRecorder, Chromium's fake microphone) fills the voice field; the
+    answer reaches the person as a voice note."""
+    from datetime import date
+
+    from bot.feedback import service as feedback
+    from bot.people import service as people
+    from tests.factories import add_person
+
+    chat = 9_900_001
+    add_person(db, f"telegram:{chat}", commune=3549, province=12)
+    with db.transaction() as session:
+        person = people.get_by_urn(session, f"telegram:{chat}")
+        assert person is not None
+        ticket = feedback.file_ticket(
+            session, person, f"telegram:{chat}", feedback.Filing(1, "Mất nước."), date.today()
+        )
+        ticket_id = ticket.id
+    make_admin(db, "tinh", Role.province_admin)
+    page.goto(f"{live.url}/admin/login")
+    page.fill("input[name=username]", "tinh")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.goto(f"{live.url}/admin/feedback/{ticket_id}")
+    page.click("#record")
+    page.wait_for_selector("text=Đang ghi")
+    page.wait_for_timeout(1500)
+    page.click("#record")
+    page.wait_for_selector("text=Đã ghi xong.")
+    page.fill("#reply-form textarea[name=text]", "Chiều nay có xe nước.")
+    page.click("#reply-form button[type=submit]")
+    page.wait_for_url(f"**/admin/feedback/{ticket_id}")
+    fake_telegram.wait_for(lambda: len(fake_telegram.sent(chat, "sendVoice")) == 1)
+    [voice] = fake_telegram.sent(chat, "sendVoice")
+    assert "Chiều nay có xe nước." in voice.params["caption"] and voice.files["voice"].startswith(b"OggS")
