@@ -4,7 +4,6 @@ seconds, so they run as a job that owns short transactions of its own, never ins
 from __future__ import annotations
 
 import logging
-import secrets
 from pathlib import Path
 
 from bot.audio import service as audio
@@ -17,23 +16,15 @@ from bot.bulletins.models import AUDIO_UPLOAD_PREFIX as UPLOAD_PREFIX
 from bot.bulletins.models import BulletinVersion
 from bot.config import Settings
 from bot.db import Database
+from bot.media import service as media
 
 log = logging.getLogger(__name__)
-
-
-def incoming_dir(settings: Settings) -> Path:
-    """Where uploaded recordings wait for the job."""
-    return Path(settings.media_dir) / "incoming"
 
 
 def keep_upload(settings: Settings, data: bytes, filename: str) -> str:
     """Park an uploaded recording on disk (not in a transaction) and return the version's pending mark."""
     extension = filename.rsplit(".", 1)[-1].lower()[:8] if "." in filename else "bin"
-    name = f"{secrets.token_hex(12)}.{extension}"
-    folder = incoming_dir(settings)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / name).write_bytes(data)
-    return UPLOAD_PREFIX + name
+    return UPLOAD_PREFIX + media.park(Path(settings.media_dir), data, f".{extension}").name
 
 
 def mark_pending(version: BulletinVersion, settings: Settings, upload_mark: str | None) -> None:
@@ -58,7 +49,7 @@ def make_audio(db: Database, settings: Settings, bulletin_id: int) -> None:
     root = Path(settings.media_dir)
     for language, text, source in todo:
         upload: tuple[bytes, str] | None = None
-        parked = incoming_dir(settings) / source.removeprefix(UPLOAD_PREFIX)
+        parked = media.incoming(root) / source.removeprefix(UPLOAD_PREFIX)
         if source.startswith(UPLOAD_PREFIX):
             upload = (parked.read_bytes(), parked.name) if parked.exists() else (b"", parked.name)
         try:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -14,7 +13,6 @@ from typing import ClassVar
 
 from sqlalchemy.orm import Session
 
-from bot.config import Settings
 from bot.conversation.engine import Conversation
 from bot.conversation.types import Inbound, Outcome, Outgoing, Reply
 from bot.db import Database
@@ -40,15 +38,6 @@ class SendError(Exception):
 
 UploadHook = Callable[[int, str, str], Awaitable[None]]
 RECORD_WINDOW = 0.05  # seconds of delivery outcomes written in one transaction
-
-
-def keep_incoming(settings: Settings, data: bytes) -> Path:
-    """Park a file a person sent until its message is handled (the handler stores what it keeps)."""
-    folder = Path(settings.media_dir) / "incoming"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"in-{secrets.token_hex(12)}"
-    path.write_bytes(data)
-    return path
 
 
 class Channel(ABC):

@@ -19,9 +19,10 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter, Application, BaseUpdateProcessor, ContextTypes, TypeHandler
 
-from bot.channels.base import Channel, Hub, SendError, keep_incoming, register_channel
+from bot.channels.base import Channel, Hub, SendError, register_channel
 from bot.config import Settings
 from bot.conversation.types import Attachment, Inbound, Outcome, Received, Reply
+from bot.media import service as media
 from bot.runtime import runtime_of
 
 log = logging.getLogger(__name__)
@@ -150,11 +151,11 @@ class TelegramChannel(Channel):
                 return str((await self._post_file(chat_id, reply, attachment, known)).message_id)
             data = await asyncio.to_thread(Path(attachment.path).read_bytes)
             sent = await self._post_file(chat_id, reply, attachment, data)
-            media = sent.voice if attachment.kind == "voice" else (sent.photo[-1] if sent.photo else None)
-            if media is not None:
-                self.file_ids[attachment.media_id] = media.file_id
+            uploaded = sent.voice if attachment.kind == "voice" else (sent.photo[-1] if sent.photo else None)
+            if uploaded is not None:
+                self.file_ids[attachment.media_id] = uploaded.file_id
                 if self.uploaded is not None:
-                    await self.uploaded(attachment.media_id, self.type, media.file_id)
+                    await self.uploaded(attachment.media_id, self.type, uploaded.file_id)
             return str(sent.message_id)
 
     async def _post_file(self, chat_id: int, reply: Reply, attachment: Attachment, file: Any) -> Message:
@@ -308,7 +309,7 @@ class TelegramBot:
             return replace(inbound, received=replace(received, error="refused"))
         if len(data) > limit:
             return replace(inbound, received=replace(received, error="too_large"))
-        path = await asyncio.to_thread(keep_incoming, self.settings, data)
+        path = await asyncio.to_thread(media.park, Path(self.settings.media_dir), data)
         return replace(inbound, received=replace(received, path=str(path), size=len(data)))
 
     async def accept(self, data: dict[str, Any], update: Update) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import secrets
 from pathlib import Path
 
 from sqlalchemy import select, update
@@ -62,6 +63,20 @@ def store(
     session.add(media)
     session.flush()
     return media
+
+
+def incoming(root: Path) -> Path:
+    """Where files wait, outside any transaction, until whatever handles them stores what it keeps."""
+    return root / "incoming"
+
+
+def park(root: Path, data: bytes, suffix: str = "") -> Path:
+    """Write a file that arrived (a person's photo, an admin's recording) under a random name."""
+    folder = incoming(root)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{secrets.token_hex(12)}{suffix}"
+    path.write_bytes(data)
+    return path
 
 
 def get(session: Session, media_id: int) -> Media | None:
