@@ -29,7 +29,7 @@ from bot.audio.ffmpeg import AudioError
 from bot.bulletins.compose import attachment
 from bot.conversation.feedback import STATUS_LABELS, answer_messages
 from bot.conversation.types import Outgoing
-from bot.db import utcnow
+from bot.db import local_today
 from bot.feedback import service as feedback
 from bot.feedback.models import Ticket, TicketStatus
 from bot.i18n import mark
@@ -61,7 +61,7 @@ def _ticket(session: Session, admin: AdminUser, ticket_id: int) -> Ticket:
 
 def _today(request: Request) -> date:
     """Today in the deployment's time zone (deadlines are local days)."""
-    return utcnow().astimezone(ZoneInfo(runtime_of(request).settings.timezone)).date()
+    return local_today(runtime_of(request).settings.timezone)
 
 
 def _filter(

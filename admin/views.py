@@ -6,7 +6,6 @@ import math
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from fastapi import (
     APIRouter,
@@ -39,7 +38,7 @@ from bot.accounts.models import AdminUser, Role
 from bot.areas import service as areas
 from bot.areas.models import Village
 from bot.conversation.feedback import STATUS_LABELS as TICKET_LABELS
-from bot.db import utcnow
+from bot.db import local_today, utcnow
 from bot.feedback import service as feedback
 from bot.i18n import KNOWN_LANGUAGES, mark
 from bot.messages import service as messages
@@ -229,8 +228,7 @@ def dashboard(request: Request, session: SessionDep, admin: AdminDep) -> Respons
     per_day: dict[str, dict[str, int]] = {}
     for day, direction, n in messages.count_per_day(session, since, scope):
         per_day.setdefault(day, {"in": 0, "out": 0})[direction] = n
-    today = utcnow().astimezone(ZoneInfo(runtime_of(request).settings.timezone)).date()
-    tickets, overdue = feedback.summary(session, scope, today)
+    tickets, overdue = feedback.summary(session, scope, local_today(runtime_of(request).settings.timezone))
     return render(
         request,
         "dashboard.html",

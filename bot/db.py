@@ -7,8 +7,9 @@ import enum
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import JSON, DateTime, Engine, Enum, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect
@@ -27,6 +28,11 @@ NAMING = {
 def utcnow() -> datetime:
     """Every timestamp is stored in UTC so SQLite and PostgreSQL agree."""
     return datetime.now(UTC)
+
+
+def local_today(zone: str) -> date:
+    """Today where the deployment is (deadlines and quiet hours count local days)."""
+    return utcnow().astimezone(ZoneInfo(zone)).date()
 
 
 class UTCDateTime(TypeDecorator[datetime]):

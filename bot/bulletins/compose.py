@@ -125,10 +125,5 @@ def for_recipient(
         prestigious=prestigious,
         gettext=catalogs.gettext(language),
         root=Path(settings.media_dir),
-        images=images_of(session, bulletin),
+        images=[m for m in (media.get(session, i) for i in bulletin.image_ids) if m is not None],
     )
-
-
-def images_of(session: Session, bulletin: Bulletin) -> list[Media]:
-    """A bulletin's pictures, in order."""
-    return [m for m in (media.get(session, i) for i in bulletin.image_ids) if m is not None]

@@ -55,17 +55,20 @@ class Audience:
         places = set(self.communes) | set(village_communes)
         return bool(places) and not self.provinces and places <= set(commune_codes)
 
+    def covers(self, province: int | None, commune: int | None, village: int | None) -> bool:
+        """Whether a place is in the audience, whatever its language and role filters."""
+        if not (self.provinces or self.communes or self.villages):
+            return True
+        return province in self.provinces or commune in self.communes or village in self.villages
+
     def matches(self, person: Person) -> bool:
         """Whether a person falls in the audience (the same rule as `_where`, for one person in Python)."""
-        places = self.provinces or self.communes or self.villages
-        in_place = (
-            not places
-            or person.province_code in self.provinces
-            or person.commune_code in self.communes
-            or person.village_id in self.villages
-        )
         language_ok = not self.languages or (person.language or "vi") in self.languages
-        return in_place and language_ok and (not self.roles or person.role in self.roles)
+        return (
+            self.covers(person.province_code, person.commune_code, person.village_id)
+            and language_ok
+            and (not self.roles or person.role in self.roles)
+        )
 
 
 def _where(audience: Audience) -> ColumnElement[bool]:
@@ -94,7 +97,13 @@ def _recipients(audience: Audience) -> Select[int, str, str, str, PersonRole]:
         select(func.max(other.id)).where(other.person_id == Person.id).correlate(Person).scalar_subquery()
     )
     return (
-        select(Person.id, Identity.urn, Identity.channel, func.coalesce(Person.language, "vi"), Person.role)
+        select(
+            Person.id,
+            Identity.urn,
+            Identity.channel,
+            func.coalesce(Person.language, "vi").label("language"),
+            Person.role,
+        )
         .join(Identity, Identity.id == latest)
         .where(_where(audience))
     )
@@ -213,7 +222,7 @@ def send(
         recipients.c.id,
         recipients.c.urn,
         recipients.c.channel,
-        recipients.c[3],
+        recipients.c.language,
         prestigious,
         literal(bulletin.urgent),
         literal(DeliveryStatus.pending.value),
@@ -245,19 +254,18 @@ def resume(session: Session, bulletin: Bulletin) -> None:
     bulletin.status = BulletinStatus.sending
 
 
-def cancel(session: Session, bulletin: Bulletin) -> int:
-    """Stop a send for good; every unsent row is kept, marked cancelled. Returns how many."""
+def cancel(session: Session, bulletin: Bulletin) -> None:
+    """Stop a send for good; every unsent row is kept, marked cancelled."""
     if bulletin.status in (BulletinStatus.done, BulletinStatus.cancelled):
         raise BulletinError(mark("Bản tin này đã gửi xong hoặc đã hủy."))
     bulletin.status = BulletinStatus.cancelled
     bulletin.finished_at = utcnow()
-    result = session.execute(
+    session.execute(
         update(Delivery)
         .where(Delivery.bulletin_id == bulletin.id, Delivery.status == DeliveryStatus.pending)
         .values(status=DeliveryStatus.cancelled),
         execution_options={"synchronize_session": False},
     )
-    return int(getattr(result, "rowcount", 0) or 0)
 
 
 @dataclass(frozen=True)
@@ -332,8 +340,14 @@ def recent_for(session: Session, person: Person, limit: int = 5) -> list[Bulleti
         .limit(100)
         .options(selectinload(Bulletin.versions))
     )
-    found = [b for b in session.scalars(stmt) if Audience.from_json(b.audience).matches(person)]
-    return found[:limit]
+    return [b for b in session.scalars(stmt) if visible_to(b, person)][:limit]
+
+
+def visible_to(bulletin: Bulletin, person: Person) -> bool:
+    """Whether a person may see (and replay) a bulletin: sent, and meant for their place and language."""
+    sent = bulletin.status in (BulletinStatus.sending, BulletinStatus.done)
+    started = bulletin.send_at is not None and bulletin.send_at <= utcnow()
+    return sent and started and Audience.from_json(bulletin.audience).matches(person)
 
 
 RELAY_BANDS = (5, 10, 30, 50, 100)
@@ -396,8 +410,7 @@ def station_items(
 ) -> list[tuple[Bulletin, BulletinVersion]]:
     """Bulletins sent to a commune with audio in a language, newest first, for its station's feed."""
     commune = areas.get_commune(commune_code)
-    place = Person(commune_code=commune_code, province_code=commune.province_code if commune else None)
-    place.language, place.role = language, PersonRole.villager
+    province = commune.province_code if commune else None
     stmt = (
         select(Bulletin)
         .where(Bulletin.status.in_([BulletinStatus.sending, BulletinStatus.done]))
@@ -408,12 +421,7 @@ def station_items(
     found: list[tuple[Bulletin, BulletinVersion]] = []
     for bulletin in session.scalars(stmt):
         version = bulletin.version(language)
-        if version is not None and version.mp3 is not None and _places_match(bulletin, place):
+        covered = Audience.from_json(bulletin.audience).covers(province, commune_code, None)
+        if version is not None and version.mp3 is not None and covered:
             found.append((bulletin, version))
     return found[:limit]
-
-
-def _places_match(bulletin: Bulletin, place: Person) -> bool:
-    """Whether a bulletin's audience covers a place, whatever its language and role filters."""
-    audience = Audience.from_json(bulletin.audience)
-    return Audience(audience.provinces, audience.communes, audience.villages).matches(place)

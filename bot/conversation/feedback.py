@@ -6,14 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from bot.accounts import service as accounts
 from bot.bulletins.compose import CAPTION_LIMIT
 from bot.conversation import onboarding
 from bot.conversation.router import Context, MenuEntry, Router
 from bot.conversation.types import Attachment, Button, Reply
-from bot.db import utcnow
+from bot.db import local_today
 from bot.feedback import service as feedback
 from bot.feedback.models import Ticket, TicketStatus
 from bot.i18n import format_day, mark
@@ -202,8 +201,9 @@ def send(ctx: Context) -> None:
         anonymous=ctx.arg == "anon",
         on_behalf_of=on_behalf if on_behalf and on_behalf > 1 else None,
     )
-    today = utcnow().astimezone(ZoneInfo(ctx.settings.timezone)).date()
-    ticket = feedback.file_ticket(ctx.session, ctx.person, ctx.inbound.urn, filing, today)
+    ticket = feedback.file_ticket(
+        ctx.session, ctx.person, ctx.inbound.urn, filing, local_today(ctx.settings.timezone)
+    )
     _tell_officials(ctx, ticket)
     onboarding.back_to_menu(
         ctx,

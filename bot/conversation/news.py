@@ -3,8 +3,6 @@ they relayed one (how many households, how); an invite code makes someone a pres
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from bot.bulletins import compose
 from bot.bulletins import service as bulletins
 from bot.conversation import onboarding
@@ -45,18 +43,12 @@ def replay(ctx: Context) -> None:
         recent(ctx)
         return
     bulletin = bulletins.get(ctx.session, int(ctx.arg))
-    if bulletin is None or bulletin not in bulletins.recent_for(ctx.session, ctx.person, limit=100):
+    if bulletin is None or not bulletins.visible_to(bulletin, ctx.person):
         onboarding.back_to_menu(ctx, ctx._("Bản tin này không còn nữa."))
         return
     language = ctx.person.language or "vi"
-    settings = ctx.settings
-    ctx.replies += compose.messages(
-        bulletin,
-        language=language,
-        prestigious=False,
-        gettext=ctx._,
-        root=Path(settings.media_dir),
-        images=compose.images_of(ctx.session, bulletin),
+    ctx.replies += compose.for_recipient(
+        ctx.session, bulletin.id, language, False, ctx.catalogs, ctx.settings
     )
 
 
