@@ -88,7 +88,7 @@ def bulletin_list(
 ) -> Response:
     """Bulletins newest first, searchable by title, with where each send stands."""
     rows, total = bulletins.get_all(session, query=q, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
-    progress = {b.id: bulletins.progress(session, b.id) for b in rows}
+    progress = bulletins.progress_of(session, [b.id for b in rows])
     can_write = admin.role in accounts.BULLETIN_AUTHORS
     return _page(
         request,

@@ -297,22 +297,36 @@ class Progress:
 
 def progress(session: Session, bulletin_id: int) -> Progress:
     """Count a bulletin's outbox rows by status."""
+    return progress_of(session, [bulletin_id])[bulletin_id]
+
+
+def progress_of(session: Session, bulletin_ids: Sequence[int]) -> dict[int, Progress]:
+    """Progress of several bulletins in one query (a page of the bulletin list)."""
     rows = session.execute(
-        select(Delivery.status, func.count(), func.coalesce(func.sum(Delivery.retaken), 0))
-        .where(Delivery.bulletin_id == bulletin_id)
-        .group_by(Delivery.status)
+        select(
+            Delivery.bulletin_id, Delivery.status, func.count(), func.coalesce(func.sum(Delivery.retaken), 0)
+        )
+        .where(Delivery.bulletin_id.in_(list(bulletin_ids)))
+        .group_by(Delivery.bulletin_id, Delivery.status)
     ).all()
-    counts = {str(status): int(n) for status, n, _r in rows}
-    return Progress(
-        total=sum(counts.values()),
-        sent=counts.get(DeliveryStatus.sent, 0),
-        failed=counts.get(DeliveryStatus.failed, 0),
-        blocked=counts.get(DeliveryStatus.blocked, 0),
-        pending=counts.get(DeliveryStatus.pending, 0) + counts.get(DeliveryStatus.sending, 0),
-        cancelled=counts.get(DeliveryStatus.cancelled, 0),
-        retaken=sum(int(r) for _s, _n, r in rows),
-        by_status=counts,
-    )
+    counts: dict[int, dict[str, int]] = {i: {} for i in bulletin_ids}
+    retaken: dict[int, int] = dict.fromkeys(bulletin_ids, 0)
+    for bulletin_id, status, n, r in rows:
+        counts[bulletin_id][str(status)] = int(n)
+        retaken[bulletin_id] += int(r)
+    return {
+        i: Progress(
+            total=sum(c.values()),
+            sent=c.get(DeliveryStatus.sent, 0),
+            failed=c.get(DeliveryStatus.failed, 0),
+            blocked=c.get(DeliveryStatus.blocked, 0),
+            pending=c.get(DeliveryStatus.pending, 0) + c.get(DeliveryStatus.sending, 0),
+            cancelled=c.get(DeliveryStatus.cancelled, 0),
+            retaken=retaken[i],
+            by_status=c,
+        )
+        for i, c in counts.items()
+    }
 
 
 def failures(session: Session, bulletin_id: int, limit: int = 50) -> list[Delivery]:
