@@ -18,6 +18,7 @@ from admin.views import PAGE_SIZE, Page, parse_codes, redirect, render
 from bot.accounts import service as accounts
 from bot.accounts.models import AdminUser
 from bot.areas import service as areas
+from bot.areas.models import Village
 from bot.bulletins import service as bulletins
 from bot.bulletins import voices
 from bot.bulletins.models import Bulletin, BulletinStatus
@@ -203,7 +204,7 @@ def bulletin_detail(request: Request, session: SessionDep, admin: AdminDep, bull
     audience = bulletins.Audience.from_json(bulletin.audience)
     reach = bulletins.reach(session, audience) if bulletin.status == BulletinStatus.draft else None
     coverage = bulletins.coverage(session, bulletin_id)
-    villages = {c.village_id: areas.get_village(session, c.village_id) for c in coverage if c.village_id}
+    villages = _villages(session, coverage)
     used = {v.language for v in bulletin.versions}
     return _page(
         request,
@@ -318,6 +319,11 @@ def bulletin_control(
     return redirect(f"/admin/bulletins/{bulletin.id}")
 
 
+def _villages(session: Session, coverage: list[bulletins.Coverage]) -> dict[int, Village | None]:
+    """The villages a coverage table names, by id."""
+    return {c.village_id: areas.get_village(session, c.village_id) for c in coverage if c.village_id}
+
+
 def _wake_sender(request: Request) -> None:
     """Let this process's sender look at the outbox now rather than at its next poll (after commit, the
     wake-up finds the rows: the sender polls again within half a second if it looked too early)."""
@@ -336,7 +342,7 @@ def prestigious_list(request: Request, session: SessionDep, admin: AdminDep, cod
     flt = people.PersonFilter(commune_codes=scope, role=PersonRole.prestigious)
     rows, total = people.get_all(session, flt, offset=0, limit=200)
     coverage = [c for c in bulletins.coverage(session) if scope is None or c.commune_code in scope]
-    villages = {c.village_id: areas.get_village(session, c.village_id) for c in coverage if c.village_id}
+    villages = _villages(session, coverage)
     return _page(
         request,
         "prestigious.html",

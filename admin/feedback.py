@@ -173,9 +173,10 @@ def ticket_page(request: Request, session: SessionDep, admin: AdminDep, ticket_i
     """One ticket: content, files, position, history, and what the official can do with it."""
     ticket = _ticket(session, admin, ticket_id)
     person = people.get(session, ticket.person_id) if ticket.person_id and not ticket.anonymous else None
+    admins = accounts.get_all(session)
     colleagues = [
         a
-        for a in accounts.get_all(session)
+        for a in admins
         if a.active and a.role in accounts.BULLETIN_AUTHORS and feedback.in_scope(ticket, accounts.scope(a))
     ]
     return render(
@@ -185,7 +186,7 @@ def ticket_page(request: Request, session: SessionDep, admin: AdminDep, ticket_i
         ticket=ticket,
         person=person,
         colleagues=colleagues,
-        names={a.id: a.full_name or a.username for a in accounts.get_all(session)},
+        names={a.id: a.full_name or a.username for a in admins},
         overdue=feedback.is_overdue(ticket, _today(request)),
         status_labels=STATUS_LABELS,
         event_labels=EVENT_LABELS,
