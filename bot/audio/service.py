@@ -36,10 +36,18 @@ class StoredClip:
     source: str
 
 
+FORMS = (("voice", "audio/ogg"), ("mp3", "audio/mpeg"))  # a clip's two files: (kind, type)
+
+
+def _file_key(kind: str, clip_key: str) -> str:
+    """The media key of one of a clip's files."""
+    return media.digest(f"{kind}:{clip_key}".encode())
+
+
 def _paths(root: Path, key: str) -> tuple[Path, Path]:
     """Where media.store keeps a clip's two files, so a rendered clip is found again without rendering."""
-    voice_key, mp3_key = media.digest(f"voice:{key}".encode()), media.digest(f"mp3:{key}".encode())
-    return root / voice_key[:2] / f"{voice_key}.ogg", root / mp3_key[:2] / f"{mp3_key}.mp3"
+    voice, mp3 = (root / media.relative_path(_file_key(kind, key), mime) for kind, mime in FORMS)
+    return voice, mp3
 
 
 def _cached(root: Path, key: str, source: str) -> Clip | None:
@@ -92,15 +100,9 @@ def store(session: Session, root: Path, clip: Clip) -> StoredClip:
     """Both files of a clip on disk and in the media table (re-using any stored before)."""
     voice, mp3 = (
         media.store(
-            session,
-            root,
-            data,
-            kind=kind,
-            mime=mime,
-            duration=clip.seconds,
-            key=media.digest(f"{kind}:{clip.key}".encode()),
+            session, root, data, kind=kind, mime=mime, duration=clip.seconds, key=_file_key(kind, clip.key)
         )
-        for kind, mime, data in (("voice", "audio/ogg", clip.voice), ("mp3", "audio/mpeg", clip.mp3))
+        for (kind, mime), data in zip(FORMS, (clip.voice, clip.mp3), strict=True)
     )
     return StoredClip(voice, mp3, clip.source)
 

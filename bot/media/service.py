@@ -51,7 +51,7 @@ def store(
     found = session.scalar(select(Media).where(Media.key == key))
     if found is not None and (root / found.path).exists():
         return found
-    relative = f"{key[:2]}/{key}.{EXTENSIONS[mime]}"
+    relative = relative_path(key, mime)
     target = root / relative
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(target.suffix + f".{os.getpid()}.part")
@@ -77,6 +77,11 @@ def park(root: Path, data: bytes, suffix: str = "") -> Path:
     path = folder / f"{secrets.token_hex(12)}{suffix}"
     path.write_bytes(data)
     return path
+
+
+def relative_path(key: str, mime: str) -> str:
+    """Where under the media folder a file with this key and type is kept."""
+    return f"{key[:2]}/{key}.{EXTENSIONS[mime]}"
 
 
 def get(session: Session, media_id: int) -> Media | None:
