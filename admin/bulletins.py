@@ -26,6 +26,7 @@ from bot.i18n import mark
 from bot.media import service as media
 from bot.people import service as people
 from bot.people.models import PersonRole
+from bot.people.windows import reply_windows
 from bot.runtime import runtime_of
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(csrf_protect)])
@@ -202,7 +203,8 @@ def bulletin_detail(request: Request, session: SessionDep, admin: AdminDep, bull
     """A bulletin: versions with audio to preview and download, audience and reach, sending, relays."""
     bulletin = _bulletin(session, bulletin_id)
     audience = bulletins.Audience.from_json(bulletin.audience)
-    reach = bulletins.reach(session, audience) if bulletin.status == BulletinStatus.draft else None
+    windows = reply_windows(runtime_of(request).settings)
+    reach = bulletins.reach(session, audience, windows) if bulletin.status == BulletinStatus.draft else None
     coverage = bulletins.coverage(session, bulletin_id)
     villages = _villages(session, coverage)
     used = {v.language for v in bulletin.versions}
@@ -213,6 +215,7 @@ def bulletin_detail(request: Request, session: SessionDep, admin: AdminDep, bull
         audience=audience,
         audience_villages=[v for v in (areas.get_village(session, i) for i in audience.villages) if v],
         reach=reach,
+        window_days=runtime_of(request).settings.zalo_window_days,
         images=[m for m in (media.get(session, i) for i in bulletin.image_ids) if m is not None],
         media_url=media.url,
         can_steer=_may_steer(session, admin, bulletin),
@@ -293,7 +296,14 @@ def bulletin_send(
             raise HTTPException(status_code=400, detail=mark("Thời gian hẹn gửi không hợp lệ.")) from exc
     lead = runtime.settings.relay_lead_minutes
     try:
-        queued = bulletins.send(session, bulletin, lead=timedelta(minutes=lead), at=start, urgent=urgent)
+        queued = bulletins.send(
+            session,
+            bulletin,
+            lead=timedelta(minutes=lead),
+            at=start,
+            urgent=urgent,
+            windows=reply_windows(runtime.settings),
+        )
     except bulletins.BulletinError as exc:
         raise HTTPException(status_code=409, detail=exc.msgid) from exc
     accounts.audit(session, admin, "bulletin_sent", str(bulletin.id), recipients=queued)

@@ -213,6 +213,7 @@ def cmd_bulletin_send(settings: Settings, args: argparse.Namespace) -> int:
     from datetime import UTC, datetime, timedelta
 
     from bot.bulletins import service as bulletins
+    from bot.people.windows import reply_windows
 
     at = None
     if args.at:
@@ -221,7 +222,8 @@ def cmd_bulletin_send(settings: Settings, args: argparse.Namespace) -> int:
     lead = timedelta(minutes=settings.relay_lead_minutes)
 
     def queue(session: Session, bulletin: Bulletin) -> str:
-        queued = bulletins.send(session, bulletin, lead=lead, at=at, urgent=args.urgent)
+        windows = reply_windows(settings)
+        queued = bulletins.send(session, bulletin, lead=lead, at=at, urgent=args.urgent, windows=windows)
         return f"{queued} recipients queued ({bulletin.status.value})"
 
     return _on_bulletin(settings, args.id, queue)

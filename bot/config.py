@@ -34,6 +34,18 @@ class Settings(BaseSettings):
     # otherwise bunch requests up at the platform and earn 429s (bench/broadcast.py measures both).
     telegram_max_messages_per_second: float = 29.0
 
+    zalo_app_id: str | None = None
+    zalo_app_secret: str | None = None  # the app's secret key: sent when refreshing the access token
+    zalo_oa_secret_key: str | None = None  # the OA's secret key: checks webhook signatures
+    zalo_refresh_token: str | None = None  # the first refresh token; rotated ones are kept in the database
+    zalo_api_url: str = "https://openapi.zalo.me"
+    zalo_oauth_url: str = "https://oauth.zaloapp.com"
+    zalo_max_messages_per_second: float = 10.0
+    zalo_free_window_hours: int = 48  # replies are free this long after a person's last message ...
+    zalo_free_messages: int = 8  # ... up to this many
+    zalo_window_days: int = 7  # after this much silence Zalo refuses any message (-230)
+    zalo_quota_retry_minutes: int = 60  # a bulletin held for want of proactive quota is tried again then
+
     admin_language: str = "vi"
     admin_password: str | None = None
     admin_session_https_only: bool = False
@@ -69,6 +81,11 @@ class Settings(BaseSettings):
         if self.environment == "production" and self.secret_key == PLACEHOLDER_SECRET:
             raise ValueError("LOABAN_SECRET_KEY must be set to a long random value outside development")
         return self
+
+    @property
+    def zalo_enabled(self) -> bool:
+        """Zalo runs when the app, the OA's secret and a refresh token are all configured."""
+        return all((self.zalo_app_id, self.zalo_app_secret, self.zalo_oa_secret_key, self.zalo_refresh_token))
 
     @property
     def telegram_mode(self) -> Literal["off", "webhook", "polling-capable"]:

@@ -3,6 +3,7 @@
 from bot.accounts.models import AdminCommune, AdminUser, AuditEntry, LoginAttempt
 from bot.areas.models import Village
 from bot.bulletins.models import Bulletin, BulletinVersion, Delivery, Lease, Relay
+from bot.channels.models import ChannelToken
 from bot.db import Base
 from bot.feedback.models import Attachment, Category, Ticket, TicketEvent
 from bot.media.models import Media
@@ -19,6 +20,7 @@ __all__ = [
     "Bulletin",
     "BulletinVersion",
     "Category",
+    "ChannelToken",
     "Delivery",
     "Identity",
     "Invite",

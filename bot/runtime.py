@@ -17,6 +17,7 @@ from bot.i18n import Catalogs
 if TYPE_CHECKING:
     from bot.bulletins.worker import Sender
     from bot.channels.telegram import TelegramBot
+    from bot.channels.zalo import ZaloBot
 
 
 @dataclass
@@ -31,6 +32,7 @@ class Runtime:
     chat_templates: Jinja2Templates
     admin_templates: Jinja2Templates
     telegram: TelegramBot | None = None
+    zalo: ZaloBot | None = None
     sender: Sender | None = None
 
 

@@ -1,4 +1,4 @@
-"""The ASGI application: health, web chat, Telegram webhook and admin, wired to one runtime."""
+"""The ASGI application: health, web chat, Telegram and Zalo webhooks and admin, wired to one runtime."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from admin.views import install_handlers
 from admin.views import router as admin_router
 from bot.bulletins import views as bulletin_views
 from bot.bulletins.worker import Sender
-from bot.channels import telegram, web
+from bot.channels import telegram, web, zalo
 from bot.channels.base import Hub
 from bot.config import Settings
 from bot.conversation import build_router
@@ -55,6 +55,8 @@ def build_runtime(settings: Settings, *, polling: bool = False) -> Runtime:
     )
     if settings.telegram_token:
         runtime.telegram = telegram.TelegramBot(settings, hub, polling=polling)
+    if settings.zalo_enabled:
+        runtime.zalo = zalo.ZaloBot(settings, hub, db)
     return runtime
 
 
@@ -65,6 +67,8 @@ async def running(runtime: Runtime, *, sender: bool, receive: bool = True) -> As
         await asyncio.to_thread(runtime.conversation.knowledge.warm, runtime.db)
     if runtime.telegram is not None:
         await runtime.telegram.start(receive=receive)
+    if runtime.zalo is not None:
+        await runtime.zalo.start(receive=receive)
     task: asyncio.Task[None] | None = None
     if sender:
         runtime.sender = Sender(runtime.db, runtime.hub, runtime.settings, runtime.catalogs)
@@ -77,6 +81,8 @@ async def running(runtime: Runtime, *, sender: bool, receive: bool = True) -> As
             await task
         if runtime.telegram is not None:
             await runtime.telegram.stop()
+        if runtime.zalo is not None:
+            await runtime.zalo.stop()
         await runtime.hub.close()
         runtime.db.dispose()
 
@@ -103,6 +109,7 @@ def create_app(settings: Settings, *, polling: bool = False) -> FastAPI:
     app.mount("/static/admin", StaticFiles(directory=ADMIN_DIR / "static"), name="admin-static")
     app.include_router(web.router)
     app.include_router(telegram.router)
+    app.include_router(zalo.router)
     app.include_router(bulletin_views.router)
     app.include_router(admin_router)
     app.include_router(bulletins_admin_router)

@@ -18,8 +18,10 @@ from sqlalchemy.engine import make_url
 from bot.config import Settings
 from bot.db import Database
 from bot.migrations import upgrade
+from tests.fakes import zalo_api
 from tests.fakes.server import LiveServer
 from tests.fakes.telegram_api import FakeBotAPI
+from tests.fakes.zalo_api import FakeZalo
 
 PG_URL = os.environ.get("LOABAN_TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
@@ -89,8 +91,13 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
-def webhook_settings(database_url: str, fake: FakeBotAPI, **overrides: Any) -> Settings:
-    """A webhook deployment pointed at a fake Bot API, with any other settings a test needs."""
+def webhook_settings(
+    database_url: str, fake: FakeBotAPI, zalo: FakeZalo | None = None, **overrides: Any
+) -> Settings:
+    """A webhook deployment pointed at a fake Bot API (and a fake Zalo, if given), with any other
+    settings a test needs."""
+    if zalo is not None:
+        overrides = zalo_settings(zalo) | overrides
     return make_settings(
         database_url,
         telegram_token=TG_TOKEN,
@@ -101,10 +108,30 @@ def webhook_settings(database_url: str, fake: FakeBotAPI, **overrides: Any) -> S
     )
 
 
+def zalo_settings(fake: FakeZalo) -> dict[str, Any]:
+    """The settings of an OA whose app is the fake Zalo's."""
+    return {
+        "zalo_app_id": zalo_api.APP_ID,
+        "zalo_app_secret": zalo_api.APP_SECRET,
+        "zalo_oa_secret_key": zalo_api.OA_SECRET,
+        "zalo_refresh_token": zalo_api.FIRST_REFRESH_TOKEN,
+        "zalo_api_url": fake.url,
+        "zalo_oauth_url": fake.url,
+    }
+
+
 @pytest.fixture
-def settings(database_url: str, fake_telegram: FakeBotAPI) -> Settings:
-    """Settings for a webhook deployment pointed at the fake Bot API."""
-    return webhook_settings(database_url, fake_telegram)
+def fake_zalo() -> Iterator[FakeZalo]:
+    """The fake Zalo (OA API, OAuth and CDN) on a loopback port."""
+    fake = FakeZalo().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def settings(database_url: str, fake_telegram: FakeBotAPI, fake_zalo: FakeZalo) -> Settings:
+    """Settings for a webhook deployment pointed at the fake Bot API and the fake Zalo."""
+    return webhook_settings(database_url, fake_telegram, fake_zalo)
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
-"""Drive Loa Bản as a person would, over Telegram (webhook + fake Bot API) or over the web chat API,
-so the same conversation tests run once per channel."""
+"""Drive Loa Bản as a person would, over Telegram (webhook + fake Bot API), Zalo (signed webhook events +
+fake OA API) or the web chat API, so the same conversation tests run once per channel."""
 
 from __future__ import annotations
 
@@ -11,10 +11,14 @@ from typing import Protocol
 import httpx
 from sqlalchemy import func, select
 
+from bot.channels.zalo import KEYCAPS
 from bot.db import Database
+from bot.messages import service as messages
 from bot.messages.models import Direction, Message, Status
 from tests import factories
+from tests.fakes import zalo_api
 from tests.fakes.telegram_api import FakeBotAPI
+from tests.fakes.zalo_api import FakeZalo, Sent
 
 WEBHOOK_SECRET = "s3cret-webhook-token_for-tests"
 
@@ -141,28 +145,7 @@ class TelegramDriver:
 
     def wait_settled(self, external_id: str, timeout: float = 15.0) -> None:
         """The update is handled and no reply to this chat is still pending in the outbox."""
-        deadline = time.monotonic() + timeout
-        while True:
-            with self.db.transaction() as session:
-                handled = session.scalar(
-                    select(func.count()).where(
-                        Message.channel == "telegram",
-                        Message.external_id == external_id,
-                        Message.status == Status.handled,
-                    )
-                )
-                pending = session.scalar(
-                    select(func.count()).where(
-                        Message.urn == self.urn,
-                        Message.direction == Direction.outbound,
-                        Message.status == Status.pending,
-                    )
-                )
-            if handled and not pending:
-                return
-            if time.monotonic() > deadline:
-                raise AssertionError(f"update {external_id} not settled: handled={handled} pending={pending}")
-            time.sleep(0.01)
+        wait_handled(self.db, "telegram", external_id, self.urn, timeout)
 
     def send(self, text: str) -> list[Seen]:
         return self.deliver(factories.text_update(self.chat_id, text))
@@ -179,9 +162,128 @@ class TelegramDriver:
         return self.deliver(factories.location_update(self.chat_id, latitude, longitude))
 
 
-def on_channel(channel: str, client: httpx.Client, fake: FakeBotAPI, db: Database, chat_id: int) -> Driver:
-    """A person on Telegram (with this chat id) or in the web chat, for tests run once per channel."""
-    return TelegramDriver(client, fake, db, chat_id) if channel == "telegram" else WebDriver(client)
+class ZaloDriver:
+    """A person writing to the Zalo OA: the fake Zalo makes their signed events, which are posted to the
+    webhook; replies are read off what the fake's send API received."""
+
+    def __init__(self, client: httpx.Client, fake: FakeZalo, db: Database, user_id: str) -> None:
+        self.client, self.fake, self.db, self.user_id = client, fake, db, user_id
+        self.urn = f"zalo:{user_id}"
+
+    def post(self, event: dict[str, object], secret: str = zalo_api.OA_SECRET) -> httpx.Response:
+        """POST an event to the webhook as Zalo would, signed with `secret`."""
+        raw, headers = self.fake.signed(event, secret)
+        return self.client.post("/webhooks/zalo", content=raw, headers=headers)
+
+    def deliver(self, name: str, message: dict[str, object] | None = None) -> list[Seen]:
+        """Post an event, wait until it is handled and its replies reached the fake, return them."""
+        before = len(self.fake.to(self.user_id))
+        event = self.fake.event(name, self.user_id, message)
+        response = self.post(event)
+        assert response.status_code == 200, response.text
+        key = (event.get("message") or {}).get("msg_id") or f"{name}:{self.user_id}:{event['timestamp']}"
+        wait_handled(self.db, "zalo", str(key), self.urn)
+        return [self.seen(s) for s in self.fake.to(self.user_id)[before:]]
+
+    def screen(self) -> Seen:
+        return self.seen(self.fake.to(self.user_id)[-1])
+
+    def seen(self, sent: Sent) -> Seen:
+        """A message as seen, its buttons paired with the payloads they stand for (from the outbox), so
+        tests read the same (label, payload) pairs on every channel."""
+        with self.db.transaction() as session:
+            shown = messages.recent_buttons(session, self.urn, limit=20)
+        payloads = {label: payload for buttons in reversed(shown) for label, payload in buttons}
+        plain = zalo_seen(sent)
+        return Seen(plain.text, [(label, payloads.get(label, label)) for label, _ in plain.buttons])
+
+    def send(self, text: str) -> list[Seen]:
+        return self.deliver("user_send_text", {"text": text})
+
+    def tap(self, payload: str) -> list[Seen]:
+        """Tap the button with this payload (or label): a list button sends its payload as text; an entry
+        of a numbered menu is answered with its number when that menu is the latest message, else with
+        its label. Zalo has no hidden button data, so a payload not on screen is just typed."""
+        with self.db.transaction() as session:
+            shown = messages.recent_buttons(session, self.urn)
+        for age, buttons in enumerate(shown):
+            for index, (label, neutral) in enumerate(buttons):
+                if payload in (label, neutral):
+                    latest = self.fake.to(self.user_id)[-1]
+                    as_number = age == 0 and not latest.buttons
+                    return self.send(str(index + 1) if as_number else label)
+        return self.send(payload)
+
+    def send_file(self, data: bytes, kind: str, mime: str) -> list[Seen]:
+        event = "user_send_image" if kind == "photo" else "user_send_audio"
+        attachment = {
+            "type": "image" if kind == "photo" else "audio",
+            "payload": {"url": self.fake.add_file(data, mime)},
+        }
+        return self.deliver(event, {"attachments": [attachment]})
+
+    def send_location(self, latitude: float, longitude: float) -> list[Seen]:
+        where = {"coordinates": {"latitude": str(latitude), "longitude": str(longitude)}}
+        return self.deliver("user_send_location", {"attachments": [{"type": "location", "payload": where}]})
+
+
+def zalo_seen(sent: Sent) -> Seen:
+    """A Zalo message as the person sees it: list buttons, or a numbered menu's entries, as buttons."""
+    if sent.buttons:
+        return Seen(sent.text, sent.buttons)
+    text, entries = sent.text, []
+    body, _sep, tail = text.rpartition("\n\n")
+    lines = tail.split("\n")
+    if body and lines and all(line[:1] in NUMBER_MARKS for line in lines):
+        text = body
+        entries = [(line.split(" ", 1)[1], line.split(" ", 1)[1]) for line in lines]
+    return Seen(text, entries)
+
+
+NUMBER_MARKS = {mark[0] for mark in KEYCAPS} | set("0123456789")
+
+
+def wait_handled(db: Database, channel: str, external_id: str, urn: str, timeout: float = 15.0) -> None:
+    """An inbound message is handled and no reply to its sender is still pending in the outbox."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with db.transaction() as session:
+            handled = session.scalar(
+                select(func.count()).where(
+                    Message.channel == channel,
+                    Message.external_id == external_id,
+                    Message.status == Status.handled,
+                )
+            )
+            pending = session.scalar(
+                select(func.count()).where(
+                    Message.urn == urn,
+                    Message.direction == Direction.outbound,
+                    Message.status == Status.pending,
+                )
+            )
+        if handled and not pending:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{external_id} not settled: handled={handled} pending={pending}")
+        time.sleep(0.01)
+
+
+def on_channel(
+    channel: str,
+    client: httpx.Client,
+    fake: FakeBotAPI,
+    db: Database,
+    chat_id: int,
+    zalo: FakeZalo | None = None,
+) -> Driver:
+    """A person on Telegram (with this chat id), on Zalo or in the web chat, for tests run per channel."""
+    if channel == "telegram":
+        return TelegramDriver(client, fake, db, chat_id)
+    if channel == "zalo":
+        assert zalo is not None, "a Zalo person needs the fake Zalo"
+        return ZaloDriver(client, zalo, db, str(chat_id))
+    return WebDriver(client)
 
 
 def onboard(
@@ -214,6 +316,8 @@ def wait_for_text(person: Driver, fragment: str, timeout: float = 10.0) -> Seen:
                 Seen(c.params.get("text") or c.params.get("caption") or "", c.buttons)
                 for c in person.fake.sent(person.chat_id)
             ]
+        elif isinstance(person, ZaloDriver):
+            seen = [person.seen(s) for s in person.fake.to(person.user_id)]
         else:
             assert isinstance(person, WebDriver)
             polled = person.client.get("/chat/api/messages", params={"session": person.session}).json()

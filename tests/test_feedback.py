@@ -1,4 +1,4 @@
-"""Two-way feedback end to end, over Telegram and the web chat: a reflection with text, a voice note, a
+"""Two-way feedback end to end, over Telegram, Zalo and the web chat: a reflection with text, a voice note, a
 photo and a location becomes a ticket with a code and a due date; officials of the commune (and only
 they) read it, answer it, and the answer reaches the person, who says whether it helped."""
 
@@ -27,6 +27,7 @@ from tests import factories
 from tests.conftest import webhook_settings
 from tests.drivers import Driver, TelegramDriver, WebDriver, on_channel, onboard, wait_for_text
 from tests.fakes.telegram_api import FakeBotAPI
+from tests.fakes.zalo_api import FakeZalo
 from tests.test_admin import csrf, login, make_admin
 
 PHONG_THO, MUONG_TE = 3549, 3445
@@ -38,19 +39,23 @@ _chat_ids = itertools.count(9_100_001)
 
 
 @pytest.fixture
-def settings(database_url: str, fake_telegram: FakeBotAPI, tmp_path: Path) -> Settings:
+def settings(database_url: str, fake_telegram: FakeBotAPI, fake_zalo: FakeZalo, tmp_path: Path) -> Settings:
     """A webhook deployment with files kept under the test's folder and a 1 MB upload limit."""
     return webhook_settings(
-        database_url, fake_telegram, media_dir=tmp_path / "media", max_upload_mb=1, quiet_hours=""
+        database_url, fake_telegram, fake_zalo, media_dir=tmp_path / "media", max_upload_mb=1, quiet_hours=""
     )
 
 
-@pytest.fixture(params=["telegram", "web"])
+@pytest.fixture(params=["telegram", "zalo", "web"])
 def person(
-    request: pytest.FixtureRequest, client: httpx.Client, fake_telegram: FakeBotAPI, db: Database
+    request: pytest.FixtureRequest,
+    client: httpx.Client,
+    fake_telegram: FakeBotAPI,
+    fake_zalo: FakeZalo,
+    db: Database,
 ) -> Driver:
     """An onboarded person in Phong Thổ on each channel."""
-    driver = on_channel(request.param, client, fake_telegram, db, next(_chat_ids))
+    driver = on_channel(request.param, client, fake_telegram, db, next(_chat_ids), fake_zalo)
     onboard(driver)
     return driver
 

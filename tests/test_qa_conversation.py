@@ -1,4 +1,4 @@
-"""Asking Loa Bản about policy, over Telegram and the web chat: answers with sources, ratings, topics,
+"""Asking Loa Bản about policy, over Telegram, Zalo and the web chat: answers with sources, ratings, topics,
 and questions it is unsure of reaching the officials of the person's commune."""
 
 from __future__ import annotations
@@ -15,23 +15,28 @@ from bot.db import Database
 from bot.qa.models import OpenQuestion, QAEntry
 from tests.drivers import Driver, on_channel, onboard, wait_for_text
 from tests.fakes.telegram_api import FakeBotAPI
+from tests.fakes.zalo_api import FakeZalo
 
 _chat_ids = itertools.count(7_000_001)
 
 
 @pytest.fixture
 def person(
-    request: pytest.FixtureRequest, client: httpx.Client, fake_telegram: FakeBotAPI, db: Database
+    request: pytest.FixtureRequest,
+    client: httpx.Client,
+    fake_telegram: FakeBotAPI,
+    fake_zalo: FakeZalo,
+    db: Database,
 ) -> Driver:
     """An onboarded person on each channel, with the shipped sample knowledge base imported."""
     with db.transaction() as session:
         import_all(session, PROJECT_ROOT / "content")
-    driver = on_channel(request.param, client, fake_telegram, db, next(_chat_ids))
+    driver = on_channel(request.param, client, fake_telegram, db, next(_chat_ids), fake_zalo)
     onboard(driver)
     return driver
 
 
-pytestmark = pytest.mark.parametrize("person", ["telegram", "web"], indirect=True)
+pytestmark = pytest.mark.parametrize("person", ["telegram", "zalo", "web"], indirect=True)
 
 
 def entry(db: Database, entry_id: str) -> QAEntry:

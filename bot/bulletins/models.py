@@ -37,6 +37,7 @@ class DeliveryStatus(enum.StrEnum):
     failed = "failed"
     blocked = "blocked"
     cancelled = "cancelled"
+    unreachable = "unreachable"  # the platform's rules forbid the message now (Zalo: silent > 7 days)
 
 
 class Bulletin(Base):
@@ -109,7 +110,7 @@ class Delivery(Base):
     prestigious: Mapped[bool] = mapped_column(default=False)
     urgent: Mapped[bool] = mapped_column(default=False)
     status: Mapped[DeliveryStatus] = mapped_column(
-        str_enum(DeliveryStatus, 10), default=DeliveryStatus.pending
+        str_enum(DeliveryStatus, 16), default=DeliveryStatus.pending
     )
     part: Mapped[int] = mapped_column(default=0)
     attempts: Mapped[int] = mapped_column(default=0)

@@ -3,7 +3,7 @@ Never commits: the caller owns the transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,9 +18,11 @@ from bot.db import utcnow
 from bot.errors import Refusal
 from bot.i18n import mark
 from bot.people.models import Identity, Person, PersonRole
+from bot.people.windows import ReplyWindow, WindowState
 
 AUDIENCE_KEYS = ("provinces", "communes", "villages", "languages", "roles")
 LIVE = (BulletinStatus.scheduled, BulletinStatus.sending)
+UNDELIVERED = (DeliveryStatus.failed, DeliveryStatus.blocked, DeliveryStatus.unreachable)
 
 
 class BulletinError(Refusal):
@@ -90,11 +92,28 @@ def _where(audience: Audience) -> ColumnElement[bool]:
     return and_(*conditions)
 
 
-def _recipients(audience: Audience) -> Select[int, str, str, str, PersonRole]:
-    """One row per person in the audience with the channel address they joined last from."""
+def _recipients(
+    audience: Audience, windows: Mapping[str, ReplyWindow]
+) -> Select[int, str, str, str, PersonRole, datetime | None, int]:
+    """One row per person in the audience, with the address to reach them at: of a person on several
+    apps, the one they wrote from last among those whose reply window (if any) is still open."""
     other = aliased(Identity)
-    latest = (
-        select(func.max(other.id)).where(other.person_id == Person.id).correlate(Person).scalar_subquery()
+    now = utcnow()
+    closed = [
+        and_(
+            other.channel == channel,
+            or_(other.last_inbound_at.is_(None), other.last_inbound_at < now - window.open_for),
+        )
+        for channel, window in windows.items()
+    ]
+    rank = case((or_(*closed), 1), else_=0) if closed else literal(0)
+    best = (
+        select(other.id)
+        .where(other.person_id == Person.id)
+        .order_by(rank, other.last_inbound_at.desc().nulls_last(), other.id.desc())
+        .limit(1)
+        .correlate(Person)
+        .scalar_subquery()
     )
     return (
         select(
@@ -103,32 +122,43 @@ def _recipients(audience: Audience) -> Select[int, str, str, str, PersonRole]:
             Identity.channel,
             func.coalesce(Person.language, "vi").label("language"),
             Person.role,
+            Identity.last_inbound_at,
+            Identity.sent_since_inbound,
         )
-        .join(Identity, Identity.id == latest)
+        .join(Identity, Identity.id == best)
         .where(_where(audience))
     )
 
 
 @dataclass(frozen=True)
 class Reach:
-    """How many people a bulletin would reach, before it is sent."""
+    """How many people a bulletin would reach, before it is sent; `windowed` splits the people on apps
+    with a reply window by where it stands now (free, from the quota, closed)."""
 
     total: int
     prestigious: int
     by_channel: dict[str, int]
     by_language: dict[str, int]
+    windowed: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
-def reach(session: Session, audience: Audience) -> Reach:
-    """Count the audience by channel and language."""
-    rows = session.execute(_recipients(audience)).all()
+def reach(session: Session, audience: Audience, windows: Mapping[str, ReplyWindow] | None = None) -> Reach:
+    """Count the audience by channel and language, and where the reply windows stand."""
+    windows = windows or {}
+    now = utcnow()
+    rows = session.execute(_recipients(audience, windows)).all()
     by_channel: dict[str, int] = {}
     by_language: dict[str, int] = {}
-    for _id, _urn, channel, language, _role in rows:
+    windowed: dict[str, dict[str, int]] = {}
+    for _id, _urn, channel, language, _role, last_inbound_at, sent_since in rows:
         by_channel[channel] = by_channel.get(channel, 0) + 1
         by_language[language] = by_language.get(language, 0) + 1
+        if channel in windows:
+            state = windows[channel].reach(last_inbound_at, sent_since, now)
+            counts = windowed.setdefault(channel, {r.value: 0 for r in WindowState})
+            counts[state.value] += 1
     prestigious = sum(1 for row in rows if row[4] == PersonRole.prestigious)
-    return Reach(len(rows), prestigious, by_channel, by_language)
+    return Reach(len(rows), prestigious, by_channel, by_language, windowed)
 
 
 def create(
@@ -200,7 +230,13 @@ def get_all(
 
 
 def send(
-    session: Session, bulletin: Bulletin, *, lead: timedelta, at: datetime | None = None, urgent: bool = False
+    session: Session,
+    bulletin: Bulletin,
+    *,
+    lead: timedelta,
+    at: datetime | None = None,
+    urgent: bool = False,
+    windows: Mapping[str, ReplyWindow] | None = None,
 ) -> int:
     """Queue one outbox row per recipient in this transaction and start (or schedule) the send. Prestigious
     persons' rows are due `lead` earlier, so they can relay it; urgent bulletins go to all at once and
@@ -215,7 +251,7 @@ def send(
     bulletin.lead_minutes = 0 if bulletin.urgent else int(lead.total_seconds() // 60)
     bulletin.send_at = start
     everyone_at = start + timedelta(minutes=bulletin.lead_minutes)
-    recipients = _recipients(Audience.from_json(bulletin.audience)).subquery()
+    recipients = _recipients(Audience.from_json(bulletin.audience), windows or {}).subquery()
     prestigious = recipients.c.role == PersonRole.prestigious
     rows = select(
         literal(bulletin.id),
@@ -279,6 +315,7 @@ class Progress:
     blocked: int = 0
     pending: int = 0
     cancelled: int = 0
+    unreachable: int = 0
     retaken: int = 0
     by_status: dict[str, int] = field(default_factory=dict)
 
@@ -291,6 +328,7 @@ class Progress:
             "pending": self.pending,
             "blocked": self.blocked,
             "cancelled": self.cancelled,
+            "unreachable": self.unreachable,
             "possible_duplicates": self.retaken,
         }
 
@@ -322,6 +360,7 @@ def progress_of(session: Session, bulletin_ids: Sequence[int]) -> dict[int, Prog
             blocked=c.get(DeliveryStatus.blocked, 0),
             pending=c.get(DeliveryStatus.pending, 0) + c.get(DeliveryStatus.sending, 0),
             cancelled=c.get(DeliveryStatus.cancelled, 0),
+            unreachable=c.get(DeliveryStatus.unreachable, 0),
             retaken=retaken[i],
             by_status=c,
         )
@@ -330,12 +369,17 @@ def progress_of(session: Session, bulletin_ids: Sequence[int]) -> dict[int, Prog
 
 
 def failures(session: Session, bulletin_id: int, limit: int = 50) -> list[Delivery]:
-    """The rows that could not be delivered, with the platform's reason."""
+    """The rows that could not be delivered or wait for a platform's leave, with the reason."""
     stmt = (
         select(Delivery)
         .where(
             Delivery.bulletin_id == bulletin_id,
-            Delivery.status.in_([DeliveryStatus.failed, DeliveryStatus.blocked]),
+            or_(
+                Delivery.status.in_(
+                    [DeliveryStatus.failed, DeliveryStatus.blocked, DeliveryStatus.unreachable]
+                ),
+                and_(Delivery.status == DeliveryStatus.pending, Delivery.error.is_not(None)),
+            ),
         )
         .order_by(Delivery.id)
         .limit(limit)

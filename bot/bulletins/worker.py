@@ -10,6 +10,7 @@ import logging
 import os
 import secrets
 import socket
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -28,6 +29,8 @@ from bot.db import Database, utcnow
 from bot.i18n import Catalogs
 from bot.messages import service as messages
 from bot.people import service as people
+from bot.people.models import Identity
+from bot.people.windows import ReplyWindow, WindowState, reply_windows
 
 log = logging.getLogger(__name__)
 LEASE_NAME = "bulletin-sender"
@@ -139,8 +142,16 @@ class Claimed:
     attempts: int
 
 
-def claim(session: Session, holder: str, limit: int, *, quiet: bool) -> list[Claimed]:
-    """Take up to `limit` due rows of live bulletins, oldest first; in quiet hours only urgent ones."""
+def claim(
+    session: Session,
+    holder: str,
+    limit: int,
+    *,
+    quiet: bool,
+    windows: Mapping[str, ReplyWindow] | None = None,
+) -> list[Claimed]:
+    """Take up to `limit` due rows of live bulletins, oldest first; in quiet hours only urgent ones. Rows
+    for addresses whose reply window is closed are settled as unreachable instead of being sent."""
     stmt = (
         select(Delivery)
         .join(Bulletin, Bulletin.id == Delivery.bulletin_id)
@@ -155,7 +166,7 @@ def claim(session: Session, holder: str, limit: int, *, quiet: bool) -> list[Cla
     )
     if quiet:
         stmt = stmt.where(Delivery.urgent.is_(True))
-    rows = list(session.scalars(stmt))
+    rows = _outside_windows(session, list(session.scalars(stmt)), windows or {})
     for row in rows:
         row.status, row.claimed_by, row.attempts = DeliveryStatus.sending, holder, row.attempts + 1
     return [
@@ -164,6 +175,36 @@ def claim(session: Session, holder: str, limit: int, *, quiet: bool) -> list[Cla
         )
         for r in rows
     ]
+
+
+def _outside_windows(
+    session: Session, rows: list[Delivery], windows: Mapping[str, ReplyWindow]
+) -> list[Delivery]:
+    """Mark rows the platform would refuse now (the person has been silent too long) and return the rest;
+    the person still finds the bulletin under '📻 Bản tin' when they write again."""
+    windowed = [r for r in rows if r.channel in windows]
+    if not windowed:
+        return rows
+    found = session.execute(
+        select(Identity.urn, Identity.last_inbound_at, Identity.sent_since_inbound).where(
+            Identity.urn.in_([r.urn for r in windowed])
+        )
+    )
+    state = {urn: (last, sent) for urn, last, sent in found}
+    now, keep = utcnow(), []
+    for row in rows:
+        window = windows.get(row.channel)
+        if window is not None and window.reach(*state.get(row.urn, (None, 0)), now) == WindowState.closed:
+            row.status, row.error = DeliveryStatus.unreachable, closed_reason(window)
+        else:
+            keep.append(row)
+    return keep
+
+
+def closed_reason(window: ReplyWindow) -> str:
+    """Why a row was not sent, for the admin's list."""
+    days = window.open_for.days
+    return f"Người nhận không nhắn cho Loa Bản trên ứng dụng này quá {days} ngày: nền tảng không cho gửi."
 
 
 @dataclass(frozen=True)
@@ -181,6 +222,7 @@ class Sender:
         self.db, self.hub, self.settings, self.catalogs = db, hub, settings, catalogs
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self.quiet_window = parse_quiet_hours(settings.quiet_hours)
+        self.windows = reply_windows(settings)
         self.zone = ZoneInfo(settings.timezone)
         self.leading = False
         self.wake = asyncio.Event()
@@ -249,7 +291,7 @@ class Sender:
     def _claim(self, limit: int, quiet: bool) -> list[Claimed]:
         """Take due rows in one transaction."""
         with self.db.transaction() as session:
-            return claim(session, self.holder, limit, quiet=quiet)
+            return claim(session, self.holder, limit, quiet=quiet, windows=self.windows)
 
     def _parts(self, row: Claimed) -> list[Reply]:
         """The messages this recipient gets, composed once per (bulletin, language, role)."""
@@ -300,6 +342,8 @@ class Sender:
                         payload=reply.to_payload(),
                     )
                     messages.mark_delivered(session, [(message_id, result.sent_id, None)])
+                    if row.channel in self.windows:
+                        people.count_sent(session, [row.urn])
                 done = row.part + 1 >= total
                 values |= {
                     "part": row.part + 1,
@@ -308,6 +352,8 @@ class Sender:
                     "sent_at": now if done else None,
                     "error": None,
                 }
+            elif error.unreachable:
+                values |= {"status": DeliveryStatus.unreachable, "error": str(error)}
             elif error.blocked:
                 values |= {"status": DeliveryStatus.blocked, "error": str(error)}
                 person = people.get(session, row.person_id)
@@ -319,6 +365,7 @@ class Sender:
                     "status": DeliveryStatus.pending,
                     "due_at": now + wait,
                     "attempts": row.attempts - 1,
+                    "error": str(error),
                 }
             elif error.permanent or row.attempts >= self.settings.delivery_max_attempts:
                 values |= {"status": DeliveryStatus.failed, "error": str(error)}

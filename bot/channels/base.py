@@ -19,21 +19,30 @@ from bot.db import Database
 from bot.media import service as media
 from bot.messages import service as messages
 from bot.people import service as people
+from bot.people.windows import ReplyWindow
 
 log = logging.getLogger(__name__)
 
 
 class SendError(Exception):
     """A platform refused a message; `blocked` means the person blocked the bot, `retry_after` that the
-    platform asked us to wait that many seconds, `permanent` that trying again cannot help."""
+    platform asked us to wait that many seconds, `unreachable` that its rules forbid writing to the person
+    until they write again, `permanent` that trying again cannot help."""
 
     def __init__(
-        self, reason: str, *, blocked: bool = False, retry_after: float | None = None, permanent: bool = False
+        self,
+        reason: str,
+        *,
+        blocked: bool = False,
+        retry_after: float | None = None,
+        permanent: bool = False,
+        unreachable: bool = False,
     ) -> None:
         super().__init__(reason)
         self.blocked = blocked
         self.retry_after = retry_after
-        self.permanent = permanent or blocked
+        self.unreachable = unreachable
+        self.permanent = permanent or blocked or unreachable
 
 
 UploadHook = Callable[[int, str, str], Awaitable[None]]
@@ -45,11 +54,17 @@ class Channel(ABC):
 
     type: ClassVar[str]
     uploaded: UploadHook | None = None  # the hub persists platform file ids through this
+    window: ReplyWindow | None = None  # a platform that limits writing after the person's last message
 
     @abstractmethod
     async def send(self, urn: str, reply: Reply, replace: str | None = None) -> str | None:
         """Send one reply, or show it in place of message `replace` (the one whose button was tapped) where
         the platform can; return the platform's message id, or raise SendError."""
+
+    def interpret(self, session: Session, inbound: Inbound) -> Inbound:
+        """Read an inbound message in the light of what the person was shown (a platform without real
+        buttons sends a tap back as text); most channels need nothing of this."""
+        return inbound
 
 
 CHANNEL_TYPES: dict[str, type[Channel]] = {}
@@ -104,6 +119,9 @@ class Hub:
         the person sent is parked only until then: whatever the handler kept, it stored itself."""
         try:
             with self.db.transaction() as session:
+                channel = self.channels.get(people.channel_of(inbound.urn))
+                if channel is not None:
+                    inbound = channel.interpret(session, inbound)
                 return self.conversation.handle(session, inbound)
         finally:
             if inbound.received is not None and inbound.received.path:
@@ -173,8 +191,12 @@ class Hub:
 
     def _record(self, results: Sequence[Delivery]) -> None:
         """Write every delivery outcome in one transaction; a blocked bot unsubscribes the person."""
+        windowed = {t for t, c in self.channels.items() if c.window is not None}
         with self.db.transaction() as session:
             messages.mark_delivered(session, [(r.message_id, r.external_id, r.error) for r in results])
+            people.count_sent(
+                session, [r.urn for r in results if r.error is None and people.channel_of(r.urn) in windowed]
+            )
             for r in results:
                 if r.blocked:
                     _unsubscribe(session, r.urn)

@@ -6,8 +6,7 @@ import asyncio
 import json
 import logging
 import secrets
-from collections.abc import AsyncIterator, Awaitable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -20,6 +19,7 @@ from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter, Application, BaseUpdateProcessor, ContextTypes, TypeHandler
 
 from bot.channels.base import Channel, Hub, SendError, register_channel
+from bot.channels.locks import KeyedLocks
 from bot.config import Settings
 from bot.conversation.types import Attachment, Inbound, Outcome, Received, Reply
 from bot.media import service as media
@@ -185,27 +185,6 @@ class TelegramChannel(Channel):
 def _seconds(value: float | timedelta) -> float:
     """PTB gives retry_after as seconds or a timedelta depending on its settings."""
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
-
-
-class KeyedLocks:
-    """One asyncio lock per key (a chat), forgotten as soon as nobody holds or waits for it."""
-
-    def __init__(self) -> None:
-        self._locks: dict[str, asyncio.Lock] = {}
-        self._users: dict[str, int] = {}
-
-    @asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
-        """Run the block alone for this key."""
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        self._users[key] = self._users.get(key, 0) + 1
-        try:
-            async with lock:
-                yield
-        finally:
-            self._users[key] -= 1
-            if self._users[key] == 0:
-                del self._users[key], self._locks[key]
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):

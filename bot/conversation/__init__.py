@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.conversation import account, feedback, news, onboarding, qa
+from bot.conversation import account, feedback, linking, news, onboarding, qa
 from bot.conversation.router import Router
 
 
@@ -14,4 +14,5 @@ def build_router() -> Router:
     qa.register(router)
     news.register(router)
     feedback.register(router)
+    linking.register(router)
     return router

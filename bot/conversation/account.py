@@ -25,6 +25,7 @@ def settings(ctx: Context) -> None:
             Button(_("📍 Đổi nơi ở"), "set:place"),
             subscription,
             Button(_("🎖 Nhập mã người có uy tín"), "invite"),
+            Button(_("🔗 Dùng cả Zalo và Telegram"), "link_me"),
             Button(_("🗑 Xóa dữ liệu của tôi"), "erase"),
             Button(_("☰ Menu chính"), "menu"),
         ],

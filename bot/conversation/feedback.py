@@ -287,7 +287,6 @@ def register(router: Router) -> None:
     router.step(STEP_COMPOSE, typed)
     router.media_step(STEP_COMPOSE, sent_file)
     router.step(STEP_REASON, reason)
-    router.command("link", link, first_contact=True)
     router.add_menu(MenuEntry("fb", mark("📝 Góp ý – Phản ánh"), order=60))
     router.add_menu(MenuEntry("fb_mine", mark("📋 Phản ánh của tôi"), order=70))
 
@@ -309,21 +308,6 @@ def answer_messages(
     if len(body) <= CAPTION_LIMIT:
         return [Reply(body, buttons, columns=2, attachment=voice)]
     return [Reply(body), Reply(header, buttons, columns=2, attachment=voice)]
-
-
-def link(ctx: Context) -> None:
-    """'/link CODE': an official ties this chat to their admin account, to be told of new reflections."""
-    _ = ctx._
-    code = ctx.inbound.text.strip().split(maxsplit=1)[1] if len(ctx.inbound.text.split()) > 1 else ""
-    admin = accounts.link_chat(ctx.session, code, ctx.inbound.urn) if code else None
-    if admin is None:
-        ctx.reply(_("Mã liên kết không đúng hoặc đã hết hạn. Hãy tạo mã mới trong trang quản trị."))
-        return
-    ctx.reply(
-        _(
-            "Đã liên kết với tài khoản quản trị «{username}». Phản ánh mới ở xã của bạn sẽ được báo tại đây."
-        ).format(username=admin.username)
-    )
 
 
 def _tell_officials(ctx: Context, ticket: Ticket) -> None:

@@ -24,8 +24,10 @@ _STORE = {
     dialect: insert_(_T).on_conflict_do_nothing(index_elements=["channel", "external_id"]).returning(_T.c.id)
     for dialect, insert_ in (("sqlite", sqlite_insert), ("postgresql", postgresql_insert))
 }
-_FIND = select(_T.c.id, _T.c.status).where(
-    _T.c.channel == bindparam("b_channel"), _T.c.external_id == bindparam("b_external_id")
+_FIND = (
+    select(_T.c.id, _T.c.status)
+    .with_for_update()
+    .where(_T.c.channel == bindparam("b_channel"), _T.c.external_id == bindparam("b_external_id"))
 )
 _HANDLED = (
     update(_T)
@@ -221,3 +223,34 @@ def last_inbound_urn(session: Session, person_id: int) -> str | None:
         .limit(1)
     )
     return session.scalar(stmt)
+
+
+def recent_buttons(session: Session, urn: str, limit: int = 5) -> list[list[tuple[str, str]]]:
+    """The (label, payload) buttons of the last messages sent to an address, newest first (an empty list
+    for a message without buttons): what the person may be answering."""
+    stmt = (
+        select(Message.payload)
+        .where(Message.urn == urn, Message.direction == Direction.outbound)
+        .order_by(Message.id.desc())
+        .limit(limit)
+    )
+    return [
+        [(b["label"], b["payload"]) for b in (payload or {}).get("buttons", [])]
+        for payload in session.scalars(stmt)
+    ]
+
+
+def unhandled_inbound(session: Session, channel: str, older_than: timedelta) -> list[Message]:
+    """Inbound messages stored but never acted on (the process stopped in between), oldest first."""
+    cutoff: datetime = utcnow() - older_than
+    stmt = (
+        select(Message)
+        .where(
+            Message.channel == channel,
+            Message.direction == Direction.inbound,
+            Message.status == Status.received,
+            Message.created_at <= cutoff,
+        )
+        .order_by(Message.id)
+    )
+    return list(session.scalars(stmt))

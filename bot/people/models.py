@@ -41,6 +41,8 @@ class Person(Base):
     fallback_notice_sent: Mapped[bool] = mapped_column(default=False)
     state: Mapped[str] = mapped_column(String(40), default="")
     state_data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    link_code: Mapped[str | None] = mapped_column(String(16), unique=True)  # joins another channel to them
+    link_code_expires_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -65,6 +67,10 @@ class Identity(Base):
     urn: Mapped[str] = mapped_column(String(200), unique=True)
     channel: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Platforms with a reply window (Zalo) let a business write only so long after the person's last
+    # message, and only so many messages for free: these two say where that window stands.
+    last_inbound_at: Mapped[datetime | None]
+    sent_since_inbound: Mapped[int] = mapped_column(default=0)
 
     person: Mapped[Person] = relationship(back_populates="identities")
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, UniqueConstraint, exists, func, or_, select, update
 from sqlalchemy import delete as sql_delete
 from sqlalchemy.orm import Session
 
@@ -37,16 +37,37 @@ def get_by_urn(session: Session, urn: str, *, for_update: bool = False) -> Perso
 def get_or_create_by_urn(session: Session, urn: str, *, display_name: str = "") -> tuple[Person, bool]:
     """The person behind a URN, created on first contact; the flag says whether it is new."""
     person = get_by_urn(session, urn, for_update=True)
+    now = utcnow()
     if person is not None:
-        person.last_seen_at = utcnow()
+        person.last_seen_at = now
         if display_name and not person.display_name:
             person.display_name = display_name
+        wrote(session, urn, now)
         return person, False
     person = Person(display_name=display_name[:200])
-    person.identities.append(Identity(urn=urn, channel=channel_of(urn)))
+    person.identities.append(Identity(urn=urn, channel=channel_of(urn), last_inbound_at=now))
     session.add(person)
     session.flush()
     return person, True
+
+
+def wrote(session: Session, urn: str, at: datetime) -> None:
+    """The person wrote from this address: a platform's reply window opens again."""
+    session.execute(
+        update(Identity).where(Identity.urn == urn).values(last_inbound_at=at, sent_since_inbound=0),
+        execution_options={"synchronize_session": False},
+    )
+
+
+def count_sent(session: Session, urns: Collection[str]) -> None:
+    """Messages reached these addresses: they count against a reply window's free messages."""
+    if urns:
+        session.execute(
+            update(Identity)
+            .where(Identity.urn.in_(list(urns)))
+            .values(sent_since_inbound=Identity.sent_since_inbound + 1),
+            execution_options={"synchronize_session": False},
+        )
 
 
 def urns_of(session: Session, person: Person) -> list[str]:
@@ -180,3 +201,52 @@ def invites(session: Session, commune_codes: Collection[int] | None, limit: int 
     if commune_codes is not None:
         stmt = stmt.where(Invite.commune_code.in_(list(commune_codes)))
     return list(session.scalars(stmt))
+
+
+LINK_CODE_LIFETIME = timedelta(minutes=30)
+
+
+def new_link_code(session: Session, person: Person) -> str:
+    """A one-time code the person sends from their other app (/link CODE) to be one person on both."""
+    person.link_code = "LB-" + "".join(secrets.choice(INVITE_ALPHABET) for _ in range(6))
+    person.link_code_expires_at = utcnow() + LINK_CODE_LIFETIME
+    session.flush()
+    return person.link_code
+
+
+def link_identity(session: Session, typed: str, urn: str) -> Person | None:
+    """Move the address `urn` (with everything its person did) to the person whose unexpired code was
+    typed; the code then stops working. None when the code is wrong, expired or the person's own."""
+    code = typed.strip().upper().replace(" ", "")
+    keep = session.scalar(select(Person).where(Person.link_code == code).with_for_update())
+    if keep is None or keep.link_code_expires_at is None or keep.link_code_expires_at < utcnow():
+        return None
+    drop = get_by_urn(session, urn, for_update=True)
+    keep.link_code, keep.link_code_expires_at = None, None
+    if drop is None:
+        keep.identities.append(Identity(urn=urn, channel=channel_of(urn), last_inbound_at=utcnow()))
+    elif drop.id != keep.id:
+        merge(session, keep=keep, drop=drop)
+    return keep
+
+
+def merge(session: Session, *, keep: Person, drop: Person) -> None:
+    """Make two records of one human one: every row that pointed at `drop` points at `keep`, except rows
+    that would then repeat one of `keep`'s (the same bulletin delivered or relayed twice)."""
+    session.flush()
+    for table in Person.metadata.sorted_tables:
+        for fk in table.foreign_keys:
+            if fk.column.table.name != "people" or table.name == "people":
+                continue
+            column = fk.parent
+            for unique in (c for c in table.constraints if isinstance(c, UniqueConstraint)):
+                others = [c for c in unique.columns if c is not column]
+                if column not in unique.columns or not others:
+                    continue
+                twin = table.alias("twin")
+                clash = exists().where(twin.c[column.name] == keep.id, *(twin.c[c.name] == c for c in others))
+                session.execute(sql_delete(table).where(column == drop.id, clash))
+            session.execute(table.update().where(column == drop.id).values({column.name: keep.id}))
+    session.expire(keep, ["identities"])
+    session.expire(drop, ["identities"])
+    session.delete(drop)

@@ -1,0 +1,354 @@
+"""Zalo Official Account adapter: signed webhook events in, OA API v3 messages out. Zalo has no inline
+keyboards: a reply's buttons become `oa.query.show` buttons of a list template (a tap comes back as the
+button's text) or, where they do not fit, a numbered menu the person answers with a number."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import secrets
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, ClassVar
+
+import httpx
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.orm import Session
+
+from bot.channels.base import Channel, Hub, register_channel
+from bot.channels.locks import KeyedLocks
+from bot.channels.zalo_api import ZaloAPI
+from bot.config import Settings
+from bot.conversation.types import Attachment, Inbound, MediaKind, Received, Reply
+from bot.db import Database
+from bot.media import service as media
+from bot.messages import service as messages
+from bot.people.windows import reply_windows
+from bot.runtime import runtime_of
+from bot.text import fold
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+WEBHOOK_PATH = "/webhooks/zalo"
+MAX_EVENT_BYTES = 1_000_000
+MAX_TEXT = 2000  # characters of a text message
+MAX_TITLE, MAX_SUBTITLE, MAX_BUTTONS = 100, 500, 5  # of a list template with buttons
+KEYCAPS = ["1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣", "6️⃣", "7️⃣", "8️⃣", "9️⃣", "🔟"]
+MEDIA_EVENTS: dict[str, tuple[MediaKind, str]] = {  # event -> (kind, type when the download names none)
+    "user_send_image": ("photo", "image/jpeg"),
+    "user_send_audio": ("voice", "audio/aac"),
+    "user_send_video": ("video", "video/mp4"),
+    "user_send_file": ("document", "application/octet-stream"),
+}
+IGNORED_EVENTS = {"user_received_message", "user_seen_message", "oa_send_text", "oa_send_image"}
+
+
+def signature(app_id: str, raw: bytes, timestamp: str, oa_secret: str) -> str:
+    """Zalo's X-ZEvent-Signature: 'mac=' + sha256(app_id + body + timestamp + OA secret key)."""
+    digest = hashlib.sha256(app_id.encode() + raw + timestamp.encode() + oa_secret.encode())
+    return "mac=" + digest.hexdigest()
+
+
+def to_inbound(event: dict[str, Any]) -> Inbound | None:
+    """Translate a webhook event into the core's neutral message; None for events that need no answer."""
+    name = str(event.get("event_name", ""))
+    message = event.get("message") or {}
+    common: dict[str, Any] = {"raw": event}
+    if name in ("follow", "unfollow"):
+        user = str((event.get("follower") or {}).get("id", ""))
+        common |= {"urn": f"zalo:{user}", "external_id": f"{name}:{user}:{event.get('timestamp', '')}"}
+        if name == "follow":
+            return Inbound(kind="command", text="/start", **common)
+        return Inbound(kind="event", payload="blocked", **common)
+    if not name.startswith("user_send_") or name in IGNORED_EVENTS:
+        return None
+    user = str((event.get("sender") or {}).get("id", ""))
+    common |= {"urn": f"zalo:{user}", "external_id": str(message.get("msg_id") or "")}
+    text = str(message.get("text") or "")
+    if name == "user_send_text":
+        return Inbound(kind="command" if text.startswith("/") else "text", text=text.strip(), **common)
+    if name == "user_send_location":
+        where = _coordinates(message)
+        if where is None:
+            return Inbound(kind="unsupported", payload="location", **common)
+        return Inbound(kind="location", location=where, **common)
+    if name in MEDIA_EVENTS:
+        return Inbound(kind="media", payload=MEDIA_EVENTS[name][0], text=text, **common)
+    return Inbound(kind="unsupported", payload=name.removeprefix("user_send_"), **common)
+
+
+def _coordinates(message: dict[str, Any]) -> tuple[float, float] | None:
+    """(lat, lon) from a location message (Zalo sends them as strings, under attachments)."""
+    for item in message.get("attachments") or []:
+        coordinates = (item.get("payload") or {}).get("coordinates") or {}
+        try:
+            lat, lon = float(coordinates["latitude"]), float(coordinates["longitude"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        if -90 <= lat <= 90 and -180 <= lon <= 180:
+            return lat, lon
+    return None
+
+
+def _attachment_url(event: dict[str, Any]) -> str:
+    """Where Zalo keeps the file a person sent."""
+    for item in (event.get("message") or {}).get("attachments") or []:
+        url = (item.get("payload") or {}).get("url")
+        if url:
+            return str(url)
+    return ""
+
+
+def numbered(text: str, labels: list[str]) -> str:
+    """A numbered menu under the text: the person answers with the number."""
+    lines = [f"{KEYCAPS[i] if i < len(KEYCAPS) else f'{i + 1}.'} {label}" for i, label in enumerate(labels)]
+    menu = "\n".join(lines)
+    room = MAX_TEXT - len(menu) - 2
+    body = text if len(text) <= room else text[: max(0, room - 1)] + "…"
+    return f"{body}\n\n{menu}" if body else menu
+
+
+def _same(a: str, b: str) -> bool:
+    """A typed answer matches a label whatever the case, accents or spacing."""
+    return " ".join(fold(a).split()) == " ".join(fold(b).split())
+
+
+@register_channel
+class ZaloChannel(Channel):
+    """Sends neutral replies as OA consultation messages (`/v3.0/oa/message/cs`)."""
+
+    type: ClassVar[str] = "zalo"
+
+    def __init__(self, api: ZaloAPI, settings: Settings) -> None:
+        self.api, self.settings = api, settings
+        self.window = reply_windows(settings)[self.type]
+        self.file_ids: dict[int, str] = {}
+        self._uploading = KeyedLocks()
+
+    def interpret(self, session: Session, inbound: Inbound) -> Inbound:
+        """A tapped `oa.query.show` button arrives as its label, a numbered menu's answer as a number: both
+        become the button they stand for, as on platforms with real buttons."""
+        if inbound.kind != "text" or not inbound.text:
+            return inbound
+        shown = messages.recent_buttons(session, inbound.urn)
+        typed = inbound.text.strip()
+        if shown and shown[0] and typed.isdigit() and 1 <= int(typed) <= len(shown[0]):
+            return replace(inbound, kind="button", payload=shown[0][int(typed) - 1][1])
+        for buttons in shown:
+            for label, payload in buttons:
+                if _same(label, typed):
+                    return replace(inbound, kind="button", payload=payload)
+        return inbound
+
+    async def send(self, urn: str, reply: Reply, replace: str | None = None) -> str | None:
+        """One reply as one Zalo message (each counts against the person's free messages): a picture with
+        its caption, a voice note as its text with a link to play it, text with its buttons."""
+        user_id = urn.split(":", 1)[1]
+        attachment = reply.attachment
+        if attachment is not None and attachment.kind == "image":
+            caption = numbered(reply.text, [b.label for b in reply.buttons]) if reply.buttons else reply.text
+            image = await self._upload(attachment)
+            element = {"media_type": "image", "attachment_id": image}
+            payload = {"template_type": "media", "elements": [element]}
+            message: dict[str, Any] = {"attachment": {"type": "template", "payload": payload}}
+            if caption:
+                message["text"] = caption[:MAX_TEXT]
+            return await self._post(user_id, message)
+        text = reply.text
+        if attachment is not None:
+            text = f"{text}\n\n🔊 {self._public(attachment.url)}".strip()
+        return await self._post(user_id, self._message(text, [b.label for b in reply.buttons]))
+
+    def _message(self, text: str, labels: list[str]) -> dict[str, Any]:
+        """Text alone; text with up to five short buttons as a list template; else a numbered menu."""
+        if not labels:
+            return {"text": text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"}
+        title, _sep, rest = text.partition("\n")
+        fits = len(title) <= MAX_TITLE and len(rest.strip()) <= MAX_SUBTITLE and len(labels) <= MAX_BUTTONS
+        if not fits or not title.strip() or any(len(label) > MAX_TITLE for label in labels):
+            return {"text": numbered(text, labels)}
+        buttons = [{"title": label, "type": "oa.query.show", "payload": label} for label in labels]
+        element = {"title": title.strip(), "subtitle": rest.strip()}
+        payload = {"template_type": "list", "elements": [element], "buttons": buttons}
+        return {"attachment": {"type": "template", "payload": payload}}
+
+    def _public(self, url: str) -> str:
+        """An absolute link to one of Loa Bản's files, for the person's browser."""
+        base = self.settings.public_url or f"http://{self.settings.host}:{self.settings.port}"
+        return base.rstrip("/") + url
+
+    async def _post(self, user_id: str, message: dict[str, Any]) -> str:
+        """Send one consultation message; the platform's message id."""
+        data = await self.api.call(
+            "/v3.0/oa/message/cs", json={"recipient": {"user_id": user_id}, "message": message}
+        )
+        return str(data.get("message_id", ""))
+
+    async def _upload(self, attachment: Attachment) -> str:
+        """Zalo's id for a stored picture, uploading it only once (one upload at a time per picture)."""
+        known = self.file_ids.get(attachment.media_id) or attachment.platform_id(self.type)
+        if known is not None:
+            return known
+        async with self._uploading.hold(str(attachment.media_id)):
+            known = self.file_ids.get(attachment.media_id)
+            if known is not None:
+                return known
+            path = Path(attachment.path)
+            data = await asyncio.to_thread(path.read_bytes)
+            mime = media.image_type(data) or "image/jpeg"
+            uploaded = await self.api.call("/v2.0/oa/upload/image", files={"file": (path.name, data, mime)})
+            attachment_id = str(uploaded["attachment_id"])
+            self.file_ids[attachment.media_id] = attachment_id
+            if self.uploaded is not None:
+                await self.uploaded(attachment.media_id, self.type, attachment_id)
+            return attachment_id
+
+
+class ZaloBot:
+    """The running Zalo side of a process: API client, channel, and events handled after the 200."""
+
+    def __init__(self, settings: Settings, hub: Hub, db: Database) -> None:
+        self.settings, self.hub, self.db = settings, hub, db
+        self.api = ZaloAPI(db, settings)
+        self.channel = ZaloChannel(self.api, settings)
+        self.download = httpx.AsyncClient(timeout=30, follow_redirects=True)
+        self._chats = KeyedLocks()
+        self._tasks: set[asyncio.Task[None]] = set()
+        hub.attach(self.channel)
+
+    async def start(self, *, receive: bool = True) -> None:
+        """Finish what a stopped process left: events stored but not handled, replies not sent."""
+        if receive:
+            await self.resume()
+            await self.hub.resend_pending(self.channel.type)
+
+    async def stop(self) -> None:
+        """Let events in hand finish, then close the connections."""
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=30)
+        await self.download.aclose()
+        await self.api.close()
+
+    async def accept(self, event: dict[str, Any]) -> bool:
+        """Store the event, then handle it after the webhook has answered (Zalo waits 2 s at most and sends
+        it again otherwise). False for an event that needs nothing or was handled before."""
+        inbound = to_inbound(event)
+        if inbound is None:
+            log.info("Zalo event %r ignored", event.get("event_name"))
+            return False
+        if not inbound.external_id or inbound.urn == "zalo:":
+            log.warning("Zalo event without sender or message id ignored: %s", event.get("event_name"))
+            return False
+
+        def store() -> bool:
+            with self.db.transaction() as session:
+                stored = messages.record_inbound(
+                    session,
+                    urn=inbound.urn,
+                    external_id=inbound.external_id,
+                    kind=inbound.kind,
+                    text=inbound.text or inbound.payload,
+                    payload=inbound.raw,
+                )
+                return not stored.handled
+
+        if not await asyncio.to_thread(store):
+            return False
+        self._later(inbound)
+        return True
+
+    def _later(self, inbound: Inbound) -> None:
+        """Handle an event in the background, one at a time per person, in arrival order."""
+        task = asyncio.get_running_loop().create_task(self._handle(inbound))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _handle(self, inbound: Inbound) -> None:
+        """Fetch the file if any, then act and reply; a failure leaves the event stored for `resume`."""
+        try:
+            async with self._chats.hold(inbound.urn):
+                await self.hub.receive(await self.fetch(inbound))
+        except Exception:
+            log.exception(
+                "Zalo event %s not handled; it is taken again at the next start", inbound.external_id
+            )
+
+    async def resume(self, older_than: timedelta = timedelta(seconds=0)) -> int:
+        """Handle events a stopped process stored but never handled; returns how many."""
+
+        def load() -> list[dict[str, Any]]:
+            with self.db.transaction() as session:
+                return [m.payload for m in messages.unhandled_inbound(session, self.channel.type, older_than)]
+
+        events = await asyncio.to_thread(load)
+        for event in events:
+            inbound = to_inbound(event)
+            if inbound is not None:
+                self._later(inbound)
+        return len(events)
+
+    async def fetch(self, inbound: Inbound) -> Inbound:
+        """Download the file a person sent from Zalo, before any transaction, into a file of its own; too
+        large or not downloadable is marked so the person is told (the rest is kept)."""
+        if inbound.kind != "media":
+            return inbound
+        kind, default_mime = next((k, m) for k, m in MEDIA_EVENTS.values() if k == inbound.payload)
+        received = Received(kind=kind, mime=default_mime)
+        url = _attachment_url(inbound.raw)
+        limit = self.settings.max_upload_mb * 1_000_000
+        try:
+            async with self.download.stream("GET", url) as response:
+                response.raise_for_status()
+                mime = response.headers.get("content-type", "").split(";")[0].strip() or default_mime
+                chunks, size = [], 0
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+                    if size > limit:
+                        return replace(inbound, received=replace(received, mime=mime, error="too_large"))
+                    chunks.append(chunk)
+        except (httpx.HTTPError, ValueError) as exc:
+            log.warning("could not fetch %s from Zalo: %s", kind, exc)
+            return replace(inbound, received=replace(received, error="refused"))
+        data = b"".join(chunks)
+        path = await asyncio.to_thread(media.park, Path(self.settings.media_dir), data)
+        return replace(inbound, received=replace(received, mime=mime, path=str(path), size=len(data)))
+
+
+@router.post(WEBHOOK_PATH, include_in_schema=False)
+async def zalo_webhook(request: Request) -> Response:
+    """Check Zalo's signature, store the event and answer at once; the handling follows."""
+    runtime = runtime_of(request)
+    zalo, settings = runtime.zalo, runtime.settings
+    if zalo is None:
+        return JSONResponse({"error": "Zalo is not enabled"}, status_code=404)
+    raw = await request.body()
+    if len(raw) > MAX_EVENT_BYTES:
+        return JSONResponse({"error": "event too large"}, status_code=413)
+    try:
+        event = json.loads(raw)
+    except ValueError:
+        event = None
+    if not isinstance(event, dict) or not _signed(
+        event, raw, request.headers.get("X-ZEvent-Signature", ""), settings
+    ):
+        log.warning("Zalo event with a wrong signature refused")
+        return JSONResponse({"error": "invalid signature"}, status_code=401)
+    try:
+        await zalo.accept(event)
+    except Exception:
+        log.exception("Zalo event could not be stored; Zalo will send it again")
+        return JSONResponse({"error": "temporary failure, retry later"}, status_code=500)
+    return JSONResponse({"error": 0, "message": "Success"})
+
+
+def _signed(event: dict[str, Any], raw: bytes, given: str, settings: Settings) -> bool:
+    """The event comes from Zalo for our app: the signature matches and names our app id."""
+    app_id, timestamp = str(event.get("app_id", "")), str(event.get("timestamp", ""))
+    if app_id != settings.zalo_app_id or not settings.zalo_oa_secret_key:
+        return False
+    expected = signature(app_id, raw, timestamp, settings.zalo_oa_secret_key)
+    return secrets.compare_digest(given.encode(), expected.encode())

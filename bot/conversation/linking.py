@@ -1,0 +1,55 @@
+"""One person on several apps: a code made on one (Telegram, Zalo, web) joins the other to the same
+person; and officials tie their own chat to their admin account the same way."""
+
+from __future__ import annotations
+
+from bot.accounts import service as accounts
+from bot.conversation import onboarding
+from bot.conversation.router import Context, Router
+from bot.people import service as people
+
+
+def offer(ctx: Context) -> None:
+    """Settings → 'use Loa Bản on another app': a code to send from there."""
+    _ = ctx._
+    code = people.new_link_code(ctx.session, ctx.person)
+    onboarding.back_to_menu(
+        ctx,
+        _(
+            "Để dùng Loa Bản trên cả Zalo và Telegram như một người: mở Loa Bản trên ứng dụng kia và gửi\n"
+            "/link {code}\n(mã dùng một lần, trong 30 phút). Bản tin sẽ đến ứng dụng bạn nhắn gần nhất."
+        ).format(code=code),
+    )
+
+
+def link(ctx: Context) -> None:
+    """'/link CODE': LB- codes join this chat to a person, LK- codes to an official's admin account."""
+    _ = ctx._
+    parts = ctx.inbound.text.split(maxsplit=1)
+    code = parts[1].strip().upper() if len(parts) > 1 else ""
+    if code.startswith("LB-"):
+        person = people.link_identity(ctx.session, code, ctx.inbound.urn)
+        if person is not None:
+            ctx.person = person
+            onboarding.back_to_menu(
+                ctx,
+                ctx._("✅ Đã nối ứng dụng này với tài khoản Loa Bản của bạn. Mọi thứ bạn đã làm vẫn còn."),
+            )
+            return
+    elif code:
+        admin = accounts.link_chat(ctx.session, code, ctx.inbound.urn)
+        if admin is not None:
+            ctx.reply(
+                _(
+                    "Đã liên kết với tài khoản quản trị «{username}». "
+                    "Phản ánh mới ở xã của bạn sẽ được báo tại đây."
+                ).format(username=admin.username)
+            )
+            return
+    ctx.reply(_("Mã liên kết không đúng hoặc đã hết hạn. Hãy tạo mã mới rồi gửi lại: /link MÃ"))
+
+
+def register(router: Router) -> None:
+    """The /link command (allowed as someone's very first message) and the settings button."""
+    router.command("link", link, first_contact=True)
+    router.button("link_me", offer, onboarded_only=True)
