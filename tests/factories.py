@@ -165,3 +165,29 @@ def tone(path: Any, seconds: float = 2, codec: str | None = None) -> bytes:
     source = f"sine=frequency=330:duration={seconds}"
     subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", source, *codec_args, str(path)], check=True)
     return bytes(path.read_bytes())
+
+
+PNG = bytes.fromhex(  # the smallest valid PNG: a picture a person or an admin sends
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c63f8cfc0f01f0005000201a5f9d4c50000000049454e44ae426082"
+)
+
+
+def wait_done(db: Any, bulletin_id: int, timeout: float = 30) -> Any:
+    """Wait until nothing of a bulletin is left to send and the worker has marked it done; its progress."""
+    import time
+
+    from bot.bulletins import service as bulletins
+    from bot.bulletins.models import BulletinStatus
+
+    deadline = time.monotonic() + timeout
+    while True:
+        with db.transaction() as session:
+            progress = bulletins.progress(session, bulletin_id)
+            bulletin = bulletins.get(session, bulletin_id)
+            assert bulletin is not None
+            if progress.pending == 0 and bulletin.status == BulletinStatus.done:
+                return progress
+        if time.monotonic() > deadline:
+            raise AssertionError(f"bulletin {bulletin_id} not done: {progress}")
+        time.sleep(0.05)

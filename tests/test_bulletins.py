@@ -23,14 +23,14 @@ from sqlalchemy import select
 from bot.audio import ffmpeg
 from bot.audio import service as audio
 from bot.bulletins import service as bulletins
-from bot.bulletins.models import BulletinStatus, Delivery, DeliveryStatus, Relay
+from bot.bulletins.models import Delivery, DeliveryStatus, Relay
 from bot.config import Settings
 from bot.db import Database
 from bot.people.models import Person
 from tests import factories
 from tests.conftest import TG_TOKEN, make_settings, webhook_settings
 from tests.drivers import TelegramDriver
-from tests.factories import add_person
+from tests.factories import add_person, wait_done
 from tests.fakes.gtts_api import FakeGoogleTTS
 from tests.fakes.server import LiveServer, free_port
 from tests.fakes.telegram_api import FakeBotAPI
@@ -92,21 +92,6 @@ def send(db: Database, bulletin_id: int, *, lead: int = 0, urgent: bool = False)
         return bulletins.send(session, bulletin, lead=timedelta(minutes=lead), urgent=urgent)
 
 
-def wait_done(db: Database, bulletin_id: int, timeout: float = 30) -> bulletins.Progress:
-    """Wait until nothing of a bulletin is left to send, and the worker has marked it done."""
-    deadline = time.monotonic() + timeout
-    while True:
-        with db.transaction() as session:
-            progress = bulletins.progress(session, bulletin_id)
-            bulletin = bulletins.get(session, bulletin_id)
-            assert bulletin is not None
-            if progress.pending == 0 and bulletin.status == BulletinStatus.done:
-                return progress
-        if time.monotonic() > deadline:
-            raise AssertionError(f"bulletin {bulletin_id} not done: {progress}")
-        time.sleep(0.05)
-
-
 def telegram_person(db: Database, **kw: Any) -> int:
     """An onboarded Telegram person in Phong Thổ (unless told otherwise); returns the chat id."""
     chat_id = next(_chats)
@@ -141,6 +126,7 @@ def test_a_bulletin_reaches_its_audience_as_a_voice_note_uploaded_once(
         "pending": 0,
         "blocked": 1,
         "cancelled": 0,
+        "unreachable": 0,
         "possible_duplicates": 0,
     }
     voices = fake_telegram.sent(method="sendVoice")

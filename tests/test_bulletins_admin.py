@@ -20,15 +20,12 @@ from bot.people import service as people
 from bot.people.models import PersonRole
 from tests import factories
 from tests.drivers import TelegramDriver
+from tests.factories import wait_done
 from tests.fakes.telegram_api import FakeBotAPI
 from tests.test_admin import csrf, login, make_admin
-from tests.test_bulletins import MUONG_TE, PHONG_THO, google, settings, telegram_person, wait_done
+from tests.test_bulletins import MUONG_TE, PHONG_THO, google, settings, telegram_person
 
 __all__ = ["google", "settings"]  # fixtures this module shares with test_bulletins
-PNG = bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d49444154789c63f8cfc0f01f0005000201a5f9d4c50000000049454e44ae426082"
-)
 pytestmark = pytest.mark.skipif(not ffmpeg.available(), reason="needs ffmpeg (make system-deps)")
 
 
@@ -68,7 +65,7 @@ def test_an_admin_writes_previews_and_sends_a_bulletin_with_a_recording_and_a_pi
         },
         {
             "audio_hmn": ("elder.wav", factories.tone(tmp_path / "elder.wav"), "audio/wav"),
-            "images": ("poster.png", PNG, "image/png"),
+            "images": ("poster.png", factories.PNG, "image/png"),
         },
     )
     assert made.status_code == 303

@@ -26,15 +26,12 @@ from bot.people.models import PersonRole
 from tests import factories
 from tests.conftest import webhook_settings
 from tests.drivers import Driver, TelegramDriver, WebDriver, on_channel, onboard, wait_for_text
+from tests.factories import PNG
 from tests.fakes.telegram_api import FakeBotAPI
 from tests.fakes.zalo_api import FakeZalo
 from tests.test_admin import csrf, login, make_admin
 
 PHONG_THO, MUONG_TE = 3549, 3445
-PNG = bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d49444154789c63f8cfc0f01f0005000201a5f9d4c50000000049454e44ae426082"
-)
 _chat_ids = itertools.count(9_100_001)
 
 

@@ -18,6 +18,7 @@ from bot.conversation.types import Inbound, Outcome, Outgoing, Reply
 from bot.db import Database
 from bot.media import service as media
 from bot.messages import service as messages
+from bot.messages.models import Direction, Message
 from bot.people import service as people
 from bot.people.windows import ReplyWindow
 
@@ -85,6 +86,7 @@ class Delivery:
     external_id: str | None
     error: str | None
     blocked: bool
+    held: bool = False  # refused by a reply window: kept until the person writes again
 
 
 class Hub:
@@ -128,19 +130,32 @@ class Hub:
                 Path(inbound.received.path).unlink(missing_ok=True)
 
     async def receive(self, inbound: Inbound, replace: str | None = None) -> Outcome:
-        """Handle an inbound message and deliver its replies once they are committed."""
+        """Handle an inbound message and deliver its replies once they are committed. On a platform with
+        a reply window, the person's message opens it again: what it held back (an official's answer
+        after a long silence) goes first."""
         outcome = await asyncio.to_thread(self.handle, inbound)
-        if outcome.outgoing:
-            await self.deliver(outcome.outgoing, replace)
+        channel = self.channels.get(people.channel_of(inbound.urn))
+        held: list[Outgoing] = []
+        if channel is not None and channel.window is not None and not outcome.duplicate:
+            held = await asyncio.to_thread(self._held, inbound.urn)
+        if held or outcome.outgoing:
+            await self.deliver([*held, *outcome.outgoing], replace if not held else None)
         return outcome
+
+    def _held(self, urn: str) -> list[Outgoing]:
+        """Messages a reply window kept back from this address."""
+        with self.db.transaction() as session:
+            return [
+                Outgoing(m.id, m.urn, Reply.from_payload(m.text, m.payload))
+                for m in messages.held(session, urn)
+            ]
 
     async def resend_pending(self, channel: str, older_than: timedelta = timedelta(seconds=30)) -> int:
         """Send replies a crash left in the outbox (committed, never sent); returns how many."""
 
         def load() -> list[Outgoing]:
             with self.db.transaction() as session:
-                rows = messages.pending_outbound(session, channel, older_than)
-                return [Outgoing(m.id, m.urn, Reply.from_payload(m.text, m.payload)) for m in rows]
+                return _outgoing(messages.unfinished(session, channel, Direction.outbound, older_than))
 
         pending = await asyncio.to_thread(load)
         by_urn: dict[str, list[Outgoing]] = {}
@@ -166,7 +181,8 @@ class Hub:
                 external_id = await channel.send(item.urn, item.reply, replace if index == 0 else None)
             except SendError as exc:
                 log.warning("send to %s failed: %s", item.urn, exc)
-                results.append(Delivery(item.message_id, item.urn, None, str(exc), exc.blocked))
+                held = channel.window is not None and (exc.unreachable or exc.retry_after is not None)
+                results.append(Delivery(item.message_id, item.urn, None, str(exc), exc.blocked, held))
                 if exc.blocked:
                     blocked.add(item.urn)
                 continue
@@ -193,13 +209,21 @@ class Hub:
         """Write every delivery outcome in one transaction; a blocked bot unsubscribes the person."""
         windowed = {t for t, c in self.channels.items() if c.window is not None}
         with self.db.transaction() as session:
-            messages.mark_delivered(session, [(r.message_id, r.external_id, r.error) for r in results])
+            messages.mark_delivered(
+                session, [(r.message_id, r.external_id, r.error) for r in results if not r.held]
+            )
+            messages.hold(session, [(r.message_id, r.error or "") for r in results if r.held])
             people.count_sent(
                 session, [r.urn for r in results if r.error is None and people.channel_of(r.urn) in windowed]
             )
             for r in results:
                 if r.blocked:
                     _unsubscribe(session, r.urn)
+
+
+def _outgoing(rows: Sequence[Message]) -> list[Outgoing]:
+    """Outbox rows as replies to send again."""
+    return [Outgoing(m.id, m.urn, Reply.from_payload(m.text, m.payload)) for m in rows]
 
 
 def _unsubscribe(session: Session, urn: str) -> None:

@@ -27,6 +27,7 @@ from bot.conversation.types import Attachment, Inbound, MediaKind, Received, Rep
 from bot.db import Database
 from bot.media import service as media
 from bot.messages import service as messages
+from bot.messages.models import Direction
 from bot.people.windows import reply_windows
 from bot.runtime import runtime_of
 from bot.text import fold
@@ -246,15 +247,7 @@ class ZaloBot:
 
         def store() -> bool:
             with self.db.transaction() as session:
-                stored = messages.record_inbound(
-                    session,
-                    urn=inbound.urn,
-                    external_id=inbound.external_id,
-                    kind=inbound.kind,
-                    text=inbound.text or inbound.payload,
-                    payload=inbound.raw,
-                )
-                return not stored.handled
+                return not self.hub.conversation.record(session, inbound).handled
 
         if not await asyncio.to_thread(store):
             return False
@@ -282,7 +275,8 @@ class ZaloBot:
 
         def load() -> list[dict[str, Any]]:
             with self.db.transaction() as session:
-                return [m.payload for m in messages.unhandled_inbound(session, self.channel.type, older_than)]
+                found = messages.unfinished(session, self.channel.type, Direction.inbound, older_than)
+                return [m.payload for m in found]
 
         events = await asyncio.to_thread(load)
         for event in events:

@@ -24,9 +24,11 @@ class Conversation:
         self.router = router
         self.knowledge = knowledge
 
-    def handle(self, session: Session, inbound: Inbound) -> Outcome:
-        """Store, dedupe and act on one message inside the caller's transaction."""
-        stored = messages.record_inbound(
+    @staticmethod
+    def record(session: Session, inbound: Inbound) -> messages.Stored:
+        """Store an inbound message once (a redelivery finds the first); adapters that answer the platform
+        before acting (Zalo) store with this first."""
+        return messages.record_inbound(
             session,
             urn=inbound.urn,
             external_id=inbound.external_id,
@@ -34,6 +36,10 @@ class Conversation:
             text=inbound.text or inbound.payload,
             payload=inbound.raw,
         )
+
+    def handle(self, session: Session, inbound: Inbound) -> Outcome:
+        """Store, dedupe and act on one message inside the caller's transaction."""
+        stored = self.record(session, inbound)
         if stored.handled:
             return Outcome(duplicate=True, person_id=None)
         if inbound.kind == "event":
@@ -50,7 +56,7 @@ class Conversation:
             is_new=is_new,
         )
         self.dispatch(ctx)
-        person_id = None if ctx.deleted else person.id
+        person_id = None if ctx.deleted else ctx.person.id  # a handler may have merged the person
         messages.mark_handled(session, stored.id, person_id)
         if ctx.deleted:
             messages.forget_content(session, stored.id)

@@ -163,6 +163,40 @@ def mark_delivered(session: Session, outcomes: Sequence[tuple[int, str | None, s
     )
 
 
+def hold(session: Session, outcomes: Sequence[tuple[int, str]]) -> None:
+    """Keep (message id, reason) in the outbox: a platform refused them for now, not for good."""
+    if outcomes:
+        session.connection().execute(
+            _DELIVERED,
+            [
+                {
+                    "b_id": i,
+                    "b_status": Status.pending,
+                    "b_sent_id": None,
+                    "b_error": e[:2000],
+                    "b_done": None,
+                }
+                for i, e in outcomes
+            ],
+        )
+
+
+def held(session: Session, urn: str, limit: int = 20) -> list[Message]:
+    """Messages kept back from an address, oldest first."""
+    stmt = (
+        select(Message)
+        .where(
+            Message.urn == urn,
+            Message.direction == Direction.outbound,
+            Message.status == Status.pending,
+            Message.error.is_not(None),
+        )
+        .order_by(Message.id)
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
 def outbound_after(session: Session, urn: str, after: int, limit: int = 50) -> list[Message]:
     """Outbound messages for one address newer than a cursor, for clients that poll (web chat)."""
     stmt = (
@@ -180,16 +214,18 @@ def history(session: Session, person_id: int, limit: int = 100) -> list[Message]
     return list(reversed(list(session.scalars(stmt))))
 
 
-def pending_outbound(session: Session, channel: str, older_than: timedelta) -> list[Message]:
-    """Outbound messages committed but never sent (the process stopped in between), oldest first."""
+def unfinished(session: Session, channel: str, direction: Direction, older_than: timedelta) -> list[Message]:
+    """What a stopped process left, oldest first: replies committed but never sent (outbound), or
+    messages stored but never acted on (inbound)."""
     cutoff: datetime = utcnow() - older_than
+    status = Status.pending if direction == Direction.outbound else Status.received
     stmt = (
         select(Message)
         .where(
             Message.channel == channel,
-            Message.direction == Direction.outbound,
-            Message.status == Status.pending,
-            Message.created_at < cutoff,
+            Message.direction == direction,
+            Message.status == status,
+            Message.created_at <= cutoff,
         )
         .order_by(Message.id)
     )
@@ -238,19 +274,3 @@ def recent_buttons(session: Session, urn: str, limit: int = 5) -> list[list[tupl
         [(b["label"], b["payload"]) for b in (payload or {}).get("buttons", [])]
         for payload in session.scalars(stmt)
     ]
-
-
-def unhandled_inbound(session: Session, channel: str, older_than: timedelta) -> list[Message]:
-    """Inbound messages stored but never acted on (the process stopped in between), oldest first."""
-    cutoff: datetime = utcnow() - older_than
-    stmt = (
-        select(Message)
-        .where(
-            Message.channel == channel,
-            Message.direction == Direction.inbound,
-            Message.status == Status.received,
-            Message.created_at <= cutoff,
-        )
-        .order_by(Message.id)
-    )
-    return list(session.scalars(stmt))

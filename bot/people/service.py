@@ -240,8 +240,8 @@ def merge(session: Session, *, keep: Person, drop: Person) -> None:
                 continue
             column = fk.parent
             for unique in (c for c in table.constraints if isinstance(c, UniqueConstraint)):
-                others = [c for c in unique.columns if c is not column]
-                if column not in unique.columns or not others:
+                others = [c for c in unique.columns if c.name != column.name]
+                if column.name not in unique.columns or not others:
                     continue
                 twin = table.alias("twin")
                 clash = exists().where(twin.c[column.name] == keep.id, *(twin.c[c.name] == c for c in others))

@@ -7,12 +7,14 @@ expires and the refresh token works once; a message is free within 48 hours of t
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import itertools
 import json
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,6 +90,8 @@ class FakeZalo(LoopbackService):
     sent: list[Sent] = field(default_factory=list)
     refused: list[tuple[str, int]] = field(default_factory=list)  # (user, error code) of refused sends
     refreshes: int = 0
+    rejected_tokens: int = 0
+    cdn_gate: threading.Event | None = None  # when set by a test, downloads wait for it
     uploads: dict[str, bytes] = field(default_factory=dict)
     files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
 
@@ -107,6 +111,20 @@ class FakeZalo(LoopbackService):
         )
 
     # --- what tests do ---------------------------------------------------------------------------
+
+    def wait_until(self, predicate: Callable[[], bool], timeout: float = 15.0) -> None:
+        """Block until a condition on what the fake saw holds."""
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"timed out; sent so far: {[(s.user_id, s.text[:40]) for s in self.sent]}"
+                )
+            time.sleep(0.01)
+
+    def follower(self, user_id: str, hours_ago: float = 0) -> None:
+        """Someone who follows the OA and last wrote `hours_ago`."""
+        self.people[user_id] = Person(user_id, time.time() - hours_ago * 3600)
 
     def expire_tokens(self) -> None:
         """Every access token given so far stops working (as after 25 hours)."""
@@ -193,11 +211,12 @@ class FakeZalo(LoopbackService):
     def _check_token(self, request: Request) -> JSONResponse | None:
         """-216 for a token Zalo never gave, -220 for an expired one."""
         expiry = self.access_tokens.get(request.headers.get("access_token", ""))
+        if expiry is not None and expiry >= time.time():
+            return None
+        self.rejected_tokens += 1
         if expiry is None:
             return self._error(-216, "Access token is invalid")
-        if expiry < time.time():
-            return self._error(-220, "Access token has expired")
-        return None
+        return self._error(-220, "Access token has expired")
 
     async def _send(self, request: Request) -> Response:
         """A consultation message: checked for shape, the person's window, the quota and the rate."""
@@ -294,7 +313,9 @@ class FakeZalo(LoopbackService):
         return JSONResponse({"error": 0, "message": "Success", "data": {"attachment_id": attachment_id}})
 
     async def _cdn(self, request: Request) -> Response:
-        """A file a person sent."""
+        """A file a person sent (after the gate opens, when a test holds it shut)."""
+        if self.cdn_gate is not None:
+            await asyncio.to_thread(self.cdn_gate.wait, 20)
         found = self.files.get(request.path_params["name"])
         if found is None:
             return Response(status_code=404)
