@@ -504,3 +504,24 @@ def test_a_prestigious_person_on_zalo_relays_a_bulletin(
     with db.transaction() as session:
         relays = session.scalars(select(Relay).where(Relay.bulletin_id == bulletin_id)).all()
         assert len(relays) == 1 and relays[0].households
+
+
+def test_processes_refreshing_at_once_use_the_refresh_token_once(
+    database_url: str, fake_zalo: FakeZalo, settings: Settings
+) -> None:
+    import asyncio
+
+    from bot.channels.zalo_api import Tokens
+
+    databases = [Database(database_url) for _ in range(3)]  # three processes' connection pools
+
+    async def all_at_once() -> list[str]:
+        return list(await asyncio.gather(*(Tokens(d, settings).get() for d in databases)))
+
+    try:
+        tokens = asyncio.run(all_at_once())
+    finally:
+        for database in databases:
+            database.dispose()
+    assert fake_zalo.refreshes == 1, "the single-use refresh token was spent once"
+    assert len(set(tokens)) == 1 and tokens[0] in fake_zalo.access_tokens
