@@ -188,9 +188,8 @@ def report(results: dict[str, list[Result]], args: argparse.Namespace) -> None:
         r50 = statistics.median(Result.pct(r.replies, 50) for r in runs)
         r95 = statistics.median(Result.pct(r.replies, 95) for r in runs)
         cpu = statistics.median(1000 * r.cpu / r.events for r in runs)
-        print(
-            f"{name:48} {rate:9.1f} {a50:9.1f}ms {a95:7.1f} {amax:7.1f} {late:6d} {r50:8.1f}ms {r95:7.1f} {cpu:13.2f}"
-        )
+        answers = f"{a50:9.1f}ms {a95:7.1f} {amax:7.1f} {late:6d}"
+        print(f"{name:48} {rate:9.1f} {answers} {r50:8.1f}ms {r95:7.1f} {cpu:13.2f}")
 
 
 def main() -> None:
