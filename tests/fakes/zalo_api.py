@@ -101,6 +101,7 @@ class FakeZalo(LoopbackService):
         self.bucket = TokenBucket(self.rate, self.rate)
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
+        self._by_user: dict[str, list[Sent]] = {}
         self.app = Starlette(
             routes=[
                 Route("/v4/oa/access_token", self._token, methods=["POST"]),
@@ -138,7 +139,7 @@ class FakeZalo(LoopbackService):
     def to(self, user_id: str) -> list[Sent]:
         """What reached one person, oldest first."""
         with self._lock:
-            return [s for s in self.sent if s.user_id == user_id]
+            return list(self._by_user.get(user_id, ()))
 
     def add_file(self, data: bytes, mime: str) -> str:
         """Put a file a person sends on the fake CDN; its URL."""
@@ -246,6 +247,7 @@ class FakeZalo(LoopbackService):
             person.sent_since += 1
             sent = Sent(user_id, message, paid, secrets.token_hex(10))
             self.sent.append(sent)
+            self._by_user.setdefault(user_id, []).append(sent)
         return JSONResponse(
             {"error": 0, "message": "Success", "data": {"message_id": sent.message_id, "user_id": user_id}}
         )
