@@ -525,3 +525,19 @@ def test_processes_refreshing_at_once_use_the_refresh_token_once(
             database.dispose()
     assert fake_zalo.refreshes == 1, "the single-use refresh token was spent once"
     assert len(set(tokens)) == 1 and tokens[0] in fake_zalo.access_tokens
+
+
+def test_officials_see_the_name_zalo_knows(client: httpx.Client, fake_zalo: FakeZalo, db: Database) -> None:
+    person = zalo_person(client, fake_zalo, db)
+    fake_zalo.follower(person.user_id)
+    fake_zalo.people[person.user_id].name = "Giàng A Pó"
+    onboard(person)
+    fake_zalo.wait_until(lambda: bool(stored_name(db, person.urn)))
+    assert stored_name(db, person.urn) == "Giàng A Pó"
+
+
+def stored_name(db: Database, urn: str) -> str:
+    """The name kept for a person."""
+    with db.transaction() as session:
+        found = people.get_by_urn(session, urn)
+        return found.display_name if found is not None else ""

@@ -20,7 +20,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
-from bot.channels.base import Channel, Hub, register_channel
+from bot.channels.base import Channel, Hub, SendError, register_channel
 from bot.channels.locks import KeyedLocks
 from bot.channels.zalo_api import ZaloAPI
 from bot.config import Settings
@@ -29,6 +29,7 @@ from bot.db import Database
 from bot.media import service as media
 from bot.messages import service as messages
 from bot.messages.models import Direction
+from bot.people import service as people
 from bot.people.windows import reply_windows
 from bot.runtime import runtime_of
 from bot.text import fold
@@ -219,6 +220,7 @@ class ZaloBot:
         self.channel = ZaloChannel(self.api, settings)
         self.download = httpx.AsyncClient(timeout=30, follow_redirects=True)
         self._chats = KeyedLocks()
+        self._named: set[str] = set()  # addresses whose person has a name, or was asked for one
         self._tasks: set[asyncio.Task[None]] = set()
         # Events are stored on threads of their own: in the shared pool they would queue behind the
         # handling of earlier events, and Zalo gives the webhook 2 s (bench/zalo.py measures it).
@@ -270,10 +272,44 @@ class ZaloBot:
         try:
             async with self._chats.hold(inbound.urn):
                 await self.hub.receive(await self.fetch(inbound))
+                await self._learn_name(inbound.urn)
         except Exception:
             log.exception(
                 "Zalo event %s not handled; it is taken again at the next start", inbound.external_id
             )
+
+    async def _learn_name(self, urn: str) -> None:
+        """Zalo's events carry no name: ask the OA API once for the name of someone new, so officials see
+        who wrote (anonymous reflections still hide it)."""
+        if urn in self._named:
+            return
+        self._named.add(urn)
+
+        def nameless() -> bool:
+            with self.db.transaction() as session:
+                person = people.get_by_urn(session, urn)
+                return person is not None and not person.display_name
+
+        if not await asyncio.to_thread(nameless):
+            return
+        user_id = urn.split(":", 1)[1]
+        try:
+            detail = await self.api.call(
+                "/v3.0/oa/user/detail", params={"data": json.dumps({"user_id": user_id})}
+            )
+        except SendError as exc:
+            log.info("no Zalo profile for %s: %s", urn, exc)
+            return
+        name = str(detail.get("display_name") or "").strip()[:200]
+
+        def save() -> None:
+            with self.db.transaction() as session:
+                person = people.get_by_urn(session, urn)
+                if person is not None and not person.display_name:
+                    person.display_name = name
+
+        if name:
+            await asyncio.to_thread(save)
 
     async def resume(self, older_than: timedelta = timedelta(seconds=0)) -> int:
         """Handle events a stopped process stored but never handled; returns how many."""

@@ -150,14 +150,23 @@ class ZaloAPI:
         await self.http.aclose()
 
     async def call(
-        self, path: str, *, json: dict[str, Any] | None = None, files: dict[str, Any] | None = None
+        self,
+        path: str,
+        *,
+        json: dict[str, Any] | None = None,
+        files: dict[str, Any] | None = None,
+        params: dict[str, str] | None = None,
     ) -> dict[str, Any]:
-        """POST to the API and return `data`, or raise SendError with what Zalo's error code means."""
+        """POST to the API (GET with `params`) and return `data`, or raise SendError with what Zalo's
+        error code means."""
         token = await self._token()
+        method = "GET" if params is not None else "POST"
         for attempt in (1, 2):
             await self.pacer.wait()
             try:
-                response = await self.http.post(path, json=json, files=files, headers={"access_token": token})
+                response = await self.http.request(
+                    method, path, json=json, files=files, params=params, headers={"access_token": token}
+                )
                 body = response.json()
             except (httpx.HTTPError, ValueError) as exc:
                 raise SendError(f"Zalo unreachable: {type(exc).__name__}: {exc}") from exc

@@ -44,6 +44,7 @@ class Person:
     last_interaction: float
     sent_since: int = 0
     following: bool = True
+    name: str = ""
 
 
 @dataclass
@@ -107,6 +108,7 @@ class FakeZalo(LoopbackService):
                 Route("/v4/oa/access_token", self._token, methods=["POST"]),
                 Route("/v3.0/oa/message/cs", self._send, methods=["POST"]),
                 Route("/v2.0/oa/upload/image", self._upload, methods=["POST"]),
+                Route("/v3.0/oa/user/detail", self._detail, methods=["GET"]),
                 Route("/cdn/{name}", self._cdn, methods=["GET"]),
             ]
         )
@@ -297,6 +299,25 @@ class FakeZalo(LoopbackService):
             ):
                 return "buttons is invalid"
         return ""
+
+    async def _detail(self, request: Request) -> Response:
+        """A follower's profile: the OA API's `data` query parameter is JSON naming the user."""
+        refused = self._check_token(request)
+        if refused is not None:
+            return refused
+        try:
+            user_id = str(json.loads(request.query_params.get("data", ""))["user_id"])
+        except (ValueError, KeyError, TypeError):
+            return self._error(-201, "data is invalid")
+        person = self.people.get(user_id)
+        if person is None:
+            return self._error(-213, "User has not followed OA")
+        profile = {
+            "user_id": user_id,
+            "display_name": person.name or f"Zalo {user_id}",
+            "user_is_follower": True,
+        }
+        return JSONResponse({"error": 0, "message": "Success", "data": profile})
 
     async def _upload(self, request: Request) -> Response:
         """An image up to 1 MB, JPEG or PNG; its attachment id."""
