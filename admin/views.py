@@ -37,12 +37,14 @@ from bot.accounts import service as accounts
 from bot.accounts.models import AdminUser, Role
 from bot.areas import service as areas
 from bot.areas.models import Village
+from bot.channels import service as channels
 from bot.conversation.feedback import STATUS_LABELS as TICKET_LABELS
 from bot.db import local_today, utcnow
 from bot.feedback import service as feedback
 from bot.i18n import KNOWN_LANGUAGES, mark
 from bot.messages import service as messages
 from bot.people import service as people
+from bot.people.windows import reply_windows
 from bot.runtime import runtime_of
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(csrf_protect)])
@@ -228,13 +230,17 @@ def dashboard(request: Request, session: SessionDep, admin: AdminDep) -> Respons
     per_day: dict[str, dict[str, int]] = {}
     for day, direction, n in messages.count_per_day(session, since, scope):
         per_day.setdefault(day, {"in": 0, "out": 0})[direction] = n
-    tickets, overdue = feedback.summary(session, scope, local_today(runtime_of(request).settings.timezone))
+    settings = runtime_of(request).settings
+    tickets, overdue = feedback.summary(session, scope, local_today(settings.timezone))
     return render(
         request,
         "dashboard.html",
         admin,
         total=people.count_all(session, scope),
         by_language=people.count_by_language(session, scope),
+        by_channel=people.count_by_channel(session, scope, reply_windows(settings)),
+        zalo=settings.zalo_enabled,
+        zalo_token_expiry=channels.token_expiry(session, "zalo"),
         by_commune=people.count_by_commune(session, scope),
         new_per_day=people.new_per_day(session, since, scope),
         messages_per_day=sorted(per_day.items()),

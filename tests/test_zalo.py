@@ -541,3 +541,19 @@ def stored_name(db: Database, urn: str) -> str:
     with db.transaction() as session:
         found = people.get_by_urn(session, urn)
         return found.display_name if found is not None else ""
+
+
+def test_the_dashboard_shows_who_can_be_reached_on_each_app(
+    client: httpx.Client, fake_zalo: FakeZalo, db: Database
+) -> None:
+    follower(db, fake_zalo, hours_ago=1)
+    follower(db, fake_zalo, hours_ago=60)
+    follower(db, fake_zalo, hours_ago=24 * 9)
+    add_person(db, "telegram:6600777", commune=PHONG_THO, province=LAI_CHAU)
+    make_admin(db, "tinh")
+    login(client, "tinh")
+    page = client.get("/admin").text
+    assert "gửi miễn phí ngay: 1 · bằng hạn mức: 1 · chờ họ nhắn lại: 1" in page
+    assert "Chưa lấy mã truy cập Zalo" in page
+    zalo_person(client, fake_zalo, db).send("/start")
+    assert "Mã truy cập Zalo còn hạn đến" in client.get("/admin").text

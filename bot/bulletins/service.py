@@ -100,10 +100,7 @@ def _recipients(
     other = aliased(Identity)
     now = utcnow()
     closed = [
-        and_(
-            other.channel == channel,
-            or_(other.last_inbound_at.is_(None), other.last_inbound_at < now - window.open_for),
-        )
+        and_(other.channel == channel, ~func.coalesce(window.is_open(other.last_inbound_at, now), False))
         for channel, window in windows.items()
     ]
     rank = case((or_(*closed), 1), else_=0) if closed else literal(0)

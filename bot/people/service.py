@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, UniqueConstraint, exists, func, or_, select, update
+from sqlalchemy import Select, UniqueConstraint, and_, case, exists, func, or_, select, update
 from sqlalchemy import delete as sql_delete
 from sqlalchemy.orm import Session
 
 from bot.db import utcnow
 from bot.messages.models import Message
 from bot.people.models import Identity, Invite, Person, PersonRole
+from bot.people.windows import ReplyWindow
 
 
 def channel_of(urn: str) -> str:
@@ -125,6 +126,43 @@ def in_scope(person: Person, commune_codes: Collection[int] | None) -> bool:
 def _scoped(stmt: S, commune_codes: Collection[int] | None) -> S:
     """Limit a statement over people to an admin's communes."""
     return stmt if commune_codes is None else stmt.where(Person.commune_code.in_(list(commune_codes)))
+
+
+@dataclass(frozen=True)
+class ChannelCount:
+    """People reachable on one app; for apps with a reply window, where it stands now."""
+
+    channel: str
+    total: int
+    free: int | None = None
+    quota: int | None = None
+
+
+def count_by_channel(
+    session: Session, commune_codes: Collection[int] | None, windows: Mapping[str, ReplyWindow]
+) -> list[ChannelCount]:
+    """Addresses per app, and per windowed app how many can be written to now for free or from the
+    quota (the rest are closed until they write again)."""
+    now = utcnow()
+    counts = []
+    stmt = select(Identity.channel, func.count()).join(Person, Person.id == Identity.person_id)
+    for channel, n in session.execute(_scoped(stmt.group_by(Identity.channel), commune_codes)):
+        window = windows.get(channel)
+        if window is None:
+            counts.append(ChannelCount(channel, int(n)))
+            continue
+        is_open = Identity.last_inbound_at >= now - window.open_for
+        free = and_(
+            Identity.last_inbound_at >= now - window.free_for,
+            Identity.sent_since_inbound < window.free_messages,
+        )
+        split = select(
+            func.coalesce(func.sum(case((free, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((and_(is_open, ~free), 1), else_=0)), 0),
+        ).join(Person, Person.id == Identity.person_id)
+        row = session.execute(_scoped(split.where(Identity.channel == channel), commune_codes)).one()
+        counts.append(ChannelCount(channel, int(n), int(row[0]), int(row[1])))
+    return sorted(counts, key=lambda c: -c.total)
 
 
 def count_by_language(session: Session, commune_codes: Collection[int] | None) -> list[tuple[str, int]]:

@@ -6,6 +6,9 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, SQLColumnExpression, and_
 
 from bot.config import Settings
 
@@ -33,6 +36,16 @@ class ReplyWindow:
         if now - last_inbound_at <= self.free_for and sent_since < self.free_messages:
             return WindowState.free
         return WindowState.quota
+
+    def is_open(self, last_inbound_at: SQLColumnExpression[Any], now: datetime) -> ColumnElement[bool]:
+        """SQL: the address may be written to at all."""
+        return last_inbound_at >= now - self.open_for
+
+    def is_free(
+        self, last_inbound_at: SQLColumnExpression[Any], sent_since: SQLColumnExpression[Any], now: datetime
+    ) -> ColumnElement[bool]:
+        """SQL: a message to the address would be free."""
+        return and_(last_inbound_at >= now - self.free_for, sent_since < self.free_messages)
 
 
 def reply_windows(settings: Settings) -> dict[str, ReplyWindow]:
