@@ -50,8 +50,8 @@ def build_runtime(settings: Settings, *, polling: bool = False) -> Runtime:
         catalogs=catalogs,
         conversation=conversation,
         hub=hub,
-        chat_templates=make_templates(web.TEMPLATES_DIR, catalogs, SOURCE_LANGUAGE),
-        admin_templates=make_templates(ADMIN_DIR / "templates", catalogs, SOURCE_LANGUAGE),
+        chat_templates=make_templates(web.TEMPLATES_DIR, catalogs, SOURCE_LANGUAGE, settings.timezone),
+        admin_templates=make_templates(ADMIN_DIR / "templates", catalogs, SOURCE_LANGUAGE, settings.timezone),
     )
     if settings.telegram_token:
         runtime.telegram = telegram.TelegramBot(settings, hub, polling=polling)

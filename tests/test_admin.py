@@ -255,3 +255,17 @@ def test_logout_ends_the_session(client: httpx.Client, db: Database, role: Role)
     assert page.status_code == 200
     client.post("/admin/logout", data={"csrf_token": csrf(page)})
     assert client.get("/admin").status_code == 303
+
+
+def test_times_are_shown_on_viet_nams_clock(client: httpx.Client, db: Database) -> None:
+    from datetime import UTC, datetime
+
+    person_id = add_person(db, "Lò Thị Mai", PHONG_THO)
+    with db.transaction() as session:
+        found = people.get(session, person_id)
+        assert found is not None
+        found.consented_at = datetime(2026, 11, 22, 20, 30, tzinfo=UTC)  # 03:30 the next morning in Hà Nội
+    make_admin(db, "tinh")
+    login(client, "tinh")
+    page = client.get(f"/admin/people/{person_id}").text
+    assert "23/11/2026 03:30" in page and "22/11/2026 20:30" not in page
