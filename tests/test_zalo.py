@@ -557,3 +557,40 @@ def test_the_dashboard_shows_who_can_be_reached_on_each_app(
     assert "Chưa lấy mã truy cập Zalo" in page
     zalo_person(client, fake_zalo, db).send("/start")
     assert "Mã truy cập Zalo còn hạn đến" in client.get("/admin").text
+
+
+def test_two_servers_given_the_same_event_at_once_answer_it_once(
+    settings: Settings, fake_zalo: FakeZalo, db: Database
+) -> None:
+    servers = [LiveServer(create_app(settings)).start() for _ in range(2)]
+    try:
+        for round_no in range(5):
+            user_id = f"88000{round_no}"
+            raw, headers = fake_zalo.signed(fake_zalo.event("user_send_text", user_id, {"text": "/start"}))
+            answers = post_together([s.url + "/webhooks/zalo" for s in servers], raw, headers)
+            assert answers == [200, 200]
+            fake_zalo.wait_until(lambda user_id=user_id: bool(fake_zalo.to(user_id)))
+            time.sleep(0.3)
+            assert len(fake_zalo.to(user_id)) == 1, "one greeting, whichever server took it"
+            assert stored_count(db, f"zalo:{user_id}") == 1
+    finally:
+        for server in servers:
+            server.stop()
+    assert fake_zalo.refreshes == 1
+
+
+def post_together(urls: list[str], raw: bytes, headers: dict[str, str]) -> list[int]:
+    """POST the same body to several servers at the same instant; their status codes."""
+    together = threading.Barrier(len(urls))
+    answers: list[int] = []
+
+    def post(url: str) -> None:
+        together.wait()
+        answers.append(httpx.post(url, content=raw, headers=headers).status_code)
+
+    threads = [threading.Thread(target=post, args=(url,)) for url in urls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return answers
