@@ -21,7 +21,8 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -142,6 +143,25 @@ async def drive(
     return Result("", people * len(SCRIPT), elapsed, latencies)
 
 
+@asynccontextmanager
+async def serving(app: Any) -> AsyncIterator[str]:
+    """Serve a fake platform in this event loop for the length of the block; yields its URL."""
+    port = free_port()
+    server = uvicorn.Server(
+        # Keep idle connections open longer than clients keep them pooled: with uvicorn's 5 s default the
+        # fake may close a connection just as a bot reuses it, and the bot's message is lost (ReadError).
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", timeout_keep_alive=75)
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110  (uvicorn exposes a flag, not an event)
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
 def wait_healthy(url: str, path: str, proc: subprocess.Popen[bytes]) -> None:
     """Block until a child server answers."""
     deadline = time.monotonic() + 60
@@ -161,50 +181,38 @@ async def main_async(args: argparse.Namespace) -> None:
     """Start the fake, then each bot in turn as a child process, and drive it."""
     arrivals = Arrivals()
     fake = FakeBotAPI(TOKEN, global_rate=1e9, chat_rate=1e9, chat_burst=1e9, on_call=arrivals.record)
-    fake_port = free_port()
-    fake_server = uvicorn.Server(
-        # Keep idle connections open longer than clients keep them pooled: with uvicorn's 5 s default the
-        # fake may close a connection just as a bot reuses it, and the bot's message is lost (ReadError).
-        uvicorn.Config(fake.app, host="127.0.0.1", port=fake_port, log_level="warning", timeout_keep_alive=75)
-    )
-    fake_task = asyncio.create_task(fake_server.serve())
-    while not fake_server.started:  # noqa: ASYNC110  (uvicorn exposes a flag, not an event)
-        await asyncio.sleep(0.01)
-    api_url = f"http://127.0.0.1:{fake_port}"
-
     runs: dict[str, list[Result]] = defaultdict(list)
-    with tempfile.TemporaryDirectory() as tmp:
-        env = {
-            **os.environ,
-            "LOABAN_DATABASE_URL": args.database_url or f"sqlite:///{tmp}/bench.db",
-            "LOABAN_TELEGRAM_TOKEN": TOKEN,
-            "LOABAN_TELEGRAM_API_URL": api_url,
-            "LOABAN_TELEGRAM_WEBHOOK_SECRET": SECRET,
-            "LOABAN_PUBLIC_URL": "https://bench.loaban.invalid",
-            # Telegram's 30 msg/s cap is lifted here as in the fake: the echo bot has no limiter either.
-            "LOABAN_TELEGRAM_MAX_MESSAGES_PER_SECOND": "100000",
-            "LOABAN_LOG_LEVEL": "warning",  # as the echo bot: no access log line per request
-        }
-        bots = [
-            (
-                ECHO,
-                [sys.executable, "-m", "bench.echo_bot", "--api-url", api_url, "--token", TOKEN],
-                "/docs",
-                False,
-            ),
-            (LOABAN, [sys.executable, "-m", "bot.cli", "serve"], "/healthz", True),
-        ]
-        # Rounds alternate the two bots, so a noisy neighbour on a shared machine hurts both alike.
-        for round_no in range(args.rounds):
-            for i, (name, command, health, is_loaban) in enumerate(bots):
-                first_chat = 10_000_000 * (1 + i) + 100_000 * round_no
-                runs[name].append(
-                    await run_bot(
-                        name, command, health, is_loaban, env, Path(tmp), arrivals, args, first_chat
+    async with serving(fake.app) as api_url:
+        with tempfile.TemporaryDirectory() as tmp:
+            env = {
+                **os.environ,
+                "LOABAN_DATABASE_URL": args.database_url or f"sqlite:///{tmp}/bench.db",
+                "LOABAN_TELEGRAM_TOKEN": TOKEN,
+                "LOABAN_TELEGRAM_API_URL": api_url,
+                "LOABAN_TELEGRAM_WEBHOOK_SECRET": SECRET,
+                "LOABAN_PUBLIC_URL": "https://bench.loaban.invalid",
+                # Telegram's 30 msg/s cap is lifted here as in the fake: the echo bot has no limiter either.
+                "LOABAN_TELEGRAM_MAX_MESSAGES_PER_SECOND": "100000",
+                "LOABAN_LOG_LEVEL": "warning",  # as the echo bot: no access log line per request
+            }
+            bots = [
+                (
+                    ECHO,
+                    [sys.executable, "-m", "bench.echo_bot", "--api-url", api_url, "--token", TOKEN],
+                    "/docs",
+                    False,
+                ),
+                (LOABAN, [sys.executable, "-m", "bot.cli", "serve"], "/healthz", True),
+            ]
+            # Rounds alternate the two bots, so a noisy neighbour on a shared machine hurts both alike.
+            for round_no in range(args.rounds):
+                for i, (name, command, health, is_loaban) in enumerate(bots):
+                    first_chat = 10_000_000 * (1 + i) + 100_000 * round_no
+                    runs[name].append(
+                        await run_bot(
+                            name, command, health, is_loaban, env, Path(tmp), arrivals, args, first_chat
+                        )
                     )
-                )
-    fake_server.should_exit = True
-    await fake_task
     report(runs, args)
 
 
@@ -264,16 +272,21 @@ def report(runs: dict[str, list[Result]], args: argparse.Namespace) -> None:
     print(f"\nLoa Bản / echo bot throughput (median of rounds) = {ratio:.2f} (target >= 0.50: {verdict})")
 
 
+def load_options(doc: str | None, *, people: int, rounds: int, database: str) -> argparse.Namespace:
+    """The options every load bench takes: how many people, how many at once, rounds, the database."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--people", type=int, default=people)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=rounds)
+    parser.add_argument("--database-url", help=database)
+    return parser.parse_args()
+
+
 def main() -> None:
     """Parse options and run."""
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    asyncio.run(
+        main_async(load_options(__doc__, people=500, rounds=3, database="default: a throw-away SQLite file"))
     )
-    parser.add_argument("--people", type=int, default=500)
-    parser.add_argument("--concurrency", type=int, default=50)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--database-url", help="default: a throw-away SQLite file")
-    asyncio.run(main_async(parser.parse_args()))
 
 
 if __name__ == "__main__":

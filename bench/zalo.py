@@ -26,9 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-import uvicorn
 
-from bench.updates import cpu_seconds, wait_healthy
+from bench.updates import cpu_seconds, load_options, serving, wait_healthy
 from tests.fakes import zalo_api
 from tests.fakes.server import free_port
 from tests.fakes.zalo_api import FakeZalo
@@ -132,42 +131,41 @@ async def run_bot(
 async def main_async(args: argparse.Namespace) -> None:
     """Serve the fake Zalo here, then each bot in turn as a child process."""
     fake = FakeZalo(rate=1e9)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(fake.app, host="127.0.0.1", port=port, log_level="warning", timeout_keep_alive=75)
-    )
-    serving = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110  (uvicorn exposes a flag, not an event)
-        await asyncio.sleep(0.01)
-    api = f"http://127.0.0.1:{port}"
     results: dict[str, list[Result]] = defaultdict(list)
-    with tempfile.TemporaryDirectory() as tmp:
-        for round_no in range(args.rounds):
-            fake.refresh_token = zalo_api.FIRST_REFRESH_TOKEN  # each bot starts as a new deployment
-            env = {
-                **os.environ,
-                "LOABAN_DATABASE_URL": args.database_url or f"sqlite:///{tmp}/bench{round_no}.db",
-                "LOABAN_ZALO_APP_ID": zalo_api.APP_ID,
-                "LOABAN_ZALO_APP_SECRET": zalo_api.APP_SECRET,
-                "LOABAN_ZALO_OA_SECRET_KEY": zalo_api.OA_SECRET,
-                "LOABAN_ZALO_REFRESH_TOKEN": zalo_api.FIRST_REFRESH_TOKEN,
-                "LOABAN_ZALO_API_URL": api,
-                "LOABAN_ZALO_OAUTH_URL": api,
-                "LOABAN_ZALO_MAX_MESSAGES_PER_SECOND": "100000",  # lifted, as in the fake
-                "LOABAN_QA_SEMANTIC": "false",
-                "LOABAN_LOG_LEVEL": "warning",
-                "BENCH_TMP": tmp,
-            }
-            echo = [sys.executable, "-m", "bench.zalo_echo", "--api-url", api, "--app-id", zalo_api.APP_ID]
-            echo += ["--app-secret", zalo_api.APP_SECRET, "--oa-secret", zalo_api.OA_SECRET]
-            echo += ["--refresh-token", zalo_api.FIRST_REFRESH_TOKEN]
-            bots = [(ECHO, echo), (LOABAN, [sys.executable, "-m", "bot.cli", "serve"])]
-            for i, (name, command) in enumerate(bots):
-                fake.refresh_token = zalo_api.FIRST_REFRESH_TOKEN
-                first_user = 10_000_000 * (1 + i) + 100_000 * round_no
-                results[name].append(await run_bot(name, command, env, fake, args, first_user))
-    server.should_exit = True
-    await serving
+    async with serving(fake.app) as api:
+        with tempfile.TemporaryDirectory() as tmp:
+            for round_no in range(args.rounds):
+                fake.refresh_token = zalo_api.FIRST_REFRESH_TOKEN  # each bot starts as a new deployment
+                env = {
+                    **os.environ,
+                    "LOABAN_DATABASE_URL": args.database_url or f"sqlite:///{tmp}/bench{round_no}.db",
+                    "LOABAN_ZALO_APP_ID": zalo_api.APP_ID,
+                    "LOABAN_ZALO_APP_SECRET": zalo_api.APP_SECRET,
+                    "LOABAN_ZALO_OA_SECRET_KEY": zalo_api.OA_SECRET,
+                    "LOABAN_ZALO_REFRESH_TOKEN": zalo_api.FIRST_REFRESH_TOKEN,
+                    "LOABAN_ZALO_API_URL": api,
+                    "LOABAN_ZALO_OAUTH_URL": api,
+                    "LOABAN_ZALO_MAX_MESSAGES_PER_SECOND": "100000",  # lifted, as in the fake
+                    "LOABAN_QA_SEMANTIC": "false",
+                    "LOABAN_LOG_LEVEL": "warning",
+                    "BENCH_TMP": tmp,
+                }
+                echo = [
+                    sys.executable,
+                    "-m",
+                    "bench.zalo_echo",
+                    "--api-url",
+                    api,
+                    "--app-id",
+                    zalo_api.APP_ID,
+                ]
+                echo += ["--app-secret", zalo_api.APP_SECRET, "--oa-secret", zalo_api.OA_SECRET]
+                echo += ["--refresh-token", zalo_api.FIRST_REFRESH_TOKEN]
+                bots = [(ECHO, echo), (LOABAN, [sys.executable, "-m", "bot.cli", "serve"])]
+                for i, (name, command) in enumerate(bots):
+                    fake.refresh_token = zalo_api.FIRST_REFRESH_TOKEN
+                    first_user = 10_000_000 * (1 + i) + 100_000 * round_no
+                    results[name].append(await run_bot(name, command, env, fake, args, first_user))
     report(results, args)
 
 
@@ -194,14 +192,8 @@ def report(results: dict[str, list[Result]], args: argparse.Namespace) -> None:
 
 def main() -> None:
     """Parse options and run."""
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--people", type=int, default=300)
-    parser.add_argument("--concurrency", type=int, default=50)
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--database-url", help="PostgreSQL URL (default: a fresh SQLite file per round)")
-    asyncio.run(main_async(parser.parse_args()))
+    database = "PostgreSQL URL (default: a fresh SQLite file per round)"
+    asyncio.run(main_async(load_options(__doc__, people=300, rounds=2, database=database)))
 
 
 if __name__ == "__main__":
