@@ -52,10 +52,20 @@ def get_or_create_by_urn(session: Session, urn: str, *, display_name: str = "") 
     return person, True
 
 
+WROTE_PRECISION = timedelta(minutes=10)
+
+
 def wrote(session: Session, urn: str, at: datetime) -> None:
-    """The person wrote from this address: a platform's reply window opens again."""
+    """The person wrote from this address: a platform's reply window opens again. An address whose free
+    messages are untouched and that wrote minutes ago is left as it is: no write per message on the hot
+    path, for a precision windows of hours and days do not need."""
+    stale = or_(
+        Identity.sent_since_inbound > 0,
+        Identity.last_inbound_at.is_(None),
+        Identity.last_inbound_at < at - WROTE_PRECISION,
+    )
     session.execute(
-        update(Identity).where(Identity.urn == urn).values(last_inbound_at=at, sent_since_inbound=0),
+        update(Identity).where(Identity.urn == urn, stale).values(last_inbound_at=at, sent_since_inbound=0),
         execution_options={"synchronize_session": False},
     )
 
