@@ -115,12 +115,7 @@ async def drive(
     """Run every simulated person's script; a step's latency is from its POST to its last reply's arrival."""
     latencies: list[float] = []
     gate = asyncio.Semaphore(concurrency)
-    # Idle connections are dropped here before the bot's server (uvicorn: 5 s) closes them, so a request
-    # never goes out on a connection the server is closing (httpx.ReadError).
-    limits = httpx.Limits(
-        max_connections=concurrency, max_keepalive_connections=concurrency, keepalive_expiry=2.0
-    )
-    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as http:
+    async with load_client(url, concurrency) as http:
 
         async def person(chat_id: int) -> None:
             async with gate:
@@ -160,6 +155,15 @@ async def serving(app: Any) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await task
+
+
+def load_client(url: str, concurrency: int) -> httpx.AsyncClient:
+    """The client a load bench posts through. Idle connections are dropped here before the bot's server
+    (uvicorn: 5 s) closes them, so a request never goes out on a connection being closed (ReadError)."""
+    limits = httpx.Limits(
+        max_connections=concurrency, max_keepalive_connections=concurrency, keepalive_expiry=2.0
+    )
+    return httpx.AsyncClient(base_url=url, timeout=60, limits=limits)
 
 
 def wait_healthy(url: str, path: str, proc: subprocess.Popen[bytes]) -> None:
@@ -227,9 +231,22 @@ async def run_bot(
     args: argparse.Namespace,
     first_chat: int,
 ) -> Result:
-    """Start one bot as a child process, drive it, stop it; its log is shown if anything fails."""
+    """Start one bot as a child process, drive it, stop it."""
+    async with child_server(command, env, tmp / f"{first_chat}.log", health) as (url, pid):
+        cpu_before = cpu_seconds(pid)
+        result = await drive(url, arrivals, args.people, args.concurrency, first_chat, is_loaban)
+        result.name, result.cpu = name, cpu_seconds(pid) - cpu_before
+        return result
+
+
+@asynccontextmanager
+async def child_server(
+    command: list[str], env: dict[str, str], log_path: Path, health: str
+) -> AsyncIterator[tuple[str, int]]:
+    """A bot as a child process on a free port, answering `health` before the block and stopped (SIGINT:
+    graceful for uvicorn, and lets a profiler write) after it; its log is shown if the block fails.
+    Yields its URL and process id."""
     port = free_port()
-    log_path = tmp / f"{first_chat}.log"
     log = open(log_path, "wb")  # noqa: SIM115, ASYNC230  (closed after the child exits)
     proc = subprocess.Popen(  # noqa: ASYNC220  (started outside the timed part)
         [*command, "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=log
@@ -237,15 +254,12 @@ async def run_bot(
     url = f"http://127.0.0.1:{port}"
     try:
         await asyncio.to_thread(wait_healthy, url, health, proc)
-        cpu_before = cpu_seconds(proc.pid)
-        result = await drive(url, arrivals, args.people, args.concurrency, first_chat, is_loaban)
-        result.name, result.cpu = name, cpu_seconds(proc.pid) - cpu_before
-        return result
+        yield url, proc.pid
     except Exception:
-        print(log_path.read_text(errors="replace")[-3000:], file=sys.stderr)
+        print(log_path.read_text(errors="replace")[-3000:], file=sys.stderr)  # noqa: ASYNC240  (failing anyway)
         raise
     finally:
-        proc.send_signal(signal.SIGINT)  # graceful for uvicorn (and lets a profiler write)
+        proc.send_signal(signal.SIGINT)
         await asyncio.to_thread(proc.wait, 30)
         log.close()
 

@@ -15,9 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,11 +23,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
-
-from bench.updates import cpu_seconds, load_options, serving, wait_healthy
+from bench.updates import child_server, cpu_seconds, load_client, load_options, serving
 from tests.fakes import zalo_api
-from tests.fakes.server import free_port
 from tests.fakes.zalo_api import FakeZalo
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,10 +65,7 @@ async def drive(
     """Run every person's script; returns answer and reply times."""
     result = Result("", people * len(SCRIPT), 0.0)
     gate = asyncio.Semaphore(concurrency)
-    limits = httpx.Limits(
-        max_connections=concurrency, max_keepalive_connections=concurrency, keepalive_expiry=2.0
-    )
-    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as http:
+    async with load_client(url, concurrency) as http:
 
         async def person(user_id: str) -> None:
             async with gate:
@@ -107,25 +99,13 @@ async def run_bot(
     args: argparse.Namespace,
     first_user: int,
 ) -> Result:
-    """Start one bot as a child process, drive it, stop it; its log is shown if anything fails."""
-    port = free_port()
+    """Start one bot as a child process, drive it, stop it."""
     log_path = Path(env["BENCH_TMP"]) / f"{first_user}.log"
-    log = open(log_path, "wb")  # noqa: SIM115, ASYNC230  (closed after the child exits)
-    proc = subprocess.Popen([*command, "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=log)  # noqa: ASYNC220
-    url = f"http://127.0.0.1:{port}"
-    try:
-        await asyncio.to_thread(wait_healthy, url, "/healthz", proc)
-        cpu_before = cpu_seconds(proc.pid)
+    async with child_server(command, env, log_path, "/healthz") as (url, pid):
+        cpu_before = cpu_seconds(pid)
         result = await drive(url, fake, args.people, args.concurrency, first_user, name == LOABAN)
-        result.name, result.cpu = name, cpu_seconds(proc.pid) - cpu_before
+        result.name, result.cpu = name, cpu_seconds(pid) - cpu_before
         return result
-    except Exception:
-        print(log_path.read_text(errors="replace")[-3000:], file=sys.stderr)
-        raise
-    finally:
-        proc.send_signal(signal.SIGINT)
-        await asyncio.to_thread(proc.wait, 30)
-        log.close()
 
 
 async def main_async(args: argparse.Namespace) -> None:

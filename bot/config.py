@@ -83,6 +83,11 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def base_url(self) -> str:
+        """Where people and officials reach this deployment: the public URL, else where it listens."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
     def zalo_enabled(self) -> bool:
         """Zalo runs when the app, the OA's secret and a refresh token are all configured."""
         return all((self.zalo_app_id, self.zalo_app_secret, self.zalo_oa_secret_key, self.zalo_refresh_token))

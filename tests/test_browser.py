@@ -51,6 +51,14 @@ def page(request: pytest.FixtureRequest) -> Iterator[sync_api.Page]:
         browser.close()
 
 
+def sign_in(page: sync_api.Page, url: str, username: str = "tinh") -> None:
+    """Open an admin page and log in through its form, as an official would."""
+    page.goto(url)
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+
+
 def test_admin_in_a_real_browser(page: sync_api.Page, live: LiveServer, db: Database) -> None:
     add_person(db, "<script>alert(1)</script>", 3549)
     add_person(db, "Lò Văn Páo", 3549)
@@ -58,10 +66,7 @@ def test_admin_in_a_real_browser(page: sync_api.Page, live: LiveServer, db: Data
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
 
-    page.goto(f"{live.url}/admin")
-    page.fill("input[name=username]", "tinh")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    sign_in(page, f"{live.url}/admin")
     page.wait_for_url("**/admin/password")
     page.fill("input[name=current]", PASSWORD)
     page.fill("input[name=new]", "mật khẩu mới thật dài")
@@ -122,10 +127,7 @@ def test_a_hostile_reflection_is_shown_never_run(page: sync_api.Page, live: Live
     page.wait_for_selector("text=Mã phản ánh: PA-")
 
     make_admin(db, "tinh", Role.province_admin)
-    page.goto(f"{live.url}/admin/login")
-    page.fill("input[name=username]", "tinh")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    sign_in(page, f"{live.url}/admin/login")
     page.goto(f"{live.url}/admin/feedback")
     page.click("table a")
     page.wait_for_url("**/admin/feedback/*")
@@ -156,10 +158,7 @@ def test_an_official_records_a_voice_answer_in_the_browser(
         )
         ticket_id = ticket.id
     make_admin(db, "tinh", Role.province_admin)
-    page.goto(f"{live.url}/admin/login")
-    page.fill("input[name=username]", "tinh")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    sign_in(page, f"{live.url}/admin/login")
     page.goto(f"{live.url}/admin/feedback/{ticket_id}")
     page.click("#record")
     page.wait_for_selector("text=Đang ghi")

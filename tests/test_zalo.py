@@ -44,6 +44,7 @@ from tests.test_feedback import file_reflection, ticket_of
 
 PHONG_THO, LAI_CHAU = 3549, 12
 _users = itertools.count(4_400_001)
+WINDOWS = reply_windows(Settings(_env_file=None))  # type: ignore[call-arg]  # Zalo's rules as shipped
 
 
 @pytest.fixture
@@ -89,13 +90,8 @@ def text_bulletin(db: Database, text: str = "Họp thôn lúc 8 giờ sáng Ch�
             audience=bulletins.Audience(communes=(PHONG_THO,)),
             **kw,
         )
-        bulletins.send(session, bulletin, lead=timedelta(0), windows=reply_windows_for(db))
+        bulletins.send(session, bulletin, lead=timedelta(0), windows=WINDOWS)
         return bulletin.id
-
-
-def reply_windows_for(_db: Database) -> dict[str, Any]:
-    """Zalo's rules as a deployment configures them by default."""
-    return reply_windows(Settings(_env_file=None))  # type: ignore[call-arg]
 
 
 def stored_count(db: Database, urn: str) -> int:
@@ -343,7 +339,7 @@ def test_bulletins_respect_zalo_windows_and_the_preview_says_who_can_be_reached(
     with db.transaction() as session:
         bulletin = bulletins.get(session, draft_id)
         assert bulletin is not None
-        bulletins.send(session, bulletin, lead=timedelta(0), windows=reply_windows_for(db))
+        bulletins.send(session, bulletin, lead=timedelta(0), windows=WINDOWS)
     progress = wait_done(db, draft_id)
     assert progress.sent == 2 and progress.unreachable == 1
     reached = {s.user_id: s.paid for s in fake_zalo.sent}
@@ -406,7 +402,7 @@ def test_pictures_are_uploaded_once_and_voice_becomes_a_link(
             audience=bulletins.Audience(communes=(PHONG_THO,)),
             image_ids=[picture.id],
         )
-        bulletins.send(session, bulletin, lead=timedelta(0), windows=reply_windows_for(db))
+        bulletins.send(session, bulletin, lead=timedelta(0), windows=WINDOWS)
         bulletin_id = bulletin.id
     progress = wait_done(db, bulletin_id)
     assert progress.sent == 3

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from bot.codes import LinkCoded
 from bot.db import Base, str_enum, utcnow
 
 
@@ -21,7 +22,7 @@ class Role(enum.StrEnum):
     viewer = "viewer"
 
 
-class AdminUser(Base):
+class AdminUser(LinkCoded, Base):
     """A person who logs into /admin."""
 
     __tablename__ = "admin_users"
@@ -36,8 +37,6 @@ class AdminUser(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
     chat_urn: Mapped[str | None] = mapped_column(String(200), unique=True)  # where the bot notifies them
-    link_code: Mapped[str | None] = mapped_column(String(16), unique=True)
-    link_code_expires_at: Mapped[datetime | None]
 
     communes: Mapped[list[AdminCommune]] = relationship(
         cascade="all, delete-orphan", passive_deletes=True, lazy="selectin"

@@ -14,6 +14,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot import codes
 from bot.accounts.models import AdminCommune, AdminUser, AuditEntry, LoginAttempt, Role
 from bot.db import utcnow
 from bot.errors import Refusal
@@ -210,28 +211,23 @@ def audit_page(session: Session, *, offset: int, limit: int) -> tuple[list[Audit
     return list(rows), total
 
 
-LINK_CODE_LIFETIME = timedelta(minutes=30)
-
-
 def new_link_code(session: Session, admin: AdminUser) -> str:
     """A one-time code the admin sends to the bot (/link CODE) so the bot can notify them there."""
-    admin.link_code = "LK-" + "".join(secrets.choice("ACDEFHJKMNPQRTUVWXY3479") for _ in range(6))
-    admin.link_code_expires_at = utcnow() + LINK_CODE_LIFETIME
+    code = codes.issue(admin, "LK-")
     session.flush()
-    return admin.link_code
+    return code
 
 
 def link_chat(session: Session, code: str, urn: str) -> AdminUser | None:
     """Tie a chat to the admin whose unexpired code it sent; the code then stops working."""
-    typed = code.strip().upper()
-    admin = session.scalar(select(AdminUser).where(AdminUser.link_code == typed).with_for_update())
-    if admin is None or admin.link_code_expires_at is None or admin.link_code_expires_at < utcnow():
+    admin = codes.redeem(session, AdminUser, code)
+    if admin is None:
         return None
     previous = session.scalar(select(AdminUser).where(AdminUser.chat_urn == urn, AdminUser.id != admin.id))
     if previous is not None:
         previous.chat_urn = None
         session.flush()
-    admin.chat_urn, admin.link_code, admin.link_code_expires_at = urn, None, None
+    admin.chat_urn = urn
     return admin
 
 

@@ -9,12 +9,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from sqlalchemy.orm import Session
 
+from bot.channels.locks import KeyedLocks
 from bot.conversation.engine import Conversation
-from bot.conversation.types import Inbound, Outcome, Outgoing, Reply
+from bot.conversation.types import Attachment, Inbound, Outcome, Outgoing, Reply
 from bot.db import Database
 from bot.media import service as media
 from bot.messages import service as messages
@@ -47,6 +48,7 @@ class SendError(Exception):
 
 
 UploadHook = Callable[[int, str, str], Awaitable[None]]
+T = TypeVar("T")
 RECORD_WINDOW = 0.05  # seconds of delivery outcomes written in one transaction
 
 
@@ -66,6 +68,36 @@ class Channel(ABC):
         """Read an inbound message in the light of what the person was shown (a platform without real
         buttons sends a tap back as text); most channels need nothing of this."""
         return inbound
+
+
+class PlatformFiles:
+    """The ids a platform gave a channel's uploaded files. Each file is uploaded once, one upload at a time
+    per file (a broadcast's first seconds would otherwise upload it hundreds of times); new ids go through
+    the hub to the database, so other processes do not upload it again."""
+
+    def __init__(self, channel: Channel) -> None:
+        self.channel = channel
+        self.ids: dict[int, str] = {}
+        self._uploading = KeyedLocks()
+
+    async def use(
+        self, attachment: Attachment, post: Callable[[str | bytes], Awaitable[tuple[T, str | None]]]
+    ) -> T:
+        """Call `post` with the file's platform id, or the first time with its bytes; `post` returns its
+        result and, after an upload, the id the platform gave the file."""
+        known = self.ids.get(attachment.media_id) or attachment.platform_id(self.channel.type)
+        if known is None:
+            async with self._uploading.hold(str(attachment.media_id)):
+                known = self.ids.get(attachment.media_id)
+                if known is None:
+                    data = await asyncio.to_thread(Path(attachment.path).read_bytes)
+                    result, new_id = await post(data)
+                    if new_id is not None:
+                        self.ids[attachment.media_id] = new_id
+                        if self.channel.uploaded is not None:
+                            await self.channel.uploaded(attachment.media_id, self.channel.type, new_id)
+                    return result
+        return (await post(known))[0]
 
 
 CHANNEL_TYPES: dict[str, type[Channel]] = {}
@@ -145,10 +177,7 @@ class Hub:
     def _held(self, urn: str) -> list[Outgoing]:
         """Messages a reply window kept back from this address."""
         with self.db.transaction() as session:
-            return [
-                Outgoing(m.id, m.urn, Reply.from_payload(m.text, m.payload))
-                for m in messages.held(session, urn)
-            ]
+            return _outgoing(messages.held(session, urn))
 
     async def resend_pending(self, channel: str, older_than: timedelta = timedelta(seconds=30)) -> int:
         """Send replies a crash left in the outbox (committed, never sent); returns how many."""

@@ -18,7 +18,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter, Application, BaseUpdateProcessor, ContextTypes, TypeHandler
 
-from bot.channels.base import Channel, Hub, SendError, register_channel
+from bot.channels.base import Channel, Hub, PlatformFiles, SendError, register_channel
 from bot.channels.locks import KeyedLocks
 from bot.config import Settings
 from bot.conversation.types import Attachment, Inbound, Outcome, Received, Reply
@@ -114,8 +114,7 @@ class TelegramChannel(Channel):
 
     def __init__(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         self.application = application
-        self.file_ids: dict[int, str] = {}
-        self._uploading = KeyedLocks()
+        self.files = PlatformFiles(self)
 
     async def send(self, urn: str, reply: Reply, replace: str | None = None) -> str | None:
         """One reply: text with its keyboard, or a voice note or picture with the text as caption. A reply
@@ -140,23 +139,14 @@ class TelegramChannel(Channel):
         return str(sent.message_id)
 
     async def _send_file(self, chat_id: int, reply: Reply, attachment: Attachment) -> str:
-        """Send a stored file by the id Telegram gave it, uploading it only the first time (one upload at a
-        time per file, so a broadcast's first seconds do not upload it hundreds of times)."""
-        known = self.file_ids.get(attachment.media_id) or attachment.platform_id(self.type)
-        if known is not None:
-            return str((await self._post_file(chat_id, reply, attachment, known)).message_id)
-        async with self._uploading.hold(str(attachment.media_id)):
-            known = self.file_ids.get(attachment.media_id)
-            if known is not None:
-                return str((await self._post_file(chat_id, reply, attachment, known)).message_id)
-            data = await asyncio.to_thread(Path(attachment.path).read_bytes)
-            sent = await self._post_file(chat_id, reply, attachment, data)
+        """Send a stored file by the id Telegram gave it, uploading it only the first time."""
+
+        async def post(file: str | bytes) -> tuple[str, str | None]:
+            sent = await self._post_file(chat_id, reply, attachment, file)
             uploaded = sent.voice if attachment.kind == "voice" else (sent.photo[-1] if sent.photo else None)
-            if uploaded is not None:
-                self.file_ids[attachment.media_id] = uploaded.file_id
-                if self.uploaded is not None:
-                    await self.uploaded(attachment.media_id, self.type, uploaded.file_id)
-            return str(sent.message_id)
+            return str(sent.message_id), uploaded.file_id if uploaded is not None else None
+
+        return await self.files.use(attachment, post)
 
     async def _post_file(self, chat_id: int, reply: Reply, attachment: Attachment, file: Any) -> Message:
         """sendVoice or sendPhoto with the reply's text as caption and its buttons."""

@@ -20,7 +20,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
-from bot.channels.base import Channel, Hub, SendError, register_channel
+from bot.channels.base import Channel, Hub, PlatformFiles, SendError, register_channel
 from bot.channels.locks import KeyedLocks
 from bot.channels.zalo_api import ZaloAPI
 from bot.config import Settings
@@ -129,8 +129,7 @@ class ZaloChannel(Channel):
     def __init__(self, api: ZaloAPI, settings: Settings) -> None:
         self.api, self.settings = api, settings
         self.window = reply_windows(settings)[self.type]
-        self.file_ids: dict[int, str] = {}
-        self._uploading = KeyedLocks()
+        self.files = PlatformFiles(self)
 
     def interpret(self, session: Session, inbound: Inbound) -> Inbound:
         """A tapped `oa.query.show` button arrives as its label, a numbered menu's answer as a number: both
@@ -163,7 +162,7 @@ class ZaloChannel(Channel):
             return await self._post(user_id, message)
         text = reply.text
         if attachment is not None:
-            text = f"{text}\n\n🔊 {self._public(attachment.url)}".strip()
+            text = f"{text}\n\n🔊 {self.settings.base_url + attachment.url}".strip()
         return await self._post(user_id, self._message(text, [b.label for b in reply.buttons]))
 
     def _message(self, text: str, labels: list[str]) -> dict[str, Any]:
@@ -179,11 +178,6 @@ class ZaloChannel(Channel):
         payload = {"template_type": "list", "elements": [element], "buttons": buttons}
         return {"attachment": {"type": "template", "payload": payload}}
 
-    def _public(self, url: str) -> str:
-        """An absolute link to one of Loa Bản's files, for the person's browser."""
-        base = self.settings.public_url or f"http://{self.settings.host}:{self.settings.port}"
-        return base.rstrip("/") + url
-
     async def _post(self, user_id: str, message: dict[str, Any]) -> str:
         """Send one consultation message; the platform's message id."""
         data = await self.api.call(
@@ -192,23 +186,17 @@ class ZaloChannel(Channel):
         return str(data.get("message_id", ""))
 
     async def _upload(self, attachment: Attachment) -> str:
-        """Zalo's id for a stored picture, uploading it only once (one upload at a time per picture)."""
-        known = self.file_ids.get(attachment.media_id) or attachment.platform_id(self.type)
-        if known is not None:
-            return known
-        async with self._uploading.hold(str(attachment.media_id)):
-            known = self.file_ids.get(attachment.media_id)
-            if known is not None:
-                return known
-            path = Path(attachment.path)
-            data = await asyncio.to_thread(path.read_bytes)
-            mime = media.image_type(data) or "image/jpeg"
-            uploaded = await self.api.call("/v2.0/oa/upload/image", files={"file": (path.name, data, mime)})
-            attachment_id = str(uploaded["attachment_id"])
-            self.file_ids[attachment.media_id] = attachment_id
-            if self.uploaded is not None:
-                await self.uploaded(attachment.media_id, self.type, attachment_id)
-            return attachment_id
+        """Zalo's id for a stored picture, uploading it only the first time."""
+
+        async def upload(file: str | bytes) -> tuple[str, str | None]:
+            if isinstance(file, str):
+                return file, None
+            mime = media.image_type(file) or "image/jpeg"
+            name = f"image.{media.EXTENSIONS[mime]}"
+            sent = await self.api.call("/v2.0/oa/upload/image", files={"file": (name, file, mime)})
+            return str(sent["attachment_id"]), str(sent["attachment_id"])
+
+        return await self.files.use(attachment, upload)
 
 
 class ZaloBot:

@@ -313,14 +313,13 @@ def answer_messages(
 def _tell_officials(ctx: Context, ticket: Ticket) -> None:
     """Notify the officials responsible for the ticket's commune in the chats they linked."""
     gettext = ctx.catalogs.gettext(ctx.settings.admin_language)
-    base = (ctx.settings.public_url or f"http://{ctx.settings.host}:{ctx.settings.port}").rstrip("/")
     category = gettext(ticket.category.label) if ticket.category else ""
     text = gettext("Phản ánh mới {code} ({category}), hạn trả lời {due}:\n{text}\n{url}").format(
         code=ticket.code,
         category=category,
         due=format_day(ticket.due_on, ctx.settings.admin_language),
         text=ticket.text[:300],
-        url=f"{base}/admin/feedback/{ticket.id}",
+        url=f"{ctx.settings.base_url}/admin/feedback/{ticket.id}",
     )
     for admin in accounts.to_notify(ctx.session, ticket.commune_code):
         if admin.chat_urn and admin.chat_urn != ctx.inbound.urn:

@@ -10,6 +10,7 @@ from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bot.areas.models import Village
+from bot.codes import LinkCoded
 from bot.db import Base, str_enum, utcnow
 
 
@@ -20,7 +21,7 @@ class PersonRole(enum.StrEnum):
     prestigious = "prestigious"
 
 
-class Person(Base):
+class Person(LinkCoded, Base):  # a link code joins another app's address to them
     """Someone reached by Loa Bản, with the place and language they chose and their conversation state."""
 
     __tablename__ = "people"
@@ -41,8 +42,6 @@ class Person(Base):
     fallback_notice_sent: Mapped[bool] = mapped_column(default=False)
     state: Mapped[str] = mapped_column(String(40), default="")
     state_data: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    link_code: Mapped[str | None] = mapped_column(String(16), unique=True)  # joins another channel to them
-    link_code_expires_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
 

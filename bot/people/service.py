@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -12,6 +11,7 @@ from sqlalchemy import Select, UniqueConstraint, and_, case, exists, func, or_, 
 from sqlalchemy import delete as sql_delete
 from sqlalchemy.orm import Session
 
+from bot import codes
 from bot.db import utcnow
 from bot.messages.models import Message
 from bot.people.models import Identity, Invite, Person, PersonRole
@@ -161,11 +161,8 @@ def count_by_channel(
         if window is None:
             counts.append(ChannelCount(channel, int(n)))
             continue
-        is_open = Identity.last_inbound_at >= now - window.open_for
-        free = and_(
-            Identity.last_inbound_at >= now - window.free_for,
-            Identity.sent_since_inbound < window.free_messages,
-        )
+        is_open = window.is_open(Identity.last_inbound_at, now)
+        free = window.is_free(Identity.last_inbound_at, Identity.sent_since_inbound, now)
         split = select(
             func.coalesce(func.sum(case((free, 1), else_=0)), 0),
             func.coalesce(func.sum(case((and_(is_open, ~free), 1), else_=0)), 0),
@@ -207,14 +204,11 @@ def count_all(session: Session, commune_codes: Collection[int] | None) -> int:
     return session.scalar(_scoped(select(func.count(Person.id)), commune_codes)) or 0
 
 
-INVITE_ALPHABET = "ACDEFHJKMNPQRTUVWXY3479"  # no 0/O, 1/I/L, 2/Z, 5/S, 6/G, 8/B: easy to read out aloud
-
-
 def create_invite(
     session: Session, *, commune_code: int | None, created_by: int | None, days: int = 14
 ) -> Invite:
     """A one-time code that makes whoever enters it in the bot a prestigious person."""
-    code = "UT-" + "".join(secrets.choice(INVITE_ALPHABET) for _ in range(6))
+    code = codes.one_time_code("UT-")
     invite = Invite(
         code=code,
         commune_code=commune_code,
@@ -251,26 +245,20 @@ def invites(session: Session, commune_codes: Collection[int] | None, limit: int 
     return list(session.scalars(stmt))
 
 
-LINK_CODE_LIFETIME = timedelta(minutes=30)
-
-
 def new_link_code(session: Session, person: Person) -> str:
     """A one-time code the person sends from their other app (/link CODE) to be one person on both."""
-    person.link_code = "LB-" + "".join(secrets.choice(INVITE_ALPHABET) for _ in range(6))
-    person.link_code_expires_at = utcnow() + LINK_CODE_LIFETIME
+    code = codes.issue(person, "LB-")
     session.flush()
-    return person.link_code
+    return code
 
 
 def link_identity(session: Session, typed: str, urn: str) -> Person | None:
     """Move the address `urn` (with everything its person did) to the person whose unexpired code was
-    typed; the code then stops working. None when the code is wrong, expired or the person's own."""
-    code = typed.strip().upper().replace(" ", "")
-    keep = session.scalar(select(Person).where(Person.link_code == code).with_for_update())
-    if keep is None or keep.link_code_expires_at is None or keep.link_code_expires_at < utcnow():
+    typed; the code then stops working. None when the code is wrong or expired."""
+    keep = codes.redeem(session, Person, typed)
+    if keep is None:
         return None
     drop = get_by_urn(session, urn, for_update=True)
-    keep.link_code, keep.link_code_expires_at = None, None
     if drop is None:
         keep.identities.append(Identity(urn=urn, channel=channel_of(urn), last_inbound_at=utcnow()))
     elif drop.id != keep.id:
