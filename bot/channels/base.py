@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
@@ -150,34 +151,29 @@ class Hub:
 
     def handle(self, inbound: Inbound) -> Outcome:
         """One transaction: store the message, act on it, queue replies (runs in a worker thread). A file
-        the person sent is parked only until then: whatever the handler kept, it stored itself."""
+        the person sent is parked only until then: whatever the handler kept, it stored itself. On a
+        platform with a reply window the person's message opens it again: what it held back (an
+        official's answer after a long silence) goes first."""
         try:
             with self.db.transaction() as session:
                 channel = self.channels.get(people.channel_of(inbound.urn))
                 if channel is not None:
                     inbound = channel.interpret(session, inbound)
-                return self.conversation.handle(session, inbound)
+                outcome = self.conversation.handle(session, inbound)
+                if channel is not None and channel.window is not None and not outcome.duplicate:
+                    held = _outgoing(messages.held(session, inbound.urn))
+                    outcome = dataclasses.replace(outcome, outgoing=(*held, *outcome.outgoing))
+                return outcome
         finally:
             if inbound.received is not None and inbound.received.path:
                 Path(inbound.received.path).unlink(missing_ok=True)
 
     async def receive(self, inbound: Inbound, replace: str | None = None) -> Outcome:
-        """Handle an inbound message and deliver its replies once they are committed. On a platform with
-        a reply window, the person's message opens it again: what it held back (an official's answer
-        after a long silence) goes first."""
+        """Handle an inbound message and deliver its replies once they are committed."""
         outcome = await asyncio.to_thread(self.handle, inbound)
-        channel = self.channels.get(people.channel_of(inbound.urn))
-        held: list[Outgoing] = []
-        if channel is not None and channel.window is not None and not outcome.duplicate:
-            held = await asyncio.to_thread(self._held, inbound.urn)
-        if held or outcome.outgoing:
-            await self.deliver([*held, *outcome.outgoing], replace if not held else None)
+        if outcome.outgoing:
+            await self.deliver(outcome.outgoing, replace)
         return outcome
-
-    def _held(self, urn: str) -> list[Outgoing]:
-        """Messages a reply window kept back from this address."""
-        with self.db.transaction() as session:
-            return _outgoing(messages.held(session, urn))
 
     async def resend_pending(self, channel: str, older_than: timedelta = timedelta(seconds=30)) -> int:
         """Send replies a crash left in the outbox (committed, never sent); returns how many."""
