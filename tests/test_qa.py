@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from bot.db import Database
 from bot.qa.engine import Engine, Entry, Restorer, load_embedder
-from bot.qa.normalize import bigrams, strip_telex, syllables, terms
+from bot.qa.normalize import bigrams, spelled, strip_telex, syllables, terms
 
 # A tiny knowledge base written for these tests (not the evaluation set).
 KB = [
@@ -86,6 +86,14 @@ def test_diacritics_are_restored_from_the_knowledge_base() -> None:
     restorer = Restorer.learn([e.question for e in KB] + [e.answer for e in KB])
     assert restorer.restore("ho ngheo vay von") == "hộ nghèo vay vốn"
     assert restorer.restore("khiếu nai o dau") == "khiếu nại ở đâu", "accented words are kept as typed"
+
+
+def test_a_half_accented_question_is_restored_word_by_word() -> None:
+    """Villagers mix: one word with its marks, shorthand and bare words around it."""
+    restorer = Restorer.learn([e.question for e in KB] + [e.answer for e in KB])
+    assert spelled("hộ ngheo dc vay ko") == ["hộ", "ngheo", "duoc", "vay", "khong"]
+    assert spelled("đc ạ") == ["duoc", "ạ"], "'đ' alone is shorthand, a tone mark is a word as typed"
+    assert restorer.restore(" ".join(spelled("hộ ngheo vay von ntn"))) == "hộ nghèo vay vốn như thế nào"
 
 
 @pytest.fixture(scope="module", params=["lexical", "lexical+e5"])

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 import bm25s
 import numpy as np
 
-from bot.qa.normalize import syllables, terms, vocabulary, words
+from bot.qa.normalize import spelled, terms, vocabulary, words
 from bot.text import fold
 
 
@@ -208,9 +208,7 @@ class Engine:
         """Per entry: best e5 cosine over its phrasings, for the query with diacritics restored."""
         if self.embedder is None or self._vectors is None or self._answer_vectors is None:
             return None
-        restored = self.restorer.restore(
-            " ".join(syllables(query, self._known)) if fold(query) == query.lower() else query
-        )
+        restored = self.restorer.restore(" ".join(spelled(query, self._known)))
         vector = np.asarray(self.embedder.query(restored))
         phrasings = np.maximum.reduceat(self._vectors @ vector, self._starts)
         best: np.ndarray = np.maximum(self._answer_vectors @ vector, phrasings)

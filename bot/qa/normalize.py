@@ -122,16 +122,30 @@ def words(text: str) -> list[str]:
     return _WORD.findall(unicodedata.normalize("NFC", text).lower())
 
 
+def _decoded(folded: str, known: Callable[[str], bool] | None) -> list[str]:
+    """One folded word as syllables: telex residue stripped when that yields a known syllable, shorthand
+    expanded."""
+    if known is not None and not known(folded) and known(stripped := strip_telex(folded)):
+        folded = stripped
+    return SHORTHAND.get(folded, folded).split()
+
+
 def syllables(text: str, known: Callable[[str], bool] | None = None) -> list[str]:
     """Folded syllables with shorthand expanded and telex residue decoded. `known` tells whether a folded
     syllable exists in the knowledge base's vocabulary: telex decoding is used only when it yields one."""
-    out: list[str] = []
-    for word in words(text):
-        folded = fold(word)
-        if known is not None and not known(folded) and known(stripped := strip_telex(folded)):
-            folded = stripped
-        out.extend(SHORTHAND.get(folded, folded).split())
-    return out
+    return [s for word in words(text) for s in _decoded(fold(word), known)]
+
+
+def spelled(text: str, known: Callable[[str], bool] | None = None) -> list[str]:
+    """Words as the person meant them, for diacritics restoration: a word typed with tone or vowel marks is
+    kept as typed, any other word is decoded (shorthand, telex) into folded syllables, so 'ko biết đc' is
+    restored word by word even though one word carries marks."""
+    return [s for word in words(text) for s in (_decoded(fold(word), known) if _unmarked(word) else [word])]
+
+
+def _unmarked(word: str) -> bool:
+    """Whether a word carries no tone or vowel mark ('đ' alone does not count: 'đc' is shorthand)."""
+    return fold(word) == word.replace("đ", "d")
 
 
 def bigrams(tokens: list[str]) -> list[str]:
