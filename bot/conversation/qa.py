@@ -166,7 +166,7 @@ def topic(ctx: Context) -> None:
 
 def has_entries(ctx: Context) -> bool:
     """The Q&A menu entry shows only when there is something to browse."""
-    return ctx.knowledge is not None and ctx.knowledge.engine(ctx.session) is not None
+    return ctx.knowledge is not None and qa.any_published_today(ctx.session)
 
 
 def register(router: Router) -> None:

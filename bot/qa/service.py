@@ -10,7 +10,7 @@ from datetime import date
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.db import utcnow
@@ -179,19 +179,28 @@ def delete(session: Session, entry: QAEntry) -> None:
     session.flush()
 
 
-def published(session: Session, today: date) -> list[QAEntry]:
-    """Entries the bot may answer with today: published and within their validity dates."""
-    stmt = select(QAEntry).where(
+def _answerable(today: date) -> ColumnElement[bool]:
+    """Published and within its validity dates."""
+    return and_(
         QAEntry.status == EntryStatus.published,
         or_(QAEntry.valid_from.is_(None), QAEntry.valid_from <= today),
         or_(QAEntry.valid_to.is_(None), QAEntry.valid_to >= today),
     )
-    return list(session.scalars(stmt.order_by(QAEntry.id)))
+
+
+def published(session: Session, today: date) -> list[QAEntry]:
+    """Entries the bot may answer with today."""
+    return list(session.scalars(select(QAEntry).where(_answerable(today)).order_by(QAEntry.id)))
 
 
 def published_today(session: Session) -> list[QAEntry]:
     """Entries the bot may answer with now."""
     return published(session, date.today())
+
+
+def any_published_today(session: Session) -> bool:
+    """Whether there is anything to answer with, without building (and embedding) the index."""
+    return bool(session.scalar(select(exists().where(_answerable(date.today())))))
 
 
 def as_engine_entries(entries: list[QAEntry]) -> list[Entry]:
