@@ -16,7 +16,7 @@ run: install frontend system-deps
 	$(BIN)/loaban serve
 
 test: install frontend system-deps
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 install: $(STAMP)
 

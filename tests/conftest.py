@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,9 +16,11 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bot.config import Settings
+from bot.config import PROJECT_ROOT, Settings
+from bot.content import import_all
 from bot.db import Database
 from bot.migrations import upgrade
+from bot.qa.knowledge import Knowledge
 from tests.fakes import zalo_api
 from tests.fakes.server import LiveServer
 from tests.fakes.telegram_api import FakeBotAPI
@@ -27,6 +30,7 @@ PG_URL = os.environ.get("LOABAN_TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 WEBHOOK_SECRET = "s3cret-webhook-token_for-tests"
 TG_TOKEN = "123456:TEST-TOKEN"
+MEDIA_ROOT = tempfile.TemporaryDirectory(prefix="loaban-tests-")  # removed when the test process ends
 
 
 @pytest.fixture(scope="session")
@@ -35,6 +39,20 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "template.db"
     upgrade(f"sqlite:///{path}")
     return path
+
+
+@pytest.fixture(scope="session")
+def shipped_knowledge(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The shipped knowledge base embedded once per test process, as a server does before it serves
+    (`Knowledge.warm`): content imported into a running server is embedded at its first question instead,
+    which on a slow machine outlasts the drivers' waits."""
+    path = tmp_path_factory.mktemp("shipped") / "loaban.db"
+    shutil.copy(sqlite_template, path)
+    database = Database(f"sqlite:///{path}")
+    with database.transaction() as session:
+        import_all(session, PROJECT_ROOT / "content")
+    Knowledge().warm(database)
+    database.dispose()
 
 
 @pytest.fixture(params=BACKENDS)
@@ -86,6 +104,8 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "database_url": database_url,
         "secret_key": "test-secret-key-0123456789abcdef",
         "login_max_failures": 5,
+        # Never the working tree's data/media: tests run side by side in several processes.
+        "media_dir": Path(tempfile.mkdtemp(prefix="media-", dir=MEDIA_ROOT.name)),
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -27,6 +27,7 @@ def person(
     fake_telegram: FakeBotAPI,
     fake_zalo: FakeZalo,
     db: Database,
+    shipped_knowledge: None,
 ) -> Driver:
     """An onboarded person on each channel, with the shipped sample knowledge base imported."""
     with db.transaction() as session:
