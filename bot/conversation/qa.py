@@ -9,7 +9,7 @@ from bot.conversation.router import Context, MenuEntry, Router
 from bot.conversation.types import Button
 from bot.i18n import mark
 from bot.qa import service as qa
-from bot.qa.models import QAEntry
+from bot.qa.models import ForwardReason, QAEntry
 from bot.text import fold
 
 GREETINGS = {"chao", "xin chao", "chao ban", "chao em", "chao anh", "chao chi", "hello", "hi", "alo", "a lo"}
@@ -75,7 +75,7 @@ def free_text(ctx: Context) -> None:
 def show_answer(ctx: Context, entry: QAEntry, related: list[QAEntry]) -> None:
     """The answer in the person's language when translated, its source, a rating, related questions."""
     _ = ctx._
-    entry.served_count += 1
+    qa.count_served(ctx.session, entry.id)
     translated = entry.translations.get(ctx.person.language or "") or {}
     answer = translated.get("answer") or entry.answer
     source = " – ".join(p for p in (entry.source_document, entry.source_section) if p)
@@ -109,10 +109,10 @@ def rate(ctx: Context) -> None:
         onboarding.reprompt(ctx)
         return
     if ctx.inbound.payload.startswith("qa_up:"):
-        entry.helpful_count += 1
+        qa.count_rating(ctx.session, entry.id, helpful=True)
         onboarding.back_to_menu(ctx, _("Cảm ơn bạn đã cho biết!"))
         return
-    entry.unhelpful_count += 1
+    qa.count_rating(ctx.session, entry.id, helpful=False)
     ctx.reply(
         _("Xin lỗi bạn. Bạn có muốn gửi câu hỏi này cho cán bộ xã trả lời không?"),
         [Button(_("✉️ Gửi câu hỏi cho cán bộ"), "qa_send"), Button(_("☰ Menu chính"), "menu")],
@@ -127,7 +127,7 @@ def send_to_officials(ctx: Context) -> None:
         ctx.goto(STEP_QUESTION)
         ctx.reply(_("Bạn hãy gõ câu hỏi muốn gửi cho cán bộ xã:"))
         return
-    qa.ask_officials(ctx.session, person_id=ctx.person.id, commune_code=ctx.person.commune_code, text=text)
+    qa.ask_officials(ctx.session, person=ctx.person, text=text, reason=ForwardReason.typed)
     onboarding.back_to_menu(
         ctx, _("Đã gửi câu hỏi cho cán bộ xã. Khi có câu trả lời, Loa Bản sẽ nhắn cho bạn ngay tại đây.")
     )

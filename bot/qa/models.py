@@ -35,12 +35,30 @@ class QAEntry(Base):
     source_section: Mapped[str] = mapped_column(String(300), default="")
     valid_from: Mapped[date | None]
     valid_to: Mapped[date | None]
+    # Where the answer holds: no provinces and no communes means nationwide.
+    provinces: Mapped[list[int]] = mapped_column(default=list)
+    communes: Mapped[list[int]] = mapped_column(default=list)
     status: Mapped[EntryStatus] = mapped_column(str_enum(EntryStatus, 12), default=EntryStatus.draft)
+    # Use counters change with atomic increments that leave `updated_at` alone: only a change of content
+    # moves it, and with it the index's signature (see service.count_served).
     served_count: Mapped[int] = mapped_column(default=0)
     helpful_count: Mapped[int] = mapped_column(default=0)
     unhelpful_count: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    @property
+    def nationwide(self) -> bool:
+        """An entry with no province and no commune holds everywhere."""
+        return not self.provinces and not self.communes
+
+    def applies_to(self, province_code: int | None, commune_code: int | None) -> bool:
+        """Whether a person of this place may be answered with this entry."""
+        return (
+            self.nationwide
+            or (province_code is not None and province_code in self.provinces)
+            or (commune_code is not None and commune_code in self.communes)
+        )
 
 
 class QuestionStatus(enum.StrEnum):
@@ -48,6 +66,15 @@ class QuestionStatus(enum.StrEnum):
 
     open = "open"
     answered = "answered"
+
+
+class ForwardReason(enum.StrEnum):
+    """Why a question reached the officials: what the bot had done with it before."""
+
+    unsure = "unsure"  # the bot offered its closest questions and did not answer
+    not_covered = "not_covered"  # the knowledge base has nothing on the topic
+    unhelpful = "unhelpful"  # the bot answered and the person pressed 👎
+    typed = "typed"  # the person wrote straight to the officials
 
 
 class OpenQuestion(Base):
@@ -59,7 +86,11 @@ class OpenQuestion(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
     commune_code: Mapped[int | None]
+    village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id", ondelete="SET NULL"))
     text: Mapped[str] = mapped_column(Text)
+    reason: Mapped[ForwardReason] = mapped_column(str_enum(ForwardReason, 12), default=ForwardReason.typed)
+    answered_with: Mapped[str | None] = mapped_column(String(80))  # the entry the bot answered with
+    offered: Mapped[list[str]] = mapped_column(default=list)  # the entries it offered as buttons
     status: Mapped[QuestionStatus] = mapped_column(str_enum(QuestionStatus, 12), default=QuestionStatus.open)
     answer: Mapped[str] = mapped_column(Text, default="")
     answered_by: Mapped[int | None] = mapped_column(ForeignKey("admin_users.id", ondelete="SET NULL"))

@@ -11,7 +11,8 @@ from collections.abc import Callable, Iterable
 from bot.text import fold
 
 # Phone shorthand (teencode) seen across Vietnamese messaging, folded form -> folded expansion. A general
-# resource of the language as typed on phones, not tuned to any question.
+# resource of the language as typed on phones, not tuned to any question. Expanded only on words typed
+# without marks: "hỏng", "rõ", "ạ" and "bít" are words, not shorthand.
 SHORTHAND: dict[str, str] = {
     "k": "khong",
     "ko": "khong",
@@ -24,11 +25,8 @@ SHORTHAND: dict[str, str] = {
     "hem": "khong",
     "dc": "duoc",
     "dk": "duoc",
-    "duoc": "duoc",
-    "dcm": "duoc",
     "ntn": "nhu the nao",
     "nt": "nhu the",
-    "sao": "sao",
     "j": "gi",
     "gj": "gi",
     "z": "gi",
@@ -49,9 +47,7 @@ SHORTHAND: dict[str, str] = {
     "cx": "cung",
     "cg": "cung",
     "r": "roi",
-    "ro": "roi",
     "ng": "nguoi",
-    "nguoi": "nguoi",
     "ngta": "nguoi ta",
     "nhiu": "nhieu",
     "nhju": "nhieu",
@@ -62,11 +58,9 @@ SHORTHAND: dict[str, str] = {
     "bt": "biet",
     "trc": "truoc",
     "trk": "truoc",
-    "sau": "sau",
     "thik": "thich",
     "thjk": "thich",
     "lm": "lam",
-    "lam": "lam",
     "ms": "moi",
     "mn": "moi nguoi",
     "ny": "nguoi yeu",
@@ -76,11 +70,9 @@ SHORTHAND: dict[str, str] = {
     "h": "gio",
     "bh": "bao gio",
     "bjo": "bay gio",
-    "tk": "thang",
     "thg": "thang",
     "trg": "truong",
     "tr": "truong",
-    "xa": "xa",
     "vc": "viec",
     "vk": "vo",
     "ck": "chong",
@@ -91,8 +83,7 @@ SHORTHAND: dict[str, str] = {
     "gd": "gia dinh",
     "bhyt": "bao hiem y te",
     "bhxh": "bao hiem xa hoi",
-    "dt": "dien thoai",
-    "đt": "dien thoai",
+    "dt": "dan toc",  # in this domain far more often "dân tộc" than "điện thoại"
     "tp": "thanh pho",
     "qd": "quyet dinh",
     "nd": "nghi dinh",
@@ -123,17 +114,20 @@ def words(text: str) -> list[str]:
 
 
 def _decoded(folded: str, known: Callable[[str], bool] | None) -> list[str]:
-    """One folded word as syllables: telex residue stripped when that yields a known syllable, shorthand
-    expanded."""
+    """One folded word typed without marks as syllables: telex residue stripped when that yields a known
+    syllable, shorthand expanded."""
     if known is not None and not known(folded) and known(stripped := strip_telex(folded)):
         folded = stripped
     return SHORTHAND.get(folded, folded).split()
 
 
 def syllables(text: str, known: Callable[[str], bool] | None = None) -> list[str]:
-    """Folded syllables with shorthand expanded and telex residue decoded. `known` tells whether a folded
-    syllable exists in the knowledge base's vocabulary: telex decoding is used only when it yields one."""
-    return [s for word in words(text) for s in _decoded(fold(word), known)]
+    """Folded syllables; words typed without marks have shorthand expanded and telex residue decoded, words
+    typed with marks are only folded. `known` tells whether a folded syllable exists in the knowledge base's
+    vocabulary: telex decoding is used only when it yields one."""
+    return [
+        s for word in words(text) for s in (_decoded(fold(word), known) if _unmarked(word) else [fold(word)])
+    ]
 
 
 def spelled(text: str, known: Callable[[str], bool] | None = None) -> list[str]:

@@ -10,13 +10,14 @@ from datetime import date
 from typing import Any
 
 import numpy as np
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.db import utcnow
 from bot.i18n import mark
+from bot.people.models import Person
 from bot.qa.engine import Entry
-from bot.qa.models import EntryStatus, OpenQuestion, PassageVector, QAEntry, QuestionStatus
+from bot.qa.models import EntryStatus, ForwardReason, OpenQuestion, PassageVector, QAEntry, QuestionStatus
 from bot.text import fold
 
 # Entry ids travel in button payloads ("qa_down:<id>"), which Telegram limits to 64 bytes.
@@ -102,6 +103,9 @@ def validate_row(row: Any, line: int) -> dict[str, Any] | RowError:
     translations = row.get("translations") or {}
     if not isinstance(translations, dict):
         return refuse(mark("'translations' phải theo dạng ngôn ngữ -> câu hỏi, câu trả lời"))
+    area = _area(row.get("area"))
+    if area is None:
+        return refuse(mark("'area' phải có 'provinces' và/hoặc 'communes' là danh sách mã số"))
     return {
         "id": entry_id.strip(),
         "question": question.strip(),
@@ -114,7 +118,21 @@ def validate_row(row: Any, line: int) -> dict[str, Any] | RowError:
         "valid_from": valid_from,
         "valid_to": valid_to,
         "status": EntryStatus(status),
+        "provinces": area[0],
+        "communes": area[1],
     }
+
+
+def _area(value: Any) -> tuple[list[int], list[int]] | None:
+    """Province and commune codes from {provinces: [..], communes: [..]}; nothing means nationwide."""
+    if value is None:
+        return [], []
+    if not isinstance(value, dict) or set(value) - {"provinces", "communes"}:
+        return None
+    lists = [value.get("provinces") or [], value.get("communes") or []]
+    if not all(isinstance(v, list) and all(isinstance(c, int) and c > 0 for c in v) for v in lists):
+        return None
+    return sorted(set(lists[0])), sorted(set(lists[1]))
 
 
 def import_rows(
@@ -166,6 +184,8 @@ def entry_row(e: QAEntry) -> dict[str, Any]:
         row["source"] = {"document": e.source_document, "section": e.source_section}
     if e.translations:
         row["translations"] = e.translations
+    if not e.nationwide:
+        row["area"] = {k: v for k, v in (("provinces", e.provinces), ("communes", e.communes)) if v}
     for key in ("valid_from", "valid_to"):
         if getattr(e, key) is not None:
             row[key] = getattr(e, key).isoformat()
@@ -225,9 +245,47 @@ def topics(entries: list[QAEntry]) -> list[str]:
     return [tag for tag, _ in counts.most_common()]
 
 
-def ask_officials(session: Session, *, person_id: int, commune_code: int | None, text: str) -> OpenQuestion:
-    """Put a question the bot could not answer in the officials' inbox for the person's commune."""
-    question = OpenQuestion(person_id=person_id, commune_code=commune_code, text=text[:4000])
+def count_served(session: Session, entry_id: str) -> None:
+    """One more person was given this answer: an atomic increment that leaves the content's version (and
+    so the index) alone, and loses no count when many people are answered at once."""
+    _increment(session, entry_id, QAEntry.served_count)
+
+
+def count_rating(session: Session, entry_id: str, *, helpful: bool) -> None:
+    """A 👍 or 👎 on an answer, counted like `count_served`."""
+    _increment(session, entry_id, QAEntry.helpful_count if helpful else QAEntry.unhelpful_count)
+
+
+def _increment(session: Session, entry_id: str, column: Any) -> None:
+    """UPDATE … SET column = column + 1, with updated_at set to itself so its onupdate does not fire."""
+    session.execute(
+        update(QAEntry)
+        .where(QAEntry.id == entry_id)
+        .values({column: column + 1, QAEntry.updated_at: QAEntry.updated_at})
+        .execution_options(synchronize_session=False)
+    )
+
+
+def ask_officials(
+    session: Session,
+    *,
+    person: Person,
+    text: str,
+    reason: ForwardReason,
+    answered_with: str | None = None,
+    offered: list[str] | None = None,
+) -> OpenQuestion:
+    """Put a question in the officials' inbox for the person's commune, with what the bot had answered or
+    offered, so the official sees where it went wrong."""
+    question = OpenQuestion(
+        person_id=person.id,
+        commune_code=person.commune_code,
+        village_id=person.village_id,
+        text=text[:4000],
+        reason=reason,
+        answered_with=answered_with,
+        offered=list(offered or []),
+    )
     session.add(question)
     session.flush()
     return question
