@@ -44,7 +44,8 @@ def ours(engine: Engine) -> Answerer:
     """The engine as the bot uses it."""
 
     def answer(q: str) -> tuple[str | None, list[str]]:
-        best, hits = engine.ask(q)
+        verdict = engine.ask(q)
+        best, hits = verdict.best, verdict.hits
         return (best.id if best else None), [h.id for h in hits]
 
     return answer

@@ -288,7 +288,8 @@ def cmd_qa_ask(settings: Settings, args: argparse.Namespace) -> int:
     engine = _engine(settings, args.kb, args.lexical_only)
 
     def answer(question: str) -> dict[str, object]:
-        best, hits = engine.ask(question)
+        verdict = engine.ask(question)
+        best, hits = verdict.best, verdict.hits
         top = best or (hits[0] if hits else None)
         return {
             "id": best.id if best else None,

@@ -118,15 +118,15 @@ def engine(request: pytest.FixtureRequest) -> Engine:
     ],
 )
 def test_answers_how_villagers_type(engine: Engine, question: str, expected: str) -> None:
-    best, hits = engine.ask(question)
-    assert best is not None and best.id == expected, hits
+    verdict = engine.ask(question)
+    assert verdict.best is not None and verdict.best.id == expected, verdict.hits
 
 
 @pytest.mark.parametrize("question", ["hát cho anh nghe một bài đi", "tối nay có phim gì hay", "ok"])
 def test_declines_what_it_does_not_cover(engine: Engine, question: str) -> None:
-    best, hits = engine.ask(question)
-    assert best is None
-    assert len(hits) == 3, "the closest questions are still offered"
+    verdict = engine.ask(question)
+    assert verdict.best is None
+    assert len(verdict.hits) == 3, "the closest questions are still offered"
 
 
 def _loaban(*args: str) -> subprocess.CompletedProcess[str]:

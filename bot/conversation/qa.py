@@ -9,6 +9,7 @@ from bot.conversation.router import Context, MenuEntry, Router
 from bot.conversation.types import Button
 from bot.i18n import mark
 from bot.qa import service as qa
+from bot.qa.engine import Place
 from bot.qa.models import ForwardReason, QAEntry
 from bot.text import fold
 
@@ -60,7 +61,10 @@ def free_text(ctx: Context) -> None:
     if ctx.knowledge is None:
         onboarding.back_to_menu(ctx, _("Mình chưa hiểu ý bạn."))
         return
-    best, closest = ctx.knowledge.ask(ctx.session, ctx.inbound.text)
+    found = ctx.knowledge.ask(
+        ctx.session, ctx.inbound.text, Place(ctx.person.province_code, ctx.person.commune_code)
+    )
+    best, closest = found.best, found.closest
     if best is not None:
         show_answer(ctx, best, [e for e in closest if e.id != best.id])
         return

@@ -19,6 +19,14 @@ from bot.text import fold
 
 
 @dataclass(frozen=True)
+class Place:
+    """Where the person asking lives: entries that hold only in some provinces or communes need it."""
+
+    province: int | None = None
+    commune: int | None = None
+
+
+@dataclass(frozen=True)
 class Entry:
     """What the engine needs of a Q&A entry."""
 
@@ -27,11 +35,19 @@ class Entry:
     answer: str
     alternatives: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
+    provinces: tuple[int, ...] = ()  # neither provinces nor communes: nationwide
+    communes: tuple[int, ...] = ()
 
     @property
     def phrasings(self) -> tuple[str, ...]:
         """The question and every alternative wording of it."""
         return (self.question, *self.alternatives)
+
+    def applies_to(self, place: Place | None) -> bool:
+        """Whether this entry may answer someone of that place (None: anyone, as in evaluations)."""
+        if place is None or (not self.provinces and not self.communes):
+            return True
+        return place.province in self.provinces or place.commune in self.communes
 
 
 @dataclass(frozen=True)
@@ -57,6 +73,16 @@ class Hit:
     confidence: float
     lexical: float
     semantic: float | None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the engine makes of a question: the entry to answer with (None when unsure), the closest
+    entries best first, and whether the knowledge base covers the question's topic at all."""
+
+    best: Hit | None
+    hits: list[Hit]
+    covered: bool = True
 
 
 class Embedder(Protocol):
@@ -218,8 +244,14 @@ class Engine:
         best: np.ndarray = np.maximum(self._answer_vectors @ vector, phrasings)
         return best
 
-    def search(self, query: str, k: int = 3) -> list[Hit]:
-        """The k best entries with a calibrated confidence each (0..1)."""
+    def _allowed(self, place: Place | None) -> np.ndarray | None:
+        """Which entries may answer someone of that place (None: all)."""
+        if place is None or all(not e.provinces and not e.communes for e in self.entries):
+            return None
+        return np.asarray([e.applies_to(place) for e in self.entries])
+
+    def search(self, query: str, k: int = 3, place: Place | None = None) -> list[Hit]:
+        """The k best entries (of those that hold for the place) with a calibrated confidence (0..1)."""
         cfg = self.config
         lexical = self.lexical_scores(query)
         semantic = self.semantic_scores(query)
@@ -231,7 +263,12 @@ class Engine:
             fused = (1 - cfg.semantic_weight) * lex_conf + cfg.semantic_weight * sem_conf
         else:
             fused = lex_conf
-        order = np.argsort(-fused)[: max(k, 2)]
+        allowed = self._allowed(place)
+        if allowed is not None:
+            fused = np.where(allowed, fused, -1.0)
+        order = [i for i in np.argsort(-fused)[: max(k, 2)] if fused[i] >= 0]
+        if not order:
+            return []
         lead = float(fused[order[0]] - fused[order[1]]) if len(order) > 1 else float(fused[order[0]])
         hits = []
         for rank, i in enumerate(order[:k]):
@@ -246,12 +283,12 @@ class Engine:
             )
         return hits
 
-    def ask(self, query: str) -> tuple[Hit | None, list[Hit]]:
+    def ask(self, query: str, place: Place | None = None) -> Verdict:
         """The entry to answer with (None when not confident enough), and the closest ones."""
-        hits = self.search(query)
+        hits = self.search(query, place=place)
         threshold = self.config.threshold if self.embedder is not None else self.config.lexical_threshold
         best = hits[0] if hits and hits[0].confidence >= threshold else None
-        return best, hits
+        return Verdict(best, hits)
 
 
 def passages(entries: Sequence[Entry]) -> tuple[list[str], list[str]]:

@@ -64,7 +64,8 @@ def evaluate(engine: Engine, queries: Sequence[dict[str, Any]]) -> dict[str, Any
     timings: list[float] = []
     for row in queries:
         start = time.perf_counter()
-        best, hits = engine.ask(str(row["q"]))
+        verdict = engine.ask(str(row["q"]))
+        best, hits = verdict.best, verdict.hits
         timings.append(time.perf_counter() - start)
         expect = row.get("expect")
         for group in (groups["all"], groups[str(row.get("style", "?"))]):

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
 from bot.db import Database
 from bot.qa import service
-from bot.qa.engine import CachedEmbedder, Embedder, Engine, Entry, Hit, load_embedder, passages
+from bot.qa.engine import CachedEmbedder, Embedder, Engine, Entry, Hit, Place, load_embedder, passages
 from bot.qa.models import QAEntry
 
 
@@ -50,13 +51,24 @@ class Knowledge:
         with db.transaction() as session:
             self.engine(session)
 
-    def ask(self, session: Session, text: str) -> tuple[QAEntry | None, list[QAEntry]]:
-        """The entry to answer with (None when unsure) and the closest others, as stored entries."""
+    def ask(self, session: Session, text: str, place: Place | None) -> Found:
+        """The entry to answer with (None when unsure) and the closest others, as stored entries, from
+        the entries that hold for the person's place."""
         engine = self.engine(session)
         if engine is None:
-            return None, []
-        best, hits = engine.ask(text)
-        return _load(session, best), [e for h in hits if (e := _load(session, h)) is not None]
+            return Found(None, [], covered=False)
+        verdict = engine.ask(text, place)
+        closest = [e for h in verdict.hits if (e := _load(session, h)) is not None]
+        return Found(_load(session, verdict.best), closest, verdict.covered)
+
+
+@dataclass(frozen=True)
+class Found:
+    """The engine's verdict as stored entries."""
+
+    best: QAEntry | None
+    closest: list[QAEntry]
+    covered: bool
 
 
 def _load(session: Session, hit: Hit | None) -> QAEntry | None:

@@ -225,7 +225,18 @@ def any_published_today(session: Session) -> bool:
 
 def as_engine_entries(entries: list[QAEntry]) -> list[Entry]:
     """What the search engine indexes of each entry."""
-    return [Entry(e.id, e.question, e.answer, tuple(e.alternatives), tuple(e.tags)) for e in entries]
+    return [
+        Entry(
+            e.id,
+            e.question,
+            e.answer,
+            tuple(e.alternatives),
+            tuple(e.tags),
+            tuple(e.provinces),
+            tuple(e.communes),
+        )
+        for e in entries
+    ]
 
 
 def get(session: Session, entry_id: str) -> QAEntry | None:
