@@ -69,6 +69,31 @@ def test_normalisation(typed: str, expected: list[str]) -> None:
 
 
 @pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        # words typed with their marks are words, never shorthand
+        ("hỏng", ["hong"]),
+        ("hồng", ["hong"]),
+        ("rõ", ["ro"]),
+        ("ạ", ["a"]),
+        ("à", ["a"]),
+        ("bít", ["bit"]),
+        # the same letters typed bare are phone shorthand
+        ("hong", ["khong"]),
+        ("a", ["anh"]),
+        ("bit", ["biet"]),
+        # shorthand of this domain, and what is no longer expanded
+        ("dt thiểu số", ["dan", "toc", "thieu", "so"]),
+        ("ro rang", ["ro", "rang"]),
+        ("tk", ["tk"]),
+        ("dcm", ["dcm"]),
+    ],
+)
+def test_shorthand_is_expanded_only_on_words_typed_without_marks(typed: str, expected: list[str]) -> None:
+    assert syllables(typed) == expected
+
+
+@pytest.mark.parametrize(
     ("residue", "folded"), [("hoox", "ho"), ("trowj", "tro"), ("dduowcj", "duoc"), ("nguoiwf", "nguoi")]
 )
 def test_telex_residue_is_stripped_only_into_known_syllables(residue: str, folded: str) -> None:
@@ -120,6 +145,30 @@ def engine(request: pytest.FixtureRequest) -> Engine:
 def test_answers_how_villagers_type(engine: Engine, question: str, expected: str) -> None:
     verdict = engine.ask(question)
     assert verdict.best is not None and verdict.best.id == expected, verdict.hits
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "trợ cấp thất nghiệp mỗi tháng được bao nhiêu",
+        "tro cap that nghiep duoc bao nhieu",
+        "xin con nuôi ở đâu",
+    ],
+)
+def test_a_topic_the_knowledge_base_never_mentions_is_not_covered(engine: Engine, question: str) -> None:
+    """No entry speaks of unemployment or adoption: the nearest entry is not offered as if it were."""
+    verdict = engine.ask(question)
+    assert verdict.best is None, verdict.hits
+    assert not verdict.covered, (engine.gap(question), verdict.hits)
+
+
+def test_words_of_general_vietnamese_missing_from_the_knowledge_base_are_found() -> None:
+    engine = Engine(KB)
+    assert engine.coverage is not None
+    missing = dict(engine.coverage.uncovered(syllables("trợ cấp thất nghiệp cho hộ nghèo")))
+    assert "that nghiep" in missing and missing["that nghiep"] > 0
+    assert "ho ngheo" not in missing, "a word the knowledge base uses is covered"
+    assert engine.gap("hộ nghèo vay vốn") == 0.0
 
 
 @pytest.mark.parametrize("question", ["hát cho anh nghe một bài đi", "tối nay có phim gì hay", "ok"])

@@ -14,7 +14,8 @@ from typing import Any, Protocol
 import bm25s
 import numpy as np
 
-from bot.qa.normalize import spelled, terms, vocabulary, words
+from bot.qa.coverage import Coverage, general
+from bot.qa.normalize import spelled, syllables, terms, vocabulary, words
 from bot.text import fold
 
 
@@ -61,8 +62,11 @@ class EngineConfig:
     semantic_ceiling: float = 0.93  # e5 cosine that means "the same question"
     semantic_weight: float = 0.5  # share of the semantic signal in the fused confidence
     margin_weight: float = 0.5  # how much a clear lead over the runner-up adds to confidence
-    threshold: float = 0.57  # answer only above this confidence (lexical and semantic fused)
+    gap_weight: float = 0.06  # confidence taken off per unit of rarity of a word the knowledge base lacks
+    threshold: float = 0.52  # answer only above this confidence (lexical and semantic fused)
     lexical_threshold: float = 0.74  # the same when the semantic stage is not installed
+    unrelated: float = 0.40  # below this, nothing in the knowledge base is about the question
+    topic_gap: float = 2.0  # a missing word this rare means the topic itself is not covered
 
 
 @dataclass(frozen=True)
@@ -214,6 +218,8 @@ class Engine:
         self._starts = np.flatnonzero(np.diff(np.asarray([-1, *self._owner]))).astype(np.intp)
         self._questions = _bm25(phrasing_terms)
         self._answers = _bm25([terms(e.answer) for e in self.entries])
+        language = general()
+        self.coverage = Coverage(texts, language) if language is not None else None
         self.embedder = embedder
         self._vectors: np.ndarray | None = None
         self._answer_vectors: np.ndarray | None = None
@@ -250,8 +256,16 @@ class Engine:
             return None
         return np.asarray([e.applies_to(place) for e in self.entries])
 
+    def gap(self, query: str) -> float:
+        """How specific the most specific word of the question is that the knowledge base never uses."""
+        return 0.0 if self.coverage is None else self.coverage.gap(syllables(query, self._known))
+
     def search(self, query: str, k: int = 3, place: Place | None = None) -> list[Hit]:
         """The k best entries (of those that hold for the place) with a calibrated confidence (0..1)."""
+        return self._search(query, k, place, self.gap(query))
+
+    def _search(self, query: str, k: int, place: Place | None, gap: float) -> list[Hit]:
+        """`search` with the question's coverage gap already measured."""
         cfg = self.config
         lexical = self.lexical_scores(query)
         semantic = self.semantic_scores(query)
@@ -272,11 +286,13 @@ class Engine:
         lead = float(fused[order[0]] - fused[order[1]]) if len(order) > 1 else float(fused[order[0]])
         hits = []
         for rank, i in enumerate(order[:k]):
-            confidence = float(fused[i]) + (cfg.margin_weight * lead if rank == 0 else 0.0)
+            confidence = (
+                float(fused[i]) + (cfg.margin_weight * lead if rank == 0 else 0.0) - cfg.gap_weight * gap
+            )
             hits.append(
                 Hit(
                     self.ids[i],
-                    min(1.0, confidence),
+                    float(np.clip(confidence, 0.0, 1.0)),
                     float(lexical[i]),
                     None if semantic is None else float(semantic[i]),
                 )
@@ -285,10 +301,15 @@ class Engine:
 
     def ask(self, query: str, place: Place | None = None) -> Verdict:
         """The entry to answer with (None when not confident enough), and the closest ones."""
-        hits = self.search(query, place=place)
-        threshold = self.config.threshold if self.embedder is not None else self.config.lexical_threshold
+        cfg = self.config
+        gap = self.gap(query)
+        hits = self._search(query, 3, place, gap)
+        threshold = cfg.threshold if self.embedder is not None else cfg.lexical_threshold
         best = hits[0] if hits and hits[0].confidence >= threshold else None
-        return Verdict(best, hits)
+        covered = best is not None or (
+            bool(hits) and hits[0].confidence >= cfg.unrelated and gap < cfg.topic_gap
+        )
+        return Verdict(best, hits, covered)
 
 
 def passages(entries: Sequence[Entry]) -> tuple[list[str], list[str]]:

@@ -43,8 +43,11 @@ class Scores:
     top1: int = 0
     top3: int = 0
     reciprocal: float = 0.0
+    resolved: int = 0
+    hidden: int = 0
     unanswerable: int = 0
     false_answers: int = 0
+    declined: int = 0
 
     def row(self) -> dict[str, float | int | None]:
         """Rates, or None where the group has no such queries."""
@@ -54,7 +57,13 @@ class Scores:
             "top1": self.top1 / a if a else None,
             "top3": self.top3 / a if a else None,
             "mrr": self.reciprocal / a if a else None,
+            # answered right, or not answered with the right entry among the three questions offered
+            "resolved_in_one_tap": self.resolved / a if a else None,
+            # an answerable question told "Loa Bản has no information on this" (no questions offered)
+            "said_not_covered": self.hidden / a if a else None,
             "false_answer_rate": self.false_answers / u if u else None,
+            # an unanswerable question told plainly that the knowledge base does not cover it
+            "not_covered_rate": self.declined / u if u else None,
         }
 
 
@@ -72,12 +81,16 @@ def evaluate(engine: Engine, queries: Sequence[dict[str, Any]]) -> dict[str, Any
             if expect is None:
                 group.unanswerable += 1
                 group.false_answers += best is not None
+                group.declined += not verdict.covered
                 continue
             group.answerable += 1
             ranked = [h.id for h in hits]
-            group.top1 += best is not None and best.id == expect
+            right = best is not None and best.id == expect
+            group.top1 += right
             group.top3 += expect in ranked[:3]
             group.reciprocal += 1 / (ranked.index(expect) + 1) if expect in ranked else 0.0
+            group.resolved += right or (best is None and verdict.covered and expect in ranked[:3])
+            group.hidden += not verdict.covered
     timings.sort()
     return {
         "groups": {name: g.row() for name, g in sorted(groups.items(), key=lambda kv: kv[0] != "all")},
@@ -92,11 +105,20 @@ def table(result: dict[str, Any]) -> str:
     def cell(value: float | None) -> str:
         return "   -  " if value is None else f"{value:6.3f}"
 
-    lines = [f"{'style':14} {'n':>4} {'top1':>6} {'top3':>6} {'mrr':>6} {'false':>6}"]
+    lines = [
+        f"{'style':14} {'n':>4} {'top1':>6} {'top3':>6} {'mrr':>6} {'1-tap':>6} {'hidden':>6} "
+        f"{'false':>6} {'n/cov':>6}"
+    ]
     for name, r in result["groups"].items():
         lines.append(
             f"{name:14} {r['n']:4d} {cell(r['top1'])} {cell(r['top3'])} {cell(r['mrr'])} "
-            f"{cell(r['false_answer_rate'])}"
+            f"{cell(r['resolved_in_one_tap'])} {cell(r['said_not_covered'])} "
+            f"{cell(r['false_answer_rate'])} {cell(r['not_covered_rate'])}"
         )
+    lines.append(
+        "top1 = answered and right; 1-tap = answered right, or the right entry among the 3 offered; "
+        "hidden = answerable but told 'not covered'; false = answered an unanswerable question; "
+        "n/cov = unanswerable and told 'not covered'"
+    )
     lines.append(f"time per query: median {result['ms_median']:.2f} ms, p95 {result['ms_p95']:.2f} ms")
     return "\n".join(lines)
