@@ -1,12 +1,17 @@
-"""Policy Q&A in the conversation: free text is a question; answers cite their source and ask for a rating;
-unsure answers offer the closest questions and a way to ask an official; 'Hỏi đáp' browses topics."""
+"""Policy Q&A in the conversation. Free text is a question. An answer first says which question it
+understood, then cites its source and where it holds, and asks for a rating; a 👎 offers to forward the same
+question and the other close ones. When unsure the bot never answers: it offers the closest questions and a
+way to ask an official; a topic the knowledge base does not cover is said so plainly. 'Hỏi đáp' browses
+topics. Only entries that are published, valid today and hold for the person's place are ever shown."""
 
 from __future__ import annotations
 
+from bot.areas import service as areas
 from bot.conversation import onboarding
 from bot.conversation.picker import page_arg, paged
 from bot.conversation.router import Context, MenuEntry, Router
 from bot.conversation.types import Button
+from bot.db import local_today
 from bot.i18n import mark
 from bot.qa import service as qa
 from bot.qa.engine import Place
@@ -33,17 +38,55 @@ THANKS = {
     "hieu roi",
 }
 LABEL_LIMIT = 60
+TOPIC_QUESTIONS = 8
 STEP_QUESTION = "qa.question"
 
 
-def _label(text: str) -> str:
-    """A question short enough for a button."""
-    return text if len(text) <= LABEL_LIMIT else text[: LABEL_LIMIT - 1].rstrip() + "…"
+def label(text: str, limit: int = LABEL_LIMIT) -> str:
+    """A question short enough for a button, cut after a whole word (never mid-word) with an ellipsis."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if " " in cut and not text[limit - 1].isspace():
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip(" ,;:–-") + "…"
 
 
 def _topic_key(tag: str) -> str:
     """A tag as a short button payload part: folded, dashes, at most 40 characters."""
     return fold(tag).replace(" ", "-")[:40]
+
+
+def _place(ctx: Context) -> Place:
+    """Where the person lives, for entries that hold only in some provinces or communes."""
+    return Place(ctx.person.province_code, ctx.person.commune_code)
+
+
+def _answerable(ctx: Context) -> list[QAEntry]:
+    """The entries this person may be shown today: published, valid on the local date, of their place."""
+    entries = qa.published(ctx.session, local_today(ctx.settings.timezone))
+    return [e for e in entries if e.applies_to(ctx.person.province_code, ctx.person.commune_code)]
+
+
+def _shown(ctx: Context, entry_id: str) -> QAEntry | None:
+    """An entry a button names, only if this person may be shown it today (a draft, an expired entry or
+    another province's entry never is, whatever payload arrives)."""
+    entry = qa.get(ctx.session, entry_id)
+    if entry is None or not entry.answerable_on(local_today(ctx.settings.timezone)):
+        return None
+    return entry if entry.applies_to(ctx.person.province_code, ctx.person.commune_code) else None
+
+
+def _question_buttons(ctx: Context, entries: list[QAEntry]) -> list[Button]:
+    """Entries as buttons labelled with their question, in the person's language where translated."""
+    return [Button(label(_question(ctx, e)), f"qa:{e.id}") for e in entries]
+
+
+def _question(ctx: Context, entry: QAEntry) -> str:
+    """The entry's question in the person's language when translated, else in Vietnamese."""
+    translated = entry.translations.get(ctx.person.language or "") or {}
+    return str(translated.get("question") or entry.question)
 
 
 def free_text(ctx: Context) -> None:
@@ -61,52 +104,84 @@ def free_text(ctx: Context) -> None:
     if ctx.knowledge is None:
         onboarding.back_to_menu(ctx, _("Mình chưa hiểu ý bạn."))
         return
-    found = ctx.knowledge.ask(
-        ctx.session, ctx.inbound.text, Place(ctx.person.province_code, ctx.person.commune_code)
-    )
-    best, closest = found.best, found.closest
-    if best is not None:
-        show_answer(ctx, best, [e for e in closest if e.id != best.id])
+    question = ctx.inbound.text[:1000]
+    found = ctx.knowledge.ask(ctx.session, question, _place(ctx))
+    if found.best is not None:
+        others = [e for e in found.closest if e.id != found.best.id]
+        show_answer(ctx, found.best, others, question=question)
         return
-    ctx.goto("", pending_question=ctx.inbound.text[:1000])
-    buttons = [Button(_label(e.question), f"qa:{e.id}") for e in closest[:3]]
+    if not found.covered or not found.closest:
+        ctx.goto("", pending_question=question, reason=ForwardReason.not_covered.value)
+        ctx.reply(
+            _("Loa Bản chưa có thông tin về việc này. Bạn có muốn gửi câu hỏi cho cán bộ xã trả lời không?"),
+            [
+                Button(_("✉️ Gửi câu hỏi cho cán bộ"), "qa_send"),
+                Button(_("💬 Xem các chủ đề hỏi đáp"), "topics"),
+                Button(_("☰ Menu chính"), "menu"),
+            ],
+        )
+        return
+    offered = found.closest[:3]
+    ctx.goto(
+        "", pending_question=question, reason=ForwardReason.unsure.value, offered=[e.id for e in offered]
+    )
     ctx.reply(
-        _("Mình chưa chắc đã hiểu đúng câu hỏi của bạn. Có phải bạn muốn hỏi một trong những câu này?"),
-        [*buttons, Button(_("✉️ Gửi câu hỏi cho cán bộ"), "qa_send")],
+        _(
+            "Mình chưa chắc đã hiểu đúng câu hỏi của bạn, nên chưa trả lời. "
+            "Có phải bạn muốn hỏi một trong những câu này?"
+        ),
+        [*_question_buttons(ctx, offered), Button(_("✉️ Gửi câu hỏi cho cán bộ"), "qa_send")],
     )
 
 
-def show_answer(ctx: Context, entry: QAEntry, related: list[QAEntry]) -> None:
-    """The answer in the person's language when translated, its source, a rating, related questions."""
+def show_answer(ctx: Context, entry: QAEntry, others: list[QAEntry], *, question: str | None = None) -> None:
+    """The question it understood, the answer in the person's language when translated, its source and
+    where it holds, a rating; the person's own question and the other candidates are kept for a 👎."""
     _ = ctx._
     qa.count_served(ctx.session, entry.id)
     translated = entry.translations.get(ctx.person.language or "") or {}
     answer = translated.get("answer") or entry.answer
+    lines = [_("❓ Bạn hỏi: “{question}”").format(question=_question(ctx, entry)), "", answer, ""]
     source = " – ".join(p for p in (entry.source_document, entry.source_section) if p)
-    text = answer + ("\n\n" + _("📄 Nguồn: {source}").format(source=source) if source else "")
-    ctx.reply(
-        text + "\n\n" + _("Có giúp ích không?"),
-        [Button("👍", f"qa_up:{entry.id}"), Button("👎", f"qa_down:{entry.id}")],
-        columns=2,
+    if source:
+        lines.append(_("📄 Nguồn: {source}").format(source=source))
+    lines.append(_("📍 Áp dụng: {area}").format(area=area_name(ctx, entry)))
+    lines += ["", _("Câu trả lời này có đúng điều bạn hỏi không?")]
+    ctx.reply("\n".join(lines), [Button("👍", f"qa_up:{entry.id}"), Button("👎", f"qa_down:{entry.id}")], 2)
+    asked = question if question is not None else str(ctx.person.state_data.get("pending_question") or "")
+    ctx.goto(
+        "",
+        pending_question=asked or entry.question,
+        answered_with=entry.id,
+        offered=[e.id for e in others[:2]],
     )
-    if related:
-        ctx.reply(
-            _("Có thể bạn cũng muốn hỏi:"),
-            [Button(_label(e.question), f"qa:{e.id}") for e in related[:3]],
-        )
+    if others:
+        ctx.reply(_("Có thể bạn cũng muốn hỏi:"), _question_buttons(ctx, others[:2]))
+
+
+def area_name(ctx: Context, entry: QAEntry) -> str:
+    """Where an entry holds, in words: nationwide, or the names of its provinces and communes."""
+    if entry.nationwide:
+        return ctx._("toàn quốc")
+    names = [a.name for code in entry.provinces if (a := areas.get_province(code)) is not None]
+    names += [a.name for code in entry.communes if (a := areas.get_commune(code)) is not None]
+    return ", ".join(names)
 
 
 def open_entry(ctx: Context) -> None:
-    """A question button: show that entry's answer."""
-    entry = qa.get(ctx.session, ctx.arg)
+    """A question button: show that entry's answer, if the person may be shown it."""
+    entry = _shown(ctx, ctx.arg)
     if entry is None:
-        onboarding.reprompt(ctx)
+        ctx.reply(ctx._("Câu hỏi này không còn nữa. Bạn hãy gõ lại câu hỏi của mình."))
+        onboarding.show_menu(ctx)
         return
-    show_answer(ctx, entry, [])
+    offered = [str(i) for i in ctx.person.state_data.get("offered") or [] if i != entry.id]
+    others = [e for i in offered if (e := _shown(ctx, i)) is not None]
+    show_answer(ctx, entry, others)
 
 
 def rate(ctx: Context) -> None:
-    """👍 or 👎 on an answer; a 👎 offers to ask an official."""
+    """👍 thanks; 👎 offers at once to forward the same question (no retyping) and the other candidates."""
     _ = ctx._
     entry = qa.get(ctx.session, ctx.arg)
     if entry is None:
@@ -117,21 +192,50 @@ def rate(ctx: Context) -> None:
         onboarding.back_to_menu(ctx, _("Cảm ơn bạn đã cho biết!"))
         return
     qa.count_rating(ctx.session, entry.id, helpful=False)
+    data = ctx.person.state_data
+    answered = data.get("answered_with") == entry.id
+    question = str(data.get("pending_question") or "") if answered else ""
+    others = [e for i in (data.get("offered") or [] if answered else []) if (e := _shown(ctx, str(i)))]
+    ctx.goto(
+        "",
+        pending_question=question,
+        reason=ForwardReason.unhelpful.value,
+        answered_with=entry.id,
+        offered=[e.id for e in others],
+    )
+    text = _("Xin lỗi bạn. Mình gửi câu hỏi của bạn cho cán bộ xã trả lời nhé?")
+    if question:
+        text += "\n«" + question + "»"
+    if others:
+        text += "\n" + _("Hoặc có phải bạn muốn hỏi một trong những câu này?")
     ctx.reply(
-        _("Xin lỗi bạn. Bạn có muốn gửi câu hỏi này cho cán bộ xã trả lời không?"),
-        [Button(_("✉️ Gửi câu hỏi cho cán bộ"), "qa_send"), Button(_("☰ Menu chính"), "menu")],
+        text,
+        [
+            Button(_("✉️ Gửi câu hỏi cho cán bộ"), "qa_send"),
+            *_question_buttons(ctx, others),
+            Button(_("☰ Menu chính"), "menu"),
+        ],
     )
 
 
 def send_to_officials(ctx: Context) -> None:
-    """Put the person's last unanswered question in the officials' inbox."""
+    """Put the person's last question in the officials' inbox, with what the bot had done with it."""
     _ = ctx._
-    text = str(ctx.person.state_data.get("pending_question") or "")
+    data = ctx.person.state_data
+    text = str(data.get("pending_question") or "")
     if not text:
         ctx.goto(STEP_QUESTION)
         ctx.reply(_("Bạn hãy gõ câu hỏi muốn gửi cho cán bộ xã:"))
         return
-    qa.ask_officials(ctx.session, person=ctx.person, text=text, reason=ForwardReason.typed)
+    reason = str(data.get("reason") or "")
+    qa.ask_officials(
+        ctx.session,
+        person=ctx.person,
+        text=text,
+        reason=ForwardReason(reason) if reason in set(ForwardReason) else ForwardReason.typed,
+        answered_with=str(data["answered_with"]) if data.get("answered_with") else None,
+        offered=[str(i) for i in data.get("offered") or []],
+    )
     onboarding.back_to_menu(
         ctx, _("Đã gửi câu hỏi cho cán bộ xã. Khi có câu trả lời, Loa Bản sẽ nhắn cho bạn ngay tại đây.")
     )
@@ -139,17 +243,17 @@ def send_to_officials(ctx: Context) -> None:
 
 def typed_question(ctx: Context) -> None:
     """The text typed after 'send a question to an official'."""
-    ctx.person.state_data = {"pending_question": ctx.inbound.text[:1000]}
+    ctx.person.state_data = {"pending_question": ctx.inbound.text[:1000], "reason": ForwardReason.typed.value}
     send_to_officials(ctx)
 
 
 def browse(ctx: Context, page: int = 0) -> None:
     """'Hỏi đáp': topics as buttons, for people who would rather tap than type."""
     _ = ctx._
-    entries = qa.published_today(ctx.session)
-    buttons = [Button(_label(tag), f"topic:{_topic_key(tag)}") for tag in qa.topics(entries)]
+    buttons = [Button(label(tag), f"topic:{_topic_key(tag)}") for tag in qa.topics(_answerable(ctx))]
     ctx.reply(
-        _("Bạn muốn tìm hiểu về chủ đề nào? Hoặc cứ gõ câu hỏi của bạn."), paged(buttons, page, "topics", _)
+        _("Bạn muốn tìm hiểu về chủ đề nào? Hoặc cứ gõ câu hỏi của bạn."),
+        [*paged(buttons, page, "topics", _), Button(_("☰ Menu chính"), "menu")],
     )
 
 
@@ -159,13 +263,20 @@ def browse_page(ctx: Context) -> None:
 
 
 def topic(ctx: Context) -> None:
-    """The questions under one topic."""
+    """The questions under one topic, then a way back to the topics and to the menu."""
     _ = ctx._
-    entries = [e for e in qa.published_today(ctx.session) if any(_topic_key(t) == ctx.arg for t in e.tags)]
+    entries = [e for e in _answerable(ctx) if any(_topic_key(t) == ctx.arg for t in e.tags)]
     if not entries:
         browse(ctx)
         return
-    ctx.reply(_("Chọn câu hỏi:"), [Button(_label(e.question), f"qa:{e.id}") for e in entries[:8]])
+    ctx.reply(
+        _("Chọn câu hỏi:"),
+        [
+            *_question_buttons(ctx, entries[:TOPIC_QUESTIONS]),
+            Button(_("⬅️ Quay lại các chủ đề"), "topics"),
+            Button(_("☰ Menu chính"), "menu"),
+        ],
+    )
 
 
 def has_entries(ctx: Context) -> bool:

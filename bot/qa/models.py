@@ -52,6 +52,14 @@ class QAEntry(Base):
         """An entry with no province and no commune holds everywhere."""
         return not self.provinces and not self.communes
 
+    def answerable_on(self, today: date) -> bool:
+        """Published and within its validity dates (the SQL twin is service._answerable)."""
+        return (
+            self.status == EntryStatus.published
+            and (self.valid_from is None or self.valid_from <= today)
+            and (self.valid_to is None or self.valid_to >= today)
+        )
+
     def applies_to(self, province_code: int | None, commune_code: int | None) -> bool:
         """Whether a person of this place may be answered with this entry."""
         return (
