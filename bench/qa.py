@@ -23,7 +23,7 @@ from bot.qa.engine import Engine, Entry, load_embedder
 from bot.qa.evaluate import load_kb, load_queries
 
 DEV = Path(__file__).resolve().parent.parent.parent / "shared" / "eval" / "qa-dev"
-Answerer = Callable[[str], tuple[str | None, list[str]]]
+Answerer = Callable[[str], tuple[str | None, list[str]]]  # (answered id or None, the ids offered)
 
 
 def baseline(entries: Sequence[Entry]) -> Answerer:
@@ -45,32 +45,39 @@ def ours(engine: Engine) -> Answerer:
 
     def answer(q: str) -> tuple[str | None, list[str]]:
         verdict = engine.ask(q)
-        best, hits = verdict.best, verdict.hits
-        return (best.id if best else None), [h.id for h in hits]
+        offered = [h.id for h in verdict.hits] if verdict.covered else []  # 'not covered' offers none
+        return (verdict.best.id if verdict.best else None), offered
 
     return answer
 
 
 def measure(answer: Answerer, queries: Sequence[dict[str, Any]]) -> dict[str, float]:
-    """Top-1 (answered and right), false-answer rate, and time per query."""
-    timings, right, answerable, false, unanswerable = [], 0, 0, 0, 0
+    """Top-1 (answered and right), resolved in one tap (answered right, or not answered with the right
+    entry among the 3 offered), false answers overall and for near-miss and out-of-scope questions apart,
+    and time per query."""
+    timings, right, resolved, answerable = [], 0, 0, 0
+    false: dict[str, list[int]] = {"all": [], "near_miss": [], "out_of_scope": []}
     by_style: dict[str, list[int]] = {}
     for row in queries:
         start = time.perf_counter()
-        top, _ranked = answer(str(row["q"]))
+        top, offered = answer(str(row["q"]))
         timings.append(time.perf_counter() - start)
         if row["expect"] is None:
-            unanswerable += 1
-            false += top is not None
+            for group in ("all", str(row["style"])):
+                false.setdefault(group, []).append(int(top is not None))
         else:
             answerable += 1
             ok = int(top == row["expect"])
             right += ok
+            resolved += ok or (top is None and row["expect"] in offered[:3])
             by_style.setdefault(str(row["style"]), []).append(ok)
     timings.sort()
     result = {
         "top1": right / answerable,
-        "false": false / max(1, unanswerable),
+        "resolved in one tap": resolved / answerable,
+        "false": statistics.mean(false["all"] or [0]),
+        "false near_miss": statistics.mean(false["near_miss"] or [0]),
+        "false out_of_scope": statistics.mean(false["out_of_scope"] or [0]),
         "median_ms": 1000 * statistics.median(timings),
         "p95_ms": 1000 * timings[int(0.95 * (len(timings) - 1))],
     }
@@ -130,8 +137,9 @@ def main() -> None:
     for key in keys:
         print(f"{key:24}" + "".join(f"{rows[name][key]:32.3f}" for name in rows))
     print(
-        "\ntargets (held-out set): top1 >= 0.90, >= 0.85 for no_diacritics, teencode and typo, "
-        "false <= 0.10, p95 <= 50 ms at 3,000 entries"
+        "\ntargets (held-out set): false <= 0.10 overall and <= 0.25 near-miss; top1 (answered and right) "
+        ">= 0.72, >= 0.70 for no_diacritics, teencode and typo; resolved in one tap >= 0.90; "
+        "p95 <= 50 ms at 3,000 entries end to end (bench.qa_e2e)"
     )
 
 

@@ -390,3 +390,21 @@ def test_passage_vectors_are_kept_so_a_restart_embeds_nothing_again(db: Database
         restarted = warm.engine(session)
         assert restarted is not None and second.embedded == 0, "a restart reads the vectors back"
         assert restarted.search(question)[0] == engine.search(question)[0]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Người dân tộc thiểu số ở xã đặc biệt khó khăn có được cấp thẻ bảo hiểm y tế miễn phí không?",
+        "Hộ nghèo vay vốn làm nhà ở được vay bao nhiêu tiền theo chương trình mục tiêu quốc gia?",
+        "Ngắn thôi?",
+    ],
+)
+def test_button_labels_end_at_a_word(question: str) -> None:
+    from bot.conversation.qa import LABEL_LIMIT, label
+
+    shown = label(question)
+    assert len(shown) <= LABEL_LIMIT
+    if shown != question:
+        kept = shown.removesuffix("…")
+        assert question.startswith(kept) and question[len(kept)] in " ,", f"cut mid-word: {shown!r}"
