@@ -20,8 +20,9 @@ from bot.accounts.models import AdminUser
 from bot.areas import service as areas
 from bot.areas.models import Village
 from bot.bulletins import service as bulletins
-from bot.bulletins import voices
+from bot.bulletins import timing, voices
 from bot.bulletins.models import Bulletin, BulletinStatus
+from bot.db import utcnow
 from bot.i18n import mark
 from bot.media import service as media
 from bot.people import service as people
@@ -213,6 +214,7 @@ def bulletin_detail(request: Request, session: SessionDep, admin: AdminDep, bull
         "bulletin.html",
         admin,
         audience=audience,
+        timings=_timings(request, bulletin, reach.prestigious) if reach else {},
         audience_villages=[v for v in (areas.get_village(session, i) for i in audience.villages) if v],
         reach=reach,
         window_days=runtime_of(request).settings.zalo_window_days,
@@ -224,25 +226,64 @@ def bulletin_detail(request: Request, session: SessionDep, admin: AdminDep, bull
         ],
         coverage=coverage,
         villages=villages,
-        **_progress_context(session, bulletin),
+        **_progress_context(request, session, bulletin),
     )
 
 
-def _progress_context(session: Session, bulletin: Bulletin) -> dict[str, Any]:
-    """What the live progress fragment shows."""
+def _progress_context(request: Request, session: Session, bulletin: Bulletin) -> dict[str, Any]:
+    """What the live progress fragment shows, with when the send should be over."""
+    settings = runtime_of(request).settings
+    progress = bulletins.progress(session, bulletin.id)
+    running = bulletin.status in bulletins.LIVE and progress.pending > 0
+    end = None
+    if running and bulletin.status != BulletinStatus.paused:
+        end = timing.expected_end(
+            max(utcnow(), bulletin.send_at or utcnow()),
+            progress.pending,
+            settings.telegram_max_messages_per_second,
+            urgent=bulletin.urgent,
+            quiet=timing.parse_quiet_hours(settings.quiet_hours),
+            zone=ZoneInfo(settings.timezone),
+        )
     return {
         "bulletin": bulletin,
-        "progress": bulletins.progress(session, bulletin.id),
+        "progress": progress,
         "failures": bulletins.failures(session, bulletin.id, limit=20),
         "live": bulletin.status in bulletins.LIVE or not bulletin.audio_ready,
+        "running": running,
+        "expected_end": end,
+    }
+
+
+def _timings(request: Request, bulletin: Bulletin, prestigious: int) -> dict[str, timing.Timing]:
+    """When each group would receive the draft if sent now: with prestigious persons first, and all at
+    once; an official sees before sending what the quiet hours will do."""
+    settings = runtime_of(request).settings
+    options = {"relay": True, "all": False}
+    return {
+        name: timing.plan(
+            utcnow(),
+            lead=timedelta(minutes=settings.relay_lead_minutes),
+            prestigious=prestigious,
+            urgent=bulletin.urgent,
+            relay_first=relay_first,
+            quiet=timing.parse_quiet_hours(settings.quiet_hours),
+            zone=ZoneInfo(settings.timezone),
+        )
+        for name, relay_first in options.items()
     }
 
 
 @router.get("/bulletins/{bulletin_id}/progress", response_class=HTMLResponse)
-def bulletin_progress(request: Request, session: SessionDep, admin: AdminDep, bulletin_id: int) -> Response:
-    """The progress fragment htmx polls every few seconds while a send (or its audio) is under way."""
+def bulletin_progress(
+    request: Request, session: SessionDep, admin: AdminDep, bulletin_id: int, audio: str = ""
+) -> Response:
+    """The progress fragment htmx polls every few seconds while a send (or its audio) is under way; when
+    the audio the page was waiting for is ready, the whole page reloads (players, the send button)."""
     bulletin = _bulletin(session, bulletin_id)
-    return _page(request, "bulletin_progress.html", admin, **_progress_context(session, bulletin))
+    if audio == "pending" and bulletin.audio_ready:
+        return Response(status_code=200, headers={"HX-Refresh": "true"})
+    return _page(request, "bulletin_progress.html", admin, **_progress_context(request, session, bulletin))
 
 
 @router.post("/bulletins/{bulletin_id}/versions")
@@ -284,8 +325,11 @@ def bulletin_send(
     when: Annotated[str, Form()] = "now",
     at: Annotated[str, Form()] = "",
     urgent: Annotated[bool, Form()] = False,
+    all_at_once: Annotated[bool, Form()] = False,
+    confirm: Annotated[int, Form()] = -1,
 ) -> Response:
-    """Queue the draft for everyone in its audience, now or at a local date and time."""
+    """Queue the draft for everyone in its audience, now or at a local date and time, once the official
+    has confirmed how many people it goes to (asked again if the audience changed meanwhile)."""
     runtime = runtime_of(request)
     bulletin = _steerable(session, admin, bulletin_id)
     start = None
@@ -294,6 +338,15 @@ def bulletin_send(
             start = datetime.fromisoformat(at).replace(tzinfo=ZoneInfo(runtime.settings.timezone))
         except ValueError as exc:
             raise HTTPException(status_code=400, detail=mark("Thời gian hẹn gửi không hợp lệ.")) from exc
+    windows = reply_windows(runtime.settings)
+    try:
+        bulletins.check_sendable(bulletin)
+    except bulletins.BulletinError as exc:
+        raise HTTPException(status_code=409, detail=exc.msgid) from exc
+    total = bulletins.reach(session, bulletins.Audience.from_json(bulletin.audience), windows).total
+    if confirm != total:
+        choice = {"when": when, "at": at, "urgent": urgent, "all_at_once": all_at_once}
+        return _page(request, "bulletin_confirm.html", admin, bulletin=bulletin, total=total, choice=choice)
     lead = runtime.settings.relay_lead_minutes
     try:
         queued = bulletins.send(
@@ -302,7 +355,8 @@ def bulletin_send(
             lead=timedelta(minutes=lead),
             at=start,
             urgent=urgent,
-            windows=reply_windows(runtime.settings),
+            relay_first=not all_at_once,
+            windows=windows,
         )
     except bulletins.BulletinError as exc:
         raise HTTPException(status_code=409, detail=exc.msgid) from exc

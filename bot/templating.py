@@ -7,6 +7,7 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from babel.numbers import format_decimal
 from fastapi.templating import Jinja2Templates
 
 from bot.i18n import Catalogs
@@ -18,6 +19,7 @@ def make_templates(directory: Path, catalogs: Catalogs, language: str, zone: str
     templates = Jinja2Templates(directory=str(directory))
     env = templates.env
     env.filters["local"] = local_time(ZoneInfo(zone))
+    env.filters["num"] = lambda n: format_decimal(n, locale="vi")  # 12.345, as Vietnamese write it
     env.autoescape = True
     env.add_extension("jinja2.ext.i18n")
     env.install_gettext_callables(  # type: ignore[attr-defined]

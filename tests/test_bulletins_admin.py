@@ -37,6 +37,20 @@ def create(
     return client.post("/admin/bulletins/new", data={"csrf_token": token, **data}, files=files)
 
 
+def send(client: httpx.Client, url: str, people: int | None = None, **choice: str) -> httpx.Response:
+    """Send a draft as an official does: the first press asks "Gửi cho N người?", the second confirms."""
+    asked = client.post(f"{url}/send", data={"csrf_token": csrf(client.get(url)), "when": "now", **choice})
+    if asked.status_code != 200:
+        return asked
+    match = re.search(r"Gửi cho ([\d.]+) người\?", asked.text)
+    assert match, "the official is asked to confirm how many people it goes to"
+    if people is not None:
+        assert match.group(1) == f"{people:,}".replace(",", ".")
+    confirm = match.group(1).replace(".", "")
+    data = {"csrf_token": csrf(asked), "when": "now", **choice, "confirm": confirm}
+    return client.post(f"{url}/send", data=data)
+
+
 def wait_audio(client: httpx.Client, url: str, timeout: float = 30) -> str:
     """The bulletin page once no version's audio is still being made."""
     deadline = time.monotonic() + timeout
@@ -73,11 +87,15 @@ def test_an_admin_writes_previews_and_sends_a_bulletin_with_a_recording_and_a_pi
     page = wait_audio(client, url)
     assert page.count("<audio controls") == 2 and "Tải MP3 cho đài truyền thanh" in page
     assert "Sẽ đến 2 người" in page and "recording" in page and "gtts:vi" in page
+    assert "Nếu gửi ngay bây giờ:" in page and "bà con:" in page
+    assert "người có uy tín:" not in page, "no prestigious person in this audience: nobody waits for a lead"
     bulletin_id = int(url.rsplit("/", 1)[1])
 
-    sent = client.post(f"{url}/send", data={"csrf_token": csrf(client.get(url)), "when": "now"})
+    sent = send(client, url, people=2)
     assert sent.status_code == 303
     wait_done(db, bulletin_id)
+    done = client.get(url).text
+    assert "Tạm dừng</button>" not in done and "Hủy gửi</button>" not in done, "nothing left to steer"
     [hm_voice, hm_photo] = fake_telegram.sent(hmong)
     assert "Hnub Ib txhaj tshuaj." in hm_voice.params["caption"] and hm_photo.method == "sendPhoto"
     [vi_voice, _photo] = fake_telegram.sent(kinh)
@@ -101,7 +119,7 @@ def test_a_corrupt_recording_is_a_clear_error_and_nothing_is_sent(
     url = made.headers["location"]
     page = wait_audio(client, url)
     assert "Không dùng được tệp âm thanh" in page
-    refused = client.post(f"{url}/send", data={"csrf_token": csrf(client.get(url)), "when": "now"})
+    refused = send(client, url)
     assert refused.status_code == 409 and "Âm thanh chưa sẵn sàng hoặc bị lỗi" in refused.text
     time.sleep(0.5)
     assert fake_telegram.sent() == []
@@ -122,7 +140,7 @@ def test_hostile_titles_are_escaped_and_officers_stay_in_their_communes(
     login(client, "xa")
     outside = create(client, {"title": "Tin", "text_vi": "Nội dung.", "communes": str(MUONG_TE)}, {})
     assert outside.status_code == 400 and "chỉ gửi được bản tin cho các xã của mình" in outside.text
-    refused = client.post(f"{url}/send", data={"csrf_token": csrf(client.get(url)), "when": "now"})
+    refused = send(client, url)
     assert refused.status_code == 403
     mine = create(client, {"title": "Tin xã", "text_vi": "Nội dung.", "communes": str(PHONG_THO)}, {})
     assert mine.status_code == 303
@@ -137,9 +155,7 @@ def test_a_scheduled_bulletin_can_be_paused_resumed_and_cancelled(client: httpx.
         client, {"title": "Lịch cúp điện", "text_vi": "Cúp điện chủ nhật.", "communes": str(PHONG_THO)}, {}
     ).headers["location"]
     wait_audio(client, url)
-    later = client.post(
-        url + "/send", data={"csrf_token": csrf(client.get(url)), "when": "at", "at": "2099-01-01T08:00"}
-    )
+    later = send(client, url, when="at", at="2099-01-01T08:00")
     assert later.status_code == 303 and "Đã hẹn giờ" in client.get(url).text
     for action, label in [("pause", "Tạm dừng"), ("resume", "Đang gửi"), ("cancel", "Đã hủy")]:
         done = client.post(f"{url}/{action}", data={"csrf_token": csrf(client.get(url))})
@@ -216,6 +232,32 @@ def test_a_bulletin_for_one_village_reaches_only_that_village(
     url = made.headers["location"]
     page = wait_audio(client, url)
     assert "Sẽ đến 1 người" in page and "Bản Trên (Xã Phong Thổ)" in page
-    client.post(f"{url}/send", data={"csrf_token": csrf(client.get(url)), "when": "now"})
+    send(client, url, people=1)
     wait_done(db, int(url.rsplit("/", 1)[1]))
     assert len(fake_telegram.sent(inside)) == 1 and fake_telegram.sent(outside) == []
+
+
+def test_an_audience_with_prestigious_persons_gets_the_lead_unless_sent_to_all_at_once(
+    client: httpx.Client, db: Database
+) -> None:
+    make_admin(db, "tinh")
+    login(client, "tinh")
+    elder = telegram_person(db)
+    telegram_person(db)
+    with db.transaction() as session:
+        found = people.get_by_urn(session, f"telegram:{elder}")
+        assert found is not None
+        found.role = PersonRole.prestigious
+    made = create(client, {"title": "Họp dân", "text_vi": "Tối mai họp dân.", "communes": str(PHONG_THO)}, {})
+    url = made.headers["location"]
+    page = wait_audio(client, url)
+    assert "người có uy tín:" in page and "gửi ngay cho tất cả:" in page
+    asked = client.post(f"{url}/send", data={"csrf_token": csrf(client.get(url)), "when": "now"})
+    assert "Gửi cho 2 người?" in asked.text, "nothing is sent before the official confirms"
+    with db.transaction() as session:
+        draft = bulletins.get(session, int(url.rsplit("/", 1)[1]))
+        assert draft is not None and draft.status == BulletinStatus.draft
+    assert send(client, url, people=2, all_at_once="true").status_code == 303
+    with db.transaction() as session:
+        sent = bulletins.get(session, int(url.rsplit("/", 1)[1]))
+        assert sent is not None and sent.lead_minutes == 0

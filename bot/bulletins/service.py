@@ -7,6 +7,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, and_, case, func, insert, literal, or_, select, update
 from sqlalchemy.orm import Session, aliased, selectinload
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session, aliased, selectinload
 from bot.areas import service as areas
 from bot.audio.service import StoredClip
 from bot.bulletins.models import Bulletin, BulletinStatus, BulletinVersion, Delivery, DeliveryStatus, Relay
+from bot.bulletins.timing import plan
 from bot.db import utcnow
 from bot.errors import Refusal
 from bot.i18n import mark
@@ -226,6 +228,14 @@ def get_all(
     return list(session.scalars(page.options(selectinload(Bulletin.versions)))), total
 
 
+def check_sendable(bulletin: Bulletin) -> None:
+    """Refuse, with the reason, a bulletin that cannot be sent (before anyone is asked to confirm)."""
+    if bulletin.status != BulletinStatus.draft:
+        raise BulletinError(mark("Bản tin này đã được gửi hoặc lên lịch rồi."))
+    if not bulletin.audio_ready:
+        raise BulletinError(mark("Âm thanh chưa sẵn sàng hoặc bị lỗi; hãy xem lại từng ngôn ngữ."))
+
+
 def send(
     session: Session,
     bulletin: Bulletin,
@@ -233,23 +243,32 @@ def send(
     lead: timedelta,
     at: datetime | None = None,
     urgent: bool = False,
+    relay_first: bool = True,
     windows: Mapping[str, ReplyWindow] | None = None,
 ) -> int:
-    """Queue one outbox row per recipient in this transaction and start (or schedule) the send. Prestigious
-    persons' rows are due `lead` earlier, so they can relay it; urgent bulletins go to all at once and
-    ignore quiet hours. Returns how many were queued."""
-    if bulletin.status != BulletinStatus.draft:
-        raise BulletinError(mark("Bản tin này đã được gửi hoặc lên lịch rồi."))
-    if not bulletin.audio_ready:
-        raise BulletinError(mark("Âm thanh chưa sẵn sàng hoặc bị lỗi; hãy xem lại từng ngôn ngữ."))
+    """Queue one outbox row per recipient in this transaction and start (or schedule) the send. When the
+    audience has prestigious persons (and `relay_first`), their rows are due `lead` earlier, so they can
+    relay it; otherwise, and for urgent bulletins, everyone's rows are due at once. Returns how many were
+    queued."""
+    check_sendable(bulletin)
     now = utcnow()
     start = max(at or now, now)
     bulletin.urgent = bulletin.urgent or urgent
-    bulletin.lead_minutes = 0 if bulletin.urgent else int(lead.total_seconds() // 60)
-    bulletin.send_at = start
-    everyone_at = start + timedelta(minutes=bulletin.lead_minutes)
-    recipients = _recipients(Audience.from_json(bulletin.audience), windows or {}).subquery()
+    audience = Audience.from_json(bulletin.audience)
+    recipients = _recipients(audience, windows or {}).subquery()
     prestigious = recipients.c.role == PersonRole.prestigious
+    timing = plan(
+        start,
+        lead=lead,
+        prestigious=session.scalar(select(func.count()).where(prestigious)) or 0,
+        urgent=bulletin.urgent,
+        relay_first=relay_first,
+        quiet=None,  # the sender holds rows through the quiet hours; due times stay as planned
+        zone=ZoneInfo("UTC"),
+    )
+    bulletin.lead_minutes = timing.lead_minutes
+    bulletin.send_at = start
+    everyone_at = timing.everyone_at
     rows = select(
         literal(bulletin.id),
         recipients.c.id,

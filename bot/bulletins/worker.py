@@ -12,7 +12,7 @@ import secrets
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, select, update
@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from bot.bulletins import compose
 from bot.bulletins import service as bulletins
 from bot.bulletins.models import Bulletin, BulletinStatus, Delivery, DeliveryStatus, Lease
+from bot.bulletins.timing import is_quiet, parse_quiet_hours
 from bot.channels.base import Hub, SendError
 from bot.config import Settings
 from bot.conversation.types import Reply
@@ -36,23 +37,6 @@ log = logging.getLogger(__name__)
 LEASE_NAME = "bulletin-sender"
 MAX_BACKOFF = timedelta(minutes=10)
 MESSAGE_CACHE_SIZE = 256
-
-
-def parse_quiet_hours(spec: str) -> tuple[time, time] | None:
-    """'21:00-06:00' -> (21:00, 06:00); empty means no quiet hours."""
-    if not spec.strip():
-        return None
-    start, end = (time.fromisoformat(part.strip()) for part in spec.split("-", 1))
-    return start, end
-
-
-def is_quiet(moment: datetime, window: tuple[time, time] | None, zone: ZoneInfo) -> bool:
-    """Whether a moment falls in the quiet hours of the local day (the window may span midnight)."""
-    if window is None:
-        return False
-    start, end = window
-    local = moment.astimezone(zone).time()
-    return (local >= start or local < end) if start > end else start <= local < end
 
 
 def _alive(pid: int) -> bool:
