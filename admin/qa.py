@@ -21,7 +21,7 @@ from admin.deps import (
     client_ip,
     csrf_protect,
 )
-from admin.views import PAGE_SIZE, Page, redirect, render
+from admin.views import PAGE_SIZE, Page, commune_name, province_name, redirect, render
 from bot.accounts import service as accounts
 from bot.accounts.models import AdminUser, Role
 from bot.content import ContentError, knowledge_rows
@@ -30,7 +30,7 @@ from bot.i18n import mark
 from bot.messages import service as messages
 from bot.people import service as people
 from bot.qa import service as qa
-from bot.qa.models import OpenQuestion, QuestionStatus
+from bot.qa.models import EntryStatus, OpenQuestion, QuestionStatus
 from bot.qa.spreadsheet import xlsx_from_rows
 from bot.runtime import runtime_of
 
@@ -40,22 +40,55 @@ router = APIRouter(prefix="/admin", dependencies=[Depends(csrf_protect)])
 # --- Q&A entries -------------------------------------------------------------
 
 
-@router.get("/qa", response_class=HTMLResponse)
-def qa_list(
-    request: Request, session: SessionDep, admin: AdminDep, q: str = "", page: Annotated[int, Query(ge=1)] = 1
+def _listing(
+    request: Request,
+    session: Session,
+    admin: AdminUser,
+    *,
+    q: str = "",
+    status: EntryStatus | None = None,
+    page: int = 1,
+    code: int = 200,
+    report: qa.ImportReport | None = None,
+    problems: list[str] | None = None,
 ) -> Response:
-    """Entries with how often each was served and how people rated it; search and pages."""
-    rows, total = qa.get_all(session, q, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    """The list of entries as searched and filtered, with an import's report when there is one."""
+    rows, total = qa.get_all(session, q, status=status, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
     return render(
         request,
         "qa.html",
         admin,
+        status=code,
         rows=rows,
         page=Page(page, total),
         q=q,
-        report=None,
+        only=status,
+        empty=not rows and not qa.any_entries(session),
+        area_names=area_names,
         can_import=accounts.can_edit_content(admin),
+        report=report,
+        problems=problems or [],
     )
+
+
+def area_names(provinces: list[int], communes: list[int]) -> list[str]:
+    """Where an entry holds, by name; none means nationwide."""
+    return [province_name(code) for code in provinces] + [commune_name(code) for code in communes]
+
+
+@router.get("/qa", response_class=HTMLResponse)
+def qa_list(
+    request: Request,
+    session: SessionDep,
+    admin: AdminDep,
+    q: str = "",
+    status: str = "",
+    page: Annotated[int, Query(ge=1)] = 1,
+) -> Response:
+    """Entries with where they hold, their status, how often each was served and how people rated it;
+    search (without marks or in shorthand too), one status only (the filter's 'all' sends none), pages."""
+    only = EntryStatus(status) if status in {s.value for s in EntryStatus} else None
+    return _listing(request, session, admin, q=q, status=only, page=page)
 
 
 @router.get("/qa/export.{fmt}")
@@ -107,19 +140,7 @@ def qa_import(
             updated=report.updated,
             skipped=len(problems),
         )
-    listing, total = qa.get_all(session, "", offset=0, limit=PAGE_SIZE)
-    return render(
-        request,
-        "qa.html",
-        admin,
-        status=400 if refused else 200,
-        rows=listing,
-        page=Page(1, total),
-        q="",
-        report=report,
-        problems=problems,
-        can_import=True,
-    )
+    return _listing(request, session, admin, code=400 if refused else 200, report=report, problems=problems)
 
 
 # --- questions the bot could not answer ------------------------------------

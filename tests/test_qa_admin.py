@@ -4,6 +4,7 @@ errors, export that imports back unchanged."""
 from __future__ import annotations
 
 import io
+import re
 
 import httpx
 import yaml
@@ -219,3 +220,52 @@ def test_a_viewer_reads_entries_but_cannot_change_them(client: httpx.Client, db:
     )
     assert refused.status_code == 403
     assert client.get("/admin/qa/new").status_code == 403
+
+
+def test_the_search_finds_entries_typed_without_marks_or_in_shorthand(
+    client: httpx.Client, db: Database
+) -> None:
+    with db.transaction() as session:
+        import_all(session, PROJECT_ROOT / "content")
+        qa.import_rows(
+            session,
+            [
+                {
+                    "id": "vay-von-chan-nuoi",
+                    "question": "Vay vốn chăn nuôi ở đâu?",
+                    "answer": "Ngân hàng Chính sách xã hội cho hộ nghèo vay.",
+                    "status": "draft",
+                    "area": {"provinces": [12], "communes": [3549]},
+                },
+                {
+                    "id": "von-vay-khac",
+                    "question": "Hộ có vốn thì có được vay nữa không?",
+                    "answer": "Được.",
+                },
+            ],
+        )
+    make_admin(db, "xem", Role.viewer)
+    login(client, "xem")
+
+    def found(q: str, **params: str) -> list[str]:
+        page = client.get("/admin/qa", params={"q": q, **params})
+        assert page.status_code == 200
+        return re.findall(r'<a href="/admin/qa/([^"]+)"><strong>', page.text)
+
+    assert found("bao hiem y te") == found("bhyt") == found("BHYT") == ["muc-tieu-bao-hiem-y-te"]
+    assert "muc-tieu-2030-ho-ngheo" in found("ho ngheo")
+    assert found("vay von") == ["vay-von-chan-nuoi", "von-vay-khac"], "the phrase first, then all syllables"
+    assert found("vay von", status="draft") == ["vay-von-chan-nuoi"]
+    page = client.get("/admin/qa", params={"q": "vay von"})
+    assert re.search(r"vay-von-chan-nuoi.*?<td>Lai Châu, Xã Phong Thổ</td>.*?Bản nháp", page.text, re.S)
+    assert re.search(r"von-vay-khac.*?<td>Toàn quốc</td>.*?Đã đăng", page.text, re.S)
+
+    missed = client.get("/admin/qa", params={"q": "<b>xyzzy</b>"})
+    assert "Không tìm thấy mục nào khớp với «&lt;b&gt;xyzzy&lt;/b&gt;»." in missed.text
+    assert "Chưa có mục hỏi đáp nào" not in missed.text and "<b>xyzzy" not in missed.text
+
+
+def test_an_empty_knowledge_base_says_so(client: httpx.Client, db: Database) -> None:
+    make_admin(db, "xem", Role.viewer)
+    login(client, "xem")
+    assert "Chưa có mục hỏi đáp nào." in client.get("/admin/qa", params={"q": "bhyt"}).text

@@ -10,7 +10,7 @@ from datetime import date
 from typing import Any
 
 import numpy as np
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.db import utcnow
@@ -18,6 +18,7 @@ from bot.i18n import mark
 from bot.people.models import Person
 from bot.qa.engine import Entry
 from bot.qa.models import EntryStatus, ForwardReason, OpenQuestion, PassageVector, QAEntry, QuestionStatus
+from bot.qa.normalize import syllables, words
 from bot.text import fold
 
 # Entry ids travel in button payloads ("qa_down:<id>"), which Telegram limits to 64 bytes.
@@ -347,16 +348,36 @@ def entry_from_question(session: Session, question: OpenQuestion, *, source: str
     return entry
 
 
-def get_all(session: Session, query: str, *, offset: int, limit: int) -> tuple[list[QAEntry], int]:
-    """One page of entries matching a search in id, question, answer or tags; with the total count."""
+def get_all(
+    session: Session, query: str, *, status: EntryStatus | None = None, offset: int, limit: int
+) -> tuple[list[QAEntry], int]:
+    """One page of entries, with the total count: every folded syllable of the query must occur in the
+    entry's id, question, other wordings, answer or tags (typed without marks, or in shorthand, as the bot
+    reads it); entries holding the syllables as one phrase come first."""
     stmt = select(QAEntry)
-    if query.strip():
-        like = f"%{query.strip()}%"
-        stmt = stmt.where(
-            or_(QAEntry.id.ilike(like), QAEntry.question.ilike(like), QAEntry.answer.ilike(like))
-        )
+    if status is not None:
+        stmt = stmt.where(QAEntry.status == status)
+    ranked = stmt.order_by(QAEntry.id)
+    if forms := _search_forms(query):
+        has = QAEntry.search_text.contains
+        stmt = stmt.where(or_(*(and_(*(has(f" {s} ") for s in form)) for form in forms)))
+        phrase = or_(*(has(f" {' '.join(form)} ") for form in forms))
+        ranked = stmt.order_by(case((phrase, 0), else_=1), QAEntry.id)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    return list(session.scalars(stmt.order_by(QAEntry.id).offset(offset).limit(limit))), total
+    return list(session.scalars(ranked.offset(offset).limit(limit))), total
+
+
+def _search_forms(query: str) -> list[list[str]]:
+    """The query's folded syllables with shorthand expanded, as the bot reads them, and as typed: 'bhyt'
+    finds 'bảo hiểm y tế' and an answer that writes 'BHYT'. Syllables are letters and digits only, so
+    they need no LIKE escaping."""
+    forms = [syllables(query), [fold(w) for w in words(query)]]
+    return [form for i, form in enumerate(forms) if form and form not in forms[:i]]
+
+
+def any_entries(session: Session) -> bool:
+    """Whether the knowledge base holds anything at all, to tell an empty one from a search that missed."""
+    return session.scalar(select(QAEntry.id).limit(1)) is not None
 
 
 def _vector_key(model: str, text: str) -> str:
