@@ -10,6 +10,7 @@ import httpx
 import yaml
 from openpyxl import Workbook, load_workbook
 
+from bot.accounts import service as accounts
 from bot.accounts.models import Role
 from bot.config import PROJECT_ROOT
 from bot.content import import_all
@@ -269,3 +270,37 @@ def test_an_empty_knowledge_base_says_so(client: httpx.Client, db: Database) -> 
     make_admin(db, "xem", Role.viewer)
     login(client, "xem")
     assert "Chưa có mục hỏi đáp nào." in client.get("/admin/qa", params={"q": "bhyt"}).text
+
+
+def set_unit(client: httpx.Client, db: Database, username: str, unit: str) -> None:
+    """A province admin gives an account its unit through the account form, keeping the rest."""
+    with db.transaction() as session:
+        target = accounts.get_by_username(session, username)
+        assert target is not None
+        target_id, role, communes = target.id, target.role.value, ", ".join(map(str, target.commune_codes))
+    form = client.get(f"/admin/admins/{target_id}")
+    assert 'name="unit"' in form.text
+    saved = client.post(
+        f"/admin/admins/{target_id}",
+        data={
+            "csrf_token": csrf(form),
+            "role": role,
+            "full_name": "Lò Thị Hoa",
+            "unit": unit,
+            "communes": communes,
+            "active": "true",
+        },
+    )
+    assert saved.status_code == 303
+
+
+def test_an_account_has_a_unit(client: httpx.Client, db: Database) -> None:
+    make_admin(db, "tinh")
+    make_admin(db, "phongtho", Role.commune_officer, (3549,))
+    login(client, "tinh")
+    set_unit(client, db, "phongtho", "UBND xã <Phong Thổ>")
+    assert "UBND xã &lt;Phong Thổ&gt;" in client.get("/admin/admins").text
+    with db.transaction() as session:
+        officer = accounts.get_by_username(session, "phongtho")
+        assert officer is not None and officer.unit == "UBND xã <Phong Thổ>"
+        assert officer.commune_codes == [3549] and officer.full_name == "Lò Thị Hoa"
