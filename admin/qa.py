@@ -24,6 +24,7 @@ from admin.deps import (
 from admin.views import PAGE_SIZE, Page, commune_name, province_name, redirect, render
 from bot.accounts import service as accounts
 from bot.accounts.models import AdminUser, Role
+from bot.areas import service as areas
 from bot.content import ContentError, knowledge_rows
 from bot.conversation.types import Outgoing, Reply
 from bot.i18n import mark
@@ -232,6 +233,7 @@ def _entry_form(
 ) -> Response:
     """The entry editor (read-only for those who may not edit), with the refusal's reasons if any."""
     languages = [lang for lang in runtime_of(request).catalogs.languages() if lang.code != "vi"]
+    area = row.get("area") or {}
     return render(
         request,
         "qa_entry.html",
@@ -243,6 +245,33 @@ def _entry_form(
         saved=saved,
         languages=languages,
         can_edit=accounts.can_edit_content(admin),
+        provinces=areas.provinces(),
+        chosen_provinces=area.get("provinces") or [],
+        chosen=_communes(area.get("communes") or []),
+        matches=[],
+    )
+
+
+def _communes(codes: list[Any]) -> list[areas.Area]:
+    """The communes of some codes, skipping any that is not one (the import's checks name it)."""
+    return [c for code in codes if isinstance(code, int) and (c := areas.get_commune(code)) is not None]
+
+
+@router.get("/communes", response_class=HTMLResponse)
+def commune_choices(
+    request: Request,
+    admin: AdminDep,
+    commune_q: str = "",
+    communes: Annotated[list[int] | None, Query()] = None,
+) -> Response:
+    """The area picker's communes: the ticked ones stay, then up to 20 whose name holds the search, typed
+    with or without marks."""
+    chosen = _communes(communes or [])
+    ticked = {c.code for c in chosen}
+    found = areas.search(areas.all_communes(), commune_q) if commune_q.strip() else []
+    matches = [c for c in found if c.code not in ticked][:20]
+    return render(
+        request, "qa_communes.html", admin, chosen=chosen, matches=matches, commune_q=commune_q.strip()
     )
 
 
@@ -251,6 +280,9 @@ def _row_from_form(form: FormData, entry_id: str) -> dict[str, Any]:
 
     def text(name: str) -> str:
         return str(form.get(name) or "").strip()
+
+    def codes(name: str) -> list[Any]:  # anything but digits is kept for the checks to refuse
+        return [int(v) if isinstance(v, str) and v.isdigit() else v for v in form.getlist(name)]
 
     translations = {
         code.removeprefix("tq_"): {"question": text(code), "answer": text("ta_" + code.removeprefix("tq_"))}
@@ -268,6 +300,9 @@ def _row_from_form(form: FormData, entry_id: str) -> dict[str, Any]:
         "valid_to": text("valid_to") or None,
         "status": text("status") or "draft",
         "translations": translations,
+        "area": {"provinces": codes("provinces"), "communes": codes("communes")}
+        if form.getlist("provinces") or form.getlist("communes")
+        else None,
     }
 
 

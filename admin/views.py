@@ -433,11 +433,7 @@ def villages_page(
     if scope is not None:
         matches = [a for code in scope if (a := areas.get_commune(code)) is not None]
     else:
-        matches = (
-            areas.search(tuple(c for p in areas.provinces() for c in areas.communes(p.code)), q)[:30]
-            if q
-            else []
-        )
+        matches = areas.search(areas.all_communes(), q)[:30] if q else []
     return render(
         request,
         "villages.html",

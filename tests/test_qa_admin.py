@@ -304,3 +304,56 @@ def test_an_account_has_a_unit(client: httpx.Client, db: Database) -> None:
         officer = accounts.get_by_username(session, "phongtho")
         assert officer is not None and officer.unit == "UBND xã <Phong Thổ>"
         assert officer.commune_codes == [3549] and officer.full_name == "Lò Thị Hoa"
+
+
+def test_the_editor_sets_where_an_entry_holds_by_names(client: httpx.Client, db: Database) -> None:
+    with db.transaction() as session:
+        import_all(session, PROJECT_ROOT / "content")
+    make_admin(db, "bientap", Role.editor)
+    login(client, "bientap")
+    page = client.get("/admin/qa/ct1719-la-gi")
+    assert "Áp dụng ở" in page.text and page.text.count('name="provinces"') == 34
+    lai_chau = re.search(r'name="provinces" value="(\d+)" *> Lai Châu<', page.text)
+    assert lai_chau is not None
+
+    found = client.get("/admin/communes", params={"commune_q": "phong tho"})
+    assert found.status_code == 200
+    phong_tho = re.search(
+        r'name="communes" value="(\d+)"> Xã Phong Thổ <span class="muted">· Lai Châu', found.text
+    )
+    assert phong_tho is not None and "checked" not in found.text
+    kept = client.get("/admin/communes", params={"commune_q": "phong", "communes": phong_tho[1]})
+    assert kept.text.startswith(
+        f'<label class="check"><input type="checkbox" name="communes" value="{phong_tho[1]}" checked>'
+    )
+    assert kept.text.count(f'value="{phong_tho[1]}"') == 1, "a ticked commune is not offered twice"
+    nothing = client.get("/admin/communes", params={"commune_q": "<i>zzz</i>"})
+    assert "Không có xã, phường nào tên «&lt;i&gt;zzz&lt;/i&gt;»." in nothing.text
+
+    form = {
+        "csrf_token": csrf(page),
+        "question": "Chương trình 1719 là chương trình gì?",
+        "answer": "Là chương trình phát triển vùng đồng bào dân tộc thiểu số.",
+        "status": "published",
+    }
+    saved = client.post(
+        "/admin/qa/ct1719-la-gi", data=form | {"provinces": lai_chau[1], "communes": phong_tho[1]}
+    )
+    assert saved.status_code == 303
+    with db.transaction() as session:
+        entry = qa.get(session, "ct1719-la-gi")
+        assert entry is not None and (entry.provinces, entry.communes) == ([12], [3549])
+    shown = client.get("/admin/qa/ct1719-la-gi").text
+    assert re.search(rf'value="{lai_chau[1]}" checked> Lai Châu<', shown)
+    assert f'value="{phong_tho[1]}" checked> Xã Phong Thổ' in shown
+    listed = client.get("/admin/qa", params={"q": "1719 la gi"}).text
+    assert "<td>Lai Châu, Xã Phong Thổ</td>" in listed
+
+    refused = client.post("/admin/qa/ct1719-la-gi", data=form | {"communes": ["3549", "999999"]})
+    assert refused.status_code == 400 and "không có tỉnh, xã mang mã 999999" in refused.text
+    assert f'value="{phong_tho[1]}" checked>' in refused.text, "the refused form keeps what was ticked"
+
+    assert client.post("/admin/qa/ct1719-la-gi", data=form).status_code == 303
+    with db.transaction() as session:
+        entry = qa.get(session, "ct1719-la-gi")
+        assert entry is not None and entry.nationwide, "nothing ticked: nationwide"

@@ -39,6 +39,12 @@ def communes(province_code: int) -> tuple[Area, ...]:
     return tuple(sorted(items, key=lambda a: _sort_key(a.name)))
 
 
+@cache
+def all_communes() -> tuple[Area, ...]:
+    """Every commune of the country, province by province, for pickers that search them all by name."""
+    return tuple(c for p in provinces() for c in communes(p.code))
+
+
 def _sort_key(name: str) -> str:
     """Sort on the name without its 'Tỉnh/Xã/Phường' prefix."""
     return fold(strip_prefix(name))

@@ -13,6 +13,7 @@ import numpy as np
 from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from bot.areas import service as areas
 from bot.db import utcnow
 from bot.i18n import mark
 from bot.people.models import Person
@@ -107,6 +108,10 @@ def validate_row(row: Any, line: int) -> dict[str, Any] | RowError:
     area = _area(row.get("area"))
     if area is None:
         return refuse(mark("'area' phải có 'provinces' và/hoặc 'communes' là danh sách mã số"))
+    unknown = [c for c in area[0] if areas.get_province(c) is None]
+    unknown += [c for c in area[1] if areas.get_commune(c) is None]
+    if unknown:  # an answer for a place that does not exist would never reach anyone
+        return refuse(mark("'area': không có tỉnh, xã mang mã {codes}"), codes=", ".join(map(str, unknown)))
     return {
         "id": entry_id.strip(),
         "question": question.strip(),
