@@ -3,6 +3,8 @@ inbox of people's questions the bot could not answer."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from functools import partial
 from typing import Annotated, Any
 
 import yaml
@@ -27,11 +29,12 @@ from bot.accounts.models import AdminUser, Role
 from bot.areas import service as areas
 from bot.content import ContentError, knowledge_rows
 from bot.conversation.types import Outgoing, Reply
+from bot.db import utcnow
 from bot.i18n import mark
 from bot.messages import service as messages
 from bot.people import service as people
 from bot.qa import service as qa
-from bot.qa.models import EntryStatus, OpenQuestion, QuestionStatus
+from bot.qa.models import EntryStatus, ForwardReason, OpenQuestion, QuestionStatus
 from bot.qa.spreadsheet import xlsx_from_rows
 from bot.runtime import runtime_of
 
@@ -157,17 +160,42 @@ def get_question_in_scope(session: Session, admin: AdminUser, question_id: int) 
 
 
 @router.get("/questions", response_class=HTMLResponse)
-def questions_page(request: Request, session: SessionDep, admin: AdminDep) -> Response:
-    """'Câu hỏi chưa có trả lời': people's questions waiting for an official, and recent answers."""
+def questions_page(
+    request: Request, session: SessionDep, admin: AdminDep, page: Annotated[int, Query(ge=1)] = 1
+) -> Response:
+    """'Câu hỏi chưa có trả lời': people's questions waiting for an official, the longest waiting first,
+    each with where the person lives and what Loa Bản had answered or offered; and recent answers."""
     scope = accounts.scope(admin)
+    waiting, total = qa.questions(
+        session, QuestionStatus.open, scope, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
+    )
+    answered, _ = qa.questions(session, QuestionStatus.answered, scope, limit=20)
+    shown = waiting + answered
     return render(
         request,
         "questions.html",
         admin,
-        waiting=qa.questions(session, QuestionStatus.open, scope),
-        answered=qa.questions(session, QuestionStatus.answered, scope, limit=20),
+        waiting=waiting,
+        page=Page(page, total),
+        answered=answered,
+        villages=areas.village_names(session, {q.village_id for q in shown if q.village_id is not None}),
+        entries=qa.entry_questions(
+            session, {e for q in waiting for e in [*q.offered, q.answered_with] if e is not None}
+        ),
+        waited=partial(waited, now=utcnow()),
+        reasons=ForwardReason,
         can_answer=admin.role != Role.viewer,
     )
+
+
+def waited(since: datetime, now: datetime) -> tuple[int, str]:
+    """A question's wait in its largest whole unit, (3, 'days') or (5, 'hours'): who waited longest shows."""
+    minutes = max(1, int((now - since).total_seconds() // 60))
+    if minutes >= 24 * 60:
+        return minutes // (24 * 60), "days"
+    if minutes >= 60:
+        return minutes // 60, "hours"
+    return minutes, "minutes"
 
 
 @router.post("/questions/{question_id}/answer")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import timedelta
+from typing import Any
 
 import httpx
 import yaml
@@ -12,10 +14,12 @@ from openpyxl import Workbook, load_workbook
 
 from bot.accounts import service as accounts
 from bot.accounts.models import Role
+from bot.areas import service as areas
 from bot.config import PROJECT_ROOT
 from bot.content import import_all
-from bot.db import Database
+from bot.db import Database, utcnow
 from bot.qa import service as qa
+from bot.qa.models import ForwardReason, OpenQuestion
 from bot.qa.spreadsheet import rows_from_xlsx, xlsx_from_rows
 from tests.test_admin import csrf, login, make_admin
 
@@ -357,3 +361,78 @@ def test_the_editor_sets_where_an_entry_holds_by_names(client: httpx.Client, db:
     with db.transaction() as session:
         entry = qa.get(session, "ct1719-la-gi")
         assert entry is not None and entry.nationwide, "nothing ticked: nationwide"
+
+
+def ask(db: Database, text: str, ago: timedelta, commune: int = 3549, **fields: Any) -> int:
+    """A question forwarded to the officials some time ago, as the chat side stores it."""
+    with db.transaction() as session:
+        question = OpenQuestion(commune_code=commune, text=text, created_at=utcnow() - ago, **fields)
+        session.add(question)
+        session.flush()
+        return question.id
+
+
+def test_the_inbox_shows_where_and_how_long_each_question_waited_and_what_the_bot_did(
+    client: httpx.Client, db: Database
+) -> None:
+    with db.transaction() as session:
+        import_all(session, PROJECT_ROOT / "content")
+        village = areas.create_village(session, commune_code=3549, name="Bản <Nà> Lang").id
+        offered = ["muc-tieu-giam-ngheo-2025", "muc-tieu-2030-ho-ngheo", "doi-tuong-giam-ngheo"]
+        wordings = [qa.entry_questions(session, offered)[e] for e in offered]
+    hostile = ask(
+        db, "<script>alert(1)</script> bò ốm gọi ai?", timedelta(minutes=10), reason=ForwardReason.not_covered
+    )
+    unsure = ask(
+        db,
+        "ho ngheo duoc ho tro gi",
+        timedelta(hours=5, minutes=20),
+        village_id=village,
+        reason=ForwardReason.unsure,
+        offered=offered,
+    )
+    unhelpful = ask(
+        db,
+        "the bhyt het han thi sao",
+        timedelta(days=3, hours=2),
+        village_id=village,
+        reason=ForwardReason.unhelpful,
+        answered_with="muc-tieu-bao-hiem-y-te",
+    )
+    typed = ask(db, "Cho tôi gặp cán bộ", timedelta(days=1, hours=1), reason=ForwardReason.typed)
+    elsewhere = ask(db, "Câu hỏi của xã khác", timedelta(days=9), commune=3445)
+    make_admin(db, "phongtho", Role.commune_officer, (3549,))
+    login(client, "phongtho")
+    page = client.get("/admin/questions").text
+
+    order = [page.find(f'id="question-{i}"') for i in (unhelpful, typed, unsure, hostile)]
+    assert -1 not in order and order == sorted(order), "the longest waiting first"
+    assert f'id="question-{elsewhere}"' not in page and "xã khác" not in page, "only the officer's communes"
+    assert "chờ 3 ngày" in page and "chờ 1 ngày" in page and "chờ 5 giờ" in page and "chờ 10 phút" in page
+    assert page.count("Xã Phong Thổ · Bản &lt;Nà&gt; Lang") == 2
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; bò ốm gọi ai?" in page and "<script>alert" not in page
+    card = page[page.find(f'id="question-{unhelpful}"') :]
+    assert re.search(
+        r"Loa Bản đã trả lời bằng: <a [^>]+>«Tỷ lệ người dân tộc thiểu số tham gia bảo hiểm y tế[^»]*»</a> — "
+        r"người hỏi bấm 👎",
+        card,
+    )
+    card = page[page.find(f'id="question-{unsure}"') :]
+    assert "Loa Bản đã gợi ý: " + "; ".join(
+        f'<a href="/admin/qa/{e}">«{w}»</a>' for e, w in zip(offered, wordings, strict=True)
+    ) in " ".join(card.split())
+    card = page[page.find(f'id="question-{hostile}"') :]
+    assert "Loa Bản chưa có thông tin về việc này" in card.split("</section>")[0]
+    assert "Người hỏi gửi thẳng cho cán bộ" in page
+    assert not {"not_covered", "unhelpful", "unsure", "typed"} & set(re.findall(r"\w+", page))
+
+
+def test_the_inbox_pages_when_many_wait(client: httpx.Client, db: Database) -> None:
+    ids = [ask(db, f"Câu hỏi số {n}", timedelta(hours=40 - n)) for n in range(30)]
+    make_admin(db, "tinh")
+    login(client, "tinh")
+    first = client.get("/admin/questions").text
+    assert "Trang 1 / 2" in first and first.count('class="card question') == 25
+    assert f'id="question-{ids[0]}"' in first and f'id="question-{ids[25]}"' not in first
+    second = client.get("/admin/questions", params={"page": 2}).text
+    assert second.count('class="card question') == 5 and f'id="question-{ids[29]}"' in second

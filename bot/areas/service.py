@@ -110,6 +110,14 @@ def communes_of_villages(session: Session, village_ids: Collection[int]) -> set[
     return set(session.scalars(stmt))
 
 
+def village_names(session: Session, village_ids: Collection[int]) -> dict[int, str]:
+    """The names of some villages by id, in one query for a page that lists many."""
+    if not village_ids:
+        return {}
+    rows = session.execute(select(Village.id, Village.name).where(Village.id.in_(list(village_ids))))
+    return {village_id: name for village_id, name in rows}
+
+
 def get_village(session: Session, village_id: int) -> Village | None:
     """One village by id."""
     return session.get(Village, village_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -309,14 +309,32 @@ def ask_officials(
 
 
 def questions(
-    session: Session, status: QuestionStatus, commune_codes: list[int] | None, limit: int = 100
-) -> list[OpenQuestion]:
-    """Questions in one state, oldest open first or newest answered first, limited to some communes."""
+    session: Session,
+    status: QuestionStatus,
+    commune_codes: list[int] | None,
+    *,
+    offset: int = 0,
+    limit: int = 100,
+) -> tuple[list[OpenQuestion], int]:
+    """One page of questions in one state, limited to some communes, with the total: the longest waiting
+    first, or the latest answered first."""
     stmt = select(OpenQuestion).where(OpenQuestion.status == status)
     if commune_codes is not None:
         stmt = stmt.where(OpenQuestion.commune_code.in_(commune_codes))
-    order = OpenQuestion.id if status == QuestionStatus.open else OpenQuestion.id.desc()
-    return list(session.scalars(stmt.order_by(order).limit(limit)))
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    if status == QuestionStatus.open:
+        stmt = stmt.order_by(OpenQuestion.created_at, OpenQuestion.id)
+    else:
+        stmt = stmt.order_by(OpenQuestion.answered_at.desc(), OpenQuestion.id.desc())
+    return list(session.scalars(stmt.offset(offset).limit(limit))), total
+
+
+def entry_questions(session: Session, entry_ids: Collection[str]) -> dict[str, str]:
+    """The questions of some entries by id, to show what the bot answered or offered in their words."""
+    if not entry_ids:
+        return {}
+    rows = session.execute(select(QAEntry.id, QAEntry.question).where(QAEntry.id.in_(list(entry_ids))))
+    return {entry_id: question for entry_id, question in rows}
 
 
 def get_question(session: Session, question_id: int) -> OpenQuestion | None:
