@@ -3,9 +3,11 @@ inbox of people's questions the bot could not answer."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from functools import partial
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import yaml
 from fastapi import APIRouter, BackgroundTasks, Depends, Form, HTTPException, Query, Request, UploadFile
@@ -23,13 +25,14 @@ from admin.deps import (
     client_ip,
     csrf_protect,
 )
-from admin.views import PAGE_SIZE, Page, commune_name, province_name, redirect, render
+from admin.views import PAGE_SIZE, ROLE_LABELS, Page, commune_name, province_name, redirect, render
 from bot.accounts import service as accounts
 from bot.accounts.models import AdminUser, Role
 from bot.areas import service as areas
 from bot.content import ContentError, knowledge_rows
 from bot.conversation.types import Outgoing, Reply
 from bot.db import utcnow
+from bot.errors import Refusal
 from bot.i18n import mark
 from bot.messages import service as messages
 from bot.people import service as people
@@ -228,23 +231,67 @@ def answer_question(
     return redirect("/admin/questions")
 
 
-@router.post("/questions/{question_id}/to-entry")
-def question_to_entry(
-    request: Request, session: SessionDep, admin: AnswererDep, question_id: int
-) -> Response:
-    """One more click: the answered question becomes a published Q&A entry in the person's words."""
+def _question_to_add(session: Session, admin: AdminUser, question_id: int) -> OpenQuestion:
+    """An answered question of the admin's communes not yet in the Q&A, or a 409 page."""
     question = get_question_in_scope(session, admin, question_id)
     if question.status != QuestionStatus.answered or question.entry_id:
         raise HTTPException(
             status_code=409, detail=mark("Câu hỏi này chưa được trả lời hoặc đã thành mục hỏi đáp.")
         )
-    entry = qa.entry_from_question(
-        session,
-        question,
-        source=admin_gettext(request)("Cán bộ {name} trả lời").format(name=admin.full_name or admin.username),
+    return question
+
+
+def _answered_by(
+    session: Session, question: OpenQuestion, admin: AdminUser, gettext: Callable[[str], str]
+) -> str:
+    """Who answered, as the source people read under the answer: 'Lò Thị Hoa, UBND xã Phong Thổ'; an
+    account without a unit is named by its role and communes."""
+    official = (accounts.get(session, question.answered_by) if question.answered_by else None) or admin
+    unit = official.unit or ", ".join(
+        [gettext(ROLE_LABELS[official.role]), *map(commune_name, official.commune_codes)]
     )
-    accounts.audit(session, admin, "qa_entry_from_question", f"qa:{entry.id}", client_ip(request))
-    return redirect("/admin/questions")
+    return f"{official.full_name or official.username}, {unit}"
+
+
+@router.get("/questions/{question_id}/to-entry", response_class=HTMLResponse)
+def question_to_entry_form(
+    request: Request, session: SessionDep, admin: AnswererDep, question_id: int
+) -> Response:
+    """'Thêm vào hỏi đáp': the editor on a new draft made from an answered question, for the official to
+    write the clear question everyone may ask."""
+    question = _question_to_add(session, admin, question_id)
+    source = _answered_by(session, question, admin, admin_gettext(request))
+    return _entry_form(request, admin, qa.draft_from_question(question, source=source), question=question)
+
+
+@router.post("/questions/{question_id}/to-entry")
+def question_to_entry(
+    request: Request, session: SessionDep, admin: AnswererDep, form: FormDep, question_id: int
+) -> Response:
+    """Save the entry made from an answered question; a commune officer saves a draft, which an editor or
+    a province admin reviews and publishes: an answer to one person is not answered to all unchecked."""
+    question = _question_to_add(session, admin, question_id)
+    row = _row_from_form(form, "")
+    if row["status"] != EntryStatus.draft.value and not accounts.can_edit_content(admin):
+        raise HTTPException(
+            status_code=403, detail=mark("Chỉ biên tập viên và quản trị tỉnh đăng được mục hỏi đáp.")
+        )
+    try:
+        report = qa.entry_from_question(session, question, row)
+    except Refusal as exc:
+        raise HTTPException(status_code=409, detail=exc.msgid) from exc
+    if report.errors:
+        _ = admin_gettext(request)
+        return _entry_form(request, admin, row, question=question, errors=[e.text(_) for e in report.errors])
+    accounts.audit(
+        session,
+        admin,
+        "qa_entry_from_question",
+        f"qa:{question.entry_id}",
+        client_ip(request),
+        status=row["status"],
+    )
+    return redirect(f"/admin/qa/{question.entry_id}?saved=true")
 
 
 # --- one entry: view, edit with translations, delete -------------------------------------------
@@ -255,13 +302,20 @@ def _entry_form(
     admin: AdminUser,
     row: dict[str, Any],
     *,
-    new: bool,
+    new: bool = True,
+    question: OpenQuestion | None = None,
     errors: list[str] | None = None,
     saved: bool = False,
 ) -> Response:
-    """The entry editor (read-only for those who may not edit), with the refusal's reasons if any."""
+    """The entry editor (read-only for those who may not edit), with the refusal's reasons if any; on an
+    answered question, a commune officer may write the draft but not publish it."""
     languages = [lang for lang in runtime_of(request).catalogs.languages() if lang.code != "vi"]
     area = row.get("area") or {}
+    can_publish = accounts.can_edit_content(admin)
+    if question is not None:
+        action = f"/admin/questions/{question.id}/to-entry"
+    else:
+        action = "/admin/qa/" + ("new" if new else quote(str(row["id"]), safe=""))
     return render(
         request,
         "qa_entry.html",
@@ -269,10 +323,13 @@ def _entry_form(
         status=400 if errors else 200,
         row=row,
         new=new,
+        question=question,
+        action=action,
         errors=errors or [],
         saved=saved,
         languages=languages,
-        can_edit=accounts.can_edit_content(admin),
+        can_edit=can_publish or question is not None,
+        can_publish=can_publish,
         provinces=areas.provinces(),
         chosen_provinces=area.get("provinces") or [],
         chosen=_communes(area.get("communes") or []),
@@ -337,7 +394,7 @@ def _row_from_form(form: FormData, entry_id: str) -> dict[str, Any]:
 @router.get("/qa/new", response_class=HTMLResponse)
 def qa_entry_new(request: Request, admin: EditorDep) -> Response:
     """An empty editor for a new entry."""
-    return _entry_form(request, admin, {"status": "draft", "tags": []}, new=True)
+    return _entry_form(request, admin, {"status": "draft", "tags": []})
 
 
 @router.get("/qa/{entry_id}", response_class=HTMLResponse)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -19,7 +19,7 @@ from bot.config import PROJECT_ROOT
 from bot.content import import_all
 from bot.db import Database, utcnow
 from bot.qa import service as qa
-from bot.qa.models import ForwardReason, OpenQuestion
+from bot.qa.models import EntryStatus, ForwardReason, OpenQuestion
 from bot.qa.spreadsheet import rows_from_xlsx, xlsx_from_rows
 from tests.test_admin import csrf, login, make_admin
 
@@ -436,3 +436,115 @@ def test_the_inbox_pages_when_many_wait(client: httpx.Client, db: Database) -> N
     assert f'id="question-{ids[0]}"' in first and f'id="question-{ids[25]}"' not in first
     second = client.get("/admin/questions", params={"page": 2}).text
     assert second.count('class="card question') == 5 and f'id="question-{ids[29]}"' in second
+
+
+def test_an_answered_question_becomes_a_draft_an_editor_publishes(client: httpx.Client, db: Database) -> None:
+    with db.transaction() as session:
+        import_all(session, PROJECT_ROOT / "content")
+        entries = len(qa.export_rows(session))
+    for name, role, communes in [
+        ("tinh", Role.province_admin, ()),
+        ("phongtho", Role.commune_officer, (3549,)),
+        ("ngoai", Role.commune_officer, (3445,)),
+        ("bientap", Role.editor, ()),
+    ]:
+        make_admin(db, name, role, communes)
+    login(client, "tinh")
+    set_unit(client, db, "phongtho", "UBND xã Phong Thổ")
+    wording = "bo nha toi bi om thi goi ai <b>gấp</b>"
+    answer = "Gọi cán bộ thú y xã, số điện thoại dán ở nhà văn hóa thôn."
+    question_id = ask(db, wording, timedelta(hours=3), reason=ForwardReason.not_covered)
+    with httpx.Client(base_url=str(client.base_url)) as officer:
+        login(officer, "phongtho")
+        inbox = officer.get("/admin/questions")
+        answered = officer.post(
+            f"/admin/questions/{question_id}/answer", data={"answer": answer, "csrf_token": csrf(inbox)}
+        )
+        assert answered.status_code == 303
+        inbox = officer.get("/admin/questions")
+        assert f'href="/admin/questions/{question_id}/to-entry">Thêm vào hỏi đáp</a>' in inbox.text
+
+        editor = officer.get(f"/admin/questions/{question_id}/to-entry")
+        assert editor.status_code == 200
+        assert 'name="question" required maxlength="500" value=""' in editor.text, "the question is to write"
+        assert (
+            'Người dân hỏi: <strong class="pre">«bo nha toi bi om thi goi ai &lt;b&gt;gấp&lt;/b&gt;»'
+            in editor.text
+        )
+        assert (
+            f'name="alternatives" rows="3">{wording.replace("<", "&lt;").replace(">", "&gt;")}</textarea>'
+            in editor.text
+        )
+        assert f">{answer}</textarea>" in editor.text
+        assert 'name="source_document" maxlength="300" value="Lò Thị Hoa, UBND xã Phong Thổ"' in editor.text
+        assert 'name="communes" value="3549" checked> Xã Phong Thổ' in editor.text, "the person's commune"
+        assert 'name="status"' not in editor.text and "Lưu bản nháp" in editor.text
+        form = {
+            "csrf_token": csrf(editor),
+            "question": "Bò bị ốm thì báo cho ai?",
+            "alternatives": wording,
+            "answer": answer,
+            "source_document": "Lò Thị Hoa, UBND xã Phong Thổ",
+            "communes": "3549",
+        }
+        assert (
+            officer.post(
+                f"/admin/questions/{question_id}/to-entry", data=form | {"status": "published"}
+            ).status_code
+            == 403
+        )
+        unwritten = officer.post(f"/admin/questions/{question_id}/to-entry", data=form | {"question": ""})
+        assert unwritten.status_code == 400 and "thiếu &#39;question&#39;" in unwritten.text
+        with httpx.Client(base_url=str(client.base_url)) as outsider:
+            login(outsider, "ngoai")
+            assert outsider.get(f"/admin/questions/{question_id}/to-entry").status_code == 404
+
+        saved = officer.post(f"/admin/questions/{question_id}/to-entry", data=form)
+        assert (
+            saved.status_code == 303
+            and saved.headers["location"] == "/admin/qa/bo-bi-om-thi-bao-cho-ai?saved=true"
+        )
+        shown = officer.get(saved.headers["location"])
+        assert "Đã lưu bản nháp. Loa Bản chưa trả lời bằng mục này" in shown.text
+        assert "<fieldset disabled>" in shown.text, "an officer reads the draft, editors change it"
+        with db.transaction() as session:
+            entry = qa.get(session, "bo-bi-om-thi-bao-cho-ai")
+            assert entry is not None and len(qa.export_rows(session)) == entries + 1
+            assert (entry.question, entry.alternatives, entry.answer) == (
+                "Bò bị ốm thì báo cho ai?",
+                [wording],
+                answer,
+            )
+            assert entry.source_document == "Lò Thị Hoa, UBND xã Phong Thổ" and entry.communes == [3549]
+            assert entry.status == EntryStatus.draft
+            assert entry not in qa.published(session, date.today()), "a draft is never answered with"
+            linked = session.get(OpenQuestion, question_id)
+            assert linked is not None and linked.entry_id == entry.id
+        assert officer.get(f"/admin/questions/{question_id}/to-entry").status_code == 409, "not added twice"
+        assert officer.post(f"/admin/questions/{question_id}/to-entry", data=form).status_code == 409
+        assert (
+            'href="/admin/qa/bo-bi-om-thi-bao-cho-ai">Đã thành mục hỏi đáp'
+            in officer.get("/admin/questions").text
+        )
+        publish = form | {"status": "published", "csrf_token": csrf(shown)}
+        assert officer.post("/admin/qa/bo-bi-om-thi-bao-cho-ai", data=publish).status_code == 403
+
+    login(client, "bientap")
+    page = client.get("/admin/qa", params={"q": "bo bi om", "status": "draft"})
+    assert '<a href="/admin/qa/bo-bi-om-thi-bao-cho-ai">' in page.text and "Xã Phong Thổ" in page.text
+    published = client.post("/admin/qa/bo-bi-om-thi-bao-cho-ai", data=publish | {"csrf_token": csrf(page)})
+    assert published.status_code == 303
+    with db.transaction() as session:
+        assert "bo-bi-om-thi-bao-cho-ai" in {e.id for e in qa.published(session, date.today())}
+
+
+def test_without_a_unit_the_source_names_the_role_and_communes(client: httpx.Client, db: Database) -> None:
+    make_admin(db, "phongtho", Role.commune_officer, (3549,))
+    question_id = ask(db, "Ai sửa đường vào bản?", timedelta(days=1))
+    login(client, "phongtho")
+    inbox = client.get("/admin/questions")
+    client.post(
+        f"/admin/questions/{question_id}/answer", data={"answer": "UBND xã.", "csrf_token": csrf(inbox)}
+    )
+    editor = client.get(f"/admin/questions/{question_id}/to-entry").text
+    assert 'name="source_document" maxlength="300" value="phongtho, Cán bộ xã, Xã Phong Thổ"' in editor

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from bot.config import PROJECT_ROOT
 from bot.content import import_all
 from bot.db import Database
-from bot.qa.models import OpenQuestion, QAEntry
+from bot.qa.models import EntryStatus, OpenQuestion, QAEntry
 from tests.drivers import Driver, on_channel, onboard, wait_for_text
 from tests.fakes.telegram_api import FakeBotAPI
 from tests.fakes.zalo_api import FakeZalo
@@ -141,9 +141,21 @@ def test_unanswered_to_answered_to_new_entry(person: Driver, client: httpx.Clien
         assert answered.status_code == 303
         reached = wait_for_text(person, "Gọi cán bộ thú y xã")
         assert "Cán bộ xã trả lời câu hỏi của bạn «con bò nhà tôi bị ốm thì gọi ai»" in reached.text
-        made = officer.post(f"/admin/questions/{question_id}/to-entry", data={"csrf_token": csrf(inbox)})
+        draft = {
+            "csrf_token": csrf(inbox),
+            "question": "Bò bị ốm thì gọi ai?",
+            "alternatives": question,
+            "answer": "Gọi cán bộ thú y xã.",
+            "source_document": "phongtho, Cán bộ xã",
+            "communes": "3549",
+        }
+        made = officer.post(f"/admin/questions/{question_id}/to-entry", data=draft)
         assert made.status_code == 303
         assert "Đã thành mục hỏi đáp" in officer.get("/admin/questions").text
+    with db.transaction() as session:  # an editor publishes the officer's draft
+        made_entry = session.get(QAEntry, "bo-bi-om-thi-goi-ai")
+        assert made_entry is not None and made_entry.status == EntryStatus.draft
+        made_entry.status = EntryStatus.published
     again = person.send(question)
     assert again[0].text.startswith("Gọi cán bộ thú y xã")
-    assert "📄 Nguồn: Cán bộ phongtho trả lời" in again[0].text
+    assert "📄 Nguồn: phongtho, Cán bộ xã" in again[0].text

@@ -7,14 +7,15 @@ from collections import Counter
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
-from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, and_, case, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.areas import service as areas
 from bot.db import utcnow
+from bot.errors import Refusal
 from bot.i18n import mark
 from bot.people.models import Person
 from bot.qa.engine import Entry
@@ -350,25 +351,43 @@ def answer_question(session: Session, question: OpenQuestion, *, answer: str, ad
     question.answered_at = utcnow()
 
 
-def entry_from_question(session: Session, question: OpenQuestion, *, source: str) -> QAEntry:
-    """Publish an answered question as a Q&A entry, the person's wording as its question."""
-    base = fold(question.text).replace(" ", "-")[: MAX_ID - 6].strip("-") or "cau-hoi"
-    entry_id, n = base, 1
+def draft_from_question(question: OpenQuestion, *, source: str) -> dict[str, Any]:
+    """An answered question as a new draft in the import format: the person's words become another wording
+    of a clear question the official still has to write, the official's answer the answer, the person's
+    commune the area, so an answer given to one person never reaches others unreviewed."""
+    return {
+        "question": "",
+        "alternatives": [question.text],
+        "answer": question.answer,
+        "tags": [],
+        "source": {"document": source, "section": ""},
+        "area": {"communes": [question.commune_code]} if question.commune_code else None,
+        "status": EntryStatus.draft.value,
+    }
+
+
+def entry_from_question(session: Session, question: OpenQuestion, row: dict[str, Any]) -> ImportReport:
+    """Save the entry an official made from an answered question, through the import's checks and under
+    an id made from its question; the question is linked to it, once: a second try is refused."""
+    base = "-".join(fold(w) for w in words(str(row.get("question") or "")))[: MAX_ID - 6].strip("-")
+    entry_id, n = base or "cau-hoi", 1
     while session.get(QAEntry, entry_id) is not None:
         n += 1
-        entry_id = f"{base}-{n}"
-    entry = QAEntry(
-        id=entry_id,
-        question=question.text,
-        answer=question.answer,
-        tags=[],
-        source_document=source,
-        status=EntryStatus.published,
+        entry_id = f"{base or 'cau-hoi'}-{n}"
+    report = import_rows(session, [row | {"id": entry_id}])
+    if report.errors:
+        return report
+    linked = cast(
+        CursorResult[Any],
+        session.execute(
+            update(OpenQuestion)
+            .where(OpenQuestion.id == question.id, OpenQuestion.entry_id.is_(None))
+            .values(entry_id=entry_id)
+        ),
     )
-    session.add(entry)
-    session.flush()
-    question.entry_id = entry.id
-    return entry
+    if linked.rowcount != 1:
+        raise Refusal(mark("Câu hỏi này đã thành mục hỏi đáp."))
+    return report
 
 
 def get_all(
