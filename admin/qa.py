@@ -348,13 +348,17 @@ def commune_choices(
     admin: AdminDep,
     commune_q: str = "",
     communes: Annotated[list[int] | None, Query()] = None,
+    provinces: Annotated[list[int] | None, Query()] = None,
 ) -> Response:
-    """The area picker's communes: the ticked ones stay, then up to 20 whose name holds the search, typed
-    with or without marks."""
+    """The area picker's communes: the ticked ones stay, then up to 12 whose name holds the search, typed
+    with or without marks; those of the ticked provinces, or of the ticked communes' or the officer's
+    provinces, first: 'phong' in Lai Châu means Phong Thổ, not the wards of Huế."""
     chosen = _communes(communes or [])
     ticked = {c.code for c in chosen}
+    near = set(provinces or []) | {c.province_code for c in chosen + _communes(admin.commune_codes)}
     found = areas.search(areas.all_communes(), commune_q) if commune_q.strip() else []
-    matches = [c for c in found if c.code not in ticked][:20]
+    others = [c for c in found if c.code not in ticked]
+    matches = sorted(others, key=lambda c: c.province_code not in near)[:12]
     return render(
         request, "qa_communes.html", admin, chosen=chosen, matches=matches, commune_q=commune_q.strip()
     )

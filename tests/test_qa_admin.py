@@ -262,8 +262,12 @@ def test_the_search_finds_entries_typed_without_marks_or_in_shorthand(
     assert found("vay von") == ["vay-von-chan-nuoi", "von-vay-khac"], "the phrase first, then all syllables"
     assert found("vay von", status="draft") == ["vay-von-chan-nuoi"]
     page = client.get("/admin/qa", params={"q": "vay von"})
-    assert re.search(r"vay-von-chan-nuoi.*?<td>Lai Châu, Xã Phong Thổ</td>.*?Bản nháp", page.text, re.S)
-    assert re.search(r"von-vay-khac.*?<td>Toàn quốc</td>.*?Đã đăng", page.text, re.S)
+    assert re.search(
+        r'vay-von-chan-nuoi.*?<td data-label="Áp dụng ở">Lai Châu, Xã Phong Thổ</td>.*?Bản nháp',
+        page.text,
+        re.S,
+    )
+    assert re.search(r'von-vay-khac.*?<td data-label="Áp dụng ở">Toàn quốc</td>.*?Đã đăng', page.text, re.S)
 
     missed = client.get("/admin/qa", params={"q": "<b>xyzzy</b>"})
     assert "Không tìm thấy mục nào khớp với «&lt;b&gt;xyzzy&lt;/b&gt;»." in missed.text
@@ -331,6 +335,9 @@ def test_the_editor_sets_where_an_entry_holds_by_names(client: httpx.Client, db:
         f'<label class="check"><input type="checkbox" name="communes" value="{phong_tho[1]}" checked>'
     )
     assert kept.text.count(f'value="{phong_tho[1]}"') == 1, "a ticked commune is not offered twice"
+    near = client.get("/admin/communes", params={"commune_q": "phong", "provinces": lai_chau[1]})
+    first = re.search(r'name="communes" value="\d+"> [^<]+<span class="muted">· ([^<]+)</span>', near.text)
+    assert first is not None and first[1] == "Lai Châu", "the ticked province's communes first"
     nothing = client.get("/admin/communes", params={"commune_q": "<i>zzz</i>"})
     assert "Không có xã, phường nào tên «&lt;i&gt;zzz&lt;/i&gt;»." in nothing.text
 
@@ -351,7 +358,7 @@ def test_the_editor_sets_where_an_entry_holds_by_names(client: httpx.Client, db:
     assert re.search(rf'value="{lai_chau[1]}" checked> Lai Châu<', shown)
     assert f'value="{phong_tho[1]}" checked> Xã Phong Thổ' in shown
     listed = client.get("/admin/qa", params={"q": "1719 la gi"}).text
-    assert "<td>Lai Châu, Xã Phong Thổ</td>" in listed
+    assert '<td data-label="Áp dụng ở">Lai Châu, Xã Phong Thổ</td>' in listed
 
     refused = client.post("/admin/qa/ct1719-la-gi", data=form | {"communes": ["3549", "999999"]})
     assert refused.status_code == 400 and "không có tỉnh, xã mang mã 999999" in refused.text
@@ -414,7 +421,7 @@ def test_the_inbox_shows_where_and_how_long_each_question_waited_and_what_the_bo
     card = page[page.find(f'id="question-{unhelpful}"') :]
     assert re.search(
         r"Loa Bản đã trả lời bằng: <a [^>]+>«Tỷ lệ người dân tộc thiểu số tham gia bảo hiểm y tế[^»]*»</a> — "
-        r"người hỏi bấm 👎",
+        r"người hỏi báo là chưa đúng ý \(👎\)",
         card,
     )
     card = page[page.find(f'id="question-{unsure}"') :]
