@@ -10,14 +10,17 @@ from typing import Any
 
 import httpx
 import yaml
+from alembic import command
 from openpyxl import Workbook, load_workbook
+from sqlalchemy import JSON, column, create_engine, table
 
 from bot.accounts import service as accounts
 from bot.accounts.models import Role
 from bot.areas import service as areas
 from bot.config import PROJECT_ROOT
 from bot.content import import_all
-from bot.db import Database, utcnow
+from bot.db import Database, UTCDateTime, utcnow
+from bot.migrations import alembic_config, upgrade
 from bot.qa import service as qa
 from bot.qa.models import EntryStatus, ForwardReason, OpenQuestion
 from bot.qa.spreadsheet import rows_from_xlsx, xlsx_from_rows
@@ -555,3 +558,45 @@ def test_without_a_unit_the_source_names_the_role_and_communes(client: httpx.Cli
     )
     editor = client.get(f"/admin/questions/{question_id}/to-entry").text
     assert 'name="source_document" maxlength="300" value="phongtho, Cán bộ xã, Xã Phong Thổ"' in editor
+
+
+def test_the_migration_gives_existing_entries_their_search_text(database_url: str) -> None:
+    command.downgrade(alembic_config(database_url), "0009")
+    entries = table(
+        "qa_entries",
+        *(column(name) for name in ("id", "question", "answer", "source_document", "source_section")),
+        *(column(name, JSON) for name in ("alternatives", "tags", "translations", "provinces", "communes")),
+        *(column(name) for name in ("status", "served_count", "helpful_count", "unhelpful_count")),
+        *(column(name, UTCDateTime) for name in ("created_at", "updated_at")),
+    )
+    engine = create_engine(database_url)
+    with engine.begin() as conn:  # an entry written before 0010, by the schema of 0009
+        conn.execute(
+            entries.insert().values(
+                id="the-bhyt",
+                question="Thẻ BHYT làm ở đâu?",
+                alternatives=["mất thẻ bảo hiểm"],
+                answer="Ở UBND xã.",
+                tags=["y tế"],
+                translations={},
+                provinces=[],
+                communes=[],
+                source_document="",
+                source_section="",
+                status="published",
+                served_count=0,
+                helpful_count=0,
+                unhelpful_count=0,
+                created_at=utcnow(),
+                updated_at=utcnow(),
+            )
+        )
+    engine.dispose()
+    upgrade(database_url)
+    database = Database(database_url)
+    with database.transaction() as session:
+        entry = qa.get(session, "the-bhyt")
+        assert entry is not None
+        assert entry.search_text == " the bhyt | the bhyt lam o dau | mat the bao hiem | o ubnd xa | y te "
+        assert qa.get_all(session, "bảo hiểm", offset=0, limit=5)[0] == [entry]
+    database.dispose()
