@@ -3,7 +3,11 @@ inbox of people's questions the bot could not answer."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+from functools import partial
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import yaml
 from fastapi import APIRouter, BackgroundTasks, Depends, Form, HTTPException, Query, Request, UploadFile
@@ -21,16 +25,19 @@ from admin.deps import (
     client_ip,
     csrf_protect,
 )
-from admin.views import PAGE_SIZE, Page, redirect, render
+from admin.views import PAGE_SIZE, ROLE_LABELS, Page, commune_name, province_name, redirect, render
 from bot.accounts import service as accounts
 from bot.accounts.models import AdminUser, Role
+from bot.areas import service as areas
 from bot.content import ContentError, knowledge_rows
 from bot.conversation.types import Outgoing, Reply
+from bot.db import utcnow
+from bot.errors import Refusal
 from bot.i18n import mark
 from bot.messages import service as messages
 from bot.people import service as people
 from bot.qa import service as qa
-from bot.qa.models import OpenQuestion, QuestionStatus
+from bot.qa.models import EntryStatus, ForwardReason, OpenQuestion, QuestionStatus
 from bot.qa.spreadsheet import xlsx_from_rows
 from bot.runtime import runtime_of
 
@@ -40,22 +47,55 @@ router = APIRouter(prefix="/admin", dependencies=[Depends(csrf_protect)])
 # --- Q&A entries -------------------------------------------------------------
 
 
-@router.get("/qa", response_class=HTMLResponse)
-def qa_list(
-    request: Request, session: SessionDep, admin: AdminDep, q: str = "", page: Annotated[int, Query(ge=1)] = 1
+def _listing(
+    request: Request,
+    session: Session,
+    admin: AdminUser,
+    *,
+    q: str = "",
+    status: EntryStatus | None = None,
+    page: int = 1,
+    code: int = 200,
+    report: qa.ImportReport | None = None,
+    problems: list[str] | None = None,
 ) -> Response:
-    """Entries with how often each was served and how people rated it; search and pages."""
-    rows, total = qa.get_all(session, q, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    """The list of entries as searched and filtered, with an import's report when there is one."""
+    rows, total = qa.get_all(session, q, status=status, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
     return render(
         request,
         "qa.html",
         admin,
+        status=code,
         rows=rows,
         page=Page(page, total),
         q=q,
-        report=None,
+        only=status,
+        empty=not rows and not qa.any_entries(session),
+        area_names=area_names,
         can_import=accounts.can_edit_content(admin),
+        report=report,
+        problems=problems or [],
     )
+
+
+def area_names(provinces: list[int], communes: list[int]) -> list[str]:
+    """Where an entry holds, by name; none means nationwide."""
+    return [province_name(code) for code in provinces] + [commune_name(code) for code in communes]
+
+
+@router.get("/qa", response_class=HTMLResponse)
+def qa_list(
+    request: Request,
+    session: SessionDep,
+    admin: AdminDep,
+    q: str = "",
+    status: str = "",
+    page: Annotated[int, Query(ge=1)] = 1,
+) -> Response:
+    """Entries with where they hold, their status, how often each was served and how people rated it;
+    search (without marks or in shorthand too), one status only (the filter's 'all' sends none), pages."""
+    only = EntryStatus(status) if status in {s.value for s in EntryStatus} else None
+    return _listing(request, session, admin, q=q, status=only, page=page)
 
 
 @router.get("/qa/export.{fmt}")
@@ -107,19 +147,7 @@ def qa_import(
             updated=report.updated,
             skipped=len(problems),
         )
-    listing, total = qa.get_all(session, "", offset=0, limit=PAGE_SIZE)
-    return render(
-        request,
-        "qa.html",
-        admin,
-        status=400 if refused else 200,
-        rows=listing,
-        page=Page(1, total),
-        q="",
-        report=report,
-        problems=problems,
-        can_import=True,
-    )
+    return _listing(request, session, admin, code=400 if refused else 200, report=report, problems=problems)
 
 
 # --- questions the bot could not answer ------------------------------------
@@ -135,17 +163,42 @@ def get_question_in_scope(session: Session, admin: AdminUser, question_id: int) 
 
 
 @router.get("/questions", response_class=HTMLResponse)
-def questions_page(request: Request, session: SessionDep, admin: AdminDep) -> Response:
-    """'Câu hỏi chưa có trả lời': people's questions waiting for an official, and recent answers."""
+def questions_page(
+    request: Request, session: SessionDep, admin: AdminDep, page: Annotated[int, Query(ge=1)] = 1
+) -> Response:
+    """'Câu hỏi chưa có trả lời': people's questions waiting for an official, the longest waiting first,
+    each with where the person lives and what Loa Bản had answered or offered; and recent answers."""
     scope = accounts.scope(admin)
+    waiting, total = qa.questions(
+        session, QuestionStatus.open, scope, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
+    )
+    answered, _ = qa.questions(session, QuestionStatus.answered, scope, limit=20)
+    shown = waiting + answered
     return render(
         request,
         "questions.html",
         admin,
-        waiting=qa.questions(session, QuestionStatus.open, scope),
-        answered=qa.questions(session, QuestionStatus.answered, scope, limit=20),
+        waiting=waiting,
+        page=Page(page, total),
+        answered=answered,
+        villages=areas.village_names(session, {q.village_id for q in shown if q.village_id is not None}),
+        entries=qa.entry_questions(
+            session, {e for q in waiting for e in [*q.offered, q.answered_with] if e is not None}
+        ),
+        waited=partial(waited, now=utcnow()),
+        reasons=ForwardReason,
         can_answer=admin.role != Role.viewer,
     )
+
+
+def waited(since: datetime, now: datetime) -> tuple[int, str]:
+    """A question's wait in its largest whole unit, (3, 'days') or (5, 'hours'): who waited longest shows."""
+    minutes = max(1, int((now - since).total_seconds() // 60))
+    if minutes >= 24 * 60:
+        return minutes // (24 * 60), "days"
+    if minutes >= 60:
+        return minutes // 60, "hours"
+    return minutes, "minutes"
 
 
 @router.post("/questions/{question_id}/answer")
@@ -178,23 +231,67 @@ def answer_question(
     return redirect("/admin/questions")
 
 
-@router.post("/questions/{question_id}/to-entry")
-def question_to_entry(
-    request: Request, session: SessionDep, admin: AnswererDep, question_id: int
-) -> Response:
-    """One more click: the answered question becomes a published Q&A entry in the person's words."""
+def _question_to_add(session: Session, admin: AdminUser, question_id: int) -> OpenQuestion:
+    """An answered question of the admin's communes not yet in the Q&A, or a 409 page."""
     question = get_question_in_scope(session, admin, question_id)
     if question.status != QuestionStatus.answered or question.entry_id:
         raise HTTPException(
             status_code=409, detail=mark("Câu hỏi này chưa được trả lời hoặc đã thành mục hỏi đáp.")
         )
-    entry = qa.entry_from_question(
-        session,
-        question,
-        source=admin_gettext(request)("Cán bộ {name} trả lời").format(name=admin.full_name or admin.username),
+    return question
+
+
+def _answered_by(
+    session: Session, question: OpenQuestion, admin: AdminUser, gettext: Callable[[str], str]
+) -> str:
+    """Who answered, as the source people read under the answer: 'Lò Thị Hoa, UBND xã Phong Thổ'; an
+    account without a unit is named by its role and communes."""
+    official = (accounts.get(session, question.answered_by) if question.answered_by else None) or admin
+    unit = official.unit or ", ".join(
+        [gettext(ROLE_LABELS[official.role]), *map(commune_name, official.commune_codes)]
     )
-    accounts.audit(session, admin, "qa_entry_from_question", f"qa:{entry.id}", client_ip(request))
-    return redirect("/admin/questions")
+    return f"{official.full_name or official.username}, {unit}"
+
+
+@router.get("/questions/{question_id}/to-entry", response_class=HTMLResponse)
+def question_to_entry_form(
+    request: Request, session: SessionDep, admin: AnswererDep, question_id: int
+) -> Response:
+    """'Thêm vào hỏi đáp': the editor on a new draft made from an answered question, for the official to
+    write the clear question everyone may ask."""
+    question = _question_to_add(session, admin, question_id)
+    source = _answered_by(session, question, admin, admin_gettext(request))
+    return _entry_form(request, admin, qa.draft_from_question(question, source=source), question=question)
+
+
+@router.post("/questions/{question_id}/to-entry")
+def question_to_entry(
+    request: Request, session: SessionDep, admin: AnswererDep, form: FormDep, question_id: int
+) -> Response:
+    """Save the entry made from an answered question; a commune officer saves a draft, which an editor or
+    a province admin reviews and publishes: an answer to one person is not answered to all unchecked."""
+    question = _question_to_add(session, admin, question_id)
+    row = _row_from_form(form, "")
+    if row["status"] != EntryStatus.draft.value and not accounts.can_edit_content(admin):
+        raise HTTPException(
+            status_code=403, detail=mark("Chỉ biên tập viên và quản trị tỉnh đăng được mục hỏi đáp.")
+        )
+    try:
+        report = qa.entry_from_question(session, question, row)
+    except Refusal as exc:
+        raise HTTPException(status_code=409, detail=exc.msgid) from exc
+    if report.errors:
+        _ = admin_gettext(request)
+        return _entry_form(request, admin, row, question=question, errors=[e.text(_) for e in report.errors])
+    accounts.audit(
+        session,
+        admin,
+        "qa_entry_from_question",
+        f"qa:{question.entry_id}",
+        client_ip(request),
+        status=row["status"],
+    )
+    return redirect(f"/admin/qa/{question.entry_id}?saved=true")
 
 
 # --- one entry: view, edit with translations, delete -------------------------------------------
@@ -205,12 +302,20 @@ def _entry_form(
     admin: AdminUser,
     row: dict[str, Any],
     *,
-    new: bool,
+    new: bool = True,
+    question: OpenQuestion | None = None,
     errors: list[str] | None = None,
     saved: bool = False,
 ) -> Response:
-    """The entry editor (read-only for those who may not edit), with the refusal's reasons if any."""
+    """The entry editor (read-only for those who may not edit), with the refusal's reasons if any; on an
+    answered question, a commune officer may write the draft but not publish it."""
     languages = [lang for lang in runtime_of(request).catalogs.languages() if lang.code != "vi"]
+    area = row.get("area") or {}
+    can_publish = accounts.can_edit_content(admin)
+    if question is not None:
+        action = f"/admin/questions/{question.id}/to-entry"
+    else:
+        action = "/admin/qa/" + ("new" if new else quote(str(row["id"]), safe=""))
     return render(
         request,
         "qa_entry.html",
@@ -218,10 +323,44 @@ def _entry_form(
         status=400 if errors else 200,
         row=row,
         new=new,
+        question=question,
+        action=action,
         errors=errors or [],
         saved=saved,
         languages=languages,
-        can_edit=accounts.can_edit_content(admin),
+        can_edit=can_publish or question is not None,
+        can_publish=can_publish,
+        provinces=areas.provinces(),
+        chosen_provinces=area.get("provinces") or [],
+        chosen=_communes(area.get("communes") or []),
+        matches=[],
+    )
+
+
+def _communes(codes: list[Any]) -> list[areas.Area]:
+    """The communes of some codes, skipping any that is not one (the import's checks name it)."""
+    return [c for code in codes if isinstance(code, int) and (c := areas.get_commune(code)) is not None]
+
+
+@router.get("/communes", response_class=HTMLResponse)
+def commune_choices(
+    request: Request,
+    admin: AdminDep,
+    commune_q: str = "",
+    communes: Annotated[list[int] | None, Query()] = None,
+    provinces: Annotated[list[int] | None, Query()] = None,
+) -> Response:
+    """The area picker's communes: the ticked ones stay, then up to 12 whose name holds the search, typed
+    with or without marks; those of the ticked provinces, or of the ticked communes' or the officer's
+    provinces, first: 'phong' in Lai Châu means Phong Thổ, not the wards of Huế."""
+    chosen = _communes(communes or [])
+    ticked = {c.code for c in chosen}
+    near = set(provinces or []) | {c.province_code for c in chosen + _communes(admin.commune_codes)}
+    found = areas.search(areas.all_communes(), commune_q) if commune_q.strip() else []
+    others = [c for c in found if c.code not in ticked]
+    matches = sorted(others, key=lambda c: c.province_code not in near)[:12]
+    return render(
+        request, "qa_communes.html", admin, chosen=chosen, matches=matches, commune_q=commune_q.strip()
     )
 
 
@@ -230,6 +369,9 @@ def _row_from_form(form: FormData, entry_id: str) -> dict[str, Any]:
 
     def text(name: str) -> str:
         return str(form.get(name) or "").strip()
+
+    def codes(name: str) -> list[Any]:  # anything but digits is kept for the checks to refuse
+        return [int(v) if isinstance(v, str) and v.isdigit() else v for v in form.getlist(name)]
 
     translations = {
         code.removeprefix("tq_"): {"question": text(code), "answer": text("ta_" + code.removeprefix("tq_"))}
@@ -247,13 +389,16 @@ def _row_from_form(form: FormData, entry_id: str) -> dict[str, Any]:
         "valid_to": text("valid_to") or None,
         "status": text("status") or "draft",
         "translations": translations,
+        "area": {"provinces": codes("provinces"), "communes": codes("communes")}
+        if form.getlist("provinces") or form.getlist("communes")
+        else None,
     }
 
 
 @router.get("/qa/new", response_class=HTMLResponse)
 def qa_entry_new(request: Request, admin: EditorDep) -> Response:
     """An empty editor for a new entry."""
-    return _entry_form(request, admin, {"status": "draft", "tags": []}, new=True)
+    return _entry_form(request, admin, {"status": "draft", "tags": []})
 
 
 @router.get("/qa/{entry_id}", response_class=HTMLResponse)

@@ -343,7 +343,8 @@ def admin_create(
     admin: ProvinceAdminDep,
     username: Annotated[str, Form()],
     role: Annotated[Role, Form()],
-    full_name: Annotated[str, Form()] = "",
+    full_name: Annotated[str, Form(max_length=200)] = "",
+    unit: Annotated[str, Form(max_length=200)] = "",
     communes: Annotated[str, Form()] = "",
 ) -> Response:
     """Create an admin with a one-time password shown once."""
@@ -355,6 +356,7 @@ def admin_create(
             password=password,
             role=role,
             full_name=full_name,
+            unit=unit,
             commune_codes=parse_codes(communes),
             must_change_password=True,
         )
@@ -379,7 +381,8 @@ def admin_update(
     admin: ProvinceAdminDep,
     admin_id: int,
     role: Annotated[Role, Form()],
-    full_name: Annotated[str, Form()] = "",
+    full_name: Annotated[str, Form(max_length=200)] = "",
+    unit: Annotated[str, Form(max_length=200)] = "",
     communes: Annotated[str, Form()] = "",
     active: Annotated[bool, Form()] = False,
 ) -> Response:
@@ -393,6 +396,7 @@ def admin_update(
             target,
             role=role,
             full_name=full_name,
+            unit=unit,
             active=active,
             commune_codes=parse_codes(communes),
         )
@@ -429,11 +433,7 @@ def villages_page(
     if scope is not None:
         matches = [a for code in scope if (a := areas.get_commune(code)) is not None]
     else:
-        matches = (
-            areas.search(tuple(c for p in areas.provinces() for c in areas.communes(p.code)), q)[:30]
-            if q
-            else []
-        )
+        matches = areas.search(areas.all_communes(), q)[:30] if q else []
     return render(
         request,
         "villages.html",

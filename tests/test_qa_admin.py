@@ -4,16 +4,25 @@ errors, export that imports back unchanged."""
 from __future__ import annotations
 
 import io
+import re
+from datetime import date, timedelta
+from typing import Any
 
 import httpx
 import yaml
+from alembic import command
 from openpyxl import Workbook, load_workbook
+from sqlalchemy import JSON, column, create_engine, table
 
+from bot.accounts import service as accounts
 from bot.accounts.models import Role
+from bot.areas import service as areas
 from bot.config import PROJECT_ROOT
 from bot.content import import_all
-from bot.db import Database
+from bot.db import Database, UTCDateTime, utcnow
+from bot.migrations import alembic_config, upgrade
 from bot.qa import service as qa
+from bot.qa.models import EntryStatus, ForwardReason, OpenQuestion
 from bot.qa.spreadsheet import rows_from_xlsx, xlsx_from_rows
 from tests.test_admin import csrf, login, make_admin
 
@@ -219,3 +228,375 @@ def test_a_viewer_reads_entries_but_cannot_change_them(client: httpx.Client, db:
     )
     assert refused.status_code == 403
     assert client.get("/admin/qa/new").status_code == 403
+
+
+def test_the_search_finds_entries_typed_without_marks_or_in_shorthand(
+    client: httpx.Client, db: Database
+) -> None:
+    with db.transaction() as session:
+        import_all(session, PROJECT_ROOT / "content")
+        qa.import_rows(
+            session,
+            [
+                {
+                    "id": "vay-von-chan-nuoi",
+                    "question": "Vay vốn chăn nuôi ở đâu?",
+                    "answer": "Ngân hàng Chính sách xã hội cho hộ nghèo vay.",
+                    "status": "draft",
+                    "area": {"provinces": [12], "communes": [3549]},
+                },
+                {
+                    "id": "von-vay-khac",
+                    "question": "Hộ có vốn thì có được vay nữa không?",
+                    "answer": "Được.",
+                },
+            ],
+        )
+    make_admin(db, "xem", Role.viewer)
+    login(client, "xem")
+
+    def found(q: str, **params: str) -> list[str]:
+        page = client.get("/admin/qa", params={"q": q, **params})
+        assert page.status_code == 200
+        return re.findall(r'<a href="/admin/qa/([^"]+)"><strong>', page.text)
+
+    assert found("bao hiem y te") == found("bhyt") == found("BHYT") == ["muc-tieu-bao-hiem-y-te"]
+    assert "muc-tieu-2030-ho-ngheo" in found("ho ngheo")
+    assert found("vay von") == ["vay-von-chan-nuoi", "von-vay-khac"], "the phrase first, then all syllables"
+    assert found("vay von", status="draft") == ["vay-von-chan-nuoi"]
+    page = client.get("/admin/qa", params={"q": "vay von"})
+    assert re.search(
+        r'vay-von-chan-nuoi.*?<td data-label="Áp dụng ở">Lai Châu, Xã Phong Thổ</td>.*?Bản nháp',
+        page.text,
+        re.S,
+    )
+    assert re.search(r'von-vay-khac.*?<td data-label="Áp dụng ở">Toàn quốc</td>.*?Đã đăng', page.text, re.S)
+
+    missed = client.get("/admin/qa", params={"q": "<b>xyzzy</b>"})
+    assert "Không tìm thấy mục nào khớp với «&lt;b&gt;xyzzy&lt;/b&gt;»." in missed.text
+    assert "Chưa có mục hỏi đáp nào" not in missed.text and "<b>xyzzy" not in missed.text
+
+
+def test_an_empty_knowledge_base_says_so(client: httpx.Client, db: Database) -> None:
+    make_admin(db, "xem", Role.viewer)
+    login(client, "xem")
+    assert "Chưa có mục hỏi đáp nào." in client.get("/admin/qa", params={"q": "bhyt"}).text
+
+
+def set_unit(client: httpx.Client, db: Database, username: str, unit: str) -> None:
+    """A province admin gives an account its unit through the account form, keeping the rest."""
+    with db.transaction() as session:
+        target = accounts.get_by_username(session, username)
+        assert target is not None
+        target_id, role, communes = target.id, target.role.value, ", ".join(map(str, target.commune_codes))
+    form = client.get(f"/admin/admins/{target_id}")
+    assert 'name="unit"' in form.text
+    saved = client.post(
+        f"/admin/admins/{target_id}",
+        data={
+            "csrf_token": csrf(form),
+            "role": role,
+            "full_name": "Lò Thị Hoa",
+            "unit": unit,
+            "communes": communes,
+            "active": "true",
+        },
+    )
+    assert saved.status_code == 303
+
+
+def test_an_account_has_a_unit(client: httpx.Client, db: Database) -> None:
+    make_admin(db, "tinh")
+    make_admin(db, "phongtho", Role.commune_officer, (3549,))
+    login(client, "tinh")
+    set_unit(client, db, "phongtho", "UBND xã <Phong Thổ>")
+    assert "UBND xã &lt;Phong Thổ&gt;" in client.get("/admin/admins").text
+    with db.transaction() as session:
+        officer = accounts.get_by_username(session, "phongtho")
+        assert officer is not None and officer.unit == "UBND xã <Phong Thổ>"
+        assert officer.commune_codes == [3549] and officer.full_name == "Lò Thị Hoa"
+
+
+def test_the_editor_sets_where_an_entry_holds_by_names(client: httpx.Client, db: Database) -> None:
+    with db.transaction() as session:
+        import_all(session, PROJECT_ROOT / "content")
+    make_admin(db, "bientap", Role.editor)
+    login(client, "bientap")
+    page = client.get("/admin/qa/ct1719-la-gi")
+    assert "Áp dụng ở" in page.text and page.text.count('name="provinces"') == 34
+    lai_chau = re.search(r'name="provinces" value="(\d+)" *> Lai Châu<', page.text)
+    assert lai_chau is not None
+
+    found = client.get("/admin/communes", params={"commune_q": "phong tho"})
+    assert found.status_code == 200
+    phong_tho = re.search(
+        r'name="communes" value="(\d+)"> Xã Phong Thổ <span class="muted">· Lai Châu', found.text
+    )
+    assert phong_tho is not None and "checked" not in found.text
+    kept = client.get("/admin/communes", params={"commune_q": "phong", "communes": phong_tho[1]})
+    assert kept.text.startswith(
+        f'<label class="check"><input type="checkbox" name="communes" value="{phong_tho[1]}" checked>'
+    )
+    assert kept.text.count(f'value="{phong_tho[1]}"') == 1, "a ticked commune is not offered twice"
+    near = client.get("/admin/communes", params={"commune_q": "phong", "provinces": lai_chau[1]})
+    first = re.search(r'name="communes" value="\d+"> [^<]+<span class="muted">· ([^<]+)</span>', near.text)
+    assert first is not None and first[1] == "Lai Châu", "the ticked province's communes first"
+    nothing = client.get("/admin/communes", params={"commune_q": "<i>zzz</i>"})
+    assert "Không có xã, phường nào tên «&lt;i&gt;zzz&lt;/i&gt;»." in nothing.text
+
+    form = {
+        "csrf_token": csrf(page),
+        "question": "Chương trình 1719 là chương trình gì?",
+        "answer": "Là chương trình phát triển vùng đồng bào dân tộc thiểu số.",
+        "status": "published",
+    }
+    saved = client.post(
+        "/admin/qa/ct1719-la-gi", data=form | {"provinces": lai_chau[1], "communes": phong_tho[1]}
+    )
+    assert saved.status_code == 303
+    with db.transaction() as session:
+        entry = qa.get(session, "ct1719-la-gi")
+        assert entry is not None and (entry.provinces, entry.communes) == ([12], [3549])
+    shown = client.get("/admin/qa/ct1719-la-gi").text
+    assert re.search(rf'value="{lai_chau[1]}" checked> Lai Châu<', shown)
+    assert f'value="{phong_tho[1]}" checked> Xã Phong Thổ' in shown
+    listed = client.get("/admin/qa", params={"q": "1719 la gi"}).text
+    assert '<td data-label="Áp dụng ở">Lai Châu, Xã Phong Thổ</td>' in listed
+
+    refused = client.post("/admin/qa/ct1719-la-gi", data=form | {"communes": ["3549", "999999"]})
+    assert refused.status_code == 400 and "không có tỉnh, xã mang mã 999999" in refused.text
+    assert f'value="{phong_tho[1]}" checked>' in refused.text, "the refused form keeps what was ticked"
+
+    assert client.post("/admin/qa/ct1719-la-gi", data=form).status_code == 303
+    with db.transaction() as session:
+        entry = qa.get(session, "ct1719-la-gi")
+        assert entry is not None and entry.nationwide, "nothing ticked: nationwide"
+
+
+def ask(db: Database, text: str, ago: timedelta, commune: int = 3549, **fields: Any) -> int:
+    """A question forwarded to the officials some time ago, as the chat side stores it."""
+    with db.transaction() as session:
+        question = OpenQuestion(commune_code=commune, text=text, created_at=utcnow() - ago, **fields)
+        session.add(question)
+        session.flush()
+        return question.id
+
+
+def test_the_inbox_shows_where_and_how_long_each_question_waited_and_what_the_bot_did(
+    client: httpx.Client, db: Database
+) -> None:
+    with db.transaction() as session:
+        import_all(session, PROJECT_ROOT / "content")
+        village = areas.create_village(session, commune_code=3549, name="Bản <Nà> Lang").id
+        offered = ["muc-tieu-giam-ngheo-2025", "muc-tieu-2030-ho-ngheo", "doi-tuong-giam-ngheo"]
+        wordings = [qa.entry_questions(session, offered)[e] for e in offered]
+    hostile = ask(
+        db, "<script>alert(1)</script> bò ốm gọi ai?", timedelta(minutes=10), reason=ForwardReason.not_covered
+    )
+    unsure = ask(
+        db,
+        "ho ngheo duoc ho tro gi",
+        timedelta(hours=5, minutes=20),
+        village_id=village,
+        reason=ForwardReason.unsure,
+        offered=offered,
+    )
+    unhelpful = ask(
+        db,
+        "the bhyt het han thi sao",
+        timedelta(days=3, hours=2),
+        village_id=village,
+        reason=ForwardReason.unhelpful,
+        answered_with="muc-tieu-bao-hiem-y-te",
+    )
+    typed = ask(db, "Cho tôi gặp cán bộ", timedelta(days=1, hours=1), reason=ForwardReason.typed)
+    elsewhere = ask(db, "Câu hỏi của xã khác", timedelta(days=9), commune=3445)
+    make_admin(db, "phongtho", Role.commune_officer, (3549,))
+    login(client, "phongtho")
+    page = client.get("/admin/questions").text
+
+    order = [page.find(f'id="question-{i}"') for i in (unhelpful, typed, unsure, hostile)]
+    assert -1 not in order and order == sorted(order), "the longest waiting first"
+    assert f'id="question-{elsewhere}"' not in page and "xã khác" not in page, "only the officer's communes"
+    assert "chờ 3 ngày" in page and "chờ 1 ngày" in page and "chờ 5 giờ" in page and "chờ 10 phút" in page
+    assert page.count("Xã Phong Thổ · Bản &lt;Nà&gt; Lang") == 2
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; bò ốm gọi ai?" in page and "<script>alert" not in page
+    card = page[page.find(f'id="question-{unhelpful}"') :]
+    assert re.search(
+        r"Loa Bản đã trả lời bằng: <a [^>]+>«Tỷ lệ người dân tộc thiểu số tham gia bảo hiểm y tế[^»]*»</a> — "
+        r"người hỏi báo là chưa đúng ý \(👎\)",
+        card,
+    )
+    card = page[page.find(f'id="question-{unsure}"') :]
+    assert "Loa Bản đã gợi ý: " + "; ".join(
+        f'<a href="/admin/qa/{e}">«{w}»</a>' for e, w in zip(offered, wordings, strict=True)
+    ) in " ".join(card.split())
+    card = page[page.find(f'id="question-{hostile}"') :]
+    assert "Loa Bản chưa có thông tin về việc này" in card.split("</section>")[0]
+    assert "Người hỏi gửi thẳng cho cán bộ" in page
+    assert not {"not_covered", "unhelpful", "unsure", "typed"} & set(re.findall(r"\w+", page))
+
+
+def test_the_inbox_pages_when_many_wait(client: httpx.Client, db: Database) -> None:
+    ids = [ask(db, f"Câu hỏi số {n}", timedelta(hours=40 - n)) for n in range(30)]
+    make_admin(db, "tinh")
+    login(client, "tinh")
+    first = client.get("/admin/questions").text
+    assert "Trang 1 / 2" in first and first.count('class="card question') == 25
+    assert f'id="question-{ids[0]}"' in first and f'id="question-{ids[25]}"' not in first
+    second = client.get("/admin/questions", params={"page": 2}).text
+    assert second.count('class="card question') == 5 and f'id="question-{ids[29]}"' in second
+
+
+def test_an_answered_question_becomes_a_draft_an_editor_publishes(client: httpx.Client, db: Database) -> None:
+    with db.transaction() as session:
+        import_all(session, PROJECT_ROOT / "content")
+        entries = len(qa.export_rows(session))
+    for name, role, communes in [
+        ("tinh", Role.province_admin, ()),
+        ("phongtho", Role.commune_officer, (3549,)),
+        ("ngoai", Role.commune_officer, (3445,)),
+        ("bientap", Role.editor, ()),
+    ]:
+        make_admin(db, name, role, communes)
+    login(client, "tinh")
+    set_unit(client, db, "phongtho", "UBND xã Phong Thổ")
+    wording = "bo nha toi bi om thi goi ai <b>gấp</b>"
+    answer = "Gọi cán bộ thú y xã, số điện thoại dán ở nhà văn hóa thôn."
+    question_id = ask(db, wording, timedelta(hours=3), reason=ForwardReason.not_covered)
+    with httpx.Client(base_url=str(client.base_url)) as officer:
+        login(officer, "phongtho")
+        inbox = officer.get("/admin/questions")
+        answered = officer.post(
+            f"/admin/questions/{question_id}/answer", data={"answer": answer, "csrf_token": csrf(inbox)}
+        )
+        assert answered.status_code == 303
+        inbox = officer.get("/admin/questions")
+        assert f'href="/admin/questions/{question_id}/to-entry">Thêm vào hỏi đáp</a>' in inbox.text
+
+        editor = officer.get(f"/admin/questions/{question_id}/to-entry")
+        assert editor.status_code == 200
+        assert 'name="question" required maxlength="500" value=""' in editor.text, "the question is to write"
+        assert (
+            'Người dân hỏi: <strong class="pre">«bo nha toi bi om thi goi ai &lt;b&gt;gấp&lt;/b&gt;»'
+            in editor.text
+        )
+        assert (
+            f'name="alternatives" rows="3">{wording.replace("<", "&lt;").replace(">", "&gt;")}</textarea>'
+            in editor.text
+        )
+        assert f">{answer}</textarea>" in editor.text
+        assert 'name="source_document" maxlength="300" value="Lò Thị Hoa, UBND xã Phong Thổ"' in editor.text
+        assert 'name="communes" value="3549" checked> Xã Phong Thổ' in editor.text, "the person's commune"
+        assert 'name="status"' not in editor.text and "Lưu bản nháp" in editor.text
+        form = {
+            "csrf_token": csrf(editor),
+            "question": "Bò bị ốm thì báo cho ai?",
+            "alternatives": wording,
+            "answer": answer,
+            "source_document": "Lò Thị Hoa, UBND xã Phong Thổ",
+            "communes": "3549",
+        }
+        assert (
+            officer.post(
+                f"/admin/questions/{question_id}/to-entry", data=form | {"status": "published"}
+            ).status_code
+            == 403
+        )
+        unwritten = officer.post(f"/admin/questions/{question_id}/to-entry", data=form | {"question": ""})
+        assert unwritten.status_code == 400 and "thiếu &#39;question&#39;" in unwritten.text
+        with httpx.Client(base_url=str(client.base_url)) as outsider:
+            login(outsider, "ngoai")
+            assert outsider.get(f"/admin/questions/{question_id}/to-entry").status_code == 404
+
+        saved = officer.post(f"/admin/questions/{question_id}/to-entry", data=form)
+        assert (
+            saved.status_code == 303
+            and saved.headers["location"] == "/admin/qa/bo-bi-om-thi-bao-cho-ai?saved=true"
+        )
+        shown = officer.get(saved.headers["location"])
+        assert "Đã lưu bản nháp. Loa Bản chưa trả lời bằng mục này" in shown.text
+        assert "<fieldset disabled>" in shown.text, "an officer reads the draft, editors change it"
+        with db.transaction() as session:
+            entry = qa.get(session, "bo-bi-om-thi-bao-cho-ai")
+            assert entry is not None and len(qa.export_rows(session)) == entries + 1
+            assert (entry.question, entry.alternatives, entry.answer) == (
+                "Bò bị ốm thì báo cho ai?",
+                [wording],
+                answer,
+            )
+            assert entry.source_document == "Lò Thị Hoa, UBND xã Phong Thổ" and entry.communes == [3549]
+            assert entry.status == EntryStatus.draft
+            assert entry not in qa.published(session, date.today()), "a draft is never answered with"
+            linked = session.get(OpenQuestion, question_id)
+            assert linked is not None and linked.entry_id == entry.id
+        assert officer.get(f"/admin/questions/{question_id}/to-entry").status_code == 409, "not added twice"
+        assert officer.post(f"/admin/questions/{question_id}/to-entry", data=form).status_code == 409
+        assert (
+            'href="/admin/qa/bo-bi-om-thi-bao-cho-ai">Đã thành mục hỏi đáp'
+            in officer.get("/admin/questions").text
+        )
+        publish = form | {"status": "published", "csrf_token": csrf(shown)}
+        assert officer.post("/admin/qa/bo-bi-om-thi-bao-cho-ai", data=publish).status_code == 403
+
+    login(client, "bientap")
+    page = client.get("/admin/qa", params={"q": "bo bi om", "status": "draft"})
+    assert '<a href="/admin/qa/bo-bi-om-thi-bao-cho-ai">' in page.text and "Xã Phong Thổ" in page.text
+    published = client.post("/admin/qa/bo-bi-om-thi-bao-cho-ai", data=publish | {"csrf_token": csrf(page)})
+    assert published.status_code == 303
+    with db.transaction() as session:
+        assert "bo-bi-om-thi-bao-cho-ai" in {e.id for e in qa.published(session, date.today())}
+
+
+def test_without_a_unit_the_source_names_the_role_and_communes(client: httpx.Client, db: Database) -> None:
+    make_admin(db, "phongtho", Role.commune_officer, (3549,))
+    question_id = ask(db, "Ai sửa đường vào bản?", timedelta(days=1))
+    login(client, "phongtho")
+    inbox = client.get("/admin/questions")
+    client.post(
+        f"/admin/questions/{question_id}/answer", data={"answer": "UBND xã.", "csrf_token": csrf(inbox)}
+    )
+    editor = client.get(f"/admin/questions/{question_id}/to-entry").text
+    assert 'name="source_document" maxlength="300" value="phongtho, Cán bộ xã, Xã Phong Thổ"' in editor
+
+
+def test_the_migration_gives_existing_entries_their_search_text(database_url: str) -> None:
+    command.downgrade(alembic_config(database_url), "0009")
+    entries = table(
+        "qa_entries",
+        *(column(name) for name in ("id", "question", "answer", "source_document", "source_section")),
+        *(column(name, JSON) for name in ("alternatives", "tags", "translations", "provinces", "communes")),
+        *(column(name) for name in ("status", "served_count", "helpful_count", "unhelpful_count")),
+        *(column(name, UTCDateTime) for name in ("created_at", "updated_at")),
+    )
+    engine = create_engine(database_url)
+    with engine.begin() as conn:  # an entry written before 0010, by the schema of 0009
+        conn.execute(
+            entries.insert().values(
+                id="the-bhyt",
+                question="Thẻ BHYT làm ở đâu?",
+                alternatives=["mất thẻ bảo hiểm"],
+                answer="Ở UBND xã.",
+                tags=["y tế"],
+                translations={},
+                provinces=[],
+                communes=[],
+                source_document="",
+                source_section="",
+                status="published",
+                served_count=0,
+                helpful_count=0,
+                unhelpful_count=0,
+                created_at=utcnow(),
+                updated_at=utcnow(),
+            )
+        )
+    engine.dispose()
+    upgrade(database_url)
+    database = Database(database_url)
+    with database.transaction() as session:
+        entry = qa.get(session, "the-bhyt")
+        assert entry is not None
+        assert entry.search_text == " the bhyt | the bhyt lam o dau | mat the bao hiem | o ubnd xa | y te "
+        assert qa.get_all(session, "bảo hiểm", offset=0, limit=5)[0] == [entry]
+    database.dispose()

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from bot.db import Database
 from bot.qa import service as qa
-from bot.qa.models import ForwardReason, OpenQuestion, QAEntry
+from bot.qa.models import EntryStatus, ForwardReason, OpenQuestion, QAEntry
 from tests.drivers import Driver, on_channel, onboard, wait_for_text
 from tests.fakes.telegram_api import FakeBotAPI
 from tests.fakes.zalo_api import FakeZalo
@@ -208,5 +208,26 @@ def test_unanswered_to_answered_reaches_the_person(
             },
         )
         assert answered.status_code == 303
-    reached = wait_for_text(person, "Gọi cán bộ thú y xã")
-    assert "Cán bộ xã trả lời câu hỏi của bạn «con bò nhà tôi bị ốm thì gọi ai»" in reached.text
+        reached = wait_for_text(person, "Gọi cán bộ thú y xã")
+        assert "Cán bộ xã trả lời câu hỏi của bạn «con bò nhà tôi bị ốm thì gọi ai»" in reached.text
+        draft = {
+            "csrf_token": csrf(inbox),
+            "question": "Bò bị ốm thì gọi ai?",
+            "alternatives": question,
+            "answer": "Gọi cán bộ thú y xã.",
+            "source_document": "phongtho, Cán bộ xã",
+            "communes": "3549",
+        }
+        made = officer.post(f"/admin/questions/{waiting.id}/to-entry", data=draft)
+        assert made.status_code == 303
+        assert "Đã thành mục hỏi đáp" in officer.get("/admin/questions").text
+    unpublished = person.send(question)
+    assert all("Gọi cán bộ thú y xã." not in r.text for r in unpublished), "a draft is never answered with"
+    assert all(("Bò bị ốm thì gọi ai?", "qa:bo-bi-om-thi-goi-ai") not in r.buttons for r in unpublished)
+    with db.transaction() as session:  # an editor publishes the officer's draft
+        made_entry = session.get(QAEntry, "bo-bi-om-thi-goi-ai")
+        assert made_entry is not None and made_entry.status == EntryStatus.draft
+        made_entry.status = EntryStatus.published
+    again = person.send(question)
+    assert again[0].text.startswith("❓ Bạn hỏi: “Bò bị ốm thì gọi ai?”")
+    assert "Gọi cán bộ thú y xã." in again[0].text and "📄 Nguồn: phongtho, Cán bộ xã" in again[0].text

@@ -68,6 +68,7 @@ def create(
     password: str,
     role: Role,
     full_name: str = "",
+    unit: str = "",
     commune_codes: Iterable[int] = (),
     must_change_password: bool = False,
 ) -> AdminUser:
@@ -80,6 +81,7 @@ def create(
     admin = AdminUser(
         username=username,
         full_name=full_name.strip(),
+        unit=unit.strip(),
         password_hash=hash_password(password),
         role=role,
         must_change_password=must_change_password,
@@ -96,12 +98,14 @@ def update(
     *,
     role: Role,
     full_name: str,
+    unit: str,
     active: bool,
     commune_codes: Iterable[int],
 ) -> AdminUser:
-    """Change an admin's role, name, status and communes."""
+    """Change an admin's role, name, unit, status and communes."""
     admin.role = role
     admin.full_name = full_name.strip()
+    admin.unit = unit.strip()
     admin.active = active
     wanted = set(commune_codes)
     admin.communes = [c for c in admin.communes if c.commune_code in wanted] + [

@@ -39,6 +39,12 @@ def communes(province_code: int) -> tuple[Area, ...]:
     return tuple(sorted(items, key=lambda a: _sort_key(a.name)))
 
 
+@cache
+def all_communes() -> tuple[Area, ...]:
+    """Every commune of the country, province by province, for pickers that search them all by name."""
+    return tuple(c for p in provinces() for c in communes(p.code))
+
+
 def _sort_key(name: str) -> str:
     """Sort on the name without its 'Tỉnh/Xã/Phường' prefix."""
     return fold(strip_prefix(name))
@@ -102,6 +108,14 @@ def communes_of_villages(session: Session, village_ids: Collection[int]) -> set[
         return set()
     stmt = select(Village.commune_code).where(Village.id.in_(list(village_ids)))
     return set(session.scalars(stmt))
+
+
+def village_names(session: Session, village_ids: Collection[int]) -> dict[int, str]:
+    """The names of some villages by id, in one query for a page that lists many."""
+    if not village_ids:
+        return {}
+    rows = session.execute(select(Village.id, Village.name).where(Village.id.in_(list(village_ids))))
+    return {village_id: name for village_id, name in rows}
 
 
 def get_village(session: Session, village_id: int) -> Village | None:

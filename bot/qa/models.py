@@ -6,10 +6,12 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Connection, ForeignKey, Index, LargeBinary, String, Text, event
+from sqlalchemy.orm import Mapped, Mapper, mapped_column
 
 from bot.db import Base, str_enum, utcnow
+from bot.qa.normalize import words
+from bot.text import fold
 
 
 class EntryStatus(enum.StrEnum):
@@ -39,6 +41,8 @@ class QAEntry(Base):
     provinces: Mapped[list[int]] = mapped_column(default=list)
     communes: Mapped[list[int]] = mapped_column(default=list)
     status: Mapped[EntryStatus] = mapped_column(str_enum(EntryStatus, 12), default=EntryStatus.draft)
+    # The folded words of the entry for the admin's search, kept by `_keep_search_text` whatever writes.
+    search_text: Mapped[str] = mapped_column(Text, default="")
     # Use counters change with atomic increments that leave `updated_at` alone: only a change of content
     # moves it, and with it the index's signature (see service.count_served).
     served_count: Mapped[int] = mapped_column(default=0)
@@ -67,6 +71,23 @@ class QAEntry(Base):
             or (province_code is not None and province_code in self.provinces)
             or (commune_code is not None and commune_code in self.communes)
         )
+
+
+def search_text(entry_id: str, question: str, alternatives: list[str], answer: str, tags: list[str]) -> str:
+    """What the admin's search looks in (id, question, other wordings, answer, tags) as folded words, the
+    fields apart (' | ') and padded with spaces: a syllable matches as ' s ', a phrase as ' s1 s2 ', never
+    across two fields."""
+    fields = [entry_id, question, *alternatives, answer, *tags]
+    return " " + " | ".join(" ".join(fold(w) for w in words(f)) for f in fields) + " "
+
+
+@event.listens_for(QAEntry, "before_insert")
+@event.listens_for(QAEntry, "before_update")
+def _keep_search_text(_mapper: Mapper[QAEntry], _connection: Connection, entry: QAEntry) -> None:
+    """Import, the editor and anything else that writes an entry keep its search text current."""
+    entry.search_text = search_text(
+        entry.id, entry.question, entry.alternatives or [], entry.answer, entry.tags or []
+    )
 
 
 class QuestionStatus(enum.StrEnum):

@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, and_, case, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from bot.areas import service as areas
 from bot.db import utcnow
+from bot.errors import Refusal
 from bot.i18n import mark
 from bot.people.models import Person
 from bot.qa.engine import Entry
 from bot.qa.models import EntryStatus, ForwardReason, OpenQuestion, PassageVector, QAEntry, QuestionStatus
+from bot.qa.normalize import syllables, words
 from bot.text import fold
 
 # Entry ids travel in button payloads ("qa_down:<id>"), which Telegram limits to 64 bytes.
@@ -106,6 +109,10 @@ def validate_row(row: Any, line: int) -> dict[str, Any] | RowError:
     area = _area(row.get("area"))
     if area is None:
         return refuse(mark("'area' phải có 'provinces' và/hoặc 'communes' là danh sách mã số"))
+    unknown = [c for c in area[0] if areas.get_province(c) is None]
+    unknown += [c for c in area[1] if areas.get_commune(c) is None]
+    if unknown:  # an answer for a place that does not exist would never reach anyone
+        return refuse(mark("'area': không có tỉnh, xã mang mã {codes}"), codes=", ".join(map(str, unknown)))
     return {
         "id": entry_id.strip(),
         "question": question.strip(),
@@ -303,14 +310,32 @@ def ask_officials(
 
 
 def questions(
-    session: Session, status: QuestionStatus, commune_codes: list[int] | None, limit: int = 100
-) -> list[OpenQuestion]:
-    """Questions in one state, oldest open first or newest answered first, limited to some communes."""
+    session: Session,
+    status: QuestionStatus,
+    commune_codes: list[int] | None,
+    *,
+    offset: int = 0,
+    limit: int = 100,
+) -> tuple[list[OpenQuestion], int]:
+    """One page of questions in one state, limited to some communes, with the total: the longest waiting
+    first, or the latest answered first."""
     stmt = select(OpenQuestion).where(OpenQuestion.status == status)
     if commune_codes is not None:
         stmt = stmt.where(OpenQuestion.commune_code.in_(commune_codes))
-    order = OpenQuestion.id if status == QuestionStatus.open else OpenQuestion.id.desc()
-    return list(session.scalars(stmt.order_by(order).limit(limit)))
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    if status == QuestionStatus.open:
+        stmt = stmt.order_by(OpenQuestion.created_at, OpenQuestion.id)
+    else:
+        stmt = stmt.order_by(OpenQuestion.answered_at.desc(), OpenQuestion.id.desc())
+    return list(session.scalars(stmt.offset(offset).limit(limit))), total
+
+
+def entry_questions(session: Session, entry_ids: Collection[str]) -> dict[str, str]:
+    """The questions of some entries by id, to show what the bot answered or offered in their words."""
+    if not entry_ids:
+        return {}
+    rows = session.execute(select(QAEntry.id, QAEntry.question).where(QAEntry.id.in_(list(entry_ids))))
+    return {entry_id: question for entry_id, question in rows}
 
 
 def get_question(session: Session, question_id: int) -> OpenQuestion | None:
@@ -326,37 +351,75 @@ def answer_question(session: Session, question: OpenQuestion, *, answer: str, ad
     question.answered_at = utcnow()
 
 
-def entry_from_question(session: Session, question: OpenQuestion, *, source: str) -> QAEntry:
-    """Publish an answered question as a Q&A entry, the person's wording as its question."""
-    base = fold(question.text).replace(" ", "-")[: MAX_ID - 6].strip("-") or "cau-hoi"
-    entry_id, n = base, 1
+def draft_from_question(question: OpenQuestion, *, source: str) -> dict[str, Any]:
+    """An answered question as a new draft in the import format: the person's words become another wording
+    of a clear question the official still has to write, the official's answer the answer, the person's
+    commune the area, so an answer given to one person never reaches others unreviewed."""
+    return {
+        "question": "",
+        "alternatives": [question.text],
+        "answer": question.answer,
+        "tags": [],
+        "source": {"document": source, "section": ""},
+        "area": {"communes": [question.commune_code]} if question.commune_code else None,
+        "status": EntryStatus.draft.value,
+    }
+
+
+def entry_from_question(session: Session, question: OpenQuestion, row: dict[str, Any]) -> ImportReport:
+    """Save the entry an official made from an answered question, through the import's checks and under
+    an id made from its question; the question is linked to it, once: a second try is refused."""
+    base = "-".join(fold(w) for w in words(str(row.get("question") or "")))[: MAX_ID - 6].strip("-")
+    entry_id, n = base or "cau-hoi", 1
     while session.get(QAEntry, entry_id) is not None:
         n += 1
-        entry_id = f"{base}-{n}"
-    entry = QAEntry(
-        id=entry_id,
-        question=question.text,
-        answer=question.answer,
-        tags=[],
-        source_document=source,
-        status=EntryStatus.published,
+        entry_id = f"{base or 'cau-hoi'}-{n}"
+    report = import_rows(session, [row | {"id": entry_id}])
+    if report.errors:
+        return report
+    linked = cast(
+        CursorResult[Any],
+        session.execute(
+            update(OpenQuestion)
+            .where(OpenQuestion.id == question.id, OpenQuestion.entry_id.is_(None))
+            .values(entry_id=entry_id)
+        ),
     )
-    session.add(entry)
-    session.flush()
-    question.entry_id = entry.id
-    return entry
+    if linked.rowcount != 1:
+        raise Refusal(mark("Câu hỏi này đã thành mục hỏi đáp."))
+    return report
 
 
-def get_all(session: Session, query: str, *, offset: int, limit: int) -> tuple[list[QAEntry], int]:
-    """One page of entries matching a search in id, question, answer or tags; with the total count."""
+def get_all(
+    session: Session, query: str, *, status: EntryStatus | None = None, offset: int, limit: int
+) -> tuple[list[QAEntry], int]:
+    """One page of entries, with the total count: every folded syllable of the query must occur in the
+    entry's id, question, other wordings, answer or tags (typed without marks, or in shorthand, as the bot
+    reads it); entries holding the syllables as one phrase come first."""
     stmt = select(QAEntry)
-    if query.strip():
-        like = f"%{query.strip()}%"
-        stmt = stmt.where(
-            or_(QAEntry.id.ilike(like), QAEntry.question.ilike(like), QAEntry.answer.ilike(like))
-        )
+    if status is not None:
+        stmt = stmt.where(QAEntry.status == status)
+    ranked = stmt.order_by(QAEntry.id)
+    if forms := _search_forms(query):
+        has = QAEntry.search_text.contains
+        stmt = stmt.where(or_(*(and_(*(has(f" {s} ") for s in form)) for form in forms)))
+        phrase = or_(*(has(f" {' '.join(form)} ") for form in forms))
+        ranked = stmt.order_by(case((phrase, 0), else_=1), QAEntry.id)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    return list(session.scalars(stmt.order_by(QAEntry.id).offset(offset).limit(limit))), total
+    return list(session.scalars(ranked.offset(offset).limit(limit))), total
+
+
+def _search_forms(query: str) -> list[list[str]]:
+    """The query's folded syllables with shorthand expanded, as the bot reads them, and as typed: 'bhyt'
+    finds 'bảo hiểm y tế' and an answer that writes 'BHYT'. Syllables are letters and digits only, so
+    they need no LIKE escaping."""
+    forms = [syllables(query), [fold(w) for w in words(query)]]
+    return [form for i, form in enumerate(forms) if form and form not in forms[:i]]
+
+
+def any_entries(session: Session) -> bool:
+    """Whether the knowledge base holds anything at all, to tell an empty one from a search that missed."""
+    return session.scalar(select(QAEntry.id).limit(1)) is not None
 
 
 def _vector_key(model: str, text: str) -> str:
