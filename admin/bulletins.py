@@ -116,6 +116,11 @@ def _form(
 ) -> Response:
     """The new-bulletin form, again with the admin's input and the reason when it was refused."""
     runtime = runtime_of(request)
+    scope = accounts.scope(admin)
+
+    def chosen(name: str) -> list[int]:
+        return [int(v) for v in values.get(name, []) if str(v).isdigit()]
+
     return _page(
         request,
         "bulletin_form.html",
@@ -125,8 +130,15 @@ def _form(
         values=values,
         languages=runtime.catalogs.languages(),
         provinces=areas.provinces(),
-        villages=areas.villages_in(session, accounts.scope(admin)),
-        scope=accounts.scope(admin),
+        villages=areas.villages_in(session, scope),
+        scope=scope,
+        own_communes=[c for code in scope or [] if (c := areas.get_commune(code)) is not None],
+        chosen_provinces=chosen("provinces"),
+        chosen_communes=chosen("communes"),
+        chosen_villages=chosen("villages"),
+        chosen=[c for code in chosen("communes") if (c := areas.get_commune(code)) is not None],
+        matches=[],
+        commune_q="",
     )
 
 
@@ -139,10 +151,15 @@ def _upload(form: FormData, name: str) -> tuple[bytes, str] | None:
 
 
 def _audience(session: Session, form: FormData, admin: AdminUser) -> bulletins.Audience:
-    """The audience chosen in the form; commune officers may only address their own communes."""
-    communes = tuple(parse_codes(str(form.get("communes") or "")))
+    """The audience chosen in the form by names; nobody ticked must be chosen explicitly as everyone
+    ("toàn tỉnh"), never fall out of an empty form. Commune officers may only address their own communes."""
+    communes = tuple(c for value in form.getlist("communes") for c in parse_codes(str(value)))
     provinces = tuple(int(str(p)) for p in form.getlist("provinces") if str(p).isdigit())
     villages = tuple(int(str(v)) for v in form.getlist("villages") if str(v).isdigit())
+    if not (communes or provinces or villages) and form.get("everyone") != "yes":
+        raise bulletins.BulletinError(
+            mark("Hãy chọn nơi nhận: tỉnh, xã hoặc thôn — hoặc chọn «Toàn tỉnh» để gửi cho tất cả mọi người.")
+        )
     audience = bulletins.Audience(
         provinces=provinces,
         communes=communes,
@@ -187,7 +204,8 @@ def bulletin_create(
             created_by=admin.id,
         )
     except (bulletins.BulletinError, accounts.AccountError) as exc:
-        values = {k: v for k, v in form.multi_items() if isinstance(v, str)}
+        values: dict[str, Any] = {k: v for k, v in form.items() if isinstance(v, str)}
+        values.update({k: form.getlist(k) for k in ("provinces", "communes", "villages")})
         return _form(request, session, admin, exc.translate(_), values)
     for version in bulletin.versions:
         upload = uploads.get(version.language)

@@ -360,7 +360,7 @@ def commune_choices(
     others = [c for c in found if c.code not in ticked]
     matches = sorted(others, key=lambda c: c.province_code not in near)[:12]
     return render(
-        request, "qa_communes.html", admin, chosen=chosen, matches=matches, commune_q=commune_q.strip()
+        request, "commune_picks.html", admin, chosen=chosen, matches=matches, commune_q=commune_q.strip()
     )
 
 

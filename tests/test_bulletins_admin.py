@@ -32,9 +32,11 @@ pytestmark = pytest.mark.skipif(not ffmpeg.available(), reason="needs ffmpeg (ma
 def create(
     client: httpx.Client, data: dict[str, str], files: dict[str, tuple[str, bytes, str]]
 ) -> httpx.Response:
-    """Post the new-bulletin form with its CSRF token."""
+    """Post the new-bulletin form with its CSRF token; no place ticked: the official chose "Toàn tỉnh"."""
     token = csrf(client.get("/admin/bulletins/new"))
-    return client.post("/admin/bulletins/new", data={"csrf_token": token, **data}, files=files)
+    places = {"provinces", "communes", "villages", "everyone"} & set(data)
+    chosen = {} if places else {"everyone": "yes"}
+    return client.post("/admin/bulletins/new", data={"csrf_token": token, **chosen, **data}, files=files)
 
 
 def send(client: httpx.Client, url: str, people: int | None = None, **choice: str) -> httpx.Response:
@@ -261,3 +263,22 @@ def test_an_audience_with_prestigious_persons_gets_the_lead_unless_sent_to_all_a
     with db.transaction() as session:
         sent = bulletins.get(session, int(url.rsplit("/", 1)[1]))
         assert sent is not None and sent.lead_minutes == 0
+
+
+def test_the_audience_is_chosen_by_names_and_everyone_only_on_purpose(
+    client: httpx.Client, db: Database
+) -> None:
+    make_admin(db, "tinh")
+    make_admin(db, "xa", Role.commune_officer, communes=(PHONG_THO,))
+    login(client, "tinh")
+    form = client.get("/admin/bulletins/new").text
+    assert "Toàn tỉnh" in form and "Lai Châu" in form and "Mã xã" not in form
+    picks = client.get("/admin/communes", params={"commune_q": "phong tho"}).text
+    assert f'value="{PHONG_THO}"' in picks and "Xã Phong Thổ" in picks
+    nowhere = create(client, {"title": "Tin", "text_vi": "Nội dung.", "everyone": "no"}, {})
+    assert nowhere.status_code == 400 and "Hãy chọn nơi nhận" in nowhere.text
+    assert 'value="Tin"' in nowhere.text, "what the official typed is kept"
+    client.cookies.clear()
+    login(client, "xa")
+    own = client.get("/admin/bulletins/new").text
+    assert f'name="communes" value="{PHONG_THO}" checked' in own and "Xã Phong Thổ" in own
