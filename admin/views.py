@@ -498,18 +498,6 @@ def village_delete(
     return redirect(f"/admin/villages?commune={commune}")
 
 
-# --- audit log -------------------------------------------------------------
-
-
-@router.get("/audit", response_class=HTMLResponse)
-def audit_log(
-    request: Request, session: SessionDep, admin: ProvinceAdminDep, page: Annotated[int, Query(ge=1)] = 1
-) -> Response:
-    """Every admin action, newest first."""
-    rows, total = accounts.audit_page(session, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
-    return render(request, "audit.html", admin, rows=rows, page=Page(page, total))
-
-
 def install_handlers(app: FastAPI) -> None:
     """Turn the admin's auth exceptions into redirects and HTTP errors into friendly pages."""
 

@@ -15,6 +15,7 @@ from sqlalchemy import text
 from starlette.middleware.sessions import SessionMiddleware
 
 import admin
+from admin.audit import router as audit_admin_router
 from admin.bulletins import router as bulletins_admin_router
 from admin.feedback import router as feedback_admin_router
 from admin.qa import router as qa_admin_router
@@ -112,6 +113,7 @@ def create_app(settings: Settings, *, polling: bool = False) -> FastAPI:
     app.include_router(zalo.router)
     app.include_router(bulletin_views.router)
     app.include_router(admin_router)
+    app.include_router(audit_admin_router)
     app.include_router(bulletins_admin_router)
     app.include_router(qa_admin_router)
     app.include_router(feedback_admin_router)

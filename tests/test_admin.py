@@ -194,7 +194,8 @@ def test_accounts_are_managed_and_audited(client: httpx.Client, db: Database) ->
     listing = client.get("/admin/admins")
     assert "canbo" in listing.text and "Xã Phong Thổ" in listing.text
     audit = client.get("/admin/audit")
-    assert "admin_created" in audit.text and "login" in audit.text
+    assert "Tạo tài khoản" in audit.text and "Đăng nhập" in audit.text and "vai trò: Cán bộ xã" in audit.text
+    assert "admin_created" not in audit.text and "\\u" not in audit.text, "words, not codes or JSON escapes"
     with httpx.Client(base_url=str(client.base_url)) as other:
         assert login(other, "canbo", one_time.group(1)).status_code == 303
 

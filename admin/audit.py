@@ -1,0 +1,117 @@
+"""The audit log, read in words: who did what to which object, with Vietnamese labels and names, never
+raw action codes, ids or JSON escapes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from admin.deps import ProvinceAdminDep, SessionDep, admin_gettext, csrf_protect
+from admin.views import PAGE_SIZE, ROLE_LABELS, Page, render
+from bot.accounts import service as accounts
+from bot.accounts.models import AuditEntry, Role
+from bot.areas import service as areas
+from bot.i18n import mark
+
+router = APIRouter(prefix="/admin", dependencies=[Depends(csrf_protect)])
+
+ACTIONS = {
+    "login": mark("Đăng nhập"),
+    "login_failed": mark("Đăng nhập sai"),
+    "password_changed": mark("Đổi mật khẩu"),
+    "admin_created": mark("Tạo tài khoản"),
+    "admin_created_cli": mark("Tạo tài khoản (dòng lệnh)"),
+    "admin_updated": mark("Sửa tài khoản"),
+    "admin_password_reset": mark("Đặt lại mật khẩu"),
+    "chat_link_code": mark("Tạo mã nối Telegram"),
+    "cli": mark("Dòng lệnh"),
+    "village_created": mark("Thêm thôn, bản"),
+    "village_renamed": mark("Đổi tên thôn, bản"),
+    "village_deleted": mark("Xóa thôn, bản"),
+    "person_role": mark("Đổi vai trò người dân"),
+    "invite_created": mark("Tạo mã mời người có uy tín"),
+    "bulletin_created": mark("Soạn bản tin"),
+    "bulletin_sent": mark("Gửi bản tin"),
+    "bulletin_pause": mark("Tạm dừng bản tin"),
+    "bulletin_resume": mark("Gửi tiếp bản tin"),
+    "bulletin_cancel": mark("Hủy gửi bản tin"),
+    "qa_imported": mark("Nhập hỏi đáp từ tệp"),
+    "qa_entry_saved": mark("Lưu mục hỏi đáp"),
+    "qa_entry_deleted": mark("Xóa mục hỏi đáp"),
+    "qa_entry_from_question": mark("Soạn mục hỏi đáp từ câu hỏi"),
+    "question_answered": mark("Trả lời câu hỏi"),
+    "feedback_category_saved": mark("Lưu loại phản ánh"),
+    "ticket_answered": mark("Trả lời phản ánh"),
+    "ticket_assigned": mark("Giao phản ánh"),
+    "ticket_status": mark("Đổi trạng thái phản ánh"),
+}
+OBJECTS = {
+    "admin": mark("Tài khoản #{id}"),
+    "village": mark("Thôn, bản #{id}"),
+    "person": mark("Người dân #{id}"),
+    "ticket": mark("Phản ánh #{id}"),
+    "bulletin": mark("Bản tin #{id}"),
+    "question": mark("Câu hỏi #{id}"),
+}
+DETAILS = {
+    "role": mark("vai trò"),
+    "name": mark("tên"),
+    "title": mark("tiêu đề"),
+    "recipients": mark("số người nhận"),
+    "created": mark("tạo mới"),
+    "updated": mark("cập nhật"),
+    "skipped": mark("bỏ qua"),
+    "status": mark("trạng thái"),
+    "commune": mark("xã"),
+    "username": mark("tên đăng nhập"),
+    "code": mark("mã"),
+    "saved": mark("đã lưu"),
+    "error": mark("lỗi"),
+    "link": mark("liên kết"),
+    "entry": mark("mục hỏi đáp"),
+}
+
+
+@dataclass(frozen=True)
+class Line:
+    """One audit entry as an official reads it."""
+
+    entry: AuditEntry
+    action: str
+    target: str
+    detail: str
+
+
+def describe(entry: AuditEntry, _: Callable[[str], str]) -> Line:
+    """The entry's action, object and details in words; an unknown action is shown as stored."""
+    kind, _sep, ident = entry.target.partition(":")
+    target = _(OBJECTS[kind]).format(id=ident) if kind in OBJECTS and ident else entry.target
+    parts = [f"{_(DETAILS[k]) if k in DETAILS else k}: {_value(k, v, _)}" for k, v in entry.detail.items()]
+    return Line(
+        entry, _(ACTIONS[entry.action]) if entry.action in ACTIONS else entry.action, target, "; ".join(parts)
+    )
+
+
+def _value(key: str, value: Any, _: Callable[[str], str]) -> str:
+    """A detail's value: roles by their label, communes by name, everything else as plain text."""
+    if key == "role" and value in {r.value for r in Role}:
+        return _(ROLE_LABELS[Role(value)])
+    if key == "commune" and isinstance(value, int) and (commune := areas.get_commune(value)) is not None:
+        return commune.name
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit_log(
+    request: Request, session: SessionDep, admin: ProvinceAdminDep, page: Annotated[int, Query(ge=1)] = 1
+) -> Response:
+    """Every admin action, newest first."""
+    rows, total = accounts.audit_page(session, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    _ = admin_gettext(request)
+    return render(request, "audit.html", admin, rows=[describe(e, _) for e in rows], page=Page(page, total))
