@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
@@ -43,6 +44,7 @@ from bot.db import local_today, utcnow
 from bot.feedback import service as feedback
 from bot.i18n import KNOWN_LANGUAGES, mark
 from bot.messages import service as messages
+from bot.messages.models import Direction, Message
 from bot.people import service as people
 from bot.people.windows import reply_windows
 from bot.runtime import runtime_of
@@ -290,8 +292,23 @@ def person_detail(request: Request, session: SessionDep, admin: AdminDep, person
         admin,
         person=person,
         urns=people.urns_of(session, person),
-        history=messages.history(session, person.id),
+        history=readable(messages.history(session, person.id), admin_gettext(request)),
     )
+
+
+def readable(history: list[Message], _: Callable[[str], str]) -> list[tuple[Message, str]]:
+    """Each message with what an official should read: a tapped button by the label the person saw
+    (its payload, e.g. 'consent:yes', means nothing to them), anything else as written."""
+    labels: dict[str, str] = {}
+    shown = []
+    for message in history:
+        for button in message.payload.get("buttons", []) if message.direction == Direction.outbound else []:
+            labels[str(button.get("payload"))] = str(button.get("label"))
+        if message.direction == Direction.inbound and message.kind == "button":
+            shown.append((message, "🔘 " + labels.get(message.text, _("(bấm một nút cũ)"))))
+        else:
+            shown.append((message, message.text))
+    return shown
 
 
 # --- admin accounts --------------------------------------------------------

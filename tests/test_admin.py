@@ -11,7 +11,8 @@ from bot.accounts import service as accounts
 from bot.accounts.models import Role
 from bot.db import Database
 from bot.people import service as people
-from tests.drivers import WebDriver, onboard
+from tests.drivers import WebDriver, on_channel, onboard
+from tests.fakes.telegram_api import FakeBotAPI
 
 PASSWORD = "correct horse battery"
 PHONG_THO, MUONG_TE = 3549, 3445
@@ -270,3 +271,19 @@ def test_times_are_shown_on_viet_nams_clock(client: httpx.Client, db: Database) 
     login(client, "tinh")
     page = client.get(f"/admin/people/{person_id}").text
     assert "23/11/2026 03:30" in page and "22/11/2026 20:30" not in page
+
+
+def test_a_persons_page_shows_the_buttons_they_tapped_by_their_labels(
+    client: httpx.Client, db: Database, fake_telegram: FakeBotAPI
+) -> None:
+    from sqlalchemy import select
+
+    from bot.people.models import Person
+
+    onboard(on_channel("telegram", client, fake_telegram, db, 4_400_001))
+    with db.transaction() as session:
+        person_id = session.scalars(select(Person.id)).one()
+    make_admin(db, "tinh")
+    login(client, "tinh")
+    page = client.get(f"/admin/people/{person_id}").text
+    assert "🔘 ✅ Tôi đồng ý" in page and "consent:yes" not in page
