@@ -171,3 +171,36 @@ def test_an_official_records_a_voice_answer_in_the_browser(
     fake_telegram.wait_for(lambda: len(fake_telegram.sent(chat, "sendVoice")) == 1)
     [voice] = fake_telegram.sent(chat, "sendVoice")
     assert "Chiều nay có xe nước." in voice.params["caption"] and voice.files["voice"].startswith(b"OggS")
+
+
+ADMIN_PAGES = [
+    "/admin",
+    "/admin/people",
+    "/admin/bulletins",
+    "/admin/bulletins/new",
+    "/admin/feedback",
+    "/admin/qa",
+    "/admin/questions",
+    "/admin/villages",
+    "/admin/admins",
+    "/admin/audit",
+]
+
+
+def test_the_admin_fits_a_phone_at_360_px(page: sync_api.Page, live: LiveServer, db: Database) -> None:
+    """On a cheap phone the menu folds away and no page scrolls sideways (wide tables scroll in their box)."""
+    for n in range(3):
+        add_person(db, f"Người dân số {n} có một cái tên rất dài để thử", 3549)
+    make_admin(db, "tinh", Role.province_admin)
+    page.set_viewport_size({"width": 360, "height": 740})
+    sign_in(page, f"{live.url}/admin")
+    page.wait_for_url(f"{live.url}/admin")
+    assert not page.is_visible("header nav"), "the menu is folded on a phone"
+    page.click("label.nav-button")
+    assert page.is_visible("header nav a[href='/admin/qa']")
+    ARTIFACTS.mkdir(exist_ok=True)
+    for path in ADMIN_PAGES:
+        page.goto(f"{live.url}{path}")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        page.screenshot(path=str(ARTIFACTS / f"admin-360{path.replace('/', '-')}.png"), full_page=True)
+        assert width <= 360, f"{path} is {width} px wide on a 360 px phone"
