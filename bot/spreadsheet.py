@@ -10,13 +10,17 @@ from openpyxl import Workbook
 
 
 def workbook(title: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
-    """An .xlsx file with one sheet."""
+    """An .xlsx file with one sheet. Every text is written as text, never as a formula: a name typed as
+    '=HYPERLINK(…)' by anyone on the Internet must not run in an official's spreadsheet (OWASP's formula
+    injection); numbers and dates keep their types."""
     book = Workbook()
     sheet = book.active
     sheet.title = title[:31]
-    sheet.append(list(header))
-    for row in rows:
+    for row in [header, *rows]:
         sheet.append(list(row))
+        for cell in sheet[sheet.max_row]:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"
     buf = io.BytesIO()
     book.save(buf)
     return buf.getvalue()
