@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -23,6 +24,18 @@ from bot.messages import service as messages
 from bot.messages.models import Direction, Message
 from bot.people import service as people
 from bot.people.windows import ReplyWindow
+
+
+def parse_json(raw: bytes) -> Any:
+    """JSON from the Internet, or ValueError: nesting too deep for the parser, bytes that are not UTF-8 and
+    text with lone surrogates (which no database column can hold) are refused as malformed, never a 500."""
+    try:
+        data = json.loads(raw)
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except (RecursionError, UnicodeError) as exc:
+        raise ValueError(type(exc).__name__) from exc
+    return data
+
 
 log = logging.getLogger(__name__)
 

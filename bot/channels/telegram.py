@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import secrets
 from collections.abc import Awaitable
@@ -18,7 +17,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter, Application, BaseUpdateProcessor, ContextTypes, TypeHandler
 
-from bot.channels.base import Channel, Hub, PlatformFiles, SendError, register_channel
+from bot.channels.base import Channel, Hub, PlatformFiles, SendError, parse_json, register_channel
 from bot.channels.locks import KeyedLocks
 from bot.config import Settings
 from bot.conversation.types import Attachment, Inbound, Outcome, Received, Reply
@@ -322,10 +321,10 @@ async def telegram_webhook(request: Request) -> Response:
     if len(raw) > MAX_UPDATE_BYTES:
         return JSONResponse({"error": "update too large"}, status_code=413)
     try:
-        data = json.loads(raw)
+        data = parse_json(raw)
         update = Update.de_json(data, telegram.application.bot) if isinstance(data, dict) else None
-    except (ValueError, TypeError, KeyError) as exc:
-        log.warning("malformed Telegram update refused: %s", exc)
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+        log.warning("malformed Telegram update refused: %s", type(exc).__name__)
         update = None
     if update is None:
         return JSONResponse({"error": "malformed update"}, status_code=400)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -13,14 +12,14 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.datastructures import UploadFile
 
-from bot.channels.base import Channel, register_channel
+from bot.channels.base import Channel, parse_json, register_channel
 from bot.conversation.types import Inbound, MediaKind, Received, Reply
 from bot.i18n import mark
 from bot.media import service as media
 from bot.messages import service as messages
 from bot.runtime import Runtime, runtime_of
 
-SESSION_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+SESSION_RE = re.compile(r"[A-Za-z0-9_-]{16,64}")  # always fullmatch: '$' would let a newline through
 TEMPLATES_DIR = Path(__file__).parent / "web_templates"
 
 router = APIRouter()
@@ -61,7 +60,7 @@ def parse_inbound(body: Any) -> Inbound | str:
     if not isinstance(body, dict):
         return mark("Dữ liệu phải là một đối tượng JSON.")
     session = body.get("session")
-    if not isinstance(session, str) or not SESSION_RE.match(session):
+    if not isinstance(session, str) or not SESSION_RE.fullmatch(session):
         return mark("Thiếu 'session' hợp lệ (16–64 ký tự chữ, số, '-' hoặc '_').")
     text, button, client_id = body.get("text"), body.get("button"), body.get("id")
     location = body.get("location")
@@ -125,8 +124,8 @@ async def post_message(request: Request) -> Response:
     if len(raw) > runtime.settings.max_request_bytes:
         return _error(request, 413, mark("Tin nhắn quá lớn."))
     try:
-        body = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        body = parse_json(raw)
+    except ValueError:
         return _error(request, 400, mark("Dữ liệu không phải JSON hợp lệ."))
     inbound = parse_inbound(body)
     if isinstance(inbound, str):
@@ -147,7 +146,7 @@ async def post_file(request: Request) -> Response:
     except Exception:  # Starlette refuses oversized or malformed multipart bodies
         return _error(request, 413, mark("Tệp quá lớn."))
     session, client_id, upload = form.get("session"), form.get("id"), form.get("file")
-    if not isinstance(session, str) or not SESSION_RE.match(session):
+    if not isinstance(session, str) or not SESSION_RE.fullmatch(session):
         return _error(request, 422, mark("Thiếu 'session' hợp lệ (16–64 ký tự chữ, số, '-' hoặc '_')."))
     if not isinstance(upload, UploadFile):
         return _error(request, 422, mark("Thiếu tệp 'file'."))
@@ -174,8 +173,8 @@ async def post_file(request: Request) -> Response:
 @router.get("/chat/api/messages")
 async def poll_messages(
     request: Request,
-    session: Annotated[str, Query(pattern=SESSION_RE.pattern)],
-    after: Annotated[int, Query(ge=0)] = 0,
+    session: Annotated[str, Query(pattern=f"^{SESSION_RE.pattern}$")],
+    after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
 ) -> Response:
     """Replies that arrived after a cursor: bulletins and officials' answers reach the page this way."""
     runtime = runtime_of(request)
