@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.db import utcnow
@@ -377,9 +378,14 @@ def load_vectors(session: Session, model: str, texts: list[str]) -> dict[str, np
 
 
 def save_vectors(session: Session, model: str, vectors: dict[str, np.ndarray]) -> None:
-    """Keep new vectors; one another process kept meanwhile is left as it is."""
-    for text, vector in vectors.items():
-        key = _vector_key(model, text)
-        if session.get(PassageVector, key) is None:
-            session.add(PassageVector(key=key, data=np.asarray(vector, dtype=np.float32).tobytes()))
-    session.flush()
+    """Keep new vectors; one another process kept meanwhile is left as it is (the key is the text's hash,
+    so both computed the same vector), without failing either process's transaction."""
+    if not vectors:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    rows = [
+        {"key": _vector_key(model, text), "data": np.asarray(vector, dtype=np.float32).tobytes()}
+        for text, vector in vectors.items()
+    ]
+    session.execute(insert(PassageVector).on_conflict_do_nothing(index_elements=["key"]), rows)
