@@ -13,7 +13,9 @@ from bot.config import PROJECT_ROOT
 from bot.content import import_all
 from bot.db import Database
 from bot.qa.models import OpenQuestion, QAEntry
+from tests.conftest import knowledge_of
 from tests.drivers import Driver, on_channel, onboard, wait_for_text
+from tests.fakes.server import LiveServer
 from tests.fakes.telegram_api import FakeBotAPI
 from tests.fakes.zalo_api import FakeZalo
 
@@ -28,10 +30,12 @@ def person(
     fake_zalo: FakeZalo,
     db: Database,
     shipped_knowledge: None,
+    live: LiveServer,
 ) -> Driver:
     """An onboarded person on each channel, with the shipped sample knowledge base imported."""
     with db.transaction() as session:
         import_all(session, PROJECT_ROOT / "content")
+    knowledge_of(live).warm()
     driver = on_channel(request.param, client, fake_telegram, db, next(_chat_ids), fake_zalo)
     onboard(driver)
     return driver
@@ -108,7 +112,9 @@ def test_small_talk_gets_a_friendly_word_and_the_menu(person: Driver, said: str,
     assert replies[-1].text.startswith("Bạn cần gì")
 
 
-def test_unanswered_to_answered_to_new_entry(person: Driver, client: httpx.Client, db: Database) -> None:
+def test_unanswered_to_answered_to_new_entry(
+    person: Driver, client: httpx.Client, db: Database, live: LiveServer
+) -> None:
     from bot.accounts.models import Role
     from tests.test_admin import csrf, login, make_admin
 
@@ -144,6 +150,7 @@ def test_unanswered_to_answered_to_new_entry(person: Driver, client: httpx.Clien
         made = officer.post(f"/admin/questions/{question_id}/to-entry", data={"csrf_token": csrf(inbox)})
         assert made.status_code == 303
         assert "Đã thành mục hỏi đáp" in officer.get("/admin/questions").text
+    knowledge_of(live).warm()  # the server rebuilds its index in the background after the commit
     again = person.send(question)
     assert again[0].text.startswith("Gọi cán bộ thú y xã")
     assert "📄 Nguồn: Cán bộ phongtho trả lời" in again[0].text

@@ -7,6 +7,7 @@ from bot.conversation import onboarding
 from bot.conversation.picker import page_arg, paged
 from bot.conversation.router import Context, MenuEntry, Router
 from bot.conversation.types import Button
+from bot.db import local_today
 from bot.i18n import mark
 from bot.qa import service as qa
 from bot.qa.engine import Place
@@ -146,7 +147,7 @@ def typed_question(ctx: Context) -> None:
 def browse(ctx: Context, page: int = 0) -> None:
     """'Hỏi đáp': topics as buttons, for people who would rather tap than type."""
     _ = ctx._
-    entries = qa.published_today(ctx.session)
+    entries = qa.published_today(ctx.session, local_today(ctx.settings.timezone))
     buttons = [Button(_label(tag), f"topic:{_topic_key(tag)}") for tag in qa.topics(entries)]
     ctx.reply(
         _("Bạn muốn tìm hiểu về chủ đề nào? Hoặc cứ gõ câu hỏi của bạn."), paged(buttons, page, "topics", _)
@@ -161,7 +162,11 @@ def browse_page(ctx: Context) -> None:
 def topic(ctx: Context) -> None:
     """The questions under one topic."""
     _ = ctx._
-    entries = [e for e in qa.published_today(ctx.session) if any(_topic_key(t) == ctx.arg for t in e.tags)]
+    entries = [
+        e
+        for e in qa.published_today(ctx.session, local_today(ctx.settings.timezone))
+        if any(_topic_key(t) == ctx.arg for t in e.tags)
+    ]
     if not entries:
         browse(ctx)
         return
@@ -170,7 +175,9 @@ def topic(ctx: Context) -> None:
 
 def has_entries(ctx: Context) -> bool:
     """The Q&A menu entry shows only when there is something to browse."""
-    return ctx.knowledge is not None and qa.any_published_today(ctx.session)
+    return ctx.knowledge is not None and qa.any_published_today(
+        ctx.session, local_today(ctx.settings.timezone)
+    )
 
 
 def register(router: Router) -> None:

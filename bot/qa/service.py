@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -209,19 +209,18 @@ def _answerable(today: date) -> ColumnElement[bool]:
     )
 
 
-def published(session: Session, today: date) -> list[QAEntry]:
-    """Entries the bot may answer with today."""
-    return list(session.scalars(select(QAEntry).where(_answerable(today)).order_by(QAEntry.id)))
+def published_today(session: Session, today: date, ids: Sequence[str] | None = None) -> list[QAEntry]:
+    """Entries the bot may answer with on the deployment's local day `today` (only those of `ids` when
+    given: a hit of an index built before an entry was withdrawn is not answered with)."""
+    stmt = select(QAEntry).where(_answerable(today))
+    if ids is not None:
+        stmt = stmt.where(QAEntry.id.in_(ids))
+    return list(session.scalars(stmt.order_by(QAEntry.id)))
 
 
-def published_today(session: Session) -> list[QAEntry]:
-    """Entries the bot may answer with now."""
-    return published(session, date.today())
-
-
-def any_published_today(session: Session) -> bool:
+def any_published_today(session: Session, today: date) -> bool:
     """Whether there is anything to answer with, without building (and embedding) the index."""
-    return bool(session.scalar(select(exists().where(_answerable(date.today())))))
+    return bool(session.scalar(select(exists().where(_answerable(today)))))
 
 
 def as_engine_entries(entries: list[QAEntry]) -> list[Entry]:
@@ -245,10 +244,14 @@ def get(session: Session, entry_id: str) -> QAEntry | None:
     return session.get(QAEntry, entry_id)
 
 
-def signature(session: Session) -> tuple[int, str]:
-    """Changes whenever an entry is added, edited or removed: the engine rebuilds when it does."""
-    count, latest = session.execute(select(func.count(QAEntry.id), func.max(QAEntry.updated_at))).one()
-    return int(count), str(latest)
+def signature(session: Session, today: date) -> tuple[date, int, str]:
+    """What the index is built from: changes when an answerable entry is added, edited, withdrawn or
+    removed, and when the local day changes (validity dates), never when an entry is only served or
+    rated (see count_served) nor when a draft is edited."""
+    count, latest = session.execute(
+        select(func.count(QAEntry.id), func.max(QAEntry.updated_at)).where(_answerable(today))
+    ).one()
+    return today, int(count), str(latest)
 
 
 def topics(entries: list[QAEntry]) -> list[str]:
