@@ -17,6 +17,7 @@ from bot.config import Settings, get_settings
 if TYPE_CHECKING:
     from bot.bulletins.models import Bulletin
     from bot.bulletins.service import Audience as BulletinAudience
+    from bot.qa.engine import Engine
 
 
 @contextmanager
@@ -262,9 +263,10 @@ def cmd_bulletin_control(settings: Settings, args: argparse.Namespace) -> int:
     return _on_bulletin(settings, args.id, steer)
 
 
-def _engine(settings: Settings, kb: str | None, lexical_only: bool):  # type: ignore[no-untyped-def]
+def _engine(settings: Settings, kb: str | None, lexical_only: bool) -> Engine:
     """A Q&A engine over a YAML file (a throw-away index, the database untouched), else over the
-    configured database's published entries."""
+    configured database's entries answerable on the deployment's local day."""
+    from bot.db import local_today
     from bot.qa import service as qa
     from bot.qa.engine import Engine, load_embedder
     from bot.qa.evaluate import load_kb
@@ -273,7 +275,7 @@ def _engine(settings: Settings, kb: str | None, lexical_only: bool):  # type: ig
         entries = load_kb(Path(kb))
     else:
         with _transaction(settings) as session:
-            entries = qa.as_engine_entries(qa.published_today(session))
+            entries = qa.as_engine_entries(qa.published_today(session, local_today(settings.timezone)))
     if not entries:
         raise SystemExit("error: no Q&A entries to answer from (import some, or give --kb PATH)")
     return Engine(entries, embedder=None if lexical_only else load_embedder())

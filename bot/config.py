@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     locales_dir: Path = PROJECT_ROOT / "locales"
     languages: list[str] = ["vi", "en", "hmn", "tyz", "blt", "ium", "nut", "km", "zh"]
     qa_semantic: bool = True  # use multilingual-e5 when the `semantic` extra is installed
+    qa_poll_seconds: float = 2.0  # how often a process looks for Q&A edits made by another process
     max_text_length: int = 4096
     max_request_bytes: int = 65536
 

@@ -30,6 +30,7 @@ from bot.conversation import build_router
 from bot.conversation.engine import Conversation
 from bot.db import Database
 from bot.i18n import SOURCE_LANGUAGE, Catalogs
+from bot.qa.engine import load_embedder
 from bot.qa.knowledge import Knowledge
 from bot.runtime import Runtime, runtime_of
 from bot.templating import make_templates
@@ -42,7 +43,13 @@ def build_runtime(settings: Settings, *, polling: bool = False) -> Runtime:
     """Everything one process needs, built once; Telegram joins only when a token is configured."""
     db = Database(settings.database_url)
     catalogs = Catalogs(settings.locales_dir, settings.languages)
-    conversation = Conversation(settings, catalogs, build_router(), Knowledge(semantic=settings.qa_semantic))
+    knowledge = Knowledge(
+        db,
+        settings.timezone,
+        embedder=load_embedder() if settings.qa_semantic else None,
+        poll_seconds=settings.qa_poll_seconds,
+    )
+    conversation = Conversation(settings, catalogs, build_router(), knowledge)
     hub = Hub(db, conversation)
     hub.attach(web.WebChannel())
     runtime = Runtime(
@@ -63,9 +70,11 @@ def build_runtime(settings: Settings, *, polling: bool = False) -> Runtime:
 
 @asynccontextmanager
 async def running(runtime: Runtime, *, sender: bool, receive: bool = True) -> AsyncIterator[None]:
-    """Start what a process runs (channels, and the bulletin sender if asked) and stop it all cleanly."""
-    if runtime.conversation.knowledge is not None and receive:
-        await asyncio.to_thread(runtime.conversation.knowledge.warm, runtime.db)
+    """Start what a process runs (the Q&A index and channels when it receives, the bulletin sender if
+    asked) and stop it all cleanly."""
+    knowledge = runtime.conversation.knowledge if receive else None
+    if knowledge is not None:
+        await asyncio.to_thread(knowledge.warm)
     if runtime.telegram is not None:
         await runtime.telegram.start(receive=receive)
     if runtime.zalo is not None:
@@ -84,6 +93,8 @@ async def running(runtime: Runtime, *, sender: bool, receive: bool = True) -> As
             await runtime.telegram.stop()
         if runtime.zalo is not None:
             await runtime.zalo.stop()
+        if knowledge is not None:
+            await asyncio.to_thread(knowledge.stop)
         await runtime.hub.close()
         runtime.db.dispose()
 

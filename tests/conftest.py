@@ -20,6 +20,7 @@ from bot.config import PROJECT_ROOT, Settings
 from bot.content import import_all
 from bot.db import Database
 from bot.migrations import upgrade
+from bot.qa.engine import load_embedder
 from bot.qa.knowledge import Knowledge
 from tests.fakes import zalo_api
 from tests.fakes.server import LiveServer
@@ -44,15 +45,25 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def shipped_knowledge(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
     """The shipped knowledge base embedded once per test process, as a server does before it serves
-    (`Knowledge.warm`): content imported into a running server is embedded at its first question instead,
-    which on a slow machine outlasts the drivers' waits."""
+    (`Knowledge.warm`): the process shares one embedder, so a live server's index over the same entries
+    then takes no embedding, which on a slow machine would outlast the drivers' waits."""
     path = tmp_path_factory.mktemp("shipped") / "loaban.db"
     shutil.copy(sqlite_template, path)
     database = Database(f"sqlite:///{path}")
     with database.transaction() as session:
         import_all(session, PROJECT_ROOT / "content")
-    Knowledge().warm(database)
+    knowledge = Knowledge(database, Settings.model_fields["timezone"].default, embedder=load_embedder())
+    knowledge.warm()
+    knowledge.stop()
     database.dispose()
+
+
+def knowledge_of(live: LiveServer) -> Knowledge:
+    """The live server's Q&A index: a test that edits entries beside the server warms it, rather than
+    wait for its poll, before asking."""
+    knowledge: Knowledge | None = live.server.config.app.state.runtime.conversation.knowledge
+    assert knowledge is not None
+    return knowledge
 
 
 @pytest.fixture(params=BACKENDS)

@@ -15,6 +15,7 @@ from bot.db import Database
 from bot.qa.engine import Engine, Entry, Restorer, load_embedder
 from bot.qa.normalize import bigrams, spelled, strip_telex, syllables, terms
 
+TIMEZONE = "Asia/Ho_Chi_Minh"
 # A tiny knowledge base written for these tests (not the evaluation set).
 KB = [
     Entry(
@@ -289,7 +290,7 @@ def test_published_entries_within_dates_are_answered_and_export_round_trips(db: 
     ]
     with db.transaction() as session:
         assert qa.import_rows(session, rows).created == 3
-        assert [e.id for e in qa.published(session, date(2026, 11, 22))] == ["nuoc-sach"]
+        assert [e.id for e in qa.published_today(session, date(2026, 11, 22))] == ["nuoc-sach"]
         exported = qa.export_rows(session)
     assert exported[0] == {**GOOD, "id": "het-han", "valid_to": "2020-01-01", "status": "published"}
     with db.transaction() as session:
@@ -366,6 +367,8 @@ class CountingEmbedder:
 def test_passage_vectors_are_kept_so_a_restart_embeds_nothing_again(db: Database) -> None:
     from bot.config import PROJECT_ROOT
     from bot.content import import_all
+    from bot.db import local_today
+    from bot.qa import service as qa
     from bot.qa.engine import CachedEmbedder, passages
     from bot.qa.knowledge import Knowledge
     from bot.qa.models import PassageVector
@@ -376,20 +379,22 @@ def test_passage_vectors_are_kept_so_a_restart_embeds_nothing_again(db: Database
     with db.transaction() as session:
         import_all(session, PROJECT_ROOT / "content")
     first, second = CountingEmbedder(shared.inner), CountingEmbedder(shared.inner)
-    cold, warm = Knowledge(semantic=False), Knowledge(semantic=False)
-    cold._embedder = CachedEmbedder(first, model="e5-test")
-    warm._embedder = CachedEmbedder(second, model="e5-test")
+    cold = Knowledge(db, TIMEZONE, embedder=CachedEmbedder(first, model="e5-test"))
+    cold.warm()
+    cold.stop()
     with db.transaction() as session:
-        engine = cold.engine(session)
-        assert engine is not None
-        phrasings, situations = passages(engine.entries)
+        entries = qa.as_engine_entries(qa.published_today(session, local_today(TIMEZONE)))
         kept = session.scalar(select(func.count()).select_from(PassageVector))
+    phrasings, situations = passages(entries)
     assert first.embedded == kept == len(set(phrasings + situations))
+    restarted = Knowledge(db, TIMEZONE, embedder=CachedEmbedder(second, model="e5-test"))
+    restarted.warm()
+    restarted.stop()
+    assert second.embedded == 0, "a restart reads the vectors back"
     question = "ho ngheo vay von the nao"
     with db.transaction() as session:
-        restarted = warm.engine(session)
-        assert restarted is not None and second.embedded == 0, "a restart reads the vectors back"
-        assert restarted.search(question)[0] == engine.search(question)[0]
+        before, after = cold.ask(session, question, None), restarted.ask(session, question, None)
+    assert [e.id for e in after.closest] == [e.id for e in before.closest] != []
 
 
 @pytest.mark.parametrize(

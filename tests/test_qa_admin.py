@@ -527,7 +527,7 @@ def test_an_answered_question_becomes_a_draft_an_editor_publishes(client: httpx.
             )
             assert entry.source_document == "Lò Thị Hoa, UBND xã Phong Thổ" and entry.communes == [3549]
             assert entry.status == EntryStatus.draft
-            assert entry not in qa.published(session, date.today()), "a draft is never answered with"
+            assert entry not in qa.published_today(session, date.today()), "a draft is never answered with"
             linked = session.get(OpenQuestion, question_id)
             assert linked is not None and linked.entry_id == entry.id
         assert officer.get(f"/admin/questions/{question_id}/to-entry").status_code == 409, "not added twice"
@@ -545,7 +545,7 @@ def test_an_answered_question_becomes_a_draft_an_editor_publishes(client: httpx.
     published = client.post("/admin/qa/bo-bi-om-thi-bao-cho-ai", data=publish | {"csrf_token": csrf(page)})
     assert published.status_code == 303
     with db.transaction() as session:
-        assert "bo-bi-om-thi-bao-cho-ai" in {e.id for e in qa.published(session, date.today())}
+        assert "bo-bi-om-thi-bao-cho-ai" in {e.id for e in qa.published_today(session, date.today())}
 
 
 def test_without_a_unit_the_source_names_the_role_and_communes(client: httpx.Client, db: Database) -> None:

@@ -16,7 +16,9 @@ from sqlalchemy import select
 from bot.db import Database
 from bot.qa import service as qa
 from bot.qa.models import EntryStatus, ForwardReason, OpenQuestion, QAEntry
+from tests.conftest import knowledge_of
 from tests.drivers import Driver, on_channel, onboard, wait_for_text
+from tests.fakes.server import LiveServer
 from tests.fakes.telegram_api import FakeBotAPI
 from tests.fakes.zalo_api import FakeZalo
 
@@ -31,11 +33,13 @@ def person(
     fake_telegram: FakeBotAPI,
     fake_zalo: FakeZalo,
     db: Database,
+    live: LiveServer,
 ) -> Driver:
     """An onboarded person of Xã Phong Thổ (Lai Châu) on each channel, with the tests' knowledge base."""
     with db.transaction() as session:
         report = qa.import_rows(session, yaml.safe_load(KB.read_text(encoding="utf-8")))
         assert not report.errors, report.errors
+    knowledge_of(live).warm()
     driver = on_channel(request.param, client, fake_telegram, db, next(_chat_ids), fake_zalo)
     onboard(driver)
     return driver
@@ -177,7 +181,7 @@ def test_small_talk_gets_a_friendly_word_and_the_menu(person: Driver, said: str,
 
 
 def test_unanswered_to_answered_reaches_the_person(
-    person: Driver, client: httpx.Client, db: Database
+    person: Driver, client: httpx.Client, db: Database, live: LiveServer
 ) -> None:
     from bot.accounts.models import Role
     from tests.test_admin import csrf, login, make_admin
@@ -228,6 +232,7 @@ def test_unanswered_to_answered_reaches_the_person(
         made_entry = session.get(QAEntry, "bo-bi-om-thi-goi-ai")
         assert made_entry is not None and made_entry.status == EntryStatus.draft
         made_entry.status = EntryStatus.published
+    knowledge_of(live).warm()  # the server rebuilds its index in the background after the commit
     again = person.send(question)
     assert again[0].text.startswith("❓ Bạn hỏi: “Bò bị ốm thì gọi ai?”")
     assert "Gọi cán bộ thú y xã." in again[0].text and "📄 Nguồn: phongtho, Cán bộ xã" in again[0].text

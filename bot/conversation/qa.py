@@ -65,7 +65,7 @@ def _place(ctx: Context) -> Place:
 
 def _answerable(ctx: Context) -> list[QAEntry]:
     """The entries this person may be shown today: published, valid on the local date, of their place."""
-    entries = qa.published(ctx.session, local_today(ctx.settings.timezone))
+    entries = qa.published_today(ctx.session, local_today(ctx.settings.timezone))
     return [e for e in entries if e.applies_to(ctx.person.province_code, ctx.person.commune_code)]
 
 
@@ -281,7 +281,9 @@ def topic(ctx: Context) -> None:
 
 def has_entries(ctx: Context) -> bool:
     """The Q&A menu entry shows only when there is something to browse."""
-    return ctx.knowledge is not None and qa.any_published_today(ctx.session)
+    return ctx.knowledge is not None and qa.any_published_today(
+        ctx.session, local_today(ctx.settings.timezone)
+    )
 
 
 def register(router: Router) -> None:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, cast
 
 import numpy as np
 from sqlalchemy import ColumnElement, CursorResult, and_, case, exists, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.areas import service as areas
@@ -215,19 +216,18 @@ def _answerable(today: date) -> ColumnElement[bool]:
     )
 
 
-def published(session: Session, today: date) -> list[QAEntry]:
-    """Entries the bot may answer with today."""
-    return list(session.scalars(select(QAEntry).where(_answerable(today)).order_by(QAEntry.id)))
+def published_today(session: Session, today: date, ids: Sequence[str] | None = None) -> list[QAEntry]:
+    """Entries the bot may answer with on the deployment's local day `today` (only those of `ids` when
+    given: a hit of an index built before an entry was withdrawn is not answered with)."""
+    stmt = select(QAEntry).where(_answerable(today))
+    if ids is not None:
+        stmt = stmt.where(QAEntry.id.in_(ids))
+    return list(session.scalars(stmt.order_by(QAEntry.id)))
 
 
-def published_today(session: Session) -> list[QAEntry]:
-    """Entries the bot may answer with now."""
-    return published(session, date.today())
-
-
-def any_published_today(session: Session) -> bool:
+def any_published_today(session: Session, today: date) -> bool:
     """Whether there is anything to answer with, without building (and embedding) the index."""
-    return bool(session.scalar(select(exists().where(_answerable(date.today())))))
+    return bool(session.scalar(select(exists().where(_answerable(today)))))
 
 
 def as_engine_entries(entries: list[QAEntry]) -> list[Entry]:
@@ -251,10 +251,14 @@ def get(session: Session, entry_id: str) -> QAEntry | None:
     return session.get(QAEntry, entry_id)
 
 
-def signature(session: Session) -> tuple[int, str]:
-    """Changes whenever an entry is added, edited or removed: the engine rebuilds when it does."""
-    count, latest = session.execute(select(func.count(QAEntry.id), func.max(QAEntry.updated_at))).one()
-    return int(count), str(latest)
+def signature(session: Session, today: date) -> tuple[date, int, str]:
+    """What the index is built from: changes when an answerable entry is added, edited, withdrawn or
+    removed, and when the local day changes (validity dates), never when an entry is only served or
+    rated (see count_served) nor when a draft is edited."""
+    count, latest = session.execute(
+        select(func.count(QAEntry.id), func.max(QAEntry.updated_at)).where(_answerable(today))
+    ).one()
+    return today, int(count), str(latest)
 
 
 def topics(entries: list[QAEntry]) -> list[str]:
@@ -440,9 +444,14 @@ def load_vectors(session: Session, model: str, texts: list[str]) -> dict[str, np
 
 
 def save_vectors(session: Session, model: str, vectors: dict[str, np.ndarray]) -> None:
-    """Keep new vectors; one another process kept meanwhile is left as it is."""
-    for text, vector in vectors.items():
-        key = _vector_key(model, text)
-        if session.get(PassageVector, key) is None:
-            session.add(PassageVector(key=key, data=np.asarray(vector, dtype=np.float32).tobytes()))
-    session.flush()
+    """Keep new vectors; one another process kept meanwhile is left as it is (the key is the text's hash,
+    so both computed the same vector), without failing either process's transaction."""
+    if not vectors:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    rows = [
+        {"key": _vector_key(model, text), "data": np.asarray(vector, dtype=np.float32).tobytes()}
+        for text, vector in vectors.items()
+    ]
+    session.execute(insert(PassageVector).on_conflict_do_nothing(index_elements=["key"]), rows)
