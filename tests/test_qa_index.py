@@ -84,9 +84,19 @@ class Gate:
         self.db, self.slow = db, slow
         self.entered, self.opened = threading.Event(), threading.Event()
         self.calls: list[tuple[str, bool, list[str]]] = []
+        self.queries: list[tuple[str, bool]] = []
 
     def query(self, texts: str) -> np.ndarray:
+        self.queries.append((texts, self._lock_free()))
         return np.ones(4) / 2
+
+    def _lock_free(self) -> bool:
+        """Whether a transaction could be opened from here (this process's SQLite lock is not held)."""
+        lock = self.db._lock
+        if isinstance(lock, type(threading.Lock())) and lock.acquire(blocking=False):
+            lock.release()
+            return True
+        return not isinstance(lock, type(threading.Lock()))
 
     def passage(self, texts: list[str]) -> np.ndarray:
         lock = self.db._lock
@@ -336,3 +346,19 @@ def test_two_processes_keeping_the_same_vectors_at_once_both_succeed(database_ur
     finally:
         first.dispose()
         second.dispose()
+
+
+def test_a_question_is_embedded_before_its_transaction_opens(db: Database) -> None:
+    """The server prepares a typed text before the person's transaction (Conversation.prepare): inside
+    it, the question's vector is already there, so e5 never holds SQLite's write lock."""
+    gate = Gate(db)
+    add(db, ROWS)
+    knowledge = Knowledge(db, TZ, embedder=gate)
+    try:
+        knowledge.warm()
+        knowledge.prepare(ROWS[0]["question"])
+        with db.transaction() as session:
+            knowledge.ask(session, ROWS[0]["question"], None)
+    finally:
+        knowledge.stop()
+    assert [free for text, free in gate.queries] == [True], "embedded once, outside the transaction"

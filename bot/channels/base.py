@@ -168,6 +168,7 @@ class Hub:
         platform with a reply window the person's message opens it again: what it held back (an
         official's answer after a long silence) goes first."""
         try:
+            self.conversation.prepare(inbound)
             with self.db.transaction() as session:
                 channel = self.channels.get(people.channel_of(inbound.urn))
                 if channel is not None:

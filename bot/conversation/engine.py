@@ -37,6 +37,12 @@ class Conversation:
             payload=inbound.raw,
         )
 
+    def prepare(self, inbound: Inbound) -> None:
+        """Slow work that needs no database, done before the caller opens the transaction: a typed text
+        may be a question, whose embedding is computed now."""
+        if self.knowledge is not None and inbound.kind == "text" and inbound.text.strip():
+            self.knowledge.prepare(inbound.text)
+
     def handle(self, session: Session, inbound: Inbound) -> Outcome:
         """Store, dedupe and act on one message inside the caller's transaction."""
         stored = self.record(session, inbound)

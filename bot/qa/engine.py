@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import threading
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -17,6 +18,8 @@ import numpy as np
 from bot.qa.coverage import Coverage, general
 from bot.qa.normalize import spelled, syllables, terms, vocabulary, words
 from bot.text import fold
+
+RECENT_QUERIES = 256  # question vectors kept between `prepare` and the question's handling
 
 
 @dataclass(frozen=True)
@@ -221,6 +224,8 @@ class Engine:
         language = general()
         self.coverage = Coverage(texts, language) if language is not None else None
         self.embedder = embedder
+        self._recent: dict[str, np.ndarray] = {}
+        self._recent_lock = threading.Lock()
         self._vectors: np.ndarray | None = None
         self._answer_vectors: np.ndarray | None = None
         if embedder is not None:
@@ -240,12 +245,29 @@ class Engine:
         best = np.maximum.reduceat(self._questions.get_scores(query_terms), self._starts)
         return np.asarray(best + self.config.answer_weight * self._answers.get_scores(query_terms))
 
+    def query_vector(self, query: str) -> np.ndarray | None:
+        """The question's e5 vector (diacritics restored), remembered for a while: a server computes it
+        before the person's transaction opens (`Knowledge.prepare`), so the slow part of a question never
+        holds the database."""
+        if self.embedder is None:
+            return None
+        with self._recent_lock:
+            if query in self._recent:
+                return self._recent[query]
+        restored = self.restorer.restore(" ".join(spelled(query, self._known)))
+        vector = np.asarray(self.embedder.query(restored))
+        with self._recent_lock:
+            self._recent[query] = vector
+            while len(self._recent) > RECENT_QUERIES:
+                self._recent.pop(next(iter(self._recent)))
+        return vector
+
     def semantic_scores(self, query: str) -> np.ndarray | None:
         """Per entry: best e5 cosine over its phrasings, for the query with diacritics restored."""
         if self.embedder is None or self._vectors is None or self._answer_vectors is None:
             return None
-        restored = self.restorer.restore(" ".join(spelled(query, self._known)))
-        vector = np.asarray(self.embedder.query(restored))
+        vector = self.query_vector(query)
+        assert vector is not None
         phrasings = np.maximum.reduceat(self._vectors @ vector, self._starts)
         best: np.ndarray = np.maximum(self._answer_vectors @ vector, phrasings)
         return best

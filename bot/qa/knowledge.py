@@ -86,6 +86,13 @@ class Knowledge:
             event.remove(self.db.sessions, "after_flush", self._noticed)
             event.remove(self.db.sessions, "after_commit", self._committed)
 
+    def prepare(self, text: str) -> None:
+        """Embed a question before its transaction opens (the index keeps the vector for `ask`): on SQLite
+        the transaction holds the process's only write lock, and e5 takes tens of milliseconds."""
+        index = self._index
+        if index is not None and index.engine is not None:
+            index.engine.query_vector(text[:1000])
+
     def ask(self, session: Session, text: str, place: Place | None) -> Found:
         """The entry to answer with (None when unsure) and the closest others, from the index that is ready
         and the entries that hold for the person's place and are still answerable today."""
