@@ -103,7 +103,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     host, port = args.host or settings.host, args.port or settings.port
     print(f"Loa Bản on http://{host}:{port}  (web chat /chat, admin /admin, health /healthz)")
-    uvicorn.run(app, host=host, port=port, proxy_headers=True, log_level=settings.log_level)
+    # Forwarded headers are believed only from LOABAN_TRUSTED_PROXIES, by the app itself (bot.security).
+    uvicorn.run(app, host=host, port=port, proxy_headers=False, log_level=settings.log_level)
     return 0
 
 

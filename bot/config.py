@@ -48,7 +48,8 @@ class Settings(BaseSettings):
 
     admin_language: str = "vi"
     admin_password: str | None = None
-    admin_session_https_only: bool = False
+    admin_session_https_only: bool | None = None  # None: Secure whenever public_url is https
+    trusted_proxies: list[str] = []  # addresses whose X-Forwarded-For/-Proto are believed
     login_max_failures: int = 5
     login_lockout_minutes: int = 15
 
@@ -82,6 +83,13 @@ class Settings(BaseSettings):
         if self.environment == "production" and self.secret_key == PLACEHOLDER_SECRET:
             raise ValueError("LOABAN_SECRET_KEY must be set to a long random value outside development")
         return self
+
+    @property
+    def secure_cookies(self) -> bool:
+        """The admin cookie goes over HTTPS only whenever the public URL is HTTPS, unless set otherwise."""
+        if self.admin_session_https_only is not None:
+            return self.admin_session_https_only
+        return (self.public_url or "").startswith("https://")
 
     @property
     def base_url(self) -> str:

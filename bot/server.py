@@ -21,6 +21,7 @@ from admin.feedback import router as feedback_admin_router
 from admin.qa import router as qa_admin_router
 from admin.views import install_handlers
 from admin.views import router as admin_router
+from bot import security
 from bot.bulletins import views as bulletin_views
 from bot.bulletins.worker import Sender
 from bot.channels import telegram, web, zalo
@@ -108,16 +109,17 @@ def create_app(settings: Settings, *, polling: bool = False) -> FastAPI:
         async with running(runtime, sender=settings.run_worker):
             yield
 
-    app = FastAPI(title="Loa Bản", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app = FastAPI(title="Loa Bản", lifespan=lifespan, docs_url=None, redoc_url=None, redirect_slashes=False)
     app.state.runtime = runtime
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret_key,
         session_cookie="loaban_admin",
         same_site="strict",
-        https_only=settings.admin_session_https_only,
+        https_only=settings.secure_cookies,
         max_age=12 * 3600,
     )
+    security.install(app, settings)
     app.mount("/static/admin", StaticFiles(directory=ADMIN_DIR / "static"), name="admin-static")
     app.include_router(web.router)
     app.include_router(telegram.router)

@@ -115,6 +115,8 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "database_url": database_url,
         "secret_key": "test-secret-key-0123456789abcdef",
         "login_max_failures": 5,
+        # Tests speak plain HTTP on loopback though the public URL is https (as behind a TLS proxy).
+        "admin_session_https_only": False,
         # Never the working tree's data/media: tests run side by side in several processes.
         "media_dir": Path(tempfile.mkdtemp(prefix="media-", dir=MEDIA_ROOT.name)),
     }
