@@ -154,7 +154,7 @@ def login(
     username: Annotated[str, Form()],
     password: Annotated[str, Form()],
 ) -> Response:
-    """Log in; after too many failures the username is locked for a while."""
+    """Log in; after too many failures from one address, each try waits longer (never a lock-out)."""
     settings = runtime_of(request).settings
     result = accounts.login(
         session,
@@ -164,12 +164,12 @@ def login(
         max_failures=settings.login_max_failures,
         lockout=timedelta(minutes=settings.login_lockout_minutes),
     )
-    if result.locked_minutes:
+    if result.wait_seconds:
         _ = admin_gettext(request)
-        error = _("Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau {n} phút.").format(
-            n=result.locked_minutes
-        )
-        return render(request, "login.html", None, status=429, error=error)
+        error = _("Bạn đã nhập sai nhiều lần. Hãy đợi {n} giây rồi thử lại.").format(n=result.wait_seconds)
+        page = render(request, "login.html", None, status=429, error=error)
+        page.headers["Retry-After"] = str(result.wait_seconds)
+        return page
     if result.admin is None:
         accounts.audit(session, None, "login_failed", ip=client_ip(request), username=username[:80])
         _ = admin_gettext(request)

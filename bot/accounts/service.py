@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from bot import codes
@@ -139,29 +140,59 @@ def _dummy_check(password: str) -> bool:
 
 @dataclass(frozen=True)
 class LoginResult:
-    """The outcome of a login attempt: the admin, or why not."""
+    """The outcome of a login attempt: the admin, or why not (and how long to wait before the next)."""
 
     admin: AdminUser | None
-    locked_minutes: int = 0
+    wait_seconds: int = 0
 
 
-def recent_failures(session: Session, username: str, window: timedelta) -> int:
-    """Failed logins for a username inside the lockout window."""
-    since = utcnow() - window
-    stmt = select(func.count()).where(
-        func.lower(LoginAttempt.username) == username.lower(),
-        LoginAttempt.success.is_(False),
-        LoginAttempt.at >= since,
+ADDRESS_FACTOR = 4  # one address may fail this many times more, across usernames, before it is slowed
+
+
+def _failures(
+    session: Session, since: datetime, *conditions: ColumnElement[bool]
+) -> tuple[int, datetime | None]:
+    """How many failed logins match since a moment, and when the last was."""
+    stmt = select(func.count(), func.max(LoginAttempt.at)).where(
+        LoginAttempt.success.is_(False), LoginAttempt.at >= since, *conditions
     )
-    return session.scalar(stmt) or 0
+    count, last = session.execute(stmt).one()
+    return int(count), last
+
+
+def _backoff(failures: int, allowed: int, last: datetime | None, cap: timedelta, now: datetime) -> float:
+    """Seconds still to wait: none for the first `allowed` failures, then 1 s, 2 s, 4 s … up to `cap`
+    after the last one."""
+    if failures < allowed or last is None:
+        return 0.0
+    delay = min(timedelta(seconds=2 ** min(failures - allowed, 20)), cap)
+    return max(0.0, (last + delay - now).total_seconds())
+
+
+def throttle(session: Session, *, username: str, ip: str, max_failures: int, window: timedelta) -> int:
+    """Whole seconds this address must wait before trying this username again. Failures slow the pair
+    (username, address) and, far later, the address; never the account itself, so nobody can lock an
+    official out by guessing from elsewhere."""
+    now = utcnow()
+    since = now - window
+    pair = _failures(
+        session, since, func.lower(LoginAttempt.username) == username.lower(), LoginAttempt.ip == ip
+    )
+    address = _failures(session, since, LoginAttempt.ip == ip)
+    wait = max(
+        _backoff(pair[0], max_failures, pair[1], window, now),
+        _backoff(address[0], ADDRESS_FACTOR * max_failures, address[1], window, now),
+    )
+    return math.ceil(wait)
 
 
 def login(
     session: Session, *, username: str, password: str, ip: str, max_failures: int, lockout: timedelta
 ) -> LoginResult:
-    """Authenticate, refusing early once a username has too many recent failures."""
-    if recent_failures(session, username, lockout) >= max_failures:
-        return LoginResult(None, locked_minutes=int(lockout.total_seconds() // 60))
+    """Authenticate, asking a guesser to wait longer after each failure (see `throttle`)."""
+    wait = throttle(session, username=username, ip=ip, max_failures=max_failures, window=lockout)
+    if wait:
+        return LoginResult(None, wait_seconds=wait)
     admin = get_by_username(session, username)
     # An unknown username still costs one hash check, so timing does not reveal which names exist.
     ok = verify_password(admin, password) if admin is not None else _dummy_check(password)
