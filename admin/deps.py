@@ -62,10 +62,10 @@ async def csrf_protect(request: Request) -> None:
 
 
 def current_admin(request: Request, session: SessionDep) -> AdminUser:
-    """The logged-in, active admin; anyone else is sent to log in."""
+    """The logged-in, active admin whose session was not ended since; anyone else is sent to log in."""
     admin_id = request.session.get("admin_id")
     admin = accounts.get(session, admin_id) if isinstance(admin_id, int) else None
-    if admin is None or not admin.active:
+    if admin is None or not admin.active or request.session.get("admin_version") != admin.session_version:
         request.session.pop("admin_id", None)
         raise LoginRequired
     if admin.must_change_password and request.url.path != "/admin/password":

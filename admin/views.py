@@ -176,14 +176,19 @@ def login(
         return render(request, "login.html", None, status=401, error=_("Sai tên đăng nhập hoặc mật khẩu."))
     request.session.clear()
     request.session["admin_id"] = result.admin.id
+    request.session["admin_version"] = result.admin.session_version
     csrf_token(request)
     accounts.audit(session, result.admin, "login", ip=client_ip(request))
     return redirect("/admin")
 
 
 @router.post("/logout")
-def logout(request: Request) -> Response:
-    """Forget the session."""
+def logout(request: Request, session: SessionDep) -> Response:
+    """End the account's sessions everywhere (a copied cookie stops working too) and forget this one."""
+    admin_id = request.session.get("admin_id")
+    admin = accounts.get(session, admin_id) if isinstance(admin_id, int) else None
+    if admin is not None and request.session.get("admin_version") == admin.session_version:
+        accounts.end_sessions(admin)
     request.session.clear()
     return redirect("/admin/login")
 
@@ -218,6 +223,7 @@ def change_password(
     if error:
         return render(request, "password.html", admin, status=400, error=error)
     accounts.audit(session, admin, "password_changed", ip=client_ip(request))
+    request.session["admin_version"] = admin.session_version  # this browser stays signed in, no other
     return redirect("/admin")
 
 

@@ -35,6 +35,9 @@ class AdminUser(LinkCoded, Base):
     role: Mapped[Role] = mapped_column(str_enum(Role, 20))
     active: Mapped[bool] = mapped_column(default=True)
     must_change_password: Mapped[bool] = mapped_column(default=False)
+    # Every signed-in cookie carries the version it was issued under; raising it ends them all (logout,
+    # password change, role change, deactivation), since a signed cookie cannot be taken back otherwise.
+    session_version: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
     chat_urn: Mapped[str | None] = mapped_column(String(200), unique=True)  # where the bot notifies them

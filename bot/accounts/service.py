@@ -103,7 +103,10 @@ def update(
     active: bool,
     commune_codes: Iterable[int],
 ) -> AdminUser:
-    """Change an admin's role, name, unit, status and communes."""
+    """Change an admin's role, name, unit, status and communes; a new role or a deactivation ends the
+    account's sessions."""
+    if role != admin.role or (admin.active and not active):
+        end_sessions(admin)
     admin.role = role
     admin.full_name = full_name.strip()
     admin.unit = unit.strip()
@@ -117,10 +120,16 @@ def update(
 
 
 def set_password(session: Session, admin: AdminUser, password: str, *, must_change: bool = False) -> None:
-    """Replace an admin's password."""
-    admin.password_hash = hash_password(password)
+    """Replace an admin's password; every session signed in with the old one ends."""
+    admin.password_hash = hash_password(password)  # refuses a weak password before anything changes
+    end_sessions(admin)
     admin.must_change_password = must_change
     session.flush()
+
+
+def end_sessions(admin: AdminUser) -> None:
+    """Make every admin cookie issued so far for this account worthless."""
+    admin.session_version += 1
 
 
 def verify_password(admin: AdminUser, password: str) -> bool:
