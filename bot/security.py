@@ -3,11 +3,15 @@ security headers, client addresses from configured proxies only, and redirects t
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from bot.config import Settings
+from bot.i18n import mark
 
 HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -61,10 +65,78 @@ class TrailingSlash:
         await self.app(scope, receive, send)
 
 
-def install(app: FastAPI, settings: Settings) -> None:
+class TooLarge(Exception):
+    """A request body went past its limit while it was being received."""
+
+
+class BodyLimit:
+    """Refuses a body larger than its path's limit with 413 while it streams in — by Content-Length at
+    once, else by counting — so a 300 MB post is never read whole into memory nor written to disk."""
+
+    def __init__(self, app: ASGIApp, limits: list[tuple[str, int]], message: str) -> None:
+        self.app = app
+        self.body = json.dumps({"error": message}, ensure_ascii=False).encode()
+        self.limits = sorted(limits, key=lambda item: -len(item[0]))  # the longest prefix wins
+
+    def limit_of(self, path: str) -> int | None:
+        """The limit of the longest matching path prefix, None for paths without one."""
+        return next((limit for prefix, limit in self.limits if path.startswith(prefix)), None)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Check the declared length, then count what arrives."""
+        limit = self.limit_of(scope.get("path", "")) if scope["type"] == "http" else None
+        if limit is None:
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > limit:
+            await _refuse(send, self.body)
+            return
+        received, started = 0, False
+
+        async def counting() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise TooLarge
+            return message
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counting, sending)
+        except TooLarge:
+            if not started:
+                await _refuse(send, self.body)
+
+
+async def _refuse(send: Send, body: bytes) -> None:
+    """413, in the JSON the web chat and webhooks speak."""
+    headers = [
+        (b"content-type", b"application/json; charset=utf-8"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    await send({"type": "http.response.start", "status": 413, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def install(app: FastAPI, settings: Settings, gettext: Callable[[str], str]) -> None:
     """Security headers and host-free redirects on every response; forwarded headers (X-Forwarded-For,
     -Proto) believed only from the proxies named in LOABAN_TRUSTED_PROXIES — from anyone else they are
     ignored, so the audit log's and the login throttle's addresses cannot be forged."""
+    upload = settings.max_upload_mb * 1_000_000
+    limits = [
+        ("/chat/api/messages", settings.max_request_bytes),
+        # A file up to twice the limit still reaches the chat, which tells the person it is too large.
+        ("/chat/api/files", 2 * upload + 64_000),
+        ("/webhooks/", 1_000_000),  # a Telegram update or a Zalo event
+        ("/admin", 12 * upload),  # a bulletin: a recording per language and five pictures
+    ]
+    app.add_middleware(BodyLimit, limits=limits, message=gettext(mark("Dữ liệu gửi lên quá lớn.")))
     app.add_middleware(SecurityHeaders)
     app.add_middleware(TrailingSlash)
     if settings.trusted_proxies:

@@ -119,7 +119,7 @@ def create_app(settings: Settings, *, polling: bool = False) -> FastAPI:
         https_only=settings.secure_cookies,
         max_age=12 * 3600,
     )
-    security.install(app, settings)
+    security.install(app, settings, runtime.catalogs.gettext(settings.admin_language))
     app.mount("/static/admin", StaticFiles(directory=ADMIN_DIR / "static"), name="admin-static")
     app.include_router(web.router)
     app.include_router(telegram.router)
