@@ -22,6 +22,8 @@ COLUMNS = [
     "valid_from",
     "valid_to",
     "status",
+    "provinces",  # where the entry holds: province and commune codes, comma-separated; both empty: nationwide
+    "communes",
 ]
 SEPARATOR = " | "
 HEADER_ROWS = 1
@@ -66,6 +68,9 @@ def rows_from_xlsx(data: bytes) -> list[Any]:
         for key in ("valid_from", "valid_to"):
             if cells.get(key):
                 row[key] = cells[key]
+        area = {key: _codes(cells.get(key, "")) for key in ("provinces", "communes") if cells.get(key)}
+        if area:
+            row["area"] = area
         translations: dict[str, dict[str, str]] = {}
         for name, value in cells.items():
             field, _, lang = name.partition(":")
@@ -75,6 +80,12 @@ def rows_from_xlsx(data: bytes) -> list[Any]:
             row["translations"] = translations
         out.append(row)
     return out
+
+
+def _codes(text: str) -> list[int] | str:
+    """'12, 24' -> [12, 24]; anything else stays text, for the import's checks to name."""
+    parts = [p.strip() for p in text.replace("|", ",").split(",") if p.strip()]
+    return [int(p) for p in parts] if all(p.isdigit() for p in parts) else text
 
 
 def xlsx_from_rows(rows: list[dict[str, Any]]) -> bytes:
@@ -96,6 +107,8 @@ def xlsx_from_rows(rows: list[dict[str, Any]]) -> bytes:
             r.get("valid_from", ""),
             r.get("valid_to", ""),
             r.get("status", "published"),
+            ", ".join(str(c) for c in (r.get("area") or {}).get("provinces", [])),
+            ", ".join(str(c) for c in (r.get("area") or {}).get("communes", [])),
         ] + [translations.get(lang, {}).get(field, "") for lang in langs for field in ("question", "answer")]
 
     return workbook("Hỏi đáp", header, (line(r) for r in rows))
