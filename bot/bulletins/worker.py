@@ -133,7 +133,7 @@ class Claimed:
 
     id: int
     bulletin_id: int
-    person_id: int
+    person_id: int | None  # None once the person erased their data (their rows are cancelled then)
     urn: str
     channel: str
     language: str
@@ -356,7 +356,7 @@ class Sender:
                 values |= {"status": DeliveryStatus.unreachable, "error": str(error)}
             elif error.blocked:
                 values |= {"status": DeliveryStatus.blocked, "error": str(error)}
-                person = people.get(session, row.person_id)
+                person = people.get(session, row.person_id) if row.person_id is not None else None
                 if person is not None:
                     person.subscribed = False
             elif error.retry_after is not None:
