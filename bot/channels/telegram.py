@@ -48,15 +48,15 @@ def urn_of(update: Update) -> str:
     return "telegram:unknown"
 
 
-def to_inbound(update: Update, raw: dict[str, Any] | None = None) -> Inbound:
-    """Translate a Telegram update into the core's neutral message (`raw`: the JSON it came as, if known)."""
+def to_inbound(update: Update) -> Inbound:
+    """Translate a Telegram update into the core's neutral message. The update itself is not kept: nothing
+    needs it again, and it carries the person's name and username whether or not they agreed."""
     user = update.effective_user
     name = user.full_name if user is not None else ""
     common: dict[str, Any] = {
         "urn": urn_of(update),
         "external_id": str(update.update_id),
         "display_name": name,
-        "raw": raw if raw is not None else update.to_dict(),
     }
     if update.callback_query is not None:
         return Inbound(kind="button", payload=update.callback_query.data or "", **common)
@@ -281,11 +281,11 @@ class TelegramBot:
         path = await asyncio.to_thread(media.park, Path(self.settings.media_dir), data)
         return replace(inbound, received=replace(received, path=str(path), size=len(data)))
 
-    async def accept(self, data: dict[str, Any], update: Update) -> bool:
+    async def accept(self, update: Update) -> bool:
         """Store the update and act on it in one transaction (state and outbox), then queue it for
         delivery. A crash before the commit loses nothing (Telegram redelivers without our 200); after
         it, the outbox is resent at start-up. False for a redelivery, which changes nothing."""
-        inbound = await self.fetch(update, to_inbound(update, data))
+        inbound = await self.fetch(update, to_inbound(update))
         async with self._accepting.hold(inbound.urn):
             outcome = await asyncio.to_thread(self.hub.handle, inbound)
         if outcome.duplicate:
@@ -330,7 +330,7 @@ async def telegram_webhook(request: Request) -> Response:
     if update is None:
         return JSONResponse({"error": "malformed update"}, status_code=400)
     try:
-        await telegram.accept(data, update)
+        await telegram.accept(update)
     except Exception:
         log.exception("update %s could not be handled; Telegram will deliver it again", update.update_id)
         return JSONResponse({"error": "temporary failure, retry later"}, status_code=500)

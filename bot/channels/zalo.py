@@ -208,7 +208,7 @@ class ZaloBot:
         self.channel = ZaloChannel(self.api, settings)
         self.download = httpx.AsyncClient(timeout=30, follow_redirects=True)
         self._chats = KeyedLocks()
-        self._named: set[str] = set()  # addresses whose person has a name, or was asked for one
+        self._named: set[str] = set()  # addresses whose name was asked for
         self._tasks: set[asyncio.Task[None]] = set()
         # Events are stored on threads of their own: in the shared pool they would queue behind the
         # handling of earlier events, and Zalo gives the webhook 2 s (bench/zalo.py measures it).
@@ -259,27 +259,20 @@ class ZaloBot:
         """Fetch the file if any, then act and reply; a failure leaves the event stored for `resume`."""
         try:
             async with self._chats.hold(inbound.urn):
-                await self.hub.receive(await self.fetch(inbound))
-                await self._learn_name(inbound.urn)
+                outcome = await self.hub.receive(await self.fetch(inbound))
+                if outcome.ask_name:
+                    await self._learn_name(inbound.urn)
         except Exception:
             log.exception(
                 "Zalo event %s not handled; it is taken again at the next start", inbound.external_id
             )
 
     async def _learn_name(self, urn: str) -> None:
-        """Zalo's events carry no name: ask the OA API once for the name of someone new, so officials see
-        who wrote (anonymous reflections still hide it)."""
+        """Zalo's events carry no name: ask the OA API once for the name of someone who agreed to be named
+        and has none yet, so officials see who wrote (anonymous reflections still hide it)."""
         if urn in self._named:
             return
         self._named.add(urn)
-
-        def nameless() -> bool:
-            with self.db.transaction() as session:
-                person = people.get_by_urn(session, urn)
-                return person is not None and not person.display_name
-
-        if not await asyncio.to_thread(nameless):
-            return
         user_id = urn.split(":", 1)[1]
         try:
             detail = await self.api.call(
@@ -293,7 +286,7 @@ class ZaloBot:
         def save() -> None:
             with self.db.transaction() as session:
                 person = people.get_by_urn(session, urn)
-                if person is not None and not person.display_name:
+                if person is not None and person.consented and not person.display_name:
                     person.display_name = name
 
         if name:

@@ -1,0 +1,355 @@
+"""Privacy that does what it says, over Telegram, Zalo and the web chat: erasing deletes what is the
+person's (files on disk too) and keeps, linked to nobody, what officials must count; consent is kept with
+its time and the version of the notice, and asked again when the notice changes; a 'no' keeps no name yet
+still gets bulletins and answers."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import time
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func, select, update
+
+from bot.accounts.models import Role
+from bot.bulletins import service as bulletins
+from bot.bulletins.models import Delivery, DeliveryStatus
+from bot.config import Settings
+from bot.content import import_all
+from bot.db import Base, Database
+from bot.feedback.models import Attachment as TicketFile
+from bot.feedback.models import Ticket, TicketEvent
+from bot.media import service as media
+from bot.media.models import Media
+from bot.messages.models import Message
+from bot.people import service as people
+from bot.people.models import Identity, Person
+from bot.people.windows import reply_windows
+from bot.privacy import notice
+from tests import factories
+from tests.conftest import PROJECT_ROOT, webhook_settings
+from tests.drivers import (
+    Driver,
+    TelegramDriver,
+    WebDriver,
+    ZaloDriver,
+    on_channel,
+    onboard,
+    wait_for_text,
+    wait_handled,
+)
+from tests.factories import PNG
+from tests.fakes.telegram_api import FakeBotAPI
+from tests.fakes.zalo_api import FakeZalo
+from tests.test_admin import csrf, login, make_admin
+
+PHONG_THO, LAI_CHAU = 3549, 12
+PHONE = "0912 345 678"
+REFLECTION = f"Cầu treo bản Nậm Xe gãy một nhịp. Gọi cho tôi: {PHONE}"
+QUESTION = "Con trâu nhà tôi bị lạc ở rừng Pa Pe thì báo ai?"
+BULLETIN_TEXT = "Thứ Hai tuần sau xã tiêm phòng lở mồm long móng cho trâu bò."
+_chat_ids = itertools.count(9_300_001)
+
+
+@pytest.fixture
+def settings(database_url: str, fake_telegram: FakeBotAPI, fake_zalo: FakeZalo, tmp_path: Path) -> Settings:
+    """A webhook deployment with files under the test's folder, bulletins at any hour, lexical Q&A."""
+    return webhook_settings(
+        database_url,
+        fake_telegram,
+        fake_zalo,
+        media_dir=tmp_path / "media",
+        quiet_hours="",
+        qa_semantic=False,
+    )
+
+
+@pytest.fixture(params=["telegram", "zalo", "web"])
+def person(
+    request: pytest.FixtureRequest,
+    client: httpx.Client,
+    fake_telegram: FakeBotAPI,
+    fake_zalo: FakeZalo,
+    db: Database,
+) -> Driver:
+    """A new person on each channel."""
+    return on_channel(request.param, client, fake_telegram, db, next(_chat_ids), fake_zalo)
+
+
+def stored(db: Database, urn: str) -> Person | None:
+    """The person as the database has them now."""
+    with db.transaction() as session:
+        return people.get_by_urn(session, urn)
+
+
+def send_bulletin(db: Database, settings: Settings) -> int:
+    """A bulletin with a picture for Phong Thổ, sent now to its one person; its id once the sender has
+    finished it."""
+    with db.transaction() as session:
+        picture = media.store(session, Path(settings.media_dir), PNG, kind="image", mime="image/png")
+        bulletin = bulletins.create(
+            session,
+            title="Tiêm phòng cho trâu bò",
+            versions=[("vi", BULLETIN_TEXT, None)],
+            audience=bulletins.Audience(communes=(PHONG_THO,)),
+            image_ids=[picture.id],
+        )
+        bulletins.send(session, bulletin, lead=timedelta(0), windows=reply_windows(settings))
+        bulletin_id = bulletin.id
+    assert factories.wait_done(db, bulletin_id).sent == 1
+    return bulletin_id
+
+
+def say_replayably(person: Driver, db: Database, text: str) -> Callable[[], httpx.Response]:
+    """Send a text as the platform would; returns how to deliver exactly the same message again."""
+    if isinstance(person, TelegramDriver):
+        update_json = factories.text_update(person.chat_id, text)
+        person.deliver(update_json)
+        return lambda: person.post(update_json)
+    if isinstance(person, ZaloDriver):
+        event = person.fake.event("user_send_text", person.user_id, {"text": text})
+        assert person.post(event).status_code == 200
+        wait_handled(db, "zalo", event["message"]["msg_id"], person.urn)
+        return lambda: person.post(event)
+    assert isinstance(person, WebDriver)
+    body = {"session": person.session, "text": text, "id": uuid.uuid4().hex}
+    assert person.client.post("/chat/api/messages", json=body).status_code == 200
+    return lambda: person.client.post("/chat/api/messages", json=body)
+
+
+def file_reflection(person: Driver, *files: tuple[bytes, str, str]) -> None:
+    """'Góp ý – Phản ánh' with a text, files (data, kind, mime) and a location, sent with the name."""
+    road = person.tap("fb")[-1].payload("Đường sá")
+    person.tap(road)
+    person.send(REFLECTION)
+    for data, kind, mime in files:
+        person.send_file(data, kind, mime)
+    person.send_location(22.6301, 103.3504)
+    person.tap("fb_done")
+    done = person.tap("fb_send:named")
+    assert "Mã phản ánh: PA-" in done[0].text
+
+
+def every_row(db: Database) -> dict[str, list[str]]:
+    """Every row of every table, as text, to look for anything left of a person."""
+    with db.transaction() as session:
+        return {
+            table.name: [repr(tuple(row)) for row in session.execute(select(table))]
+            for table in Base.metadata.sorted_tables
+        }
+
+
+def eventually(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Wait for something that follows a reply (the outbox records sends in batches)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "never happened"
+        time.sleep(0.05)
+
+
+def _addressed(db: Database) -> int:
+    """Messages that still name a chat address."""
+    with db.transaction() as session:
+        return session.scalar(select(func.count()).where(Message.urn != "")) or 0
+
+
+def files_under(root: Path) -> set[Path]:
+    """The files kept under the media folder."""
+    return {p for p in root.rglob("*") if p.is_file()}
+
+
+def test_erasing_deletes_what_is_mine_and_keeps_what_officials_count(
+    person: Driver, client: httpx.Client, db: Database, settings: Settings
+) -> None:
+    onboard(person)
+    bulletin_id = send_bulletin(db, settings)
+    replay = say_replayably(person, db, "xin chào")
+    offered = person.send(QUESTION)
+    assert any(p == "qa_send" for _l, p in offered[-1].buttons)
+    person.tap("qa_send")
+    voice, own_photo = b"OggS" + os.urandom(256), b"\xff\xd8\xff\xe0" + os.urandom(256)
+    file_reflection(
+        person,
+        (voice, "voice", "audio/ogg"),
+        (own_photo, "photo", "image/jpeg"),
+        (PNG, "photo", "image/png"),  # the very picture of the bulletin: one file, shared
+    )
+    root = Path(settings.media_dir)
+    with db.transaction() as session:
+        found = people.get_by_urn(session, person.urn)
+        assert found is not None
+        person_id, name = found.id, found.display_name
+        ticket = session.scalars(select(Ticket).where(Ticket.person_id == person_id)).one()
+        ticket_id, code = ticket.id, ticket.code
+        kept_facts = (ticket.category_id, ticket.commune_code, ticket.created_at, ticket.due_on)
+        own_files = {root / a.media.path for a in ticket.attachments if a.media.key != media.digest(PNG)}
+        shared = session.scalars(select(Media).where(Media.key == media.digest(PNG))).one()
+        shared_path, sent_at = root / shared.path, session.scalars(select(Delivery.sent_at)).one()
+    assert len(own_files) == 2 and all(p.exists() for p in own_files)
+    make_admin(db, "xa", Role.commune_officer, communes=(PHONG_THO,))
+    login(client, "xa")
+    page = client.get(f"/admin/feedback/{ticket_id}")
+    client.post(
+        f"/admin/feedback/{ticket_id}/status", data={"csrf_token": csrf(page), "status": "in_progress"}
+    )
+    client.post(f"/admin/feedback/{ticket_id}/note", data={"csrf_token": csrf(page), "text": f"Gọi {PHONE}"})
+    client.post(f"/admin/feedback/{ticket_id}/reply", data={"csrf_token": csrf(page), "text": "Sẽ sửa cầu."})
+    wait_for_text(person, "Sẽ sửa cầu.")
+
+    person.tap("settings")
+    asked = person.tap("erase")
+    assert "Sẽ xóa: tên, ngôn ngữ, nơi ở, địa chỉ trò chuyện, tin nhắn, câu hỏi" in asked[-1].text
+    assert "Nghị định 13/2023/NĐ-CP" in asked[-1].text and "không thể hoàn tác" in asked[-1].text
+    done = person.tap("erase_yes")
+    said = done[0].text
+    assert said.startswith(
+        "Đã xóa: tên, ngôn ngữ, nơi ở, địa chỉ trò chuyện, tin nhắn, câu hỏi, nội dung phản ánh, ghi âm, ảnh"
+    )
+    assert "Vẫn giữ, không kèm tên bạn: loại phản ánh, xã, trạng thái và ngày gửi của 1 phản ánh" in said
+    assert "Các bản tin đã gửi đến bạn vẫn được đếm, không kèm tên bạn" in said
+
+    # Table by table: nothing of the person is left but the counted rows (the farewell goes once sent).
+    eventually(lambda: _addressed(db) == 0)
+    address = person.urn.split(":", 1)[1]
+    left = every_row(db)
+    for table, rows in left.items():
+        for row in rows:
+            for trace in (
+                address,
+                REFLECTION,
+                PHONE,
+                QUESTION,
+                "Sẽ sửa cầu.",
+                "xin chào",
+                *([name] if name else []),
+            ):
+                assert trace not in row, f"{trace!r} left in {table}: {row}"
+    assert left["people"] == [] and left["identities"] == [] and left["qa_questions"] == []
+    assert left["ticket_attachments"] == []
+    with db.transaction() as session:
+        remains = session.scalars(select(Message)).all()
+        assert remains and all(m.text == "" and m.payload == {} and m.person_id is None for m in remains)
+        assert all(m.external_id and m.external_id.startswith("#") for m in remains), "a digest, not the id"
+        erased = session.get(Ticket, ticket_id)
+        assert erased is not None and erased.erased_at is not None and erased.code == code
+        assert (erased.person_id, erased.urn, erased.text, erased.latitude, erased.longitude) == (
+            None,
+            "",
+            "",
+            None,
+            None,
+        )
+        assert (erased.category_id, erased.commune_code, erased.created_at, erased.due_on) == kept_facts
+        events = session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket_id)).all()
+        assert {e.kind for e in events} >= {"note", "reply", "status"}
+        assert all(e.text == "" for e in events if e.kind in ("note", "reply"))
+        assert [e.text for e in events if e.kind == "status"] == ["in_progress"], "how it moved is kept"
+        delivery = session.scalars(select(Delivery)).one()
+        assert (delivery.person_id, delivery.urn, delivery.status) == (None, "", DeliveryStatus.sent)
+        assert delivery.sent_at == sent_at
+        progress = bulletins.progress(session, bulletin_id)
+        assert (progress.sent, progress.total) == (1, 1), "'Đã gửi xong 1 / 1' stays true"
+        assert session.scalar(select(func.count()).select_from(TicketFile)) == 0
+        assert session.get(Media, shared.id) is not None, "the bulletin's picture is the bulletin's"
+    assert not any(p.exists() for p in own_files), "the person's files are gone from the media folder"
+    assert shared_path.exists()
+    assert files_under(root) == {shared_path}
+
+    # The officials' side: the ticket says so, and cannot be answered.
+    page = client.get(f"/admin/feedback/{ticket_id}")
+    assert "Người gửi đã xóa dữ liệu" in page.text and "Gửi trả lời" not in page.text
+    assert REFLECTION not in page.text and PHONE not in page.text
+    refused = client.post(
+        f"/admin/feedback/{ticket_id}/reply", data={"csrf_token": csrf(page), "text": "Còn ai không?"}
+    )
+    assert refused.status_code == 400 and "không còn ai để nhận câu trả lời" in refused.text
+    bulletin_page = client.get(f"/admin/bulletins/{bulletin_id}").text
+    assert "Đã gửi xong" in bulletin_page
+
+    # A redelivered message from before does not bring the person back; a new one starts afresh.
+    assert replay().status_code == 200
+    with db.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Person)) == 0
+        assert session.scalar(select(func.count()).select_from(Identity)) == 0
+    fresh = person.send("/start")
+    assert fresh[-1].buttons[0] == ("Tiếng Việt", "lang:vi")
+
+
+def test_the_notice_is_asked_again_when_it_changes(person: Driver, db: Database) -> None:
+    onboard(person)
+    before = stored(db, person.urn)
+    assert before is not None and before.consented_at is not None
+    assert before.consent_version == notice.PRIVACY_VERSION and notice.PRIVACY_VERSION.startswith(
+        notice.NOTICE_DATE
+    )
+    assert notice.version(notice.NOTICE + " ", notice.NOTICE_DATE) != notice.PRIVACY_VERSION
+    with db.transaction() as session:  # as if they had agreed to an earlier text
+        session.execute(update(Person).values(consent_version="2026-01-01.0badc0de"))
+    asked = person.send("xin chào")
+    assert asked[-1].text.startswith("Loa Bản đã thay đổi điều khoản về dữ liệu của bạn.")
+    assert [p for _l, p in asked[-1].buttons] == ["consent:yes", "consent:no"]
+    again = person.tap("fb")
+    assert "đã thay đổi điều khoản" in again[-1].text, "nothing else before the answer"
+    agreed = person.tap("consent:yes")
+    assert agreed[0].text == "Cảm ơn bạn đã đồng ý." and ("⚙️ Cài đặt", "settings") in agreed[-1].buttons
+    after = stored(db, person.urn)
+    assert after is not None and after.consent_version == notice.PRIVACY_VERSION
+    assert after.consented_at is not None and after.consented_at > before.consented_at
+
+
+def test_saying_no_keeps_no_name_yet_bulletins_and_answers_still_come(
+    person: Driver, db: Database, settings: Settings
+) -> None:
+    with db.transaction() as session:
+        import_all(session, PROJECT_ROOT / "content")
+    person.send("/start")
+    person.tap("lang:vi")
+    person.send("lai chau")
+    shown = person.send("phong tho")
+    if any(p == "vil:0" for _l, p in shown[-1].buttons):
+        person.tap("vil:0")
+    declined = person.tap("consent:no")
+    said = declined[0].text
+    assert "Loa Bản không giữ tên bạn" in said and "ngôn ngữ, nơi ở và địa chỉ trò chuyện" in said
+    assert "không thể gửi phản ánh kèm tên, được cán bộ gọi lại hay tham gia cuộc thi" in said
+    assert "⚙️ Cài đặt → «✅ Đồng ý điều khoản»" in said
+    assert ("💬 Hỏi đáp", "topics") in declined[-1].buttons, "the menu follows"
+    found = stored(db, person.urn)
+    assert found is not None and found.onboarded and not found.consented
+    assert found.display_name == "" and found.declined_at is not None
+    assert found.consent_version == notice.PRIVACY_VERSION and found.commune_code == PHONG_THO
+
+    answer = person.send("Thẻ bảo hiểm y tế cho người dân tộc thiểu số có mất tiền không?")
+    assert answer[0].text.startswith("❓ Bạn hỏi:")
+    send_bulletin(db, settings)
+    wait_for_text(person, BULLETIN_TEXT)
+
+    def said_and_answered() -> list[Message]:
+        with db.transaction() as session:
+            return list(
+                session.scalars(
+                    select(Message).where(Message.person_id == found.id, Message.kind != "bulletin")
+                )
+            )
+
+    eventually(lambda: all(m.text == "" for m in said_and_answered()))
+    mine = said_and_answered()
+    assert len(mine) > 10, "every message is still there, to be counted"
+    assert all(m.payload == {} for m in mine if m.direction == "in"), (
+        "what was said is not kept once answered"
+    )
+    assert stored(db, person.urn).display_name == ""  # type: ignore[union-attr]
+
+    settings_screen = person.tap("settings")
+    person.tap(settings_screen[-1].payload("Đồng ý điều khoản"))
+    person.tap("consent:yes")
+    agreed = stored(db, person.urn)
+    assert agreed is not None and agreed.consented and agreed.declined_at is None
+    if isinstance(person, TelegramDriver):
+        assert agreed.display_name == "A Páo", "the name is kept once they agree"
