@@ -1,17 +1,20 @@
 """Privacy that does what it says, over Telegram, Zalo and the web chat: erasing deletes what is the
-person's (files on disk too) and keeps, linked to nobody, what officials must count; consent is kept with
-its time and the version of the notice, and asked again when the notice changes; a 'no' keeps no name yet
-still gets bulletins and answers."""
+person's (files on disk too) and keeps, linked to nobody, what officials must count; 'my data' shows all of
+it and hands it over as JSON behind a private, expiring link; consent is kept with its time and the version
+of the notice, and asked again when the notice changes; a 'no' keeps no name yet still gets bulletins and
+answers."""
 
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import time
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -22,7 +25,7 @@ from bot.bulletins import service as bulletins
 from bot.bulletins.models import Delivery, DeliveryStatus
 from bot.config import Settings
 from bot.content import import_all
-from bot.db import Base, Database
+from bot.db import Base, Database, utcnow
 from bot.feedback.models import Attachment as TicketFile
 from bot.feedback.models import Ticket, TicketEvent
 from bot.media import service as media
@@ -32,10 +35,12 @@ from bot.people import service as people
 from bot.people.models import Identity, Person
 from bot.people.windows import reply_windows
 from bot.privacy import notice
+from bot.privacy.models import Export
 from tests import factories
 from tests.conftest import PROJECT_ROOT, webhook_settings
 from tests.drivers import (
     Driver,
+    Seen,
     TelegramDriver,
     WebDriver,
     ZaloDriver,
@@ -201,6 +206,11 @@ def test_erasing_deletes_what_is_mine_and_keeps_what_officials_count(
     client.post(f"/admin/feedback/{ticket_id}/note", data={"csrf_token": csrf(page), "text": f"Gọi {PHONE}"})
     client.post(f"/admin/feedback/{ticket_id}/reply", data={"csrf_token": csrf(page), "text": "Sẽ sửa cầu."})
     wait_for_text(person, "Sẽ sửa cầu.")
+    person.tap("settings")
+    person.tap("my_data")
+    with db.transaction() as session:
+        export_file = root / session.scalars(select(Export.path)).one()
+    assert export_file.exists()
 
     person.tap("settings")
     asked = person.tap("erase")
@@ -231,7 +241,7 @@ def test_erasing_deletes_what_is_mine_and_keeps_what_officials_count(
             ):
                 assert trace not in row, f"{trace!r} left in {table}: {row}"
     assert left["people"] == [] and left["identities"] == [] and left["qa_questions"] == []
-    assert left["ticket_attachments"] == []
+    assert left["ticket_attachments"] == [] and left["data_exports"] == []
     with db.transaction() as session:
         remains = session.scalars(select(Message)).all()
         assert remains and all(m.text == "" and m.payload == {} and m.person_id is None for m in remains)
@@ -258,7 +268,7 @@ def test_erasing_deletes_what_is_mine_and_keeps_what_officials_count(
         assert session.scalar(select(func.count()).select_from(TicketFile)) == 0
         assert session.get(Media, shared.id) is not None, "the bulletin's picture is the bulletin's"
     assert not any(p.exists() for p in own_files), "the person's files are gone from the media folder"
-    assert shared_path.exists()
+    assert shared_path.exists() and not export_file.exists()
     assert files_under(root) == {shared_path}
 
     # The officials' side: the ticket says so, and cannot be answered.
@@ -279,6 +289,72 @@ def test_erasing_deletes_what_is_mine_and_keeps_what_officials_count(
         assert session.scalar(select(func.count()).select_from(Identity)) == 0
     fresh = person.send("/start")
     assert fresh[-1].buttons[0] == ("Tiếng Việt", "lang:vi")
+
+
+def my_data_file(person: Driver, client: httpx.Client, fake_telegram: FakeBotAPI) -> tuple[Seen, Any]:
+    """Tap '📄 Dữ liệu của tôi' in settings: the summary, and the JSON file as the person receives it."""
+    person.tap("settings")
+    if isinstance(person, WebDriver):
+        answer = client.post("/chat/api/messages", json={"session": person.session, "button": "my_data"})
+        summary, document = answer.json()["replies"]
+        assert document["file_name"] == "loaban-du-lieu-cua-toi.json"
+        assert client.get(document["file_url"]).status_code == 404, "not without the session that asked"
+        other = uuid.uuid4().hex
+        assert client.get(document["file_url"], params={"session": other}).status_code == 404
+        got = client.get(document["file_url"], params={"session": person.session})
+        assert got.status_code == 200 and got.headers["cache-control"] == "private, no-store"
+        return Seen(summary["text"], []), got.json()
+    replies = person.tap("my_data")
+    if isinstance(person, TelegramDriver):
+        [sent] = fake_telegram.sent(person.chat_id, "sendDocument")
+        assert sent.files["document"].filename == "loaban-du-lieu-cua-toi.json"  # type: ignore[attr-defined]
+        assert "tệp JSON" in sent.params["caption"]
+        return replies[0], json.loads(sent.files["document"])
+    link = replies[-1].text.split("📄 https://loaban.example.org", 1)[1].split()[0]
+    assert link.startswith("/privacy/export/") and len(link) > len("/privacy/export/") + 40
+    got = client.get(link)
+    assert got.status_code == 200
+    return replies[0], got.json()
+
+
+def test_my_data_is_summed_up_and_handed_over_whole(
+    person: Driver, client: httpx.Client, db: Database, fake_telegram: FakeBotAPI, settings: Settings
+) -> None:
+    onboard(person)
+    file_reflection(person)
+    summary, data = my_data_file(person, client, fake_telegram)
+    with db.transaction() as session:
+        found = people.get_by_urn(session, person.urn)
+        assert found is not None
+        code = session.scalars(select(Ticket.code)).one()
+        name = found.display_name
+    text = summary.text
+    assert text.startswith("Loa Bản đang giữ về bạn:")
+    assert f"Tên: {name or 'không có'}" in text and "Ngôn ngữ: Tiếng Việt" in text
+    assert "Nơi ở: Xã Phong Thổ, Lai Châu" in text and "Vai trò: người dân" in text
+    assert f"(bản {notice.PRIVACY_VERSION})" in text and "Đồng ý điều khoản lúc" in text
+    assert f"Phản ánh: 1 ({code})" in text and "Câu hỏi gửi cán bộ: 0" in text
+    assert data["person"]["name"] == name and data["person"]["commune"] == "Xã Phong Thổ"
+    assert data["person"]["consent_version"] == notice.PRIVACY_VERSION and data["person"]["consented_at"]
+    assert [a["address"] for a in data["chat_addresses"]] == [person.urn]
+    assert any(m["text"] == REFLECTION and m["direction"] == "from_you" for m in data["messages"])
+    [reflection] = data["reflections"]
+    assert (reflection["code"], reflection["text"], reflection["location"]) == (
+        code,
+        REFLECTION,
+        [22.6301, 103.3504],
+    )
+    assert data["privacy_notice_in_force"] == notice.PRIVACY_VERSION
+
+    with db.transaction() as session:  # the link works for its hours only, then the file is gone
+        export = session.scalars(select(Export)).one()
+        token, path = export.token, Path(settings.media_dir) / export.path
+        session.execute(update(Export).values(expires_at=utcnow() - timedelta(seconds=1)))
+    assert path.exists()
+    expired = client.get(f"/privacy/export/{token}", params={"session": getattr(person, "session", "")})
+    assert expired.status_code == 404 and "hết hạn" in expired.text
+    assert not path.exists()
+    assert client.get("/privacy/export/" + "x" * 43).status_code == 404
 
 
 def test_the_notice_is_asked_again_when_it_changes(person: Driver, db: Database) -> None:

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message, Update
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter, Application, BaseUpdateProcessor, ContextTypes, TypeHandler
 
@@ -139,7 +139,15 @@ class TelegramChannel(Channel):
         return str(sent.message_id)
 
     async def _send_file(self, chat_id: int, reply: Reply, attachment: Attachment) -> str:
-        """Send a stored file by the id Telegram gave it, uploading it only the first time."""
+        """Send a stored file by the id Telegram gave it, uploading it only the first time; a document is
+        made for one person, so it is uploaded as it is, under its name."""
+        if attachment.kind == "document":
+            try:
+                data = await asyncio.to_thread(Path(attachment.path).read_bytes)
+            except OSError as exc:
+                raise SendError(f"document gone: {type(exc).__name__}", permanent=True) from exc
+            document = InputFile(data, filename=attachment.name)
+            return str((await self._post_file(chat_id, reply, attachment, document)).message_id)
 
         async def post(file: str | bytes) -> tuple[str, str | None]:
             sent = await self._post_file(chat_id, reply, attachment, file)
@@ -149,12 +157,14 @@ class TelegramChannel(Channel):
         return await self.files.use(attachment, post)
 
     async def _post_file(self, chat_id: int, reply: Reply, attachment: Attachment, file: Any) -> Message:
-        """sendVoice or sendPhoto with the reply's text as caption and its buttons."""
+        """sendVoice, sendPhoto or sendDocument with the reply's text as caption and its buttons."""
         bot, caption, markup = self.application.bot, reply.text or None, keyboard(reply)
         if attachment.kind == "voice":
             sent: Message = await bot.send_voice(
                 chat_id, file, caption=caption, duration=attachment.duration or None, reply_markup=markup
             )
+        elif attachment.kind == "document":
+            sent = await bot.send_document(chat_id, file, caption=caption, reply_markup=markup)
         else:
             sent = await bot.send_photo(chat_id, file, caption=caption, reply_markup=markup)
         return sent

@@ -148,7 +148,8 @@ class ZaloChannel(Channel):
 
     async def send(self, urn: str, reply: Reply, replace: str | None = None) -> str | None:
         """One reply as one Zalo message (each counts against the person's free messages): a picture with
-        its caption, a voice note as its text with a link to play it, text with its buttons."""
+        its caption, a voice note or a document as its text with a link (Zalo's file upload takes PDF and
+        Word files only; a person's data file is JSON, behind an expiring token), text with its buttons."""
         user_id = urn.split(":", 1)[1]
         attachment = reply.attachment
         if attachment is not None and attachment.kind == "image":
@@ -162,7 +163,8 @@ class ZaloChannel(Channel):
             return await self._post(user_id, message)
         text = reply.text
         if attachment is not None:
-            text = f"{text}\n\n🔊 {self.settings.base_url + attachment.url}".strip()
+            icon = "📄" if attachment.kind == "document" else "🔊"
+            text = f"{text}\n\n{icon} {self.settings.base_url + attachment.url}".strip()
         return await self._post(user_id, self._message(text, [b.label for b in reply.buttons]))
 
     def _message(self, text: str, labels: list[str]) -> dict[str, Any]:

@@ -28,6 +28,7 @@ def settings(ctx: Context) -> None:
             Button(_("🎖 Nhập mã người có uy tín"), "invite"),
             Button(_("🔗 Dùng cả Zalo và Telegram"), "link_me"),
             *agree,
+            Button(_("📄 Dữ liệu của tôi"), "my_data"),
             Button(_("🗑 Xóa dữ liệu của tôi"), "erase"),
             Button(_("☰ Menu chính"), "menu"),
         ],

@@ -1,17 +1,26 @@
-"""A person's rights over their data in the conversation: agree to the notice later, erase their data; and
-the notice asked again before anything else when its text changed since they agreed."""
+"""A person's rights over their data in the conversation: see what is kept ('📄 Dữ liệu của tôi', with
+the whole of it as a file), agree to the notice later, erase their data; and the notice asked again before
+anything else when its text changed since they agreed."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+from bot.areas import service as areas
 from bot.conversation import onboarding
 from bot.conversation.router import Context, Router
-from bot.conversation.types import Button
+from bot.conversation.types import Attachment, Button
+from bot.i18n import KNOWN_LANGUAGES, format_day, mark
+from bot.people.models import PersonRole
 from bot.privacy import service as privacy
 
+SHOWN_CODES = 10
+ROLES = {PersonRole.villager: mark("người dân"), PersonRole.prestigious: mark("người có uy tín")}
+APPS = {"telegram": "Telegram", "zalo": "Zalo", "web": "Web"}
 # Buttons a person whose notice changed may still use before answering it: their rights come first.
-BEFORE_NOTICE = {"consent", "erase", "erase_yes"}
+BEFORE_NOTICE = {"consent", "erase", "erase_yes", "my_data"}
 
 
 def notice_changed(ctx: Context) -> bool:
@@ -28,6 +37,68 @@ def notice_changed(ctx: Context) -> bool:
 def ask_again(ctx: Context) -> None:
     """'consent_ask' from settings: a person who said no may agree now."""
     onboarding.ask_consent(ctx)
+
+
+def my_data(ctx: Context) -> None:
+    """What Loa Bản holds about the person, in short, and all of it as a JSON file whose link expires."""
+    _ = ctx._
+    held = privacy.holdings(ctx.session, ctx.person)
+    person = held.person
+    language = KNOWN_LANGUAGES.get(person.language or "")
+    village = person.village.name if person.village else ""
+    commune = areas.get_commune(person.commune_code or 0)
+    province = areas.get_province(person.province_code or 0)
+    place = ", ".join(
+        n for n in (village, commune.name if commune else "", province.name if province else "") if n
+    )
+    if person.consented_at is not None:
+        consent = _("Đồng ý điều khoản lúc {time} (bản {version})").format(
+            time=_when(ctx, person.consented_at), version=person.consent_version
+        )
+    elif person.declined_at is not None:
+        consent = _("Không đồng ý điều khoản lúc {time} (bản {version}): không giữ tên bạn").format(
+            time=_when(ctx, person.declined_at), version=person.consent_version
+        )
+    else:
+        consent = _("Chưa trả lời điều khoản")
+    codes = ", ".join(held.tickets[:SHOWN_CODES]) + ("…" if len(held.tickets) > SHOWN_CODES else "")
+    lines = [
+        _("Tên: {name}").format(name=person.display_name or _("không có")),
+        _("Ngôn ngữ: {language}").format(language=language.endonym if language else "—"),
+        _("Nơi ở: {place}").format(place=place or "—"),
+        _("Vai trò: {role}").format(role=_(ROLES[person.role])),
+        consent,
+        _("Địa chỉ trò chuyện: {apps}").format(apps=", ".join(APPS.get(c, c) for c in held.channels)),
+        _("Tin nhắn: {received} bạn gửi, {sent} Loa Bản gửi").format(received=held.received, sent=held.sent),
+        _("Câu hỏi gửi cán bộ: {n}").format(n=held.questions),
+        _("Phản ánh: {n}").format(n=len(held.tickets)) + (f" ({codes})" if codes else ""),
+        _("Bản tin đã gửi đến bạn: {n}").format(n=held.bulletins),
+    ]
+    ctx.reply(_("Loa Bản đang giữ về bạn:") + "\n" + "\n".join(f"• {line}" for line in lines))
+    root = Path(ctx.settings.media_dir)
+    hours = ctx.settings.data_export_hours
+    export = privacy.export(ctx.session, root, ctx.person, ctx.inbound.urn, hours=hours)
+    document = Attachment(
+        kind="document",
+        media_id=0,
+        path=str(root / export.path),
+        url=f"/privacy/export/{export.token}",
+        name=privacy.EXPORT_NAME,
+    )
+    ctx.goto("")
+    ctx.reply(
+        _("📄 Toàn bộ dữ liệu của bạn, trong một tệp JSON. Chỉ bạn mở được, trong {hours} giờ.").format(
+            hours=hours
+        ),
+        [Button(_("⚙️ Cài đặt"), "settings"), Button(_("☰ Menu chính"), "menu")],
+        attachment=document,
+    )
+
+
+def _when(ctx: Context, moment: datetime) -> str:
+    """A stored time as the person reads it: local hour and date."""
+    local = moment.astimezone(ZoneInfo(ctx.settings.timezone))
+    return f"{local:%H:%M} {format_day(local, ctx.person.language)}"
 
 
 def erase(ctx: Context) -> None:
@@ -81,6 +152,7 @@ def erase_confirmed(ctx: Context) -> None:
 
 def register(router: Router) -> None:
     """The privacy buttons of the settings screen, and the notice asked again when it changed."""
+    router.button("my_data", my_data, onboarded_only=True)
     router.button("consent_ask", ask_again, onboarded_only=True)
     router.button("erase", erase, onboarded_only=True)
     router.button("erase_yes", erase_confirmed, onboarded_only=True)

@@ -19,15 +19,18 @@ class Button:
 
 @dataclass(frozen=True)
 class Attachment:
-    """A stored file sent with a reply: a voice note or a picture. Channels upload `path` once and keep the
-    id the platform gives it (`platform_ids` carries those already known); web clients fetch `url`."""
+    """A file sent with a reply: a voice note, a picture or a document. Channels upload a stored file
+    (`path`) once and keep the id the platform gives it (`platform_ids` carries those already known); web
+    clients fetch `url`. A document is made for one person (their data): never re-used, `media_id` 0,
+    `url` a link only its token opens, `name` the file name they see."""
 
-    kind: Literal["voice", "image"]
+    kind: Literal["voice", "image", "document"]
     media_id: int
     path: str
     url: str
     duration: int = 0
     platform_ids: tuple[tuple[str, str], ...] = ()
+    name: str = ""
 
     def platform_id(self, platform: str) -> str | None:
         """The id a platform gave this file on an earlier upload."""
@@ -41,6 +44,7 @@ class Attachment:
             "path": self.path,
             "url": self.url,
             "duration": self.duration,
+            "name": self.name,
         }
 
 
