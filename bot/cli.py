@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -12,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
+from bot import logs
 from bot.config import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -102,7 +102,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     host, port = args.host or settings.host, args.port or settings.port
     print(f"Loa Bản on http://{host}:{port}  (web chat /chat, admin /admin, health /healthz)")
-    uvicorn.run(app, host=host, port=port, proxy_headers=True, log_level=settings.log_level)
+    # uvicorn logs through the scrubbing root handler (logs.configure), not through its own
+    uvicorn.run(app, host=host, port=port, proxy_headers=True, log_level=settings.log_level, log_config=None)
     return 0
 
 
@@ -447,11 +448,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per Bot API call drowns the useful ones
-    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    logs.configure(settings)
     code: int = args.func(settings, args)
     return code
 

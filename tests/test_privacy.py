@@ -2,16 +2,18 @@
 person's (files on disk too) and keeps, linked to nobody, what officials must count; 'my data' shows all of
 it and hands it over as JSON behind a private, expiring link; consent is kept with its time and the version
 of the notice, and asked again when the notice changes; a 'no' keeps no name yet still gets bulletins and
-answers."""
+answers; logs at debug level hold no message text, phone number, token or secret."""
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
+import logging
 import os
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select, update
 
+from bot import logs
 from bot.accounts.models import Role
 from bot.bulletins import service as bulletins
 from bot.bulletins.models import Delivery, DeliveryStatus
@@ -37,7 +40,7 @@ from bot.people.windows import reply_windows
 from bot.privacy import notice
 from bot.privacy.models import Export
 from tests import factories
-from tests.conftest import PROJECT_ROOT, webhook_settings
+from tests.conftest import PROJECT_ROOT, TG_TOKEN, WEBHOOK_SECRET, webhook_settings
 from tests.drivers import (
     Driver,
     Seen,
@@ -50,6 +53,8 @@ from tests.drivers import (
     wait_handled,
 )
 from tests.factories import PNG
+from tests.fakes import zalo_api
+from tests.fakes.server import LiveServer
 from tests.fakes.telegram_api import FakeBotAPI
 from tests.fakes.zalo_api import FakeZalo
 from tests.test_admin import csrf, login, make_admin
@@ -429,3 +434,84 @@ def test_saying_no_keeps_no_name_yet_bulletins_and_answers_still_come(
     assert agreed is not None and agreed.consented and agreed.declined_at is None
     if isinstance(person, TelegramDriver):
         assert agreed.display_name == "A Páo", "the name is kept once they agree"
+
+
+@pytest.fixture
+def debug_settings(settings: Settings) -> Settings:
+    """The deployment at LOABAN_LOG_LEVEL=debug."""
+    return settings.model_copy(update={"log_level": "debug"})
+
+
+@pytest.fixture
+def captured_logs(debug_settings: Settings) -> Iterator[io.StringIO]:
+    """Everything the process logs, through Loa Bản's own logging set-up (as `loaban serve` does)."""
+    root = logging.getLogger()
+    level = root.level
+    buffer = io.StringIO()
+    handler = logs.configure(debug_settings, buffer)
+    try:
+        yield buffer
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+
+
+@pytest.mark.parametrize("channel", ["telegram", "zalo", "web"])
+def test_logs_at_debug_hold_no_text_phone_token_or_secret(
+    channel: str,
+    captured_logs: io.StringIO,
+    debug_settings: Settings,
+    fake_telegram: FakeBotAPI,
+    fake_zalo: FakeZalo,
+    db: Database,
+) -> None:
+    from bot.server import create_app
+
+    settings = debug_settings
+    server = LiveServer(create_app(settings), log_config=None, log_level="debug").start()
+    try:
+        with httpx.Client(base_url=server.url, timeout=20) as client:
+            person = on_channel(channel, client, fake_telegram, db, next(_chat_ids), fake_zalo)
+            onboard(person)
+            person.send(QUESTION)
+            person.tap("qa_send")
+            file_reflection(person, (PNG, "photo", "image/png"))
+            my_data_file(person, client, fake_telegram)
+    finally:
+        server.stop()
+    with db.transaction() as session:
+        tokens = list(session.scalars(select(Export.token)))
+    out = captured_logs.getvalue()
+    assert "Calling Bot API endpoint `setWebhook` with parameters `[…]`" in out, "debug on, payloads off"
+    assert "HTTP Request: POST" in out and "[…]" in out
+    secrets = [
+        TG_TOKEN,
+        TG_TOKEN.split(":", 1)[1],
+        WEBHOOK_SECRET,
+        zalo_api.APP_SECRET,
+        zalo_api.OA_SECRET,
+        zalo_api.FIRST_REFRESH_TOKEN,
+        *fake_zalo.access_tokens,
+        fake_zalo.refresh_token,
+        settings.secret_key,
+        *tokens,
+    ]
+    said = [QUESTION, REFLECTION, PHONE, PHONE.replace(" ", ""), "Nậm Xe", "A Páo"]
+    for leak in [*secrets, *said, *([person.session] if isinstance(person, WebDriver) else [])]:
+        assert leak not in out, f"{leak!r} in the logs"
+
+
+P = "[số điện thoại]"
+
+
+@pytest.mark.parametrize(
+    ("line", "kept"),
+    [
+        ("gọi 0912 345 678, +84912345678 hay 0213.3876.543", f"gọi {P}, {P} hay {P}"),
+        ("GET /privacy/export/AbC_12-xyz?session=0123456789abcdef01", "GET /privacy/export/[…]?session=[…]"),
+        ("send to web:0123456789abcdef0123 failed", "send to web:[…] failed"),
+        ("update 100234 of chat 9300001 at 1764700000", "update 100234 of chat 9300001 at 1764700000"),
+    ],
+)
+def test_a_log_line_loses_phone_numbers_and_bearer_parts(line: str, kept: str) -> None:
+    assert logs.scrub(line) == kept

@@ -208,7 +208,7 @@ class Hub:
             try:
                 external_id = await channel.send(item.urn, item.reply, replace if index == 0 else None)
             except SendError as exc:
-                log.warning("send to %s failed: %s", item.urn, exc)
+                log.warning("message %s to a %s chat not sent: %s", item.message_id, channel.type, exc)
                 held = channel.window is not None and (exc.unreachable or exc.retry_after is not None)
                 results.append(done(None, str(exc), exc.blocked, held))
                 if exc.blocked:

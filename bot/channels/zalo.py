@@ -281,7 +281,7 @@ class ZaloBot:
                 "/v3.0/oa/user/detail", params={"data": json.dumps({"user_id": user_id})}
             )
         except SendError as exc:
-            log.info("no Zalo profile for %s: %s", urn, exc)
+            log.info("no Zalo profile for a person who agreed to be named: %s", exc)
             return
         name = str(detail.get("display_name") or "").strip()[:200]
 
@@ -329,7 +329,7 @@ class ZaloBot:
                         return replace(inbound, received=replace(received, mime=mime, error="too_large"))
                     chunks.append(chunk)
         except (httpx.HTTPError, ValueError) as exc:
-            log.warning("could not fetch %s from Zalo: %s", kind, exc)
+            log.warning("could not fetch a %s from Zalo: %s", kind, type(exc).__name__)
             return replace(inbound, received=replace(received, error="refused"))
         data = b"".join(chunks)
         path = await asyncio.to_thread(media.park, Path(self.settings.media_dir), data)
