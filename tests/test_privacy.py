@@ -163,10 +163,10 @@ def eventually(condition: Callable[[], bool], timeout: float = 10.0) -> None:
         time.sleep(0.05)
 
 
-def _addressed(db: Database) -> int:
+def _addressed(db: Database, urn: str) -> int:
     """Messages that still name a chat address."""
     with db.transaction() as session:
-        return session.scalar(select(func.count()).where(Message.urn != "")) or 0
+        return session.scalar(select(func.count()).where(Message.urn == urn)) or 0
 
 
 def files_under(root: Path) -> set[Path]:
@@ -174,10 +174,22 @@ def files_under(root: Path) -> set[Path]:
     return {p for p in root.rglob("*") if p.is_file()}
 
 
+def linked_official(client: httpx.Client, fake: FakeBotAPI, db: Database) -> TelegramDriver:
+    """The commune officer 'xa', signed in, whose own Telegram chat is told of each new reflection."""
+    make_admin(db, "xa", Role.commune_officer, communes=(PHONG_THO,))
+    login(client, "xa")
+    made = client.post("/admin/feedback/link", data={"csrf_token": csrf(client.get("/admin/feedback"))})
+    code = client.get(made.headers["location"]).text.split("Gửi «/link ", 1)[1].split("»", 1)[0]
+    official = TelegramDriver(client, fake, db, next(_chat_ids))
+    assert "Đã liên kết" in official.send(f"/link {code}")[0].text
+    return official
+
+
 def test_erasing_deletes_what_is_mine_and_keeps_what_officials_count(
-    person: Driver, client: httpx.Client, db: Database, settings: Settings
+    person: Driver, client: httpx.Client, db: Database, settings: Settings, fake_telegram: FakeBotAPI
 ) -> None:
     onboard(person)
+    official = linked_official(client, fake_telegram, db)
     bulletin_id = send_bulletin(db, settings)
     replay = say_replayably(person, db, "xin chào")
     offered = person.send(QUESTION)
@@ -202,8 +214,7 @@ def test_erasing_deletes_what_is_mine_and_keeps_what_officials_count(
         shared = session.scalars(select(Media).where(Media.key == media.digest(PNG))).one()
         shared_path, sent_at = root / shared.path, session.scalars(select(Delivery.sent_at)).one()
     assert len(own_files) == 2 and all(p.exists() for p in own_files)
-    make_admin(db, "xa", Role.commune_officer, communes=(PHONG_THO,))
-    login(client, "xa")
+    assert REFLECTION in wait_for_text(official, code).text, "officials are told, the text quoted"
     page = client.get(f"/admin/feedback/{ticket_id}")
     client.post(
         f"/admin/feedback/{ticket_id}/status", data={"csrf_token": csrf(page), "status": "in_progress"}
@@ -230,7 +241,7 @@ def test_erasing_deletes_what_is_mine_and_keeps_what_officials_count(
     assert "Các bản tin đã gửi đến bạn vẫn được đếm, không kèm tên bạn" in said
 
     # Table by table: nothing of the person is left but the counted rows (the farewell goes once sent).
-    eventually(lambda: _addressed(db) == 0)
+    eventually(lambda: _addressed(db, person.urn) == 0)
     address = person.urn.split(":", 1)[1]
     left = every_row(db)
     for table, rows in left.items():
@@ -245,12 +256,15 @@ def test_erasing_deletes_what_is_mine_and_keeps_what_officials_count(
                 *([name] if name else []),
             ):
                 assert trace not in row, f"{trace!r} left in {table}: {row}"
-    assert left["people"] == [] and left["identities"] == [] and left["qa_questions"] == []
-    assert left["ticket_attachments"] == [] and left["data_exports"] == []
+    assert left["qa_questions"] == [] and left["ticket_attachments"] == [] and left["data_exports"] == []
     with db.transaction() as session:
-        remains = session.scalars(select(Message)).all()
+        assert session.get(Person, person_id) is None
+        assert session.scalars(select(Identity.urn)).all() == [official.urn]
+        remains = session.scalars(select(Message).where(Message.urn != official.urn)).all()
         assert remains and all(m.text == "" and m.payload == {} and m.person_id is None for m in remains)
         assert all(m.external_id and m.external_id.startswith("#") for m in remains), "a digest, not the id"
+        notices = session.scalars(select(Message.text).where(Message.urn == official.urn)).all()
+        assert "" in notices, "the officials' notice quoting the reflection is blanked"
         erased = session.get(Ticket, ticket_id)
         assert erased is not None and erased.erased_at is not None and erased.code == code
         assert (erased.person_id, erased.urn, erased.text, erased.latitude, erased.longitude) == (
@@ -290,8 +304,7 @@ def test_erasing_deletes_what_is_mine_and_keeps_what_officials_count(
     # A redelivered message from before does not bring the person back; a new one starts afresh.
     assert replay().status_code == 200
     with db.transaction() as session:
-        assert session.scalar(select(func.count()).select_from(Person)) == 0
-        assert session.scalar(select(func.count()).select_from(Identity)) == 0
+        assert session.scalars(select(Identity.urn)).all() == [official.urn]
     fresh = person.send("/start")
     assert fresh[-1].buttons[0] == ("Tiếng Việt", "lang:vi")
 
@@ -385,7 +398,7 @@ def test_the_notice_is_asked_again_when_it_changes(person: Driver, db: Database)
 
 
 def test_saying_no_keeps_no_name_yet_bulletins_and_answers_still_come(
-    person: Driver, db: Database, settings: Settings
+    person: Driver, client: httpx.Client, db: Database, settings: Settings
 ) -> None:
     with db.transaction() as session:
         import_all(session, PROJECT_ROOT / "content")
@@ -426,6 +439,10 @@ def test_saying_no_keeps_no_name_yet_bulletins_and_answers_still_come(
         "what was said is not kept once answered"
     )
     assert stored(db, person.urn).display_name == ""  # type: ignore[union-attr]
+    make_admin(db, "tinh")
+    login(client, "tinh")
+    shown_to_officials = client.get(f"/admin/people/{found.id}").text
+    assert "(không tên)" in shown_to_officials and "Không đồng ý (" in shown_to_officials
 
     settings_screen = person.tap("settings")
     person.tap(settings_screen[-1].payload("Đồng ý điều khoản"))

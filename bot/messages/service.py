@@ -147,6 +147,18 @@ def forget(session: Session, person_id: int, urns: Collection[str]) -> None:
         session.connection().execute(_FORGET, rows)
 
 
+def blank_mentions(session: Session, needles: Collection[str]) -> None:
+    """Blank Loa Bản's messages that quote something erased: officials are told of a new reflection, its
+    text included, in their own chats. A scan of the outbox, for erasures only."""
+    for needle in needles:
+        session.execute(
+            update(Message)
+            .where(Message.direction == Direction.outbound, Message.text.contains(needle, autoescape=True))
+            .values(text=""),
+            execution_options={"synchronize_session": False},
+        )
+
+
 def settle(session: Session, *, blank: Collection[int], drop: Collection[int]) -> None:
     """What the outbox keeps of sent messages: not the text of messages to people who have not agreed to
     the privacy notice (the buttons stay, Zalo reads taps against them), nothing of farewells to people

@@ -64,9 +64,9 @@ class Kept:
 
 def erase(session: Session, root: Path, person: Person) -> Kept:
     """Delete the person's identity, chat addresses, messages, questions, the text, files and location of
-    their reflections, and their data exports; keep each ticket's category, commune, status and dates,
-    and their bulletin deliveries and relays, with the link to them removed (Decree 13/2023/NĐ-CP lets
-    records the State must keep outlive the link to the person)."""
+    their reflections (the officials' notices quoting them too) and their data exports; keep each ticket's
+    category, commune, status and dates, and their bulletin deliveries and relays, with the link to them
+    removed (Decree 13/2023/NĐ-CP lets records the State must keep outlive the link to the person)."""
     urns = people.urns_of(session, person)
     files = {int(media_id) for _kind, media_id in person.state_data.get("files", [])}  # a reflection begun
     tickets = list(
@@ -84,6 +84,7 @@ def erase(session: Session, root: Path, person: Person) -> Kept:
         ticket.person_id, ticket.urn, ticket.text, ticket.language = None, "", "", ""
         ticket.latitude = ticket.longitude = ticket.village_id = None
         ticket.erased_at = now
+    messages.blank_mentions(session, [ticket.code for ticket in tickets])
     session.execute(delete(OpenQuestion).where(OpenQuestion.person_id == person.id))
     mine = Delivery.person_id == person.id
     session.execute(
