@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -12,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
+from bot import logs
 from bot.config import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -103,8 +103,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     host, port = args.host or settings.host, args.port or settings.port
     print(f"Loa Bản on http://{host}:{port}  (web chat /chat, admin /admin, health /healthz)")
-    # Forwarded headers are believed only from LOABAN_TRUSTED_PROXIES, by the app itself (bot.security).
-    uvicorn.run(app, host=host, port=port, proxy_headers=False, log_level=settings.log_level)
+    # Forwarded headers are believed only from LOABAN_TRUSTED_PROXIES, by the app itself (bot.security);
+    # uvicorn logs through the scrubbing root handler (logs.configure), not through its own.
+    uvicorn.run(app, host=host, port=port, proxy_headers=False, log_level=settings.log_level, log_config=None)
     return 0
 
 
@@ -450,11 +451,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per Bot API call drowns the useful ones
-    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    logs.configure(settings)
     code: int = args.func(settings, args)
     return code
 

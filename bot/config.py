@@ -63,6 +63,7 @@ class Settings(BaseSettings):
 
     media_dir: Path = Path("data/media")
     max_upload_mb: int = 20
+    data_export_hours: int = 24  # how long a person's copy of their data (📄 Dữ liệu của tôi) can be fetched
     tts_engine: Literal["auto", "gtts", "espeak"] = "auto"  # auto: gTTS, espeak-ng when Google fails
     gtts_url: str = "https://translate.google.com"
     tts_timeout_seconds: float = 15.0

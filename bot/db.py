@@ -5,10 +5,10 @@ from __future__ import annotations
 import contextlib
 import enum
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import JSON, DateTime, Engine, Enum, MetaData, create_engine, event
@@ -33,6 +33,12 @@ def utcnow() -> datetime:
 def local_today(zone: str) -> date:
     """Today where the deployment is (deadlines and quiet hours count local days)."""
     return utcnow().astimezone(ZoneInfo(zone)).date()
+
+
+def after(session: Session, outcome: Literal["commit", "rollback"], action: Callable[[], None]) -> None:
+    """Make the disk follow the database: a file is removed only when the commit that forgets it succeeds,
+    and a file written for a transaction that fails is removed again."""
+    event.listen(session, f"after_{outcome}", lambda _session: action(), once=True)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -75,8 +81,11 @@ class Base(DeclarativeBase):
 
 def make_engine(url: str) -> Engine:
     """SQLite gets WAL, foreign keys and a busy timeout; PostgreSQL a pre-pinged pool."""
+    # Parameters are what people wrote: never in logs or error messages (hide_parameters).
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -93,7 +102,7 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True)
 
 
 class Database:

@@ -9,6 +9,7 @@ from bot.feedback.models import Attachment, Category, Ticket, TicketEvent
 from bot.media.models import Media
 from bot.messages.models import Message
 from bot.people.models import Identity, Invite, Person
+from bot.privacy.models import Export
 from bot.qa.models import OpenQuestion, PassageVector, QAEntry
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "Category",
     "ChannelToken",
     "Delivery",
+    "Export",
     "Identity",
     "Invite",
     "Lease",

@@ -31,6 +31,7 @@ from bot.conversation import build_router
 from bot.conversation.engine import Conversation
 from bot.db import Database
 from bot.i18n import SOURCE_LANGUAGE, Catalogs
+from bot.privacy import views as privacy_views
 from bot.qa.engine import load_embedder
 from bot.qa.knowledge import Knowledge
 from bot.runtime import Runtime, runtime_of
@@ -125,6 +126,7 @@ def create_app(settings: Settings, *, polling: bool = False) -> FastAPI:
     app.include_router(telegram.router)
     app.include_router(zalo.router)
     app.include_router(bulletin_views.router)
+    app.include_router(privacy_views.router)
     app.include_router(admin_router)
     app.include_router(audit_admin_router)
     app.include_router(bulletins_admin_router)

@@ -244,14 +244,16 @@ NUMBER_MARKS = {mark[0] for mark in KEYCAPS} | set("0123456789")
 
 
 def wait_handled(db: Database, channel: str, external_id: str, urn: str, timeout: float = 15.0) -> None:
-    """An inbound message is handled and no reply to its sender is still pending in the outbox."""
+    """An inbound message is handled (erasing its sender's data leaves a digest of its id) and no reply to
+    its sender is still pending in the outbox."""
     deadline = time.monotonic() + timeout
+    ids = [external_id, messages.replay_key(external_id)]
     while True:
         with db.transaction() as session:
             handled = session.scalar(
                 select(func.count()).where(
                     Message.channel == channel,
-                    Message.external_id == external_id,
+                    Message.external_id.in_(ids),
                     Message.status == Status.handled,
                 )
             )

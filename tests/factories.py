@@ -109,11 +109,13 @@ def add_person(
     from bot.db import utcnow
     from bot.people import service as people
     from bot.people.models import PersonRole
+    from bot.privacy.notice import PRIVACY_VERSION
 
     with db.transaction() as session:
-        person, _ = people.get_or_create_by_urn(session, urn, display_name=name)
+        person, _ = people.get_or_create_by_urn(session, urn)
         person.commune_code, person.province_code, person.language = commune, province, language
-        person.role, person.consented_at = PersonRole(role), utcnow()
+        person.role, person.consented_at, person.display_name = PersonRole(role), utcnow(), name
+        person.consent_version = PRIVACY_VERSION
         return int(person.id)
 
 

@@ -53,10 +53,8 @@ def login(client: httpx.Client, username: str, password: str = PASSWORD) -> http
 def add_person(db: Database, name: str, commune: int, language: str = "vi") -> int:
     """A person who finished onboarding in a commune."""
     with db.transaction() as session:
-        person, _ = people.get_or_create_by_urn(
-            session, f"web:{name.encode().hex()[:40]}xx", display_name=name
-        )
-        person.commune_code, person.language = commune, language
+        person, _ = people.get_or_create_by_urn(session, f"web:{name.encode().hex()[:40]}xx")
+        person.commune_code, person.language, person.display_name = commune, language, name
         return person.id
 
 

@@ -146,37 +146,6 @@ def test_stop_and_start_again(person: Driver, db: Database) -> None:
     assert stored is not None and stored.subscribed
 
 
-def test_erase_my_data_after_confirmation(person: Driver, db: Database) -> None:
-    onboard(person)
-    settings = person.tap("settings")
-    confirm = person.tap(settings[-1].payload("Xóa dữ liệu của tôi"))
-    assert "không thể hoàn tác" in confirm[-1].text
-    cancelled = person.tap("menu")
-    assert stored_person(db, person.urn) is not None and cancelled
-    person.tap("settings")
-    person.tap("erase")
-    gone = person.tap("erase_yes")
-    assert "Đã xóa toàn bộ dữ liệu" in gone[0].text
-    assert stored_person(db, person.urn) is None
-    with db.transaction() as session:
-        inbound_left = session.scalar(
-            select(func.count()).where(Message.urn == person.urn, Message.direction == "in")
-        )
-    assert inbound_left == 0, "nothing the person sent is kept"
-    fresh = person.send("chào")
-    assert fresh[-1].buttons[0] == ("Tiếng Việt", "lang:vi"), "a new start after erasure"
-
-
-def test_declining_consent_keeps_nothing(person: Driver, db: Database) -> None:
-    person.send("/start")
-    person.tap("lang:vi")
-    person.send("lai chau")
-    person.send("phong tho")
-    declined = person.tap("consent:no")
-    assert "/start" in declined[0].text
-    assert stored_person(db, person.urn) is None
-
-
 def test_help_unknown_command_and_long_text(person: Driver) -> None:
     onboard(person)
     helped = person.send("/help")

@@ -54,8 +54,10 @@ async def test_every_method_loa_ban_uses(fake_telegram: FakeBotAPI) -> None:
         photo = await bot.send_photo(CHAT, b"\x89PNG fake")
         assert photo.photo and photo.photo[-1].width == 320
         audio = await bot.send_audio(CHAT, b"ID3 fake mp3")
-        document = await bot.send_document(CHAT, b"%PDF fake", filename="so-tay.pdf")
-        assert audio.audio is not None and document.document is not None
+        document = await bot.send_document(CHAT, b"%PDF fake", filename="so-tay.pdf", caption="Sổ tay")
+        assert audio.audio is not None and document.document is not None and document.caption == "Sổ tay"
+        assert (document.document.file_name, document.document.mime_type) == ("so-tay.pdf", "application/pdf")
+        assert document.document.file_size == len(b"%PDF fake")
         poll = await bot.send_poll(CHAT, "Bạn đã nghe bản tin chưa?", ["Rồi", "Chưa"])
         assert poll.poll is not None and [o.text for o in poll.poll.options] == ["Rồi", "Chưa"]
 

@@ -92,7 +92,8 @@ class BulletinVersion(Base):
 
 
 class Delivery(Base):
-    """One outbox row per (bulletin, person, channel); `part` counts the messages of it already sent."""
+    """One outbox row per (bulletin, person, channel); `part` counts the messages of it already sent. A
+    person who erases their data leaves their rows without person or address: counted, not attributed."""
 
     __tablename__ = "deliveries"
     __table_args__ = (
@@ -103,7 +104,7 @@ class Delivery(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     bulletin_id: Mapped[int] = mapped_column(ForeignKey("bulletins.id", ondelete="CASCADE"))
-    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     urn: Mapped[str] = mapped_column(String(200))
     channel: Mapped[str] = mapped_column(String(20))
     language: Mapped[str] = mapped_column(String(8))

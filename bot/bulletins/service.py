@@ -76,8 +76,9 @@ class Audience:
 
 
 def _where(audience: Audience) -> ColumnElement[bool]:
-    """The audience as a SQL condition on people who consented and still want bulletins."""
-    conditions: list[ColumnElement[bool]] = [Person.consented_at.is_not(None), Person.subscribed.is_(True)]
+    """The audience as a SQL condition on people who answered the privacy notice (bulletins reach those
+    who declined too) and still want bulletins."""
+    conditions: list[ColumnElement[bool]] = [and_(Person.onboarded, Person.subscribed.is_(True))]
     places: list[ColumnElement[bool]] = []
     if audience.provinces:
         places.append(Person.province_code.in_(audience.provinces))

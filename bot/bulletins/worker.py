@@ -13,6 +13,7 @@ import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, select, update
@@ -32,6 +33,7 @@ from bot.messages import service as messages
 from bot.people import service as people
 from bot.people.models import Identity
 from bot.people.windows import ReplyWindow, WindowState, reply_windows
+from bot.privacy import service as privacy
 
 log = logging.getLogger(__name__)
 LEASE_NAME = "bulletin-sender"
@@ -117,7 +119,7 @@ class Claimed:
 
     id: int
     bulletin_id: int
-    person_id: int
+    person_id: int | None  # None once the person erased their data (their rows are cancelled then)
     urn: str
     channel: str
     language: str
@@ -253,7 +255,8 @@ class Sender:
         self.wake.clear()
 
     def _housekeeping(self) -> None:
-        """Keep (or win) the lease, take back a dead sender's rows, and move bulletins along."""
+        """Keep (or win) the lease, take back a dead sender's rows, move bulletins along, and remove people's
+        copies of their data once their time is up (one process does it, the lease holder)."""
         with self.db.transaction() as session:
             holding, gained = take_lease(session, self.holder, self.settings.delivery_lease_seconds)
             if gained:
@@ -262,6 +265,7 @@ class Sender:
                     log.warning("took back %d bulletin messages left in flight by a stopped sender", retaken)
             if holding:
                 advance_bulletins(session)
+                privacy.prune(session, Path(self.settings.media_dir))
         self.leading = holding
 
     def _release(self) -> None:
@@ -340,7 +344,7 @@ class Sender:
                 values |= {"status": DeliveryStatus.unreachable, "error": str(error)}
             elif error.blocked:
                 values |= {"status": DeliveryStatus.blocked, "error": str(error)}
-                person = people.get(session, row.person_id)
+                person = people.get(session, row.person_id) if row.person_id is not None else None
                 if person is not None:
                     person.subscribed = False
             elif error.retry_after is not None:

@@ -10,6 +10,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from bot.channels.locks import KeyedLocks
 from bot.conversation.engine import Conversation
-from bot.conversation.types import Attachment, Inbound, Outcome, Outgoing, Reply
+from bot.conversation.types import AfterSend, Attachment, Inbound, Outcome, Outgoing, Reply
 from bot.db import Database
 from bot.media import service as media
 from bot.messages import service as messages
@@ -133,6 +134,7 @@ class Delivery:
     error: str | None
     blocked: bool
     held: bool = False  # refused by a reply window: kept until the person writes again
+    after: AfterSend = "keep"  # what the outbox keeps of it once settled
 
 
 class Hub:
@@ -209,23 +211,24 @@ class Hub:
         results: list[Delivery] = []
         blocked: set[str] = set()
         for index, item in enumerate(outgoing):
+            done = partial(Delivery, item.message_id, item.urn, after=item.after)
             if item.urn in blocked:
-                results.append(Delivery(item.message_id, item.urn, None, "blocked", False))
+                results.append(done(None, "blocked", False))
                 continue
             channel = self.channels.get(people.channel_of(item.urn))
             if channel is None:
-                results.append(Delivery(item.message_id, item.urn, None, "channel not running", False))
+                results.append(done(None, "channel not running", False))
                 continue
             try:
                 external_id = await channel.send(item.urn, item.reply, replace if index == 0 else None)
             except SendError as exc:
-                log.warning("send to %s failed: %s", item.urn, exc)
+                log.warning("message %s to a %s chat not sent: %s", item.message_id, channel.type, exc)
                 held = channel.window is not None and (exc.unreachable or exc.retry_after is not None)
-                results.append(Delivery(item.message_id, item.urn, None, str(exc), exc.blocked, held))
+                results.append(done(None, str(exc), exc.blocked, held))
                 if exc.blocked:
                     blocked.add(item.urn)
                 continue
-            results.append(Delivery(item.message_id, item.urn, external_id, None, False))
+            results.append(done(external_id, None, False))
         self._unrecorded.extend(results)
         if self._flush is None:
             self._flush = asyncio.create_task(self._record_soon())
@@ -252,6 +255,12 @@ class Hub:
                 session, [(r.message_id, r.external_id, r.error) for r in results if not r.held]
             )
             messages.hold(session, [(r.message_id, r.error or "") for r in results if r.held])
+            settled = [r for r in results if not r.held]
+            messages.settle(
+                session,
+                blank=[r.message_id for r in settled if r.after == "blank"],
+                drop=[r.message_id for r in settled if r.after == "drop"],
+            )
             people.count_sent(
                 session, [r.urn for r in results if r.error is None and people.channel_of(r.urn) in windowed]
             )
@@ -262,7 +271,7 @@ class Hub:
 
 def _outgoing(rows: Sequence[Message]) -> list[Outgoing]:
     """Outbox rows as replies to send again."""
-    return [Outgoing(m.id, m.urn, Reply.from_payload(m.text, m.payload)) for m in rows]
+    return [Outgoing.from_row(m.id, m.urn, m.text, m.payload) for m in rows]
 
 
 def _unsubscribe(session: Session, urn: str) -> None:

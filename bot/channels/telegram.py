@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message, Update
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter, Application, BaseUpdateProcessor, ContextTypes, TypeHandler
 
@@ -47,15 +47,15 @@ def urn_of(update: Update) -> str:
     return "telegram:unknown"
 
 
-def to_inbound(update: Update, raw: dict[str, Any] | None = None) -> Inbound:
-    """Translate a Telegram update into the core's neutral message (`raw`: the JSON it came as, if known)."""
+def to_inbound(update: Update) -> Inbound:
+    """Translate a Telegram update into the core's neutral message. The update itself is not kept: nothing
+    needs it again, and it carries the person's name and username whether or not they agreed."""
     user = update.effective_user
     name = user.full_name if user is not None else ""
     common: dict[str, Any] = {
         "urn": urn_of(update),
         "external_id": str(update.update_id),
         "display_name": name,
-        "raw": raw if raw is not None else update.to_dict(),
     }
     if update.callback_query is not None:
         return Inbound(kind="button", payload=update.callback_query.data or "", **common)
@@ -138,7 +138,15 @@ class TelegramChannel(Channel):
         return str(sent.message_id)
 
     async def _send_file(self, chat_id: int, reply: Reply, attachment: Attachment) -> str:
-        """Send a stored file by the id Telegram gave it, uploading it only the first time."""
+        """Send a stored file by the id Telegram gave it, uploading it only the first time; a document is
+        made for one person, so it is uploaded as it is, under its name."""
+        if attachment.kind == "document":
+            try:
+                data = await asyncio.to_thread(Path(attachment.path).read_bytes)
+            except OSError as exc:
+                raise SendError(f"document gone: {type(exc).__name__}", permanent=True) from exc
+            document = InputFile(data, filename=attachment.name)
+            return str((await self._post_file(chat_id, reply, attachment, document)).message_id)
 
         async def post(file: str | bytes) -> tuple[str, str | None]:
             sent = await self._post_file(chat_id, reply, attachment, file)
@@ -148,12 +156,14 @@ class TelegramChannel(Channel):
         return await self.files.use(attachment, post)
 
     async def _post_file(self, chat_id: int, reply: Reply, attachment: Attachment, file: Any) -> Message:
-        """sendVoice or sendPhoto with the reply's text as caption and its buttons."""
+        """sendVoice, sendPhoto or sendDocument with the reply's text as caption and its buttons."""
         bot, caption, markup = self.application.bot, reply.text or None, keyboard(reply)
         if attachment.kind == "voice":
             sent: Message = await bot.send_voice(
                 chat_id, file, caption=caption, duration=attachment.duration or None, reply_markup=markup
             )
+        elif attachment.kind == "document":
+            sent = await bot.send_document(chat_id, file, caption=caption, reply_markup=markup)
         else:
             sent = await bot.send_photo(chat_id, file, caption=caption, reply_markup=markup)
         return sent
@@ -280,11 +290,11 @@ class TelegramBot:
         path = await asyncio.to_thread(media.park, Path(self.settings.media_dir), data)
         return replace(inbound, received=replace(received, path=str(path), size=len(data)))
 
-    async def accept(self, data: dict[str, Any], update: Update) -> bool:
+    async def accept(self, update: Update) -> bool:
         """Store the update and act on it in one transaction (state and outbox), then queue it for
         delivery. A crash before the commit loses nothing (Telegram redelivers without our 200); after
         it, the outbox is resent at start-up. False for a redelivery, which changes nothing."""
-        inbound = await self.fetch(update, to_inbound(update, data))
+        inbound = await self.fetch(update, to_inbound(update))
         async with self._accepting.hold(inbound.urn):
             outcome = await asyncio.to_thread(self.hub.handle, inbound)
         if outcome.duplicate:
@@ -329,7 +339,7 @@ async def telegram_webhook(request: Request) -> Response:
     if update is None:
         return JSONResponse({"error": "malformed update"}, status_code=400)
     try:
-        await telegram.accept(data, update)
+        await telegram.accept(update)
     except Exception:
         log.exception("update %s could not be handled; Telegram will deliver it again", update.update_id)
         return JSONResponse({"error": "temporary failure, retry later"}, status_code=500)

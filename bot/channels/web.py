@@ -45,6 +45,9 @@ def reply_json(message_id: int, reply: Reply) -> dict[str, Any]:
         "buttons": [{"label": b.label, "payload": b.payload} for b in reply.buttons],
         "audio_url": attached.url if attached and attached.kind == "voice" else None,
         "image_url": attached.url if attached and attached.kind == "image" else None,
+        # a person's own file: opened with their session added (?session=…), never by anyone else
+        "file_url": attached.url if attached and attached.kind == "document" else None,
+        "file_name": attached.name if attached and attached.kind == "document" else None,
     }
 
 

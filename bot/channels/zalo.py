@@ -149,7 +149,8 @@ class ZaloChannel(Channel):
 
     async def send(self, urn: str, reply: Reply, replace: str | None = None) -> str | None:
         """One reply as one Zalo message (each counts against the person's free messages): a picture with
-        its caption, a voice note as its text with a link to play it, text with its buttons."""
+        its caption, a voice note or a document as its text with a link (Zalo's file upload takes PDF and
+        Word files only; a person's data file is JSON, behind an expiring token), text with its buttons."""
         user_id = urn.split(":", 1)[1]
         attachment = reply.attachment
         if attachment is not None and attachment.kind == "image":
@@ -163,7 +164,8 @@ class ZaloChannel(Channel):
             return await self._post(user_id, message)
         text = reply.text
         if attachment is not None:
-            text = f"{text}\n\n🔊 {self.settings.base_url + attachment.url}".strip()
+            icon = "📄" if attachment.kind == "document" else "🔊"
+            text = f"{text}\n\n{icon} {self.settings.base_url + attachment.url}".strip()
         return await self._post(user_id, self._message(text, [b.label for b in reply.buttons]))
 
     def _message(self, text: str, labels: list[str]) -> dict[str, Any]:
@@ -209,7 +211,7 @@ class ZaloBot:
         self.channel = ZaloChannel(self.api, settings)
         self.download = httpx.AsyncClient(timeout=30, follow_redirects=True)
         self._chats = KeyedLocks()
-        self._named: set[str] = set()  # addresses whose person has a name, or was asked for one
+        self._named: set[str] = set()  # addresses whose name was asked for
         self._tasks: set[asyncio.Task[None]] = set()
         # Events are stored on threads of their own: in the shared pool they would queue behind the
         # handling of earlier events, and Zalo gives the webhook 2 s (bench/zalo.py measures it).
@@ -260,41 +262,34 @@ class ZaloBot:
         """Fetch the file if any, then act and reply; a failure leaves the event stored for `resume`."""
         try:
             async with self._chats.hold(inbound.urn):
-                await self.hub.receive(await self.fetch(inbound))
-                await self._learn_name(inbound.urn)
+                outcome = await self.hub.receive(await self.fetch(inbound))
+                if outcome.ask_name:
+                    await self._learn_name(inbound.urn)
         except Exception:
             log.exception(
                 "Zalo event %s not handled; it is taken again at the next start", inbound.external_id
             )
 
     async def _learn_name(self, urn: str) -> None:
-        """Zalo's events carry no name: ask the OA API once for the name of someone new, so officials see
-        who wrote (anonymous reflections still hide it)."""
+        """Zalo's events carry no name: ask the OA API once for the name of someone who agreed to be named
+        and has none yet, so officials see who wrote (anonymous reflections still hide it)."""
         if urn in self._named:
             return
         self._named.add(urn)
-
-        def nameless() -> bool:
-            with self.db.transaction() as session:
-                person = people.get_by_urn(session, urn)
-                return person is not None and not person.display_name
-
-        if not await asyncio.to_thread(nameless):
-            return
         user_id = urn.split(":", 1)[1]
         try:
             detail = await self.api.call(
                 "/v3.0/oa/user/detail", params={"data": json.dumps({"user_id": user_id})}
             )
         except SendError as exc:
-            log.info("no Zalo profile for %s: %s", urn, exc)
+            log.info("no Zalo profile for a person who agreed to be named: %s", exc)
             return
         name = str(detail.get("display_name") or "").strip()[:200]
 
         def save() -> None:
             with self.db.transaction() as session:
                 person = people.get_by_urn(session, urn)
-                if person is not None and not person.display_name:
+                if person is not None and person.consented and not person.display_name:
                     person.display_name = name
 
         if name:
@@ -335,7 +330,7 @@ class ZaloBot:
                         return replace(inbound, received=replace(received, mime=mime, error="too_large"))
                     chunks.append(chunk)
         except (httpx.HTTPError, ValueError) as exc:
-            log.warning("could not fetch %s from Zalo: %s", kind, exc)
+            log.warning("could not fetch a %s from Zalo: %s", kind, type(exc).__name__)
             return replace(inbound, received=replace(received, error="refused"))
         data = b"".join(chunks)
         path = await asyncio.to_thread(media.park, Path(self.settings.media_dir), data)

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 from sqlalchemy.exc import IntegrityError
 
+from bot import logs
 from bot.channels.base import SendError
 from bot.channels.models import ChannelToken
 from bot.config import Settings
@@ -91,8 +92,10 @@ class Tokens:
                 assert row is not None
             fresh = row.expires_at - utcnow() > REFRESH_MARGIN
             if row.access_token and row.access_token != stale and fresh:
+                logs.hide(row.access_token, row.refresh_token)
                 return Token(row.access_token, row.expires_at)
             access, refresh, lifetime = self._exchange(row.refresh_token)
+            logs.hide(access, refresh)
             row.access_token, row.refresh_token = access, refresh
             row.expires_at = utcnow() + timedelta(seconds=lifetime)
             log.info("Zalo access token refreshed; valid for %d s", lifetime)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.conversation import account, feedback, linking, news, onboarding, qa
+from bot.conversation import account, feedback, linking, news, onboarding, privacy, qa
 from bot.conversation.router import Router
 
 
@@ -11,6 +11,7 @@ def build_router() -> Router:
     router = Router()
     onboarding.register(router)
     account.register(router)
+    privacy.register(router)
     qa.register(router)
     news.register(router)
     feedback.register(router)

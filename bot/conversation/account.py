@@ -1,4 +1,4 @@
-"""A person's own settings: language, place, stop/resume bulletins, erase their data, and help."""
+"""A person's own settings: language, place, stop/resume bulletins, the way to their data, and help."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ from bot.conversation import onboarding
 from bot.conversation.router import Context, MenuEntry, Router
 from bot.conversation.types import Button
 from bot.i18n import mark
-from bot.people import service as people
 
 
 def settings(ctx: Context) -> None:
-    """The settings screen; the stop/resume button shows whichever applies now."""
+    """The settings screen; the stop/resume button shows whichever applies now, and someone who said no to
+    the privacy notice can agree from here."""
     _ = ctx._
     ctx.goto("")
     subscription = (
@@ -18,6 +18,7 @@ def settings(ctx: Context) -> None:
         if ctx.person.subscribed
         else Button(_("🔔 Nhận bản tin trở lại"), "resume")
     )
+    agree = [] if ctx.person.consented else [Button(_("✅ Đồng ý điều khoản"), "consent_ask")]
     ctx.reply(
         _("Cài đặt: bạn muốn thay đổi gì?"),
         [
@@ -26,6 +27,8 @@ def settings(ctx: Context) -> None:
             subscription,
             Button(_("🎖 Nhập mã người có uy tín"), "invite"),
             Button(_("🔗 Dùng cả Zalo và Telegram"), "link_me"),
+            *agree,
+            Button(_("📄 Dữ liệu của tôi"), "my_data"),
             Button(_("🗑 Xóa dữ liệu của tôi"), "erase"),
             Button(_("☰ Menu chính"), "menu"),
         ],
@@ -57,23 +60,6 @@ def resume(ctx: Context) -> None:
     onboarding.back_to_menu(ctx, ctx._("Bạn sẽ nhận lại bản tin."))
 
 
-def erase(ctx: Context) -> None:
-    """Ask before erasing: deletion cannot be undone."""
-    _ = ctx._
-    ctx.reply(
-        _("Xóa hết dữ liệu của bạn (nơi ở, ngôn ngữ, tin nhắn)? Việc này không thể hoàn tác."),
-        [Button(_("🗑 Có, xóa hết"), "erase_yes"), Button(_("↩ Không, quay lại"), "menu")],
-    )
-
-
-def erase_confirmed(ctx: Context) -> None:
-    """Erase the person and everything they sent or received."""
-    _ = ctx._
-    ctx.reply(_("Đã xóa toàn bộ dữ liệu của bạn. Cảm ơn bạn đã dùng Loa Bản. Gõ /start nếu muốn dùng lại."))
-    people.delete(ctx.session, ctx.person)
-    ctx.deleted = True
-
-
 def help_(ctx: Context) -> None:
     """/help: what Loa Bản is and the few commands, briefly."""
     _ = ctx._
@@ -99,7 +85,5 @@ def register(router: Router) -> None:
     router.command("settings", settings, onboarded_only=True)
     router.button("settings", settings, onboarded_only=True)
     router.button("set", change, onboarded_only=True)
-    router.button("erase", erase, onboarded_only=True)
-    router.button("erase_yes", erase_confirmed, onboarded_only=True)
     router.add_menu(MenuEntry("settings", mark("⚙️ Cài đặt"), order=900))
     router.add_menu(MenuEntry("help", mark("❓ Hướng dẫn"), order=910))

@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from bot.config import Settings
 from bot.conversation.router import Context, Route, Router
-from bot.conversation.types import Inbound, Outcome, Outgoing
+from bot.conversation.types import AfterSend, Inbound, Outcome, Outgoing
 from bot.i18n import Catalogs
 from bot.messages import service as messages
 from bot.people import service as people
@@ -63,22 +63,27 @@ class Conversation:
         )
         self.dispatch(ctx)
         person_id = None if ctx.deleted else ctx.person.id  # a handler may have merged the person
-        messages.mark_handled(session, stored.id, person_id)
-        if ctx.deleted:
-            messages.forget_content(session, stored.id)
+        consented = not ctx.deleted and ctx.person.consented
+        messages.mark_handled(session, stored.id, person_id, keep_content=consented)
+        after: AfterSend = "drop" if ctx.deleted else ("keep" if consented else "blank")
         ids = messages.record_outbound_many(
             session,
             person_id=person_id,
             urn=inbound.urn,
-            items=[("text", reply.text, reply.to_payload()) for reply in ctx.replies],
+            items=[("text", reply.text, Outgoing.stored(reply, after)) for reply in ctx.replies],
         )
-        outgoing = [Outgoing(i, inbound.urn, reply) for i, reply in zip(ids, ctx.replies, strict=True)]
+        outgoing = [Outgoing(i, inbound.urn, reply, after) for i, reply in zip(ids, ctx.replies, strict=True)]
         for urn, reply in ctx.elsewhere:
             [other] = messages.record_outbound_many(
                 session, person_id=None, urn=urn, items=[("text", reply.text, reply.to_payload())]
             )
             outgoing.append(Outgoing(other, urn, reply))
-        return Outcome(duplicate=False, person_id=person_id, outgoing=tuple(outgoing))
+        return Outcome(
+            duplicate=False,
+            person_id=person_id,
+            outgoing=tuple(outgoing),
+            ask_name=consented and not ctx.person.display_name,
+        )
 
     def _event(self, session: Session, inbound: Inbound, message_id: int) -> Outcome:
         """Platform events (the bot was blocked, a message edited) change state but get no reply."""
@@ -93,6 +98,8 @@ class Conversation:
         inbound, router = ctx.inbound, self.router
         if ctx.is_new and inbound.command not in router.before_onboarding:
             self._run(ctx, router.commands["start"])
+            return
+        if router.gate is not None and router.gate(ctx):
             return
         if inbound.kind == "command":
             route = router.commands.get(inbound.command)

@@ -1,4 +1,5 @@
-"""Onboarding with buttons only: language, province, commune, village, consent, then the main menu."""
+"""Onboarding with buttons only: language, province, commune, village, the privacy notice, then the main
+menu; the notice is asked again whenever its text changes."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ from bot.areas import service as areas
 from bot.conversation.picker import page_arg, paged
 from bot.conversation.router import Context, Router
 from bot.conversation.types import Button
-from bot.db import utcnow
 from bot.i18n import KNOWN_LANGUAGES, SOURCE_LANGUAGE
-from bot.people import service as people
+from bot.privacy import service as privacy
+from bot.privacy.notice import NOTICE
 from bot.text import fold
 
 STEP_LANGUAGE = "onboarding.language"
@@ -230,43 +231,51 @@ def _place_done(ctx: Context) -> None:
     ask_consent(ctx)
 
 
-def ask_consent(ctx: Context) -> None:
-    """Plain-language notice required by Viet Nam's personal data protection law, before anything is kept."""
+def ask_consent(ctx: Context, *, changed: bool = False) -> None:
+    """The plain-language notice Viet Nam's personal data protection law requires, before a name or a
+    message is kept; asked again when its text has changed since the person agreed."""
     _ = ctx._
     ctx.goto(STEP_CONSENT)
-    ctx.reply(
-        _(
-            "Trước khi bắt đầu, xin bạn đọc điều này:\n"
-            "• Loa Bản lưu ngôn ngữ, nơi ở và tin nhắn của bạn để gửi bản tin và trả lời bạn.\n"
-            "• Chỉ cán bộ phụ trách xã của bạn được xem. Không bán, không đưa cho người khác.\n"
-            "• Bạn có thể ngừng nhận tin (/stop) hoặc xóa hết dữ liệu bất cứ lúc nào trong Cài đặt.\n"
-            "Bạn có đồng ý không?"
-        ),
-        [Button(_("✅ Tôi đồng ý"), "consent:yes"), Button(_("❌ Không đồng ý"), "consent:no")],
-    )
+    text = _(NOTICE)
+    if changed:
+        text = _("Loa Bản đã thay đổi điều khoản về dữ liệu của bạn. Xin bạn đọc lại:") + "\n" + text
+    ctx.reply(text, [Button(_("✅ Tôi đồng ý"), "consent:yes"), Button(_("❌ Không đồng ý"), "consent:no")])
 
 
 def consent(ctx: Context) -> None:
-    """Yes: welcome and menu. No: nothing is kept, and /start is always there."""
+    """The answer to the notice, kept with its time and version. Yes: the name is kept from now on. No:
+    bulletins and questions still work, without a name; the person is told what they cannot do and how
+    to agree later. Either way the menu follows."""
     _ = ctx._
-    if ctx.person.state != STEP_CONSENT and not ctx.person.onboarded:
+    if ctx.person.state != STEP_CONSENT:
         reprompt(ctx)
         return
-    if ctx.arg != "yes":
-        ctx.reply(
-            _(
-                "Không sao. Khi chưa có sự đồng ý của bạn, Loa Bản không lưu gì cả. "
-                "Khi nào muốn, bạn gõ /start để bắt đầu lại."
-            )
-        )
-        people.delete(ctx.session, ctx.person)
-        ctx.deleted = True
-        return
-    if ctx.person.consented_at is None:
-        ctx.person.consented_at = utcnow()
-    ctx.person.subscribed = True
     ctx.goto("")
-    ctx.reply(_("Cảm ơn bạn! Từ nay bạn sẽ nhận được bản tin của xã và có thể gửi câu hỏi, góp ý."))
+    if ctx.arg == "yes":
+        again = ctx.person.onboarded
+        privacy.agree(ctx.person, name=ctx.inbound.display_name)
+        ctx.person.subscribed = True
+        if again:
+            ctx.reply(_("Cảm ơn bạn đã đồng ý."))
+        else:
+            ctx.reply(_("Cảm ơn bạn! Từ nay bạn sẽ nhận được bản tin của xã và có thể gửi câu hỏi, góp ý."))
+        show_menu(ctx)
+        return
+    had_consented = ctx.person.consented
+    privacy.decline(ctx.person)
+    text = _(
+        "Không sao. Loa Bản không giữ tên bạn. Để gửi bản tin và trả lời câu hỏi, Loa Bản chỉ giữ ngôn ngữ, "
+        "nơi ở và địa chỉ trò chuyện của bạn; tin nhắn bạn gửi không được giữ lại sau khi đã trả lời, trừ "
+        "câu hỏi hay phản ánh bạn chọn gửi cho cán bộ.\n"
+        "Khi chưa đồng ý, bạn không thể gửi phản ánh kèm tên, được cán bộ gọi lại hay tham gia cuộc thi.\n"
+        "Khi nào muốn đồng ý, bạn vào ⚙️ Cài đặt → «✅ Đồng ý điều khoản»."
+    )
+    if had_consented:
+        text += "\n" + _(
+            "Những gì bạn đã gửi trước đây vẫn được giữ. Muốn xóa, bạn vào ⚙️ Cài đặt → "
+            "«🗑 Xóa dữ liệu của tôi»."
+        )
+    ctx.reply(text)
     show_menu(ctx)
 
 

@@ -91,6 +91,9 @@ class Router:
         self.menu: list[MenuEntry] = []
         self.free_text: Handler | None = None
         self.reprompt: Handler | None = None
+        # Looks at every message before any route and may answer it instead (True): the privacy notice
+        # changed since the person agreed.
+        self.gate: Callable[[Context], bool] | None = None
 
     def command(
         self, name: str, handler: Handler, *, onboarded_only: bool = False, first_contact: bool = False

@@ -19,15 +19,18 @@ class Button:
 
 @dataclass(frozen=True)
 class Attachment:
-    """A stored file sent with a reply: a voice note or a picture. Channels upload `path` once and keep the
-    id the platform gives it (`platform_ids` carries those already known); web clients fetch `url`."""
+    """A file sent with a reply: a voice note, a picture or a document. Channels upload a stored file
+    (`path`) once and keep the id the platform gives it (`platform_ids` carries those already known); web
+    clients fetch `url`. A document is made for one person (their data): never re-used, `media_id` 0,
+    `url` a link only its token opens, `name` the file name they see."""
 
-    kind: Literal["voice", "image"]
+    kind: Literal["voice", "image", "document"]
     media_id: int
     path: str
     url: str
     duration: int = 0
     platform_ids: tuple[tuple[str, str], ...] = ()
+    name: str = ""
 
     def platform_id(self, platform: str) -> str | None:
         """The id a platform gave this file on an earlier upload."""
@@ -41,6 +44,7 @@ class Attachment:
             "path": self.path,
             "url": self.url,
             "duration": self.duration,
+            "name": self.name,
         }
 
 
@@ -97,8 +101,8 @@ class Inbound:
     text: str = ""
     payload: str = ""
     external_id: str | None = None
-    display_name: str = ""
-    raw: dict[str, Any] = field(default_factory=dict)
+    display_name: str = ""  # what the platform calls the person: kept only if they agree to be named
+    raw: dict[str, Any] = field(default_factory=dict)  # the platform's event, where it is needed again
     received: Received | None = None
     location: tuple[float, float] | None = None
 
@@ -111,19 +115,44 @@ class Inbound:
         return head.lstrip("/").split("@", 1)[0].lower()
 
 
+AfterSend = Literal["keep", "blank", "drop"]
+
+
 @dataclass(frozen=True)
 class Outgoing:
-    """A reply queued in the outbox, with the row id the channel reports back on."""
+    """A reply queued in the outbox, with the row id the channel reports back on and what the outbox keeps
+    of it once sent: everything, not the text (the person has not agreed to the privacy notice), or
+    nothing (a farewell to a person who erased their data)."""
 
     message_id: int
     urn: str
     reply: Reply
+    after: AfterSend = "keep"
+
+    @staticmethod
+    def stored(reply: Reply, after: AfterSend) -> dict[str, Any]:
+        """The outbox row's payload: the reply, and what to keep once sent, so a restart still knows."""
+        return reply.to_payload() | ({} if after == "keep" else {"after": after})
+
+    @classmethod
+    def from_row(cls, message_id: int, urn: str, text: str, payload: dict[str, Any]) -> Outgoing:
+        """An outbox row to send again."""
+        after = payload.get("after")
+        return cls(
+            message_id,
+            urn,
+            Reply.from_payload(text, payload),
+            after if after in ("blank", "drop") else "keep",
+        )
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What handling one inbound message produced: the replies to send, or nothing for a redelivery."""
+    """What handling one inbound message produced: the replies to send, or nothing for a redelivery;
+    `ask_name` says the person agreed to be named but no name is known (a channel whose platform knows
+    it may look it up)."""
 
     duplicate: bool
     person_id: int | None
     outgoing: tuple[Outgoing, ...] = ()
+    ask_name: bool = False

@@ -66,6 +66,9 @@ class Ticket(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     answered_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    # The sender erased their data: only category, commune, status and dates are left, for the statistics
+    # officials must report; nobody is left to answer.
+    erased_at: Mapped[datetime | None]
 
     category: Mapped[Category | None] = relationship(lazy="joined")
     attachments: Mapped[list[Attachment]] = relationship(

@@ -232,6 +232,8 @@ def note(ticket: Ticket, admin_id: int, text: str) -> None:
 
 def answer(ticket: Ticket, admin_id: int, text: str, voice: Media | None) -> None:
     """Record the official's answer (text and/or voice); the caller queues it to the person."""
+    if ticket.erased_at is not None:
+        raise FeedbackError(mark("Người gửi đã xóa dữ liệu: không còn ai để nhận câu trả lời."))
     if ticket.status == TicketStatus.closed:
         raise FeedbackError(mark("Phản ánh đã đóng."))
     if not text.strip() and voice is None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from bot.db import after
 from bot.media.models import Media
 
 EXTENSIONS = {
@@ -63,6 +64,14 @@ def store(
     session.add(media)
     session.flush()
     return media
+
+
+def delete(session: Session, root: Path, media: Media) -> None:
+    """Forget a stored file: the row now, the file once the transaction commits. Files are shared by
+    content, so the caller first makes sure nothing else uses this one."""
+    path = root / media.path
+    session.delete(media)
+    after(session, "commit", lambda: path.unlink(missing_ok=True))
 
 
 def incoming(root: Path) -> Path:

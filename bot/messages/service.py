@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -27,15 +28,21 @@ _STORE = {
 _FIND = (
     select(_T.c.id, _T.c.status)
     .with_for_update()
-    .where(_T.c.channel == bindparam("b_channel"), _T.c.external_id == bindparam("b_external_id"))
+    .where(
+        _T.c.channel == bindparam("b_channel"),
+        _T.c.external_id.in_([bindparam("b_external_id"), bindparam("b_erased_id")]),
+    )
 )
 _HANDLED = (
     update(_T)
     .where(_T.c.id == bindparam("b_id"))
     .values(person_id=bindparam("b_person_id"), status=Status.handled, done_at=bindparam("b_done"))
 )
+_HANDLED_BLANK = _HANDLED.values(text="", payload={})
 _FORGET = (
-    update(_T).where(_T.c.id == bindparam("b_id")).values(urn="deleted", text="", payload={}, person_id=None)
+    update(_T)
+    .where(_T.c.id == bindparam("b_id"))
+    .values(urn="", text="", payload={}, error=None, person_id=None, external_id=bindparam("b_key"))
 )
 _QUEUE = insert(_T).returning(_T.c.id, sort_by_parameter_order=True)
 _DELIVERED = (
@@ -48,6 +55,12 @@ _DELIVERED = (
         done_at=bindparam("b_done"),
     )
 )
+
+
+def replay_key(external_id: str) -> str:
+    """What an erased person's message keeps of its platform id: enough to know a redelivery, not the id
+    itself (web and Zalo ids can contain the person's address)."""
+    return "#" + hashlib.sha256(external_id.encode()).hexdigest()[:40]
 
 
 def store_inbound(
@@ -90,7 +103,11 @@ def record_inbound(
 ) -> Stored:
     """The stored inbound message, stored now if new; `handled` marks a redelivery of a handled one."""
     if external_id is not None:
-        params = {"b_channel": channel_of(urn), "b_external_id": external_id}
+        params = {
+            "b_channel": channel_of(urn),
+            "b_external_id": external_id,
+            "b_erased_id": replay_key(external_id),
+        }
         found = session.connection().execute(_FIND, params).first()
         if found is not None:
             return Stored(found.id, handled=found.status == Status.handled)
@@ -102,14 +119,60 @@ def record_inbound(
     return Stored(new_id, handled=False)
 
 
-def mark_handled(session: Session, message_id: int, person_id: int | None) -> None:
-    """Inbound message acted on; linked to its person for the admin's history."""
-    session.connection().execute(_HANDLED, {"b_id": message_id, "b_person_id": person_id, "b_done": utcnow()})
+def mark_handled(
+    session: Session, message_id: int, person_id: int | None, *, keep_content: bool = True
+) -> None:
+    """Inbound message acted on; linked to its person for the admin's history. Without `keep_content` (the
+    person has not agreed to the privacy notice) what they wrote goes once it has been answered."""
+    statement = _HANDLED if keep_content else _HANDLED_BLANK
+    session.connection().execute(
+        statement, {"b_id": message_id, "b_person_id": person_id, "b_done": utcnow()}
+    )
 
 
-def forget_content(session: Session, message_id: int) -> None:
-    """Blank a message whose sender asked to be forgotten, keeping only its id for redelivery checks."""
-    session.connection().execute(_FORGET, {"b_id": message_id})
+def forget(session: Session, person_id: int, urns: Collection[str]) -> None:
+    """Delete every message to and from a person who erased their data, their address included. Of what
+    they sent only a digest of the platform's id is left, so a redelivered update is known as one and
+    does not bring the person back."""
+    mine = or_(Message.person_id == person_id, Message.urn.in_(list(urns)))
+    session.execute(
+        delete(Message).where(
+            mine, or_(Message.direction == Direction.outbound, Message.external_id.is_(None))
+        ),
+        execution_options={"synchronize_session": False},
+    )
+    kept = session.execute(select(Message.id, Message.external_id).where(mine)).all()
+    if kept:
+        rows = [{"b_id": i, "b_key": replay_key(external_id)} for i, external_id in kept if external_id]
+        session.connection().execute(_FORGET, rows)
+
+
+def blank_mentions(session: Session, needles: Collection[str]) -> None:
+    """Blank Loa Bản's messages that quote something erased: officials are told of a new reflection, its
+    text included, in their own chats. A scan of the outbox, for erasures only."""
+    for needle in needles:
+        session.execute(
+            update(Message)
+            .where(Message.direction == Direction.outbound, Message.text.contains(needle, autoescape=True))
+            .values(text=""),
+            execution_options={"synchronize_session": False},
+        )
+
+
+def settle(session: Session, *, blank: Collection[int], drop: Collection[int]) -> None:
+    """What the outbox keeps of sent messages: not the text of messages to people who have not agreed to
+    the privacy notice (the buttons stay, Zalo reads taps against them), nothing of farewells to people
+    who erased their data."""
+    if blank:
+        session.execute(
+            update(Message).where(Message.id.in_(list(blank))).values(text=""),
+            execution_options={"synchronize_session": False},
+        )
+    if drop:
+        session.execute(
+            delete(Message).where(Message.id.in_(list(drop))),
+            execution_options={"synchronize_session": False},
+        )
 
 
 def record_outbound_many(

@@ -6,7 +6,8 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ColumnElement, ForeignKey, Index, String, or_
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bot.areas.models import Village
@@ -22,7 +23,8 @@ class PersonRole(enum.StrEnum):
 
 
 class Person(LinkCoded, Base):  # a link code joins another app's address to them
-    """Someone reached by Loa Bản, with the place and language they chose and their conversation state."""
+    """Someone reached by Loa Bản, with the place and language they chose and their conversation state;
+    their name is kept only once they agree to the privacy notice."""
 
     __tablename__ = "people"
     __table_args__ = (
@@ -37,7 +39,9 @@ class Person(LinkCoded, Base):  # a link code joins another app's address to the
     commune_code: Mapped[int | None]
     village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id", ondelete="SET NULL"))
     role: Mapped[PersonRole] = mapped_column(str_enum(PersonRole, 20), default=PersonRole.villager)
-    consented_at: Mapped[datetime | None]
+    consented_at: Mapped[datetime | None]  # when they agreed to the privacy notice ...
+    declined_at: Mapped[datetime | None]  # ... or said no: then bulletins and questions, without a name
+    consent_version: Mapped[str] = mapped_column(String(40), default="")  # the notice they answered
     subscribed: Mapped[bool] = mapped_column(default=True)
     fallback_notice_sent: Mapped[bool] = mapped_column(default=False)
     state: Mapped[str] = mapped_column(String(40), default="")
@@ -50,9 +54,20 @@ class Person(LinkCoded, Base):  # a link code joins another app's address to the
     )
     village: Mapped[Village | None] = relationship()
 
-    @property
+    @hybrid_property
     def onboarded(self) -> bool:
-        """Only people who consented get the main menu and bulletins."""
+        """People who answered the privacy notice, yes or no, get the main menu and bulletins."""
+        return self.consented_at is not None or self.declined_at is not None
+
+    @onboarded.inplace.expression
+    @classmethod
+    def _onboarded_expression(cls) -> ColumnElement[bool]:
+        """The same in SQL, for choosing bulletin recipients."""
+        return or_(cls.consented_at.is_not(None), cls.declined_at.is_not(None))
+
+    @property
+    def consented(self) -> bool:
+        """Only people who agreed have their name, their messages and named reflections kept."""
         return self.consented_at is not None
 
 

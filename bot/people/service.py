@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 
 from bot import codes
 from bot.db import utcnow
-from bot.messages.models import Message
 from bot.people.models import Identity, Invite, Person, PersonRole
 from bot.people.windows import ReplyWindow
 
@@ -36,16 +35,17 @@ def get_by_urn(session: Session, urn: str, *, for_update: bool = False) -> Perso
 
 
 def get_or_create_by_urn(session: Session, urn: str, *, display_name: str = "") -> tuple[Person, bool]:
-    """The person behind a URN, created on first contact; the flag says whether it is new."""
+    """The person behind a URN, created on first contact; the flag says whether it is new. The name the
+    platform gives is kept only for someone who agreed to the privacy notice."""
     person = get_by_urn(session, urn, for_update=True)
     now = utcnow()
     if person is not None:
         person.last_seen_at = now
-        if display_name and not person.display_name:
-            person.display_name = display_name
+        if display_name and not person.display_name and person.consented:
+            person.display_name = display_name[:200]
         wrote(session, urn, now)
         return person, False
-    person = Person(display_name=display_name[:200])
+    person = Person()
     person.identities.append(Identity(urn=urn, channel=channel_of(urn), last_inbound_at=now))
     session.add(person)
     session.flush()
@@ -84,13 +84,6 @@ def count_sent(session: Session, urns: Collection[str]) -> None:
 def urns_of(session: Session, person: Person) -> list[str]:
     """Every channel address of a person."""
     return list(session.scalars(select(Identity.urn).where(Identity.person_id == person.id)))
-
-
-def delete(session: Session, person: Person) -> None:
-    """Forget a person entirely: identities, messages and profile (the data protection right to erasure)."""
-    session.execute(sql_delete(Message).where(Message.person_id == person.id))
-    session.delete(person)
-    session.flush()
 
 
 @dataclass(frozen=True)

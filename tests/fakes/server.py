@@ -20,16 +20,16 @@ def free_port() -> int:
 class LiveServer:
     """A real HTTP server for tests: started in a thread, stopped cleanly, on 127.0.0.1 only."""
 
-    def __init__(self, app: Any, port: int | None = None) -> None:
+    def __init__(self, app: Any, port: int | None = None, **options: Any) -> None:
         self.port = port or free_port()
         config = uvicorn.Config(
             app,
             host="127.0.0.1",
             port=self.port,
-            log_level="warning",
-            lifespan="on",
-            timeout_keep_alive=75,
-            proxy_headers=False,  # as `loaban serve`: forwarded headers are the app's business (bot.security)
+            **(
+                {"log_level": "warning", "lifespan": "on", "timeout_keep_alive": 75, "proxy_headers": False}
+                | options
+            ),
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

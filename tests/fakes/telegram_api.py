@@ -33,6 +33,14 @@ MAX_TEXT = 4096
 MAX_CAPTION = 1024
 
 
+class Upload(bytes):
+    """An uploaded file's bytes, with the name and type its multipart part gave (Telegram keeps both for
+    a document)."""
+
+    filename: str = ""
+    content_type: str = ""
+
+
 @dataclass
 class Call:
     """One request the fake received, with what it answered."""
@@ -199,7 +207,9 @@ class FakeBotAPI(LoopbackService):
             form = await request.form()
             for key, value in form.multi_items():
                 if hasattr(value, "read"):
-                    files[key] = await value.read()
+                    upload = Upload(await value.read())
+                    upload.filename, upload.content_type = value.filename or "", value.content_type or ""
+                    files[key] = upload
                 else:
                     params[key] = value
         return params, files
@@ -294,7 +304,11 @@ class FakeBotAPI(LoopbackService):
             return self._error(400, "Bad Request: file must be non-empty")
         file_id = f"F{next(self._ids):08d}"
         self.files[file_id] = (f"{field_name}/{file_id}", data)
-        return {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_size": len(data)}
+        described = {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_size": len(data)}
+        if field_name == "document" and isinstance(data, Upload):  # a document keeps its name and type
+            mime = data.content_type or "application/octet-stream"
+            described |= {"file_name": data.filename, "mime_type": mime}
+        return described
 
     async def _send_media(self, params: dict[str, Any], files: dict[str, bytes], kind: str) -> JSONResponse:
         """sendVoice/sendAudio/sendPhoto/sendDocument share validation and shape."""

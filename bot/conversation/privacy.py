@@ -1,0 +1,159 @@
+"""A person's rights over their data in the conversation: see what is kept ('📄 Dữ liệu của tôi', with
+the whole of it as a file), agree to the notice later, erase their data; and the notice asked again before
+anything else when its text changed since they agreed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from bot.areas import service as areas
+from bot.conversation import onboarding
+from bot.conversation.router import Context, Router
+from bot.conversation.types import Attachment, Button
+from bot.i18n import KNOWN_LANGUAGES, format_day, mark
+from bot.people.models import PersonRole
+from bot.privacy import service as privacy
+
+SHOWN_CODES = 10
+ROLES = {PersonRole.villager: mark("người dân"), PersonRole.prestigious: mark("người có uy tín")}
+APPS = {"telegram": "Telegram", "zalo": "Zalo", "web": "Web"}
+# Buttons a person whose notice changed may still use before answering it: their rights come first.
+BEFORE_NOTICE = {"consent", "erase", "erase_yes", "my_data"}
+
+
+def notice_changed(ctx: Context) -> bool:
+    """Someone who agreed to an older text of the notice answers the new one first (the menu follows);
+    True when this message was taken for that."""
+    if not privacy.outdated(ctx.person):
+        return False
+    if ctx.inbound.kind == "button" and ctx.inbound.payload.split(":", 1)[0] in BEFORE_NOTICE:
+        return False
+    onboarding.ask_consent(ctx, changed=True)
+    return True
+
+
+def ask_again(ctx: Context) -> None:
+    """'consent_ask' from settings: a person who said no may agree now."""
+    onboarding.ask_consent(ctx)
+
+
+def my_data(ctx: Context) -> None:
+    """What Loa Bản holds about the person, in short, and all of it as a JSON file whose link expires."""
+    _ = ctx._
+    held = privacy.holdings(ctx.session, ctx.person)
+    person = held.person
+    language = KNOWN_LANGUAGES.get(person.language or "")
+    village = person.village.name if person.village else ""
+    commune = areas.get_commune(person.commune_code or 0)
+    province = areas.get_province(person.province_code or 0)
+    place = ", ".join(
+        n for n in (village, commune.name if commune else "", province.name if province else "") if n
+    )
+    if person.consented_at is not None:
+        consent = _("Đồng ý điều khoản lúc {time} (bản {version})").format(
+            time=_when(ctx, person.consented_at), version=person.consent_version
+        )
+    elif person.declined_at is not None:
+        consent = _("Không đồng ý điều khoản lúc {time} (bản {version}): không giữ tên bạn").format(
+            time=_when(ctx, person.declined_at), version=person.consent_version
+        )
+    else:
+        consent = _("Chưa trả lời điều khoản")
+    codes = ", ".join(held.tickets[:SHOWN_CODES]) + ("…" if len(held.tickets) > SHOWN_CODES else "")
+    lines = [
+        _("Tên: {name}").format(name=person.display_name or _("không có")),
+        _("Ngôn ngữ: {language}").format(language=language.endonym if language else "—"),
+        _("Nơi ở: {place}").format(place=place or "—"),
+        _("Vai trò: {role}").format(role=_(ROLES[person.role])),
+        consent,
+        _("Địa chỉ trò chuyện: {apps}").format(apps=", ".join(APPS.get(c, c) for c in held.channels)),
+        _("Tin nhắn: {received} bạn gửi, {sent} Loa Bản gửi").format(received=held.received, sent=held.sent),
+        _("Câu hỏi gửi cán bộ: {n}").format(n=held.questions),
+        _("Phản ánh: {n}").format(n=len(held.tickets)) + (f" ({codes})" if codes else ""),
+        _("Bản tin đã gửi đến bạn: {n}").format(n=held.bulletins),
+    ]
+    ctx.reply(_("Loa Bản đang giữ về bạn:") + "\n" + "\n".join(f"• {line}" for line in lines))
+    root = Path(ctx.settings.media_dir)
+    hours = ctx.settings.data_export_hours
+    export = privacy.export(ctx.session, root, ctx.person, ctx.inbound.urn, hours=hours)
+    document = Attachment(
+        kind="document",
+        media_id=0,
+        path=str(root / export.path),
+        url=f"/privacy/export/{export.token}",
+        name=privacy.EXPORT_NAME,
+    )
+    ctx.goto("")
+    ctx.reply(
+        _("📄 Toàn bộ dữ liệu của bạn, trong một tệp JSON. Chỉ bạn mở được, trong {hours} giờ.").format(
+            hours=hours
+        ),
+        [Button(_("⚙️ Cài đặt"), "settings"), Button(_("☰ Menu chính"), "menu")],
+        attachment=document,
+    )
+
+
+def _when(ctx: Context, moment: datetime) -> str:
+    """A stored time as the person reads it: local hour and date."""
+    local = moment.astimezone(ZoneInfo(ctx.settings.timezone))
+    return f"{local:%H:%M} {format_day(local, ctx.person.language)}"
+
+
+def erase(ctx: Context) -> None:
+    """Ask before erasing, saying what goes and what stays: deletion cannot be undone."""
+    _ = ctx._
+    ctx.reply(
+        _(
+            "Xóa dữ liệu của bạn?\n"
+            "Sẽ xóa: tên, ngôn ngữ, nơi ở, địa chỉ trò chuyện, tin nhắn, câu hỏi, nội dung phản ánh, ghi âm, "
+            "ảnh, video, tệp và vị trí.\n"
+            "Vẫn giữ, không kèm tên bạn: loại phản ánh, xã, trạng thái và ngày gửi, và số bản tin đã gửi đến "
+            "bạn — để thống kê theo quy định (Nghị định 13/2023/NĐ-CP).\n"
+            "Việc này không thể hoàn tác."
+        ),
+        [Button(_("🗑 Có, xóa hết"), "erase_yes"), Button(_("↩ Không, quay lại"), "menu")],
+    )
+
+
+def erase_confirmed(ctx: Context) -> None:
+    """Erase the person, then say exactly what was deleted and what was kept without their name, and why."""
+    _ = ctx._
+    kept = privacy.erase(ctx.session, Path(ctx.settings.media_dir), ctx.person)
+    ctx.deleted = True
+    lines = [
+        _(
+            "Đã xóa: tên, ngôn ngữ, nơi ở, địa chỉ trò chuyện, tin nhắn, câu hỏi, nội dung phản ánh, ghi âm, "
+            "ảnh, video, tệp và vị trí của bạn."
+        )
+    ]
+    if kept.tickets:
+        lines.append(
+            _(
+                "Vẫn giữ, không kèm tên bạn: loại phản ánh, xã, trạng thái và ngày gửi của {n} phản ánh — để "
+                "thống kê theo quy định (Nghị định 13/2023/NĐ-CP)."
+            ).format(n=kept.tickets)
+        )
+    if kept.deliveries:
+        lines.append(
+            _("Các bản tin đã gửi đến bạn vẫn được đếm, không kèm tên bạn, để số liệu gửi tin đúng.")
+        )
+    if kept.relays:
+        lines.append(
+            _(
+                "Các lần bạn báo đã truyền đạt bản tin vẫn được đếm (thôn, số hộ, cách truyền đạt), không "
+                "kèm tên bạn."
+            )
+        )
+    lines.append(_("Cảm ơn bạn đã dùng Loa Bản. Gõ /start nếu muốn dùng lại."))
+    ctx.reply("\n".join(lines))
+
+
+def register(router: Router) -> None:
+    """The privacy buttons of the settings screen, and the notice asked again when it changed."""
+    router.button("my_data", my_data, onboarded_only=True)
+    router.button("consent_ask", ask_again, onboarded_only=True)
+    router.button("erase", erase, onboarded_only=True)
+    router.button("erase_yes", erase_confirmed, onboarded_only=True)
+    router.gate = notice_changed

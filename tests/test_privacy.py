@@ -1,0 +1,535 @@
+"""Privacy that does what it says, over Telegram, Zalo and the web chat: erasing deletes what is the
+person's (files on disk too) and keeps, linked to nobody, what officials must count; 'my data' shows all of
+it and hands it over as JSON behind a private, expiring link; consent is kept with its time and the version
+of the notice, and asked again when the notice changes; a 'no' keeps no name yet still gets bulletins and
+answers; logs at debug level hold no message text, phone number, token or secret."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import logging
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select, update
+
+from bot import logs
+from bot.accounts.models import Role
+from bot.bulletins import service as bulletins
+from bot.bulletins.models import Delivery, DeliveryStatus
+from bot.config import Settings
+from bot.content import import_all
+from bot.db import Base, Database, utcnow
+from bot.feedback.models import Attachment as TicketFile
+from bot.feedback.models import Ticket, TicketEvent
+from bot.media import service as media
+from bot.media.models import Media
+from bot.messages.models import Message
+from bot.people import service as people
+from bot.people.models import Identity, Person
+from bot.people.windows import reply_windows
+from bot.privacy import notice
+from bot.privacy.models import Export
+from tests import factories
+from tests.conftest import PROJECT_ROOT, TG_TOKEN, WEBHOOK_SECRET, knowledge_of, webhook_settings
+from tests.drivers import (
+    Driver,
+    Seen,
+    TelegramDriver,
+    WebDriver,
+    ZaloDriver,
+    on_channel,
+    onboard,
+    wait_for_text,
+    wait_handled,
+)
+from tests.factories import PNG
+from tests.fakes import zalo_api
+from tests.fakes.server import LiveServer
+from tests.fakes.telegram_api import FakeBotAPI
+from tests.fakes.zalo_api import FakeZalo
+from tests.test_admin import csrf, login, make_admin
+
+PHONG_THO, LAI_CHAU = 3549, 12
+PHONE = "0912 345 678"
+REFLECTION = f"Cầu treo bản Nậm Xe gãy một nhịp. Gọi cho tôi: {PHONE}"
+QUESTION = "Con trâu nhà tôi bị lạc ở rừng Pa Pe thì báo ai?"
+BULLETIN_TEXT = "Thứ Hai tuần sau xã tiêm phòng lở mồm long móng cho trâu bò."
+_chat_ids = itertools.count(9_300_001)
+
+
+@pytest.fixture
+def settings(database_url: str, fake_telegram: FakeBotAPI, fake_zalo: FakeZalo, tmp_path: Path) -> Settings:
+    """A webhook deployment with files under the test's folder, bulletins at any hour, lexical Q&A."""
+    return webhook_settings(
+        database_url,
+        fake_telegram,
+        fake_zalo,
+        media_dir=tmp_path / "media",
+        quiet_hours="",
+        qa_semantic=False,
+    )
+
+
+@pytest.fixture(params=["telegram", "zalo", "web"])
+def person(
+    request: pytest.FixtureRequest,
+    client: httpx.Client,
+    fake_telegram: FakeBotAPI,
+    fake_zalo: FakeZalo,
+    db: Database,
+) -> Driver:
+    """A new person on each channel."""
+    return on_channel(request.param, client, fake_telegram, db, next(_chat_ids), fake_zalo)
+
+
+def stored(db: Database, urn: str) -> Person | None:
+    """The person as the database has them now."""
+    with db.transaction() as session:
+        return people.get_by_urn(session, urn)
+
+
+def send_bulletin(db: Database, settings: Settings) -> int:
+    """A bulletin with a picture for Phong Thổ, sent now to its one person; its id once the sender has
+    finished it."""
+    with db.transaction() as session:
+        picture = media.store(session, Path(settings.media_dir), PNG, kind="image", mime="image/png")
+        bulletin = bulletins.create(
+            session,
+            title="Tiêm phòng cho trâu bò",
+            versions=[("vi", BULLETIN_TEXT, None)],
+            audience=bulletins.Audience(communes=(PHONG_THO,)),
+            image_ids=[picture.id],
+        )
+        bulletins.send(session, bulletin, lead=timedelta(0), windows=reply_windows(settings))
+        bulletin_id = bulletin.id
+    assert factories.wait_done(db, bulletin_id).sent == 1
+    return bulletin_id
+
+
+def say_replayably(person: Driver, db: Database, text: str) -> Callable[[], httpx.Response]:
+    """Send a text as the platform would; returns how to deliver exactly the same message again."""
+    if isinstance(person, TelegramDriver):
+        update_json = factories.text_update(person.chat_id, text)
+        person.deliver(update_json)
+        return lambda: person.post(update_json)
+    if isinstance(person, ZaloDriver):
+        event = person.fake.event("user_send_text", person.user_id, {"text": text})
+        assert person.post(event).status_code == 200
+        wait_handled(db, "zalo", event["message"]["msg_id"], person.urn)
+        return lambda: person.post(event)
+    assert isinstance(person, WebDriver)
+    body = {"session": person.session, "text": text, "id": uuid.uuid4().hex}
+    assert person.client.post("/chat/api/messages", json=body).status_code == 200
+    return lambda: person.client.post("/chat/api/messages", json=body)
+
+
+def file_reflection(person: Driver, *files: tuple[bytes, str, str]) -> None:
+    """'Góp ý – Phản ánh' with a text, files (data, kind, mime) and a location, sent with the name."""
+    road = person.tap("fb")[-1].payload("Đường sá")
+    person.tap(road)
+    person.send(REFLECTION)
+    for data, kind, mime in files:
+        person.send_file(data, kind, mime)
+    person.send_location(22.6301, 103.3504)
+    person.tap("fb_done")
+    done = person.tap("fb_send:named")
+    assert "Mã phản ánh: PA-" in done[0].text
+
+
+def every_row(db: Database) -> dict[str, list[str]]:
+    """Every row of every table, as text, to look for anything left of a person."""
+    with db.transaction() as session:
+        return {
+            table.name: [repr(tuple(row)) for row in session.execute(select(table))]
+            for table in Base.metadata.sorted_tables
+        }
+
+
+def eventually(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Wait for something that follows a reply (the outbox records sends in batches)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "never happened"
+        time.sleep(0.05)
+
+
+def _addressed(db: Database, urn: str) -> int:
+    """Messages that still name a chat address."""
+    with db.transaction() as session:
+        return session.scalar(select(func.count()).where(Message.urn == urn)) or 0
+
+
+def files_under(root: Path) -> set[Path]:
+    """The files kept under the media folder."""
+    return {p for p in root.rglob("*") if p.is_file()}
+
+
+def linked_official(client: httpx.Client, fake: FakeBotAPI, db: Database) -> TelegramDriver:
+    """The commune officer 'xa', signed in, whose own Telegram chat is told of each new reflection."""
+    make_admin(db, "xa", Role.commune_officer, communes=(PHONG_THO,))
+    login(client, "xa")
+    made = client.post("/admin/feedback/link", data={"csrf_token": csrf(client.get("/admin/feedback"))})
+    code = client.get(made.headers["location"]).text.split("Gửi «/link ", 1)[1].split("»", 1)[0]
+    official = TelegramDriver(client, fake, db, next(_chat_ids))
+    assert "Đã liên kết" in official.send(f"/link {code}")[0].text
+    return official
+
+
+def test_erasing_deletes_what_is_mine_and_keeps_what_officials_count(
+    person: Driver, client: httpx.Client, db: Database, settings: Settings, fake_telegram: FakeBotAPI
+) -> None:
+    onboard(person)
+    official = linked_official(client, fake_telegram, db)
+    bulletin_id = send_bulletin(db, settings)
+    replay = say_replayably(person, db, "xin chào")
+    offered = person.send(QUESTION)
+    assert any(p == "qa_send" for _l, p in offered[-1].buttons)
+    person.tap("qa_send")
+    voice, own_photo = b"OggS" + os.urandom(256), b"\xff\xd8\xff\xe0" + os.urandom(256)
+    file_reflection(
+        person,
+        (voice, "voice", "audio/ogg"),
+        (own_photo, "photo", "image/jpeg"),
+        (PNG, "photo", "image/png"),  # the very picture of the bulletin: one file, shared
+    )
+    root = Path(settings.media_dir)
+    with db.transaction() as session:
+        found = people.get_by_urn(session, person.urn)
+        assert found is not None
+        person_id, name = found.id, found.display_name
+        ticket = session.scalars(select(Ticket).where(Ticket.person_id == person_id)).one()
+        ticket_id, code = ticket.id, ticket.code
+        kept_facts = (ticket.category_id, ticket.commune_code, ticket.created_at, ticket.due_on)
+        own_files = {root / a.media.path for a in ticket.attachments if a.media.key != media.digest(PNG)}
+        shared = session.scalars(select(Media).where(Media.key == media.digest(PNG))).one()
+        shared_path, sent_at = root / shared.path, session.scalars(select(Delivery.sent_at)).one()
+    assert len(own_files) == 2 and all(p.exists() for p in own_files)
+    assert REFLECTION in wait_for_text(official, code).text, "officials are told, the text quoted"
+    page = client.get(f"/admin/feedback/{ticket_id}")
+    client.post(
+        f"/admin/feedback/{ticket_id}/status", data={"csrf_token": csrf(page), "status": "in_progress"}
+    )
+    client.post(f"/admin/feedback/{ticket_id}/note", data={"csrf_token": csrf(page), "text": f"Gọi {PHONE}"})
+    client.post(f"/admin/feedback/{ticket_id}/reply", data={"csrf_token": csrf(page), "text": "Sẽ sửa cầu."})
+    wait_for_text(person, "Sẽ sửa cầu.")
+    person.tap("settings")
+    person.tap("my_data")
+    with db.transaction() as session:
+        export_file = root / session.scalars(select(Export.path)).one()
+    assert export_file.exists()
+
+    person.tap("settings")
+    asked = person.tap("erase")
+    assert "Sẽ xóa: tên, ngôn ngữ, nơi ở, địa chỉ trò chuyện, tin nhắn, câu hỏi" in asked[-1].text
+    assert "Nghị định 13/2023/NĐ-CP" in asked[-1].text and "không thể hoàn tác" in asked[-1].text
+    done = person.tap("erase_yes")
+    said = done[0].text
+    assert said.startswith(
+        "Đã xóa: tên, ngôn ngữ, nơi ở, địa chỉ trò chuyện, tin nhắn, câu hỏi, nội dung phản ánh, ghi âm, ảnh"
+    )
+    assert "Vẫn giữ, không kèm tên bạn: loại phản ánh, xã, trạng thái và ngày gửi của 1 phản ánh" in said
+    assert "Các bản tin đã gửi đến bạn vẫn được đếm, không kèm tên bạn" in said
+
+    # Table by table: nothing of the person is left but the counted rows (the farewell goes once sent).
+    eventually(lambda: _addressed(db, person.urn) == 0)
+    address = person.urn.split(":", 1)[1]
+    left = every_row(db)
+    for table, rows in left.items():
+        for row in rows:
+            for trace in (
+                address,
+                REFLECTION,
+                PHONE,
+                QUESTION,
+                "Sẽ sửa cầu.",
+                "xin chào",
+                *([name] if name else []),
+            ):
+                assert trace not in row, f"{trace!r} left in {table}: {row}"
+    assert left["qa_questions"] == [] and left["ticket_attachments"] == [] and left["data_exports"] == []
+    with db.transaction() as session:
+        assert session.get(Person, person_id) is None
+        assert session.scalars(select(Identity.urn)).all() == [official.urn]
+        remains = session.scalars(select(Message).where(Message.urn != official.urn)).all()
+        assert remains and all(m.text == "" and m.payload == {} and m.person_id is None for m in remains)
+        assert all(m.external_id and m.external_id.startswith("#") for m in remains), "a digest, not the id"
+        notices = session.scalars(select(Message.text).where(Message.urn == official.urn)).all()
+        assert "" in notices, "the officials' notice quoting the reflection is blanked"
+        erased = session.get(Ticket, ticket_id)
+        assert erased is not None and erased.erased_at is not None and erased.code == code
+        assert (erased.person_id, erased.urn, erased.text, erased.latitude, erased.longitude) == (
+            None,
+            "",
+            "",
+            None,
+            None,
+        )
+        assert (erased.category_id, erased.commune_code, erased.created_at, erased.due_on) == kept_facts
+        events = session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket_id)).all()
+        assert {e.kind for e in events} >= {"note", "reply", "status"}
+        assert all(e.text == "" for e in events if e.kind in ("note", "reply"))
+        assert [e.text for e in events if e.kind == "status"] == ["in_progress"], "how it moved is kept"
+        delivery = session.scalars(select(Delivery)).one()
+        assert (delivery.person_id, delivery.urn, delivery.status) == (None, "", DeliveryStatus.sent)
+        assert delivery.sent_at == sent_at
+        progress = bulletins.progress(session, bulletin_id)
+        assert (progress.sent, progress.total) == (1, 1), "'Đã gửi xong 1 / 1' stays true"
+        assert session.scalar(select(func.count()).select_from(TicketFile)) == 0
+        assert session.get(Media, shared.id) is not None, "the bulletin's picture is the bulletin's"
+    assert not any(p.exists() for p in own_files), "the person's files are gone from the media folder"
+    assert shared_path.exists() and not export_file.exists()
+    assert files_under(root) == {shared_path}
+
+    # The officials' side: the ticket says so, and cannot be answered.
+    page = client.get(f"/admin/feedback/{ticket_id}")
+    assert "Người gửi đã xóa dữ liệu" in page.text and "Gửi trả lời" not in page.text
+    assert REFLECTION not in page.text and PHONE not in page.text
+    refused = client.post(
+        f"/admin/feedback/{ticket_id}/reply", data={"csrf_token": csrf(page), "text": "Còn ai không?"}
+    )
+    assert refused.status_code == 400 and "không còn ai để nhận câu trả lời" in refused.text
+    bulletin_page = client.get(f"/admin/bulletins/{bulletin_id}").text
+    assert "Đã gửi xong" in bulletin_page
+
+    # A redelivered message from before does not bring the person back; a new one starts afresh.
+    assert replay().status_code == 200
+    with db.transaction() as session:
+        assert session.scalars(select(Identity.urn)).all() == [official.urn]
+    fresh = person.send("/start")
+    assert fresh[-1].buttons[0] == ("Tiếng Việt", "lang:vi")
+
+
+def my_data_file(person: Driver, client: httpx.Client, fake_telegram: FakeBotAPI) -> tuple[Seen, Any]:
+    """Tap '📄 Dữ liệu của tôi' in settings: the summary, and the JSON file as the person receives it."""
+    person.tap("settings")
+    if isinstance(person, WebDriver):
+        answer = client.post("/chat/api/messages", json={"session": person.session, "button": "my_data"})
+        summary, document = answer.json()["replies"]
+        assert document["file_name"] == "loaban-du-lieu-cua-toi.json"
+        assert client.get(document["file_url"]).status_code == 404, "not without the session that asked"
+        other = uuid.uuid4().hex
+        assert client.get(document["file_url"], params={"session": other}).status_code == 404
+        got = client.get(document["file_url"], params={"session": person.session})
+        assert got.status_code == 200 and got.headers["cache-control"] == "private, no-store"
+        return Seen(summary["text"], []), got.json()
+    replies = person.tap("my_data")
+    if isinstance(person, TelegramDriver):
+        [sent] = fake_telegram.sent(person.chat_id, "sendDocument")
+        assert sent.files["document"].filename == "loaban-du-lieu-cua-toi.json"  # type: ignore[attr-defined]
+        assert "tệp JSON" in sent.params["caption"]
+        return replies[0], json.loads(sent.files["document"])
+    link = replies[-1].text.split("📄 https://loaban.example.org", 1)[1].split()[0]
+    assert link.startswith("/privacy/export/") and len(link) > len("/privacy/export/") + 40
+    got = client.get(link)
+    assert got.status_code == 200
+    return replies[0], got.json()
+
+
+def test_my_data_is_summed_up_and_handed_over_whole(
+    person: Driver, client: httpx.Client, db: Database, fake_telegram: FakeBotAPI, settings: Settings
+) -> None:
+    onboard(person)
+    file_reflection(person)
+    summary, data = my_data_file(person, client, fake_telegram)
+    with db.transaction() as session:
+        found = people.get_by_urn(session, person.urn)
+        assert found is not None
+        code = session.scalars(select(Ticket.code)).one()
+        name = found.display_name
+    text = summary.text
+    assert text.startswith("Loa Bản đang giữ về bạn:")
+    assert f"Tên: {name or 'không có'}" in text and "Ngôn ngữ: Tiếng Việt" in text
+    assert "Nơi ở: Xã Phong Thổ, Lai Châu" in text and "Vai trò: người dân" in text
+    assert f"(bản {notice.PRIVACY_VERSION})" in text and "Đồng ý điều khoản lúc" in text
+    assert f"Phản ánh: 1 ({code})" in text and "Câu hỏi gửi cán bộ: 0" in text
+    assert data["person"]["name"] == name and data["person"]["commune"] == "Xã Phong Thổ"
+    assert data["person"]["consent_version"] == notice.PRIVACY_VERSION and data["person"]["consented_at"]
+    assert [a["address"] for a in data["chat_addresses"]] == [person.urn]
+    assert any(m["text"] == REFLECTION and m["direction"] == "from_you" for m in data["messages"])
+    [reflection] = data["reflections"]
+    assert (reflection["code"], reflection["text"], reflection["location"]) == (
+        code,
+        REFLECTION,
+        [22.6301, 103.3504],
+    )
+    assert data["privacy_notice_in_force"] == notice.PRIVACY_VERSION
+
+    with db.transaction() as session:  # the link works for its hours only, then the file is gone
+        export = session.scalars(select(Export)).one()
+        token, path = export.token, Path(settings.media_dir) / export.path
+        session.execute(update(Export).values(expires_at=utcnow() - timedelta(seconds=1)))
+    assert path.exists()
+    expired = client.get(f"/privacy/export/{token}", params={"session": getattr(person, "session", "")})
+    assert expired.status_code == 404 and "hết hạn" in expired.text
+    assert not path.exists()
+    assert client.get("/privacy/export/" + "x" * 43).status_code == 404
+
+
+def test_the_notice_is_asked_again_when_it_changes(person: Driver, db: Database) -> None:
+    onboard(person)
+    before = stored(db, person.urn)
+    assert before is not None and before.consented_at is not None
+    assert before.consent_version == notice.PRIVACY_VERSION and notice.PRIVACY_VERSION.startswith(
+        notice.NOTICE_DATE
+    )
+    assert notice.version(notice.NOTICE + " ", notice.NOTICE_DATE) != notice.PRIVACY_VERSION
+    with db.transaction() as session:  # as if they had agreed to an earlier text
+        session.execute(update(Person).values(consent_version="2026-01-01.0badc0de"))
+    asked = person.send("xin chào")
+    assert asked[-1].text.startswith("Loa Bản đã thay đổi điều khoản về dữ liệu của bạn.")
+    assert [p for _l, p in asked[-1].buttons] == ["consent:yes", "consent:no"]
+    again = person.tap("fb")
+    assert "đã thay đổi điều khoản" in again[-1].text, "nothing else before the answer"
+    agreed = person.tap("consent:yes")
+    assert agreed[0].text == "Cảm ơn bạn đã đồng ý." and ("⚙️ Cài đặt", "settings") in agreed[-1].buttons
+    after = stored(db, person.urn)
+    assert after is not None and after.consent_version == notice.PRIVACY_VERSION
+    assert after.consented_at is not None and after.consented_at > before.consented_at
+
+
+def test_saying_no_keeps_no_name_yet_bulletins_and_answers_still_come(
+    person: Driver, client: httpx.Client, db: Database, settings: Settings, live: LiveServer
+) -> None:
+    with db.transaction() as session:
+        import_all(session, PROJECT_ROOT / "content")
+    knowledge_of(live).warm()
+    person.send("/start")
+    person.tap("lang:vi")
+    person.send("lai chau")
+    shown = person.send("phong tho")
+    if any(p == "vil:0" for _l, p in shown[-1].buttons):
+        person.tap("vil:0")
+    declined = person.tap("consent:no")
+    said = declined[0].text
+    assert "Loa Bản không giữ tên bạn" in said and "ngôn ngữ, nơi ở và địa chỉ trò chuyện" in said
+    assert "không thể gửi phản ánh kèm tên, được cán bộ gọi lại hay tham gia cuộc thi" in said
+    assert "⚙️ Cài đặt → «✅ Đồng ý điều khoản»" in said
+    assert ("💬 Hỏi đáp", "topics") in declined[-1].buttons, "the menu follows"
+    found = stored(db, person.urn)
+    assert found is not None and found.onboarded and not found.consented
+    assert found.display_name == "" and found.declined_at is not None
+    assert found.consent_version == notice.PRIVACY_VERSION and found.commune_code == PHONG_THO
+
+    answer = person.send("Già làng, trưởng bản có vai trò gì trong chương trình?")
+    assert answer[0].text.startswith("❓ Bạn hỏi:")
+    send_bulletin(db, settings)
+    wait_for_text(person, BULLETIN_TEXT)
+
+    def said_and_answered() -> list[Message]:
+        with db.transaction() as session:
+            return list(
+                session.scalars(
+                    select(Message).where(Message.person_id == found.id, Message.kind != "bulletin")
+                )
+            )
+
+    eventually(lambda: all(m.text == "" for m in said_and_answered()))
+    mine = said_and_answered()
+    assert len(mine) > 10, "every message is still there, to be counted"
+    assert all(m.payload == {} for m in mine if m.direction == "in"), (
+        "what was said is not kept once answered"
+    )
+    assert stored(db, person.urn).display_name == ""  # type: ignore[union-attr]
+    make_admin(db, "tinh")
+    login(client, "tinh")
+    shown_to_officials = client.get(f"/admin/people/{found.id}").text
+    assert "(không tên)" in shown_to_officials and "Không đồng ý (" in shown_to_officials
+
+    settings_screen = person.tap("settings")
+    person.tap(settings_screen[-1].payload("Đồng ý điều khoản"))
+    person.tap("consent:yes")
+    agreed = stored(db, person.urn)
+    assert agreed is not None and agreed.consented and agreed.declined_at is None
+    if isinstance(person, TelegramDriver):
+        assert agreed.display_name == "A Páo", "the name is kept once they agree"
+
+
+@pytest.fixture
+def debug_settings(settings: Settings) -> Settings:
+    """The deployment at LOABAN_LOG_LEVEL=debug."""
+    return settings.model_copy(update={"log_level": "debug"})
+
+
+@pytest.fixture
+def captured_logs(debug_settings: Settings) -> Iterator[io.StringIO]:
+    """Everything the process logs, through Loa Bản's own logging set-up (as `loaban serve` does)."""
+    root = logging.getLogger()
+    level = root.level
+    buffer = io.StringIO()
+    handler = logs.configure(debug_settings, buffer)
+    try:
+        yield buffer
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+
+
+@pytest.mark.parametrize("channel", ["telegram", "zalo", "web"])
+def test_logs_at_debug_hold_no_text_phone_token_or_secret(
+    channel: str,
+    captured_logs: io.StringIO,
+    debug_settings: Settings,
+    fake_telegram: FakeBotAPI,
+    fake_zalo: FakeZalo,
+    db: Database,
+) -> None:
+    from bot.server import create_app
+
+    settings = debug_settings
+    server = LiveServer(create_app(settings), log_config=None, log_level="debug").start()
+    try:
+        with httpx.Client(base_url=server.url, timeout=20) as client:
+            person = on_channel(channel, client, fake_telegram, db, next(_chat_ids), fake_zalo)
+            onboard(person)
+            person.send(QUESTION)
+            person.tap("qa_send")
+            file_reflection(person, (PNG, "photo", "image/png"))
+            my_data_file(person, client, fake_telegram)
+    finally:
+        server.stop()
+    with db.transaction() as session:
+        tokens = list(session.scalars(select(Export.token)))
+    out = captured_logs.getvalue()
+    assert "Calling Bot API endpoint `setWebhook` with parameters `[…]`" in out, "debug on, payloads off"
+    assert "HTTP Request: POST" in out and "[…]" in out
+    secrets = [
+        TG_TOKEN,
+        TG_TOKEN.split(":", 1)[1],
+        WEBHOOK_SECRET,
+        zalo_api.APP_SECRET,
+        zalo_api.OA_SECRET,
+        zalo_api.FIRST_REFRESH_TOKEN,
+        *fake_zalo.access_tokens,
+        fake_zalo.refresh_token,
+        settings.secret_key,
+        *tokens,
+    ]
+    said = [QUESTION, REFLECTION, PHONE, PHONE.replace(" ", ""), "Nậm Xe", "A Páo"]
+    for leak in [*secrets, *said, *([person.session] if isinstance(person, WebDriver) else [])]:
+        assert leak not in out, f"{leak!r} in the logs"
+
+
+P = "[số điện thoại]"
+
+
+@pytest.mark.parametrize(
+    ("line", "kept"),
+    [
+        ("gọi 0912 345 678, +84912345678 hay 0213.3876.543", f"gọi {P}, {P} hay {P}"),
+        ("GET /privacy/export/AbC_12-xyz?session=0123456789abcdef01", "GET /privacy/export/[…]?session=[…]"),
+        ("send to web:0123456789abcdef0123 failed", "send to web:[…] failed"),
+        ("update 100234 of chat 9300001 at 1764700000", "update 100234 of chat 9300001 at 1764700000"),
+    ],
+)
+def test_a_log_line_loses_phone_numbers_and_bearer_parts(line: str, kept: str) -> None:
+    assert logs.scrub(line) == kept
