@@ -20,7 +20,9 @@ class Button:
 @dataclass(frozen=True)
 class Attachment:
     """A stored file sent with a reply: a voice note or a picture. Channels upload `path` once and keep the
-    id the platform gives it (`platform_ids` carries those already known); web clients fetch `url`."""
+    id the platform gives it (`platform_ids` carries those already known); web clients fetch `url`. An
+    `echo` is the person's own picture shown back as a receipt: only a platform that already holds it
+    shows it (nobody's photo is uploaded anywhere for a thumbnail)."""
 
     kind: Literal["voice", "image"]
     media_id: int
@@ -28,6 +30,7 @@ class Attachment:
     url: str
     duration: int = 0
     platform_ids: tuple[tuple[str, str], ...] = ()
+    echo: bool = False
 
     def platform_id(self, platform: str) -> str | None:
         """The id a platform gave this file on an earlier upload."""
@@ -41,18 +44,28 @@ class Attachment:
             "path": self.path,
             "url": self.url,
             "duration": self.duration,
+            "platform_ids": [list(pair) for pair in self.platform_ids],
+            "echo": self.echo,
         }
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> Attachment:
+        """Rebuild from the stored form (JSON keeps the id pairs as lists)."""
+        ids = tuple((str(k), str(v)) for k, v in payload.get("platform_ids", []))
+        return cls(**(payload | {"platform_ids": ids}))
 
 
 @dataclass(frozen=True)
 class Reply:
     """One message from Loa Bản: text (a caption when there is an attachment), optional buttons laid out
-    in columns, and at most one attachment."""
+    in columns, and at most one attachment. `contact` labels a button that shares the person's own phone
+    number where the platform has one (Telegram); elsewhere the text must say to type it."""
 
     text: str
     buttons: tuple[Button, ...] = ()
     columns: int = 1
     attachment: Attachment | None = None
+    contact: str = ""
 
     def to_payload(self) -> dict[str, Any]:
         """The stored and web-chat form of a reply."""
@@ -60,6 +73,7 @@ class Reply:
             "buttons": [{"label": b.label, "payload": b.payload} for b in self.buttons],
             "columns": self.columns,
             "attachment": self.attachment.to_payload() if self.attachment else None,
+            "contact": self.contact,
         }
 
     @classmethod
@@ -70,7 +84,8 @@ class Reply:
             text=text,
             buttons=tuple(Button(b["label"], b["payload"]) for b in payload.get("buttons", [])),
             columns=int(payload.get("columns", 1)),
-            attachment=Attachment(**attached) if attached else None,
+            attachment=Attachment.from_payload(attached) if attached else None,
+            contact=str(payload.get("contact", "")),
         )
 
 
@@ -78,7 +93,7 @@ class Reply:
 class Received:
     """A file a person sent, already fetched from the platform by the channel (outside any transaction)
     into a file of its own; `error` says why it could not be kept (too large, refused), the rest of the
-    message is still handled."""
+    message is still handled. `platform_ids`: the id the platform keeps it under, to show it back."""
 
     kind: MediaKind
     path: str = ""
@@ -86,11 +101,13 @@ class Received:
     size: int = 0
     duration: int = 0
     error: str = ""
+    platform_ids: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
 class Inbound:
-    """What a person did, translated from any channel: typed text, tapped a button, or sent a command."""
+    """What a person did, translated from any channel: typed text, tapped a button, or sent a command (a
+    phone number shared with a platform's contact button arrives as the number typed)."""
 
     urn: str
     kind: InboundKind
