@@ -3,6 +3,7 @@ the map position), assign, note, answer in text or voice, close; overdue tickets
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -31,7 +32,7 @@ from bot.conversation.feedback import STATUS_LABELS, answer_messages
 from bot.conversation.types import Outgoing
 from bot.db import local_today
 from bot.feedback import service as feedback
-from bot.feedback.models import Ticket, TicketStatus
+from bot.feedback.models import Category, Ticket, TicketStatus
 from bot.i18n import mark
 from bot.messages import service as messages
 from bot.people import service as people
@@ -49,6 +50,14 @@ EVENT_LABELS = {
     "unsatisfied": mark("Người dân chưa hài lòng"),
     "reopened": mark("Mở lại"),
 }
+
+
+def category_label(request: Request) -> Callable[[Category | None], str]:
+    """A category's name in the admin's language, as plain text: the defaults are catalog entries, the
+    ones admins add are shown as typed, so they never go through the templates' `_()`, which would mark
+    them safe HTML."""
+    gettext = admin_gettext(request)
+    return lambda category: gettext(category.label) if category is not None else "—"
 
 
 def _ticket(session: Session, admin: AdminUser, ticket_id: int) -> Ticket:
@@ -106,6 +115,7 @@ def inbox(
         overdue=overdue,
         today=today,
         categories=feedback.categories(session, active_only=False),
+        category_label=category_label(request),
         status_labels=STATUS_LABELS,
         is_overdue=feedback.is_overdue,
         scope=accounts.scope(admin),
@@ -185,6 +195,7 @@ def ticket_page(request: Request, session: SessionDep, admin: AdminDep, ticket_i
         admin,
         ticket=ticket,
         person=person,
+        category_label=category_label(request),
         colleagues=colleagues,
         names={a.id: a.full_name or a.username for a in admins},
         overdue=feedback.is_overdue(ticket, _today(request)),
@@ -315,6 +326,7 @@ def category_page(
         admin,
         status=400 if error else 200,
         rows=feedback.categories(session, active_only=False),
+        category_label=category_label(request),
         error=error,
     )
 

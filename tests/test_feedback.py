@@ -441,3 +441,30 @@ def test_a_file_telegram_will_not_give_is_reported_and_the_rest_kept(
     client.post(f"/admin/feedback/{ticket.id}/assign", data={"csrf_token": csrf(page), "assignee": ""})
     me = client.get(f"/admin/feedback/{ticket.id}").text
     assert "Đã tiếp nhận" in me, "handing it on (or taking it) means it was received"
+
+
+def test_a_category_an_admin_named_with_markup_is_shown_as_text(client: httpx.Client, db: Database) -> None:
+    make_admin(db, "tinh")
+    login(client, "tinh")
+    hostile = '<img src=x onerror="alert(1)">Nước'
+    client.post(
+        "/admin/feedback-categories",
+        data={
+            "csrf_token": csrf(client.get("/admin/feedback-categories")),
+            "label": hostile,
+            "active": "true",
+        },
+    )
+    chat = next(_chat_ids)
+    factories.add_person(db, f"telegram:{chat}", commune=PHONG_THO, province=12)
+    with db.transaction() as session:
+        category = next(c for c in feedback.categories(session) if c.label == hostile)
+        person_row = people.get_by_urn(session, f"telegram:{chat}")
+        assert person_row is not None
+        ticket = feedback.file_ticket(
+            session, person_row, person_row.identities[0].urn, feedback.Filing(category.id, "x"), date.today()
+        )
+        ticket_id = ticket.id
+    for url in ("/admin/feedback", f"/admin/feedback/{ticket_id}", "/admin/feedback-categories"):
+        page = client.get(url).text
+        assert "<img src=x" not in page and "&lt;img src=x" in page, url
