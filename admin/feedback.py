@@ -24,7 +24,7 @@ from admin.deps import (
 )
 from admin.views import PAGE_SIZE, Page, redirect, render
 from bot.accounts import service as accounts
-from bot.accounts.models import AdminUser
+from bot.accounts.models import AdminUser, Role
 from bot.audio import service as audio
 from bot.audio.ffmpeg import AudioError
 from bot.bulletins.compose import attachment
@@ -50,6 +50,15 @@ EVENT_LABELS = {
     "unsatisfied": mark("Người dân chưa hài lòng"),
     "reopened": mark("Mở lại"),
 }
+
+
+CALLERS = (Role.province_admin, Role.commune_officer)  # the officials who call people back
+
+
+def _sees_phone(admin: AdminUser) -> bool:
+    """Phone numbers are for the officials answering for a commune, not for editors or viewers (the
+    ticket itself is only ever shown inside the reader's communes)."""
+    return admin.role in CALLERS
 
 
 def category_label(request: Request) -> Callable[[Category | None], str]:
@@ -163,6 +172,7 @@ def export(
         _("Lĩnh vực"),
         _("Mã xã"),
         _("Người gửi"),
+        _("Số điện thoại"),
         _("Thay mặt (số người)"),
         _("Trạng thái"),
         _("Hạn trả lời"),
@@ -170,7 +180,8 @@ def export(
         _("Trả lời"),
         _("Hài lòng"),
     ]
-    body = workbook(_("Phản ánh"), header, feedback.export_rows(session, flt))
+    rows = feedback.export_rows(session, flt, phones=_sees_phone(admin))
+    body = workbook(_("Phản ánh"), header, rows)
     return Response(
         body,
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -195,6 +206,7 @@ def ticket_page(request: Request, session: SessionDep, admin: AdminDep, ticket_i
         admin,
         ticket=ticket,
         person=person,
+        phone=ticket.phone if _sees_phone(admin) else None,
         category_label=category_label(request),
         colleagues=colleagues,
         names={a.id: a.full_name or a.username for a in admins},

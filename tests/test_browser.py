@@ -124,6 +124,10 @@ def test_a_hostile_reflection_is_shown_never_run(page: sync_api.Page, live: Live
     page.press("#t", "Enter")
     page.get_by_role("button", name="✅ Xong, gửi đi").last.click()
     page.get_by_role("button", name="👤 Gửi kèm tên").click()
+    page.wait_for_selector("text=Bạn tên là gì?")  # the web chat never knows a name: asked once
+    page.fill("#t", "Lò Thị Mai")
+    page.press("#t", "Enter")
+    page.get_by_role("button", name="⏭ Không để số").click()
     page.wait_for_selector("text=Mã phản ánh: PA-")
 
     make_admin(db, "tinh", Role.province_admin)
@@ -132,6 +136,7 @@ def test_a_hostile_reflection_is_shown_never_run(page: sync_api.Page, live: Live
     page.click("table a")
     page.wait_for_url("**/admin/feedback/*")
     assert "<script>alert(2)</script> cầu gãy" in page.inner_text("main")
+    assert "Lò Thị Mai" in page.inner_text("main"), "the name typed in the chat"
     assert dialogs == [], "hostile text was shown, never run"
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "admin-ticket.png"), full_page=True)

@@ -25,7 +25,16 @@ from bot.people import service as people
 from bot.people.models import PersonRole
 from tests import factories
 from tests.conftest import webhook_settings
-from tests.drivers import Driver, TelegramDriver, WebDriver, ZaloDriver, on_channel, onboard, wait_for_text
+from tests.drivers import (
+    Driver,
+    Seen,
+    TelegramDriver,
+    WebDriver,
+    ZaloDriver,
+    on_channel,
+    onboard,
+    wait_for_text,
+)
 from tests.factories import PNG
 from tests.fakes.telegram_api import FakeBotAPI
 from tests.fakes.zalo_api import FakeZalo
@@ -68,6 +77,14 @@ def file_reflection(
     return road
 
 
+def send_named(person: Driver, name: str = "Lò Thị Mai") -> list[Seen]:
+    """Choose to send one's name (typed where no app told it) and leave no phone number."""
+    asked = person.tap("fb_send:named")
+    if "Bạn tên là gì" in asked[-1].text:
+        person.send(name)
+    return person.tap("fb_phone:skip")
+
+
 def ticket_of(db: Database, urn: str) -> Ticket:
     """The person's only ticket."""
     with db.transaction() as session:
@@ -90,7 +107,7 @@ def test_a_reflection_with_voice_photo_and_location_is_answered_and_reopened_onc
     assert "vị trí" in located[-1].text
     asked = person.tap("fb_done")
     assert "ẩn danh" in asked[-1].text
-    done = person.tap("fb_send:named")
+    done = send_named(person)
     assert "Mã phản ánh: PA-" in done[0].text and "trước ngày" in done[0].text
 
     ticket = ticket_of(db, person.urn)
@@ -114,8 +131,8 @@ def test_a_reflection_with_voice_photo_and_location_is_answered_and_reopened_onc
     names = {
         TelegramDriver: "A Páo",
         ZaloDriver: f"Zalo {getattr(person, 'user_id', '')}",
-    }  # Zalo: its profile
-    assert names.get(type(person), "(không tên)") in page.text, "named: who sent it"
+    }  # Zalo: its profile; the web chat: the name typed when asked
+    assert names.get(type(person), "Lò Thị Mai") in page.text, "named: who sent it"
     for attachment in ticket.attachments:
         served = client.get(f"/admin/feedback/{ticket.id}/files/{attachment.id}")
         assert served.status_code == 200 and served.content == stored[attachment.kind]
@@ -192,7 +209,7 @@ def test_a_prestigious_person_files_on_behalf_of_villagers(
     asked = elder.tap("fb_done")
     assert "thay cho khoảng bao nhiêu người" in asked[-1].text
     elder.tap("fb_for:30")
-    elder.tap("fb_send:named")
+    send_named(elder)
     ticket = ticket_of(db, elder.urn)
     assert ticket.on_behalf_of == 30
     make_admin(db, "tinh")
@@ -285,7 +302,7 @@ def test_a_file_over_the_size_limit_gets_a_clear_answer_and_the_text_is_kept(
     refused = person.send_file(b"\xff\xd8\xff" + bytes(1_200_000), "photo", "image/jpeg")
     assert "Tệp lớn quá (tối đa 1 MB)" in refused[-1].text
     person.tap("fb_done")
-    person.tap("fb_send:named")
+    send_named(person)
     ticket = ticket_of(db, person.urn)
     assert ticket.text == "Trường học dột." and ticket.attachments == []
 
@@ -297,9 +314,8 @@ def test_a_redelivered_update_creates_no_second_ticket(
     onboard(person)
     file_reflection(person)
     person.tap("fb_done")
-    update_json = factories.callback_update(
-        person.chat_id, "fb_send:named", person.message_with("fb_send:named")
-    )
+    person.tap("fb_send:named")
+    update_json = factories.text_update(person.chat_id, "⏭ Không để số")
     assert person.post(update_json).status_code == 200
     assert person.post(update_json).status_code == 200
     person.wait_settled(str(update_json["update_id"]))
@@ -323,7 +339,7 @@ def test_officials_who_linked_their_chat_are_told_of_new_reflections(
 
     file_reflection(person, text="Đường vào bản sạt lở.")
     person.tap("fb_done")
-    person.tap("fb_send:named")
+    send_named(person)
     ticket = ticket_of(db, person.urn)
     told = wait_for_text(official, ticket.code)
     assert "Đường vào bản sạt lở." in told.text and f"/admin/feedback/{ticket.id}" in told.text
@@ -383,7 +399,7 @@ def test_admins_configure_categories_and_their_deadlines(
     person.tap(f"fb_cat:{health_id}")
     person.send("Trạm y tế không có thuốc.")
     person.tap("fb_done")
-    person.tap("fb_send:named")
+    send_named(person)
     ticket = ticket_of(db, person.urn)
     filed_on = ticket.created_at.astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).date()  # deadlines count local days
     assert ticket.due_on == feedback.working_days_after(filed_on, 3)
@@ -397,7 +413,7 @@ def test_an_official_answers_with_a_voice_recording(
     onboard(person)
     file_reflection(person, text="Nhà văn hóa thôn bị dột.")
     person.tap("fb_done")
-    person.tap("fb_send:named")
+    send_named(person)
     ticket = ticket_of(db, person.urn)
     make_admin(db, "tinh")
     login(client, "tinh")
@@ -432,7 +448,7 @@ def test_a_file_telegram_will_not_give_is_reported_and_the_rest_kept(
     lost = person.deliver(factories.voice_update(person.chat_id, "NO-SUCH-FILE", 2000))
     assert "Không nhận được tệp này" in lost[-1].text
     person.tap("fb_done")
-    person.tap("fb_send:named")
+    send_named(person)
     ticket = ticket_of(db, person.urn)
     assert ticket.text == "Điện chập chờn cả tuần." and ticket.attachments == []
     make_admin(db, "tinh")
@@ -441,6 +457,56 @@ def test_a_file_telegram_will_not_give_is_reported_and_the_rest_kept(
     client.post(f"/admin/feedback/{ticket.id}/assign", data={"csrf_token": csrf(page), "assignee": ""})
     me = client.get(f"/admin/feedback/{ticket.id}").text
     assert "Đã tiếp nhận" in me, "handing it on (or taking it) means it was received"
+
+
+def test_the_name_and_phone_number_reach_the_ticket(
+    person: Driver, client: httpx.Client, db: Database, fake_telegram: FakeBotAPI
+) -> None:
+    file_reflection(person)
+    person.tap("fb_done")
+    asked = person.tap("fb_send:named")
+    if isinstance(person, WebDriver):  # no app told the name: asked, in one step
+        assert "Bạn tên là gì" in asked[-1].text
+        asked = person.send("  Lò   Thị Mai ")
+    assert "số điện thoại" in asked[-1].text and "Không để số" in asked[-1].text
+    if isinstance(person, TelegramDriver):
+        [contact] = [b for b in person.keyboard() if b.get("request_contact")]
+        assert contact["text"] == "📞 Gửi số điện thoại của tôi"
+    refused = person.send("0123 456 789")
+    assert "Số «0123 456 789» chưa đúng" in refused[-1].text and "03, 05, 07, 08 hoặc 09" in refused[-1].text
+    if isinstance(person, TelegramDriver):
+        done = person.share_contact("84912345678")  # Telegram gives the number without its '+'
+        assert person.keyboard() == [], "the keyboard under the input field is taken away"
+    else:
+        done = person.send("+84 912.345.678")
+    name = {TelegramDriver: "A Páo", ZaloDriver: f"Zalo {getattr(person, 'user_id', '')}"}.get(
+        type(person), "Lò Thị Mai"
+    )
+    assert "Mã phản ánh: PA-" in done[0].text
+    assert f"Gửi kèm tên «{name}» và số điện thoại 0912345678." in done[0].text
+    ticket = ticket_of(db, person.urn)
+    assert (ticket.sender_name, ticket.phone) == (name, "0912345678")
+
+    make_admin(db, "xa", Role.commune_officer, communes=(PHONG_THO,))
+    make_admin(db, "xem", Role.viewer)
+    login(client, "xa")
+    page = client.get(f"/admin/feedback/{ticket.id}").text
+    assert name in page and 'href="tel:0912345678"' in page, "the commune's officer can call back"
+    workbook = load_workbook(io.BytesIO(client.get("/admin/feedback/export.xlsx").content)).active
+    [header, row] = list(workbook.values)
+    assert row[header.index("Người gửi")] == name and row[header.index("Số điện thoại")] == "0912345678"
+    client.cookies.clear()
+    login(client, "xem")
+    assert "0912345678" not in client.get(f"/admin/feedback/{ticket.id}").text, "not for viewers"
+
+    file_reflection(person, text="Đèn đường bản Nậm Xe hỏng.")
+    person.tap("fb_done")
+    again = person.tap("fb_send:named")
+    assert "Bạn tên là gì" not in again[-1].text, "the name is known now"
+    person.tap("fb_phone:last")
+    with db.transaction() as session:
+        [newer, _older] = feedback.of_person(session, ticket.person_id or 0)
+        assert (newer.sender_name, newer.phone) == (name, "0912345678"), "the number left last time"
 
 
 def test_a_category_an_admin_named_with_markup_is_shown_as_text(client: httpx.Client, db: Database) -> None:

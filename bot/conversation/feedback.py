@@ -1,6 +1,7 @@
 """'Góp ý – Phản ánh' in the conversation: pick a category, send text, voice notes, photos and a location,
-choose to give one's name or not, get a ticket code and a due date; 'Phản ánh của tôi' lists them; an
-official's answer asks 'Hài lòng / Chưa hài lòng', and 'not satisfied' reopens the ticket once."""
+choose to give one's name (typed when no app told it) and a phone number, or not, get a ticket code and a
+due date; 'Phản ánh của tôi' lists them; an official's answer asks 'Hài lòng / Chưa hài lòng', and 'not
+satisfied' reopens the ticket once."""
 
 from __future__ import annotations
 
@@ -20,8 +21,12 @@ from bot.media import service as media
 from bot.people.models import PersonRole
 
 STEP_COMPOSE = "feedback.compose"
+STEP_NAME = "feedback.name"
+STEP_PHONE = "feedback.phone"
 STEP_REASON = "feedback.reason"
+FILING_STEPS = (STEP_COMPOSE, STEP_NAME, STEP_PHONE)  # the reflection is still being put together
 MAX_TEXT = 4000
+MAX_NAME = 100
 MAX_FILES = 10
 STATUS_LABELS = {
     TicketStatus.new: mark("Mới"),
@@ -151,9 +156,10 @@ def done(ctx: Context) -> None:
     """'fb_done': prestigious persons say for how many people; then everyone chooses name or anonymous."""
     _ = ctx._
     data = ctx.person.state_data
-    if ctx.person.state != STEP_COMPOSE:
+    if ctx.person.state not in FILING_STEPS:
         start(ctx)
         return
+    ctx.goto(STEP_COMPOSE, **data)
     if not data.get("text") and not data.get("files") and data.get("lat") is None:
         ctx.reply(_("Bạn chưa gửi nội dung nào. Hãy gõ chữ, gửi ghi âm hoặc ảnh."), _compose_buttons(ctx))
         return
@@ -176,7 +182,7 @@ def done(ctx: Context) -> None:
 
 def for_whom(ctx: Context) -> None:
     """'fb_for:<n>': how many people a prestigious person speaks for."""
-    if ctx.person.state != STEP_COMPOSE or not ctx.arg.isdigit() or int(ctx.arg) not in BEHALF_BANDS:
+    if ctx.person.state not in FILING_STEPS or not ctx.arg.isdigit() or int(ctx.arg) not in BEHALF_BANDS:
         start(ctx)
         return
     ctx.goto(STEP_COMPOSE, **(ctx.person.state_data | {"for": int(ctx.arg)}))
@@ -184,33 +190,119 @@ def for_whom(ctx: Context) -> None:
 
 
 def send(ctx: Context) -> None:
-    """'fb_send:named|anon': the ticket is created in this transaction; the code and due date go back only
-    with its commit."""
-    _ = ctx._
-    data = ctx.person.state_data
-    if ctx.person.state != STEP_COMPOSE:
+    """'fb_send:named|anon': anonymous is filed at once; named needs a name, asked when no app told it,
+    then offers to leave a phone number."""
+    if ctx.person.state not in FILING_STEPS:
         start(ctx)
         return
+    if ctx.arg == "anon":
+        _file(ctx, anonymous=True)
+    elif ctx.person.state_data.get("name") or ctx.person.display_name.strip():
+        _ask_phone(ctx)
+    else:
+        _ask_name(ctx)
+
+
+def _ask_name(ctx: Context, problem: str = "") -> None:
+    """One short step: the name officials will see."""
+    _ = ctx._
+    ctx.goto(STEP_NAME, **ctx.person.state_data)
+    ctx.reply(
+        (problem + "\n" if problem else "") + _("Bạn tên là gì? Hãy gõ họ và tên để cán bộ biết ai gửi."),
+        [Button(_("🙈 Gửi ẩn danh"), "fb_send:anon"), Button(_("✖ Hủy"), "menu")],
+    )
+
+
+def typed_name(ctx: Context) -> None:
+    """The name typed at the naming step; it also becomes the person's name where no app gave one."""
+    name = " ".join(ctx.inbound.text.split())
+    if not name or len(name) > MAX_NAME:
+        _ask_name(ctx, ctx._("Tên cần từ 1 đến {limit} ký tự.").format(limit=MAX_NAME))
+        return
+    if not ctx.person.display_name.strip():
+        ctx.person.display_name = name
+    ctx.goto(STEP_PHONE, **(ctx.person.state_data | {"name": name}))
+    _ask_phone(ctx)
+
+
+def _ask_phone(ctx: Context, problem: str = "") -> None:
+    """Offer to leave a number officials can call (someone who cannot read the answer can hear it): typed
+    anywhere, shared with one tap where the app can; the number left last time is offered again."""
+    _ = ctx._
+    ctx.goto(STEP_PHONE, **ctx.person.state_data)
+    last = feedback.last_phone(ctx.session, ctx.person.id)
+    buttons = [Button(_("📞 Dùng số {phone}").format(phone=last), "fb_phone:last")] if last else []
+    ctx.reply(
+        (problem + "\n" if problem else "")
+        + _(
+            "Bạn có muốn để lại số điện thoại để cán bộ gọi lại khi cần không? Gõ số điện thoại "
+            "(ví dụ 0912 345 678), hoặc bấm «Không để số»."
+        ),
+        [*buttons, Button(_("⏭ Không để số"), "fb_phone:skip")],
+        contact=_("📞 Gửi số điện thoại của tôi"),
+    )
+
+
+def typed_phone(ctx: Context) -> None:
+    """A number typed (or shared with the app's contact button) at the phone step: kept when it is a
+    Vietnamese mobile number, else asked again with what a number looks like."""
+    _ = ctx._
+    phone = feedback.phone_number(ctx.inbound.text)
+    if phone is None:
+        _ask_phone(
+            ctx,
+            _(
+                "Số «{typed}» chưa đúng. Số di động có 10 chữ số, bắt đầu bằng 03, 05, 07, 08 hoặc 09 "
+                "(ví dụ 0912 345 678)."
+            ).format(typed=ctx.inbound.text.strip()[:30]),
+        )
+        return
+    _file(ctx, anonymous=False, phone=phone)
+
+
+def chose_phone(ctx: Context) -> None:
+    """'fb_phone:last|skip': the number left last time, or none."""
+    if ctx.person.state != STEP_PHONE:
+        start(ctx)
+        return
+    phone = feedback.last_phone(ctx.session, ctx.person.id) if ctx.arg == "last" else None
+    _file(ctx, anonymous=False, phone=phone)
+
+
+def _file(ctx: Context, *, anonymous: bool, phone: str | None = None) -> None:
+    """The ticket is created in this transaction; the code and due date go back only with its commit,
+    with what was sent along (name, number), so the person knows what officials see."""
+    _ = ctx._
+    data = ctx.person.state_data
     on_behalf = data.get("for")
+    name = "" if anonymous else str(data.get("name") or ctx.person.display_name)
     filing = feedback.Filing(
         category_id=data.get("category"),
         text=data.get("text", ""),
         media_ids=tuple((kind, int(media_id)) for kind, media_id in data.get("files", [])),
         latitude=data.get("lat"),
         longitude=data.get("lon"),
-        anonymous=ctx.arg == "anon",
+        anonymous=anonymous,
         on_behalf_of=on_behalf if on_behalf and on_behalf > 1 else None,
+        sender_name=name,
+        phone=phone,
     )
     ticket = feedback.file_ticket(
         ctx.session, ctx.person, ctx.inbound.urn, filing, local_today(ctx.settings.timezone)
     )
     _tell_officials(ctx, ticket)
-    onboarding.back_to_menu(
-        ctx,
+    lines = [
         _("Đã nhận phản ánh của bạn. Mã phản ánh: {code}. Cán bộ sẽ trả lời trước ngày {due}.").format(
             code=ticket.code, due=format_day(ticket.due_on, ctx.person.language)
-        ),
-    )
+        )
+    ]
+    if anonymous:
+        lines.append(_("Bạn gửi ẩn danh: cán bộ không thấy tên của bạn."))
+    elif phone:
+        lines.append(_("Gửi kèm tên «{name}» và số điện thoại {phone}.").format(name=name, phone=phone))
+    else:
+        lines.append(_("Gửi kèm tên «{name}».").format(name=name))
+    onboarding.back_to_menu(ctx, "\n".join(lines))
 
 
 def mine(ctx: Context) -> None:
@@ -281,11 +373,15 @@ def register(router: Router) -> None:
     router.button("fb_done", done, onboarded_only=True)
     router.button("fb_for", for_whom, onboarded_only=True)
     router.button("fb_send", send, onboarded_only=True)
+    router.button("fb_phone", chose_phone, onboarded_only=True)
     router.button("fb_mine", mine, onboarded_only=True)
     router.button("fb_ok", satisfied, onboarded_only=True)
     router.button("fb_no", not_satisfied, onboarded_only=True)
     router.step(STEP_COMPOSE, typed)
-    router.media_step(STEP_COMPOSE, sent_file)
+    router.step(STEP_NAME, typed_name)
+    router.step(STEP_PHONE, typed_phone)
+    for step in FILING_STEPS:  # a photo sent late still belongs to the reflection
+        router.media_step(step, sent_file)
     router.step(STEP_REASON, reason)
     router.add_menu(MenuEntry("fb", mark("📝 Góp ý – Phản ánh"), order=60))
     router.add_menu(MenuEntry("fb_mine", mark("📋 Phản ánh của tôi"), order=70))

@@ -50,6 +50,10 @@ class Ticket(Base):
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     urn: Mapped[str] = mapped_column(String(200))  # where answers go, also for anonymous senders
     anonymous: Mapped[bool] = mapped_column(default=False)
+    # Who the person said they are when filing (kept as given, whatever their profile becomes), and a
+    # number officials may call back (people who cannot read); both empty for anonymous tickets.
+    sender_name: Mapped[str] = mapped_column(String(200), default="")
+    phone: Mapped[str | None] = mapped_column(String(10))
     on_behalf_of: Mapped[int | None]  # a prestigious person filing for villagers: how many people
     category_id: Mapped[int | None] = mapped_column(ForeignKey("feedback_categories.id", ondelete="SET NULL"))
     commune_code: Mapped[int | None]

@@ -3,6 +3,7 @@ people's satisfaction. Never commits: the caller owns the transaction."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -36,6 +37,17 @@ DEFAULT_CATEGORIES = (
 
 class FeedbackError(Refusal):
     """A refused ticket action (wrong state, nothing to send)."""
+
+
+PHONE_RE = re.compile(r"(?:\+?84|0)([35789]\d{8})")
+PHONE_SEPARATORS = re.compile(r"[\s.\-()]")
+
+
+def phone_number(typed: str) -> str | None:
+    """A Vietnamese mobile number as officials dial it (0xxxxxxxxx), from how people write it (0912 345
+    678, +84 912.345.678, 84912345678); None when it is not one."""
+    match = PHONE_RE.fullmatch(PHONE_SEPARATORS.sub("", typed))
+    return f"0{match.group(1)}" if match else None
 
 
 def working_days_after(start: date, days: int, holidays: Collection[date] = ()) -> date:
@@ -98,19 +110,25 @@ class Filing:
     longitude: float | None = None
     anonymous: bool = False
     on_behalf_of: int | None = None
+    sender_name: str = ""
+    phone: str | None = None
 
 
 def file_ticket(session: Session, person: Person, urn: str, filing: Filing, today: date) -> Ticket:
     """Create the ticket with its code (PA-<year>-<number>) and due date; the caller commits it before the
-    person is told."""
+    person is told. An anonymous ticket keeps neither name nor number, whatever the filing carries."""
     if not filing.text.strip() and not filing.media_ids and filing.latitude is None:
         raise FeedbackError(mark("Phản ánh chưa có nội dung."))
+    if filing.phone is not None and phone_number(filing.phone) != filing.phone:
+        raise FeedbackError(mark("Số điện thoại không hợp lệ."))
     category = session.get(Category, filing.category_id) if filing.category_id else None
     ticket = Ticket(
         code="",
         person_id=person.id,
         urn=urn,
         anonymous=filing.anonymous,
+        sender_name="" if filing.anonymous else filing.sender_name.strip()[:200],
+        phone=None if filing.anonymous else filing.phone,
         on_behalf_of=filing.on_behalf_of,
         category_id=category.id if category else None,
         commune_code=person.commune_code,
@@ -140,6 +158,17 @@ def of_person(session: Session, person_id: int, limit: int = 10) -> list[Ticket]
     """A person's latest tickets, for 'Phản ánh của tôi'."""
     stmt = select(Ticket).where(Ticket.person_id == person_id).order_by(Ticket.id.desc()).limit(limit)
     return list(session.scalars(stmt))
+
+
+def last_phone(session: Session, person_id: int) -> str | None:
+    """The number a person left with their latest named ticket, offered again so they need not type it."""
+    stmt = (
+        select(Ticket.phone)
+        .where(Ticket.person_id == person_id, Ticket.phone.is_not(None))
+        .order_by(Ticket.id.desc())
+        .limit(1)
+    )
+    return session.scalar(stmt)
 
 
 def is_overdue(ticket: Ticket, today: date) -> bool:
@@ -253,8 +282,9 @@ def rate(ticket: Ticket, satisfied: bool, reason: str = "") -> bool:
     return False
 
 
-def export_rows(session: Session, flt: TicketFilter) -> list[list[Any]]:
-    """The filtered tickets as spreadsheet rows (no names for anonymous senders)."""
+def export_rows(session: Session, flt: TicketFilter, *, phones: bool) -> list[list[Any]]:
+    """The filtered tickets as spreadsheet rows (anonymous ones keep no name nor number); `phones`: the
+    reader is one of the officials who may call people back."""
     rows: list[list[Any]] = []
     for t in session.scalars(_filtered(select(Ticket), flt).order_by(Ticket.id)):
         rows.append(
@@ -263,7 +293,8 @@ def export_rows(session: Session, flt: TicketFilter) -> list[list[Any]]:
                 t.created_at.date().isoformat(),
                 t.category.label if t.category else "",
                 t.commune_code or "",
-                "" if t.anonymous or t.person_id is None else _name(session, t.person_id),
+                t.sender_name,
+                (t.phone or "") if phones else "",
                 t.on_behalf_of or "",
                 t.status.value,
                 t.due_on.isoformat(),
@@ -273,12 +304,6 @@ def export_rows(session: Session, flt: TicketFilter) -> list[list[Any]]:
             ]
         )
     return rows
-
-
-def _name(session: Session, person_id: int) -> str:
-    """A sender's name for the export."""
-    person = session.get(Person, person_id)
-    return person.display_name if person else ""
 
 
 def summary(session: Session, communes: Collection[int] | None, today: date) -> tuple[dict[str, int], int]:
