@@ -171,6 +171,8 @@ def export(
         _("Ngày gửi"),
         _("Lĩnh vực"),
         _("Mã xã"),
+        _("Xã, phường"),
+        _("Thôn, bản"),
         _("Người gửi"),
         _("Số điện thoại"),
         _("Thay mặt (số người)"),

@@ -16,6 +16,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select, update
 
 from bot.accounts.models import Role
+from bot.areas import service as areas
 from bot.audio import ffmpeg
 from bot.config import Settings
 from bot.db import Database
@@ -192,8 +193,10 @@ def test_anonymous_reflections_hide_the_sender_but_answers_still_reach_them(
     person.tap(answer.buttons[0][1])
     assert ticket_of(db, person.urn).status == TicketStatus.closed
     workbook = load_workbook(io.BytesIO(client.get("/admin/feedback/export.xlsx").content)).active
-    [_header, row] = list(workbook.values)
-    assert row[0] == ticket.code and row[4] in ("", None), "no name in the export for anonymous senders"
+    [header, row] = list(workbook.values)
+    assert row[0] == ticket.code
+    for column in ("Người gửi", "Số điện thoại"):
+        assert row[header.index(column)] in ("", None), f"no {column} in the export for anonymous senders"
 
 
 def test_a_prestigious_person_files_on_behalf_of_villagers(
@@ -534,3 +537,32 @@ def test_a_category_an_admin_named_with_markup_is_shown_as_text(client: httpx.Cl
     for url in ("/admin/feedback", f"/admin/feedback/{ticket_id}", "/admin/feedback-categories"):
         page = client.get(url).text
         assert "<img src=x" not in page and "&lt;img src=x" in page, url
+
+
+def test_the_village_shows_in_the_inbox_the_ticket_and_the_export(client: httpx.Client, db: Database) -> None:
+    with db.transaction() as session:
+        village = areas.create_village(session, commune_code=PHONG_THO, name="Bản Nậm Xe <b>")
+        village_id = village.id
+    person = WebDriver(client)
+    first = person.send("/start")
+    person.tap(first[-1].payload("Tiếng Việt"))
+    person.send("lai chau")
+    asked = person.send("phong tho")
+    assert f"vil:{village_id}" in [payload for _label, payload in asked[-1].buttons]
+    person.tap(f"vil:{village_id}")
+    person.tap("consent:yes")
+    file_reflection(person)
+    person.tap("fb_done")
+    person.tap("fb_send:anon")
+    ticket = ticket_of(db, person.urn)
+    assert ticket.village_id == village_id
+
+    make_admin(db, "xa", Role.commune_officer, communes=(PHONG_THO,))
+    login(client, "xa")
+    for url in ("/admin/feedback", f"/admin/feedback/{ticket.id}"):
+        page = client.get(url).text
+        assert "Bản Nậm Xe &lt;b&gt;" in page and "Xã Phong Thổ" in page, url
+    workbook = load_workbook(io.BytesIO(client.get("/admin/feedback/export.xlsx").content)).active
+    [header, row] = list(workbook.values)
+    assert row[header.index("Thôn, bản")] == "Bản Nậm Xe <b>"
+    assert row[header.index("Xã, phường")] == "Xã Phong Thổ"

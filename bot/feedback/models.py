@@ -8,6 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from bot.areas.models import Village
 from bot.db import Base, str_enum, utcnow
 from bot.media.models import Media
 
@@ -72,6 +73,7 @@ class Ticket(Base):
     closed_at: Mapped[datetime | None]
 
     category: Mapped[Category | None] = relationship(lazy="joined")
+    village: Mapped[Village | None] = relationship(lazy="joined")  # where the sender lives, as when filed
     attachments: Mapped[list[Attachment]] = relationship(
         cascade="all, delete-orphan", order_by="Attachment.id", lazy="selectin"
     )

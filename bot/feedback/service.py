@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from bot.areas import service as areas
 from bot.db import utcnow
 from bot.errors import Refusal
 from bot.feedback.models import Attachment, Category, Ticket, TicketEvent, TicketStatus
@@ -293,6 +294,8 @@ def export_rows(session: Session, flt: TicketFilter, *, phones: bool) -> list[li
                 t.created_at.date().isoformat(),
                 t.category.label if t.category else "",
                 t.commune_code or "",
+                _commune_name(t.commune_code),
+                t.village.name if t.village else "",
                 t.sender_name,
                 (t.phone or "") if phones else "",
                 t.on_behalf_of or "",
@@ -304,6 +307,12 @@ def export_rows(session: Session, flt: TicketFilter, *, phones: bool) -> list[li
             ]
         )
     return rows
+
+
+def _commune_name(code: int | None) -> str:
+    """A commune's name for the export (the code alone means nothing to most readers)."""
+    area = areas.get_commune(code) if code else None
+    return area.name if area else ""
 
 
 def summary(session: Session, communes: Collection[int] | None, today: date) -> tuple[dict[str, int], int]:
