@@ -122,7 +122,8 @@ class TelegramDriver:
         response = self.post(update)
         assert response.status_code == 200, response.text
         self.wait_settled(str(update["update_id"]))
-        return [Seen(c.params.get("text", ""), c.buttons) for c in self.fake.shown(self.chat_id)[before:]]
+        shown = self.fake.shown(self.chat_id)[before:]
+        return [Seen(c.params.get("text") or c.params.get("caption") or "", c.buttons) for c in shown]
 
     def screen(self) -> Seen:
         on_screen = [m for (chat, _), m in sorted(self.fake.messages.items()) if chat == self.chat_id]

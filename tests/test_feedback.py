@@ -440,6 +440,12 @@ def test_an_official_answers_with_a_voice_recording(
     )
     assert bad.status_code == 400 and "Không dùng được tệp ghi âm" in bad.text
     assert "<audio controls" in client.get(f"/admin/feedback/{ticket.id}").text
+    person.tap("fb_mine")
+    again = person.tap(f"fb_view:{ticket.id}")
+    assert any("Tuần sau xã sửa mái." in seen.text for seen in again)
+    [_first, resent] = fake_telegram.sent(person.chat_id, "sendVoice")
+    assert resent.files == {} and resent.params["voice"].startswith("F"), "the voice note, by its file id"
+    assert "Tuần sau xã sửa mái." in resent.params["caption"]
 
 
 def test_a_file_telegram_will_not_give_is_reported_and_the_rest_kept(
@@ -566,3 +572,50 @@ def test_the_village_shows_in_the_inbox_the_ticket_and_the_export(client: httpx.
     [header, row] = list(workbook.values)
     assert row[header.index("Thôn, bản")] == "Bản Nậm Xe <b>"
     assert row[header.index("Xã, phường")] == "Xã Phong Thổ"
+
+
+def test_my_reflections_open_a_ticket_and_read_the_answer_again(
+    person: Driver, client: httpx.Client, db: Database, fake_telegram: FakeBotAPI
+) -> None:
+    file_reflection(person)
+    photo = person.send_file(PNG, "photo", "image/png" if isinstance(person, WebDriver) else "image/jpeg")
+    assert photo[-1].text.startswith("🖼 Đã nhận ảnh.") and "1 ảnh" in photo[-1].text
+    if isinstance(person, TelegramDriver):
+        [shown] = fake_telegram.sent(person.chat_id, "sendPhoto")
+        assert shown.files == {} and fake_telegram.files[shown.params["photo"]][1] == PNG, (
+            "the person's own photo, by the id Telegram keeps it under"
+        )
+    located = person.send_location(22.6301, 103.3504)
+    assert located[-1].text.startswith("📍 Đã nhận vị trí đã gửi.")
+    person.tap("fb_done")
+    person.tap("fb_send:anon")
+    ticket = ticket_of(db, person.urn)
+    make_admin(db, "xa", Role.commune_officer, communes=(PHONG_THO,))
+    login(client, "xa")
+    page = client.get(f"/admin/feedback/{ticket.id}")
+    client.post(
+        f"/admin/feedback/{ticket.id}/reply",
+        data={"csrf_token": csrf(page), "text": "Thứ Hai xã cử thợ lên sửa cầu."},
+    )
+    wait_for_text(person, "Thứ Hai xã cử thợ lên sửa cầu.")
+
+    listed = person.tap("fb_mine")
+    assert ticket.code in listed[0].text and "Đã trả lời" in listed[0].text
+    opened = person.tap(listed[0].payload(ticket.code))
+    text = "\n".join(seen.text for seen in opened)
+    assert ticket.code in text and "Cầu treo bản Nậm Xe" in text
+    assert "Cán bộ trả lời ngày" in text and "Thứ Hai xã cử thợ lên sửa cầu." in text
+    assert [label for label, _payload in opened[-1].buttons][:2] == ["😊 Hài lòng", "😞 Chưa hài lòng"]
+    if not isinstance(person, ZaloDriver):  # Zalo has no hidden button data to forge
+        chat = next(_chat_ids)
+        factories.add_person(db, f"telegram:{chat}", commune=PHONG_THO, province=12)
+        with db.transaction() as session:
+            other = people.get_by_urn(session, f"telegram:{chat}")
+            assert other is not None
+            theirs = feedback.file_ticket(
+                session, other, f"telegram:{chat}", feedback.Filing(1, "Của người khác."), date.today()
+            )
+            theirs_id = theirs.id
+        refused = person.tap(f"fb_view:{theirs_id}")
+        assert "Không tìm thấy phản ánh này." in refused[0].text
+        assert all("Của người khác." not in seen.text for seen in refused)

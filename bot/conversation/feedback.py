@@ -5,11 +5,12 @@ satisfied' reopens the ticket once."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
 from bot.accounts import service as accounts
-from bot.bulletins.compose import CAPTION_LIMIT
+from bot.bulletins.compose import CAPTION_LIMIT, attachment, split
 from bot.conversation import onboarding
 from bot.conversation.router import Context, MenuEntry, Router
 from bot.conversation.types import Attachment, Button, Reply
@@ -43,6 +44,9 @@ KIND_LABELS = {
     "document": mark("tệp"),
 }
 BEHALF_BANDS = (1, 5, 10, 30, 100)
+MINE_LIMIT = 8  # tickets listed, one button each
+ANSWERS_SHOWN = 3  # the latest answers read again
+QUOTE_LIMIT = 300  # characters of the person's own text quoted back
 
 
 def start(ctx: Context) -> None:
@@ -80,8 +84,9 @@ def chose_category(ctx: Context) -> None:
     )
 
 
-def _acknowledge(ctx: Context) -> None:
-    """Say what has been collected so far."""
+def _acknowledge(ctx: Context, receipt: str = "", echo: Attachment | None = None) -> None:
+    """Say what has been collected so far, after a receipt for what just arrived (a picture shown back
+    where the app can)."""
     _ = ctx._
     data = ctx.person.state_data
     parts = [_("chữ")] if data.get("text") else []
@@ -92,10 +97,8 @@ def _acknowledge(ctx: Context) -> None:
     parts += [f"{n} {label}" for label, n in counts.items()]
     if data.get("lat") is not None:
         parts.append(_("vị trí"))
-    ctx.reply(
-        _("Đã nhận: {parts}. Gửi thêm, hoặc bấm «Xong, gửi đi».").format(parts=", ".join(parts)),
-        _compose_buttons(ctx),
-    )
+    summary = _("Đã nhận: {parts}. Gửi thêm, hoặc bấm «Xong, gửi đi».").format(parts=", ".join(parts))
+    ctx.reply(f"{receipt}\n{summary}" if receipt else summary, _compose_buttons(ctx), attachment=echo)
 
 
 def typed(ctx: Context) -> None:
@@ -116,8 +119,10 @@ def sent_file(ctx: Context) -> None:
     _ = ctx._
     data = dict(ctx.person.state_data)
     inbound = ctx.inbound
+    receipt, echo = "", None
     if inbound.location is not None:
         data["lat"], data["lon"] = inbound.location
+        receipt = _("📍 Đã nhận vị trí đã gửi.")
     received = inbound.received
     if received is not None:
         if received.error == "too_large":
@@ -148,8 +153,12 @@ def sent_file(ctx: Context) -> None:
         data["files"] = [*data.get("files", []), [received.kind, stored.id]]
         if inbound.text.strip():
             data["text"] = "\n".join(p for p in (data.get("text", ""), inbound.text.strip()) if p)
+        if received.kind == "photo":
+            receipt = _("🖼 Đã nhận ảnh.")
+            shown = attachment(Path(ctx.settings.media_dir), stored, "image")
+            echo = dataclasses.replace(shown, echo=True, platform_ids=received.platform_ids)
     ctx.goto(STEP_COMPOSE, **data)
-    _acknowledge(ctx)
+    _acknowledge(ctx, receipt, echo)
 
 
 def done(ctx: Context) -> None:
@@ -306,17 +315,63 @@ def _file(ctx: Context, *, anonymous: bool, phone: str | None = None) -> None:
 
 
 def mine(ctx: Context) -> None:
-    """'fb_mine': the person's tickets and where each stands."""
+    """'fb_mine': the person's tickets and where each stands, one button each to read it again."""
     _ = ctx._
-    tickets = feedback.of_person(ctx.session, ctx.person.id)
+    tickets = feedback.of_person(ctx.session, ctx.person.id, limit=MINE_LIMIT)
     if not tickets:
         onboarding.back_to_menu(ctx, _("Bạn chưa gửi phản ánh nào."))
         return
+    ctx.goto("")
     lines = [
         f"• {t.code} — {_(STATUS_LABELS[t.status])} ({format_day(t.created_at, ctx.person.language)})"
         for t in tickets
     ]
-    onboarding.back_to_menu(ctx, _("Phản ánh của bạn:") + "\n" + "\n".join(lines))
+    buttons = [Button(f"{t.code} · {_(STATUS_LABELS[t.status])}", f"fb_view:{t.id}") for t in tickets]
+    ctx.reply(
+        _("Phản ánh của bạn (bấm vào một phản ánh để xem lại):") + "\n" + "\n".join(lines),
+        [*buttons, Button(_("☰ Menu chính"), "menu")],
+    )
+
+
+def view(ctx: Context) -> None:
+    """'fb_view:<id>': one of the person's own tickets again: what they sent, where it stands, and the
+    officials' latest answers (a voice answer as the voice note it was); anyone else's is not found."""
+    _ = ctx._
+    ticket = feedback.get(ctx.session, int(ctx.arg)) if ctx.arg.isdigit() else None
+    if ticket is None or ticket.person_id != ctx.person.id:
+        ctx.reply(_("Không tìm thấy phản ánh này."))
+        mine(ctx)
+        return
+    language = ctx.person.language
+    category = _(ticket.category.label) if ticket.category else "—"
+    quote = ticket.text if len(ticket.text) <= QUOTE_LIMIT else ticket.text[:QUOTE_LIMIT] + "…"
+    sent = _("{category} · gửi ngày {day}").format(
+        category=category, day=format_day(ticket.created_at, language)
+    )
+    parts = [
+        f"📋 {ticket.code} · {_(STATUS_LABELS[ticket.status])}",
+        sent + (f"\n«{quote}»" if quote else ""),
+    ]
+    answers = feedback.answers(ticket)[-ANSWERS_SHOWN:]
+    if not answers:
+        due = format_day(ticket.due_on, language)
+        parts.append(_("Chưa có trả lời. Hạn trả lời: {due}.").format(due=due))
+    replies: list[Reply] = []
+    for event in answers:
+        said = _("💬 Cán bộ trả lời ngày {day}:").format(day=format_day(event.created_at, language))
+        heard = f"{said}\n{event.text}".strip()
+        if event.media is None or len(heard) > CAPTION_LIMIT:
+            parts.append(heard)
+        if event.media is not None:
+            voice = attachment(Path(ctx.settings.media_dir), event.media, "voice")
+            replies.append(Reply(heard if len(heard) <= CAPTION_LIMIT else said, attachment=voice))
+    ctx.goto("")
+    ctx.replies += [Reply(chunk) for chunk in split("\n\n".join(parts))] + replies
+    buttons = [Button(_("📋 Phản ánh của tôi"), "fb_mine"), Button(_("☰ Menu chính"), "menu")]
+    if ticket.status == TicketStatus.answered:
+        buttons = [*_rating_buttons(_, ticket), *buttons]
+    last = ctx.replies[-1]
+    ctx.replies[-1] = dataclasses.replace(last, buttons=tuple(buttons), columns=2)
 
 
 def _own_ticket(ctx: Context) -> Ticket | None:
@@ -375,6 +430,7 @@ def register(router: Router) -> None:
     router.button("fb_send", send, onboarded_only=True)
     router.button("fb_phone", chose_phone, onboarded_only=True)
     router.button("fb_mine", mine, onboarded_only=True)
+    router.button("fb_view", view, onboarded_only=True)
     router.button("fb_ok", satisfied, onboarded_only=True)
     router.button("fb_no", not_satisfied, onboarded_only=True)
     router.step(STEP_COMPOSE, typed)
@@ -395,15 +451,20 @@ def answer_messages(
     _ = gettext
     header = _("Cán bộ trả lời phản ánh {code}:").format(code=ticket.code)
     body = f"{header}\n\n{text.strip()}" if text.strip() else header
-    buttons = (
-        Button(_("😊 Hài lòng"), f"fb_ok:{ticket.id}"),
-        Button(_("😞 Chưa hài lòng"), f"fb_no:{ticket.id}"),
-    )
+    buttons = _rating_buttons(_, ticket)
     if voice is None:
         return [Reply(body, buttons, columns=2)]
     if len(body) <= CAPTION_LIMIT:
         return [Reply(body, buttons, columns=2, attachment=voice)]
     return [Reply(body), Reply(header, buttons, columns=2, attachment=voice)]
+
+
+def _rating_buttons(gettext: Callable[[str], str], ticket: Ticket) -> tuple[Button, Button]:
+    """Whether an answer helped, on the message that carries it."""
+    return (
+        Button(gettext("😊 Hài lòng"), f"fb_ok:{ticket.id}"),
+        Button(gettext("😞 Chưa hài lòng"), f"fb_no:{ticket.id}"),
+    )
 
 
 def _tell_officials(ctx: Context, ticket: Ticket) -> None:

@@ -161,6 +161,11 @@ def of_person(session: Session, person_id: int, limit: int = 10) -> list[Ticket]
     return list(session.scalars(stmt))
 
 
+def answers(ticket: Ticket) -> list[TicketEvent]:
+    """The officials' answers to a ticket, oldest first, as the person may read them again."""
+    return [e for e in ticket.events if e.kind == "reply"]
+
+
 def last_phone(session: Session, person_id: int) -> str | None:
     """The number a person left with their latest named ticket, offered again so they need not type it."""
     stmt = (
