@@ -182,7 +182,7 @@ def export(
         _("Trả lời"),
         _("Hài lòng"),
     ]
-    rows = feedback.export_rows(session, flt, phones=_sees_phone(admin))
+    rows = feedback.export_rows(session, flt, phones=_sees_phone(admin), zone=zone)
     body = workbook(_("Phản ánh"), header, rows)
     return Response(
         body,
@@ -345,6 +345,15 @@ def category_page(
     )
 
 
+def _hours(typed: str) -> int | None:
+    """An urgent category's hours as typed: empty is none, and what is not a whole number counts as 0,
+    which the service refuses with its reason."""
+    typed = typed.strip()
+    if not typed:
+        return None
+    return int(typed) if typed.lstrip("-").isdigit() else 0
+
+
 @router.post("/feedback-categories")
 def category_save(
     request: Request,
@@ -355,12 +364,20 @@ def category_save(
     position: Annotated[int, Form()] = 100,
     active: Annotated[bool, Form()] = False,
     category_id: Annotated[str, Form()] = "",
+    deadline_hours: Annotated[str, Form()] = "",
 ) -> Response:
-    """Add a category, or change one (its name, deadline, order, whether people can pick it)."""
+    """Add a category, or change one (its name, deadline in working days or, urgent, in hours, order,
+    whether people can pick it)."""
     existing = feedback.get_category(session, int(category_id)) if category_id.isdigit() else None
     try:
         saved = feedback.save_category(
-            session, existing, label=label, deadline_days=deadline_days, position=position, active=active
+            session,
+            existing,
+            label=label,
+            deadline_days=deadline_days,
+            position=position,
+            active=active,
+            deadline_hours=_hours(deadline_hours),
         )
     except feedback.FeedbackError as exc:
         return category_page(request, session, admin, error=exc.translate(admin_gettext(request)))

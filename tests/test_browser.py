@@ -147,7 +147,8 @@ def test_an_official_records_a_voice_answer_in_the_browser(
 ) -> None:
     """The reply form's recorder (MediaRecorder, Chromium's fake microphone) fills the voice field; the
     answer reaches the person as a voice note."""
-    from datetime import date
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
 
     from bot.feedback import service as feedback
     from bot.people import service as people
@@ -159,7 +160,11 @@ def test_an_official_records_a_voice_answer_in_the_browser(
         person = people.get_by_urn(session, f"telegram:{chat}")
         assert person is not None
         ticket = feedback.file_ticket(
-            session, person, f"telegram:{chat}", feedback.Filing(1, "Mất nước."), date.today()
+            session,
+            person,
+            f"telegram:{chat}",
+            feedback.Filing(1, "Mất nước."),
+            datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")),
         )
         ticket_id = ticket.id
     make_admin(db, "tinh", Role.province_admin)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 import itertools
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -42,6 +42,7 @@ from tests.fakes.zalo_api import FakeZalo
 from tests.test_admin import csrf, login, make_admin
 
 PHONG_THO, MUONG_TE = 3549, 3445
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
 _chat_ids = itertools.count(9_100_001)
 
 
@@ -234,10 +235,14 @@ def test_deadlines_count_working_days_and_overdue_tickets_stand_out(
         person_row = people.get_by_urn(session, f"telegram:{chat}")
         assert person_row is not None
         late = feedback.file_ticket(
-            session, person_row, f"telegram:{chat}", feedback.Filing(1, "Đường lầy."), friday
+            session,
+            person_row,
+            f"telegram:{chat}",
+            feedback.Filing(1, "Đường lầy."),
+            datetime.combine(friday, time(9), VN),
         )
         on_time = feedback.file_ticket(
-            session, person_row, f"telegram:{chat}", feedback.Filing(1, "Điện chập chờn."), date.today()
+            session, person_row, f"telegram:{chat}", feedback.Filing(1, "Điện chập chờn."), datetime.now(VN)
         )
         late_code, on_time_code = late.code, on_time.code
         session.execute(
@@ -262,7 +267,7 @@ def test_an_officer_can_neither_read_nor_answer_a_ticket_outside_their_communes(
         person_row = people.get_by_urn(session, f"telegram:{chat}")
         assert person_row is not None
         ticket = feedback.file_ticket(
-            session, person_row, f"telegram:{chat}", feedback.Filing(1, "Đất bị lấn."), date.today()
+            session, person_row, f"telegram:{chat}", feedback.Filing(1, "Đất bị lấn."), datetime.now(VN)
         )
         ticket.attachments.append(feedback.Attachment(kind="photo", media_id=_a_media(session)))
         session.flush()
@@ -537,7 +542,11 @@ def test_a_category_an_admin_named_with_markup_is_shown_as_text(client: httpx.Cl
         person_row = people.get_by_urn(session, f"telegram:{chat}")
         assert person_row is not None
         ticket = feedback.file_ticket(
-            session, person_row, person_row.identities[0].urn, feedback.Filing(category.id, "x"), date.today()
+            session,
+            person_row,
+            person_row.identities[0].urn,
+            feedback.Filing(category.id, "x"),
+            datetime.now(VN),
         )
         ticket_id = ticket.id
     for url in ("/admin/feedback", f"/admin/feedback/{ticket_id}", "/admin/feedback-categories"):
@@ -613,9 +622,93 @@ def test_my_reflections_open_a_ticket_and_read_the_answer_again(
             other = people.get_by_urn(session, f"telegram:{chat}")
             assert other is not None
             theirs = feedback.file_ticket(
-                session, other, f"telegram:{chat}", feedback.Filing(1, "Của người khác."), date.today()
+                session, other, f"telegram:{chat}", feedback.Filing(1, "Của người khác."), datetime.now(VN)
             )
             theirs_id = theirs.id
         refused = person.tap(f"fb_view:{theirs_id}")
         assert "Không tìm thấy phản ánh này." in refused[0].text
         assert all("Của người khác." not in seen.text for seen in refused)
+
+
+def link_official_chat(
+    client: httpx.Client, db: Database, fake_telegram: FakeBotAPI, username: str
+) -> Driver:
+    """An official logged in as `username` links a Telegram chat, where new reflections are announced."""
+    login(client, username)
+    made = client.post("/admin/feedback/link", data={"csrf_token": csrf(client.get("/admin/feedback"))})
+    code = client.get(made.headers["location"]).text.split("Gửi «/link ", 1)[1].split("»", 1)[0]
+    official = TelegramDriver(client, fake_telegram, db, next(_chat_ids))
+    assert "Đã liên kết" in official.send(f"/link {code}")[0].text
+    return official
+
+
+def test_an_urgent_reflection_is_announced_at_once_and_due_within_hours(
+    person: Driver, client: httpx.Client, db: Database, fake_telegram: FakeBotAPI
+) -> None:
+    make_admin(db, "xa", Role.commune_officer, communes=(PHONG_THO,))
+    official = link_official_chat(client, db, fake_telegram, "xa")
+    chat = next(_chat_ids)
+    factories.add_person(db, f"telegram:{chat}", commune=PHONG_THO, province=12)
+    with db.transaction() as session:
+        neighbour = people.get_by_urn(session, f"telegram:{chat}")
+        assert neighbour is not None
+        older = feedback.file_ticket(
+            session,
+            neighbour,
+            neighbour.identities[0].urn,
+            feedback.Filing(1, "Đường lầy."),
+            datetime.now(VN),
+        )
+        older.due_on, older_code = date.today() - timedelta(days=3), older.code
+
+    categories = person.tap("fb")[-1]
+    label, payload = categories.buttons[0]
+    assert label == "🚨 Khẩn cấp: sạt lở, lũ, cháy, an ninh", "listed first"
+    asked = person.tap(payload)
+    assert "113 (công an), 114 (cứu hỏa, cứu nạn), 115 (cấp cứu)" in asked[-1].text
+    person.send("Sạt lở đất vùi hai nhà ở bản Nậm Xe.")
+    person.tap("fb_done")
+    done = send_named(person)
+    ticket = ticket_of(db, person.urn)
+    assert ticket.urgent and ticket.due_at is not None
+    assert abs((ticket.due_at - ticket.created_at) - timedelta(hours=24)) < timedelta(minutes=1)
+    due = ticket.due_at.astimezone(VN)
+    assert f"trước {due:%H:%M} ngày {due:%d/%m/%Y}" in done[0].text, "an hour, not only a day"
+    told = wait_for_text(official, ticket.code)
+    assert told.text.startswith(f"🚨 KHẨN CẤP — phản ánh mới {ticket.code}") and f"{due:%H:%M}" in told.text
+    assert "Sạt lở đất vùi hai nhà" in told.text and f"/admin/feedback/{ticket.id}" in told.text
+
+    inbox = client.get("/admin/feedback").text
+    assert inbox.index(ticket.code) < inbox.index(older_code), "at the top, even before an overdue one"
+    assert "🚨 " + ticket.code in inbox and 'class="urgent"' in inbox
+    page = client.get(f"/admin/feedback/{ticket.id}")
+    assert f"{due:%H:%M %d/%m/%Y}" in page.text
+    client.post(f"/admin/feedback/{ticket.id}/reply", data={"csrf_token": csrf(page), "text": "Đã cử người."})
+    handled = client.get("/admin/feedback").text
+    assert handled.index(older_code) < handled.index(ticket.code), "answered: no longer at the top"
+
+
+def test_admins_set_an_urgent_deadline_in_hours(client: httpx.Client, db: Database) -> None:
+    make_admin(db, "tinh")
+    login(client, "tinh")
+    with db.transaction() as session:
+        urgent = next(c for c in feedback.categories(session) if c.code == "khan-cap")
+        assert urgent.deadline_hours == 24
+        urgent_id = urgent.id
+    token = csrf(client.get("/admin/feedback-categories"))
+    form = {
+        "csrf_token": token,
+        "category_id": urgent_id,
+        "label": "Khẩn cấp",
+        "deadline_days": 1,
+        "active": "true",
+    }
+    assert client.post("/admin/feedback-categories", data=form | {"deadline_hours": "6"}).status_code == 303
+    assert 'name="deadline_hours" value="6"' in client.get("/admin/feedback-categories").text
+    for wrong in ("0", "100", "sáu"):
+        refused = client.post("/admin/feedback-categories", data=form | {"deadline_hours": wrong})
+        assert refused.status_code == 400 and "từ 1 đến 72 giờ" in refused.text, wrong
+    client.post("/admin/feedback-categories", data=form | {"deadline_hours": ""})
+    with db.transaction() as session:
+        changed = feedback.get_category(session, urgent_id)
+        assert changed is not None and changed.deadline_hours is None, "no longer urgent"

@@ -8,13 +8,14 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from bot.accounts import service as accounts
 from bot.bulletins.compose import CAPTION_LIMIT, attachment, split
 from bot.conversation import onboarding
 from bot.conversation.router import Context, MenuEntry, Router
 from bot.conversation.types import Attachment, Button, Reply
-from bot.db import local_today
+from bot.db import utcnow
 from bot.feedback import service as feedback
 from bot.feedback.models import Ticket, TicketStatus
 from bot.i18n import format_day, mark
@@ -44,6 +45,11 @@ KIND_LABELS = {
     "document": mark("tệp"),
 }
 BEHALF_BANDS = (1, 5, 10, 30, 100)
+# What an urgent reflection cannot replace: Viet Nam's emergency numbers.
+EMERGENCY_NUMBERS = mark(
+    "🚨 Nếu có người đang gặp nguy hiểm, hãy gọi ngay 113 (công an), 114 (cứu hỏa, cứu nạn), 115 (cấp cứu). "
+    "Phản ánh khẩn cấp được báo ngay cho cán bộ xã."
+)
 MINE_LIMIT = 8  # tickets listed, one button each
 ANSWERS_SHOWN = 3  # the latest answers read again
 QUOTE_LIMIT = 300  # characters of the person's own text quoted back
@@ -53,7 +59,10 @@ def start(ctx: Context) -> None:
     """'fb': the categories, as big buttons."""
     _ = ctx._
     ctx.goto("")
-    buttons = [Button(_(c.label), f"fb_cat:{c.id}") for c in feedback.categories(ctx.session)]
+    buttons = [
+        Button(("🚨 " if c.deadline_hours else "") + _(c.label), f"fb_cat:{c.id}")
+        for c in feedback.categories(ctx.session)
+    ]
     ctx.reply(
         _("Bạn muốn góp ý, phản ánh về việc gì?"),
         [*buttons, Button(_("☰ Menu chính"), "menu")],
@@ -75,13 +84,13 @@ def chose_category(ctx: Context) -> None:
         start(ctx)
         return
     ctx.goto(STEP_COMPOSE, category=category.id, text="", files=[], lat=None, lon=None)
-    ctx.reply(
-        _(
-            "Bạn hãy gửi nội dung: gõ chữ, gửi tin nhắn thoại (nói bằng tiếng nào cũng được), ảnh, và vị trí "
-            "nếu cần. Gửi xong thì bấm «Xong, gửi đi»."
-        ),
-        _compose_buttons(ctx),
+    ask = _(
+        "Bạn hãy gửi nội dung: gõ chữ, gửi tin nhắn thoại (nói bằng tiếng nào cũng được), ảnh, và vị trí "
+        "nếu cần. Gửi xong thì bấm «Xong, gửi đi»."
     )
+    if category.deadline_hours:
+        ask = f"{_(EMERGENCY_NUMBERS)}\n\n{ask}"
+    ctx.reply(ask, _compose_buttons(ctx))
 
 
 def _acknowledge(ctx: Context, receipt: str = "", echo: Attachment | None = None) -> None:
@@ -296,13 +305,12 @@ def _file(ctx: Context, *, anonymous: bool, phone: str | None = None) -> None:
         sender_name=name,
         phone=phone,
     )
-    ticket = feedback.file_ticket(
-        ctx.session, ctx.person, ctx.inbound.urn, filing, local_today(ctx.settings.timezone)
-    )
+    zone = ZoneInfo(ctx.settings.timezone)
+    ticket = feedback.file_ticket(ctx.session, ctx.person, ctx.inbound.urn, filing, utcnow().astimezone(zone))
     _tell_officials(ctx, ticket)
     lines = [
-        _("Đã nhận phản ánh của bạn. Mã phản ánh: {code}. Cán bộ sẽ trả lời trước ngày {due}.").format(
-            code=ticket.code, due=format_day(ticket.due_on, ctx.person.language)
+        _("Đã nhận phản ánh của bạn. Mã phản ánh: {code}. Cán bộ sẽ trả lời trước {due}.").format(
+            code=ticket.code, due=due_text(_, ticket, ctx.person.language, zone)
         )
     ]
     if anonymous:
@@ -354,7 +362,7 @@ def view(ctx: Context) -> None:
     ]
     answers = feedback.answers(ticket)[-ANSWERS_SHOWN:]
     if not answers:
-        due = format_day(ticket.due_on, language)
+        due = due_text(_, ticket, language, ZoneInfo(ctx.settings.timezone))
         parts.append(_("Chưa có trả lời. Hạn trả lời: {due}.").format(due=due))
     replies: list[Reply] = []
     for event in answers:
@@ -467,17 +475,32 @@ def _rating_buttons(gettext: Callable[[str], str], ticket: Ticket) -> tuple[Butt
     )
 
 
+def due_text(gettext: Callable[[str], str], ticket: Ticket, language: str | None, zone: ZoneInfo) -> str:
+    """When an answer is due, as people say it: a day, or for an urgent ticket the hour of that day."""
+    if ticket.due_at is None:
+        return gettext("ngày {day}").format(day=format_day(ticket.due_on, language))
+    moment = ticket.due_at.astimezone(zone)
+    return gettext("{time} ngày {day}").format(
+        time=moment.strftime("%H:%M"), day=format_day(moment, language)
+    )
+
+
 def _tell_officials(ctx: Context, ticket: Ticket) -> None:
-    """Notify the officials responsible for the ticket's commune in the chats they linked."""
+    """Notify the officials answering for the ticket's commune in the chats they linked, at once: where it
+    comes from and, when named, who to call back; an urgent one is marked 🚨 and says its hour."""
     gettext = ctx.catalogs.gettext(ctx.settings.admin_language)
     category = gettext(ticket.category.label) if ticket.category else ""
-    text = gettext("Phản ánh mới {code} ({category}), hạn trả lời {due}:\n{text}\n{url}").format(
-        code=ticket.code,
-        category=category,
-        due=format_day(ticket.due_on, ctx.settings.admin_language),
-        text=ticket.text[:300],
-        url=f"{ctx.settings.base_url}/admin/feedback/{ticket.id}",
-    )
+    due = due_text(gettext, ticket, ctx.settings.admin_language, ZoneInfo(ctx.settings.timezone))
+    head = gettext("🚨 KHẨN CẤP — phản ánh mới {code} ({category}), hạn trả lời {due}:")
+    if not ticket.urgent:
+        head = gettext("Phản ánh mới {code} ({category}), hạn trả lời {due}:")
+    lines = [head.format(code=ticket.code, category=category, due=due), ticket.text[:300]]
+    if ticket.village is not None:
+        lines.append(gettext("Nơi: {place}").format(place=ticket.village.name))
+    if ticket.sender_name or ticket.phone:
+        sender = " · ".join(part for part in (ticket.sender_name, ticket.phone) if part)
+        lines.append(gettext("Người gửi: {sender}").format(sender=sender))
+    lines.append(f"{ctx.settings.base_url}/admin/feedback/{ticket.id}")
     for admin in accounts.to_notify(ctx.session, ticket.commune_code):
         if admin.chat_urn and admin.chat_urn != ctx.inbound.urn:
-            ctx.notify(admin.chat_urn, text)
+            ctx.notify(admin.chat_urn, "\n".join(line for line in lines if line))

@@ -24,7 +24,8 @@ class TicketStatus(enum.StrEnum):
 
 
 class Category(Base):
-    """What a reflection is about; each has its own deadline in working days."""
+    """What a reflection is about; each has its own deadline in working days, or in hours for urgent
+    matters (landslides, floods, fires), which are listed first and announced at once."""
 
     __tablename__ = "feedback_categories"
 
@@ -32,6 +33,7 @@ class Category(Base):
     code: Mapped[str] = mapped_column(String(40), unique=True)
     label: Mapped[str] = mapped_column(String(120))
     deadline_days: Mapped[int] = mapped_column(default=10)
+    deadline_hours: Mapped[int | None]  # set: urgent, due this many hours after filing, day or night
     position: Mapped[int] = mapped_column(default=0)
     active: Mapped[bool] = mapped_column(default=True)
 
@@ -65,6 +67,7 @@ class Ticket(Base):
     latitude: Mapped[float | None]
     longitude: Mapped[float | None]
     due_on: Mapped[date]
+    due_at: Mapped[datetime | None]  # urgent: the moment it is due
     assigned_to: Mapped[int | None] = mapped_column(ForeignKey("admin_users.id", ondelete="SET NULL"))
     reopened: Mapped[bool] = mapped_column(default=False)
     satisfied: Mapped[bool | None]
@@ -74,6 +77,12 @@ class Ticket(Base):
 
     category: Mapped[Category | None] = relationship(lazy="joined")
     village: Mapped[Village | None] = relationship(lazy="joined")  # where the sender lives, as when filed
+
+    @property
+    def urgent(self) -> bool:
+        """Filed under an urgent category: due within hours, first in the inbox until answered."""
+        return self.due_at is not None
+
     attachments: Mapped[list[Attachment]] = relationship(
         cascade="all, delete-orphan", order_by="Attachment.id", lazy="selectin"
     )

@@ -8,8 +8,9 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.areas import service as areas
@@ -24,6 +25,7 @@ OPEN = (TicketStatus.new, TicketStatus.received, TicketStatus.in_progress)
 # The categories migration 0005 inserts, listed here so their labels are in the catalogs and people read
 # them in their own language; categories admins add are shown as written.
 DEFAULT_CATEGORIES = (
+    ("khan-cap", mark("Khẩn cấp: sạt lở, lũ, cháy, an ninh"), 1),  # migration 0012: due in 24 hours
     ("chinh-sach", mark("Chế độ, chính sách"), 10),
     ("duong-cau", mark("Đường sá, cầu cống"), 10),
     ("dien-nuoc", mark("Điện, nước"), 10),
@@ -62,9 +64,12 @@ def working_days_after(start: date, days: int, holidays: Collection[date] = ()) 
     return day
 
 
+MAX_DEADLINE_HOURS = 72
+
+
 def categories(session: Session, *, active_only: bool = True) -> list[Category]:
-    """Categories in display order."""
-    stmt = select(Category).order_by(Category.position, Category.id)
+    """Categories in display order, urgent ones (deadlines in hours) first."""
+    stmt = select(Category).order_by(Category.deadline_hours.is_(None), Category.position, Category.id)
     if active_only:
         stmt = stmt.where(Category.active.is_(True))
     return list(session.scalars(stmt))
@@ -78,18 +83,22 @@ def save_category(
     deadline_days: int,
     position: int,
     active: bool,
+    deadline_hours: int | None = None,
 ) -> Category:
-    """Create or change a category; its deadline counts working days (1 to 60)."""
+    """Create or change a category; its deadline counts working days (1 to 60), or hours (1 to 72) for an
+    urgent one."""
     label = label.strip()
     if not label or len(label) > 120:
         raise FeedbackError(mark("Tên lĩnh vực cần từ 1 đến 120 ký tự."))
     if not 1 <= deadline_days <= 60:
         raise FeedbackError(mark("Thời hạn trả lời phải từ 1 đến 60 ngày làm việc."))
+    if deadline_hours is not None and not 1 <= deadline_hours <= MAX_DEADLINE_HOURS:
+        raise FeedbackError(mark("Thời hạn khẩn cấp phải từ 1 đến {limit} giờ."), limit=MAX_DEADLINE_HOURS)
     if category is None:
         code = f"c{(session.scalar(select(func.max(Category.id))) or 0) + 1}"
         category = Category(code=code)
         session.add(category)
-    category.label, category.deadline_days = label, deadline_days
+    category.label, category.deadline_days, category.deadline_hours = label, deadline_days, deadline_hours
     category.position, category.active = position, active
     session.flush()
     return category
@@ -115,14 +124,19 @@ class Filing:
     phone: str | None = None
 
 
-def file_ticket(session: Session, person: Person, urn: str, filing: Filing, today: date) -> Ticket:
-    """Create the ticket with its code (PA-<year>-<number>) and due date; the caller commits it before the
-    person is told. An anonymous ticket keeps neither name nor number, whatever the filing carries."""
+def file_ticket(session: Session, person: Person, urn: str, filing: Filing, now: datetime) -> Ticket:
+    """Create the ticket with its code (PA-<year>-<number>) and due date, `now` being the moment of filing
+    on the deployment's clock (working days count its days; an urgent category's hours run day and
+    night); the caller commits it before the person is told. An anonymous ticket keeps neither name nor
+    number, whatever the filing carries."""
     if not filing.text.strip() and not filing.media_ids and filing.latitude is None:
         raise FeedbackError(mark("Phản ánh chưa có nội dung."))
     if filing.phone is not None and phone_number(filing.phone) != filing.phone:
         raise FeedbackError(mark("Số điện thoại không hợp lệ."))
     category = session.get(Category, filing.category_id) if filing.category_id else None
+    today = now.date()
+    hours = category.deadline_hours if category else None
+    due_at = now + timedelta(hours=hours) if hours else None
     ticket = Ticket(
         code="",
         person_id=person.id,
@@ -139,7 +153,10 @@ def file_ticket(session: Session, person: Person, urn: str, filing: Filing, toda
         text=filing.text.strip(),
         latitude=filing.latitude,
         longitude=filing.longitude,
-        due_on=working_days_after(today, category.deadline_days if category else 10),
+        due_on=due_at.date()
+        if due_at
+        else working_days_after(today, category.deadline_days if category else 10),
+        due_at=due_at,
     )
     session.add(ticket)
     session.flush()
@@ -178,8 +195,9 @@ def last_phone(session: Session, person_id: int) -> str | None:
 
 
 def is_overdue(ticket: Ticket, today: date) -> bool:
-    """Past its due date and not answered yet."""
-    return ticket.status in OPEN and ticket.due_on < today
+    """Past its due date (an urgent one: its due moment) and not answered yet."""
+    late = ticket.due_at < utcnow() if ticket.due_at is not None else ticket.due_on < today
+    return ticket.status in OPEN and late
 
 
 @dataclass(frozen=True)
@@ -190,7 +208,7 @@ class TicketFilter:
     status: TicketStatus | None = None
     category_id: int | None = None
     commune_code: int | None = None
-    overdue_on: date | None = None  # only tickets overdue on this day
+    overdue_on: date | None = None  # only tickets overdue on this day (urgent ones: now)
     since: datetime | None = None
     until: datetime | None = None
 
@@ -209,7 +227,8 @@ def _filtered(stmt: S, flt: TicketFilter) -> S:
     if flt.commune_code is not None:
         stmt = stmt.where(Ticket.commune_code == flt.commune_code)
     if flt.overdue_on is not None:
-        stmt = stmt.where(Ticket.status.in_(OPEN), Ticket.due_on < flt.overdue_on)
+        late = or_(and_(Ticket.due_at.is_(None), Ticket.due_on < flt.overdue_on), Ticket.due_at < utcnow())
+        stmt = stmt.where(Ticket.status.in_(OPEN), late)
     if flt.since is not None:
         stmt = stmt.where(Ticket.created_at >= flt.since)
     if flt.until is not None:
@@ -218,10 +237,12 @@ def _filtered(stmt: S, flt: TicketFilter) -> S:
 
 
 def get_all(session: Session, flt: TicketFilter, *, offset: int, limit: int) -> tuple[list[Ticket], int]:
-    """One page of the inbox, oldest due first among open ones, and the total."""
+    """One page of the inbox and the total: open tickets first, urgent ones at the top until answered,
+    then the oldest due."""
     stmt = _filtered(select(Ticket), flt)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    order = (Ticket.status.in_([TicketStatus.answered, TicketStatus.closed]), Ticket.due_on, Ticket.id)
+    handled = Ticket.status.in_([TicketStatus.answered, TicketStatus.closed])
+    order = (handled, Ticket.due_at.is_(None), Ticket.due_on, Ticket.due_at, Ticket.id)
     return list(session.scalars(stmt.order_by(*order).offset(offset).limit(limit))), total
 
 
@@ -288,15 +309,15 @@ def rate(ticket: Ticket, satisfied: bool, reason: str = "") -> bool:
     return False
 
 
-def export_rows(session: Session, flt: TicketFilter, *, phones: bool) -> list[list[Any]]:
-    """The filtered tickets as spreadsheet rows (anonymous ones keep no name nor number); `phones`: the
-    reader is one of the officials who may call people back."""
+def export_rows(session: Session, flt: TicketFilter, *, phones: bool, zone: ZoneInfo) -> list[list[Any]]:
+    """The filtered tickets as spreadsheet rows, times on the deployment's clock (anonymous ones keep no
+    name nor number); `phones`: the reader is one of the officials who may call people back."""
     rows: list[list[Any]] = []
     for t in session.scalars(_filtered(select(Ticket), flt).order_by(Ticket.id)):
         rows.append(
             [
                 t.code,
-                t.created_at.date().isoformat(),
+                t.created_at.astimezone(zone).date().isoformat(),
                 t.category.label if t.category else "",
                 t.commune_code or "",
                 _commune_name(t.commune_code),
@@ -305,7 +326,7 @@ def export_rows(session: Session, flt: TicketFilter, *, phones: bool) -> list[li
                 (t.phone or "") if phones else "",
                 t.on_behalf_of or "",
                 t.status.value,
-                t.due_on.isoformat(),
+                t.due_at.astimezone(zone).strftime("%Y-%m-%d %H:%M") if t.due_at else t.due_on.isoformat(),
                 t.text,
                 next((e.text for e in reversed(t.events) if e.kind == "reply"), ""),
                 "" if t.satisfied is None else ("yes" if t.satisfied else "no"),

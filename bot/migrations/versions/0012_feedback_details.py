@@ -1,4 +1,4 @@
-"""tickets keep their details: the sender's name and phone number
+"""tickets keep their details: the sender's name and phone number; urgent categories due in hours
 
 Revision ID: 0012
 Revises: 0009
@@ -8,6 +8,8 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+
+import bot.db
 
 
 revision: str = '0012'
@@ -26,9 +28,30 @@ def upgrade() -> None:
         "(SELECT display_name FROM people WHERE people.id = tickets.person_id), '') "
         "WHERE anonymous = false"
     )
+    with op.batch_alter_table('feedback_categories') as batch:
+        batch.add_column(sa.Column('deadline_hours', sa.Integer(), nullable=True))
+    with op.batch_alter_table('tickets') as batch:
+        batch.add_column(sa.Column('due_at', bot.db.UTCDateTime(timezone=True), nullable=True))
+    # Landslides, floods, fires and threats cannot wait ten working days: answered within a day, listed
+    # first. The label is a catalog message id (bot/feedback/service.py).
+    categories = sa.table(
+        'feedback_categories',
+        sa.column('code', sa.String), sa.column('label', sa.String), sa.column('deadline_days', sa.Integer),
+        sa.column('deadline_hours', sa.Integer), sa.column('position', sa.Integer),
+        sa.column('active', sa.Boolean),
+    )
+    op.bulk_insert(categories, [{
+        'code': 'khan-cap', 'label': 'Khẩn cấp: sạt lở, lũ, cháy, an ninh', 'deadline_days': 1,
+        'deadline_hours': 24, 'position': -1, 'active': True,
+    }])
 
 
 def downgrade() -> None:
+    op.execute("DELETE FROM feedback_categories WHERE code = 'khan-cap'")
+    with op.batch_alter_table('tickets') as batch:
+        batch.drop_column('due_at')
+    with op.batch_alter_table('feedback_categories') as batch:
+        batch.drop_column('deadline_hours')
     with op.batch_alter_table('tickets') as batch:
         batch.drop_column('phone')
         batch.drop_column('sender_name')
