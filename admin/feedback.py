@@ -1,5 +1,6 @@
 """The officials' inbox of reflections, limited to their communes: filter, read (voice notes, photos,
-the map position), assign, note, answer in text or voice, close; overdue tickets stand out; Excel export."""
+the map position), assign, note, answer in text or voice, hand on to another commune or an agency, merge
+duplicates, close; urgent and overdue tickets stand out; Excel export."""
 
 from __future__ import annotations
 
@@ -25,11 +26,18 @@ from admin.deps import (
 from admin.views import PAGE_SIZE, Page, redirect, render
 from bot.accounts import service as accounts
 from bot.accounts.models import AdminUser, Role
+from bot.areas import service as areas
+from bot.areas.service import Area
 from bot.audio import service as audio
 from bot.audio.ffmpeg import AudioError
 from bot.bulletins.compose import attachment
-from bot.conversation.feedback import STATUS_LABELS, answer_messages
-from bot.conversation.types import Outgoing
+from bot.conversation.feedback import (
+    STATUS_LABELS,
+    answer_messages,
+    merged_message,
+    moved_message,
+)
+from bot.conversation.types import Outgoing, Reply
 from bot.db import local_today
 from bot.feedback import service as feedback
 from bot.feedback.models import Category, Ticket, TicketStatus
@@ -49,7 +57,12 @@ EVENT_LABELS = {
     "satisfied": mark("Người dân hài lòng"),
     "unsatisfied": mark("Người dân chưa hài lòng"),
     "reopened": mark("Mở lại"),
+    "transfer": mark("Chuyển xã"),
+    "forward": mark("Chuyển đơn vị"),
+    "merged": mark("Gộp vào phản ánh"),
+    "merged_in": mark("Gộp thêm phản ánh trùng"),
 }
+Outbox = list[tuple[str, int | None, list[Reply]]]  # (address, person id, replies)
 
 
 CALLERS = (Role.province_admin, Role.commune_officer)  # the officials who call people back
@@ -129,6 +142,7 @@ def inbox(
         is_overdue=feedback.is_overdue,
         scope=accounts.scope(admin),
         link_code=request.query_params.get("link"),
+        moved=request.query_params.get("moved"),
     )
 
 
@@ -211,6 +225,8 @@ def ticket_page(request: Request, session: SessionDep, admin: AdminDep, ticket_i
         phone=ticket.phone if _sees_phone(admin) else None,
         category_label=category_label(request),
         colleagues=colleagues,
+        transfer_choices=transfer_choices(admin, ticket),
+        merge_candidates=feedback.merge_candidates(session, ticket),
         names={a.id: a.full_name or a.username for a in admins},
         overdue=feedback.is_overdue(ticket, _today(request)),
         status_labels=STATUS_LABELS,
@@ -294,7 +310,8 @@ def ticket_reply(
     voice: UploadFile | None = None,
 ) -> Response:
     """Answer in text and/or a voice recording (made in the browser or uploaded); it reaches the person
-    where they wrote from, after the commit, with 'Hài lòng / Chưa hài lòng'."""
+    where they wrote from, after the commit, with 'Hài lòng / Chưa hài lòng', and the senders of the
+    duplicates closed into the ticket."""
     runtime = runtime_of(request)
     ticket = _ticket(session, admin, ticket_id)
     stored = None
@@ -311,22 +328,140 @@ def ticket_reply(
         feedback.answer(ticket, admin.id, text, stored)
     except feedback.FeedbackError as exc:
         raise HTTPException(status_code=400, detail=exc.msgid) from exc
-    person = people.get(session, ticket.person_id) if ticket.person_id else None
-    gettext = runtime.catalogs.gettext(person.language if person else ticket.language)
     voice_note = attachment(Path(runtime.settings.media_dir), stored, "voice") if stored else None
-    replies = answer_messages(gettext, ticket, text, voice_note)
-    person_id = person.id if person else None
-    ids = messages.record_outbound_many(
-        session,
-        person_id=person_id,
-        urn=ticket.urn,
-        items=[("text", r.text, r.to_payload()) for r in replies],
-    )
-    background.add_task(
-        runtime.hub.deliver, [Outgoing(i, ticket.urn, r) for i, r in zip(ids, replies, strict=True)]
-    )
+
+    def answer_to(duplicate: Ticket | None) -> Callable[[Callable[[str], str]], list[Reply]]:
+        return lambda gettext: answer_messages(gettext, ticket, text, voice_note, duplicate)
+
+    senders = [ticket, *feedback.duplicates(session, ticket)]
+    outbox = [_to_sender(session, request, t, answer_to(None if t is ticket else t)) for t in senders]
+    _queue(session, request, background, outbox)
     accounts.audit(session, admin, "ticket_answered", ticket.code, client_ip(request))
     return redirect(f"/admin/feedback/{ticket.id}")
+
+
+def _to_sender(
+    session: Session, request: Request, ticket: Ticket, make: Callable[[Callable[[str], str]], list[Reply]]
+) -> tuple[str, int | None, list[Reply]]:
+    """Messages to a ticket's sender, where they wrote from, in their language (anonymous ones too)."""
+    person = people.get(session, ticket.person_id) if ticket.person_id else None
+    gettext = runtime_of(request).catalogs.gettext(person.language if person else ticket.language)
+    return ticket.urn, person.id if person else None, make(gettext)
+
+
+def _queue(session: Session, request: Request, background: BackgroundTasks, outbox: Outbox) -> None:
+    """Record messages in the outbox within the request's transaction; they are sent after its commit."""
+    outgoing: list[Outgoing] = []
+    for urn, person_id, replies in outbox:
+        items = [("text", r.text, r.to_payload()) for r in replies]
+        ids = messages.record_outbound_many(session, person_id=person_id, urn=urn, items=items)
+        outgoing += [Outgoing(i, urn, r) for i, r in zip(ids, replies, strict=True)]
+    background.add_task(runtime_of(request).hub.deliver, outgoing)
+
+
+def transfer_choices(admin: AdminUser, ticket: Ticket) -> list[Area]:
+    """The communes an official may hand a ticket to: a commune officer, those of their own province(s);
+    others, those of the ticket's province."""
+    scope = accounts.scope(admin)
+    codes = scope if scope is not None else [ticket.commune_code or 0]
+    provinces = {a.province_code for code in codes if (a := areas.get_commune(code)) is not None}
+    return [c for p in sorted(provinces) for c in areas.communes(p) if c.code != ticket.commune_code]
+
+
+@router.post("/feedback/{ticket_id}/transfer")
+def ticket_transfer(
+    request: Request,
+    session: SessionDep,
+    admin: AnswererDep,
+    background: BackgroundTasks,
+    ticket_id: int,
+    commune: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    """Hand the ticket to another commune of the province; its officials are told at once, the sender
+    learns where it went, and the sending officer no longer sees it."""
+    ticket = _ticket(session, admin, ticket_id)
+    choices = {c.code: c for c in transfer_choices(admin, ticket)}
+    target = choices.get(int(commune)) if commune.isdigit() else None
+    if target is None:
+        raise HTTPException(
+            status_code=400, detail=mark("Bạn chỉ chuyển được đến xã, phường trong tỉnh của mình.")
+        )
+    try:
+        feedback.transfer(ticket, admin.id, target.code, reason)
+    except feedback.FeedbackError as exc:
+        raise HTTPException(status_code=400, detail=exc.translate(admin_gettext(request))) from exc
+    _ = admin_gettext(request)
+    told = _("Phản ánh {code} được chuyển đến {commune}: {reason}\n{url}").format(
+        code=ticket.code,
+        commune=target.name,
+        reason=reason.strip(),
+        url=f"{runtime_of(request).settings.base_url}/admin/feedback/{ticket.id}",
+    )
+    outbox: Outbox = [
+        (a.chat_urn, None, [Reply(told)])
+        for a in accounts.to_notify(session, target.code)
+        if a.chat_urn and a.id != admin.id
+    ]
+    outbox.append(_to_sender(session, request, ticket, lambda g: [moved_message(g, ticket, target.name)]))
+    _queue(session, request, background, outbox)
+    accounts.audit(session, admin, "ticket_transferred", ticket.code, client_ip(request), commune=target.code)
+    if feedback.in_scope(ticket, accounts.scope(admin)):
+        return redirect(f"/admin/feedback/{ticket.id}")
+    return redirect(f"/admin/feedback?moved={ticket.code}")
+
+
+@router.post("/feedback/{ticket_id}/forward")
+def ticket_forward(
+    request: Request,
+    session: SessionDep,
+    admin: AnswererDep,
+    background: BackgroundTasks,
+    ticket_id: int,
+    agency: Annotated[str, Form(max_length=200)] = "",
+    reason: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    """Send the ticket on to the agency that can act; the sender learns which."""
+    ticket = _ticket(session, admin, ticket_id)
+    try:
+        feedback.forward(ticket, admin.id, agency, reason)
+    except feedback.FeedbackError as exc:
+        raise HTTPException(status_code=400, detail=exc.translate(admin_gettext(request))) from exc
+    where = ticket.agency or ""
+    _queue(
+        session,
+        request,
+        background,
+        [_to_sender(session, request, ticket, lambda g: [moved_message(g, ticket, where)])],
+    )
+    accounts.audit(session, admin, "ticket_forwarded", ticket.code, client_ip(request), agency=where)
+    return redirect(f"/admin/feedback/{ticket.id}")
+
+
+@router.post("/feedback/{ticket_id}/merge")
+def ticket_merge(
+    request: Request,
+    session: SessionDep,
+    admin: AnswererDep,
+    background: BackgroundTasks,
+    ticket_id: int,
+    main: Annotated[str, Form()] = "",
+    note: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    """Close this ticket as a duplicate of another of the same commune; its sender is told, and gets the
+    main ticket's answers."""
+    duplicate = _ticket(session, admin, ticket_id)
+    target = _ticket(session, admin, int(main)) if main.isdigit() else None
+    if target is None:
+        raise HTTPException(status_code=400, detail=mark("Hãy chọn phản ánh chính."))
+    try:
+        feedback.merge(duplicate, target, admin.id, note)
+    except feedback.FeedbackError as exc:
+        raise HTTPException(status_code=400, detail=exc.translate(admin_gettext(request))) from exc
+    told = _to_sender(session, request, duplicate, lambda g: [merged_message(g, duplicate, target)])
+    _queue(session, request, background, [told])
+    accounts.audit(session, admin, "ticket_merged", duplicate.code, client_ip(request), into=target.code)
+    return redirect(f"/admin/feedback/{target.id}")
 
 
 @router.get("/feedback-categories", response_class=HTMLResponse)

@@ -712,3 +712,119 @@ def test_admins_set_an_urgent_deadline_in_hours(client: httpx.Client, db: Databa
     with db.transaction() as session:
         changed = feedback.get_category(session, urgent_id)
         assert changed is not None and changed.deadline_hours is None, "no longer urgent"
+
+
+def filed(person: Driver, db: Database, text: str) -> Ticket:
+    """A named reflection with text only, filed through the conversation; its ticket."""
+    file_reflection(person, text=text)
+    person.tap("fb_done")
+    send_named(person)
+    with db.transaction() as session:
+        found = people.get_by_urn(session, person.urn)
+        assert found is not None
+        return feedback.of_person(session, found.id)[0]
+
+
+def test_a_ticket_moves_to_a_commune_of_the_province_or_an_agency(
+    client: httpx.Client, db: Database, fake_telegram: FakeBotAPI
+) -> None:
+    person = TelegramDriver(client, fake_telegram, db, next(_chat_ids))
+    onboard(person)
+    ticket = filed(person, db, "Đường liên xã qua Mường Tè sạt taluy.")
+    make_admin(db, "xa", Role.commune_officer, communes=(PHONG_THO,))
+    make_admin(db, "xakhac", Role.commune_officer, communes=(MUONG_TE,))
+    receiving = link_official_chat(client, db, fake_telegram, "xakhac")
+    client.cookies.clear()
+    login(client, "xa")
+    page = client.get(f"/admin/feedback/{ticket.id}")
+    token = csrf(page)
+    elsewhere = areas.communes(1)[0]  # a commune of Hà Nội, not of Lai Châu
+    assert f'value="{MUONG_TE}"' in page.text and f'value="{elsewhere.code}"' not in page.text
+    moving = f"/admin/feedback/{ticket.id}/transfer"
+    refused = client.post(moving, data={"csrf_token": token, "commune": elsewhere.code, "reason": "x"})
+    assert refused.status_code == 400 and "trong tỉnh của mình" in refused.text
+    no_reason = client.post(moving, data={"csrf_token": token, "commune": MUONG_TE, "reason": " "})
+    assert no_reason.status_code == 400 and "Hãy ghi lý do." in no_reason.text
+    assert ticket_of(db, person.urn).commune_code == PHONG_THO
+
+    moved = client.post(
+        moving, data={"csrf_token": token, "commune": MUONG_TE, "reason": "Đường do Mường Tè quản lý"}
+    )
+    assert moved.status_code == 303 and moved.headers["location"] == f"/admin/feedback?moved={ticket.code}"
+    assert f"Đã chuyển phản ánh {ticket.code}" in client.get(moved.headers["location"]).text
+    assert client.get(f"/admin/feedback/{ticket.id}").status_code == 404, (
+        "the sending officer no longer sees it"
+    )
+    assert ticket.code not in client.get("/admin/feedback").text
+    told = wait_for_text(person, "đã được chuyển đến Xã Mường Tè")
+    assert ticket.code in told.text
+    announced = wait_for_text(receiving, f"Phản ánh {ticket.code} được chuyển đến Xã Mường Tè")
+    assert "Đường do Mường Tè quản lý" in announced.text
+
+    client.cookies.clear()
+    login(client, "xakhac")
+    assert ticket.code in client.get("/admin/feedback").text, "the receiving officer sees it"
+    page = client.get(f"/admin/feedback/{ticket.id}")
+    assert "Xã Phong Thổ → Xã Mường Tè" in page.text and "Đường do Mường Tè quản lý" in page.text
+    assert "<strong>xa</strong> · Chuyển xã" in page.text, "who moved it"
+    hostile = "<script>alert(1)</script>Công an xã"
+    forwarded = client.post(
+        f"/admin/feedback/{ticket.id}/forward",
+        data={"csrf_token": csrf(page), "agency": hostile, "reason": "Có dấu hiệu phá rừng"},
+    )
+    assert forwarded.status_code == 303
+    page = client.get(f"/admin/feedback/{ticket.id}")
+    assert (
+        "&lt;script&gt;alert(1)&lt;/script&gt;Công an xã" in page.text and "<script>alert(1)" not in page.text
+    )
+    assert ticket_of(db, person.urn).status == TicketStatus.in_progress
+    wait_for_text(person, f"đã được chuyển đến {hostile} để giải quyết")
+
+
+def test_a_duplicate_is_merged_and_both_people_get_the_answer(
+    client: httpx.Client, db: Database, fake_telegram: FakeBotAPI
+) -> None:
+    first = TelegramDriver(client, fake_telegram, db, next(_chat_ids))
+    second = WebDriver(client)
+    for person in (first, second):
+        onboard(person)
+    main = filed(first, db, "Mất điện cả bản Nậm Xe từ hôm qua.")
+    duplicate = filed(second, db, "Bản Nậm Xe mất điện.")
+    chat = next(_chat_ids)
+    factories.add_person(db, f"telegram:{chat}", commune=MUONG_TE, province=12)
+    with db.transaction() as session:
+        far = people.get_by_urn(session, f"telegram:{chat}")
+        assert far is not None
+        other = feedback.file_ticket(
+            session, far, far.identities[0].urn, feedback.Filing(1, "Mất điện."), datetime.now(VN)
+        )
+        other_id = other.id
+    make_admin(db, "tinh")
+    login(client, "tinh")
+    page = client.get(f"/admin/feedback/{duplicate.id}")
+    assert f'<option value="{main.id}">' in page.text and f'<option value="{other_id}">' not in page.text
+    merging = f"/admin/feedback/{duplicate.id}/merge"
+    refused = client.post(merging, data={"csrf_token": csrf(page), "main": other_id})
+    assert refused.status_code == 400 and "cùng xã" in refused.text
+    merged = client.post(merging, data={"csrf_token": csrf(page), "main": main.id, "note": "Cùng một sự cố"})
+    assert merged.status_code == 303 and merged.headers["location"] == f"/admin/feedback/{main.id}"
+    told = wait_for_text(second, f"trùng với phản ánh {main.code}")
+    assert duplicate.code in told.text
+    with db.transaction() as session:
+        closed = feedback.get(session, duplicate.id)
+        assert closed is not None and closed.status == TicketStatus.closed and closed.duplicate_of == main.id
+    page = client.get(f"/admin/feedback/{main.id}")
+    assert duplicate.code in page.text and "Cùng một sự cố" in page.text
+
+    client.post(
+        f"/admin/feedback/{main.id}/reply",
+        data={"csrf_token": csrf(page), "text": "Điện lực đang sửa đường dây."},
+    )
+    to_first = wait_for_text(first, "Điện lực đang sửa đường dây.")
+    assert [label for label, _ in to_first.buttons] == ["😊 Hài lòng", "😞 Chưa hài lòng"]
+    to_second = wait_for_text(second, "Điện lực đang sửa đường dây.")
+    assert f"đã gộp phản ánh {duplicate.code} của bạn" in to_second.text and to_second.buttons == []
+    second.tap("fb_mine")
+    again = second.tap(f"fb_view:{duplicate.id}")
+    text = "\n".join(seen.text for seen in again)
+    assert f"Đã gộp vào phản ánh {main.code}" in text and "Điện lực đang sửa đường dây." in text

@@ -360,6 +360,8 @@ def view(ctx: Context) -> None:
         f"📋 {ticket.code} · {_(STATUS_LABELS[ticket.status])}",
         sent + (f"\n«{quote}»" if quote else ""),
     ]
+    if ticket.main is not None:
+        parts.append(_("Đã gộp vào phản ánh {main} về cùng việc.").format(main=ticket.main.code))
     answers = feedback.answers(ticket)[-ANSWERS_SHOWN:]
     if not answers:
         due = due_text(_, ticket, language, ZoneInfo(ctx.settings.timezone))
@@ -452,19 +454,49 @@ def register(router: Router) -> None:
 
 
 def answer_messages(
-    gettext: Callable[[str], str], ticket: Ticket, text: str, voice: Attachment | None
+    gettext: Callable[[str], str],
+    ticket: Ticket,
+    text: str,
+    voice: Attachment | None,
+    duplicate: Ticket | None = None,
 ) -> list[Reply]:
     """An official's answer as the person receives it: the text, the recorded voice if any, and the
-    satisfaction buttons on the last message."""
+    satisfaction buttons on the last message; the sender of a `duplicate` closed into the ticket reads
+    which ticket it answers, and has nothing left to rate."""
     _ = gettext
     header = _("Cán bộ trả lời phản ánh {code}:").format(code=ticket.code)
+    if duplicate is not None:
+        header = _("Cán bộ trả lời phản ánh {code} (đã gộp phản ánh {yours} của bạn vào đây):").format(
+            code=ticket.code, yours=duplicate.code
+        )
     body = f"{header}\n\n{text.strip()}" if text.strip() else header
-    buttons = _rating_buttons(_, ticket)
+    buttons = () if duplicate is not None else _rating_buttons(_, ticket)
     if voice is None:
         return [Reply(body, buttons, columns=2)]
     if len(body) <= CAPTION_LIMIT:
         return [Reply(body, buttons, columns=2, attachment=voice)]
     return [Reply(body), Reply(header, buttons, columns=2, attachment=voice)]
+
+
+def moved_message(gettext: Callable[[str], str], ticket: Ticket, where: str) -> Reply:
+    """The person is told where their ticket went (another commune, an agency), so an answer from
+    there is no surprise."""
+    return Reply(
+        gettext("Phản ánh {code} của bạn đã được chuyển đến {where} để giải quyết.").format(
+            code=ticket.code, where=where
+        )
+    )
+
+
+def merged_message(gettext: Callable[[str], str], duplicate: Ticket, main: Ticket) -> Reply:
+    """The person is told their ticket was closed into another about the same thing, and that its
+    answer will reach them."""
+    return Reply(
+        gettext(
+            "Phản ánh {yours} của bạn trùng với phản ánh {main} về cùng việc, nên đã được gộp vào đó. "
+            "Khi cán bộ trả lời phản ánh {main}, bạn cũng nhận được câu trả lời ở đây."
+        ).format(yours=duplicate.code, main=main.code)
+    )
 
 
 def _rating_buttons(gettext: Callable[[str], str], ticket: Ticket) -> tuple[Button, Button]:

@@ -69,6 +69,9 @@ class Ticket(Base):
     due_on: Mapped[date]
     due_at: Mapped[datetime | None]  # urgent: the moment it is due
     assigned_to: Mapped[int | None] = mapped_column(ForeignKey("admin_users.id", ondelete="SET NULL"))
+    agency: Mapped[str | None] = mapped_column(String(120))  # the unit it was forwarded to, as typed
+    # A duplicate is closed into its main ticket, whose answers reach its sender too.
+    duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
     reopened: Mapped[bool] = mapped_column(default=False)
     satisfied: Mapped[bool | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -77,6 +80,7 @@ class Ticket(Base):
 
     category: Mapped[Category | None] = relationship(lazy="joined")
     village: Mapped[Village | None] = relationship(lazy="joined")  # where the sender lives, as when filed
+    main: Mapped[Ticket | None] = relationship(remote_side=[id])
 
     @property
     def urgent(self) -> bool:
@@ -106,16 +110,18 @@ class Attachment(Base):
 
 class TicketEvent(Base):
     """The ticket's history: replies (sent to the person), internal notes, status changes, assignments,
-    satisfaction and reopening."""
+    transfers to another commune or an agency, merges, satisfaction and reopening."""
 
     __tablename__ = "ticket_events"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(20))  # reply, note, status, assign, satisfied, reopened
+    kind: Mapped[str] = mapped_column(String(20))  # reply, note, status, assign, transfer, forward, merged…
     admin_id: Mapped[int | None] = mapped_column(ForeignKey("admin_users.id", ondelete="SET NULL"))
     text: Mapped[str] = mapped_column(Text, default="")
     media_id: Mapped[int | None] = mapped_column(ForeignKey("media.id", ondelete="SET NULL"))
+    # Where it went: 'from:to' commune codes for a transfer, the agency's name, the other ticket's code.
+    target: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     media: Mapped[Media | None] = relationship(lazy="joined")

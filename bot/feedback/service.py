@@ -179,8 +179,10 @@ def of_person(session: Session, person_id: int, limit: int = 10) -> list[Ticket]
 
 
 def answers(ticket: Ticket) -> list[TicketEvent]:
-    """The officials' answers to a ticket, oldest first, as the person may read them again."""
-    return [e for e in ticket.events if e.kind == "reply"]
+    """The officials' answers a person may read again, oldest first: a duplicate's are its main
+    ticket's."""
+    events = [*ticket.events, *(ticket.main.events if ticket.main else [])]
+    return sorted((e for e in events if e.kind == "reply"), key=lambda e: (e.created_at, e.id))
 
 
 def last_phone(session: Session, person_id: int) -> str | None:
@@ -252,10 +254,87 @@ def in_scope(ticket: Ticket, communes: Collection[int] | None) -> bool:
 
 
 def _event(
-    ticket: Ticket, kind: str, admin_id: int | None, text: str = "", media: Media | None = None
+    ticket: Ticket,
+    kind: str,
+    admin_id: int | None,
+    text: str = "",
+    media: Media | None = None,
+    target: str = "",
 ) -> None:
     """Append to the ticket's history."""
-    ticket.events.append(TicketEvent(kind=kind, admin_id=admin_id, text=text, media=media))
+    ticket.events.append(TicketEvent(kind=kind, admin_id=admin_id, text=text, media=media, target=target))
+
+
+def _reason(text: str) -> str:
+    """Why a ticket moves, which its history must say."""
+    if not text.strip():
+        raise FeedbackError(mark("Hãy ghi lý do."))
+    return text.strip()[:1000]
+
+
+def transfer(ticket: Ticket, admin_id: int, commune_code: int, reason: str) -> None:
+    """Hand the ticket to another commune: its officials answer it from now on, the sending ones no
+    longer see it; the history keeps who moved it, from where, where to and why."""
+    if ticket.status == TicketStatus.closed:
+        raise FeedbackError(mark("Phản ánh đã đóng."))
+    if areas.get_commune(commune_code) is None:
+        raise FeedbackError(mark("Không có xã, phường này."))
+    if commune_code == ticket.commune_code:
+        raise FeedbackError(mark("Phản ánh đã thuộc xã này."))
+    _event(
+        ticket, "transfer", admin_id, _reason(reason), target=f"{ticket.commune_code or ''}:{commune_code}"
+    )
+    ticket.commune_code, ticket.assigned_to = commune_code, None
+
+
+def forward(ticket: Ticket, admin_id: int, agency: str, reason: str) -> None:
+    """Send the ticket on to the agency that can act (Công an xã, Phòng Tài nguyên…), as typed; the
+    commune still answers the person."""
+    agency = " ".join(agency.split())
+    if not agency or len(agency) > 120:
+        raise FeedbackError(mark("Tên đơn vị cần từ 1 đến 120 ký tự."))
+    if ticket.status == TicketStatus.closed:
+        raise FeedbackError(mark("Phản ánh đã đóng."))
+    _event(ticket, "forward", admin_id, _reason(reason), target=agency)
+    ticket.agency = agency
+    if ticket.status in (TicketStatus.new, TicketStatus.received):
+        set_status(ticket, TicketStatus.in_progress, admin_id)
+
+
+def merge_candidates(session: Session, ticket: Ticket, limit: int = 30) -> list[Ticket]:
+    """Tickets of the same commune this one may be a duplicate of: open, not duplicates themselves."""
+    stmt = (
+        select(Ticket)
+        .where(
+            Ticket.commune_code == ticket.commune_code,
+            Ticket.id != ticket.id,
+            Ticket.duplicate_of.is_(None),
+            Ticket.status != TicketStatus.closed,
+        )
+        .order_by(Ticket.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
+def merge(duplicate: Ticket, main: Ticket, admin_id: int, note: str) -> None:
+    """Close a duplicate into the main ticket of the same commune: both histories say so, and the main
+    ticket's answers reach the duplicate's sender too."""
+    if duplicate.id == main.id or duplicate.commune_code != main.commune_code:
+        raise FeedbackError(mark("Chỉ gộp được vào một phản ánh khác của cùng xã."))
+    if duplicate.duplicate_of is not None or main.duplicate_of is not None:
+        raise FeedbackError(mark("Phản ánh này đã được gộp."))
+    if main.status == TicketStatus.closed or duplicate.status == TicketStatus.closed:
+        raise FeedbackError(mark("Phản ánh đã đóng."))
+    duplicate.duplicate_of, duplicate.main = main.id, main
+    _event(duplicate, "merged", admin_id, note.strip()[:1000], target=main.code)
+    _event(main, "merged_in", admin_id, note.strip()[:1000], target=duplicate.code)
+    set_status(duplicate, TicketStatus.closed, admin_id)
+
+
+def duplicates(session: Session, ticket: Ticket) -> list[Ticket]:
+    """The tickets closed into this one, whose senders get its answers."""
+    return list(session.scalars(select(Ticket).where(Ticket.duplicate_of == ticket.id).order_by(Ticket.id)))
 
 
 def receive(ticket: Ticket, admin_id: int) -> None:

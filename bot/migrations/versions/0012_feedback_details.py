@@ -1,4 +1,5 @@
-"""tickets keep their details: the sender's name and phone number; urgent categories due in hours
+"""tickets keep their details: the sender's name and phone number; urgent categories due in hours;
+transfers, agencies and duplicates
 
 Revision ID: 0012
 Revises: 0009
@@ -40,6 +41,14 @@ def upgrade() -> None:
         sa.column('deadline_hours', sa.Integer), sa.column('position', sa.Integer),
         sa.column('active', sa.Boolean),
     )
+    with op.batch_alter_table('tickets') as batch:
+        batch.add_column(sa.Column('agency', sa.String(length=120), nullable=True))
+        batch.add_column(sa.Column('duplicate_of', sa.Integer(), nullable=True))
+        batch.create_foreign_key(
+            op.f('fk_tickets_duplicate_of_tickets'), 'tickets', ['duplicate_of'], ['id'], ondelete='SET NULL'
+        )
+    with op.batch_alter_table('ticket_events') as batch:
+        batch.add_column(sa.Column('target', sa.String(length=200), nullable=False, server_default=''))
     op.bulk_insert(categories, [{
         'code': 'khan-cap', 'label': 'Khẩn cấp: sạt lở, lũ, cháy, an ninh', 'deadline_days': 1,
         'deadline_hours': 24, 'position': -1, 'active': True,
@@ -47,6 +56,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('ticket_events') as batch:
+        batch.drop_column('target')
+    with op.batch_alter_table('tickets') as batch:
+        batch.drop_constraint(op.f('fk_tickets_duplicate_of_tickets'), type_='foreignkey')
+        batch.drop_column('duplicate_of')
+        batch.drop_column('agency')
     op.execute("DELETE FROM feedback_categories WHERE code = 'khan-cap'")
     with op.batch_alter_table('tickets') as batch:
         batch.drop_column('due_at')
