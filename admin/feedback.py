@@ -40,7 +40,7 @@ from bot.conversation.feedback import (
 from bot.conversation.types import Outgoing, Reply
 from bot.db import local_today
 from bot.feedback import service as feedback
-from bot.feedback.models import Category, Ticket, TicketStatus
+from bot.feedback.models import Category, ReplyTemplate, Ticket, TicketStatus
 from bot.i18n import mark
 from bot.messages import service as messages
 from bot.people import service as people
@@ -205,10 +205,70 @@ def export(
     )
 
 
+@router.get("/feedback-templates", response_class=HTMLResponse)
+def templates_page(request: Request, session: SessionDep, admin: AnswererDep, error: str = "") -> Response:
+    """The answers an official keeps: their own and those shared with their communes."""
+    return render(
+        request,
+        "feedback_templates.html",
+        admin,
+        status=400 if error else 200,
+        rows=feedback.reply_templates(session, admin.id, accounts.scope(admin)),
+        communes=[a for code in accounts.scope(admin) or [] if (a := areas.get_commune(code)) is not None],
+        may_delete=lambda t: _may_delete(admin, t),
+        error=error,
+    )
+
+
+def _may_delete(admin: AdminUser, template: ReplyTemplate) -> bool:
+    """Its owner, a province admin, or an official of the commune it is shared with."""
+    scope = accounts.scope(admin)
+    shared_here = template.commune_code is not None and (scope is None or template.commune_code in scope)
+    return template.owner_id == admin.id or admin.role == Role.province_admin or shared_here
+
+
+@router.post("/feedback-templates")
+def template_create(
+    request: Request,
+    session: SessionDep,
+    admin: AnswererDep,
+    title: Annotated[str, Form(max_length=200)] = "",
+    text: Annotated[str, Form(max_length=8000)] = "",
+    share: Annotated[str, Form()] = "",
+) -> Response:
+    """Keep an answer to reuse; shared only with a commune the official answers for."""
+    commune = int(share) if share.isdigit() else None
+    if commune is not None and commune not in (accounts.scope(admin) or []):
+        raise HTTPException(status_code=400, detail=mark("Xã này không thuộc phạm vi của bạn."))
+    try:
+        saved = feedback.create_template(
+            session, owner_id=admin.id, title=title, text=text, commune_code=commune
+        )
+    except feedback.FeedbackError as exc:
+        return templates_page(request, session, admin, error=exc.translate(admin_gettext(request)))
+    accounts.audit(session, admin, "reply_template_created", f"template:{saved.id}", client_ip(request))
+    return redirect("/admin/feedback-templates")
+
+
+@router.post("/feedback-templates/{template_id}/delete")
+def template_delete(request: Request, session: SessionDep, admin: AnswererDep, template_id: int) -> Response:
+    """Forget a reply template one may manage."""
+    template = feedback.get_template(session, template_id)
+    if template is None or not _may_delete(admin, template):
+        raise HTTPException(status_code=404, detail=mark("Không có mẫu trả lời này."))
+    feedback.delete_template(session, template)
+    accounts.audit(session, admin, "reply_template_deleted", f"template:{template_id}", client_ip(request))
+    return redirect("/admin/feedback-templates")
+
+
 @router.get("/feedback/{ticket_id}", response_class=HTMLResponse)
-def ticket_page(request: Request, session: SessionDep, admin: AdminDep, ticket_id: int) -> Response:
-    """One ticket: content, files, position, history, and what the official can do with it."""
+def ticket_page(
+    request: Request, session: SessionDep, admin: AdminDep, ticket_id: int, template: int = 0
+) -> Response:
+    """One ticket: content, files, position, history, and what the official can do with it; `template`
+    puts one of the official's reply templates in the answer box (the page's script does it in place)."""
     ticket = _ticket(session, admin, ticket_id)
+    templates = feedback.reply_templates(session, admin.id, [ticket.commune_code or 0])
     person = people.get(session, ticket.person_id) if ticket.person_id and not ticket.anonymous else None
     admins = accounts.get_all(session)
     colleagues = [
@@ -226,6 +286,8 @@ def ticket_page(request: Request, session: SessionDep, admin: AdminDep, ticket_i
         category_label=category_label(request),
         colleagues=colleagues,
         transfer_choices=transfer_choices(admin, ticket),
+        templates=templates,
+        draft=next((t.text for t in templates if t.id == template), ""),
         merge_candidates=feedback.merge_candidates(session, ticket),
         names={a.id: a.full_name or a.username for a in admins},
         overdue=feedback.is_overdue(ticket, _today(request)),

@@ -181,3 +181,43 @@ def test_an_official_records_a_voice_answer_in_the_browser(
     fake_telegram.wait_for(lambda: len(fake_telegram.sent(chat, "sendVoice")) == 1)
     [voice] = fake_telegram.sent(chat, "sendVoice")
     assert "Chiều nay có xe nước." in voice.params["caption"] and voice.files["voice"].startswith(b"OggS")
+
+
+def test_a_reply_template_goes_into_the_answer_box_in_one_click(
+    page: sync_api.Page, live: LiveServer, db: Database
+) -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from bot.accounts import service as accounts
+    from bot.feedback import service as feedback
+    from bot.people import service as people
+    from tests.factories import add_person
+
+    add_person(db, "telegram:9900002", commune=3549, province=12)
+    make_admin(db, "xa", Role.commune_officer, communes=(3549,))
+    with db.transaction() as session:
+        person = people.get_by_urn(session, "telegram:9900002")
+        officer = accounts.get_by_username(session, "xa")
+        assert person is not None and officer is not None
+        ticket = feedback.file_ticket(
+            session,
+            person,
+            "telegram:9900002",
+            feedback.Filing(1, "Mất nước."),
+            datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")),
+        )
+        feedback.create_template(
+            session,
+            owner_id=officer.id,
+            title="Đã nhận",
+            text="Xã đã nhận <b>phản ánh</b>.",
+            commune_code=None,
+        )
+        ticket_id = ticket.id
+    sign_in(page, f"{live.url}/admin/login", "xa")
+    page.goto(f"{live.url}/admin/feedback/{ticket_id}")
+    page.fill("#reply-text", "Chào bác.")
+    page.click("a.use-template")
+    assert page.input_value("#reply-text") == "Chào bác.\nXã đã nhận <b>phản ánh</b>."
+    assert page.url == f"{live.url}/admin/feedback/{ticket_id}", "in place, what was typed is kept"

@@ -828,3 +828,53 @@ def test_a_duplicate_is_merged_and_both_people_get_the_answer(
     again = second.tap(f"fb_view:{duplicate.id}")
     text = "\n".join(seen.text for seen in again)
     assert f"Đã gộp vào phản ánh {main.code}" in text and "Điện lực đang sửa đường dây." in text
+
+
+def test_officials_answer_with_reply_templates_they_keep(
+    client: httpx.Client, db: Database, fake_telegram: FakeBotAPI
+) -> None:
+    person = TelegramDriver(client, fake_telegram, db, next(_chat_ids))
+    onboard(person)
+    ticket = filed(person, db, "Xin hỗ trợ giống lúa.")
+    for username, commune in (("xa", PHONG_THO), ("xa2", PHONG_THO), ("xakhac", MUONG_TE)):
+        make_admin(db, username, Role.commune_officer, communes=(commune,))
+    login(client, "xa")
+    token = csrf(client.get("/admin/feedback-templates"))
+    hostile = 'Xã đã nhận.</textarea><script>alert(1)</script> Sẽ trả lời trong tuần."'
+    shared = {"csrf_token": token, "title": "<b>Đã nhận</b>", "text": hostile, "share": PHONG_THO}
+    assert client.post("/admin/feedback-templates", data=shared).status_code == 303
+    own = {"csrf_token": token, "title": "Riêng", "text": "Mẫu của riêng tôi."}
+    assert client.post("/admin/feedback-templates", data=own).status_code == 303
+    outside = client.post("/admin/feedback-templates", data=own | {"share": MUONG_TE})
+    assert outside.status_code == 400 and "không thuộc phạm vi" in outside.text
+    empty = client.post("/admin/feedback-templates", data=own | {"text": " "})
+    assert empty.status_code == 400 and "Nội dung mẫu cần từ 1 đến 4000 ký tự." in empty.text
+    listing = client.get("/admin/feedback-templates").text
+    assert "&lt;b&gt;Đã nhận&lt;/b&gt;" in listing and "<script>alert(1)" not in listing
+    with db.transaction() as session:
+        ids = {t.title: t.id for t in feedback.reply_templates(session, 0, [PHONG_THO, MUONG_TE])}
+    assert list(ids) == ["<b>Đã nhận</b>"], "only shared templates are others' to see"
+
+    client.cookies.clear()
+    login(client, "xa2")
+    page = client.get(f"/admin/feedback/{ticket.id}", params={"template": ids["<b>Đã nhận</b>"]}).text
+    assert "&lt;/textarea&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert(1)" not in page
+    assert "Mẫu của riêng tôi." not in page, "someone else's own template"
+    assert 'id="reply-text" rows="4" maxlength="4000">Xã đã nhận.&lt;/textarea&gt;' in page, (
+        "in the answer box"
+    )
+    sent = client.post(
+        f"/admin/feedback/{ticket.id}/reply",
+        data={"csrf_token": csrf(client.get("/admin/feedback")), "text": hostile},
+    )
+    assert sent.status_code == 303
+    wait_for_text(person, "Sẽ trả lời trong tuần.")
+
+    client.cookies.clear()
+    login(client, "xakhac")
+    assert "Đã nhận" not in client.get("/admin/feedback-templates").text, "another commune's"
+    refused = client.post(
+        f"/admin/feedback-templates/{ids['<b>Đã nhận</b>']}/delete",
+        data={"csrf_token": csrf(client.get("/admin/feedback-templates"))},
+    )
+    assert refused.status_code == 404

@@ -125,3 +125,16 @@ class TicketEvent(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     media: Mapped[Media | None] = relationship(lazy="joined")
+
+
+class ReplyTemplate(Base):
+    """An answer an official keeps to reuse: their own, or shared with the officials of one commune."""
+
+    __tablename__ = "reply_templates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("admin_users.id", ondelete="CASCADE"), index=True)
+    commune_code: Mapped[int | None] = mapped_column(index=True)  # shared with this commune; None: own
+    title: Mapped[str] = mapped_column(String(80))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

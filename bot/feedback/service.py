@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from bot.areas import service as areas
 from bot.db import utcnow
 from bot.errors import Refusal
-from bot.feedback.models import Attachment, Category, Ticket, TicketEvent, TicketStatus
+from bot.feedback.models import Attachment, Category, ReplyTemplate, Ticket, TicketEvent, TicketStatus
 from bot.i18n import mark
 from bot.media.models import Media
 from bot.people.models import Person
@@ -386,6 +386,43 @@ def rate(ticket: Ticket, satisfied: bool, reason: str = "") -> bool:
         return True
     ticket.status, ticket.closed_at = TicketStatus.closed, utcnow()
     return False
+
+
+def reply_templates(session: Session, owner_id: int, communes: Collection[int] | None) -> list[ReplyTemplate]:
+    """The answers an official may reuse: their own, and those shared with these communes (None: any)."""
+    shared_with = (
+        ReplyTemplate.commune_code.is_not(None)
+        if communes is None
+        else ReplyTemplate.commune_code.in_(list(communes))
+    )
+    stmt = select(ReplyTemplate).where(or_(ReplyTemplate.owner_id == owner_id, shared_with))
+    return list(session.scalars(stmt.order_by(ReplyTemplate.title, ReplyTemplate.id)))
+
+
+def get_template(session: Session, template_id: int) -> ReplyTemplate | None:
+    """A reply template by id."""
+    return session.get(ReplyTemplate, template_id)
+
+
+def create_template(
+    session: Session, *, owner_id: int, title: str, text: str, commune_code: int | None
+) -> ReplyTemplate:
+    """Keep an answer to reuse, for oneself or shared with one commune's officials."""
+    title, text = " ".join(title.split()), text.strip()
+    if not 1 <= len(title) <= 80:
+        raise FeedbackError(mark("Tên mẫu cần từ 1 đến 80 ký tự."))
+    if not 1 <= len(text) <= 4000:
+        raise FeedbackError(mark("Nội dung mẫu cần từ 1 đến 4000 ký tự."))
+    template = ReplyTemplate(owner_id=owner_id, title=title, text=text, commune_code=commune_code)
+    session.add(template)
+    session.flush()
+    return template
+
+
+def delete_template(session: Session, template: ReplyTemplate) -> None:
+    """Forget a reply template (answers already sent keep their text)."""
+    session.delete(template)
+    session.flush()
 
 
 def export_rows(session: Session, flt: TicketFilter, *, phones: bool, zone: ZoneInfo) -> list[list[Any]]:

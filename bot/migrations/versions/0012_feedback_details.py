@@ -1,5 +1,5 @@
 """tickets keep their details: the sender's name and phone number; urgent categories due in hours;
-transfers, agencies and duplicates
+transfers, agencies and duplicates; officials' reply templates
 
 Revision ID: 0012
 Revises: 0009
@@ -49,6 +49,19 @@ def upgrade() -> None:
         )
     with op.batch_alter_table('ticket_events') as batch:
         batch.add_column(sa.Column('target', sa.String(length=200), nullable=False, server_default=''))
+    op.create_table('reply_templates',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('owner_id', sa.Integer(), nullable=False),
+    sa.Column('commune_code', sa.Integer(), nullable=True),
+    sa.Column('title', sa.String(length=80), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('created_at', bot.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['owner_id'], ['admin_users.id'], name=op.f('fk_reply_templates_owner_id_admin_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_reply_templates'))
+    )
+    with op.batch_alter_table('reply_templates') as batch:
+        batch.create_index(batch.f('ix_reply_templates_commune_code'), ['commune_code'], unique=False)
+        batch.create_index(batch.f('ix_reply_templates_owner_id'), ['owner_id'], unique=False)
     op.bulk_insert(categories, [{
         'code': 'khan-cap', 'label': 'Khẩn cấp: sạt lở, lũ, cháy, an ninh', 'deadline_days': 1,
         'deadline_hours': 24, 'position': -1, 'active': True,
@@ -56,6 +69,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table('reply_templates')
     with op.batch_alter_table('ticket_events') as batch:
         batch.drop_column('target')
     with op.batch_alter_table('tickets') as batch:
