@@ -196,6 +196,14 @@ def last_phone(session: Session, person_id: int) -> str | None:
     return session.scalar(stmt)
 
 
+def hours_left(ticket: Ticket) -> int | None:
+    """Whole hours until an open urgent ticket is due (negative once past), which officials read first."""
+    if ticket.due_at is None or ticket.status not in OPEN:
+        return None
+    seconds = (ticket.due_at - utcnow()).total_seconds()
+    return int(seconds // 3600) if seconds >= 0 else -int(-seconds // 3600)
+
+
 def is_overdue(ticket: Ticket, today: date) -> bool:
     """Past its due date (an urgent one: its due moment) and not answered yet."""
     late = ticket.due_at < utcnow() if ticket.due_at is not None else ticket.due_on < today
