@@ -1,8 +1,10 @@
 """The officials' inbox of reflections, limited to their communes: filter, read (voice notes, photos,
-the map position), assign, note, answer in text or voice, close; overdue tickets stand out; Excel export."""
+the map position), assign, note, answer in text or voice, hand on to another commune or an agency, merge
+duplicates, close; urgent and overdue tickets stand out; Excel export."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -23,15 +25,22 @@ from admin.deps import (
 )
 from admin.views import PAGE_SIZE, Page, redirect, render
 from bot.accounts import service as accounts
-from bot.accounts.models import AdminUser
+from bot.accounts.models import AdminUser, Role
+from bot.areas import service as areas
+from bot.areas.service import Area
 from bot.audio import service as audio
 from bot.audio.ffmpeg import AudioError
 from bot.bulletins.compose import attachment
-from bot.conversation.feedback import STATUS_LABELS, answer_messages
-from bot.conversation.types import Outgoing
+from bot.conversation.feedback import (
+    STATUS_LABELS,
+    answer_messages,
+    merged_message,
+    moved_message,
+)
+from bot.conversation.types import Outgoing, Reply
 from bot.db import local_today
 from bot.feedback import service as feedback
-from bot.feedback.models import Ticket, TicketStatus
+from bot.feedback.models import Category, ReplyTemplate, Ticket, TicketStatus
 from bot.i18n import mark
 from bot.messages import service as messages
 from bot.people import service as people
@@ -48,7 +57,29 @@ EVENT_LABELS = {
     "satisfied": mark("Người dân hài lòng"),
     "unsatisfied": mark("Người dân chưa hài lòng"),
     "reopened": mark("Mở lại"),
+    "transfer": mark("Chuyển xã"),
+    "forward": mark("Chuyển đơn vị"),
+    "merged": mark("Gộp vào phản ánh"),
+    "merged_in": mark("Gộp thêm phản ánh trùng"),
 }
+Outbox = list[tuple[str, int | None, list[Reply]]]  # (address, person id, replies)
+
+
+CALLERS = (Role.province_admin, Role.commune_officer)  # the officials who call people back
+
+
+def _sees_phone(admin: AdminUser) -> bool:
+    """Phone numbers are for the officials answering for a commune, not for editors or viewers (the
+    ticket itself is only ever shown inside the reader's communes)."""
+    return admin.role in CALLERS
+
+
+def category_label(request: Request) -> Callable[[Category | None], str]:
+    """A category's name in the admin's language, as plain text: the defaults are catalog entries, the
+    ones admins add are shown as typed, so they never go through the templates' `_()`, which would mark
+    them safe HTML."""
+    gettext = admin_gettext(request)
+    return lambda category: gettext(category.label) if category is not None else "—"
 
 
 def _ticket(session: Session, admin: AdminUser, ticket_id: int) -> Ticket:
@@ -106,10 +137,13 @@ def inbox(
         overdue=overdue,
         today=today,
         categories=feedback.categories(session, active_only=False),
+        category_label=category_label(request),
         status_labels=STATUS_LABELS,
         is_overdue=feedback.is_overdue,
+        hours_left=feedback.hours_left,
         scope=accounts.scope(admin),
         link_code=request.query_params.get("link"),
+        moved=request.query_params.get("moved"),
     )
 
 
@@ -152,7 +186,10 @@ def export(
         _("Ngày gửi"),
         _("Lĩnh vực"),
         _("Mã xã"),
+        _("Xã, phường"),
+        _("Thôn, bản"),
         _("Người gửi"),
+        _("Số điện thoại"),
         _("Thay mặt (số người)"),
         _("Trạng thái"),
         _("Hạn trả lời"),
@@ -160,7 +197,8 @@ def export(
         _("Trả lời"),
         _("Hài lòng"),
     ]
-    body = workbook(_("Phản ánh"), header, feedback.export_rows(session, flt))
+    rows = feedback.export_rows(session, flt, phones=_sees_phone(admin), zone=zone)
+    body = workbook(_("Phản ánh"), header, rows)
     return Response(
         body,
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -168,10 +206,70 @@ def export(
     )
 
 
+@router.get("/feedback-templates", response_class=HTMLResponse)
+def templates_page(request: Request, session: SessionDep, admin: AnswererDep, error: str = "") -> Response:
+    """The answers an official keeps: their own and those shared with their communes."""
+    return render(
+        request,
+        "feedback_templates.html",
+        admin,
+        status=400 if error else 200,
+        rows=feedback.reply_templates(session, admin.id, accounts.scope(admin)),
+        communes=[a for code in accounts.scope(admin) or [] if (a := areas.get_commune(code)) is not None],
+        may_delete=lambda t: _may_delete(admin, t),
+        error=error,
+    )
+
+
+def _may_delete(admin: AdminUser, template: ReplyTemplate) -> bool:
+    """Its owner, a province admin, or an official of the commune it is shared with."""
+    scope = accounts.scope(admin)
+    shared_here = template.commune_code is not None and (scope is None or template.commune_code in scope)
+    return template.owner_id == admin.id or admin.role == Role.province_admin or shared_here
+
+
+@router.post("/feedback-templates")
+def template_create(
+    request: Request,
+    session: SessionDep,
+    admin: AnswererDep,
+    title: Annotated[str, Form(max_length=200)] = "",
+    text: Annotated[str, Form(max_length=8000)] = "",
+    share: Annotated[str, Form()] = "",
+) -> Response:
+    """Keep an answer to reuse; shared only with a commune the official answers for."""
+    commune = int(share) if share.isdigit() else None
+    if commune is not None and commune not in (accounts.scope(admin) or []):
+        raise HTTPException(status_code=400, detail=mark("Xã này không thuộc phạm vi của bạn."))
+    try:
+        saved = feedback.create_template(
+            session, owner_id=admin.id, title=title, text=text, commune_code=commune
+        )
+    except feedback.FeedbackError as exc:
+        return templates_page(request, session, admin, error=exc.translate(admin_gettext(request)))
+    accounts.audit(session, admin, "reply_template_created", f"template:{saved.id}", client_ip(request))
+    return redirect("/admin/feedback-templates")
+
+
+@router.post("/feedback-templates/{template_id}/delete")
+def template_delete(request: Request, session: SessionDep, admin: AnswererDep, template_id: int) -> Response:
+    """Forget a reply template one may manage."""
+    template = feedback.get_template(session, template_id)
+    if template is None or not _may_delete(admin, template):
+        raise HTTPException(status_code=404, detail=mark("Không có mẫu trả lời này."))
+    feedback.delete_template(session, template)
+    accounts.audit(session, admin, "reply_template_deleted", f"template:{template_id}", client_ip(request))
+    return redirect("/admin/feedback-templates")
+
+
 @router.get("/feedback/{ticket_id}", response_class=HTMLResponse)
-def ticket_page(request: Request, session: SessionDep, admin: AdminDep, ticket_id: int) -> Response:
-    """One ticket: content, files, position, history, and what the official can do with it."""
+def ticket_page(
+    request: Request, session: SessionDep, admin: AdminDep, ticket_id: int, template: int = 0
+) -> Response:
+    """One ticket: content, files, position, history, and what the official can do with it; `template`
+    puts one of the official's reply templates in the answer box (the page's script does it in place)."""
     ticket = _ticket(session, admin, ticket_id)
+    templates = feedback.reply_templates(session, admin.id, [ticket.commune_code or 0])
     person = people.get(session, ticket.person_id) if ticket.person_id and not ticket.anonymous else None
     admins = accounts.get_all(session)
     colleagues = [
@@ -185,9 +283,16 @@ def ticket_page(request: Request, session: SessionDep, admin: AdminDep, ticket_i
         admin,
         ticket=ticket,
         person=person,
+        phone=ticket.phone if _sees_phone(admin) else None,
+        category_label=category_label(request),
         colleagues=colleagues,
+        transfer_choices=transfer_choices(admin, ticket),
+        templates=templates,
+        draft=next((t.text for t in templates if t.id == template), ""),
+        merge_candidates=feedback.merge_candidates(session, ticket),
         names={a.id: a.full_name or a.username for a in admins},
         overdue=feedback.is_overdue(ticket, _today(request)),
+        hours_left=feedback.hours_left(ticket),
         status_labels=STATUS_LABELS,
         event_labels=EVENT_LABELS,
         can_act=admin.role in accounts.BULLETIN_AUTHORS,
@@ -269,7 +374,8 @@ def ticket_reply(
     voice: UploadFile | None = None,
 ) -> Response:
     """Answer in text and/or a voice recording (made in the browser or uploaded); it reaches the person
-    where they wrote from, after the commit, with 'Hài lòng / Chưa hài lòng'."""
+    where they wrote from, after the commit, with 'Hài lòng / Chưa hài lòng', and the senders of the
+    duplicates closed into the ticket."""
     runtime = runtime_of(request)
     ticket = _ticket(session, admin, ticket_id)
     stored = None
@@ -286,22 +392,140 @@ def ticket_reply(
         feedback.answer(ticket, admin.id, text, stored)
     except feedback.FeedbackError as exc:
         raise HTTPException(status_code=400, detail=exc.msgid) from exc
-    person = people.get(session, ticket.person_id) if ticket.person_id else None
-    gettext = runtime.catalogs.gettext(person.language if person else ticket.language)
     voice_note = attachment(Path(runtime.settings.media_dir), stored, "voice") if stored else None
-    replies = answer_messages(gettext, ticket, text, voice_note)
-    person_id = person.id if person else None
-    ids = messages.record_outbound_many(
-        session,
-        person_id=person_id,
-        urn=ticket.urn,
-        items=[("text", r.text, r.to_payload()) for r in replies],
-    )
-    background.add_task(
-        runtime.hub.deliver, [Outgoing(i, ticket.urn, r) for i, r in zip(ids, replies, strict=True)]
-    )
+
+    def answer_to(duplicate: Ticket | None) -> Callable[[Callable[[str], str]], list[Reply]]:
+        return lambda gettext: answer_messages(gettext, ticket, text, voice_note, duplicate)
+
+    senders = [ticket, *feedback.duplicates(session, ticket)]
+    outbox = [_to_sender(session, request, t, answer_to(None if t is ticket else t)) for t in senders]
+    _queue(session, request, background, outbox)
     accounts.audit(session, admin, "ticket_answered", ticket.code, client_ip(request))
     return redirect(f"/admin/feedback/{ticket.id}")
+
+
+def _to_sender(
+    session: Session, request: Request, ticket: Ticket, make: Callable[[Callable[[str], str]], list[Reply]]
+) -> tuple[str, int | None, list[Reply]]:
+    """Messages to a ticket's sender, where they wrote from, in their language (anonymous ones too)."""
+    person = people.get(session, ticket.person_id) if ticket.person_id else None
+    gettext = runtime_of(request).catalogs.gettext(person.language if person else ticket.language)
+    return ticket.urn, person.id if person else None, make(gettext)
+
+
+def _queue(session: Session, request: Request, background: BackgroundTasks, outbox: Outbox) -> None:
+    """Record messages in the outbox within the request's transaction; they are sent after its commit."""
+    outgoing: list[Outgoing] = []
+    for urn, person_id, replies in outbox:
+        items = [("text", r.text, r.to_payload()) for r in replies]
+        ids = messages.record_outbound_many(session, person_id=person_id, urn=urn, items=items)
+        outgoing += [Outgoing(i, urn, r) for i, r in zip(ids, replies, strict=True)]
+    background.add_task(runtime_of(request).hub.deliver, outgoing)
+
+
+def transfer_choices(admin: AdminUser, ticket: Ticket) -> list[Area]:
+    """The communes an official may hand a ticket to: a commune officer, those of their own province(s);
+    others, those of the ticket's province."""
+    scope = accounts.scope(admin)
+    codes = scope if scope is not None else [ticket.commune_code or 0]
+    provinces = {a.province_code for code in codes if (a := areas.get_commune(code)) is not None}
+    return [c for p in sorted(provinces) for c in areas.communes(p) if c.code != ticket.commune_code]
+
+
+@router.post("/feedback/{ticket_id}/transfer")
+def ticket_transfer(
+    request: Request,
+    session: SessionDep,
+    admin: AnswererDep,
+    background: BackgroundTasks,
+    ticket_id: int,
+    commune: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    """Hand the ticket to another commune of the province; its officials are told at once, the sender
+    learns where it went, and the sending officer no longer sees it."""
+    ticket = _ticket(session, admin, ticket_id)
+    choices = {c.code: c for c in transfer_choices(admin, ticket)}
+    target = choices.get(int(commune)) if commune.isdigit() else None
+    if target is None:
+        raise HTTPException(
+            status_code=400, detail=mark("Bạn chỉ chuyển được đến xã, phường trong tỉnh của mình.")
+        )
+    try:
+        feedback.transfer(ticket, admin.id, target.code, reason)
+    except feedback.FeedbackError as exc:
+        raise HTTPException(status_code=400, detail=exc.translate(admin_gettext(request))) from exc
+    _ = admin_gettext(request)
+    told = _("Phản ánh {code} được chuyển đến {commune}: {reason}\n{url}").format(
+        code=ticket.code,
+        commune=target.name,
+        reason=reason.strip(),
+        url=f"{runtime_of(request).settings.base_url}/admin/feedback/{ticket.id}",
+    )
+    outbox: Outbox = [
+        (a.chat_urn, None, [Reply(told)])
+        for a in accounts.to_notify(session, target.code)
+        if a.chat_urn and a.id != admin.id
+    ]
+    outbox.append(_to_sender(session, request, ticket, lambda g: [moved_message(g, ticket, target.name)]))
+    _queue(session, request, background, outbox)
+    accounts.audit(session, admin, "ticket_transferred", ticket.code, client_ip(request), commune=target.code)
+    if feedback.in_scope(ticket, accounts.scope(admin)):
+        return redirect(f"/admin/feedback/{ticket.id}")
+    return redirect(f"/admin/feedback?moved={ticket.code}")
+
+
+@router.post("/feedback/{ticket_id}/forward")
+def ticket_forward(
+    request: Request,
+    session: SessionDep,
+    admin: AnswererDep,
+    background: BackgroundTasks,
+    ticket_id: int,
+    agency: Annotated[str, Form(max_length=200)] = "",
+    reason: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    """Send the ticket on to the agency that can act; the sender learns which."""
+    ticket = _ticket(session, admin, ticket_id)
+    try:
+        feedback.forward(ticket, admin.id, agency, reason)
+    except feedback.FeedbackError as exc:
+        raise HTTPException(status_code=400, detail=exc.translate(admin_gettext(request))) from exc
+    where = ticket.agency or ""
+    _queue(
+        session,
+        request,
+        background,
+        [_to_sender(session, request, ticket, lambda g: [moved_message(g, ticket, where)])],
+    )
+    accounts.audit(session, admin, "ticket_forwarded", ticket.code, client_ip(request), agency=where)
+    return redirect(f"/admin/feedback/{ticket.id}")
+
+
+@router.post("/feedback/{ticket_id}/merge")
+def ticket_merge(
+    request: Request,
+    session: SessionDep,
+    admin: AnswererDep,
+    background: BackgroundTasks,
+    ticket_id: int,
+    main: Annotated[str, Form()] = "",
+    note: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    """Close this ticket as a duplicate of another of the same commune; its sender is told, and gets the
+    main ticket's answers."""
+    duplicate = _ticket(session, admin, ticket_id)
+    target = _ticket(session, admin, int(main)) if main.isdigit() else None
+    if target is None:
+        raise HTTPException(status_code=400, detail=mark("Hãy chọn phản ánh chính."))
+    try:
+        feedback.merge(duplicate, target, admin.id, note)
+    except feedback.FeedbackError as exc:
+        raise HTTPException(status_code=400, detail=exc.translate(admin_gettext(request))) from exc
+    told = _to_sender(session, request, duplicate, lambda g: [merged_message(g, duplicate, target)])
+    _queue(session, request, background, [told])
+    accounts.audit(session, admin, "ticket_merged", duplicate.code, client_ip(request), into=target.code)
+    return redirect(f"/admin/feedback/{target.id}")
 
 
 @router.get("/feedback-categories", response_class=HTMLResponse)
@@ -315,8 +539,18 @@ def category_page(
         admin,
         status=400 if error else 200,
         rows=feedback.categories(session, active_only=False),
+        category_label=category_label(request),
         error=error,
     )
+
+
+def _hours(typed: str) -> int | None:
+    """An urgent category's hours as typed: empty is none, and what is not a whole number counts as 0,
+    which the service refuses with its reason."""
+    typed = typed.strip()
+    if not typed:
+        return None
+    return int(typed) if typed.lstrip("-").isdigit() else 0
 
 
 @router.post("/feedback-categories")
@@ -329,12 +563,20 @@ def category_save(
     position: Annotated[int, Form()] = 100,
     active: Annotated[bool, Form()] = False,
     category_id: Annotated[str, Form()] = "",
+    deadline_hours: Annotated[str, Form()] = "",
 ) -> Response:
-    """Add a category, or change one (its name, deadline, order, whether people can pick it)."""
+    """Add a category, or change one (its name, deadline in working days or, urgent, in hours, order,
+    whether people can pick it)."""
     existing = feedback.get_category(session, int(category_id)) if category_id.isdigit() else None
     try:
         saved = feedback.save_category(
-            session, existing, label=label, deadline_days=deadline_days, position=position, active=active
+            session,
+            existing,
+            label=label,
+            deadline_days=deadline_days,
+            position=position,
+            active=active,
+            deadline_hours=_hours(deadline_hours),
         )
     except feedback.FeedbackError as exc:
         return category_page(request, session, admin, error=exc.translate(admin_gettext(request)))

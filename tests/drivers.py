@@ -122,7 +122,8 @@ class TelegramDriver:
         response = self.post(update)
         assert response.status_code == 200, response.text
         self.wait_settled(str(update["update_id"]))
-        return [Seen(c.params.get("text", ""), c.buttons) for c in self.fake.shown(self.chat_id)[before:]]
+        shown = self.fake.shown(self.chat_id)[before:]
+        return [Seen(c.params.get("text") or c.params.get("caption") or "", c.buttons) for c in shown]
 
     def screen(self) -> Seen:
         on_screen = [m for (chat, _), m in sorted(self.fake.messages.items()) if chat == self.chat_id]
@@ -151,7 +152,24 @@ class TelegramDriver:
         return self.deliver(factories.text_update(self.chat_id, text))
 
     def tap(self, payload: str) -> list[Seen]:
+        """Tap an inline button, or a button of the keyboard under the input field, which Telegram sends
+        as its label."""
+        with self.db.transaction() as session:
+            [latest] = messages.recent_buttons(session, self.urn, limit=1) or [[]]
+        labels = {b["text"] for b in self.keyboard()}
+        typed = next((label for label, neutral in latest if neutral == payload and label in labels), None)
+        if typed is not None:
+            return self.send(typed)
         return self.deliver(factories.callback_update(self.chat_id, payload, self.message_with(payload)))
+
+    def keyboard(self) -> list[dict[str, object]]:
+        """The buttons of the keyboard shown under the input field, if any."""
+        return [b for row in self.fake.keyboards.get(self.chat_id, {}).get("keyboard", []) for b in row]
+
+    def share_contact(self, phone: str) -> list[Seen]:
+        """Tap the keyboard's contact button: Telegram sends the person's own number."""
+        assert any(b.get("request_contact") for b in self.keyboard()), "no contact button on screen"
+        return self.deliver(factories.contact_update(self.chat_id, phone))
 
     def send_file(self, data: bytes, kind: str, mime: str) -> list[Seen]:
         file_id = self.fake.add_file(data, kind)

@@ -159,6 +159,12 @@ def location_update(chat_id: int, latitude: float, longitude: float) -> dict[str
     return {"update_id": next(_update_ids), "message": _message(chat_id, "A Páo", location=location)}
 
 
+def contact_update(chat_id: int, phone: str, user_id: int | None = None) -> dict[str, Any]:
+    """A person shared a phone number with the keyboard's contact button (their own: user id == chat id)."""
+    contact = {"phone_number": phone, "first_name": "A Páo", "user_id": user_id or chat_id}
+    return {"update_id": next(_update_ids), "message": _message(chat_id, "A Páo", contact=contact)}
+
+
 def tone(path: Any, seconds: float = 2, codec: str | None = None) -> bytes:
     """A recording as a phone would upload it: a tone made by ffmpeg, in the format `path`'s suffix names."""
     import subprocess

@@ -125,6 +125,10 @@ def test_a_hostile_reflection_is_shown_never_run(page: sync_api.Page, live: Live
     page.press("#t", "Enter")
     page.get_by_role("button", name="✅ Xong, gửi đi").last.click()
     page.get_by_role("button", name="👤 Gửi kèm tên").click()
+    page.wait_for_selector("text=Bạn tên là gì?")  # the web chat never knows a name: asked once
+    page.fill("#t", "Lò Thị Mai")
+    page.press("#t", "Enter")
+    page.get_by_role("button", name="⏭ Không để số").click()
     page.wait_for_selector("text=Mã phản ánh: PA-")
 
     make_admin(db, "tinh", Role.province_admin)
@@ -133,6 +137,7 @@ def test_a_hostile_reflection_is_shown_never_run(page: sync_api.Page, live: Live
     page.click("table a")
     page.wait_for_url("**/admin/feedback/*")
     assert "<script>alert(2)</script> cầu gãy" in page.inner_text("main")
+    assert "Lò Thị Mai" in page.inner_text("main"), "the name typed in the chat"
     assert dialogs == [], "hostile text was shown, never run"
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "admin-ticket.png"), full_page=True)
@@ -143,7 +148,8 @@ def test_an_official_records_a_voice_answer_in_the_browser(
 ) -> None:
     """The reply form's recorder (MediaRecorder, Chromium's fake microphone) fills the voice field; the
     answer reaches the person as a voice note."""
-    from datetime import date
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
 
     from bot.feedback import service as feedback
     from bot.people import service as people
@@ -155,7 +161,11 @@ def test_an_official_records_a_voice_answer_in_the_browser(
         person = people.get_by_urn(session, f"telegram:{chat}")
         assert person is not None
         ticket = feedback.file_ticket(
-            session, person, f"telegram:{chat}", feedback.Filing(1, "Mất nước."), date.today()
+            session,
+            person,
+            f"telegram:{chat}",
+            feedback.Filing(1, "Mất nước."),
+            datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")),
         )
         ticket_id = ticket.id
     make_admin(db, "tinh", Role.province_admin)
@@ -205,3 +215,43 @@ def test_the_admin_fits_a_phone_at_360_px(page: sync_api.Page, live: LiveServer,
         width = page.evaluate("document.documentElement.scrollWidth")
         page.screenshot(path=str(ARTIFACTS / f"admin-360{path.replace('/', '-')}.png"), full_page=True)
         assert width <= 360, f"{path} is {width} px wide on a 360 px phone"
+
+
+def test_a_reply_template_goes_into_the_answer_box_in_one_click(
+    page: sync_api.Page, live: LiveServer, db: Database
+) -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from bot.accounts import service as accounts
+    from bot.feedback import service as feedback
+    from bot.people import service as people
+    from tests.factories import add_person
+
+    add_person(db, "telegram:9900002", commune=3549, province=12)
+    make_admin(db, "xa", Role.commune_officer, communes=(3549,))
+    with db.transaction() as session:
+        person = people.get_by_urn(session, "telegram:9900002")
+        officer = accounts.get_by_username(session, "xa")
+        assert person is not None and officer is not None
+        ticket = feedback.file_ticket(
+            session,
+            person,
+            "telegram:9900002",
+            feedback.Filing(1, "Mất nước."),
+            datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")),
+        )
+        feedback.create_template(
+            session,
+            owner_id=officer.id,
+            title="Đã nhận",
+            text="Xã đã nhận <b>phản ánh</b>.",
+            commune_code=None,
+        )
+        ticket_id = ticket.id
+    sign_in(page, f"{live.url}/admin/login", "xa")
+    page.goto(f"{live.url}/admin/feedback/{ticket_id}")
+    page.fill("#reply-text", "Chào bác.")
+    page.click("a.use-template")
+    assert page.input_value("#reply-text") == "Chào bác.\nXã đã nhận <b>phản ánh</b>."
+    assert page.url == f"{live.url}/admin/feedback/{ticket_id}", "in place, what was typed is kept"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 import itertools
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -16,6 +16,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select, update
 
 from bot.accounts.models import Role
+from bot.areas import service as areas
 from bot.audio import ffmpeg
 from bot.config import Settings
 from bot.db import Database
@@ -25,13 +26,23 @@ from bot.people import service as people
 from bot.people.models import PersonRole
 from tests import factories
 from tests.conftest import webhook_settings
-from tests.drivers import Driver, TelegramDriver, WebDriver, ZaloDriver, on_channel, onboard, wait_for_text
+from tests.drivers import (
+    Driver,
+    Seen,
+    TelegramDriver,
+    WebDriver,
+    ZaloDriver,
+    on_channel,
+    onboard,
+    wait_for_text,
+)
 from tests.factories import PNG
 from tests.fakes.telegram_api import FakeBotAPI
 from tests.fakes.zalo_api import FakeZalo
 from tests.test_admin import csrf, login, make_admin
 
 PHONG_THO, MUONG_TE = 3549, 3445
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
 _chat_ids = itertools.count(9_100_001)
 
 
@@ -68,6 +79,14 @@ def file_reflection(
     return road
 
 
+def send_named(person: Driver, name: str = "Lò Thị Mai") -> list[Seen]:
+    """Choose to send one's name (typed where no app told it) and leave no phone number."""
+    asked = person.tap("fb_send:named")
+    if "Bạn tên là gì" in asked[-1].text:
+        person.send(name)
+    return person.tap("fb_phone:skip")
+
+
 def ticket_of(db: Database, urn: str) -> Ticket:
     """The person's only ticket."""
     with db.transaction() as session:
@@ -90,7 +109,7 @@ def test_a_reflection_with_voice_photo_and_location_is_answered_and_reopened_onc
     assert "vị trí" in located[-1].text
     asked = person.tap("fb_done")
     assert "ẩn danh" in asked[-1].text
-    done = person.tap("fb_send:named")
+    done = send_named(person)
     assert "Mã phản ánh: PA-" in done[0].text and "trước ngày" in done[0].text
 
     ticket = ticket_of(db, person.urn)
@@ -114,8 +133,8 @@ def test_a_reflection_with_voice_photo_and_location_is_answered_and_reopened_onc
     names = {
         TelegramDriver: "A Páo",
         ZaloDriver: f"Zalo {getattr(person, 'user_id', '')}",
-    }  # Zalo: its profile
-    assert names.get(type(person), "(không tên)") in page.text, "named: who sent it"
+    }  # Zalo: its profile; the web chat: the name typed when asked
+    assert names.get(type(person), "Lò Thị Mai") in page.text, "named: who sent it"
     for attachment in ticket.attachments:
         served = client.get(f"/admin/feedback/{ticket.id}/files/{attachment.id}")
         assert served.status_code == 200 and served.content == stored[attachment.kind]
@@ -175,8 +194,10 @@ def test_anonymous_reflections_hide_the_sender_but_answers_still_reach_them(
     person.tap(answer.buttons[0][1])
     assert ticket_of(db, person.urn).status == TicketStatus.closed
     workbook = load_workbook(io.BytesIO(client.get("/admin/feedback/export.xlsx").content)).active
-    [_header, row] = list(workbook.values)
-    assert row[0] == ticket.code and row[4] in ("", None), "no name in the export for anonymous senders"
+    [header, row] = list(workbook.values)
+    assert row[0] == ticket.code
+    for column in ("Người gửi", "Số điện thoại"):
+        assert row[header.index(column)] in ("", None), f"no {column} in the export for anonymous senders"
 
 
 def test_a_prestigious_person_files_on_behalf_of_villagers(
@@ -192,7 +213,7 @@ def test_a_prestigious_person_files_on_behalf_of_villagers(
     asked = elder.tap("fb_done")
     assert "thay cho khoảng bao nhiêu người" in asked[-1].text
     elder.tap("fb_for:30")
-    elder.tap("fb_send:named")
+    send_named(elder)
     ticket = ticket_of(db, elder.urn)
     assert ticket.on_behalf_of == 30
     make_admin(db, "tinh")
@@ -214,10 +235,14 @@ def test_deadlines_count_working_days_and_overdue_tickets_stand_out(
         person_row = people.get_by_urn(session, f"telegram:{chat}")
         assert person_row is not None
         late = feedback.file_ticket(
-            session, person_row, f"telegram:{chat}", feedback.Filing(1, "Đường lầy."), friday
+            session,
+            person_row,
+            f"telegram:{chat}",
+            feedback.Filing(1, "Đường lầy."),
+            datetime.combine(friday, time(9), VN),
         )
         on_time = feedback.file_ticket(
-            session, person_row, f"telegram:{chat}", feedback.Filing(1, "Điện chập chờn."), date.today()
+            session, person_row, f"telegram:{chat}", feedback.Filing(1, "Điện chập chờn."), datetime.now(VN)
         )
         late_code, on_time_code = late.code, on_time.code
         session.execute(
@@ -242,7 +267,7 @@ def test_an_officer_can_neither_read_nor_answer_a_ticket_outside_their_communes(
         person_row = people.get_by_urn(session, f"telegram:{chat}")
         assert person_row is not None
         ticket = feedback.file_ticket(
-            session, person_row, f"telegram:{chat}", feedback.Filing(1, "Đất bị lấn."), date.today()
+            session, person_row, f"telegram:{chat}", feedback.Filing(1, "Đất bị lấn."), datetime.now(VN)
         )
         ticket.attachments.append(feedback.Attachment(kind="photo", media_id=_a_media(session)))
         session.flush()
@@ -285,7 +310,7 @@ def test_a_file_over_the_size_limit_gets_a_clear_answer_and_the_text_is_kept(
     refused = person.send_file(b"\xff\xd8\xff" + bytes(1_200_000), "photo", "image/jpeg")
     assert "Tệp lớn quá (tối đa 1 MB)" in refused[-1].text
     person.tap("fb_done")
-    person.tap("fb_send:named")
+    send_named(person)
     ticket = ticket_of(db, person.urn)
     assert ticket.text == "Trường học dột." and ticket.attachments == []
 
@@ -297,9 +322,8 @@ def test_a_redelivered_update_creates_no_second_ticket(
     onboard(person)
     file_reflection(person)
     person.tap("fb_done")
-    update_json = factories.callback_update(
-        person.chat_id, "fb_send:named", person.message_with("fb_send:named")
-    )
+    person.tap("fb_send:named")
+    update_json = factories.text_update(person.chat_id, "⏭ Không để số")
     assert person.post(update_json).status_code == 200
     assert person.post(update_json).status_code == 200
     person.wait_settled(str(update_json["update_id"]))
@@ -323,7 +347,7 @@ def test_officials_who_linked_their_chat_are_told_of_new_reflections(
 
     file_reflection(person, text="Đường vào bản sạt lở.")
     person.tap("fb_done")
-    person.tap("fb_send:named")
+    send_named(person)
     ticket = ticket_of(db, person.urn)
     told = wait_for_text(official, ticket.code)
     assert "Đường vào bản sạt lở." in told.text and f"/admin/feedback/{ticket.id}" in told.text
@@ -383,7 +407,7 @@ def test_admins_configure_categories_and_their_deadlines(
     person.tap(f"fb_cat:{health_id}")
     person.send("Trạm y tế không có thuốc.")
     person.tap("fb_done")
-    person.tap("fb_send:named")
+    send_named(person)
     ticket = ticket_of(db, person.urn)
     filed_on = ticket.created_at.astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).date()  # deadlines count local days
     assert ticket.due_on == feedback.working_days_after(filed_on, 3)
@@ -397,7 +421,7 @@ def test_an_official_answers_with_a_voice_recording(
     onboard(person)
     file_reflection(person, text="Nhà văn hóa thôn bị dột.")
     person.tap("fb_done")
-    person.tap("fb_send:named")
+    send_named(person)
     ticket = ticket_of(db, person.urn)
     make_admin(db, "tinh")
     login(client, "tinh")
@@ -421,6 +445,12 @@ def test_an_official_answers_with_a_voice_recording(
     )
     assert bad.status_code == 400 and "Không dùng được tệp ghi âm" in bad.text
     assert "<audio controls" in client.get(f"/admin/feedback/{ticket.id}").text
+    person.tap("fb_mine")
+    again = person.tap(f"fb_view:{ticket.id}")
+    assert any("Tuần sau xã sửa mái." in seen.text for seen in again)
+    [_first, resent] = fake_telegram.sent(person.chat_id, "sendVoice")
+    assert resent.files == {} and resent.params["voice"].startswith("F"), "the voice note, by its file id"
+    assert "Tuần sau xã sửa mái." in resent.params["caption"]
 
 
 def test_a_file_telegram_will_not_give_is_reported_and_the_rest_kept(
@@ -432,7 +462,7 @@ def test_a_file_telegram_will_not_give_is_reported_and_the_rest_kept(
     lost = person.deliver(factories.voice_update(person.chat_id, "NO-SUCH-FILE", 2000))
     assert "Không nhận được tệp này" in lost[-1].text
     person.tap("fb_done")
-    person.tap("fb_send:named")
+    send_named(person)
     ticket = ticket_of(db, person.urn)
     assert ticket.text == "Điện chập chờn cả tuần." and ticket.attachments == []
     make_admin(db, "tinh")
@@ -441,3 +471,410 @@ def test_a_file_telegram_will_not_give_is_reported_and_the_rest_kept(
     client.post(f"/admin/feedback/{ticket.id}/assign", data={"csrf_token": csrf(page), "assignee": ""})
     me = client.get(f"/admin/feedback/{ticket.id}").text
     assert "Đã tiếp nhận" in me, "handing it on (or taking it) means it was received"
+
+
+def test_the_name_and_phone_number_reach_the_ticket(
+    person: Driver, client: httpx.Client, db: Database, fake_telegram: FakeBotAPI
+) -> None:
+    file_reflection(person)
+    person.tap("fb_done")
+    asked = person.tap("fb_send:named")
+    if isinstance(person, WebDriver):  # no app told the name: asked, in one step
+        assert "Bạn tên là gì" in asked[-1].text
+        asked = person.send("  Lò   Thị Mai ")
+    assert "số điện thoại" in asked[-1].text and "Không để số" in asked[-1].text
+    if isinstance(person, TelegramDriver):
+        [contact] = [b for b in person.keyboard() if b.get("request_contact")]
+        assert contact["text"] == "📞 Gửi số điện thoại của tôi"
+    refused = person.send("0123 456 789")
+    assert "Số «0123 456 789» chưa đúng" in refused[-1].text and "03, 05, 07, 08 hoặc 09" in refused[-1].text
+    if isinstance(person, TelegramDriver):
+        done = person.share_contact("84912345678")  # Telegram gives the number without its '+'
+        assert person.keyboard() == [], "the keyboard under the input field is taken away"
+    else:
+        done = person.send("+84 912.345.678")
+    name = {TelegramDriver: "A Páo", ZaloDriver: f"Zalo {getattr(person, 'user_id', '')}"}.get(
+        type(person), "Lò Thị Mai"
+    )
+    assert "Mã phản ánh: PA-" in done[0].text
+    assert f"Gửi kèm tên «{name}» và số điện thoại 0912345678." in done[0].text
+    ticket = ticket_of(db, person.urn)
+    assert (ticket.sender_name, ticket.phone) == (name, "0912345678")
+
+    make_admin(db, "xa", Role.commune_officer, communes=(PHONG_THO,))
+    make_admin(db, "xem", Role.viewer)
+    login(client, "xa")
+    page = client.get(f"/admin/feedback/{ticket.id}").text
+    assert name in page and 'href="tel:0912345678"' in page, "the commune's officer can call back"
+    workbook = load_workbook(io.BytesIO(client.get("/admin/feedback/export.xlsx").content)).active
+    [header, row] = list(workbook.values)
+    assert row[header.index("Người gửi")] == name and row[header.index("Số điện thoại")] == "0912345678"
+    client.cookies.clear()
+    login(client, "xem")
+    assert "0912345678" not in client.get(f"/admin/feedback/{ticket.id}").text, "not for viewers"
+
+    file_reflection(person, text="Đèn đường bản Nậm Xe hỏng.")
+    person.tap("fb_done")
+    again = person.tap("fb_send:named")
+    assert "Bạn tên là gì" not in again[-1].text, "the name is known now"
+    person.tap("fb_phone:last")
+    with db.transaction() as session:
+        [newer, _older] = feedback.of_person(session, ticket.person_id or 0)
+        assert (newer.sender_name, newer.phone) == (name, "0912345678"), "the number left last time"
+
+
+def test_a_category_an_admin_named_with_markup_is_shown_as_text(client: httpx.Client, db: Database) -> None:
+    make_admin(db, "tinh")
+    login(client, "tinh")
+    hostile = '<img src=x onerror="alert(1)">Nước'
+    client.post(
+        "/admin/feedback-categories",
+        data={
+            "csrf_token": csrf(client.get("/admin/feedback-categories")),
+            "label": hostile,
+            "active": "true",
+        },
+    )
+    chat = next(_chat_ids)
+    factories.add_person(db, f"telegram:{chat}", commune=PHONG_THO, province=12)
+    with db.transaction() as session:
+        category = next(c for c in feedback.categories(session) if c.label == hostile)
+        person_row = people.get_by_urn(session, f"telegram:{chat}")
+        assert person_row is not None
+        ticket = feedback.file_ticket(
+            session,
+            person_row,
+            person_row.identities[0].urn,
+            feedback.Filing(category.id, "x"),
+            datetime.now(VN),
+        )
+        ticket_id = ticket.id
+    for url in ("/admin/feedback", f"/admin/feedback/{ticket_id}", "/admin/feedback-categories"):
+        page = client.get(url).text
+        assert "<img src=x" not in page and "&lt;img src=x" in page, url
+
+
+def test_the_village_shows_in_the_inbox_the_ticket_and_the_export(client: httpx.Client, db: Database) -> None:
+    with db.transaction() as session:
+        village = areas.create_village(session, commune_code=PHONG_THO, name="Bản Nậm Xe <b>")
+        village_id = village.id
+    person = WebDriver(client)
+    first = person.send("/start")
+    person.tap(first[-1].payload("Tiếng Việt"))
+    person.send("lai chau")
+    asked = person.send("phong tho")
+    assert f"vil:{village_id}" in [payload for _label, payload in asked[-1].buttons]
+    person.tap(f"vil:{village_id}")
+    person.tap("consent:yes")
+    file_reflection(person)
+    person.tap("fb_done")
+    person.tap("fb_send:anon")
+    ticket = ticket_of(db, person.urn)
+    assert ticket.village_id == village_id
+
+    make_admin(db, "xa", Role.commune_officer, communes=(PHONG_THO,))
+    login(client, "xa")
+    for url in ("/admin/feedback", f"/admin/feedback/{ticket.id}"):
+        page = client.get(url).text
+        assert "Bản Nậm Xe &lt;b&gt;" in page and "Xã Phong Thổ" in page, url
+    workbook = load_workbook(io.BytesIO(client.get("/admin/feedback/export.xlsx").content)).active
+    [header, row] = list(workbook.values)
+    assert row[header.index("Thôn, bản")] == "Bản Nậm Xe <b>"
+    assert row[header.index("Xã, phường")] == "Xã Phong Thổ"
+
+
+def test_my_reflections_open_a_ticket_and_read_the_answer_again(
+    person: Driver, client: httpx.Client, db: Database, fake_telegram: FakeBotAPI
+) -> None:
+    file_reflection(person)
+    photo = person.send_file(PNG, "photo", "image/png" if isinstance(person, WebDriver) else "image/jpeg")
+    assert photo[-1].text.startswith("🖼 Đã nhận ảnh.") and "1 ảnh" in photo[-1].text
+    if isinstance(person, TelegramDriver):
+        [shown] = fake_telegram.sent(person.chat_id, "sendPhoto")
+        assert shown.files == {} and fake_telegram.files[shown.params["photo"]][1] == PNG, (
+            "the person's own photo, by the id Telegram keeps it under"
+        )
+    located = person.send_location(22.6301, 103.3504)
+    assert located[-1].text.startswith("📍 Đã nhận vị trí đã gửi.")
+    person.tap("fb_done")
+    person.tap("fb_send:anon")
+    ticket = ticket_of(db, person.urn)
+    make_admin(db, "xa", Role.commune_officer, communes=(PHONG_THO,))
+    login(client, "xa")
+    page = client.get(f"/admin/feedback/{ticket.id}")
+    client.post(
+        f"/admin/feedback/{ticket.id}/reply",
+        data={"csrf_token": csrf(page), "text": "Thứ Hai xã cử thợ lên sửa cầu."},
+    )
+    wait_for_text(person, "Thứ Hai xã cử thợ lên sửa cầu.")
+
+    listed = person.tap("fb_mine")
+    assert ticket.code in listed[0].text and "Đã trả lời" in listed[0].text
+    opened = person.tap(listed[0].payload(ticket.code))
+    text = "\n".join(seen.text for seen in opened)
+    assert ticket.code in text and "Cầu treo bản Nậm Xe" in text
+    assert "Cán bộ trả lời ngày" in text and "Thứ Hai xã cử thợ lên sửa cầu." in text
+    assert [label for label, _payload in opened[-1].buttons][:2] == ["😊 Hài lòng", "😞 Chưa hài lòng"]
+    if not isinstance(person, ZaloDriver):  # Zalo has no hidden button data to forge
+        chat = next(_chat_ids)
+        factories.add_person(db, f"telegram:{chat}", commune=PHONG_THO, province=12)
+        with db.transaction() as session:
+            other = people.get_by_urn(session, f"telegram:{chat}")
+            assert other is not None
+            theirs = feedback.file_ticket(
+                session, other, f"telegram:{chat}", feedback.Filing(1, "Của người khác."), datetime.now(VN)
+            )
+            theirs_id = theirs.id
+        refused = person.tap(f"fb_view:{theirs_id}")
+        assert "Không tìm thấy phản ánh này." in refused[0].text
+        assert all("Của người khác." not in seen.text for seen in refused)
+
+
+def link_official_chat(
+    client: httpx.Client, db: Database, fake_telegram: FakeBotAPI, username: str
+) -> Driver:
+    """An official logged in as `username` links a Telegram chat, where new reflections are announced."""
+    login(client, username)
+    made = client.post("/admin/feedback/link", data={"csrf_token": csrf(client.get("/admin/feedback"))})
+    code = client.get(made.headers["location"]).text.split("Gửi «/link ", 1)[1].split("»", 1)[0]
+    official = TelegramDriver(client, fake_telegram, db, next(_chat_ids))
+    assert "Đã liên kết" in official.send(f"/link {code}")[0].text
+    return official
+
+
+def test_an_urgent_reflection_is_announced_at_once_and_due_within_hours(
+    person: Driver, client: httpx.Client, db: Database, fake_telegram: FakeBotAPI
+) -> None:
+    make_admin(db, "xa", Role.commune_officer, communes=(PHONG_THO,))
+    official = link_official_chat(client, db, fake_telegram, "xa")
+    chat = next(_chat_ids)
+    factories.add_person(db, f"telegram:{chat}", commune=PHONG_THO, province=12)
+    with db.transaction() as session:
+        neighbour = people.get_by_urn(session, f"telegram:{chat}")
+        assert neighbour is not None
+        older = feedback.file_ticket(
+            session,
+            neighbour,
+            neighbour.identities[0].urn,
+            feedback.Filing(1, "Đường lầy."),
+            datetime.now(VN),
+        )
+        older.due_on, older_code = date.today() - timedelta(days=3), older.code
+
+    categories = person.tap("fb")[-1]
+    label, payload = categories.buttons[0]
+    assert label == "🚨 Khẩn cấp: sạt lở, lũ, cháy, an ninh", "listed first"
+    asked = person.tap(payload)
+    assert "113 (công an), 114 (cứu hỏa, cứu nạn), 115 (cấp cứu)" in asked[-1].text
+    person.send("Sạt lở đất vùi hai nhà ở bản Nậm Xe.")
+    person.tap("fb_done")
+    done = send_named(person)
+    ticket = ticket_of(db, person.urn)
+    assert ticket.urgent and ticket.due_at is not None
+    assert abs((ticket.due_at - ticket.created_at) - timedelta(hours=24)) < timedelta(minutes=1)
+    due = ticket.due_at.astimezone(VN)
+    assert f"trước {due:%H:%M} ngày {due:%d/%m/%Y}" in done[0].text, "an hour, not only a day"
+    told = wait_for_text(official, ticket.code)
+    assert told.text.startswith(f"🚨 KHẨN CẤP — phản ánh mới {ticket.code}") and f"{due:%H:%M}" in told.text
+    assert "Sạt lở đất vùi hai nhà" in told.text and f"/admin/feedback/{ticket.id}" in told.text
+
+    inbox = client.get("/admin/feedback").text
+    assert inbox.index(ticket.code) < inbox.index(older_code), "at the top, even before an overdue one"
+    assert "🚨 " + ticket.code in inbox and 'class="urgent"' in inbox
+    page = client.get(f"/admin/feedback/{ticket.id}")
+    assert f"{due:%H:%M %d/%m/%Y}" in page.text
+    client.post(f"/admin/feedback/{ticket.id}/reply", data={"csrf_token": csrf(page), "text": "Đã cử người."})
+    handled = client.get("/admin/feedback").text
+    assert handled.index(older_code) < handled.index(ticket.code), "answered: no longer at the top"
+
+
+def test_admins_set_an_urgent_deadline_in_hours(client: httpx.Client, db: Database) -> None:
+    make_admin(db, "tinh")
+    login(client, "tinh")
+    with db.transaction() as session:
+        urgent = next(c for c in feedback.categories(session) if c.code == "khan-cap")
+        assert urgent.deadline_hours == 24
+        urgent_id = urgent.id
+    token = csrf(client.get("/admin/feedback-categories"))
+    form = {
+        "csrf_token": token,
+        "category_id": urgent_id,
+        "label": "Khẩn cấp",
+        "deadline_days": 1,
+        "active": "true",
+    }
+    assert client.post("/admin/feedback-categories", data=form | {"deadline_hours": "6"}).status_code == 303
+    assert 'name="deadline_hours" value="6"' in client.get("/admin/feedback-categories").text
+    for wrong in ("0", "100", "sáu"):
+        refused = client.post("/admin/feedback-categories", data=form | {"deadline_hours": wrong})
+        assert refused.status_code == 400 and "từ 1 đến 72 giờ" in refused.text, wrong
+    client.post("/admin/feedback-categories", data=form | {"deadline_hours": ""})
+    with db.transaction() as session:
+        changed = feedback.get_category(session, urgent_id)
+        assert changed is not None and changed.deadline_hours is None, "no longer urgent"
+
+
+def filed(person: Driver, db: Database, text: str) -> Ticket:
+    """A named reflection with text only, filed through the conversation; its ticket."""
+    file_reflection(person, text=text)
+    person.tap("fb_done")
+    send_named(person)
+    with db.transaction() as session:
+        found = people.get_by_urn(session, person.urn)
+        assert found is not None
+        return feedback.of_person(session, found.id)[0]
+
+
+def test_a_ticket_moves_to_a_commune_of_the_province_or_an_agency(
+    client: httpx.Client, db: Database, fake_telegram: FakeBotAPI
+) -> None:
+    person = TelegramDriver(client, fake_telegram, db, next(_chat_ids))
+    onboard(person)
+    ticket = filed(person, db, "Đường liên xã qua Mường Tè sạt taluy.")
+    make_admin(db, "xa", Role.commune_officer, communes=(PHONG_THO,))
+    make_admin(db, "xakhac", Role.commune_officer, communes=(MUONG_TE,))
+    receiving = link_official_chat(client, db, fake_telegram, "xakhac")
+    client.cookies.clear()
+    login(client, "xa")
+    page = client.get(f"/admin/feedback/{ticket.id}")
+    token = csrf(page)
+    elsewhere = areas.communes(1)[0]  # a commune of Hà Nội, not of Lai Châu
+    assert f'value="{MUONG_TE}"' in page.text and f'value="{elsewhere.code}"' not in page.text
+    moving = f"/admin/feedback/{ticket.id}/transfer"
+    refused = client.post(moving, data={"csrf_token": token, "commune": elsewhere.code, "reason": "x"})
+    assert refused.status_code == 400 and "trong tỉnh của mình" in refused.text
+    no_reason = client.post(moving, data={"csrf_token": token, "commune": MUONG_TE, "reason": " "})
+    assert no_reason.status_code == 400 and "Hãy ghi lý do." in no_reason.text
+    assert ticket_of(db, person.urn).commune_code == PHONG_THO
+
+    moved = client.post(
+        moving, data={"csrf_token": token, "commune": MUONG_TE, "reason": "Đường do Mường Tè quản lý"}
+    )
+    assert moved.status_code == 303 and moved.headers["location"] == f"/admin/feedback?moved={ticket.code}"
+    assert f"Đã chuyển phản ánh {ticket.code}" in client.get(moved.headers["location"]).text
+    assert client.get(f"/admin/feedback/{ticket.id}").status_code == 404, (
+        "the sending officer no longer sees it"
+    )
+    assert ticket.code not in client.get("/admin/feedback").text
+    told = wait_for_text(person, "đã được chuyển đến Xã Mường Tè")
+    assert ticket.code in told.text
+    announced = wait_for_text(receiving, f"Phản ánh {ticket.code} được chuyển đến Xã Mường Tè")
+    assert "Đường do Mường Tè quản lý" in announced.text
+
+    client.cookies.clear()
+    login(client, "xakhac")
+    assert ticket.code in client.get("/admin/feedback").text, "the receiving officer sees it"
+    page = client.get(f"/admin/feedback/{ticket.id}")
+    assert "Xã Phong Thổ → Xã Mường Tè" in page.text and "Đường do Mường Tè quản lý" in page.text
+    assert "<strong>xa</strong> · Chuyển xã" in page.text, "who moved it"
+    hostile = "<script>alert(1)</script>Công an xã"
+    forwarded = client.post(
+        f"/admin/feedback/{ticket.id}/forward",
+        data={"csrf_token": csrf(page), "agency": hostile, "reason": "Có dấu hiệu phá rừng"},
+    )
+    assert forwarded.status_code == 303
+    page = client.get(f"/admin/feedback/{ticket.id}")
+    assert (
+        "&lt;script&gt;alert(1)&lt;/script&gt;Công an xã" in page.text and "<script>alert(1)" not in page.text
+    )
+    assert ticket_of(db, person.urn).status == TicketStatus.in_progress
+    wait_for_text(person, f"đã được chuyển đến {hostile} để giải quyết")
+
+
+def test_a_duplicate_is_merged_and_both_people_get_the_answer(
+    client: httpx.Client, db: Database, fake_telegram: FakeBotAPI
+) -> None:
+    first = TelegramDriver(client, fake_telegram, db, next(_chat_ids))
+    second = WebDriver(client)
+    for person in (first, second):
+        onboard(person)
+    main = filed(first, db, "Mất điện cả bản Nậm Xe từ hôm qua.")
+    duplicate = filed(second, db, "Bản Nậm Xe mất điện.")
+    chat = next(_chat_ids)
+    factories.add_person(db, f"telegram:{chat}", commune=MUONG_TE, province=12)
+    with db.transaction() as session:
+        far = people.get_by_urn(session, f"telegram:{chat}")
+        assert far is not None
+        other = feedback.file_ticket(
+            session, far, far.identities[0].urn, feedback.Filing(1, "Mất điện."), datetime.now(VN)
+        )
+        other_id = other.id
+    make_admin(db, "tinh")
+    login(client, "tinh")
+    page = client.get(f"/admin/feedback/{duplicate.id}")
+    assert f'<option value="{main.id}">' in page.text and f'<option value="{other_id}">' not in page.text
+    merging = f"/admin/feedback/{duplicate.id}/merge"
+    refused = client.post(merging, data={"csrf_token": csrf(page), "main": other_id})
+    assert refused.status_code == 400 and "cùng xã" in refused.text
+    merged = client.post(merging, data={"csrf_token": csrf(page), "main": main.id, "note": "Cùng một sự cố"})
+    assert merged.status_code == 303 and merged.headers["location"] == f"/admin/feedback/{main.id}"
+    told = wait_for_text(second, f"trùng với phản ánh {main.code}")
+    assert duplicate.code in told.text
+    with db.transaction() as session:
+        closed = feedback.get(session, duplicate.id)
+        assert closed is not None and closed.status == TicketStatus.closed and closed.duplicate_of == main.id
+    page = client.get(f"/admin/feedback/{main.id}")
+    assert duplicate.code in page.text and "Cùng một sự cố" in page.text
+
+    client.post(
+        f"/admin/feedback/{main.id}/reply",
+        data={"csrf_token": csrf(page), "text": "Điện lực đang sửa đường dây."},
+    )
+    to_first = wait_for_text(first, "Điện lực đang sửa đường dây.")
+    assert [label for label, _ in to_first.buttons] == ["😊 Hài lòng", "😞 Chưa hài lòng"]
+    to_second = wait_for_text(second, "Điện lực đang sửa đường dây.")
+    assert f"đã gộp phản ánh {duplicate.code} của bạn" in to_second.text and to_second.buttons == []
+    second.tap("fb_mine")
+    again = second.tap(f"fb_view:{duplicate.id}")
+    text = "\n".join(seen.text for seen in again)
+    assert f"Đã gộp vào phản ánh {main.code}" in text and "Điện lực đang sửa đường dây." in text
+
+
+def test_officials_answer_with_reply_templates_they_keep(
+    client: httpx.Client, db: Database, fake_telegram: FakeBotAPI
+) -> None:
+    person = TelegramDriver(client, fake_telegram, db, next(_chat_ids))
+    onboard(person)
+    ticket = filed(person, db, "Xin hỗ trợ giống lúa.")
+    for username, commune in (("xa", PHONG_THO), ("xa2", PHONG_THO), ("xakhac", MUONG_TE)):
+        make_admin(db, username, Role.commune_officer, communes=(commune,))
+    login(client, "xa")
+    token = csrf(client.get("/admin/feedback-templates"))
+    hostile = 'Xã đã nhận.</textarea><script>alert(1)</script> Sẽ trả lời trong tuần."'
+    shared = {"csrf_token": token, "title": "<b>Đã nhận</b>", "text": hostile, "share": PHONG_THO}
+    assert client.post("/admin/feedback-templates", data=shared).status_code == 303
+    own = {"csrf_token": token, "title": "Riêng", "text": "Mẫu của riêng tôi."}
+    assert client.post("/admin/feedback-templates", data=own).status_code == 303
+    outside = client.post("/admin/feedback-templates", data=own | {"share": MUONG_TE})
+    assert outside.status_code == 400 and "không thuộc phạm vi" in outside.text
+    empty = client.post("/admin/feedback-templates", data=own | {"text": " "})
+    assert empty.status_code == 400 and "Nội dung mẫu cần từ 1 đến 4000 ký tự." in empty.text
+    listing = client.get("/admin/feedback-templates").text
+    assert "&lt;b&gt;Đã nhận&lt;/b&gt;" in listing and "<script>alert(1)" not in listing
+    with db.transaction() as session:
+        ids = {t.title: t.id for t in feedback.reply_templates(session, 0, [PHONG_THO, MUONG_TE])}
+    assert list(ids) == ["<b>Đã nhận</b>"], "only shared templates are others' to see"
+
+    client.cookies.clear()
+    login(client, "xa2")
+    page = client.get(f"/admin/feedback/{ticket.id}", params={"template": ids["<b>Đã nhận</b>"]}).text
+    assert "&lt;/textarea&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert(1)" not in page
+    assert "Mẫu của riêng tôi." not in page, "someone else's own template"
+    assert 'id="reply-text" rows="4" maxlength="4000">Xã đã nhận.&lt;/textarea&gt;' in page, (
+        "in the answer box"
+    )
+    sent = client.post(
+        f"/admin/feedback/{ticket.id}/reply",
+        data={"csrf_token": csrf(client.get("/admin/feedback")), "text": hostile},
+    )
+    assert sent.status_code == 303
+    wait_for_text(person, "Sẽ trả lời trong tuần.")
+
+    client.cookies.clear()
+    login(client, "xakhac")
+    assert "Đã nhận" not in client.get("/admin/feedback-templates").text, "another commune's"
+    refused = client.post(
+        f"/admin/feedback-templates/{ids['<b>Đã nhận</b>']}/delete",
+        data={"csrf_token": csrf(client.get("/admin/feedback-templates"))},
+    )
+    assert refused.status_code == 404

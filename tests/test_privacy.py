@@ -58,6 +58,7 @@ from tests.fakes.server import LiveServer
 from tests.fakes.telegram_api import FakeBotAPI
 from tests.fakes.zalo_api import FakeZalo
 from tests.test_admin import csrf, login, make_admin
+from tests.test_feedback import send_named
 
 PHONG_THO, LAI_CHAU = 3549, 12
 PHONE = "0912 345 678"
@@ -142,7 +143,7 @@ def file_reflection(person: Driver, *files: tuple[bytes, str, str]) -> None:
         person.send_file(data, kind, mime)
     person.send_location(22.6301, 103.3504)
     person.tap("fb_done")
-    done = person.tap("fb_send:named")
+    done = send_named(person)
     assert "Mã phản ánh: PA-" in done[0].text
 
 

@@ -463,6 +463,7 @@ def test_an_answer_to_someone_silent_too_long_waits_until_they_write_again(
     file_reflection(person)
     person.tap("fb_done")
     person.tap("fb_send:named")
+    person.tap("fb_phone:skip")
     ticket = ticket_of(db, person.urn)
     fake_zalo.age(person.user_id, hours=24 * 8)
     make_admin(db, "tinh")

@@ -13,7 +13,18 @@ from typing import Any, ClassVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message, Update
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter, Application, BaseUpdateProcessor, ContextTypes, TypeHandler
 
@@ -22,6 +33,8 @@ from bot.channels.locks import KeyedLocks
 from bot.config import Settings
 from bot.conversation.types import Attachment, Inbound, Outcome, Received, Reply
 from bot.media import service as media
+from bot.messages.models import Direction
+from bot.messages.models import Message as Stored
 from bot.runtime import runtime_of
 
 log = logging.getLogger(__name__)
@@ -72,6 +85,8 @@ def to_inbound(update: Update) -> Inbound:
     if message.location is not None:
         where = (message.location.latitude, message.location.longitude)
         return Inbound(kind="location", location=where, **common)
+    if message.contact is not None:
+        return Inbound(kind="text", text=message.contact.phone_number, **common)
     kind = _media_kind(message.to_dict())
     if kind in MEDIA_KINDS:
         return Inbound(kind="media", payload=kind, text=message.caption or "", **common)
@@ -89,7 +104,6 @@ def _media_kind(message: dict[str, Any]) -> str:
         "video_note",
         "document",
         "location",
-        "contact",
     ):
         if key in message:
             return key
@@ -105,6 +119,15 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup([buttons[i : i + cols] for i in range(0, len(buttons), cols)])
 
 
+def contact_keyboard(reply: Reply) -> ReplyKeyboardMarkup:
+    """A reply that asks for the person's number gets a keyboard under the input field instead (only
+    those can share a contact): the contact button first, then the others, whose taps come back as their
+    labels."""
+    rows = [[KeyboardButton(reply.contact, request_contact=True)]]
+    rows += [[KeyboardButton(b.label)] for b in reply.buttons]
+    return ReplyKeyboardMarkup(rows, resize_keyboard=True, one_time_keyboard=True)
+
+
 @register_channel
 class TelegramChannel(Channel):
     """Sends neutral replies through the Bot API; a blocked bot is reported so the person is unsubscribed."""
@@ -114,19 +137,47 @@ class TelegramChannel(Channel):
     def __init__(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         self.application = application
         self.files = PlatformFiles(self)
+        self.asking: set[int] = set()  # chats shown a keyboard under the input field, until a plain message
+
+    def interpret(self, session: Session, inbound: Inbound) -> Inbound:
+        """A tap on a keyboard under the input field arrives as the button's label: it becomes the button
+        it stands for, when the message just shown had such a keyboard."""
+        if inbound.kind != "text":
+            return inbound
+        latest = session.scalar(
+            select(Stored.payload)
+            .where(Stored.urn == inbound.urn, Stored.direction == Direction.outbound)
+            .order_by(Stored.id.desc())
+            .limit(1)
+        )
+        shown = Reply.from_payload("", latest or {})
+        tapped = next((b for b in shown.buttons if shown.contact and b.label == inbound.text), None)
+        return replace(inbound, kind="button", payload=tapped.payload) if tapped else inbound
 
     async def send(self, urn: str, reply: Reply, replace: str | None = None) -> str | None:
-        """One reply: text with its keyboard, or a voice note or picture with the text as caption. A reply
-        to a tap replaces the tapped message, so menus change in place and no used keyboard is left."""
+        """One reply: text with its keyboard, or a voice note or picture with the text as caption (a
+        person's own picture shown back only by the id Telegram keeps it under). A reply to a tap
+        replaces the tapped message, so menus change in place and no used keyboard is left; the first
+        plain message after a keyboard under the input field takes that keyboard away."""
         chat_id = int(urn.split(":", 1)[1])
+        attachment = reply.attachment
+        if attachment is not None and attachment.echo and attachment.platform_id(self.type) is None:
+            attachment = None
         try:
-            if reply.attachment is not None:
-                return await self._send_file(chat_id, reply, reply.attachment)
-            if replace is not None:
+            if attachment is not None:
+                return await self._send_file(chat_id, reply, attachment)
+            if replace is not None and not reply.contact:
                 edited = await self._edit(chat_id, int(replace), reply)
                 if edited is not None:
                     return edited
-            sent = await self.application.bot.send_message(chat_id, reply.text, reply_markup=keyboard(reply))
+            markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None = keyboard(reply)
+            if reply.contact:
+                self.asking.add(chat_id)
+                markup = contact_keyboard(reply)
+            elif markup is None and chat_id in self.asking:
+                self.asking.discard(chat_id)
+                markup = ReplyKeyboardRemove()
+            sent = await self.application.bot.send_message(chat_id, reply.text, reply_markup=markup)
         except Forbidden as exc:
             raise SendError(exc.message, blocked=True) from exc
         except RetryAfter as exc:
@@ -276,7 +327,13 @@ class TelegramBot:
         limit = self.settings.max_upload_mb * 1_000_000
         mime = getattr(item, "mime_type", None) or MEDIA_KINDS[kind]
         duration = int(_seconds(getattr(item, "duration", 0) or 0))
-        received = Received(kind=kind, mime=mime, size=item.file_size or 0, duration=duration)  # type: ignore[arg-type]
+        received = Received(
+            kind=kind,  # type: ignore[arg-type]
+            mime=mime,
+            size=item.file_size or 0,
+            duration=duration,
+            platform_ids=((TelegramChannel.type, item.file_id),),
+        )
         if received.size > limit:
             return replace(inbound, received=replace(received, error="too_large"))
         try:

@@ -37,8 +37,9 @@ class WebChannel(Channel):
 
 
 def reply_json(message_id: int, reply: Reply) -> dict[str, Any]:
-    """A reply in the web chat protocol."""
-    attached = reply.attachment
+    """A reply in the web chat protocol; a person's own picture is not sent back (the page shows what it
+    sent), and the page has no contact button (the reply's text says to type the number)."""
+    attached = None if reply.attachment is None or reply.attachment.echo else reply.attachment
     return {
         "id": message_id,
         "text": reply.text,

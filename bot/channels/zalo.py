@@ -149,10 +149,13 @@ class ZaloChannel(Channel):
 
     async def send(self, urn: str, reply: Reply, replace: str | None = None) -> str | None:
         """One reply as one Zalo message (each counts against the person's free messages): a picture with
-        its caption, a voice note or a document as its text with a link (Zalo's file upload takes PDF and
-        Word files only; a person's data file is JSON, behind an expiring token), text with its buttons."""
+        its caption, a voice note as its text with a link to play it, a document as its text with a link
+        (Zalo's file upload takes PDF and Word files only; a person's data file is JSON, behind an expiring
+        token), text with its buttons. A person's own picture is not uploaded back to show it (its text says
+        it arrived); Zalo has no contact button, so a reply asking for a number is its text (which says to
+        type it)."""
         user_id = urn.split(":", 1)[1]
-        attachment = reply.attachment
+        attachment = None if reply.attachment is None or reply.attachment.echo else reply.attachment
         if attachment is not None and attachment.kind == "image":
             caption = numbered(reply.text, [b.label for b in reply.buttons]) if reply.buttons else reply.text
             image = await self._upload(attachment)

@@ -1,18 +1,21 @@
 """'Góp ý – Phản ánh' in the conversation: pick a category, send text, voice notes, photos and a location,
-choose to give one's name or not, get a ticket code and a due date; 'Phản ánh của tôi' lists them; an
-official's answer asks 'Hài lòng / Chưa hài lòng', and 'not satisfied' reopens the ticket once."""
+choose to give one's name (typed when no app told it) and a phone number, or not, get a ticket code and a
+due date; 'Phản ánh của tôi' lists them; an official's answer asks 'Hài lòng / Chưa hài lòng', and 'not
+satisfied' reopens the ticket once."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from bot.accounts import service as accounts
-from bot.bulletins.compose import CAPTION_LIMIT
+from bot.bulletins.compose import CAPTION_LIMIT, attachment, split
 from bot.conversation import onboarding
 from bot.conversation.router import Context, MenuEntry, Router
 from bot.conversation.types import Attachment, Button, Reply
-from bot.db import local_today
+from bot.db import utcnow
 from bot.feedback import service as feedback
 from bot.feedback.models import Ticket, TicketStatus
 from bot.i18n import format_day, mark
@@ -20,8 +23,12 @@ from bot.media import service as media
 from bot.people.models import PersonRole
 
 STEP_COMPOSE = "feedback.compose"
+STEP_NAME = "feedback.name"
+STEP_PHONE = "feedback.phone"
 STEP_REASON = "feedback.reason"
+FILING_STEPS = (STEP_COMPOSE, STEP_NAME, STEP_PHONE)  # the reflection is still being put together
 MAX_TEXT = 4000
+MAX_NAME = 100
 MAX_FILES = 10
 STATUS_LABELS = {
     TicketStatus.new: mark("Mới"),
@@ -38,13 +45,24 @@ KIND_LABELS = {
     "document": mark("tệp"),
 }
 BEHALF_BANDS = (1, 5, 10, 30, 100)
+# What an urgent reflection cannot replace: Viet Nam's emergency numbers.
+EMERGENCY_NUMBERS = mark(
+    "🚨 Nếu có người đang gặp nguy hiểm, hãy gọi ngay 113 (công an), 114 (cứu hỏa, cứu nạn), 115 (cấp cứu). "
+    "Phản ánh khẩn cấp được báo ngay cho cán bộ xã."
+)
+MINE_LIMIT = 8  # tickets listed, one button each
+ANSWERS_SHOWN = 3  # the latest answers read again
+QUOTE_LIMIT = 300  # characters of the person's own text quoted back
 
 
 def start(ctx: Context) -> None:
     """'fb': the categories, as big buttons."""
     _ = ctx._
     ctx.goto("")
-    buttons = [Button(_(c.label), f"fb_cat:{c.id}") for c in feedback.categories(ctx.session)]
+    buttons = [
+        Button(("🚨 " if c.deadline_hours else "") + _(c.label), f"fb_cat:{c.id}")
+        for c in feedback.categories(ctx.session)
+    ]
     ctx.reply(
         _("Bạn muốn góp ý, phản ánh về việc gì?"),
         [*buttons, Button(_("☰ Menu chính"), "menu")],
@@ -66,17 +84,18 @@ def chose_category(ctx: Context) -> None:
         start(ctx)
         return
     ctx.goto(STEP_COMPOSE, category=category.id, text="", files=[], lat=None, lon=None)
-    ctx.reply(
-        _(
-            "Bạn hãy gửi nội dung: gõ chữ, gửi tin nhắn thoại (nói bằng tiếng nào cũng được), ảnh, và vị trí "
-            "nếu cần. Gửi xong thì bấm «Xong, gửi đi»."
-        ),
-        _compose_buttons(ctx),
+    ask = _(
+        "Bạn hãy gửi nội dung: gõ chữ, gửi tin nhắn thoại (nói bằng tiếng nào cũng được), ảnh, và vị trí "
+        "nếu cần. Gửi xong thì bấm «Xong, gửi đi»."
     )
+    if category.deadline_hours:
+        ask = f"{_(EMERGENCY_NUMBERS)}\n\n{ask}"
+    ctx.reply(ask, _compose_buttons(ctx))
 
 
-def _acknowledge(ctx: Context) -> None:
-    """Say what has been collected so far."""
+def _acknowledge(ctx: Context, receipt: str = "", echo: Attachment | None = None) -> None:
+    """Say what has been collected so far, after a receipt for what just arrived (a picture shown back
+    where the app can)."""
     _ = ctx._
     data = ctx.person.state_data
     parts = [_("chữ")] if data.get("text") else []
@@ -87,10 +106,8 @@ def _acknowledge(ctx: Context) -> None:
     parts += [f"{n} {label}" for label, n in counts.items()]
     if data.get("lat") is not None:
         parts.append(_("vị trí"))
-    ctx.reply(
-        _("Đã nhận: {parts}. Gửi thêm, hoặc bấm «Xong, gửi đi».").format(parts=", ".join(parts)),
-        _compose_buttons(ctx),
-    )
+    summary = _("Đã nhận: {parts}. Gửi thêm, hoặc bấm «Xong, gửi đi».").format(parts=", ".join(parts))
+    ctx.reply(f"{receipt}\n{summary}" if receipt else summary, _compose_buttons(ctx), attachment=echo)
 
 
 def typed(ctx: Context) -> None:
@@ -111,8 +128,10 @@ def sent_file(ctx: Context) -> None:
     _ = ctx._
     data = dict(ctx.person.state_data)
     inbound = ctx.inbound
+    receipt, echo = "", None
     if inbound.location is not None:
         data["lat"], data["lon"] = inbound.location
+        receipt = _("📍 Đã nhận vị trí đã gửi.")
     received = inbound.received
     if received is not None:
         if received.error == "too_large":
@@ -143,17 +162,22 @@ def sent_file(ctx: Context) -> None:
         data["files"] = [*data.get("files", []), [received.kind, stored.id]]
         if inbound.text.strip():
             data["text"] = "\n".join(p for p in (data.get("text", ""), inbound.text.strip()) if p)
+        if received.kind == "photo":
+            receipt = _("🖼 Đã nhận ảnh.")
+            shown = attachment(Path(ctx.settings.media_dir), stored, "image")
+            echo = dataclasses.replace(shown, echo=True, platform_ids=received.platform_ids)
     ctx.goto(STEP_COMPOSE, **data)
-    _acknowledge(ctx)
+    _acknowledge(ctx, receipt, echo)
 
 
 def done(ctx: Context) -> None:
     """'fb_done': prestigious persons say for how many people; then everyone chooses name or anonymous."""
     _ = ctx._
     data = ctx.person.state_data
-    if ctx.person.state != STEP_COMPOSE:
+    if ctx.person.state not in FILING_STEPS:
         start(ctx)
         return
+    ctx.goto(STEP_COMPOSE, **data)
     if not data.get("text") and not data.get("files") and data.get("lat") is None:
         ctx.reply(_("Bạn chưa gửi nội dung nào. Hãy gõ chữ, gửi ghi âm hoặc ảnh."), _compose_buttons(ctx))
         return
@@ -170,13 +194,16 @@ def done(ctx: Context) -> None:
             "Gửi kèm tên của bạn, hay ẩn danh? Ẩn danh: cán bộ chỉ thấy nơi ở và nội dung, không thấy tên; "
             "bạn vẫn nhận được trả lời ở đây."
         ),
-        [Button(_("👤 Gửi kèm tên"), "fb_send:named"), Button(_("🙈 Gửi ẩn danh"), "fb_send:anon")],
+        # Someone who said no to the privacy notice is never asked for a name or number to keep.
+        [Button(_("👤 Gửi kèm tên"), "fb_send:named"), Button(_("🙈 Gửi ẩn danh"), "fb_send:anon")]
+        if ctx.person.consented
+        else [Button(_("🙈 Gửi ẩn danh"), "fb_send:anon")],
     )
 
 
 def for_whom(ctx: Context) -> None:
     """'fb_for:<n>': how many people a prestigious person speaks for."""
-    if ctx.person.state != STEP_COMPOSE or not ctx.arg.isdigit() or int(ctx.arg) not in BEHALF_BANDS:
+    if ctx.person.state not in FILING_STEPS or not ctx.arg.isdigit() or int(ctx.arg) not in BEHALF_BANDS:
         start(ctx)
         return
     ctx.goto(STEP_COMPOSE, **(ctx.person.state_data | {"for": int(ctx.arg)}))
@@ -184,47 +211,180 @@ def for_whom(ctx: Context) -> None:
 
 
 def send(ctx: Context) -> None:
-    """'fb_send:named|anon': the ticket is created in this transaction; the code and due date go back only
-    with its commit."""
-    _ = ctx._
-    data = ctx.person.state_data
-    if ctx.person.state != STEP_COMPOSE:
+    """'fb_send:named|anon': anonymous is filed at once; named needs a name, asked when no app told it,
+    then offers to leave a phone number."""
+    if ctx.person.state not in FILING_STEPS:
         start(ctx)
         return
+    if ctx.arg == "anon" or not ctx.person.consented:
+        _file(ctx, anonymous=True)
+    elif ctx.person.state_data.get("name") or ctx.person.display_name.strip():
+        _ask_phone(ctx)
+    else:
+        _ask_name(ctx)
+
+
+def _ask_name(ctx: Context, problem: str = "") -> None:
+    """One short step: the name officials will see."""
+    _ = ctx._
+    ctx.goto(STEP_NAME, **ctx.person.state_data)
+    ctx.reply(
+        (problem + "\n" if problem else "") + _("Bạn tên là gì? Hãy gõ họ và tên để cán bộ biết ai gửi."),
+        [Button(_("🙈 Gửi ẩn danh"), "fb_send:anon"), Button(_("✖ Hủy"), "menu")],
+    )
+
+
+def typed_name(ctx: Context) -> None:
+    """The name typed at the naming step; it also becomes the person's name where no app gave one."""
+    name = " ".join(ctx.inbound.text.split())
+    if not name or len(name) > MAX_NAME:
+        _ask_name(ctx, ctx._("Tên cần từ 1 đến {limit} ký tự.").format(limit=MAX_NAME))
+        return
+    if not ctx.person.display_name.strip():
+        ctx.person.display_name = name
+    ctx.goto(STEP_PHONE, **(ctx.person.state_data | {"name": name}))
+    _ask_phone(ctx)
+
+
+def _ask_phone(ctx: Context, problem: str = "") -> None:
+    """Offer to leave a number officials can call (someone who cannot read the answer can hear it): typed
+    anywhere, shared with one tap where the app can; the number left last time is offered again."""
+    _ = ctx._
+    ctx.goto(STEP_PHONE, **ctx.person.state_data)
+    last = feedback.last_phone(ctx.session, ctx.person.id)
+    buttons = [Button(_("📞 Dùng số {phone}").format(phone=last), "fb_phone:last")] if last else []
+    ctx.reply(
+        (problem + "\n" if problem else "")
+        + _(
+            "Bạn có muốn để lại số điện thoại để cán bộ gọi lại khi cần không? Gõ số điện thoại "
+            "(ví dụ 0912 345 678), hoặc bấm «Không để số»."
+        ),
+        [*buttons, Button(_("⏭ Không để số"), "fb_phone:skip")],
+        contact=_("📞 Gửi số điện thoại của tôi"),
+    )
+
+
+def typed_phone(ctx: Context) -> None:
+    """A number typed (or shared with the app's contact button) at the phone step: kept when it is a
+    Vietnamese mobile number, else asked again with what a number looks like."""
+    _ = ctx._
+    phone = feedback.phone_number(ctx.inbound.text)
+    if phone is None:
+        _ask_phone(
+            ctx,
+            _(
+                "Số «{typed}» chưa đúng. Số di động có 10 chữ số, bắt đầu bằng 03, 05, 07, 08 hoặc 09 "
+                "(ví dụ 0912 345 678)."
+            ).format(typed=ctx.inbound.text.strip()[:30]),
+        )
+        return
+    _file(ctx, anonymous=False, phone=phone)
+
+
+def chose_phone(ctx: Context) -> None:
+    """'fb_phone:last|skip': the number left last time, or none."""
+    if ctx.person.state != STEP_PHONE:
+        start(ctx)
+        return
+    phone = feedback.last_phone(ctx.session, ctx.person.id) if ctx.arg == "last" else None
+    _file(ctx, anonymous=False, phone=phone)
+
+
+def _file(ctx: Context, *, anonymous: bool, phone: str | None = None) -> None:
+    """The ticket is created in this transaction; the code and due date go back only with its commit,
+    with what was sent along (name, number), so the person knows what officials see."""
+    _ = ctx._
+    data = ctx.person.state_data
     on_behalf = data.get("for")
+    name = "" if anonymous else str(data.get("name") or ctx.person.display_name)
     filing = feedback.Filing(
         category_id=data.get("category"),
         text=data.get("text", ""),
         media_ids=tuple((kind, int(media_id)) for kind, media_id in data.get("files", [])),
         latitude=data.get("lat"),
         longitude=data.get("lon"),
-        anonymous=ctx.arg == "anon",
+        anonymous=anonymous,
         on_behalf_of=on_behalf if on_behalf and on_behalf > 1 else None,
+        sender_name=name,
+        phone=phone,
     )
-    ticket = feedback.file_ticket(
-        ctx.session, ctx.person, ctx.inbound.urn, filing, local_today(ctx.settings.timezone)
-    )
+    zone = ZoneInfo(ctx.settings.timezone)
+    ticket = feedback.file_ticket(ctx.session, ctx.person, ctx.inbound.urn, filing, utcnow().astimezone(zone))
     _tell_officials(ctx, ticket)
-    onboarding.back_to_menu(
-        ctx,
-        _("Đã nhận phản ánh của bạn. Mã phản ánh: {code}. Cán bộ sẽ trả lời trước ngày {due}.").format(
-            code=ticket.code, due=format_day(ticket.due_on, ctx.person.language)
-        ),
-    )
+    lines = [
+        _("Đã nhận phản ánh của bạn. Mã phản ánh: {code}. Cán bộ sẽ trả lời trước {due}.").format(
+            code=ticket.code, due=due_text(_, ticket, ctx.person.language, zone)
+        )
+    ]
+    if anonymous:
+        lines.append(_("Bạn gửi ẩn danh: cán bộ không thấy tên của bạn."))
+    elif phone:
+        lines.append(_("Gửi kèm tên «{name}» và số điện thoại {phone}.").format(name=name, phone=phone))
+    else:
+        lines.append(_("Gửi kèm tên «{name}».").format(name=name))
+    onboarding.back_to_menu(ctx, "\n".join(lines))
 
 
 def mine(ctx: Context) -> None:
-    """'fb_mine': the person's tickets and where each stands."""
+    """'fb_mine': the person's tickets and where each stands, one button each to read it again."""
     _ = ctx._
-    tickets = feedback.of_person(ctx.session, ctx.person.id)
+    tickets = feedback.of_person(ctx.session, ctx.person.id, limit=MINE_LIMIT)
     if not tickets:
         onboarding.back_to_menu(ctx, _("Bạn chưa gửi phản ánh nào."))
         return
+    ctx.goto("")
     lines = [
         f"• {t.code} — {_(STATUS_LABELS[t.status])} ({format_day(t.created_at, ctx.person.language)})"
         for t in tickets
     ]
-    onboarding.back_to_menu(ctx, _("Phản ánh của bạn:") + "\n" + "\n".join(lines))
+    buttons = [Button(f"{t.code} · {_(STATUS_LABELS[t.status])}", f"fb_view:{t.id}") for t in tickets]
+    ctx.reply(
+        _("Phản ánh của bạn (bấm vào một phản ánh để xem lại):") + "\n" + "\n".join(lines),
+        [*buttons, Button(_("☰ Menu chính"), "menu")],
+    )
+
+
+def view(ctx: Context) -> None:
+    """'fb_view:<id>': one of the person's own tickets again: what they sent, where it stands, and the
+    officials' latest answers (a voice answer as the voice note it was); anyone else's is not found."""
+    _ = ctx._
+    ticket = feedback.get(ctx.session, int(ctx.arg)) if ctx.arg.isdigit() else None
+    if ticket is None or ticket.person_id != ctx.person.id:
+        ctx.reply(_("Không tìm thấy phản ánh này."))
+        mine(ctx)
+        return
+    language = ctx.person.language
+    category = _(ticket.category.label) if ticket.category else "—"
+    quote = ticket.text if len(ticket.text) <= QUOTE_LIMIT else ticket.text[:QUOTE_LIMIT] + "…"
+    sent = _("{category} · gửi ngày {day}").format(
+        category=category, day=format_day(ticket.created_at, language)
+    )
+    parts = [
+        f"📋 {ticket.code} · {_(STATUS_LABELS[ticket.status])}",
+        sent + (f"\n«{quote}»" if quote else ""),
+    ]
+    if ticket.main is not None:
+        parts.append(_("Đã gộp vào phản ánh {main} về cùng việc.").format(main=ticket.main.code))
+    answers = feedback.answers(ticket)[-ANSWERS_SHOWN:]
+    if not answers:
+        due = due_text(_, ticket, language, ZoneInfo(ctx.settings.timezone))
+        parts.append(_("Chưa có trả lời. Hạn trả lời: {due}.").format(due=due))
+    replies: list[Reply] = []
+    for event in answers:
+        said = _("💬 Cán bộ trả lời ngày {day}:").format(day=format_day(event.created_at, language))
+        heard = f"{said}\n{event.text}".strip()
+        if event.media is None or len(heard) > CAPTION_LIMIT:
+            parts.append(heard)
+        if event.media is not None:
+            voice = attachment(Path(ctx.settings.media_dir), event.media, "voice")
+            replies.append(Reply(heard if len(heard) <= CAPTION_LIMIT else said, attachment=voice))
+    ctx.goto("")
+    ctx.replies += [Reply(chunk) for chunk in split("\n\n".join(parts))] + replies
+    buttons = [Button(_("📋 Phản ánh của tôi"), "fb_mine"), Button(_("☰ Menu chính"), "menu")]
+    if ticket.status == TicketStatus.answered:
+        buttons = [*_rating_buttons(_, ticket), *buttons]
+    last = ctx.replies[-1]
+    ctx.replies[-1] = dataclasses.replace(last, buttons=tuple(buttons), columns=2)
 
 
 def _own_ticket(ctx: Context) -> Ticket | None:
@@ -281,28 +441,39 @@ def register(router: Router) -> None:
     router.button("fb_done", done, onboarded_only=True)
     router.button("fb_for", for_whom, onboarded_only=True)
     router.button("fb_send", send, onboarded_only=True)
+    router.button("fb_phone", chose_phone, onboarded_only=True)
     router.button("fb_mine", mine, onboarded_only=True)
+    router.button("fb_view", view, onboarded_only=True)
     router.button("fb_ok", satisfied, onboarded_only=True)
     router.button("fb_no", not_satisfied, onboarded_only=True)
     router.step(STEP_COMPOSE, typed)
-    router.media_step(STEP_COMPOSE, sent_file)
+    router.step(STEP_NAME, typed_name)
+    router.step(STEP_PHONE, typed_phone)
+    for step in FILING_STEPS:  # a photo sent late still belongs to the reflection
+        router.media_step(step, sent_file)
     router.step(STEP_REASON, reason)
     router.add_menu(MenuEntry("fb", mark("📝 Góp ý – Phản ánh"), order=60))
     router.add_menu(MenuEntry("fb_mine", mark("📋 Phản ánh của tôi"), order=70))
 
 
 def answer_messages(
-    gettext: Callable[[str], str], ticket: Ticket, text: str, voice: Attachment | None
+    gettext: Callable[[str], str],
+    ticket: Ticket,
+    text: str,
+    voice: Attachment | None,
+    duplicate: Ticket | None = None,
 ) -> list[Reply]:
     """An official's answer as the person receives it: the text, the recorded voice if any, and the
-    satisfaction buttons on the last message."""
+    satisfaction buttons on the last message; the sender of a `duplicate` closed into the ticket reads
+    which ticket it answers, and has nothing left to rate."""
     _ = gettext
     header = _("Cán bộ trả lời phản ánh {code}:").format(code=ticket.code)
+    if duplicate is not None:
+        header = _("Cán bộ trả lời phản ánh {code} (đã gộp phản ánh {yours} của bạn vào đây):").format(
+            code=ticket.code, yours=duplicate.code
+        )
     body = f"{header}\n\n{text.strip()}" if text.strip() else header
-    buttons = (
-        Button(_("😊 Hài lòng"), f"fb_ok:{ticket.id}"),
-        Button(_("😞 Chưa hài lòng"), f"fb_no:{ticket.id}"),
-    )
+    buttons = () if duplicate is not None else _rating_buttons(_, ticket)
     if voice is None:
         return [Reply(body, buttons, columns=2)]
     if len(body) <= CAPTION_LIMIT:
@@ -310,17 +481,61 @@ def answer_messages(
     return [Reply(body), Reply(header, buttons, columns=2, attachment=voice)]
 
 
+def moved_message(gettext: Callable[[str], str], ticket: Ticket, where: str) -> Reply:
+    """The person is told where their ticket went (another commune, an agency), so an answer from
+    there is no surprise."""
+    return Reply(
+        gettext("Phản ánh {code} của bạn đã được chuyển đến {where} để giải quyết.").format(
+            code=ticket.code, where=where
+        )
+    )
+
+
+def merged_message(gettext: Callable[[str], str], duplicate: Ticket, main: Ticket) -> Reply:
+    """The person is told their ticket was closed into another about the same thing, and that its
+    answer will reach them."""
+    return Reply(
+        gettext(
+            "Phản ánh {yours} của bạn trùng với phản ánh {main} về cùng việc, nên đã được gộp vào đó. "
+            "Khi cán bộ trả lời phản ánh {main}, bạn cũng nhận được câu trả lời ở đây."
+        ).format(yours=duplicate.code, main=main.code)
+    )
+
+
+def _rating_buttons(gettext: Callable[[str], str], ticket: Ticket) -> tuple[Button, Button]:
+    """Whether an answer helped, on the message that carries it."""
+    return (
+        Button(gettext("😊 Hài lòng"), f"fb_ok:{ticket.id}"),
+        Button(gettext("😞 Chưa hài lòng"), f"fb_no:{ticket.id}"),
+    )
+
+
+def due_text(gettext: Callable[[str], str], ticket: Ticket, language: str | None, zone: ZoneInfo) -> str:
+    """When an answer is due, as people say it: a day, or for an urgent ticket the hour of that day."""
+    if ticket.due_at is None:
+        return gettext("ngày {day}").format(day=format_day(ticket.due_on, language))
+    moment = ticket.due_at.astimezone(zone)
+    return gettext("{time} ngày {day}").format(
+        time=moment.strftime("%H:%M"), day=format_day(moment, language)
+    )
+
+
 def _tell_officials(ctx: Context, ticket: Ticket) -> None:
-    """Notify the officials responsible for the ticket's commune in the chats they linked."""
+    """Notify the officials answering for the ticket's commune in the chats they linked, at once: where it
+    comes from and, when named, who to call back; an urgent one is marked 🚨 and says its hour."""
     gettext = ctx.catalogs.gettext(ctx.settings.admin_language)
     category = gettext(ticket.category.label) if ticket.category else ""
-    text = gettext("Phản ánh mới {code} ({category}), hạn trả lời {due}:\n{text}\n{url}").format(
-        code=ticket.code,
-        category=category,
-        due=format_day(ticket.due_on, ctx.settings.admin_language),
-        text=ticket.text[:300],
-        url=f"{ctx.settings.base_url}/admin/feedback/{ticket.id}",
-    )
+    due = due_text(gettext, ticket, ctx.settings.admin_language, ZoneInfo(ctx.settings.timezone))
+    head = gettext("🚨 KHẨN CẤP — phản ánh mới {code} ({category}), hạn trả lời {due}:")
+    if not ticket.urgent:
+        head = gettext("Phản ánh mới {code} ({category}), hạn trả lời {due}:")
+    lines = [head.format(code=ticket.code, category=category, due=due), ticket.text[:300]]
+    if ticket.village is not None:
+        lines.append(gettext("Nơi: {place}").format(place=ticket.village.name))
+    if ticket.sender_name or ticket.phone:
+        sender = " · ".join(part for part in (ticket.sender_name, ticket.phone) if part)
+        lines.append(gettext("Người gửi: {sender}").format(sender=sender))
+    lines.append(f"{ctx.settings.base_url}/admin/feedback/{ticket.id}")
     for admin in accounts.to_notify(ctx.session, ticket.commune_code):
         if admin.chat_urn and admin.chat_urn != ctx.inbound.urn:
-            ctx.notify(admin.chat_urn, text)
+            ctx.notify(admin.chat_urn, "\n".join(line for line in lines if line))

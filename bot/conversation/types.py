@@ -22,7 +22,9 @@ class Attachment:
     """A file sent with a reply: a voice note, a picture or a document. Channels upload a stored file
     (`path`) once and keep the id the platform gives it (`platform_ids` carries those already known); web
     clients fetch `url`. A document is made for one person (their data): never re-used, `media_id` 0,
-    `url` a link only its token opens, `name` the file name they see."""
+    `url` a link only its token opens, `name` the file name they see. An `echo` is the person's own
+    picture shown back as a receipt: only a platform that already holds it shows it (nobody's photo is
+    uploaded anywhere for a thumbnail)."""
 
     kind: Literal["voice", "image", "document"]
     media_id: int
@@ -31,6 +33,7 @@ class Attachment:
     duration: int = 0
     platform_ids: tuple[tuple[str, str], ...] = ()
     name: str = ""
+    echo: bool = False
 
     def platform_id(self, platform: str) -> str | None:
         """The id a platform gave this file on an earlier upload."""
@@ -45,18 +48,28 @@ class Attachment:
             "url": self.url,
             "duration": self.duration,
             "name": self.name,
+            "platform_ids": [list(pair) for pair in self.platform_ids],
+            "echo": self.echo,
         }
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> Attachment:
+        """Rebuild from the stored form (JSON keeps the id pairs as lists)."""
+        ids = tuple((str(k), str(v)) for k, v in payload.get("platform_ids", []))
+        return cls(**(payload | {"platform_ids": ids}))
 
 
 @dataclass(frozen=True)
 class Reply:
     """One message from Loa Bản: text (a caption when there is an attachment), optional buttons laid out
-    in columns, and at most one attachment."""
+    in columns, and at most one attachment. `contact` labels a button that shares the person's own phone
+    number where the platform has one (Telegram); elsewhere the text must say to type it."""
 
     text: str
     buttons: tuple[Button, ...] = ()
     columns: int = 1
     attachment: Attachment | None = None
+    contact: str = ""
 
     def to_payload(self) -> dict[str, Any]:
         """The stored and web-chat form of a reply."""
@@ -64,6 +77,7 @@ class Reply:
             "buttons": [{"label": b.label, "payload": b.payload} for b in self.buttons],
             "columns": self.columns,
             "attachment": self.attachment.to_payload() if self.attachment else None,
+            "contact": self.contact,
         }
 
     @classmethod
@@ -74,7 +88,8 @@ class Reply:
             text=text,
             buttons=tuple(Button(b["label"], b["payload"]) for b in payload.get("buttons", [])),
             columns=int(payload.get("columns", 1)),
-            attachment=Attachment(**attached) if attached else None,
+            attachment=Attachment.from_payload(attached) if attached else None,
+            contact=str(payload.get("contact", "")),
         )
 
 
@@ -82,7 +97,7 @@ class Reply:
 class Received:
     """A file a person sent, already fetched from the platform by the channel (outside any transaction)
     into a file of its own; `error` says why it could not be kept (too large, refused), the rest of the
-    message is still handled."""
+    message is still handled. `platform_ids`: the id the platform keeps it under, to show it back."""
 
     kind: MediaKind
     path: str = ""
@@ -90,11 +105,13 @@ class Received:
     size: int = 0
     duration: int = 0
     error: str = ""
+    platform_ids: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
 class Inbound:
-    """What a person did, translated from any channel: typed text, tapped a button, or sent a command."""
+    """What a person did, translated from any channel: typed text, tapped a button, or sent a command (a
+    phone number shared with a platform's contact button arrives as the number typed)."""
 
     urn: str
     kind: InboundKind

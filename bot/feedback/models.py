@@ -8,6 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from bot.areas.models import Village
 from bot.db import Base, str_enum, utcnow
 from bot.media.models import Media
 
@@ -23,7 +24,8 @@ class TicketStatus(enum.StrEnum):
 
 
 class Category(Base):
-    """What a reflection is about; each has its own deadline in working days."""
+    """What a reflection is about; each has its own deadline in working days, or in hours for urgent
+    matters (landslides, floods, fires), which are listed first and announced at once."""
 
     __tablename__ = "feedback_categories"
 
@@ -31,6 +33,7 @@ class Category(Base):
     code: Mapped[str] = mapped_column(String(40), unique=True)
     label: Mapped[str] = mapped_column(String(120))
     deadline_days: Mapped[int] = mapped_column(default=10)
+    deadline_hours: Mapped[int | None]  # set: urgent, due this many hours after filing, day or night
     position: Mapped[int] = mapped_column(default=0)
     active: Mapped[bool] = mapped_column(default=True)
 
@@ -50,6 +53,10 @@ class Ticket(Base):
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     urn: Mapped[str] = mapped_column(String(200))  # where answers go, also for anonymous senders
     anonymous: Mapped[bool] = mapped_column(default=False)
+    # Who the person said they are when filing (kept as given, whatever their profile becomes), and a
+    # number officials may call back (people who cannot read); both empty for anonymous tickets.
+    sender_name: Mapped[str] = mapped_column(String(200), default="")
+    phone: Mapped[str | None] = mapped_column(String(10))
     on_behalf_of: Mapped[int | None]  # a prestigious person filing for villagers: how many people
     category_id: Mapped[int | None] = mapped_column(ForeignKey("feedback_categories.id", ondelete="SET NULL"))
     commune_code: Mapped[int | None]
@@ -60,7 +67,11 @@ class Ticket(Base):
     latitude: Mapped[float | None]
     longitude: Mapped[float | None]
     due_on: Mapped[date]
+    due_at: Mapped[datetime | None]  # urgent: the moment it is due
     assigned_to: Mapped[int | None] = mapped_column(ForeignKey("admin_users.id", ondelete="SET NULL"))
+    agency: Mapped[str | None] = mapped_column(String(120))  # the unit it was forwarded to, as typed
+    # A duplicate is closed into its main ticket, whose answers reach its sender too.
+    duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
     reopened: Mapped[bool] = mapped_column(default=False)
     satisfied: Mapped[bool | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -71,6 +82,14 @@ class Ticket(Base):
     erased_at: Mapped[datetime | None]
 
     category: Mapped[Category | None] = relationship(lazy="joined")
+    village: Mapped[Village | None] = relationship(lazy="joined")  # where the sender lives, as when filed
+    main: Mapped[Ticket | None] = relationship(remote_side=[id])
+
+    @property
+    def urgent(self) -> bool:
+        """Filed under an urgent category: due within hours, first in the inbox until answered."""
+        return self.due_at is not None
+
     attachments: Mapped[list[Attachment]] = relationship(
         cascade="all, delete-orphan", order_by="Attachment.id", lazy="selectin"
     )
@@ -94,16 +113,31 @@ class Attachment(Base):
 
 class TicketEvent(Base):
     """The ticket's history: replies (sent to the person), internal notes, status changes, assignments,
-    satisfaction and reopening."""
+    transfers to another commune or an agency, merges, satisfaction and reopening."""
 
     __tablename__ = "ticket_events"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(20))  # reply, note, status, assign, satisfied, reopened
+    kind: Mapped[str] = mapped_column(String(20))  # reply, note, status, assign, transfer, forward, merged…
     admin_id: Mapped[int | None] = mapped_column(ForeignKey("admin_users.id", ondelete="SET NULL"))
     text: Mapped[str] = mapped_column(Text, default="")
     media_id: Mapped[int | None] = mapped_column(ForeignKey("media.id", ondelete="SET NULL"))
+    # Where it went: 'from:to' commune codes for a transfer, the agency's name, the other ticket's code.
+    target: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     media: Mapped[Media | None] = relationship(lazy="joined")
+
+
+class ReplyTemplate(Base):
+    """An answer an official keeps to reuse: their own, or shared with the officials of one commune."""
+
+    __tablename__ = "reply_templates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("admin_users.id", ondelete="CASCADE"), index=True)
+    commune_code: Mapped[int | None] = mapped_column(index=True)  # shared with this commune; None: own
+    title: Mapped[str] = mapped_column(String(80))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -3,17 +3,20 @@ people's satisfaction. Never commits: the caller owns the transaction."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from bot.areas import service as areas
 from bot.db import utcnow
 from bot.errors import Refusal
-from bot.feedback.models import Attachment, Category, Ticket, TicketEvent, TicketStatus
+from bot.feedback.models import Attachment, Category, ReplyTemplate, Ticket, TicketEvent, TicketStatus
 from bot.i18n import mark
 from bot.media.models import Media
 from bot.people.models import Person
@@ -22,6 +25,7 @@ OPEN = (TicketStatus.new, TicketStatus.received, TicketStatus.in_progress)
 # The categories migration 0005 inserts, listed here so their labels are in the catalogs and people read
 # them in their own language; categories admins add are shown as written.
 DEFAULT_CATEGORIES = (
+    ("khan-cap", mark("Khẩn cấp: sạt lở, lũ, cháy, an ninh"), 1),  # migration 0012: due in 24 hours
     ("chinh-sach", mark("Chế độ, chính sách"), 10),
     ("duong-cau", mark("Đường sá, cầu cống"), 10),
     ("dien-nuoc", mark("Điện, nước"), 10),
@@ -38,6 +42,17 @@ class FeedbackError(Refusal):
     """A refused ticket action (wrong state, nothing to send)."""
 
 
+PHONE_RE = re.compile(r"(?:\+?84|0)([35789]\d{8})")
+PHONE_SEPARATORS = re.compile(r"[\s.\-()]")
+
+
+def phone_number(typed: str) -> str | None:
+    """A Vietnamese mobile number as officials dial it (0xxxxxxxxx), from how people write it (0912 345
+    678, +84 912.345.678, 84912345678); None when it is not one."""
+    match = PHONE_RE.fullmatch(PHONE_SEPARATORS.sub("", typed))
+    return f"0{match.group(1)}" if match else None
+
+
 def working_days_after(start: date, days: int, holidays: Collection[date] = ()) -> date:
     """The day `days` working days after `start`, skipping Saturdays, Sundays and the given holidays."""
     day = start
@@ -49,9 +64,12 @@ def working_days_after(start: date, days: int, holidays: Collection[date] = ()) 
     return day
 
 
+MAX_DEADLINE_HOURS = 72
+
+
 def categories(session: Session, *, active_only: bool = True) -> list[Category]:
-    """Categories in display order."""
-    stmt = select(Category).order_by(Category.position, Category.id)
+    """Categories in display order, urgent ones (deadlines in hours) first."""
+    stmt = select(Category).order_by(Category.deadline_hours.is_(None), Category.position, Category.id)
     if active_only:
         stmt = stmt.where(Category.active.is_(True))
     return list(session.scalars(stmt))
@@ -65,18 +83,22 @@ def save_category(
     deadline_days: int,
     position: int,
     active: bool,
+    deadline_hours: int | None = None,
 ) -> Category:
-    """Create or change a category; its deadline counts working days (1 to 60)."""
+    """Create or change a category; its deadline counts working days (1 to 60), or hours (1 to 72) for an
+    urgent one."""
     label = label.strip()
     if not label or len(label) > 120:
         raise FeedbackError(mark("Tên lĩnh vực cần từ 1 đến 120 ký tự."))
     if not 1 <= deadline_days <= 60:
         raise FeedbackError(mark("Thời hạn trả lời phải từ 1 đến 60 ngày làm việc."))
+    if deadline_hours is not None and not 1 <= deadline_hours <= MAX_DEADLINE_HOURS:
+        raise FeedbackError(mark("Thời hạn khẩn cấp phải từ 1 đến {limit} giờ."), limit=MAX_DEADLINE_HOURS)
     if category is None:
         code = f"c{(session.scalar(select(func.max(Category.id))) or 0) + 1}"
         category = Category(code=code)
         session.add(category)
-    category.label, category.deadline_days = label, deadline_days
+    category.label, category.deadline_days, category.deadline_hours = label, deadline_days, deadline_hours
     category.position, category.active = position, active
     session.flush()
     return category
@@ -98,19 +120,30 @@ class Filing:
     longitude: float | None = None
     anonymous: bool = False
     on_behalf_of: int | None = None
+    sender_name: str = ""
+    phone: str | None = None
 
 
-def file_ticket(session: Session, person: Person, urn: str, filing: Filing, today: date) -> Ticket:
-    """Create the ticket with its code (PA-<year>-<number>) and due date; the caller commits it before the
-    person is told."""
+def file_ticket(session: Session, person: Person, urn: str, filing: Filing, now: datetime) -> Ticket:
+    """Create the ticket with its code (PA-<year>-<number>) and due date, `now` being the moment of filing
+    on the deployment's clock (working days count its days; an urgent category's hours run day and
+    night); the caller commits it before the person is told. An anonymous ticket keeps neither name nor
+    number, whatever the filing carries."""
     if not filing.text.strip() and not filing.media_ids and filing.latitude is None:
         raise FeedbackError(mark("Phản ánh chưa có nội dung."))
+    if filing.phone is not None and phone_number(filing.phone) != filing.phone:
+        raise FeedbackError(mark("Số điện thoại không hợp lệ."))
     category = session.get(Category, filing.category_id) if filing.category_id else None
+    today = now.date()
+    hours = category.deadline_hours if category else None
+    due_at = now + timedelta(hours=hours) if hours else None
     ticket = Ticket(
         code="",
         person_id=person.id,
         urn=urn,
         anonymous=filing.anonymous,
+        sender_name="" if filing.anonymous else filing.sender_name.strip()[:200],
+        phone=None if filing.anonymous else filing.phone,
         on_behalf_of=filing.on_behalf_of,
         category_id=category.id if category else None,
         commune_code=person.commune_code,
@@ -120,7 +153,10 @@ def file_ticket(session: Session, person: Person, urn: str, filing: Filing, toda
         text=filing.text.strip(),
         latitude=filing.latitude,
         longitude=filing.longitude,
-        due_on=working_days_after(today, category.deadline_days if category else 10),
+        due_on=due_at.date()
+        if due_at
+        else working_days_after(today, category.deadline_days if category else 10),
+        due_at=due_at,
     )
     session.add(ticket)
     session.flush()
@@ -142,9 +178,36 @@ def of_person(session: Session, person_id: int, limit: int = 10) -> list[Ticket]
     return list(session.scalars(stmt))
 
 
+def answers(ticket: Ticket) -> list[TicketEvent]:
+    """The officials' answers a person may read again, oldest first: a duplicate's are its main
+    ticket's."""
+    events = [*ticket.events, *(ticket.main.events if ticket.main else [])]
+    return sorted((e for e in events if e.kind == "reply"), key=lambda e: (e.created_at, e.id))
+
+
+def last_phone(session: Session, person_id: int) -> str | None:
+    """The number a person left with their latest named ticket, offered again so they need not type it."""
+    stmt = (
+        select(Ticket.phone)
+        .where(Ticket.person_id == person_id, Ticket.phone.is_not(None))
+        .order_by(Ticket.id.desc())
+        .limit(1)
+    )
+    return session.scalar(stmt)
+
+
+def hours_left(ticket: Ticket) -> int | None:
+    """Whole hours until an open urgent ticket is due (negative once past), which officials read first."""
+    if ticket.due_at is None or ticket.status not in OPEN:
+        return None
+    seconds = (ticket.due_at - utcnow()).total_seconds()
+    return int(seconds // 3600) if seconds >= 0 else -int(-seconds // 3600)
+
+
 def is_overdue(ticket: Ticket, today: date) -> bool:
-    """Past its due date and not answered yet."""
-    return ticket.status in OPEN and ticket.due_on < today
+    """Past its due date (an urgent one: its due moment) and not answered yet."""
+    late = ticket.due_at < utcnow() if ticket.due_at is not None else ticket.due_on < today
+    return ticket.status in OPEN and late
 
 
 @dataclass(frozen=True)
@@ -155,7 +218,7 @@ class TicketFilter:
     status: TicketStatus | None = None
     category_id: int | None = None
     commune_code: int | None = None
-    overdue_on: date | None = None  # only tickets overdue on this day
+    overdue_on: date | None = None  # only tickets overdue on this day (urgent ones: now)
     since: datetime | None = None
     until: datetime | None = None
 
@@ -174,7 +237,8 @@ def _filtered(stmt: S, flt: TicketFilter) -> S:
     if flt.commune_code is not None:
         stmt = stmt.where(Ticket.commune_code == flt.commune_code)
     if flt.overdue_on is not None:
-        stmt = stmt.where(Ticket.status.in_(OPEN), Ticket.due_on < flt.overdue_on)
+        late = or_(and_(Ticket.due_at.is_(None), Ticket.due_on < flt.overdue_on), Ticket.due_at < utcnow())
+        stmt = stmt.where(Ticket.status.in_(OPEN), late)
     if flt.since is not None:
         stmt = stmt.where(Ticket.created_at >= flt.since)
     if flt.until is not None:
@@ -183,10 +247,12 @@ def _filtered(stmt: S, flt: TicketFilter) -> S:
 
 
 def get_all(session: Session, flt: TicketFilter, *, offset: int, limit: int) -> tuple[list[Ticket], int]:
-    """One page of the inbox, oldest due first among open ones, and the total."""
+    """One page of the inbox and the total: open tickets first, urgent ones at the top until answered,
+    then the oldest due."""
     stmt = _filtered(select(Ticket), flt)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    order = (Ticket.status.in_([TicketStatus.answered, TicketStatus.closed]), Ticket.due_on, Ticket.id)
+    handled = Ticket.status.in_([TicketStatus.answered, TicketStatus.closed])
+    order = (handled, Ticket.due_at.is_(None), Ticket.due_on, Ticket.due_at, Ticket.id)
     return list(session.scalars(stmt.order_by(*order).offset(offset).limit(limit))), total
 
 
@@ -196,10 +262,87 @@ def in_scope(ticket: Ticket, communes: Collection[int] | None) -> bool:
 
 
 def _event(
-    ticket: Ticket, kind: str, admin_id: int | None, text: str = "", media: Media | None = None
+    ticket: Ticket,
+    kind: str,
+    admin_id: int | None,
+    text: str = "",
+    media: Media | None = None,
+    target: str = "",
 ) -> None:
     """Append to the ticket's history."""
-    ticket.events.append(TicketEvent(kind=kind, admin_id=admin_id, text=text, media=media))
+    ticket.events.append(TicketEvent(kind=kind, admin_id=admin_id, text=text, media=media, target=target))
+
+
+def _reason(text: str) -> str:
+    """Why a ticket moves, which its history must say."""
+    if not text.strip():
+        raise FeedbackError(mark("Hãy ghi lý do."))
+    return text.strip()[:1000]
+
+
+def transfer(ticket: Ticket, admin_id: int, commune_code: int, reason: str) -> None:
+    """Hand the ticket to another commune: its officials answer it from now on, the sending ones no
+    longer see it; the history keeps who moved it, from where, where to and why."""
+    if ticket.status == TicketStatus.closed:
+        raise FeedbackError(mark("Phản ánh đã đóng."))
+    if areas.get_commune(commune_code) is None:
+        raise FeedbackError(mark("Không có xã, phường này."))
+    if commune_code == ticket.commune_code:
+        raise FeedbackError(mark("Phản ánh đã thuộc xã này."))
+    _event(
+        ticket, "transfer", admin_id, _reason(reason), target=f"{ticket.commune_code or ''}:{commune_code}"
+    )
+    ticket.commune_code, ticket.assigned_to = commune_code, None
+
+
+def forward(ticket: Ticket, admin_id: int, agency: str, reason: str) -> None:
+    """Send the ticket on to the agency that can act (Công an xã, Phòng Tài nguyên…), as typed; the
+    commune still answers the person."""
+    agency = " ".join(agency.split())
+    if not agency or len(agency) > 120:
+        raise FeedbackError(mark("Tên đơn vị cần từ 1 đến 120 ký tự."))
+    if ticket.status == TicketStatus.closed:
+        raise FeedbackError(mark("Phản ánh đã đóng."))
+    _event(ticket, "forward", admin_id, _reason(reason), target=agency)
+    ticket.agency = agency
+    if ticket.status in (TicketStatus.new, TicketStatus.received):
+        set_status(ticket, TicketStatus.in_progress, admin_id)
+
+
+def merge_candidates(session: Session, ticket: Ticket, limit: int = 30) -> list[Ticket]:
+    """Tickets of the same commune this one may be a duplicate of: open, not duplicates themselves."""
+    stmt = (
+        select(Ticket)
+        .where(
+            Ticket.commune_code == ticket.commune_code,
+            Ticket.id != ticket.id,
+            Ticket.duplicate_of.is_(None),
+            Ticket.status != TicketStatus.closed,
+        )
+        .order_by(Ticket.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
+def merge(duplicate: Ticket, main: Ticket, admin_id: int, note: str) -> None:
+    """Close a duplicate into the main ticket of the same commune: both histories say so, and the main
+    ticket's answers reach the duplicate's sender too."""
+    if duplicate.id == main.id or duplicate.commune_code != main.commune_code:
+        raise FeedbackError(mark("Chỉ gộp được vào một phản ánh khác của cùng xã."))
+    if duplicate.duplicate_of is not None or main.duplicate_of is not None:
+        raise FeedbackError(mark("Phản ánh này đã được gộp."))
+    if main.status == TicketStatus.closed or duplicate.status == TicketStatus.closed:
+        raise FeedbackError(mark("Phản ánh đã đóng."))
+    duplicate.duplicate_of, duplicate.main = main.id, main
+    _event(duplicate, "merged", admin_id, note.strip()[:1000], target=main.code)
+    _event(main, "merged_in", admin_id, note.strip()[:1000], target=duplicate.code)
+    set_status(duplicate, TicketStatus.closed, admin_id)
+
+
+def duplicates(session: Session, ticket: Ticket) -> list[Ticket]:
+    """The tickets closed into this one, whose senders get its answers."""
+    return list(session.scalars(select(Ticket).where(Ticket.duplicate_of == ticket.id).order_by(Ticket.id)))
 
 
 def receive(ticket: Ticket, admin_id: int) -> None:
@@ -255,20 +398,61 @@ def rate(ticket: Ticket, satisfied: bool, reason: str = "") -> bool:
     return False
 
 
-def export_rows(session: Session, flt: TicketFilter) -> list[list[Any]]:
-    """The filtered tickets as spreadsheet rows (no names for anonymous senders)."""
+def reply_templates(session: Session, owner_id: int, communes: Collection[int] | None) -> list[ReplyTemplate]:
+    """The answers an official may reuse: their own, and those shared with these communes (None: any)."""
+    shared_with = (
+        ReplyTemplate.commune_code.is_not(None)
+        if communes is None
+        else ReplyTemplate.commune_code.in_(list(communes))
+    )
+    stmt = select(ReplyTemplate).where(or_(ReplyTemplate.owner_id == owner_id, shared_with))
+    return list(session.scalars(stmt.order_by(ReplyTemplate.title, ReplyTemplate.id)))
+
+
+def get_template(session: Session, template_id: int) -> ReplyTemplate | None:
+    """A reply template by id."""
+    return session.get(ReplyTemplate, template_id)
+
+
+def create_template(
+    session: Session, *, owner_id: int, title: str, text: str, commune_code: int | None
+) -> ReplyTemplate:
+    """Keep an answer to reuse, for oneself or shared with one commune's officials."""
+    title, text = " ".join(title.split()), text.strip()
+    if not 1 <= len(title) <= 80:
+        raise FeedbackError(mark("Tên mẫu cần từ 1 đến 80 ký tự."))
+    if not 1 <= len(text) <= 4000:
+        raise FeedbackError(mark("Nội dung mẫu cần từ 1 đến 4000 ký tự."))
+    template = ReplyTemplate(owner_id=owner_id, title=title, text=text, commune_code=commune_code)
+    session.add(template)
+    session.flush()
+    return template
+
+
+def delete_template(session: Session, template: ReplyTemplate) -> None:
+    """Forget a reply template (answers already sent keep their text)."""
+    session.delete(template)
+    session.flush()
+
+
+def export_rows(session: Session, flt: TicketFilter, *, phones: bool, zone: ZoneInfo) -> list[list[Any]]:
+    """The filtered tickets as spreadsheet rows, times on the deployment's clock (anonymous ones keep no
+    name nor number); `phones`: the reader is one of the officials who may call people back."""
     rows: list[list[Any]] = []
     for t in session.scalars(_filtered(select(Ticket), flt).order_by(Ticket.id)):
         rows.append(
             [
                 t.code,
-                t.created_at.date().isoformat(),
+                t.created_at.astimezone(zone).date().isoformat(),
                 t.category.label if t.category else "",
                 t.commune_code or "",
-                "" if t.anonymous or t.person_id is None else _name(session, t.person_id),
+                _commune_name(t.commune_code),
+                t.village.name if t.village else "",
+                t.sender_name,
+                (t.phone or "") if phones else "",
                 t.on_behalf_of or "",
                 t.status.value,
-                t.due_on.isoformat(),
+                t.due_at.astimezone(zone).strftime("%Y-%m-%d %H:%M") if t.due_at else t.due_on.isoformat(),
                 t.text,
                 next((e.text for e in reversed(t.events) if e.kind == "reply"), ""),
                 "" if t.satisfied is None else ("yes" if t.satisfied else "no"),
@@ -277,10 +461,10 @@ def export_rows(session: Session, flt: TicketFilter) -> list[list[Any]]:
     return rows
 
 
-def _name(session: Session, person_id: int) -> str:
-    """A sender's name for the export."""
-    person = session.get(Person, person_id)
-    return person.display_name if person else ""
+def _commune_name(code: int | None) -> str:
+    """A commune's name for the export (the code alone means nothing to most readers)."""
+    area = areas.get_commune(code) if code else None
+    return area.name if area else ""
 
 
 def summary(session: Session, communes: Collection[int] | None, today: date) -> tuple[dict[str, int], int]:

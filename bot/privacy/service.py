@@ -82,7 +82,8 @@ def erase(session: Session, root: Path, person: Person) -> Kept:
             if event.kind not in KEPT_EVENT_TEXT:
                 event.text = ""
         ticket.person_id, ticket.urn, ticket.text, ticket.language = None, "", "", ""
-        ticket.latitude = ticket.longitude = ticket.village_id = None
+        ticket.latitude = ticket.longitude = ticket.village_id = ticket.phone = None
+        ticket.sender_name = ""
         ticket.erased_at = now
     messages.blank_mentions(session, [ticket.code for ticket in tickets])
     session.execute(delete(OpenQuestion).where(OpenQuestion.person_id == person.id))

@@ -2,7 +2,9 @@
 
 python-telegram-bot talks to it over real HTTP (LOABAN_TELEGRAM_API_URL). It answers the methods Loa Bản
 uses with real-shaped objects, refuses bad calls the way Telegram does (401 wrong token, 400 empty or
-too-long text, 403 blocked, 409 getUpdates while a webhook is set) and rate-limits sending methods like
+too-long text or a malformed keyboard, 403 blocked, 409 getUpdates while a webhook is set), keeps the
+keyboard shown under each chat's input field (reply keyboards, with contact buttons) until a message
+takes it away, and rate-limits sending methods like
 Telegram: about 30 messages/s overall, about 1/s per chat (with a small burst) and 20/min per group,
 answering 429 with `retry_after`. Every call is recorded for assertions.
 """
@@ -74,6 +76,11 @@ class Call:
             (b["text"], b.get("callback_data", "")) for row in markup.get("inline_keyboard", []) for b in row
         ]
 
+    @property
+    def keyboard(self) -> list[dict[str, Any]]:
+        """The buttons of a keyboard under the input field (a reply keyboard), row by row."""
+        return [b for row in (self.reply_markup or {}).get("keyboard", []) for b in row]
+
 
 class TokenBucket:
     """Telegram-like limiter: `rate` tokens a second, at most `burst` saved up."""
@@ -124,6 +131,7 @@ class FakeBotAPI(LoopbackService):
         self._ids = itertools.count(1)
         self._message_ids: dict[int, int] = {}
         self.messages: dict[tuple[int, int], dict[str, Any]] = {}  # (chat, message id) -> the message
+        self.keyboards: dict[int, dict[str, Any]] = {}  # chat -> the reply keyboard under its input field
         self._lock = threading.Lock()
         self._new_update: asyncio.Event | None = None
         self.app = Starlette(
@@ -286,6 +294,28 @@ class FakeBotAPI(LoopbackService):
             return self._error(400, "Bad Request: chat not found")
         return None
 
+    def _placed(self, chat_id: int, markup: dict[str, Any] | None) -> dict[str, Any] | JSONResponse:
+        """What a message's markup adds to the message: an inline keyboard stays on it; a reply keyboard
+        (checked as Telegram checks it) replaces the one under the chat's input field, and
+        `remove_keyboard` takes that away; Telegram echoes neither in the message."""
+        if not markup or "inline_keyboard" in markup:
+            return {"reply_markup": markup} if markup else {}
+        if markup.get("remove_keyboard") is True:
+            with self._lock:
+                self.keyboards.pop(chat_id, None)
+            return {}
+        rows = markup.get("keyboard")
+        if not isinstance(rows, list) or not rows or not all(isinstance(row, list) and row for row in rows):
+            return self._error(400, "Bad Request: can't parse reply keyboard markup JSON object")
+        for button in (b for row in rows for b in row):
+            if not isinstance(button, dict) or not str(button.get("text") or "").strip():
+                return self._error(400, "Bad Request: keyboard button text is empty")
+            if button.get("request_contact") and chat_id < 0:
+                return self._error(400, "Bad Request: contact can be requested in private chats only")
+        with self._lock:
+            self.keyboards[chat_id] = markup
+        return {}
+
     def _file(
         self, params: dict[str, Any], files: dict[str, bytes], field_name: str
     ) -> dict[str, Any] | JSONResponse:
@@ -325,8 +355,11 @@ class FakeBotAPI(LoopbackService):
             "voice": described | {"duration": int(params.get("duration") or 1), "mime_type": "audio/ogg"},
             "audio": described | {"duration": int(params.get("duration") or 1), "mime_type": "audio/mpeg"},
         }.get(kind, described)
+        placed = self._placed(int(params["chat_id"]), self._markup(params))
+        if isinstance(placed, JSONResponse):
+            return placed
         extra = {"caption": params["caption"]} if params.get("caption") else {}
-        return self._ok(self._message(int(params["chat_id"]), **{kind: content}, **extra))
+        return self._ok(self._message(int(params["chat_id"]), **{kind: content}, **extra, **placed))
 
     # --- methods ---------------------------------------------------------------------------------
 
@@ -381,9 +414,10 @@ class FakeBotAPI(LoopbackService):
             return self._error(400, "Bad Request: message text is empty")
         if len(text) > MAX_TEXT:
             return self._error(400, "Bad Request: message is too long")
-        markup = p.get("reply_markup")
-        extra = {"reply_markup": json.loads(markup) if isinstance(markup, str) else markup} if markup else {}
-        return self._ok(self._message(int(p["chat_id"]), text=text, **extra))
+        placed = self._placed(int(p["chat_id"]), self._markup(p))
+        if isinstance(placed, JSONResponse):
+            return placed
+        return self._ok(self._message(int(p["chat_id"]), text=text, **placed))
 
     def _edit(self, p: dict[str, Any], **changes: Any) -> JSONResponse:
         """Edit a message the bot sent, refusing what Telegram refuses."""
@@ -422,6 +456,8 @@ class FakeBotAPI(LoopbackService):
             return self._error(400, "Bad Request: message text is empty")
         if len(text) > MAX_TEXT:
             return self._error(400, "Bad Request: MESSAGE_TOO_LONG")
+        if "inline_keyboard" not in (self._markup(p) or {"inline_keyboard": []}):
+            return self._error(400, "Bad Request: inline keyboard expected")
         return self._edit(p, text=text, reply_markup=self._markup(p))
 
     async def _m_editMessageReplyMarkup(self, p: dict[str, Any], _f: dict[str, bytes]) -> JSONResponse:
