@@ -361,7 +361,7 @@ def bulletin_send(
         bulletins.check_sendable(bulletin)
     except bulletins.BulletinError as exc:
         raise HTTPException(status_code=409, detail=exc.msgid) from exc
-    total = bulletins.reach(session, bulletins.Audience.from_json(bulletin.audience), windows).total
+    total = bulletins.count(session, bulletins.Audience.from_json(bulletin.audience), windows)
     if confirm != total:
         choice = {"when": when, "at": at, "urgent": urgent, "all_at_once": all_at_once}
         return _page(request, "bulletin_confirm.html", admin, bulletin=bulletin, total=total, choice=choice)

@@ -142,6 +142,13 @@ class Reach:
     windowed: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
+def count(session: Session, audience: Audience, windows: Mapping[str, ReplyWindow] | None = None) -> int:
+    """How many people an audience reaches, counted by the database (the send's confirmation needs no
+    rows); the same recipients `send` queues and `reach` describes."""
+    recipients = _recipients(audience, windows or {}).subquery()
+    return session.scalar(select(func.count()).select_from(recipients)) or 0
+
+
 def reach(session: Session, audience: Audience, windows: Mapping[str, ReplyWindow] | None = None) -> Reach:
     """Count the audience by channel and language, and where the reply windows stand."""
     windows = windows or {}
