@@ -437,6 +437,24 @@ def test_two_processes_share_one_sender_and_send_each_message_once(
 ) -> None:
     """Two Loa Bản servers on one database: one holds the sender lease, so the per-bot limit holds and
     nobody gets a bulletin twice; when it stops, the other takes over the rest."""
+    hand_over(db, fake_telegram, settings)
+
+
+def test_a_sender_slower_than_its_lease_is_not_raced_by_the_next(
+    database_url: str, db: Database, tmp_path: Path, google: FakeGoogleTTS
+) -> None:
+    """Each send takes longer than the whole lease: the sender renews it on a thread of its own while
+    sending and while finishing at a stop, so the other server never sends the same rows beside it."""
+    fake = FakeBotAPI(TG_TOKEN, chat_burst=30, latency=2.0).start()
+    try:
+        slow = bulletin_settings(database_url, fake, tmp_path / "media", google, delivery_lease_seconds=1.5)
+        hand_over(db, fake, slow)
+    finally:
+        fake.stop()
+
+
+def hand_over(db: Database, fake: FakeBotAPI, settings: Settings) -> None:
+    """Thirty people, two servers; the first stops after ten voice notes: everyone gets exactly one."""
     from bot.server import create_app
 
     chats = [telegram_person(db) for _ in range(30)]
@@ -445,10 +463,10 @@ def test_two_processes_share_one_sender_and_send_each_message_once(
     try:
         bulletin_id = make_bulletin(db, settings)
         send(db, bulletin_id)
-        fake_telegram.wait_for(lambda: len(fake_telegram.sent(method="sendVoice")) >= 10)
+        fake.wait_for(lambda: len(fake.sent(method="sendVoice")) >= 10, timeout=30)
         first.stop()
         wait_done(db, bulletin_id, timeout=60)
     finally:
         second.stop()
-    received = [c.chat_id for c in fake_telegram.sent(method="sendVoice")]
+    received = [c.chat_id for c in fake.sent(method="sendVoice")]
     assert sorted(received) == sorted(chats)

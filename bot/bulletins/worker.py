@@ -1,6 +1,8 @@
 """The bulletin sender: takes due outbox rows, sends them within the platform's limits, records each
 outcome. One sender per deployment holds a lease, so the per-bot limits hold across processes; a crash
-leaves at most `delivery_concurrency` rows in flight, which the next sender takes again."""
+leaves at most `delivery_concurrency` rows in flight, which the next sender takes again. A sender starts a
+send only while its lease surely holds, and records an outcome only for a row it still holds, so a slow
+sender that lost its lease neither sends beside its successor nor overwrites its successor's rows."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import os
 import secrets
 import socket
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -213,6 +216,8 @@ class Sender:
         self.leading = False
         self.wake = asyncio.Event()
         self._stopping = False
+        self._lease_until = 0.0  # loop time until which the lease surely holds (renewed before it)
+        self._keeper = ThreadPoolExecutor(1, thread_name_prefix="sender-lease")  # never behind sends
         self._inflight: set[asyncio.Task[None]] = set()
         self._messages: dict[tuple[int, str, bool], list[Reply]] = {}
 
@@ -222,14 +227,15 @@ class Sender:
         renew_at = 0.0
         while not self._stopping:
             if loop.time() >= renew_at:
-                await asyncio.to_thread(self._housekeeping)
+                await self._keep_lease()
                 renew_at = loop.time() + self.settings.delivery_lease_seconds / 3
             if not self.leading:
                 await self._pause(self.settings.delivery_lease_seconds / 3)
                 continue
             free = self.settings.delivery_concurrency - len(self._inflight)
-            if free <= 0:
-                await asyncio.wait(self._inflight, return_when=asyncio.FIRST_COMPLETED)
+            if free <= 0:  # wait for a slot, but not past the lease's renewal
+                wait = max(0.0, renew_at - loop.time())
+                await asyncio.wait(self._inflight, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
                 continue
             quiet = is_quiet(utcnow(), self.quiet_window, self.zone)
             rows = await asyncio.to_thread(self._claim, free, quiet)
@@ -241,12 +247,33 @@ class Sender:
                 await self._pause(0.5)
 
     async def stop(self) -> None:
-        """Finish what is in flight, then let another sender take over at once."""
+        """Finish what is in flight (keeping the lease meanwhile, so nobody takes those rows), then let
+        another sender take over at once; what is still in flight after 30 s is left to the next one."""
+        loop = asyncio.get_running_loop()
         self._stopping = True
         self.wake.set()
-        if self._inflight:
-            await asyncio.wait(self._inflight, timeout=30)
-        await asyncio.to_thread(self._release)
+        deadline = loop.time() + 30
+        while self._inflight and loop.time() < deadline:
+            wait = min(self.settings.delivery_lease_seconds / 3, deadline - loop.time())
+            await asyncio.wait(self._inflight, timeout=wait)
+            if self._inflight:
+                await self._keep_lease()
+        for task in list(self._inflight):
+            task.cancel()
+        await loop.run_in_executor(self._keeper, self._release)
+        self._keeper.shutdown(wait=False)
+
+    async def _keep_lease(self) -> None:
+        """Renew (or win) the lease on a thread of its own, and note until when it surely holds."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await loop.run_in_executor(self._keeper, self._housekeeping)
+        self._lease_until = started + self.settings.delivery_lease_seconds if self.leading else 0.0
+
+    def _holds(self) -> bool:
+        """Whether a send may start: the lease holds for at least a third of its length more."""
+        margin = self.settings.delivery_lease_seconds / 3
+        return asyncio.get_running_loop().time() + margin < self._lease_until
 
     async def _pause(self, seconds: float) -> None:
         """Sleep until a new send is queued here or `seconds` pass."""
@@ -294,9 +321,13 @@ class Sender:
         return self._messages[key]
 
     async def _deliver(self, row: Claimed) -> None:
-        """Send the row's next message and record how it went; never raises."""
+        """Send the row's next message and record how it went; never raises, and never leaves the row
+        in flight: an unexpected fault is retried later like a platform error."""
         try:
             parts = await asyncio.to_thread(self._parts, row)
+            if not self._holds():
+                await asyncio.to_thread(self._give_back, row)
+                return
             reply = parts[row.part] if row.part < len(parts) else None
             channel = self.hub.channels.get(row.channel)
             if reply is None:
@@ -309,55 +340,79 @@ class Sender:
                 except SendError as exc:
                     result = Result(error=exc)
             await asyncio.to_thread(self._record, row, reply, len(parts), result)
-        except Exception:
-            log.exception("bulletin message %s could not be sent or recorded; it will be taken again", row.id)
+        except Exception as exc:
+            log.exception("bulletin message %s could not be sent or recorded; it will be tried again", row.id)
+            with contextlib.suppress(Exception):
+                fault = Result(error=SendError(f"{type(exc).__name__} in Loa Bản"))
+                await asyncio.to_thread(self._record, row, None, 0, fault)
+
+    def _give_back(self, row: Claimed) -> None:
+        """A row claimed just before the lease grew uncertain goes back unsent, uncounted."""
+        with self.db.transaction() as session:
+            session.execute(
+                update(Delivery)
+                .where(Delivery.id == row.id, Delivery.claimed_by == self.holder)
+                .values(status=DeliveryStatus.pending, claimed_by=None, attempts=Delivery.attempts - 1),
+                execution_options={"synchronize_session": False},
+            )
 
     def _record(self, row: Claimed, reply: Reply | None, total: int, result: Result) -> None:
-        """One transaction per message: the row's new state, the person's message history, and an
-        unsubscription when the person blocked the bot."""
-        now = utcnow()
-        values: dict[str, object] = {"claimed_by": None}
-        error = result.error
+        """One transaction per message: the row's new state (only while this sender still holds it), the
+        person's message history, and an unsubscription when the person blocked the bot."""
         with self.db.transaction() as session:
-            if error is None:
-                if reply is not None:
-                    message_id = messages.record_outbound(
-                        session,
-                        person_id=row.person_id,
-                        urn=row.urn,
-                        kind="bulletin",
-                        text=reply.text,
-                        payload=reply.to_payload(),
-                    )
-                    messages.mark_delivered(session, [(message_id, result.sent_id, None)])
-                    if row.channel in self.windows:
-                        people.count_sent(session, [row.urn])
-                done = row.part + 1 >= total
-                values |= {
-                    "part": row.part + 1,
-                    "status": DeliveryStatus.sent if done else DeliveryStatus.pending,
-                    "due_at": now + timedelta(seconds=self.settings.delivery_chat_interval_seconds),
-                    "sent_at": now if done else None,
-                    "error": None,
-                }
-            elif error.unreachable:
-                values |= {"status": DeliveryStatus.unreachable, "error": str(error)}
-            elif error.blocked:
-                values |= {"status": DeliveryStatus.blocked, "error": str(error)}
-                person = people.get(session, row.person_id) if row.person_id is not None else None
+            held = session.execute(
+                update(Delivery)
+                .where(Delivery.id == row.id, Delivery.claimed_by == self.holder)
+                .values(claimed_by=None, **self._outcome(row, total, result)),
+                execution_options={"synchronize_session": False},
+            )
+            if not int(getattr(held, "rowcount", 0) or 0):
+                log.warning("bulletin message %s was taken by another sender; outcome not recorded", row.id)
+                return
+            error = result.error
+            if error is None and reply is not None:
+                message_id = messages.record_outbound(
+                    session,
+                    person_id=row.person_id,
+                    urn=row.urn,
+                    kind="bulletin",
+                    text=reply.text,
+                    payload=reply.to_payload(),
+                )
+                messages.mark_delivered(session, [(message_id, result.sent_id, None)])
+                if row.channel in self.windows:
+                    people.count_sent(session, [row.urn])
+            elif error is not None and error.blocked and row.person_id is not None:
+                person = people.get(session, row.person_id)
                 if person is not None:
                     person.subscribed = False
-            elif error.retry_after is not None:
-                wait = timedelta(seconds=error.retry_after)
-                values |= {
-                    "status": DeliveryStatus.pending,
-                    "due_at": now + wait,
-                    "attempts": row.attempts - 1,
-                    "error": str(error),
-                }
-            elif error.permanent or row.attempts >= self.settings.delivery_max_attempts:
-                values |= {"status": DeliveryStatus.failed, "error": str(error)}
-            else:
-                backoff = min(timedelta(seconds=5 * 2 ** (row.attempts - 1)), MAX_BACKOFF)
-                values |= {"status": DeliveryStatus.pending, "due_at": now + backoff, "error": str(error)}
-            session.execute(update(Delivery).where(Delivery.id == row.id).values(**values))
+
+    def _outcome(self, row: Claimed, total: int, result: Result) -> dict[str, object]:
+        """The row's next state: the next part or done, settled as not deliverable, or tried again later
+        (after the platform's wait, or with a growing backoff) until it counts as failed."""
+        now, error = utcnow(), result.error
+        if error is None:
+            done = row.part + 1 >= total
+            return {
+                "part": row.part + 1,
+                "status": DeliveryStatus.sent if done else DeliveryStatus.pending,
+                "due_at": now + timedelta(seconds=self.settings.delivery_chat_interval_seconds),
+                "sent_at": now if done else None,
+                "error": None,
+            }
+        if error.unreachable:
+            return {"status": DeliveryStatus.unreachable, "error": str(error)}
+        if error.blocked:
+            return {"status": DeliveryStatus.blocked, "error": str(error)}
+        if error.retry_after is not None:
+            wait = timedelta(seconds=error.retry_after)
+            return {
+                "status": DeliveryStatus.pending,
+                "due_at": now + wait,
+                "attempts": row.attempts - 1,
+                "error": str(error),
+            }
+        if error.permanent or row.attempts >= self.settings.delivery_max_attempts:
+            return {"status": DeliveryStatus.failed, "error": str(error)}
+        backoff = min(timedelta(seconds=5 * 2 ** (row.attempts - 1)), MAX_BACKOFF)
+        return {"status": DeliveryStatus.pending, "due_at": now + backoff, "error": str(error)}
