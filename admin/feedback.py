@@ -42,6 +42,7 @@ from bot.db import local_today
 from bot.feedback import service as feedback
 from bot.feedback.models import Category, ReplyTemplate, Ticket, TicketStatus
 from bot.i18n import mark
+from bot.media.models import Media
 from bot.messages import service as messages
 from bot.people import service as people
 from bot.runtime import runtime_of
@@ -306,10 +307,25 @@ def ticket_file(
     """A file of a ticket, only for admins of its commune (people's photos are not public)."""
     ticket = _ticket(session, admin, ticket_id)
     found = next((a for a in ticket.attachments if a.id == attachment_id), None)
-    if found is None:
+    return _private_file(request, found.media if found else None)
+
+
+@router.get("/feedback/{ticket_id}/events/{event_id}/voice")
+def ticket_voice(
+    session: SessionDep, request: Request, admin: AdminDep, ticket_id: int, event_id: int
+) -> Response:
+    """An official's voice answer on a ticket, only for admins of its commune (it is not public)."""
+    ticket = _ticket(session, admin, ticket_id)
+    found = next((e for e in ticket.events if e.id == event_id), None)
+    return _private_file(request, found.media if found else None)
+
+
+def _private_file(request: Request, stored: Media | None) -> Response:
+    """A file of a ticket, never cached anywhere on the way."""
+    if stored is None:
         raise HTTPException(status_code=404, detail=mark("Không có tệp này."))
-    path = Path(runtime_of(request).settings.media_dir) / found.media.path
-    return FileResponse(path, media_type=found.media.mime, headers={"Cache-Control": "private, no-store"})
+    path = Path(runtime_of(request).settings.media_dir) / stored.path
+    return FileResponse(path, media_type=stored.mime, headers={"Cache-Control": "private, no-store"})
 
 
 @router.post("/feedback/{ticket_id}/status")
@@ -392,7 +408,9 @@ def ticket_reply(
         feedback.answer(ticket, admin.id, text, stored)
     except feedback.FeedbackError as exc:
         raise HTTPException(status_code=400, detail=exc.msgid) from exc
-    voice_note = attachment(Path(runtime.settings.media_dir), stored, "voice") if stored else None
+    voice_note = (
+        attachment(Path(runtime.settings.media_dir), stored, "voice", private=True) if stored else None
+    )
 
     def answer_to(duplicate: Ticket | None) -> Callable[[Callable[[str], str]], list[Reply]]:
         return lambda gettext: answer_messages(gettext, ticket, text, voice_note, duplicate)

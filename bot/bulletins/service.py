@@ -224,6 +224,17 @@ def get(session: Session, bulletin_id: int) -> Bulletin | None:
     )
 
 
+def uses_media(session: Session, media_id: int) -> bool:
+    """Whether a bulletin's voice, MP3 or picture is this file: only those are public (anyone may hear a
+    bulletin), never a person's photo or an official's answer that happens to be stored alike."""
+    voiced = select(BulletinVersion.id).where(
+        or_(BulletinVersion.voice_id == media_id, BulletinVersion.mp3_id == media_id)
+    )
+    if session.scalar(voiced.limit(1)) is not None:
+        return True
+    return any(media_id in ids for ids in session.scalars(select(Bulletin.image_ids)))
+
+
 def get_all(
     session: Session, *, query: str = "", offset: int = 0, limit: int = 20
 ) -> tuple[list[Bulletin], int]:
