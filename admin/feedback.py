@@ -11,7 +11,7 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Form, HTTPException, Query, Request, UploadFile
-from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from admin.deps import (
@@ -23,7 +23,7 @@ from admin.deps import (
     client_ip,
     csrf_protect,
 )
-from admin.views import PAGE_SIZE, Page, redirect, render
+from admin.views import PAGE_SIZE, Page, private_file, redirect, render
 from bot.accounts import service as accounts
 from bot.accounts.models import AdminUser, Role
 from bot.areas import service as areas
@@ -42,7 +42,6 @@ from bot.db import local_today
 from bot.feedback import service as feedback
 from bot.feedback.models import Category, ReplyTemplate, Ticket, TicketStatus
 from bot.i18n import mark
-from bot.media.models import Media
 from bot.messages import service as messages
 from bot.people import service as people
 from bot.runtime import runtime_of
@@ -307,7 +306,7 @@ def ticket_file(
     """A file of a ticket, only for admins of its commune (people's photos are not public)."""
     ticket = _ticket(session, admin, ticket_id)
     found = next((a for a in ticket.attachments if a.id == attachment_id), None)
-    return _private_file(request, found.media if found else None)
+    return private_file(request, found.media if found else None)
 
 
 @router.get("/feedback/{ticket_id}/events/{event_id}/voice")
@@ -317,15 +316,7 @@ def ticket_voice(
     """An official's voice answer on a ticket, only for admins of its commune (it is not public)."""
     ticket = _ticket(session, admin, ticket_id)
     found = next((e for e in ticket.events if e.id == event_id), None)
-    return _private_file(request, found.media if found else None)
-
-
-def _private_file(request: Request, stored: Media | None) -> Response:
-    """A file of a ticket, never cached anywhere on the way."""
-    if stored is None:
-        raise HTTPException(status_code=404, detail=mark("Không có tệp này."))
-    path = Path(runtime_of(request).settings.media_dir) / stored.path
-    return FileResponse(path, media_type=stored.mime, headers={"Cache-Control": "private, no-store"})
+    return private_file(request, found.media if found else None)
 
 
 @router.post("/feedback/{ticket_id}/status")
