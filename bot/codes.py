@@ -96,7 +96,8 @@ def _waits(session: Session, kind: str, urn: str, person_id: int | None) -> tupl
 
 
 def wait_minutes(session: Session, kind: str, urn: str, person_id: int | None) -> int:
-    """Whole minutes before this chat may try a code of this kind again; 0 when it may now."""
+    """Whole minutes before this chat may try a code of this kind again (its own wrong codes of any kind
+    count, and everyone's of this kind); 0 when it may now."""
     own, everyone, _mine, _all = _waits(session, kind, urn, person_id)
     return math.ceil(max(own, everyone) / 60)
 
