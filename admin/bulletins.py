@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
 from admin.deps import AdminDep, AuthorDep, FormDep, PlacesEditorDep, SessionDep, admin_gettext, csrf_protect
-from admin.views import PAGE_SIZE, Page, parse_codes, redirect, render
+from admin.views import PAGE_SIZE, Page, parse_codes, private_file, redirect, render
 from bot.accounts import service as accounts
 from bot.accounts.models import AdminUser
 from bot.areas import service as areas
@@ -60,10 +60,11 @@ def _page(request: Request, template: str, admin: AdminUser, status: int = 200, 
     )
 
 
-def _bulletin(session: Session, bulletin_id: int) -> Bulletin:
-    """A bulletin or a 404 page."""
+def _bulletin(session: Session, admin: AdminUser, bulletin_id: int) -> Bulletin:
+    """A bulletin this admin may see, or a 404 page (a commune officer learns nothing of other communes'
+    bulletins, not even that they exist)."""
     bulletin = bulletins.get(session, bulletin_id)
-    if bulletin is None:
+    if bulletin is None or not bulletins.open_to(session, bulletin, accounts.scope(admin), admin.id):
         raise HTTPException(status_code=404, detail=mark("Không có bản tin này."))
     return bulletin
 
@@ -79,7 +80,7 @@ def _may_steer(session: Session, admin: AdminUser, bulletin: Bulletin) -> bool:
 
 def _steerable(session: Session, admin: AdminUser, bulletin_id: int) -> Bulletin:
     """A bulletin this admin may change, or a 403/404 page."""
-    bulletin = _bulletin(session, bulletin_id)
+    bulletin = _bulletin(session, admin, bulletin_id)
     if not _may_steer(session, admin, bulletin):
         raise HTTPException(status_code=403, detail=mark("Bản tin này gửi ra ngoài các xã của bạn."))
     return bulletin
@@ -90,7 +91,14 @@ def bulletin_list(
     request: Request, session: SessionDep, admin: AdminDep, q: str = "", page: Annotated[int, Query(ge=1)] = 1
 ) -> Response:
     """Bulletins newest first, searchable by title, with where each send stands."""
-    rows, total = bulletins.get_all(session, query=q, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    rows, total = bulletins.get_all(
+        session,
+        query=q,
+        offset=(page - 1) * PAGE_SIZE,
+        limit=PAGE_SIZE,
+        communes=accounts.scope(admin),
+        author_id=admin.id,
+    )
     progress = bulletins.progress_of(session, [b.id for b in rows])
     can_write = admin.role in accounts.BULLETIN_AUTHORS
     return _page(
@@ -220,11 +228,14 @@ def bulletin_create(
 @router.get("/bulletins/{bulletin_id}", response_class=HTMLResponse)
 def bulletin_detail(request: Request, session: SessionDep, admin: AdminDep, bulletin_id: int) -> Response:
     """A bulletin: versions with audio to preview and download, audience and reach, sending, relays."""
-    bulletin = _bulletin(session, bulletin_id)
+    bulletin = _bulletin(session, admin, bulletin_id)
     audience = bulletins.Audience.from_json(bulletin.audience)
     windows = reply_windows(runtime_of(request).settings)
     reach = bulletins.reach(session, audience, windows) if bulletin.status == BulletinStatus.draft else None
-    coverage = bulletins.coverage(session, bulletin_id)
+    scope = accounts.scope(admin)
+    coverage = [
+        c for c in bulletins.coverage(session, bulletin_id) if scope is None or c.commune_code in scope
+    ]
     villages = _villages(session, coverage)
     used = {v.language for v in bulletin.versions}
     return _page(
@@ -237,18 +248,35 @@ def bulletin_detail(request: Request, session: SessionDep, admin: AdminDep, bull
         reach=reach,
         window_days=runtime_of(request).settings.zalo_window_days,
         images=[m for m in (media.get(session, i) for i in bulletin.image_ids) if m is not None],
-        media_url=media.url,
+        media_url=lambda stored: f"/admin/bulletins/{bulletin.id}/media/{stored.id}",
         can_steer=_may_steer(session, admin, bulletin),
         missing_languages=[
             lang for lang in runtime_of(request).catalogs.languages() if lang.code not in used
         ],
         coverage=coverage,
         villages=villages,
-        **_progress_context(request, session, bulletin),
+        **_progress_context(request, session, admin, bulletin),
     )
 
 
-def _progress_context(request: Request, session: Session, bulletin: Bulletin) -> dict[str, Any]:
+@router.get("/bulletins/{bulletin_id}/media/{media_id}")
+def bulletin_media(
+    request: Request, session: SessionDep, admin: AdminDep, bulletin_id: int, media_id: int
+) -> Response:
+    """A bulletin's recording, MP3 or picture for the officials who may open it: a draft's are not public
+    (they become so once the bulletin is sent)."""
+    bulletin = _bulletin(session, admin, bulletin_id)
+    used = (
+        {v.voice_id for v in bulletin.versions}
+        | {v.mp3_id for v in bulletin.versions}
+        | set(bulletin.image_ids)
+    )
+    return private_file(request, media.get(session, media_id) if media_id in used else None)
+
+
+def _progress_context(
+    request: Request, session: Session, admin: AdminUser, bulletin: Bulletin
+) -> dict[str, Any]:
     """What the live progress fragment shows, with when the send should be over."""
     settings = runtime_of(request).settings
     progress = bulletins.progress(session, bulletin.id)
@@ -266,7 +294,7 @@ def _progress_context(request: Request, session: Session, bulletin: Bulletin) ->
     return {
         "bulletin": bulletin,
         "progress": progress,
-        "failures": bulletins.failures(session, bulletin.id, limit=20),
+        "failures": bulletins.failures(session, bulletin.id, limit=20, communes=accounts.scope(admin)),
         "live": bulletin.status in bulletins.LIVE or not bulletin.audio_ready,
         "running": running,
         "expected_end": end,
@@ -298,10 +326,11 @@ def bulletin_progress(
 ) -> Response:
     """The progress fragment htmx polls every few seconds while a send (or its audio) is under way; when
     the audio the page was waiting for is ready, the whole page reloads (players, the send button)."""
-    bulletin = _bulletin(session, bulletin_id)
+    bulletin = _bulletin(session, admin, bulletin_id)
     if audio == "pending" and bulletin.audio_ready:
         return Response(status_code=200, headers={"HX-Refresh": "true"})
-    return _page(request, "bulletin_progress.html", admin, **_progress_context(request, session, bulletin))
+    context = _progress_context(request, session, admin, bulletin)
+    return _page(request, "bulletin_progress.html", admin, **context)
 
 
 @router.post("/bulletins/{bulletin_id}/versions")

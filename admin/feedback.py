@@ -11,7 +11,7 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Form, HTTPException, Query, Request, UploadFile
-from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from admin.deps import (
@@ -23,7 +23,7 @@ from admin.deps import (
     client_ip,
     csrf_protect,
 )
-from admin.views import PAGE_SIZE, Page, redirect, render
+from admin.views import PAGE_SIZE, Page, private_file, redirect, render
 from bot.accounts import service as accounts
 from bot.accounts.models import AdminUser, Role
 from bot.areas import service as areas
@@ -306,10 +306,17 @@ def ticket_file(
     """A file of a ticket, only for admins of its commune (people's photos are not public)."""
     ticket = _ticket(session, admin, ticket_id)
     found = next((a for a in ticket.attachments if a.id == attachment_id), None)
-    if found is None:
-        raise HTTPException(status_code=404, detail=mark("Không có tệp này."))
-    path = Path(runtime_of(request).settings.media_dir) / found.media.path
-    return FileResponse(path, media_type=found.media.mime, headers={"Cache-Control": "private, no-store"})
+    return private_file(request, found.media if found else None)
+
+
+@router.get("/feedback/{ticket_id}/events/{event_id}/voice")
+def ticket_voice(
+    session: SessionDep, request: Request, admin: AdminDep, ticket_id: int, event_id: int
+) -> Response:
+    """An official's voice answer on a ticket, only for admins of its commune (it is not public)."""
+    ticket = _ticket(session, admin, ticket_id)
+    found = next((e for e in ticket.events if e.id == event_id), None)
+    return private_file(request, found.media if found else None)
 
 
 @router.post("/feedback/{ticket_id}/status")
@@ -392,7 +399,9 @@ def ticket_reply(
         feedback.answer(ticket, admin.id, text, stored)
     except feedback.FeedbackError as exc:
         raise HTTPException(status_code=400, detail=exc.msgid) from exc
-    voice_note = attachment(Path(runtime.settings.media_dir), stored, "voice") if stored else None
+    voice_note = (
+        attachment(Path(runtime.settings.media_dir), stored, "voice", private=True) if stored else None
+    )
 
     def answer_to(duplicate: Ticket | None) -> Callable[[Callable[[str], str]], list[Reply]]:
         return lambda gettext: answer_messages(gettext, ticket, text, voice_note, duplicate)

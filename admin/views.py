@@ -6,6 +6,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import (
@@ -18,7 +19,7 @@ from fastapi import (
     Request,
 )
 from fastapi.exception_handlers import http_exception_handler
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -43,6 +44,7 @@ from bot.conversation.feedback import STATUS_LABELS as TICKET_LABELS
 from bot.db import local_today, utcnow
 from bot.feedback import service as feedback
 from bot.i18n import KNOWN_LANGUAGES, mark
+from bot.media.models import Media
 from bot.messages import service as messages
 from bot.messages.models import Direction, Message
 from bot.people import service as people
@@ -123,6 +125,15 @@ def day_label(day: str) -> str:
 def redirect(url: str) -> RedirectResponse:
     """POST-redirect-GET."""
     return RedirectResponse(url, status_code=303)
+
+
+def private_file(request: Request, stored: Media | None) -> Response:
+    """A file an admin page shows only to officials allowed that page (a person's photo, an official's
+    answer, a draft's audio), never cached anywhere on the way; 404 when there is none."""
+    if stored is None:
+        raise HTTPException(status_code=404, detail=mark("Không có tệp này."))
+    path = Path(runtime_of(request).settings.media_dir) / stored.path
+    return FileResponse(path, media_type=stored.mime, headers={"Cache-Control": "private, no-store"})
 
 
 def parse_codes(raw: str) -> list[int]:

@@ -4,6 +4,7 @@ from bot.accounts.models import AdminCommune, AdminUser, AuditEntry, LoginAttemp
 from bot.areas.models import Village
 from bot.bulletins.models import Bulletin, BulletinVersion, Delivery, Lease, Relay
 from bot.channels.models import ChannelToken
+from bot.codes import CodeAttempt
 from bot.db import Base
 from bot.feedback.models import Attachment, Category, Ticket, TicketEvent
 from bot.media.models import Media
@@ -22,6 +23,7 @@ __all__ = [
     "BulletinVersion",
     "Category",
     "ChannelToken",
+    "CodeAttempt",
     "Delivery",
     "Export",
     "Identity",

@@ -193,7 +193,7 @@ def test_an_official_marks_or_invites_prestigious_persons(
         "/admin/prestigious/invites", data={"csrf_token": csrf(listing), "commune": str(PHONG_THO)}
     )
     shown = client.get(made.headers["location"]).text
-    code = re.search(r"Mã mời mới: (UT-[A-Z0-9]{6})", shown)
+    code = re.search(r"Mã mời mới: (UT-[A-Z0-9]{5}-[A-Z0-9]{5})", shown)
     assert code is not None
 
     person = TelegramDriver(client, fake_telegram, db, invited_chat)

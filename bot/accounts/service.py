@@ -20,6 +20,7 @@ from bot.accounts.models import AdminCommune, AdminUser, AuditEntry, LoginAttemp
 from bot.db import utcnow
 from bot.errors import Refusal
 from bot.i18n import mark
+from bot.throttle import backoff
 
 _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("loaban-dummy-password")
@@ -169,15 +170,6 @@ def _failures(
     return int(count), last
 
 
-def _backoff(failures: int, allowed: int, last: datetime | None, cap: timedelta, now: datetime) -> float:
-    """Seconds still to wait: none for the first `allowed` failures, then 1 s, 2 s, 4 s … up to `cap`
-    after the last one."""
-    if failures < allowed or last is None:
-        return 0.0
-    delay = min(timedelta(seconds=2 ** min(failures - allowed, 20)), cap)
-    return max(0.0, (last + delay - now).total_seconds())
-
-
 def throttle(session: Session, *, username: str, ip: str, max_failures: int, window: timedelta) -> int:
     """Whole seconds this address must wait before trying this username again. Failures slow the pair
     (username, address) and, far later, the address; never the account itself, so nobody can lock an
@@ -189,8 +181,8 @@ def throttle(session: Session, *, username: str, ip: str, max_failures: int, win
     )
     address = _failures(session, since, LoginAttempt.ip == ip)
     wait = max(
-        _backoff(pair[0], max_failures, pair[1], window, now),
-        _backoff(address[0], ADDRESS_FACTOR * max_failures, address[1], window, now),
+        backoff(pair[0], max_failures, pair[1], window, now),
+        backoff(address[0], ADDRESS_FACTOR * max_failures, address[1], window, now),
     )
     return math.ceil(wait)
 
@@ -264,7 +256,7 @@ def new_link_code(session: Session, admin: AdminUser) -> str:
 
 def link_chat(session: Session, code: str, urn: str) -> AdminUser | None:
     """Tie a chat to the admin whose unexpired code it sent; the code then stops working."""
-    admin = codes.redeem(session, AdminUser, code)
+    admin = codes.redeem(session, AdminUser, "LK-", code)
     if admin is None:
         return None
     previous = session.scalar(select(AdminUser).where(AdminUser.chat_urn == urn, AdminUser.id != admin.id))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -19,8 +20,9 @@ CAPTION_LIMIT = 1024  # a voice note's caption (Telegram's limit; Zalo's is larg
 TEXT_LIMIT = 4000  # one text message, under Telegram's 4096
 
 
-def attachment(root: Path, stored: Media, kind: str) -> Attachment:
-    """A stored file as something a channel can send."""
+def attachment(root: Path, stored: Media, kind: str, *, private: bool = False) -> Attachment:
+    """A stored file as something a channel can send; a private one (not a bulletin's) carries a random
+    token, so only the recipient's web chat can open it."""
     return Attachment(
         kind="voice" if kind == "voice" else "image",
         media_id=stored.id,
@@ -28,6 +30,7 @@ def attachment(root: Path, stored: Media, kind: str) -> Attachment:
         url=media.url(stored),
         duration=round(stored.duration or 0),
         platform_ids=tuple(sorted((k, str(v)) for k, v in stored.platform_ids.items())),
+        token=secrets.token_urlsafe(24) if private else "",
     )
 
 

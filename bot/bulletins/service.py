@@ -59,6 +59,17 @@ class Audience:
         places = set(self.communes) | set(village_communes)
         return bool(places) and not self.provinces and places <= set(commune_codes)
 
+    def touches(self, commune_codes: Collection[int], village_communes: Collection[int] = ()) -> bool:
+        """Whether the audience reaches anyone in these communes (everyone, their province, one of them or
+        one of their villages): what a commune officer may read about, though not always steer."""
+        if not (self.provinces or self.communes or self.villages):
+            return True
+        provinces = {area.province_code for area in map(areas.get_commune, commune_codes) if area}
+        return bool(
+            set(self.provinces) & provinces
+            or (set(self.communes) | set(village_communes)) & set(commune_codes)
+        )
+
     def covers(self, province: int | None, commune: int | None, village: int | None) -> bool:
         """Whether a place is in the audience, whatever its language and role filters."""
         if not (self.provinces or self.communes or self.villages):
@@ -224,16 +235,49 @@ def get(session: Session, bulletin_id: int) -> Bulletin | None:
     )
 
 
+def uses_media(session: Session, media_id: int) -> bool:
+    """Whether a bulletin that has gone out uses this file (voice, MP3 or picture): only those are public,
+    for anyone may hear a bulletin; never a draft's, nor a person's photo or an official's answer."""
+    out = select(Bulletin).where(Bulletin.status != BulletinStatus.draft, Bulletin.send_at <= utcnow())
+    voiced = out.join(BulletinVersion).where(
+        or_(BulletinVersion.voice_id == media_id, BulletinVersion.mp3_id == media_id)
+    )
+    if session.scalar(voiced.limit(1)) is not None:
+        return True
+    return any(media_id in ids for ids in session.scalars(out.with_only_columns(Bulletin.image_ids)))
+
+
 def get_all(
-    session: Session, *, query: str = "", offset: int = 0, limit: int = 20
+    session: Session,
+    *,
+    query: str = "",
+    offset: int = 0,
+    limit: int = 20,
+    communes: Collection[int] | None = None,
+    author_id: int | None = None,
 ) -> tuple[list[Bulletin], int]:
-    """A page of bulletins, newest first, optionally by words in the title, and the total."""
+    """A page of bulletins, newest first, optionally by words in the title, and the total; an official
+    limited to `communes` gets only those open to them (see open_to)."""
     stmt = select(Bulletin)
     if query.strip():
         stmt = stmt.where(Bulletin.title.ilike(f"%{query.strip()}%"))
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    page = stmt.order_by(Bulletin.id.desc()).offset(offset).limit(limit)
-    return list(session.scalars(page.options(selectinload(Bulletin.versions)))), total
+    stmt = stmt.order_by(Bulletin.id.desc()).options(selectinload(Bulletin.versions))
+    if communes is not None:
+        mine = [b for b in session.scalars(stmt) if open_to(session, b, communes, author_id)]
+        return mine[offset : offset + limit], len(mine)
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    return list(session.scalars(stmt.offset(offset).limit(limit))), total
+
+
+def open_to(
+    session: Session, bulletin: Bulletin, communes: Collection[int] | None, author_id: int | None
+) -> bool:
+    """Whether an official limited to `communes` (None: the whole province) may see a bulletin: one they
+    wrote, or one that reaches some of their people; never another commune's own."""
+    if communes is None or (author_id is not None and bulletin.created_by == author_id):
+        return True
+    audience = Audience.from_json(bulletin.audience)
+    return audience.touches(communes, areas.communes_of_villages(session, audience.villages))
 
 
 def check_sendable(bulletin: Bulletin) -> None:
@@ -392,8 +436,11 @@ def progress_of(session: Session, bulletin_ids: Sequence[int]) -> dict[int, Prog
     }
 
 
-def failures(session: Session, bulletin_id: int, limit: int = 50) -> list[Delivery]:
-    """The rows that could not be delivered or wait for a platform's leave, with the reason."""
+def failures(
+    session: Session, bulletin_id: int, limit: int = 50, communes: Collection[int] | None = None
+) -> list[Delivery]:
+    """The rows that could not be delivered or wait for a platform's leave, with the reason; only those of
+    people in `communes` when given (an officer sees no other commune's chat addresses)."""
     stmt = (
         select(Delivery)
         .where(
@@ -408,6 +455,8 @@ def failures(session: Session, bulletin_id: int, limit: int = 50) -> list[Delive
         .order_by(Delivery.id)
         .limit(limit)
     )
+    if communes is not None:
+        stmt = stmt.join(Person, Person.id == Delivery.person_id).where(Person.commune_code.in_(communes))
     return list(session.scalars(stmt))
 
 

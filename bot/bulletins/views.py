@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from email.utils import format_datetime
 from pathlib import Path
+from typing import Annotated
 from xml.sax.saxutils import escape
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 
 from bot.areas import service as areas
@@ -24,23 +26,36 @@ MEDIA_NAME = re.compile(r"^([0-9a-f]{64})\.([a-z0-9]{2,4})$")
 
 
 @router.get("/media/{name}", include_in_schema=False)
-async def media_file(request: Request, name: str) -> Response:
-    """A stored file by its content hash; cacheable for ever since the name is its content."""
+async def media_file(
+    request: Request, name: str, expires: int = 0, sig: Annotated[str, Query(max_length=64)] = ""
+) -> Response:
+    """A bulletin's file, to anyone and cacheable for ever since the name is its content; any other file
+    (a person's photo, an official's answer) only through a signed, unexpired link, never cached."""
     match = MEDIA_NAME.match(name)
     if match is None:
         return JSONResponse({"error": "not found"}, status_code=404)
     runtime = runtime_of(request)
+    signed = bool(sig) and media.signature_holds(
+        f"/media/{name}", expires, sig, runtime.settings.secret_key, time.time()
+    )
 
-    def find() -> tuple[Path, str] | None:
+    def find() -> tuple[Path, str, bool] | None:
         with runtime.db.transaction() as session:
             found = media.by_key(session, match.group(1))
-            return (Path(runtime.settings.media_dir) / found.path, found.mime) if found else None
+            if found is None:
+                return None
+            public = bulletins.uses_media(session, found.id)
+            return (
+                (Path(runtime.settings.media_dir) / found.path, found.mime, public)
+                if public or signed
+                else None
+            )
 
     found = await asyncio.to_thread(find)
     if found is None or not found[0].exists():
         return JSONResponse({"error": "not found"}, status_code=404)
-    headers = {"Cache-Control": "public, max-age=31536000, immutable"}
-    return FileResponse(found[0], media_type=found[1], headers=headers)
+    cache = "public, max-age=31536000, immutable" if found[2] else "private, no-store"
+    return FileResponse(found[0], media_type=found[1], headers={"Cache-Control": cache})
 
 
 @router.get("/feeds/{commune_code}/{language}.xml", include_in_schema=False)

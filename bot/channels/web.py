@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.datastructures import UploadFile
 
 from bot.channels.base import Channel, parse_json, register_channel
-from bot.conversation.types import Inbound, MediaKind, Received, Reply
+from bot.conversation.types import Attachment, Inbound, MediaKind, Received, Reply
 from bot.i18n import mark
 from bot.media import service as media
 from bot.messages import service as messages
+from bot.messages.models import Direction, Message
 from bot.runtime import Runtime, runtime_of
 
 SESSION_RE = re.compile(r"[A-Za-z0-9_-]{16,64}")  # always fullmatch: '$' would let a newline through
@@ -40,16 +42,23 @@ def reply_json(message_id: int, reply: Reply) -> dict[str, Any]:
     """A reply in the web chat protocol; a person's own picture is not sent back (the page shows what it
     sent), and the page has no contact button (the reply's text says to type the number)."""
     attached = None if reply.attachment is None or reply.attachment.echo else reply.attachment
+    shown = _media_url(message_id, attached) if attached else None
     return {
         "id": message_id,
         "text": reply.text,
         "buttons": [{"label": b.label, "payload": b.payload} for b in reply.buttons],
-        "audio_url": attached.url if attached and attached.kind == "voice" else None,
-        "image_url": attached.url if attached and attached.kind == "image" else None,
+        "audio_url": shown if attached and attached.kind == "voice" else None,
+        "image_url": shown if attached and attached.kind == "image" else None,
         # a person's own file: opened with their session added (?session=…), never by anyone else
         "file_url": attached.url if attached and attached.kind == "document" else None,
         "file_name": attached.name if attached and attached.kind == "document" else None,
     }
+
+
+def _media_url(message_id: int, attached: Attachment) -> str:
+    """A bulletin's file by its public address; a private one (an official's voice answer) through the
+    message that carries it and that message's token, which only this chat received."""
+    return f"/chat/api/media/{message_id}?token={attached.token}" if attached.token else attached.url
 
 
 def _error(request: Request, status: int, msgid: str) -> JSONResponse:
@@ -189,3 +198,28 @@ async def poll_messages(
             return [reply_json(m.id, Reply.from_payload(m.text, m.payload)) for m in rows]
 
     return JSONResponse({"replies": await asyncio.to_thread(load)})
+
+
+@router.get("/chat/api/media/{message_id}", include_in_schema=False)
+async def message_media(
+    request: Request, message_id: int, token: Annotated[str, Query(min_length=16, max_length=64)]
+) -> Response:
+    """The private file of a reply sent to a web chat, to whoever holds that reply's token; gone with the
+    message when the person erases their data."""
+    runtime = runtime_of(request)
+
+    def find() -> tuple[Path, str] | None:
+        with runtime.db.transaction() as db:
+            sent = db.get(Message, message_id)
+            if sent is None or sent.channel != WebChannel.type or sent.direction != Direction.outbound:
+                return None
+            attached = Reply.from_payload(sent.text, sent.payload).attachment
+            if attached is None or not attached.token or not hmac.compare_digest(attached.token, token):
+                return None
+            stored = media.get(db, attached.media_id)
+            return (Path(runtime.settings.media_dir) / stored.path, stored.mime) if stored else None
+
+    found = await asyncio.to_thread(find)
+    if found is None or not found[0].exists():
+        return _error(request, 404, mark("Không có tệp này."))
+    return FileResponse(found[0], media_type=found[1], headers={"Cache-Control": "private, no-store"})

@@ -10,6 +10,7 @@ import json
 import logging
 import re
 import secrets
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import timedelta
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 router = APIRouter()
 WEBHOOK_PATH = "/webhooks/zalo"
 MAX_EVENT_BYTES = 1_000_000
+PRIVATE_LINK_SECONDS = 7 * 24 * 3600  # a voice answer stays playable for a week after it is sent
 MAX_TEXT = 2000  # characters of a text message
 MAX_TITLE, MAX_SUBTITLE, MAX_BUTTONS = 100, 500, 5  # of a list template with buttons
 KEYCAPS = ["1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣", "6️⃣", "7️⃣", "8️⃣", "9️⃣", "🔟"]
@@ -168,8 +170,16 @@ class ZaloChannel(Channel):
         text = reply.text
         if attachment is not None:
             icon = "📄" if attachment.kind == "document" else "🔊"
-            text = f"{text}\n\n{icon} {self.settings.base_url + attachment.url}".strip()
+            text = f"{text}\n\n{icon} {self.settings.base_url + self._link(attachment)}".strip()
         return await self._post(user_id, self._message(text, [b.label for b in reply.buttons]))
+
+    def _link(self, attachment: Attachment) -> str:
+        """Where the person opens a file: a bulletin's public address, else a signed link that expires
+        (Zalo only shows links, and a person's or an official's file is not public)."""
+        if not attachment.token:
+            return attachment.url
+        expires = int(time.time()) + PRIVATE_LINK_SECONDS
+        return media.signed_url(attachment.url, self.settings.secret_key, expires)
 
     def _message(self, text: str, labels: list[str]) -> dict[str, Any]:
         """Text alone; text with up to five short buttons as a list template; else a numbered menu."""

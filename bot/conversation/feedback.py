@@ -164,7 +164,7 @@ def sent_file(ctx: Context) -> None:
             data["text"] = "\n".join(p for p in (data.get("text", ""), inbound.text.strip()) if p)
         if received.kind == "photo":
             receipt = _("🖼 Đã nhận ảnh.")
-            shown = attachment(Path(ctx.settings.media_dir), stored, "image")
+            shown = attachment(Path(ctx.settings.media_dir), stored, "image", private=True)
             echo = dataclasses.replace(shown, echo=True, platform_ids=received.platform_ids)
     ctx.goto(STEP_COMPOSE, **data)
     _acknowledge(ctx, receipt, echo)
@@ -376,7 +376,7 @@ def view(ctx: Context) -> None:
         if event.media is None or len(heard) > CAPTION_LIMIT:
             parts.append(heard)
         if event.media is not None:
-            voice = attachment(Path(ctx.settings.media_dir), event.media, "voice")
+            voice = attachment(Path(ctx.settings.media_dir), event.media, "voice", private=True)
             replies.append(Reply(heard if len(heard) <= CAPTION_LIMIT else said, attachment=voice))
     ctx.goto("")
     ctx.replies += [Reply(chunk) for chunk in split("\n\n".join(parts))] + replies

@@ -3,9 +3,11 @@ person; and officials tie their own chat to their admin account the same way."""
 
 from __future__ import annotations
 
+from bot import codes
 from bot.accounts import service as accounts
 from bot.conversation import onboarding
 from bot.conversation.router import Context, Router
+from bot.conversation.types import Button
 from bot.people import service as people
 
 
@@ -22,12 +24,28 @@ def offer(ctx: Context) -> None:
     )
 
 
+def slowed(ctx: Context, kind: str) -> bool:
+    """Whether this chat typed too many wrong codes to try another now; if so it is told for how long."""
+    minutes = codes.wait_minutes(ctx.session, kind, ctx.inbound.urn, ctx.person.id)
+    if minutes:
+        ctx.reply(
+            ctx._("Bạn đã nhập sai mã quá nhiều lần, hãy thử lại sau {minutes} phút.").format(
+                minutes=minutes
+            ),
+            [Button(ctx._("☰ Menu chính"), "menu")],
+        )
+    return bool(minutes)
+
+
 def link(ctx: Context) -> None:
     """'/link CODE': LB- codes join this chat to a person, LK- codes to an official's admin account."""
     _ = ctx._
     parts = ctx.inbound.text.split(maxsplit=1)
     code = parts[1].strip().upper() if len(parts) > 1 else ""
-    if code.startswith("LB-"):
+    kind = "LB" if code.startswith("LB") else "LK"
+    if code and slowed(ctx, kind):
+        return
+    if kind == "LB":
         person = people.link_identity(ctx.session, code, ctx.inbound.urn)
         if person is not None:
             ctx.person = person
@@ -46,6 +64,8 @@ def link(ctx: Context) -> None:
                 ).format(username=admin.username)
             )
             return
+    if code:
+        codes.record_failure(ctx.session, kind, ctx.inbound.urn, ctx.person.id)
     ctx.reply(_("Mã liên kết không đúng hoặc đã hết hạn. Hãy tạo mã mới rồi gửi lại: /link MÃ"))
 
 

@@ -3,9 +3,11 @@ they relayed one (how many households, how); an invite code makes someone a pres
 
 from __future__ import annotations
 
+from bot import codes
 from bot.bulletins import compose
 from bot.bulletins import service as bulletins
 from bot.conversation import onboarding
+from bot.conversation.linking import slowed
 from bot.conversation.router import Context, MenuEntry, Router
 from bot.conversation.types import Button
 from bot.i18n import mark
@@ -104,13 +106,16 @@ def ask_invite(ctx: Context) -> None:
     _ = ctx._
     ctx.goto(STEP_INVITE)
     ctx.reply(
-        _("Nhập mã mời cán bộ xã đưa cho ông/bà (ví dụ: UT-7K3M9Q):"), [Button(_("☰ Menu chính"), "menu")]
+        _("Nhập mã mời cán bộ xã đưa cho ông/bà (ví dụ: UT-K7XQ3-M9PAC):"),
+        [Button(_("☰ Menu chính"), "menu")],
     )
 
 
 def typed_invite(ctx: Context) -> None:
     """A typed invite code: right makes the person prestigious, wrong asks again."""
     _ = ctx._
+    if slowed(ctx, "UT"):
+        return
     if people.redeem_invite(ctx.session, ctx.person, ctx.inbound.text):
         onboarding.back_to_menu(
             ctx,
@@ -120,6 +125,7 @@ def typed_invite(ctx: Context) -> None:
             ),
         )
         return
+    codes.record_failure(ctx.session, "UT", ctx.inbound.urn, ctx.person.id)
     ctx.reply(
         _("Mã không đúng, đã dùng hoặc đã hết hạn. Ông/bà kiểm tra lại và nhập lại nhé."),
         [Button(_("☰ Menu chính"), "menu")],

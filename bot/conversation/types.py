@@ -24,7 +24,8 @@ class Attachment:
     clients fetch `url`. A document is made for one person (their data): never re-used, `media_id` 0,
     `url` a link only its token opens, `name` the file name they see. An `echo` is the person's own
     picture shown back as a receipt: only a platform that already holds it shows it (nobody's photo is
-    uploaded anywhere for a thumbnail)."""
+    uploaded anywhere for a thumbnail). A `token` marks a file that is not public (a person's own, an
+    official's answer): the web chat opens it only with the token of the message that carries it."""
 
     kind: Literal["voice", "image", "document"]
     media_id: int
@@ -34,6 +35,7 @@ class Attachment:
     platform_ids: tuple[tuple[str, str], ...] = ()
     name: str = ""
     echo: bool = False
+    token: str = ""
 
     def platform_id(self, platform: str) -> str | None:
         """The id a platform gave this file on an earlier upload."""
@@ -50,6 +52,7 @@ class Attachment:
             "name": self.name,
             "platform_ids": [list(pair) for pair in self.platform_ids],
             "echo": self.echo,
+            "token": self.token,
         }
 
     @classmethod

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 import secrets
 from pathlib import Path
@@ -113,8 +114,25 @@ def remember_platform_id(session: Session, media_id: int, platform: str, file_id
 
 
 def url(media: Media) -> str:
-    """Where browsers and the web chat fetch a file; the content hash makes it unguessable."""
+    """Where browsers fetch a file; served to anyone only while a bulletin uses it (see views.media_file),
+    since a hash is no secret once a file has been shared."""
     return f"/media/{media.key}.{EXTENSIONS[media.mime]}"
+
+
+def _signature(path: str, expires: int, secret: str) -> str:
+    """The HMAC that lets a link to one file work until a time."""
+    return hmac.new(secret.encode(), f"{path}|{expires}".encode(), hashlib.sha256).hexdigest()
+
+
+def signed_url(path: str, secret: str, expires: int) -> str:
+    """A link to a private file (a URL from `url`) for a platform that can only show links (Zalo): it
+    works until `expires` (Unix time) without any login, and nobody can make one for another file."""
+    return f"{path}?expires={expires}&sig={_signature(path, expires, secret)}"
+
+
+def signature_holds(path: str, expires: int, signature: str, secret: str, now: float) -> bool:
+    """Whether a signed link is genuine and not yet expired."""
+    return now < expires and hmac.compare_digest(signature, _signature(path, expires, secret))
 
 
 def image_type(data: bytes) -> str | None:

@@ -53,6 +53,7 @@ def get_or_create_by_urn(session: Session, urn: str, *, display_name: str = "") 
 
 
 WROTE_PRECISION = timedelta(minutes=10)
+INVITE_LIFETIME = timedelta(hours=72)  # an invite code for a prestigious person works three days
 
 
 def wrote(session: Session, urn: str, at: datetime) -> None:
@@ -197,16 +198,15 @@ def count_all(session: Session, commune_codes: Collection[int] | None) -> int:
     return session.scalar(_scoped(select(func.count(Person.id)), commune_codes)) or 0
 
 
-def create_invite(
-    session: Session, *, commune_code: int | None, created_by: int | None, days: int = 14
-) -> Invite:
-    """A one-time code that makes whoever enters it in the bot a prestigious person."""
+def create_invite(session: Session, *, commune_code: int | None, created_by: int | None) -> Invite:
+    """A one-time code that makes whoever enters it in the bot a prestigious person, for INVITE_LIFETIME:
+    long enough to reach a village elder, short enough that a code lying around soon stops working."""
     code = codes.one_time_code("UT-")
     invite = Invite(
         code=code,
         commune_code=commune_code,
         created_by=created_by,
-        expires_at=utcnow() + timedelta(days=days),
+        expires_at=utcnow() + INVITE_LIFETIME,
     )
     session.add(invite)
     session.flush()
@@ -215,9 +215,7 @@ def create_invite(
 
 def redeem_invite(session: Session, person: Person, typed: str) -> bool:
     """Make the person prestigious if the code is valid, unused and unexpired; codes work once."""
-    code = typed.strip().upper().replace(" ", "")
-    code = code if code.startswith("UT-") else "UT-" + code.removeprefix("UT")
-    invite = session.get(Invite, code, with_for_update=True)
+    invite = session.get(Invite, codes.normalized("UT-", typed), with_for_update=True)
     if invite is None or invite.used_by is not None or invite.expires_at < utcnow():
         return False
     invite.used_by, invite.used_at = person.id, utcnow()
@@ -248,7 +246,7 @@ def new_link_code(session: Session, person: Person) -> str:
 def link_identity(session: Session, typed: str, urn: str) -> Person | None:
     """Move the address `urn` (with everything its person did) to the person whose unexpired code was
     typed; the code then stops working. None when the code is wrong or expired."""
-    keep = codes.redeem(session, Person, typed)
+    keep = codes.redeem(session, Person, "LB-", typed)
     if keep is None:
         return None
     drop = get_by_urn(session, urn, for_update=True)
