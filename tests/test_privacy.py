@@ -240,6 +240,7 @@ def test_erasing_deletes_what_is_mine_and_keeps_what_officials_count(
     )
     assert "Vẫn giữ, không kèm tên bạn: loại phản ánh, xã, trạng thái và ngày gửi của 1 phản ánh" in said
     assert "Các bản tin đã gửi đến bạn vẫn được đếm, không kèm tên bạn" in said
+    assert said.endswith("Muốn dùng lại, bạn chỉ cần nhắn một tin bất kỳ.") and "/start" not in said
 
     # Table by table: nothing of the person is left but the counted rows (the farewell goes once sent).
     eventually(lambda: _addressed(db, person.urn) == 0)
@@ -389,6 +390,7 @@ def test_the_notice_is_asked_again_when_it_changes(person: Driver, db: Database)
     asked = person.send("xin chào")
     assert asked[-1].text.startswith("Loa Bản đã thay đổi điều khoản về dữ liệu của bạn.")
     assert [p for _l, p in asked[-1].buttons] == ["consent:yes", "consent:no"]
+    assert "ngừng nhận tin hoặc xóa dữ liệu" in asked[-1].text and "/stop" not in asked[-1].text
     again = person.tap("fb")
     assert "đã thay đổi điều khoản" in again[-1].text, "nothing else before the answer"
     agreed = person.tap("consent:yes")
@@ -413,7 +415,9 @@ def test_saying_no_keeps_no_name_yet_bulletins_and_answers_still_come(
     declined = person.tap("consent:no")
     said = declined[0].text
     assert "Loa Bản không giữ tên bạn" in said and "ngôn ngữ, nơi ở và địa chỉ trò chuyện" in said
-    assert "không thể gửi phản ánh kèm tên, được cán bộ gọi lại hay tham gia cuộc thi" in said
+    assert "vẫn nhận bản tin, hỏi đáp và gửi phản ánh ẩn danh" in said
+    assert "không thể gửi kèm tên hay số điện thoại để cán bộ gọi lại" in said
+    assert "cuộc thi" not in said, "there is no contest to take part in"
     assert "⚙️ Cài đặt → «✅ Đồng ý điều khoản»" in said
     assert ("💬 Hỏi đáp", "topics") in declined[-1].buttons, "the menu follows"
     found = stored(db, person.urn)
