@@ -580,5 +580,7 @@ def category_save(
         )
     except feedback.FeedbackError as exc:
         return category_page(request, session, admin, error=exc.translate(admin_gettext(request)))
-    accounts.audit(session, admin, "feedback_category_saved", saved.code, client_ip(request))
+    accounts.audit(
+        session, admin, "feedback_category_saved", saved.code, client_ip(request), name=saved.label
+    )
     return redirect("/admin/feedback-categories")
