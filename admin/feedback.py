@@ -61,6 +61,7 @@ EVENT_LABELS = {
     "forward": mark("Chuyển đơn vị"),
     "merged": mark("Gộp vào phản ánh"),
     "merged_in": mark("Gộp thêm phản ánh trùng"),
+    "erased": mark("Đã xóa dữ liệu, phản ánh tự đóng"),
 }
 Outbox = list[tuple[str, int | None, list[Reply]]]  # (address, person id, replies)
 

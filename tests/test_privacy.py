@@ -311,6 +311,31 @@ def test_erasing_deletes_what_is_mine_and_keeps_what_officials_count(
     assert fresh[-1].buttons[0] == ("Tiếng Việt", "lang:vi")
 
 
+def test_an_erased_senders_overdue_ticket_is_closed_and_no_longer_counted(
+    client: httpx.Client, db: Database
+) -> None:
+    person = WebDriver(client)
+    onboard(person)
+    file_reflection(person)
+    with db.transaction() as session:
+        ticket = session.scalars(select(Ticket)).one()
+        ticket.due_on = ticket.created_at.date() - timedelta(days=3)  # nobody answered in time
+        ticket_id, code = ticket.id, ticket.code
+    make_admin(db, "tinh")
+    login(client, "tinh")
+    assert "1 phản ánh quá hạn" in client.get("/admin").text
+    assert code in client.get("/admin/feedback", params={"overdue": "true"}).text
+
+    person.tap("settings")
+    person.tap("erase")
+    person.tap("erase_yes")
+    assert "phản ánh quá hạn" not in client.get("/admin").text, "nobody is left to answer: not overdue"
+    assert code not in client.get("/admin/feedback", params={"overdue": "true"}).text
+    page = client.get(f"/admin/feedback/{ticket_id}").text
+    assert "Người gửi đã xóa dữ liệu" in page and "Đã xóa dữ liệu, phản ánh tự đóng" in page
+    assert "Đã đóng" in page and "Gửi trả lời" not in page
+
+
 def my_data_file(person: Driver, client: httpx.Client, fake_telegram: FakeBotAPI) -> tuple[Seen, Any]:
     """Tap '📄 Dữ liệu của tôi' in settings: the summary, and the JSON file as the person receives it."""
     person.tap("settings")

@@ -360,6 +360,15 @@ def set_status(ticket: Ticket, status: TicketStatus, admin_id: int) -> None:
     _event(ticket, "status", admin_id, status.value)
 
 
+def close_unanswerable(ticket: Ticket) -> None:
+    """The sender erased their data: nobody is left to answer or to rate an answer, so the ticket is closed
+    (and no longer counted as waiting or overdue) with its history saying why."""
+    if ticket.status == TicketStatus.closed:
+        return
+    ticket.status, ticket.closed_at = TicketStatus.closed, utcnow()
+    _event(ticket, "erased", None)
+
+
 def assign(ticket: Ticket, admin_id: int, assignee_id: int | None, name: str) -> None:
     """Hand the ticket to a colleague."""
     ticket.assigned_to = assignee_id
