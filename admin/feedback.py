@@ -198,7 +198,9 @@ def export(
         _("Trả lời"),
         _("Hài lòng"),
     ]
-    rows = feedback.export_rows(session, flt, phones=_sees_phone(admin), zone=zone)
+    rows = feedback.export_rows(
+        session, flt, phones=_sees_phone(admin), zone=zone, translate=_, statuses=STATUS_LABELS
+    )
     body = workbook(_("Phản ánh"), header, rows)
     return Response(
         body,
