@@ -301,7 +301,13 @@ def bulletin_progress(
     bulletin = _bulletin(session, bulletin_id)
     if audio == "pending" and bulletin.audio_ready:
         return Response(status_code=200, headers={"HX-Refresh": "true"})
-    return _page(request, "bulletin_progress.html", admin, **_progress_context(request, session, bulletin))
+    return _page(
+        request,
+        "bulletin_progress.html",
+        admin,
+        can_steer=_may_steer(session, admin, bulletin),
+        **_progress_context(request, session, bulletin),
+    )
 
 
 @router.post("/bulletins/{bulletin_id}/versions")
