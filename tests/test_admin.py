@@ -289,6 +289,7 @@ def test_a_persons_page_shows_the_buttons_they_tapped_by_their_labels(
     login(client, "tinh")
     page = client.get(f"/admin/people/{person_id}").text
     assert "🔘 ✅ Tôi đồng ý" in page and "consent:yes" not in page
+    assert "<dt>Kênh</dt><dd>Telegram</dd>" in page and "telegram:" not in page, "the app, not its address"
 
 
 def _recorded_audits() -> list[ast.Call]:
