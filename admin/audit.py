@@ -15,7 +15,11 @@ from admin.views import PAGE_SIZE, ROLE_LABELS, Page, render
 from bot.accounts import service as accounts
 from bot.accounts.models import AuditEntry, Role
 from bot.areas import service as areas
+from bot.conversation.feedback import STATUS_LABELS as TICKET_LABELS
+from bot.conversation.privacy import ROLES as PERSON_ROLES
 from bot.i18n import mark
+from bot.people.models import PersonRole
+from bot.qa.models import EntryStatus
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(csrf_protect)])
 
@@ -48,14 +52,40 @@ ACTIONS = {
     "ticket_answered": mark("Trả lời phản ánh"),
     "ticket_assigned": mark("Giao phản ánh"),
     "ticket_status": mark("Đổi trạng thái phản ánh"),
+    "ticket_transferred": mark("Chuyển phản ánh sang xã khác"),
+    "ticket_forwarded": mark("Chuyển phản ánh cho cơ quan"),
+    "ticket_merged": mark("Gộp phản ánh trùng"),
+    "reply_template_created": mark("Thêm mẫu trả lời"),
+    "reply_template_deleted": mark("Xóa mẫu trả lời"),
 }
 OBJECTS = {
     "admin": mark("Tài khoản #{id}"),
     "village": mark("Thôn, bản #{id}"),
     "person": mark("Người dân #{id}"),
-    "ticket": mark("Phản ánh #{id}"),
+    "ticket": mark("Phản ánh {id}"),
     "bulletin": mark("Bản tin #{id}"),
     "question": mark("Câu hỏi #{id}"),
+    "template": mark("Mẫu trả lời #{id}"),
+    "qa": mark("Mục hỏi đáp «{id}»"),
+    "invite": mark("Mã mời {id}"),
+    "category": mark("Loại phản ánh #{id}"),
+}
+# Actions that record their object without a "kind:" prefix (a ticket's code, a bulletin's or person's id).
+IMPLIED_OBJECTS = {
+    "bulletin_created": "bulletin",
+    "bulletin_sent": "bulletin",
+    "bulletin_pause": "bulletin",
+    "bulletin_resume": "bulletin",
+    "bulletin_cancel": "bulletin",
+    "person_role": "person",
+    "invite_created": "invite",
+    "feedback_category_saved": "category",
+    "ticket_answered": "ticket",
+    "ticket_assigned": "ticket",
+    "ticket_status": "ticket",
+    "ticket_transferred": "ticket",
+    "ticket_forwarded": "ticket",
+    "ticket_merged": "ticket",
 }
 DETAILS = {
     "role": mark("vai trò"),
@@ -73,6 +103,13 @@ DETAILS = {
     "error": mark("lỗi"),
     "link": mark("liên kết"),
     "entry": mark("mục hỏi đáp"),
+    "into": mark("gộp vào"),
+    "agency": mark("cơ quan"),
+}
+STATUSES: dict[str, str] = {
+    **{status.value: label for status, label in TICKET_LABELS.items()},
+    EntryStatus.draft.value: mark("Bản nháp"),
+    EntryStatus.published.value: mark("Đã đăng"),
 }
 
 
@@ -88,7 +125,9 @@ class Line:
 
 def describe(entry: AuditEntry, _: Callable[[str], str]) -> Line:
     """The entry's action, object and details in words; an unknown action is shown as stored."""
-    kind, _sep, ident = entry.target.partition(":")
+    kind, sep, ident = entry.target.partition(":")
+    if not sep:
+        kind, ident = IMPLIED_OBJECTS.get(entry.action, ""), entry.target
     target = _(OBJECTS[kind]).format(id=ident) if kind in OBJECTS and ident else entry.target
     parts = [f"{_(DETAILS[k]) if k in DETAILS else k}: {_value(k, v, _)}" for k, v in entry.detail.items()]
     return Line(
@@ -97,9 +136,13 @@ def describe(entry: AuditEntry, _: Callable[[str], str]) -> Line:
 
 
 def _value(key: str, value: Any, _: Callable[[str], str]) -> str:
-    """A detail's value: roles by their label, communes by name, everything else as plain text."""
+    """A detail's value: roles and statuses by label, communes by name, everything else as plain text."""
     if key == "role" and value in {r.value for r in Role}:
         return _(ROLE_LABELS[Role(value)])
+    if key == "role" and value in {r.value for r in PersonRole}:
+        return _(PERSON_ROLES[PersonRole(value)])
+    if key == "status" and value in STATUSES:
+        return _(STATUSES[value])
     if key == "commune" and isinstance(value, int) and (commune := areas.get_commune(value)) is not None:
         return commune.name
     if isinstance(value, list | tuple):

@@ -329,8 +329,13 @@ def bulletin_progress(
     bulletin = _bulletin(session, admin, bulletin_id)
     if audio == "pending" and bulletin.audio_ready:
         return Response(status_code=200, headers={"HX-Refresh": "true"})
-    context = _progress_context(request, session, admin, bulletin)
-    return _page(request, "bulletin_progress.html", admin, **context)
+    return _page(
+        request,
+        "bulletin_progress.html",
+        admin,
+        can_steer=_may_steer(session, admin, bulletin),
+        **_progress_context(request, session, admin, bulletin),
+    )
 
 
 @router.post("/bulletins/{bulletin_id}/versions")

@@ -61,6 +61,7 @@ EVENT_LABELS = {
     "forward": mark("Chuyển đơn vị"),
     "merged": mark("Gộp vào phản ánh"),
     "merged_in": mark("Gộp thêm phản ánh trùng"),
+    "erased": mark("Đã xóa dữ liệu, phản ánh tự đóng"),
 }
 Outbox = list[tuple[str, int | None, list[Reply]]]  # (address, person id, replies)
 
@@ -197,7 +198,9 @@ def export(
         _("Trả lời"),
         _("Hài lòng"),
     ]
-    rows = feedback.export_rows(session, flt, phones=_sees_phone(admin), zone=zone)
+    rows = feedback.export_rows(
+        session, flt, phones=_sees_phone(admin), zone=zone, translate=_, statuses=STATUS_LABELS
+    )
     body = workbook(_("Phản ánh"), header, rows)
     return Response(
         body,
@@ -589,5 +592,7 @@ def category_save(
         )
     except feedback.FeedbackError as exc:
         return category_page(request, session, admin, error=exc.translate(admin_gettext(request)))
-    accounts.audit(session, admin, "feedback_category_saved", saved.code, client_ip(request))
+    accounts.audit(
+        session, admin, "feedback_category_saved", saved.code, client_ip(request), name=saved.label
+    )
     return redirect("/admin/feedback-categories")

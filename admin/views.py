@@ -92,6 +92,7 @@ def render(
         "commune_name": commune_name,
         "province_name": province_name,
         "language_name": language_name,
+        "app_name": people.app_name,
         "day_label": day_label,
         **ctx,
     }

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 import re
+from pathlib import Path
 
 import httpx
 import pytest
 
+from admin import audit as audit_view
 from bot.accounts import service as accounts
 from bot.accounts.models import Role
 from bot.db import Database
@@ -286,3 +289,90 @@ def test_a_persons_page_shows_the_buttons_they_tapped_by_their_labels(
     login(client, "tinh")
     page = client.get(f"/admin/people/{person_id}").text
     assert "🔘 ✅ Tôi đồng ý" in page and "consent:yes" not in page
+    assert "<dt>Kênh</dt><dd>Telegram</dd>" in page and "telegram:" not in page, "the app, not its address"
+
+
+def _recorded_audits() -> list[ast.Call]:
+    """Every call that writes an audit line, found in the code itself (so a new action cannot be missed)."""
+    root = Path(__file__).resolve().parent.parent
+    calls = []
+    for source in [*(root / "admin").rglob("*.py"), *(root / "bot").rglob("*.py")]:
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "audit"
+            ):
+                calls.append(node)
+    return calls
+
+
+def test_every_recorded_action_and_detail_has_a_label() -> None:
+    calls = _recorded_audits()
+    assert len(calls) > 25, "the audit calls are found"
+    actions: set[str] = set()
+    for call in calls:
+        action = call.args[2]
+        if isinstance(action, ast.Constant):
+            actions.add(action.value)
+        else:  # f"bulletin_{action}": the bulletin page's pause, resume and cancel
+            assert isinstance(action, ast.JoinedStr) and ast.unparse(action) == "f'bulletin_{action}'"
+            actions |= {"bulletin_pause", "bulletin_resume", "bulletin_cancel"}
+    assert {"ticket_transferred", "ticket_merged", "reply_template_created"} <= actions
+    assert sorted(actions - audit_view.ACTIONS.keys()) == []
+    keys = {k.arg for call in calls for k in call.keywords if k.arg and k.arg != "ip"}  # ip: its own column
+    assert {"into", "agency", "status"} <= keys
+    assert sorted(keys - audit_view.DETAILS.keys()) == []
+
+
+def test_the_audit_log_of_tickets_templates_and_qa_shows_no_raw_code(
+    client: httpx.Client, db: Database
+) -> None:
+    make_admin(db, "tinh")
+    with db.transaction() as session:
+        who = accounts.get_by_username(session, "tinh")
+        code, other = "PA-2026-000007", "PA-2026-000003"
+        accounts.audit(session, who, "ticket_status", code, "10.0.0.1", status="in_progress")
+        accounts.audit(session, who, "ticket_transferred", code, "10.0.0.1", commune=MUONG_TE)
+        accounts.audit(session, who, "ticket_forwarded", code, "10.0.0.1", agency="Phòng Tài nguyên")
+        accounts.audit(session, who, "ticket_merged", other, "10.0.0.1", into=code)
+        accounts.audit(session, who, "reply_template_created", "template:4", "10.0.0.1")
+        accounts.audit(session, who, "reply_template_deleted", "template:4", "10.0.0.1")
+        accounts.audit(session, who, "qa_entry_from_question", "qa:cau-hoi-2", "10.0.0.1", status="draft")
+        accounts.audit(session, who, "person_role", "12", "10.0.0.1", role="prestigious")
+        accounts.audit(session, who, "bulletin_pause", "5", "10.0.0.1")
+        accounts.audit(session, who, "feedback_category_saved", "c3", "10.0.0.1", name="Nước sạch")
+    login(client, "tinh")
+    page = client.get("/admin/audit").text
+    for said in (
+        "Đổi trạng thái phản ánh",
+        "Phản ánh PA-2026-000007",
+        "trạng thái: Đang xử lý",
+        "Chuyển phản ánh sang xã khác",
+        "xã: Xã Mường Tè",
+        "Chuyển phản ánh cho cơ quan",
+        "cơ quan: Phòng Tài nguyên",
+        "Gộp phản ánh trùng",
+        "gộp vào: PA-2026-000007",
+        "Thêm mẫu trả lời",
+        "Xóa mẫu trả lời",
+        "Mẫu trả lời #4",
+        "Mục hỏi đáp «cau-hoi-2»",
+        "trạng thái: Bản nháp",
+        "Người dân #12",
+        "vai trò: người có uy tín",
+        "Bản tin #5",
+        "tên: Nước sạch",
+    ):
+        assert said in page, said
+    for raw in (
+        "ticket_",
+        "reply_template",
+        "in_progress",
+        "template:",
+        "qa:",
+        "into:",
+        "agency:",
+        ": prestigious",
+    ):
+        assert raw not in page, raw

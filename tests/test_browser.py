@@ -198,10 +198,44 @@ ADMIN_PAGES = [
 ]
 
 
-def test_the_admin_fits_a_phone_at_360_px(page: sync_api.Page, live: LiveServer, db: Database) -> None:
-    """On a cheap phone the menu folds away and no page scrolls sideways (wide tables scroll in their box)."""
+def test_the_admin_fits_a_phone_at_360_px_and_a_tablet(
+    page: sync_api.Page, live: LiveServer, db: Database
+) -> None:
+    """On a cheap phone the menu folds away and no page scrolls sideways (wide tables scroll in their box),
+    the detail pages of a ticket, a person and a bulletin included; nor on a 768 px tablet."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from bot.bulletins import service as bulletins
+    from bot.feedback import service as feedback
+    from bot.people import service as people
+    from tests import factories
+
     for n in range(3):
-        add_person(db, f"Người dân số {n} có một cái tên rất dài để thử", 3549)
+        person_id = add_person(db, f"Người dân số {n} có một cái tên rất dài để thử", 3549)
+    factories.add_person(db, "telegram:9900003", commune=3549, province=12)
+    with db.transaction() as session:
+        sender = people.get_by_urn(session, "telegram:9900003")
+        assert sender is not None
+        long_text = "Đường vào bản Nậm Xe sạt lở sau mưa lớn, xe máy không qua được, " * 6
+        ticket = feedback.file_ticket(
+            session,
+            sender,
+            "telegram:9900003",
+            feedback.Filing(1, long_text),
+            datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")),
+        )
+        bulletin = bulletins.create(
+            session,
+            title="Thông báo lịch tiêm chủng mở rộng cho trẻ em dưới năm tuổi tại trạm y tế xã",
+            versions=[("vi", long_text, None)],
+            audience=bulletins.Audience(communes=(3549,)),
+        )
+        details = [
+            f"/admin/feedback/{ticket.id}",
+            f"/admin/people/{person_id}",
+            f"/admin/bulletins/{bulletin.id}",
+        ]
     make_admin(db, "tinh", Role.province_admin)
     page.set_viewport_size({"width": 360, "height": 740})
     sign_in(page, f"{live.url}/admin")
@@ -210,11 +244,14 @@ def test_the_admin_fits_a_phone_at_360_px(page: sync_api.Page, live: LiveServer,
     page.click("label.nav-button")
     assert page.is_visible("header nav a[href='/admin/qa']")
     ARTIFACTS.mkdir(exist_ok=True)
-    for path in ADMIN_PAGES:
-        page.goto(f"{live.url}{path}")
-        width = page.evaluate("document.documentElement.scrollWidth")
-        page.screenshot(path=str(ARTIFACTS / f"admin-360{path.replace('/', '-')}.png"), full_page=True)
-        assert width <= 360, f"{path} is {width} px wide on a 360 px phone"
+    for screen in (360, 768):
+        page.set_viewport_size({"width": screen, "height": 740 if screen == 360 else 1024})
+        for path in [*ADMIN_PAGES, *details]:
+            page.goto(f"{live.url}{path}")
+            width = page.evaluate("document.documentElement.scrollWidth")
+            shot = ARTIFACTS / f"admin-{screen}{path.replace('/', '-')}.png"
+            page.screenshot(path=str(shot), full_page=True)
+            assert width <= screen, f"{path} is {width} px wide on a {screen} px screen"
 
 
 def test_a_reply_template_goes_into_the_answer_box_in_one_click(

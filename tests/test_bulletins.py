@@ -34,6 +34,7 @@ from tests.factories import add_person, wait_done
 from tests.fakes.gtts_api import FakeGoogleTTS
 from tests.fakes.server import LiveServer, free_port
 from tests.fakes.telegram_api import FakeBotAPI
+from tests.test_admin import login, make_admin
 
 PHONG_THO, MUONG_TE, LAI_CHAU = 3549, 3445, 12
 TEXT = "Từ ngày 1 tháng 12, hộ nghèo được vay vốn ưu đãi tại Ngân hàng Chính sách xã hội. Mang theo căn cước."
@@ -149,6 +150,13 @@ def test_a_bulletin_reaches_its_audience_as_a_voice_note_uploaded_once(
         assert refused.status == DeliveryStatus.blocked and "blocked" in (refused.error or "")
         assert lost.status == DeliveryStatus.failed and "chat not found" in (lost.error or "").lower()
         assert lost.attempts == 1, "a permanent error is not retried"
+        blocked_id = _person_of(session, blocked)
+    make_admin(db, "tinh")
+    login(client, "tinh")
+    page = client.get(f"/admin/bulletins/{bulletin_id}").text
+    failed = page.split("Không gửi được hoặc đang chờ", 1)[1].split("</table>", 1)[0]
+    assert failed.count("<td>Telegram</td>") == 2 and f'href="/admin/people/{blocked_id}"' in failed
+    assert "telegram:" not in page, "the app by name, the person behind a link, no chat address"
 
     polled = client.get("/chat/api/messages", params={"session": web_session}).json()["replies"]
     assert polled[0]["audio_url"].endswith(".ogg") and "Vay vốn hộ nghèo" in polled[0]["text"]

@@ -171,6 +171,42 @@ def test_a_scheduled_bulletin_can_be_paused_resumed_and_cancelled(client: httpx.
     assert again.status_code == 409
 
 
+def progress_section(client: httpx.Client, url: str) -> tuple[str, str]:
+    """The progress section as the page first shows it, and as htmx refreshes it while the page stays open."""
+    page = client.get(url).text
+    return page.split('id="progress"', 1)[1].split("</section>", 1)[0], client.get(f"{url}/progress").text
+
+
+def test_the_progress_section_shows_the_end_and_offers_steering_only_while_sending(
+    client: httpx.Client, db: Database
+) -> None:
+    make_admin(db, "tinh")
+    login(client, "tinh")
+    for _ in range(3):
+        telegram_person(db)
+    url = create(
+        client, {"title": "Lịch cúp điện", "text_vi": "Cúp điện chủ nhật.", "communes": str(PHONG_THO)}, {}
+    ).headers["location"]
+    wait_audio(client, url)
+    assert send(client, url, when="at", at="2099-01-01T08:00").status_code == 303
+    for section in progress_section(client, url):
+        assert "Dự kiến gửi xong lúc 08:00 01/01" in section
+        assert "Tạm dừng</button>" in section and "Hủy gửi</button>" in section
+    client.post(f"{url}/pause", data={"csrf_token": csrf(client.get(url))})
+    for section in progress_section(client, url):
+        assert "Gửi tiếp</button>" in section
+        assert "Tạm dừng</button>" not in section and "Dự kiến gửi xong" not in section
+
+    now = create(client, {"title": "Họp thôn", "text_vi": "Họp tối nay.", "communes": str(PHONG_THO)}, {})
+    url = now.headers["location"]
+    wait_audio(client, url)
+    assert send(client, url).status_code == 303
+    wait_done(db, int(url.rsplit("/", 1)[1]))
+    for section in progress_section(client, url):
+        assert "Đã gửi xong" in section and "Dự kiến gửi xong" not in section
+        assert "Tạm dừng</button>" not in section and "Hủy gửi</button>" not in section, "nothing to steer"
+
+
 def test_an_official_marks_or_invites_prestigious_persons(
     client: httpx.Client, db: Database, fake_telegram: FakeBotAPI
 ) -> None:

@@ -137,7 +137,11 @@ def test_settings_change_language_and_place(person: Driver, db: Database) -> Non
 def test_stop_and_start_again(person: Driver, db: Database) -> None:
     onboard(person)
     stopped = person.send("/stop")
-    assert "không nhận bản tin nữa" in stopped[0].text
+    assert "không nhận bản tin nữa" in stopped[0].text and "/start" not in stopped[0].text
+    assert (
+        "«🔔 Nhận bản tin trở lại»" in stopped[0].text
+        and ("🔔 Nhận bản tin trở lại", "resume") in stopped[0].buttons
+    )
     stored = stored_person(db, person.urn)
     assert stored is not None and not stored.subscribed
     back = person.send("/start")
@@ -151,7 +155,8 @@ def test_help_unknown_command_and_long_text(person: Driver) -> None:
     helped = person.send("/help")
     assert "/stop" in helped[0].text
     unknown = person.send("/abracadabra")
-    assert "không biết lệnh này" in unknown[0].text
+    assert "không hiểu lệnh này" in unknown[0].text and "/help" not in unknown[0].text
+    assert unknown[-1].buttons, "the buttons to press follow"
     long_reply = person.send("a" * 5000)
     assert "dài quá" in long_reply[0].text
 

@@ -8,6 +8,7 @@ import io
 import itertools
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -878,3 +879,35 @@ def test_officials_answer_with_reply_templates_they_keep(
         data={"csrf_token": csrf(client.get("/admin/feedback-templates"))},
     )
     assert refused.status_code == 404
+
+
+def test_the_export_says_status_and_satisfaction_in_words(client: httpx.Client, db: Database) -> None:
+    person = WebDriver(client)
+    onboard(person)
+    file_reflection(person)
+    person.tap("fb_done")
+    send_named(person)
+    ticket = ticket_of(db, person.urn)
+    make_admin(db, "tinh")
+    login(client, "tinh")
+    page = client.get(f"/admin/feedback/{ticket.id}")
+    client.post(
+        f"/admin/feedback/{ticket.id}/status", data={"csrf_token": csrf(page), "status": "in_progress"}
+    )
+
+    def exported() -> dict[str, Any]:
+        """The ticket's row of the downloaded spreadsheet, by column title."""
+        got = client.get("/admin/feedback/export.xlsx")
+        assert got.status_code == 200
+        [header, row] = list(load_workbook(io.BytesIO(got.content)).active.values)
+        return dict(zip(header, row, strict=True))
+
+    row = exported()
+    assert (row["Trạng thái"], row["Hài lòng"], row["Lĩnh vực"]) == ("Đang xử lý", None, "Đường sá, cầu cống")
+    client.post(f"/admin/feedback/{ticket.id}/reply", data={"csrf_token": csrf(page), "text": "Sẽ sửa cầu."})
+    person.tap(wait_for_text(person, "Sẽ sửa cầu.").payload("Chưa hài lòng"))
+    person.send("Chưa ai đến xem.")
+    row = exported()
+    assert (row["Trạng thái"], row["Hài lòng"]) == ("Đang xử lý", "Không"), "reopened, not satisfied"
+    for code in ("in_progress", "no", "yes"):
+        assert code not in row.values()

@@ -240,6 +240,7 @@ def test_erasing_deletes_what_is_mine_and_keeps_what_officials_count(
     )
     assert "Vẫn giữ, không kèm tên bạn: loại phản ánh, xã, trạng thái và ngày gửi của 1 phản ánh" in said
     assert "Các bản tin đã gửi đến bạn vẫn được đếm, không kèm tên bạn" in said
+    assert said.endswith("Muốn dùng lại, bạn chỉ cần nhắn một tin bất kỳ.") and "/start" not in said
 
     # Table by table: nothing of the person is left but the counted rows (the farewell goes once sent).
     eventually(lambda: _addressed(db, person.urn) == 0)
@@ -308,6 +309,31 @@ def test_erasing_deletes_what_is_mine_and_keeps_what_officials_count(
         assert session.scalars(select(Identity.urn)).all() == [official.urn]
     fresh = person.send("/start")
     assert fresh[-1].buttons[0] == ("Tiếng Việt", "lang:vi")
+
+
+def test_an_erased_senders_overdue_ticket_is_closed_and_no_longer_counted(
+    client: httpx.Client, db: Database
+) -> None:
+    person = WebDriver(client)
+    onboard(person)
+    file_reflection(person)
+    with db.transaction() as session:
+        ticket = session.scalars(select(Ticket)).one()
+        ticket.due_on = ticket.created_at.date() - timedelta(days=3)  # nobody answered in time
+        ticket_id, code = ticket.id, ticket.code
+    make_admin(db, "tinh")
+    login(client, "tinh")
+    assert "1 phản ánh quá hạn" in client.get("/admin").text
+    assert code in client.get("/admin/feedback", params={"overdue": "true"}).text
+
+    person.tap("settings")
+    person.tap("erase")
+    person.tap("erase_yes")
+    assert "phản ánh quá hạn" not in client.get("/admin").text, "nobody is left to answer: not overdue"
+    assert code not in client.get("/admin/feedback", params={"overdue": "true"}).text
+    page = client.get(f"/admin/feedback/{ticket_id}").text
+    assert "Người gửi đã xóa dữ liệu" in page and "Đã xóa dữ liệu, phản ánh tự đóng" in page
+    assert "Đã đóng" in page and "Gửi trả lời" not in page
 
 
 def my_data_file(person: Driver, client: httpx.Client, fake_telegram: FakeBotAPI) -> tuple[Seen, Any]:
@@ -389,6 +415,7 @@ def test_the_notice_is_asked_again_when_it_changes(person: Driver, db: Database)
     asked = person.send("xin chào")
     assert asked[-1].text.startswith("Loa Bản đã thay đổi điều khoản về dữ liệu của bạn.")
     assert [p for _l, p in asked[-1].buttons] == ["consent:yes", "consent:no"]
+    assert "ngừng nhận tin hoặc xóa dữ liệu" in asked[-1].text and "/stop" not in asked[-1].text
     again = person.tap("fb")
     assert "đã thay đổi điều khoản" in again[-1].text, "nothing else before the answer"
     agreed = person.tap("consent:yes")
@@ -413,7 +440,9 @@ def test_saying_no_keeps_no_name_yet_bulletins_and_answers_still_come(
     declined = person.tap("consent:no")
     said = declined[0].text
     assert "Loa Bản không giữ tên bạn" in said and "ngôn ngữ, nơi ở và địa chỉ trò chuyện" in said
-    assert "không thể gửi phản ánh kèm tên, được cán bộ gọi lại hay tham gia cuộc thi" in said
+    assert "vẫn nhận bản tin, hỏi đáp và gửi phản ánh ẩn danh" in said
+    assert "không thể gửi kèm tên hay số điện thoại để cán bộ gọi lại" in said
+    assert "cuộc thi" not in said, "there is no contest to take part in"
     assert "⚙️ Cài đặt → «✅ Đồng ý điều khoản»" in said
     assert ("💬 Hỏi đáp", "topics") in declined[-1].buttons, "the menu follows"
     found = stored(db, person.urn)

@@ -44,12 +44,15 @@ def change(ctx: Context) -> None:
 
 
 def stop(ctx: Context) -> None:
-    """/stop: no more bulletins; the person stays known so /start brings them back."""
+    """/stop: no more bulletins; the person stays known so one button brings them back."""
     _ = ctx._
     ctx.person.subscribed = False
     ctx.goto("")
     ctx.reply(
-        _("Bạn sẽ không nhận bản tin nữa. Bạn vẫn có thể hỏi và góp ý. Gõ /start để nhận lại."),
+        _(
+            "Bạn sẽ không nhận bản tin nữa. Bạn vẫn có thể hỏi và góp ý. "
+            "Muốn nhận lại, bấm «🔔 Nhận bản tin trở lại»."
+        ),
         [Button(_("🔔 Nhận bản tin trở lại"), "resume"), Button(_("☰ Menu chính"), "menu")],
     )
 

@@ -267,7 +267,8 @@ def consent(ctx: Context) -> None:
         "Không sao. Loa Bản không giữ tên bạn. Để gửi bản tin và trả lời câu hỏi, Loa Bản chỉ giữ ngôn ngữ, "
         "nơi ở và địa chỉ trò chuyện của bạn; tin nhắn bạn gửi không được giữ lại sau khi đã trả lời, trừ "
         "câu hỏi hay phản ánh bạn chọn gửi cho cán bộ.\n"
-        "Khi chưa đồng ý, bạn không thể gửi phản ánh kèm tên, được cán bộ gọi lại hay tham gia cuộc thi.\n"
+        "Khi chưa đồng ý, bạn vẫn nhận bản tin, hỏi đáp và gửi phản ánh ẩn danh, nhưng không thể gửi kèm tên "
+        "hay số điện thoại để cán bộ gọi lại.\n"
         "Khi nào muốn đồng ý, bạn vào ⚙️ Cài đặt → «✅ Đồng ý điều khoản»."
     )
     if had_consented:

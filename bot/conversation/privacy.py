@@ -13,12 +13,12 @@ from bot.conversation import onboarding
 from bot.conversation.router import Context, Router
 from bot.conversation.types import Attachment, Button
 from bot.i18n import KNOWN_LANGUAGES, format_day, mark
+from bot.people import service as people
 from bot.people.models import PersonRole
 from bot.privacy import service as privacy
 
 SHOWN_CODES = 10
 ROLES = {PersonRole.villager: mark("người dân"), PersonRole.prestigious: mark("người có uy tín")}
-APPS = {"telegram": "Telegram", "zalo": "Zalo", "web": "Web"}
 # Buttons a person whose notice changed may still use before answering it: their rights come first.
 BEFORE_NOTICE = {"consent", "erase", "erase_yes", "my_data"}
 
@@ -68,7 +68,7 @@ def my_data(ctx: Context) -> None:
         _("Nơi ở: {place}").format(place=place or "—"),
         _("Vai trò: {role}").format(role=_(ROLES[person.role])),
         consent,
-        _("Địa chỉ trò chuyện: {apps}").format(apps=", ".join(APPS.get(c, c) for c in held.channels)),
+        _("Địa chỉ trò chuyện: {apps}").format(apps=", ".join(people.app_name(c) for c in held.channels)),
         _("Tin nhắn: {received} bạn gửi, {sent} Loa Bản gửi").format(received=held.received, sent=held.sent),
         _("Câu hỏi gửi cán bộ: {n}").format(n=held.questions),
         _("Phản ánh: {n}").format(n=len(held.tickets)) + (f" ({codes})" if codes else ""),
@@ -146,7 +146,7 @@ def erase_confirmed(ctx: Context) -> None:
                 "kèm tên bạn."
             )
         )
-    lines.append(_("Cảm ơn bạn đã dùng Loa Bản. Gõ /start nếu muốn dùng lại."))
+    lines.append(_("Cảm ơn bạn đã dùng Loa Bản. Muốn dùng lại, bạn chỉ cần nhắn một tin bất kỳ."))
     ctx.reply("\n".join(lines))
 
 

@@ -4,7 +4,7 @@ people's satisfaction. Never commits: the caller owns the transaction."""
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
@@ -360,6 +360,15 @@ def set_status(ticket: Ticket, status: TicketStatus, admin_id: int) -> None:
     _event(ticket, "status", admin_id, status.value)
 
 
+def close_unanswerable(ticket: Ticket) -> None:
+    """The sender erased their data: nobody is left to answer or to rate an answer, so the ticket is closed
+    (and no longer counted as waiting or overdue) with its history saying why."""
+    if ticket.status == TicketStatus.closed:
+        return
+    ticket.status, ticket.closed_at = TicketStatus.closed, utcnow()
+    _event(ticket, "erased", None)
+
+
 def assign(ticket: Ticket, admin_id: int, assignee_id: int | None, name: str) -> None:
     """Hand the ticket to a colleague."""
     ticket.assigned_to = assignee_id
@@ -435,27 +444,36 @@ def delete_template(session: Session, template: ReplyTemplate) -> None:
     session.flush()
 
 
-def export_rows(session: Session, flt: TicketFilter, *, phones: bool, zone: ZoneInfo) -> list[list[Any]]:
-    """The filtered tickets as spreadsheet rows, times on the deployment's clock (anonymous ones keep no
-    name nor number); `phones`: the reader is one of the officials who may call people back."""
+def export_rows(
+    session: Session,
+    flt: TicketFilter,
+    *,
+    phones: bool,
+    zone: ZoneInfo,
+    translate: Callable[[str], str],
+    statuses: Mapping[TicketStatus, str],
+) -> list[list[Any]]:
+    """The filtered tickets as spreadsheet rows in the reader's words (status and satisfaction by label, never
+    a code), times on the deployment's clock (anonymous ones keep no name nor number); `phones`: the reader
+    is one of the officials who may call people back."""
     rows: list[list[Any]] = []
     for t in session.scalars(_filtered(select(Ticket), flt).order_by(Ticket.id)):
         rows.append(
             [
                 t.code,
                 t.created_at.astimezone(zone).date().isoformat(),
-                t.category.label if t.category else "",
+                translate(t.category.label) if t.category else "",
                 t.commune_code or "",
                 _commune_name(t.commune_code),
                 t.village.name if t.village else "",
                 t.sender_name,
                 (t.phone or "") if phones else "",
                 t.on_behalf_of or "",
-                t.status.value,
+                translate(statuses[t.status]),
                 t.due_at.astimezone(zone).strftime("%Y-%m-%d %H:%M") if t.due_at else t.due_on.isoformat(),
                 t.text,
                 next((e.text for e in reversed(t.events) if e.kind == "reply"), ""),
-                "" if t.satisfied is None else ("yes" if t.satisfied else "no"),
+                "" if t.satisfied is None else translate(mark("Có") if t.satisfied else mark("Không")),
             ]
         )
     return rows

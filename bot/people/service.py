@@ -82,6 +82,16 @@ def count_sent(session: Session, urns: Collection[str]) -> None:
         )
 
 
+APP_NAMES = {"telegram": "Telegram", "zalo": "Zalo", "web": "Web"}
+
+
+def app_name(urn: str) -> str:
+    """The app a chat address belongs to, by its name ('telegram:123' -> 'Telegram'): the address itself
+    means nothing to a person or an official."""
+    channel = urn.split(":", 1)[0]
+    return APP_NAMES.get(channel, channel)
+
+
 def urns_of(session: Session, person: Person) -> list[str]:
     """Every channel address of a person."""
     return list(session.scalars(select(Identity.urn).where(Identity.person_id == person.id)))

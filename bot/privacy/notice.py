@@ -13,11 +13,11 @@ NOTICE = mark(
     "cán bộ.\n"
     "• Chỉ cán bộ phụ trách xã, tỉnh của bạn được xem. Không bán, không đưa cho người khác.\n"
     "• Nếu không đồng ý, bạn vẫn nhận bản tin và hỏi được, nhưng không kèm tên.\n"
-    "• Trong Cài đặt, bạn xem được dữ liệu Loa Bản giữ về bạn, ngừng nhận tin (/stop) hoặc xóa dữ liệu "
+    "• Trong Cài đặt, bạn xem được dữ liệu Loa Bản giữ về bạn, ngừng nhận tin hoặc xóa dữ liệu "
     "bất cứ lúc nào.\n"
     "Bạn có đồng ý không?"
 )
-NOTICE_DATE = "2026-12-02"  # the day the text above took effect, for people and officials to read
+NOTICE_DATE = "2026-12-06"  # the day the text above took effect, for people and officials to read
 
 
 def version(text: str, day: str) -> str:

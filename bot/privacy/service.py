@@ -17,6 +17,7 @@ import bot.models  # noqa: F401  (every table that may point at a stored file is
 from bot.areas import service as areas
 from bot.bulletins.models import Bulletin, Delivery, DeliveryStatus, Relay
 from bot.db import Base, after, utcnow
+from bot.feedback import service as feedback
 from bot.feedback.models import Ticket
 from bot.media import service as media
 from bot.media.models import Media
@@ -64,9 +65,10 @@ class Kept:
 
 def erase(session: Session, root: Path, person: Person) -> Kept:
     """Delete the person's identity, chat addresses, messages, questions, the text, files and location of
-    their reflections (the officials' notices quoting them too) and their data exports; keep each ticket's
-    category, commune, status and dates, and their bulletin deliveries and relays, with the link to them
-    removed (Decree 13/2023/NĐ-CP lets records the State must keep outlive the link to the person)."""
+    their reflections (the officials' notices quoting them too) and their data exports; close their tickets,
+    as nobody is left to answer; keep each ticket's category, commune, status and dates, and their bulletin
+    deliveries and relays, with the link to them removed (Decree 13/2023/NĐ-CP lets records the State must
+    keep outlive the link to the person)."""
     urns = people.urns_of(session, person)
     files = {int(media_id) for _kind, media_id in person.state_data.get("files", [])}  # a reflection begun
     tickets = list(
@@ -85,6 +87,7 @@ def erase(session: Session, root: Path, person: Person) -> Kept:
         ticket.latitude = ticket.longitude = ticket.village_id = ticket.phone = None
         ticket.sender_name = ""
         ticket.erased_at = now
+        feedback.close_unanswerable(ticket)
     messages.blank_mentions(session, [ticket.code for ticket in tickets])
     session.execute(delete(OpenQuestion).where(OpenQuestion.person_id == person.id))
     mine = Delivery.person_id == person.id
