@@ -64,7 +64,7 @@ class WebDriver:
 
     def __init__(self, client: httpx.Client) -> None:
         self.client = client
-        self.session = uuid.uuid4().hex
+        self.session = client.post("/chat/api/sessions").json()["session"]
         self.urn = f"web:{self.session}"
         self.seen: list[Seen] = []
 
