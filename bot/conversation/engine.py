@@ -105,7 +105,7 @@ class Conversation:
             route = router.commands.get(inbound.command)
             if route is None:
                 _ = ctx._
-                ctx.reply(_("Mình không biết lệnh này. Gõ /help để xem hướng dẫn."))
+                ctx.reply(_("Mình không biết lệnh này. Bạn bấm các nút bên dưới nhé, không cần gõ lệnh."))
                 self.reprompt(ctx)
                 return
             self._run(ctx, route)

@@ -146,7 +146,7 @@ def erase_confirmed(ctx: Context) -> None:
                 "kèm tên bạn."
             )
         )
-    lines.append(_("Cảm ơn bạn đã dùng Loa Bản. Gõ /start nếu muốn dùng lại."))
+    lines.append(_("Cảm ơn bạn đã dùng Loa Bản. Khi nào muốn dùng lại, bạn cứ nhắn một tin bất kỳ."))
     ctx.reply("\n".join(lines))
 
 
