@@ -142,6 +142,18 @@ def test_web_chat_in_a_real_browser(page: sync_api.Page, live: LiveServer) -> No
     page.screenshot(path=str(ARTIFACTS / "web-chat.png"))
 
 
+def test_a_session_the_server_did_not_issue_is_replaced(page: sync_api.Page, live: LiveServer) -> None:
+    """A made-up id in the browser's storage reads nobody's messages: the page is given a new session."""
+    page.goto(f"{live.url}/chat")
+    page.get_by_role("button", name="Tiếng Việt").wait_for()
+    page.evaluate("localStorage.setItem('loaban.session', 'a'.repeat(42))")
+    page.reload()
+    page.get_by_role("button", name="Tiếng Việt").wait_for()
+    session = page.evaluate("localStorage.getItem('loaban.session')")
+    assert session != "a" * 42 and len(session) == 42
+    assert page.locator(".msg.me").count() == 0
+
+
 def test_a_hostile_reflection_is_shown_never_run(page: sync_api.Page, live: LiveServer, db: Database) -> None:
     """Filed through the web chat in the browser, read by an official in the browser: shown as text."""
     dialogs: list[str] = []
