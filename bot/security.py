@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 
 from fastapi import FastAPI
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
@@ -125,9 +126,9 @@ async def _refuse(send: Send, body: bytes) -> None:
 
 
 def install(app: FastAPI, settings: Settings, gettext: Callable[[str], str]) -> None:
-    """Security headers and host-free redirects on every response; forwarded headers (X-Forwarded-For,
-    -Proto) believed only from the proxies named in LOABAN_TRUSTED_PROXIES — from anyone else they are
-    ignored, so the audit log's and the login throttle's addresses cannot be forged."""
+    """Security headers, compression and host-free redirects on every response; forwarded headers
+    (X-Forwarded-For, -Proto) believed only from the proxies named in LOABAN_TRUSTED_PROXIES — from anyone
+    else they are ignored, so the audit log's and the login throttle's addresses cannot be forged."""
     upload = settings.max_upload_mb * 1_000_000
     limits = [
         ("/chat/api/messages", settings.max_request_bytes),
@@ -136,6 +137,8 @@ def install(app: FastAPI, settings: Settings, gettext: Callable[[str], str]) -> 
         ("/webhooks/", 1_000_000),  # a Telegram update or a Zalo event
         ("/admin", 12 * upload),  # a bulletin: a recording per language and five pictures
     ]
+    # Pages, scripts and JSON compressed for slow links; Starlette leaves audio, pictures and ranges alone.
+    app.add_middleware(GZipMiddleware, minimum_size=500, compresslevel=6)
     app.add_middleware(BodyLimit, limits=limits, message=gettext(mark("Dữ liệu gửi lên quá lớn.")))
     app.add_middleware(SecurityHeaders)
     app.add_middleware(TrailingSlash)

@@ -122,6 +122,7 @@ def create_app(settings: Settings, *, polling: bool = False) -> FastAPI:
     )
     security.install(app, settings, runtime.catalogs.gettext(settings.admin_language))
     app.mount("/static/admin", StaticFiles(directory=ADMIN_DIR / "static"), name="admin-static")
+    app.mount("/static/chat", StaticFiles(directory=web.STATIC_DIR), name="chat-static")
     app.include_router(web.router)
     app.include_router(telegram.router)
     app.include_router(zalo.router)

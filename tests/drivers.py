@@ -64,7 +64,7 @@ class WebDriver:
 
     def __init__(self, client: httpx.Client) -> None:
         self.client = client
-        self.session = uuid.uuid4().hex
+        self.session = client.post("/chat/api/sessions").json()["session"]
         self.urn = f"web:{self.session}"
         self.seen: list[Seen] = []
 
@@ -218,10 +218,11 @@ class ZaloDriver:
     def send(self, text: str) -> list[Seen]:
         return self.deliver("user_send_text", {"text": text})
 
-    def tap(self, payload: str) -> list[Seen]:
+    def tap(self, payload: str, *, via_menu: bool = True) -> list[Seen]:
         """Tap the button with this payload (or label): a list button sends its payload as text; an entry
         of a numbered menu is answered with its number when that menu is the latest message, else with
-        its label. Zalo has no hidden button data, so a payload not on screen is just typed."""
+        its label. A main-menu entry no longer on screen is reached as a person does, through the
+        '☰ Menu chính' button. Zalo has no hidden button data, so a payload not on screen is just typed."""
         with self.db.transaction() as session:
             shown = messages.recent_buttons(session, self.urn)
         for age, buttons in enumerate(shown):
@@ -230,6 +231,9 @@ class ZaloDriver:
                     latest = self.fake.to(self.user_id)[-1]
                     as_number = age == 0 and not latest.buttons
                     return self.send(str(index + 1) if as_number else label)
+        if via_menu and payload != "menu" and any(p == "menu" for b in shown for _, p in b):
+            self.tap("menu", via_menu=False)
+            return self.tap(payload, via_menu=False)
         return self.send(payload)
 
     def send_file(self, data: bytes, kind: str, mime: str) -> list[Seen]:

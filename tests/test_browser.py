@@ -107,11 +107,51 @@ def onboard_in_chat(page: sync_api.Page, live: LiveServer) -> None:
 
 
 def test_web_chat_in_a_real_browser(page: sync_api.Page, live: LiveServer) -> None:
+    """The conversation survives a reload as it was: both sides in order, the newest in view, only the
+    latest message's buttons live, and never a '/start' the person did not type."""
+    page.goto(f"{live.url}/chat")
+    page.get_by_role("button", name="Tiếng Việt").wait_for()
+    assert page.locator(".msg.me").count() == 0, "the page starts the conversation without a typed command"
     onboard_in_chat(page, live)
+    page.get_by_role("button", name="⚙️ Cài đặt").click()
+    page.wait_for_selector("text=Cài đặt")
+    page.get_by_role("button", name="☰ Menu chính").last.click()
+    page.wait_for_function("document.querySelectorAll('.msg.me').length >= 5")
+    page.fill("#t", "hôm nay có họp thôn không")
+    page.press("#t", "Enter")
+    page.wait_for_function("document.querySelector('#log').lastElementChild.classList.contains('bot')")
+    before = page.eval_on_selector_all(".msg", "ms => ms.map(m => [m.className, m.firstChild.textContent])")
+
     page.reload()
-    page.wait_for_selector("text=Bạn cần gì? Bấm vào một nút:")  # the conversation survives a reload
+    page.wait_for_function(f"document.querySelectorAll('.msg').length >= {len(before) - 8}")
+    page.wait_for_timeout(300)
+    after = page.eval_on_selector_all(".msg", "ms => ms.map(m => [m.className, m.firstChild.textContent])")
+    mine = [text for cls, text in after if cls == "msg me"]
+    assert mine[-4:] == ["✅ Tôi đồng ý", "⚙️ Cài đặt", "☰ Menu chính", "hôm nay có họp thôn không"]
+    assert "/start" not in mine
+    assert after[-3:] == before[-3:], "the end of the conversation is as it was"
+    live_buttons = page.eval_on_selector_all(
+        ".msg", "ms => ms.map(m => [...m.querySelectorAll('.btns button')].some(b => !b.disabled))"
+    )
+    assert live_buttons[:-1] == [False] * (len(live_buttons) - 1), "old buttons are disabled"
+    at_bottom = page.evaluate(
+        "(l => l.scrollTop + l.clientHeight >= l.scrollHeight - 2)(document.querySelector('#log'))"
+    )
+    assert at_bottom, "the newest messages are in view"
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "web-chat.png"))
+
+
+def test_a_session_the_server_did_not_issue_is_replaced(page: sync_api.Page, live: LiveServer) -> None:
+    """A made-up id in the browser's storage reads nobody's messages: the page is given a new session."""
+    page.goto(f"{live.url}/chat")
+    page.get_by_role("button", name="Tiếng Việt").wait_for()
+    page.evaluate("localStorage.setItem('loaban.session', 'a'.repeat(42))")
+    page.reload()
+    page.get_by_role("button", name="Tiếng Việt").wait_for()
+    session = page.evaluate("localStorage.getItem('loaban.session')")
+    assert session != "a" * 42 and len(session) == 42
+    assert page.locator(".msg.me").count() == 0
 
 
 def test_a_hostile_reflection_is_shown_never_run(page: sync_api.Page, live: LiveServer, db: Database) -> None:

@@ -110,7 +110,7 @@ def test_a_bulletin_reaches_its_audience_as_a_voice_note_uploaded_once(
     blocked, gone = telegram_person(db), telegram_person(db)
     fake_telegram.blocked.add(blocked)
     fake_telegram.unknown_chats.add(gone)
-    web_session = "w" * 20
+    web_session = client.post("/chat/api/sessions").json()["session"]
     add_person(db, f"web:{web_session}", commune=PHONG_THO, province=LAI_CHAU)
     bulletin_id = make_bulletin(db, settings)
 

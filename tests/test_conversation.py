@@ -59,6 +59,7 @@ def test_onboarding_with_buttons_and_typing_without_diacritics(person: Driver, d
     assert "đồng ý" in consent[-1].text
     done = person.tap("consent:yes")
     assert "Cảm ơn" in done[0].text
+    assert done[0].text.endswith("\nBạn ở: xã Phong Thổ, tỉnh Lai Châu."), "the chosen place, confirmed"
     menu_labels = [label for label, _ in done[-1].buttons]
     assert menu_labels == [
         "📻 Bản tin",
@@ -86,10 +87,18 @@ def test_commune_search_pages_and_village_choice(person: Driver, db: Database) -
     assert any(p == "comp:0" for _, p in page2[-1].buttons)
     several = person.send("xa")  # many communes match: shown as buttons
     assert len(several[-1].buttons) > 2
+    mistyped = person.send("phong thoo")  # no commune contains it: the nearest names are offered
+    assert "«phong thoo»" in mistyped[-1].text and ("Phong Thổ", f"com:{PHONG_THO}") in mistyped[-1].buttons
     villages = person.send("phong tho")  # one match: its villages follow
     assert ("Bản Pa Pe", f"vil:{village_id}") in villages[-1].buttons
+    unknown = person.send("Nậm Cười")  # no such village: said, and the list shown
+    assert "Không tìm thấy thôn, bản nào tên «Nậm Cười»" in unknown[0].text
+    assert ("Bản Pa Pe", f"vil:{village_id}") in unknown[-1].buttons
+    near = person.send("ban pa pee")
+    assert "«ban pa pee»" in near[-1].text and near[-1].buttons[0] == ("Bản Pa Pe", f"vil:{village_id}")
     person.tap(f"vil:{village_id}")
-    person.tap("consent:yes")
+    done = person.tap("consent:yes")
+    assert "Bạn ở: Bản Pa Pe, xã Phong Thổ, tỉnh Lai Châu." in done[0].text
     stored = stored_person(db, person.urn)
     assert stored is not None and stored.village_id == village_id
 
@@ -123,12 +132,14 @@ def test_settings_change_language_and_place(person: Driver, db: Database) -> Non
     assert "Cài đặt" in settings[-1].text
     english = person.tap("set:lang")
     result = person.tap("lang:en")
-    assert result[0].text == "Language changed."
-    assert ("⚙️ Settings", "settings") in result[-1].buttons
+    assert [(r.text, r.buttons) for r in result] == [("Language changed.", [("☰ Main menu", "menu")])], (
+        "one line and a menu button, not the whole menu again"
+    )
+    person.tap("settings")
     person.tap("set:place")
     person.send("tuyen quang")
     saved = person.send("chiem hoa")
-    assert saved[0].text == "Your place is saved."
+    assert saved[0].text == "Your place is saved.\nYou are in: xã Chiêm Hóa, tỉnh Tuyên Quang."
     stored = stored_person(db, person.urn)
     assert stored is not None and stored.commune_code == 2287 and stored.language == "en"
     assert english
@@ -153,12 +164,25 @@ def test_stop_and_start_again(person: Driver, db: Database) -> None:
 def test_help_unknown_command_and_long_text(person: Driver) -> None:
     onboard(person)
     helped = person.send("/help")
-    assert "/stop" in helped[0].text
+    assert "/" not in helped[0].text and "bấm nút" in helped[0].text, "plain words, no commands to learn"
+    assert ("☰ Menu chính", "menu") in helped[0].buttons and ("⚙️ Cài đặt", "settings") in helped[0].buttons
     unknown = person.send("/abracadabra")
     assert "không hiểu lệnh này" in unknown[0].text and "/help" not in unknown[0].text
     assert unknown[-1].buttons, "the buttons to press follow"
     long_reply = person.send("a" * 5000)
     assert "dài quá" in long_reply[0].text
+
+
+def test_an_action_ends_with_a_menu_button_not_the_whole_menu(person: Driver) -> None:
+    onboard(person)
+    person.tap("settings")
+    person.tap("stop")
+    resumed = person.tap("resume")
+    assert [(r.text, r.buttons) for r in resumed] == [
+        ("Bạn sẽ nhận lại bản tin.", [("☰ Menu chính", "menu")])
+    ]
+    menu = person.tap("menu")
+    assert menu[-1].text == "Bạn cần gì? Bấm vào một nút:" and len(menu[-1].buttons) >= 5
 
 
 def test_menu_features_wait_for_onboarding(person: Driver) -> None:

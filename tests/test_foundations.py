@@ -17,7 +17,7 @@ from bot.config import PROJECT_ROOT, Settings
 from bot.db import Database
 from bot.i18n import Catalogs, format_day, format_number
 from bot.models import Base
-from bot.text import fold
+from bot.text import fold, usual_tones
 
 LOCALES = PROJECT_ROOT / "locales"
 
@@ -102,6 +102,41 @@ def test_areas_after_the_2025_reform() -> None:
 )
 def test_folding_for_search(typed: str, expected: str) -> None:
     assert fold(typed) == expected
+
+
+@pytest.mark.parametrize(
+    ("written", "shown"),
+    [
+        ("Chiêm Hoá", "Chiêm Hóa"),
+        ("hoá", "hóa"),
+        ("HOÁ", "HÓA"),
+        ("hoà", "hòa"),
+        ("Thuận Hoà", "Thuận Hòa"),
+        ("thuý", "thúy"),
+        ("Sơn Thuỷ", "Sơn Thủy"),
+        ("khoẻ", "khỏe"),
+        ("xoè", "xòe"),
+        ("huỷ", "hủy"),
+        ("hòa", "hòa"),  # already the usual way
+        ("quý", "quý"),  # 'qu' is a consonant: the tone stays on 'y'
+        ("Quỳnh", "Quỳnh"),
+        ("quá", "quá"),
+        ("giá", "giá"),
+        ("hoàng", "hoàng"),  # a closed syllable keeps its tone on the main vowel
+        ("ngoài", "ngoài"),
+        ("thuở", "thuở"),
+    ],
+)
+def test_place_names_are_spelt_one_way(written: str, shown: str) -> None:
+    assert usual_tones(written) == shown
+
+
+def test_areas_show_the_usual_spelling() -> None:
+    chiem_hoa = areas.get_commune(2287)
+    assert chiem_hoa is not None and chiem_hoa.name == "Xã Chiêm Hóa"
+    assert [c.name for c in areas.search(areas.communes(8), "chiem hoa")] == ["Xã Chiêm Hóa"]
+    names = [c.name for p in areas.provinces() for c in areas.communes(p.code)]
+    assert not [n for n in names if usual_tones(n) != n]
 
 
 def test_production_refuses_the_placeholder_secret() -> None:

@@ -437,7 +437,7 @@ def test_a_telegram_person_links_zalo_and_is_one_person(
     on_zalo = zalo_person(client, fake_zalo, db)
     linked = on_zalo.send(f"/link {code}")
     assert "Linked" in linked[0].text or "nối" in linked[0].text
-    assert ("⚙️ Settings", "settings") in linked[-1].buttons, "the menu in the person's own language"
+    assert linked[-1].buttons == [("☰ Main menu", "menu")], "a way to the menu, in the person's own language"
     with db.transaction() as session:
         person = people.get_by_urn(session, on_zalo.urn)
         assert person is not None and person.language == "en" and person.commune_code == PHONG_THO

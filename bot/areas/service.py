@@ -11,12 +11,13 @@ from sqlalchemy.orm import Session
 from vietnam_provinces import Province, ProvinceCode, Ward, WardCode
 
 from bot.areas.models import Village
-from bot.text import fold
+from bot.text import closest, fold, usual_tones
 
 
 @dataclass(frozen=True)
 class Area:
-    """A province or commune as Loa Bản shows it: code, full name and a folded name for search."""
+    """A province or commune as Loa Bản shows it: code, full name (its tone marks placed as the knowledge
+    base writes them: 'Chiêm Hóa', never 'Chiêm Hoá') and a folded name for search."""
 
     code: int
     name: str
@@ -24,10 +25,16 @@ class Area:
     province_code: int
 
 
+def _area(code: int, name: str, province_code: int) -> Area:
+    """An area from the reference data, spelt the one way Loa Bản shows place names."""
+    shown = usual_tones(name)
+    return Area(code, shown, fold(shown), province_code)
+
+
 @cache
 def provinces() -> tuple[Area, ...]:
     """All provinces, sorted by name as people look for them."""
-    items = [Area(int(p.code), p.name, fold(p.name), int(p.code)) for p in Province.iter_all()]
+    items = [_area(int(p.code), p.name, int(p.code)) for p in Province.iter_all()]
     return tuple(sorted(items, key=lambda a: _sort_key(a.name)))
 
 
@@ -35,7 +42,7 @@ def provinces() -> tuple[Area, ...]:
 def communes(province_code: int) -> tuple[Area, ...]:
     """The communes, wards and special zones of one province, sorted by name."""
     wards = Ward.iter_by_province(ProvinceCode(province_code))
-    items = [Area(int(w.code), w.name, fold(w.name), province_code) for w in wards]
+    items = [_area(int(w.code), w.name, province_code) for w in wards]
     return tuple(sorted(items, key=lambda a: _sort_key(a.name)))
 
 
@@ -67,7 +74,7 @@ def get_province(code: int) -> Area | None:
         p = Province.from_code(ProvinceCode(code))
     except ValueError:
         return None
-    return Area(int(p.code), p.name, fold(p.name), int(p.code))
+    return _area(int(p.code), p.name, int(p.code))
 
 
 def get_commune(code: int) -> Area | None:
@@ -76,7 +83,7 @@ def get_commune(code: int) -> Area | None:
         w = Ward.from_code(WardCode(code))
     except ValueError:
         return None
-    return Area(int(w.code), w.name, fold(w.name), int(w.province_code))
+    return _area(int(w.code), w.name, int(w.province_code))
 
 
 def search(areas: tuple[Area, ...], query: str) -> list[Area]:
@@ -86,6 +93,11 @@ def search(areas: tuple[Area, ...], query: str) -> list[Area]:
         return list(areas)
     hits = [a for a in areas if q in a.folded]
     return sorted(hits, key=lambda a: (not fold(strip_prefix(a.name)).startswith(q), _sort_key(a.name)))
+
+
+def nearest(areas: tuple[Area, ...], query: str) -> list[Area]:
+    """Areas whose name is close to a mistyped query ('phong thoo'), for 'did you mean' buttons."""
+    return closest(query, areas, lambda a: strip_prefix(a.name))
 
 
 def list_villages(session: Session, commune_code: int) -> list[Village]:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import hmac
 import re
+import secrets
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.datastructures import UploadFile
 
@@ -19,10 +22,20 @@ from bot.i18n import mark
 from bot.media import service as media
 from bot.messages import service as messages
 from bot.messages.models import Direction, Message
+from bot.people import service as people
 from bot.runtime import Runtime, runtime_of
 
-SESSION_RE = re.compile(r"[A-Za-z0-9_-]{16,64}")  # always fullmatch: '$' would let a newline through
+# A session id is the only key to a person's replies, so the server makes it: 128 random bits and a MAC
+# under the deployment's secret (always fullmatch: '$' would let a newline through).
+ISSUED_RE = re.compile(r"[A-Za-z0-9_-]{42}")
+# What the page made itself before: 128 random bits in hex, still honoured where a person already has it.
+LEGACY_RE = re.compile(r"[0-9a-f]{32}")
+HISTORY_LIMIT = 50
 TEMPLATES_DIR = Path(__file__).parent / "web_templates"
+STATIC_DIR = Path(__file__).parent / "web_static"
+
+INVALID_SESSION = mark("Thiếu 'session' hợp lệ: trang trò chuyện xin một phiên mới ở /chat/api/sessions.")
+UNKNOWN_SESSION = mark("Phiên trò chuyện này không do Loa Bản cấp. Bạn tải lại trang nhé.")
 
 router = APIRouter()
 
@@ -61,6 +74,35 @@ def _media_url(message_id: int, attached: Attachment) -> str:
     return f"/chat/api/media/{message_id}?token={attached.token}" if attached.token else attached.url
 
 
+def _signature(secret: str, token: str) -> str:
+    """The MAC that proves Loa Bản issued a session token (120 bits, URL-safe)."""
+    digest = hmac.new(secret.encode(), b"web-session:" + token.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:15]).decode()
+
+
+def issue_session(secret: str) -> str:
+    """A new web chat session id: 22 random URL-safe characters (128 bits) and their signature."""
+    token = secrets.token_urlsafe(16)
+    return token + _signature(secret, token)
+
+
+def well_formed(session: object) -> bool:
+    """Shaped like a session id Loa Bản issues (or issued before); says nothing of who issued it."""
+    return isinstance(session, str) and bool(ISSUED_RE.fullmatch(session) or LEGACY_RE.fullmatch(session))
+
+
+async def issued(runtime: Runtime, session: str) -> bool:
+    """A session this server signed, or an older page-made one that already belongs to a person."""
+    if ISSUED_RE.fullmatch(session):
+        return hmac.compare_digest(session[22:], _signature(runtime.settings.secret_key, session[:22]))
+
+    def known() -> bool:
+        with runtime.db.transaction() as db:
+            return people.get_by_urn(db, f"web:{session}") is not None
+
+    return bool(LEGACY_RE.fullmatch(session)) and await asyncio.to_thread(known)
+
+
 def _error(request: Request, status: int, msgid: str) -> JSONResponse:
     """Errors as JSON with a message (Vietnamese by default) a portal can show as is."""
     runtime = runtime_of(request)
@@ -73,8 +115,8 @@ def parse_inbound(body: Any) -> Inbound | str:
     if not isinstance(body, dict):
         return mark("Dữ liệu phải là một đối tượng JSON.")
     session = body.get("session")
-    if not isinstance(session, str) or not SESSION_RE.fullmatch(session):
-        return mark("Thiếu 'session' hợp lệ (16–64 ký tự chữ, số, '-' hoặc '_').")
+    if not isinstance(session, str) or not well_formed(session):
+        return INVALID_SESSION
     text, button, client_id = body.get("text"), body.get("button"), body.get("id")
     location = body.get("location")
     if sum(value is not None for value in (text, button, location)) != 1:
@@ -124,9 +166,26 @@ def media_kind(mime: str) -> MediaKind:
 
 @router.get("/chat", response_class=HTMLResponse, include_in_schema=False)
 async def chat_page(request: Request) -> Response:
-    """The chat page itself: one small HTML file with inline CSS and JS, no framework."""
+    """The chat page itself: one small HTML file with inline CSS and a small script, no framework."""
     runtime = runtime_of(request)
     return runtime.chat_templates.TemplateResponse(request, "chat.html", {})
+
+
+@router.get("/favicon.svg", include_in_schema=False)
+@router.get("/favicon.ico", include_in_schema=False)
+async def favicon() -> Response:
+    """Loa Bản's loudspeaker in the browser tab, for the chat and the admin (browsers ask /favicon.ico)."""
+    return FileResponse(
+        STATIC_DIR / "favicon.svg",
+        media_type="image/svg+xml",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )
+
+
+@router.post("/chat/api/sessions")
+async def new_session(request: Request) -> Response:
+    """A fresh session id for a new visitor: made here, so nobody can pick (or guess) someone else's."""
+    return JSONResponse({"session": issue_session(runtime_of(request).settings.secret_key)})
 
 
 @router.post("/chat/api/messages")
@@ -143,6 +202,8 @@ async def post_message(request: Request) -> Response:
     inbound = parse_inbound(body)
     if isinstance(inbound, str):
         return _error(request, 422, inbound)
+    if not await issued(runtime, inbound.urn.removeprefix("web:")):
+        return _error(request, 403, UNKNOWN_SESSION)
     outcome = await runtime.hub.receive(inbound)
     replies = [reply_json(o.message_id, o.reply) for o in outcome.outgoing]
     return JSONResponse({"replies": replies, "duplicate": outcome.duplicate})
@@ -159,8 +220,10 @@ async def post_file(request: Request) -> Response:
     except Exception:  # Starlette refuses oversized or malformed multipart bodies
         return _error(request, 413, mark("Tệp quá lớn."))
     session, client_id, upload = form.get("session"), form.get("id"), form.get("file")
-    if not isinstance(session, str) or not SESSION_RE.fullmatch(session):
-        return _error(request, 422, mark("Thiếu 'session' hợp lệ (16–64 ký tự chữ, số, '-' hoặc '_')."))
+    if not isinstance(session, str) or not well_formed(session):
+        return _error(request, 422, INVALID_SESSION)
+    if not await issued(runtime, session):
+        return _error(request, 403, UNKNOWN_SESSION)
     if not isinstance(upload, UploadFile):
         return _error(request, 422, mark("Thiếu tệp 'file'."))
     data = await upload.read(limit + 1)
@@ -183,18 +246,33 @@ async def post_file(request: Request) -> Response:
     return JSONResponse({"replies": replies, "duplicate": outcome.duplicate})
 
 
+async def _session(request: Request, query: str | None, header: str | None) -> str | Response:
+    """The session a poll is for, from the header the page sends (kept out of access logs) or the query a
+    portal may still use; an error response when it is malformed or not one Loa Bản issued."""
+    session = header or query
+    if session is None or not well_formed(session):
+        return _error(request, 422, INVALID_SESSION)
+    if not await issued(runtime_of(request), session):
+        return _error(request, 403, UNKNOWN_SESSION)
+    return session
+
+
 @router.get("/chat/api/messages")
 async def poll_messages(
     request: Request,
-    session: Annotated[str, Query(pattern=f"^{SESSION_RE.pattern}$")],
+    session: str | None = None,
     after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
+    x_loaban_session: Annotated[str | None, Header()] = None,
 ) -> Response:
     """Replies that arrived after a cursor: bulletins and officials' answers reach the page this way."""
     runtime = runtime_of(request)
+    known = await _session(request, session, x_loaban_session)
+    if isinstance(known, Response):
+        return known
 
     def load() -> list[dict[str, Any]]:
         with runtime.db.transaction() as db:
-            rows = messages.outbound_after(db, f"web:{session}", after)
+            rows = messages.outbound_after(db, f"web:{known}", after)
             return [reply_json(m.id, Reply.from_payload(m.text, m.payload)) for m in rows]
 
     return JSONResponse({"replies": await asyncio.to_thread(load)})
@@ -223,3 +301,52 @@ async def message_media(
     if found is None or not found[0].exists():
         return _error(request, 404, mark("Không có tệp này."))
     return FileResponse(found[0], media_type=found[1], headers={"Cache-Control": "private, no-store"})
+
+
+@router.get("/chat/api/history")
+async def conversation_history(
+    request: Request,
+    session: str | None = None,
+    x_loaban_session: Annotated[str | None, Header()] = None,
+) -> Response:
+    """The conversation as the person saw it, both sides, the newest messages last, for a page that was
+    reloaded; `cursor` is where polling goes on from."""
+    runtime = runtime_of(request)
+    known = await _session(request, session, x_loaban_session)
+    if isinstance(known, Response):
+        return known
+
+    def load() -> dict[str, Any]:
+        with runtime.db.transaction() as db:
+            rows = messages.latest_of(db, f"web:{known}", HISTORY_LIMIT)
+            return {"messages": shown(rows), "cursor": max((m.id for m in rows), default=0)}
+
+    return JSONResponse(await asyncio.to_thread(load))
+
+
+def shown(rows: list[Message]) -> list[dict[str, Any]]:
+    """Stored messages as the page shows them: Loa Bản's replies as sent; the person's own as they wrote
+    them (a tapped button by its label), never the /start the page sends to begin. A reply whose text was
+    not kept (no consent yet) is shown only when it is the latest, for its buttons."""
+    items: list[dict[str, Any]] = []
+    labels: dict[str, str] = {}
+    for m in rows:
+        if m.direction == Direction.outbound:
+            reply = Reply.from_payload(m.text, m.payload)
+            labels = {b.payload: b.label for b in reply.buttons} or labels
+            if m.text or reply.attachment or m is rows[-1]:
+                items.append(reply_json(m.id, reply) | {"from": "bot"})
+            continue
+        text = _as_written(m, labels)
+        if text:
+            items.append({"id": m.id, "from": "me", "text": text})
+    return items
+
+
+def _as_written(m: Message, labels: dict[str, str]) -> str:
+    """What the person's bubble said: the text typed, the label of the button tapped, 📎 or 📍."""
+    if m.kind == "button":
+        return labels.get(m.text, "")
+    if m.kind == "command":
+        return "" if Inbound(urn="", kind="command", text=m.text).command == "start" else m.text
+    return {"media": "📎", "location": "📍"}.get(m.kind, m.text if m.kind == "text" else "")

@@ -64,18 +64,22 @@ def resume(ctx: Context) -> None:
 
 
 def help_(ctx: Context) -> None:
-    """/help: what Loa Bản is and the few commands, briefly."""
+    """Help in plain words: what Loa Bản does and that buttons do everything; no commands to learn."""
     _ = ctx._
-    ctx.reply(
-        _(
-            "Loa Bản là kênh thông tin hai chiều giữa chính quyền và bà con.\n"
-            "• Bấm nút để chọn, không cần gõ nhiều.\n"
-            "• /start: bắt đầu lại, đổi ngôn ngữ hoặc nơi ở\n"
-            "• /menu: menu chính\n"
-            "• /stop: ngừng nhận bản tin"
-        )
+    text = _(
+        "Loa Bản là nơi chính quyền và bà con nói chuyện với nhau. "
+        "Bạn không cần gõ lệnh gì, chỉ cần bấm nút:\n"
+        "• 📻 Bản tin: nghe, đọc tin của xã, của tỉnh.\n"
+        "• 📝 Góp ý – Phản ánh: báo cho cán bộ xã việc cần giải quyết, gửi kèm ảnh, ghi âm, vị trí.\n"
+        "• Hỏi bất cứ điều gì: cứ gõ câu hỏi, Loa Bản trả lời hoặc chuyển cho cán bộ.\n"
+        "• ⚙️ Cài đặt: đổi ngôn ngữ, nơi ở, tạm ngừng nhận bản tin, xem hay xóa dữ liệu của bạn.\n"
+        "Lúc nào muốn quay lại, bạn bấm «☰ Menu chính»."
     )
-    onboarding.reprompt(ctx)
+    if not ctx.person.onboarded:
+        ctx.reply(text)
+        onboarding.reprompt(ctx)
+        return
+    ctx.reply(text, [Button(_("⚙️ Cài đặt"), "settings"), Button(_("☰ Menu chính"), "menu")])
 
 
 def register(router: Router) -> None:

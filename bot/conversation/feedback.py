@@ -322,7 +322,9 @@ def _file(ctx: Context, *, anonymous: bool, phone: str | None = None) -> None:
         lines.append(_("Gửi kèm tên «{name}» và số điện thoại {phone}.").format(name=name, phone=phone))
     else:
         lines.append(_("Gửi kèm tên «{name}».").format(name=name))
-    onboarding.back_to_menu(ctx, "\n".join(lines))
+    # After the phone step the confirmation goes without buttons, then the menu: only a message without
+    # buttons takes away an app's keyboard under the input field (Telegram's contact button).
+    onboarding.back_to_menu(ctx, "\n".join(lines), whole_menu=not anonymous)
 
 
 def mine(ctx: Context) -> None:

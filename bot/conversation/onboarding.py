@@ -10,7 +10,7 @@ from bot.conversation.types import Button
 from bot.i18n import KNOWN_LANGUAGES, SOURCE_LANGUAGE
 from bot.privacy import service as privacy
 from bot.privacy.notice import NOTICE
-from bot.text import fold
+from bot.text import closest, fold
 
 STEP_LANGUAGE = "onboarding.language"
 STEP_PROVINCE = "onboarding.province"
@@ -96,12 +96,21 @@ def type_province(ctx: Context) -> None:
         _set_province(ctx, hits[0].code)
         return
     _ = ctx._
-    if not hits:
+    near = [] if hits else areas.nearest(areas.provinces(), ctx.inbound.text)
+    if not hits and not near:
         ctx.reply(_("Không tìm thấy tỉnh nào có tên như vậy. Bạn thử gõ lại, hoặc chọn trong danh sách."))
         ask_province(ctx)
         return
-    buttons = [Button(areas.strip_prefix(p.name), f"prov:{p.code}") for p in hits]
-    ctx.reply(_("Bạn chọn tỉnh nào?"), paged(buttons, 0, "provp", _), columns=2)
+    question = _("Bạn chọn tỉnh nào?") if hits else _did_you_mean(ctx, _("tỉnh"))
+    buttons = [Button(areas.strip_prefix(p.name), f"prov:{p.code}") for p in hits or near]
+    ctx.reply(question, paged(buttons, 0, "provp", _), columns=2)
+
+
+def _did_you_mean(ctx: Context, kind: str) -> str:
+    """'Nothing is called that; did you mean one of these?', for names typed with a slip of the finger."""
+    return ctx._(
+        "Không có {kind} nào tên «{typed}». Có phải bạn muốn chọn một trong các tên dưới đây?"
+    ).format(kind=kind, typed=ctx.inbound.text.strip()[:60])
 
 
 def choose_province(ctx: Context) -> None:
@@ -153,14 +162,16 @@ def type_commune(ctx: Context) -> None:
     if len(hits) == 1:
         _set_commune(ctx, hits[0].code)
         return
-    if not hits:
+    near = [] if hits else areas.nearest(areas.communes(ctx.person.province_code or 0), ctx.inbound.text)
+    if not hits and not near:
         ctx.reply(
             _("Không tìm thấy xã, phường nào như vậy. Bạn thử gõ ít chữ hơn, hoặc chọn trong danh sách.")
         )
         ask_commune(ctx)
         return
-    buttons = [Button(areas.strip_prefix(c.name), f"com:{c.code}") for c in hits]
-    ctx.reply(_("Bạn chọn xã, phường nào?"), paged(buttons, 0, "comp", _), columns=2)
+    question = _("Bạn chọn xã, phường nào?") if hits else _did_you_mean(ctx, _("xã, phường"))
+    buttons = [Button(areas.strip_prefix(c.name), f"com:{c.code}") for c in hits or near]
+    ctx.reply(question, [*paged(buttons, 0, "comp", _), Button(_("↩ Chọn lại tỉnh"), "provp:0")], columns=2)
 
 
 def choose_commune(ctx: Context) -> None:
@@ -202,14 +213,27 @@ def village_page(ctx: Context) -> None:
 
 
 def type_village(ctx: Context) -> None:
-    """Typed text at the village step picks the village whose name matches, else shows the list."""
+    """Typed text at the village step picks the village whose name matches; several (or near) matches
+    are offered as buttons; none is said, with the commune's list."""
+    _ = ctx._
     villages = areas.list_villages(ctx.session, ctx.person.commune_code or 0)
     hits = [v for v in villages if fold(ctx.inbound.text) in fold(v.name)]
     if len(hits) == 1:
         ctx.person.village_id = hits[0].id
         _place_done(ctx)
-    else:
+        return
+    near = hits or closest(ctx.inbound.text, villages, lambda v: v.name)
+    if not near:
+        ctx.reply(
+            _(
+                "Không tìm thấy thôn, bản nào tên «{typed}» ở xã này. Bạn chọn trong danh sách dưới đây nhé."
+            ).format(typed=ctx.inbound.text.strip()[:60])
+        )
         ask_village(ctx)
+        return
+    question = _("Bạn ở thôn, bản nào?") if hits else _did_you_mean(ctx, _("thôn, bản"))
+    buttons = [Button(v.name, f"vil:{v.id}") for v in near]
+    ctx.reply(question, [*paged(buttons, 0, "vilp", _), Button(_("Bỏ qua"), "vil:0")], columns=2)
 
 
 def choose_village(ctx: Context) -> None:
@@ -226,9 +250,28 @@ def choose_village(ctx: Context) -> None:
 def _place_done(ctx: Context) -> None:
     """After the place: settings changes go back to the menu, newcomers go on to consent."""
     if ctx.person.onboarded:
-        back_to_menu(ctx, ctx._("Đã lưu nơi ở của bạn."))
+        back_to_menu(ctx, ctx._("Đã lưu nơi ở của bạn.") + "\n" + where(ctx))
         return
     ask_consent(ctx)
+
+
+def where(ctx: Context) -> str:
+    """The person's place in one line, as they chose it: 'Bạn ở: Bản Pa Pe, xã Phong Thổ, tỉnh Lai Châu.'"""
+    village = areas.get_village(ctx.session, ctx.person.village_id) if ctx.person.village_id else None
+    commune = areas.get_commune(ctx.person.commune_code or 0)
+    province = areas.get_province(ctx.person.province_code or 0)
+    parts = [
+        village.name if village else "",
+        _in_sentence(commune.name, "xã") if commune else "",
+        _in_sentence(province.name, "tỉnh") if province else "",
+    ]
+    return ctx._("Bạn ở: {place}.").format(place=", ".join(p for p in parts if p))
+
+
+def _in_sentence(name: str, kind: str) -> str:
+    """'Xã Phong Thổ' -> 'xã Phong Thổ', 'Lai Châu' -> 'tỉnh Lai Châu': a place named with its kind, in
+    lower case inside a sentence; the kind is part of the official Vietnamese name, in every language."""
+    return name[0].lower() + name[1:] if name != areas.strip_prefix(name) else f"{kind} {name}"
 
 
 def ask_consent(ctx: Context, *, changed: bool = False) -> None:
@@ -251,6 +294,8 @@ def consent(ctx: Context) -> None:
         reprompt(ctx)
         return
     ctx.goto("")
+    # Onboarding ends here, so a newcomer is told the place they chose; a notice asked again is not.
+    place = "" if ctx.person.onboarded else "\n" + where(ctx)
     if ctx.arg == "yes":
         again = ctx.person.onboarded
         privacy.agree(ctx.person, name=ctx.inbound.display_name)
@@ -258,7 +303,9 @@ def consent(ctx: Context) -> None:
         if again:
             ctx.reply(_("Cảm ơn bạn đã đồng ý."))
         else:
-            ctx.reply(_("Cảm ơn bạn! Từ nay bạn sẽ nhận được bản tin của xã và có thể gửi câu hỏi, góp ý."))
+            ctx.reply(
+                _("Cảm ơn bạn! Từ nay bạn sẽ nhận được bản tin của xã và có thể gửi câu hỏi, góp ý.") + place
+            )
         show_menu(ctx)
         return
     had_consented = ctx.person.consented
@@ -276,7 +323,7 @@ def consent(ctx: Context) -> None:
             "Những gì bạn đã gửi trước đây vẫn được giữ. Muốn xóa, bạn vào ⚙️ Cài đặt → "
             "«🗑 Xóa dữ liệu của tôi»."
         )
-    ctx.reply(text)
+    ctx.reply(text + place)
     show_menu(ctx)
 
 
@@ -287,11 +334,15 @@ def show_menu(ctx: Context) -> None:
     ctx.reply(_("Bạn cần gì? Bấm vào một nút:"), [Button(_(e.label), e.payload) for e in entries])
 
 
-def back_to_menu(ctx: Context, done: str) -> None:
-    """Confirm what was just done, then show the main menu."""
+def back_to_menu(ctx: Context, done: str, *, whole_menu: bool = False) -> None:
+    """Confirm what was just done, with one '☰ Menu chính' button: the whole menu again after every action
+    was a wall of buttons to scroll past. A greeting or a message not understood gets the menu itself."""
     ctx.goto("")
-    ctx.reply(done)
-    show_menu(ctx)
+    if whole_menu:
+        ctx.reply(done)
+        show_menu(ctx)
+        return
+    ctx.reply(done, [Button(ctx._("☰ Menu chính"), "menu")])
 
 
 def menu(ctx: Context) -> None:

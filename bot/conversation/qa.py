@@ -95,14 +95,14 @@ def free_text(ctx: Context) -> None:
     said = fold(ctx.inbound.text).strip(" !.?")
     if said in GREETINGS:
         onboarding.back_to_menu(
-            ctx, _("Chào bạn! Bạn cứ gõ câu hỏi về chính sách, hoặc bấm một nút bên dưới.")
+            ctx, _("Chào bạn! Bạn cứ gõ câu hỏi về chính sách, hoặc bấm một nút bên dưới."), whole_menu=True
         )
         return
     if said in THANKS:
-        onboarding.back_to_menu(ctx, _("Không có gì ạ! Khi cần, bạn cứ hỏi Loa Bản nhé."))
+        onboarding.back_to_menu(ctx, _("Không có gì ạ! Khi cần, bạn cứ hỏi Loa Bản nhé."), whole_menu=True)
         return
     if ctx.knowledge is None:
-        onboarding.back_to_menu(ctx, _("Mình chưa hiểu ý bạn."))
+        onboarding.back_to_menu(ctx, _("Mình chưa hiểu ý bạn."), whole_menu=True)
         return
     question = ctx.inbound.text[:1000]
     found = ctx.knowledge.ask(ctx.session, question, _place(ctx))

@@ -337,3 +337,9 @@ def recent_buttons(session: Session, urn: str, limit: int = 5) -> list[list[tupl
         [(b["label"], b["payload"]) for b in (payload or {}).get("buttons", [])]
         for payload in session.scalars(stmt)
     ]
+
+
+def latest_of(session: Session, urn: str, limit: int) -> list[Message]:
+    """The latest messages to and from one address, oldest first: a web chat page shown again."""
+    stmt = select(Message).where(Message.urn == urn).order_by(Message.id.desc()).limit(limit)
+    return list(reversed(list(session.scalars(stmt))))

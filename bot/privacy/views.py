@@ -10,7 +10,7 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, PlainTextResponse, Response
 
-from bot.channels.web import SESSION_RE
+from bot.channels.web import well_formed
 from bot.i18n import mark
 from bot.privacy import service as privacy
 from bot.runtime import runtime_of
@@ -25,7 +25,7 @@ async def export_file(request: Request, token: str, session: str = "") -> Respon
     expired or asked for from another session, so nothing is learnt by trying."""
     runtime = runtime_of(request)
     root = Path(runtime.settings.media_dir)
-    urn = f"web:{session}" if SESSION_RE.match(session) else None
+    urn = f"web:{session}" if well_formed(session) else None
 
     def find() -> Path | None:
         with runtime.db.transaction() as db:
