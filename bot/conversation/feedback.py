@@ -151,12 +151,22 @@ def sent_file(ctx: Context) -> None:
         if len(data.get("files", [])) >= MAX_FILES:
             ctx.reply(_("Đã đủ {n} tệp cho một phản ánh.").format(n=MAX_FILES), _compose_buttons(ctx))
             return
+        kept = media.accepted(Path(received.path).read_bytes(), received.mime)
+        if kept is None:
+            ctx.reply(
+                _(
+                    "Tệp này không phải là ảnh, ghi âm, video hay tệp PDF như đã gửi, nên không được nhận. "
+                    "Phần còn lại vẫn được giữ."
+                ),
+                _compose_buttons(ctx),
+            )
+            return
         stored = media.store(
             ctx.session,
             Path(ctx.settings.media_dir),
-            Path(received.path).read_bytes(),
+            kept[0],
             kind=received.kind,
-            mime=received.mime,
+            mime=kept[1],
             duration=received.duration or None,
         )
         data["files"] = [*data.get("files", []), [received.kind, stored.id]]
