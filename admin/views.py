@@ -33,6 +33,7 @@ from admin.deps import (
     client_ip,
     csrf_protect,
     csrf_token,
+    to_login,
 )
 from bot.accounts import service as accounts
 from bot.accounts.models import AdminUser, Role
@@ -526,9 +527,7 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, _exc: LoginRequired) -> Response:
-        if request.headers.get("HX-Request"):
-            return Response(status_code=401, headers={"HX-Redirect": "/admin/login"})
-        return redirect("/admin/login")
+        return to_login(request)
 
     @app.exception_handler(PasswordChangeRequired)
     async def _password(_request: Request, _exc: PasswordChangeRequired) -> Response:

@@ -4,6 +4,7 @@ security headers, client addresses from configured proxies only, and redirects t
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 
 from fastapi import FastAPI
@@ -76,11 +77,11 @@ class BodyLimit:
     def __init__(self, app: ASGIApp, limits: list[tuple[str, int]], message: str) -> None:
         self.app = app
         self.body = json.dumps({"error": message}, ensure_ascii=False).encode()
-        self.limits = sorted(limits, key=lambda item: -len(item[0]))  # the longest prefix wins
+        self.limits = [(re.compile(pattern), limit) for pattern, limit in limits]  # the first match wins
 
     def limit_of(self, path: str) -> int | None:
-        """The limit of the longest matching path prefix, None for paths without one."""
-        return next((limit for prefix, limit in self.limits if path.startswith(prefix)), None)
+        """The limit of the first pattern matching the path's start, None for paths without one."""
+        return next((limit for pattern, limit in self.limits if pattern.match(path)), None)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Check the declared length, then count what arrives."""
@@ -134,7 +135,10 @@ def install(app: FastAPI, settings: Settings, gettext: Callable[[str], str]) -> 
         # A file up to twice the limit still reaches the chat, which tells the person it is too large.
         ("/chat/api/files", 2 * upload + 64_000),
         ("/webhooks/", 1_000_000),  # a Telegram update or a Zalo event
-        ("/admin", 12 * upload),  # a bulletin: a recording per language and five pictures
+        # Only the admin forms that take files may be large: a bulletin (a recording per language and
+        # five pictures), a language's new recording, a voice answer, a Q&A spreadsheet.
+        (r"/admin/(bulletins/(new|\d+/versions)|feedback/\d+/reply|qa/import)$", 12 * upload),
+        ("/admin", 1_000_000),  # the login and every other form
     ]
     app.add_middleware(BodyLimit, limits=limits, message=gettext(mark("Dữ liệu gửi lên quá lớn.")))
     app.add_middleware(SecurityHeaders)

@@ -17,6 +17,7 @@ from starlette.middleware.sessions import SessionMiddleware
 import admin
 from admin.audit import router as audit_admin_router
 from admin.bulletins import router as bulletins_admin_router
+from admin.deps import SignedInGate
 from admin.feedback import router as feedback_admin_router
 from admin.qa import router as qa_admin_router
 from admin.views import install_handlers
@@ -112,6 +113,7 @@ def create_app(settings: Settings, *, polling: bool = False) -> FastAPI:
 
     app = FastAPI(title="Loa Bản", lifespan=lifespan, docs_url=None, redoc_url=None, redirect_slashes=False)
     app.state.runtime = runtime
+    app.add_middleware(SignedInGate)  # inside the session middleware: it reads the session
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret_key,
