@@ -28,11 +28,10 @@ from telegram import (
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter, Application, BaseUpdateProcessor, ContextTypes, TypeHandler
 
-from bot.channels.base import Channel, Hub, PlatformFiles, SendError, parse_json, register_channel
+from bot.channels.base import Channel, Hub, PlatformFiles, SendError, parked, parse_json, register_channel
 from bot.channels.locks import KeyedLocks
 from bot.config import Settings
 from bot.conversation.types import Attachment, Inbound, Outcome, Received, Reply
-from bot.media import service as media
 from bot.messages.models import Direction
 from bot.messages.models import Message as Stored
 from bot.runtime import runtime_of
@@ -344,8 +343,7 @@ class TelegramBot:
             return replace(inbound, received=replace(received, error="refused"))
         if len(data) > limit:
             return replace(inbound, received=replace(received, error="too_large"))
-        path = await asyncio.to_thread(media.park, Path(self.settings.media_dir), data)
-        return replace(inbound, received=replace(received, path=str(path), size=len(data)))
+        return replace(inbound, received=await parked(Path(self.settings.media_dir), received, data))
 
     async def accept(self, update: Update) -> bool:
         """Store the update and act on it in one transaction (state and outbox), then queue it for

@@ -21,7 +21,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
-from bot.channels.base import Channel, Hub, PlatformFiles, SendError, parse_json, register_channel
+from bot.channels.base import Channel, Hub, PlatformFiles, SendError, parked, parse_json, register_channel
 from bot.channels.locks import KeyedLocks
 from bot.channels.zalo_api import ZaloAPI
 from bot.config import Settings
@@ -336,8 +336,8 @@ class ZaloBot:
             log.warning("could not fetch a %s from Zalo: %s", kind, type(exc).__name__)
             return replace(inbound, received=replace(received, error="refused"))
         data = b"".join(chunks)
-        path = await asyncio.to_thread(media.park, Path(self.settings.media_dir), data)
-        return replace(inbound, received=replace(received, mime=mime, path=str(path), size=len(data)))
+        kept = await parked(Path(self.settings.media_dir), replace(received, mime=mime), data)
+        return replace(inbound, received=kept)
 
 
 @router.post(WEBHOOK_PATH, include_in_schema=False)
