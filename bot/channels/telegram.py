@@ -372,6 +372,13 @@ class TelegramBot:
             await self.hub.deliver(outcome.outgoing, replace)
 
 
+def _update_shaped(data: Any) -> bool:
+    """An object with an integer update id: the library builds an Update from anything else too, and
+    a dict where the id should be would only fail later, while the update is being stored."""
+    update_id = data.get("update_id") if isinstance(data, dict) else None
+    return isinstance(update_id, int) and not isinstance(update_id, bool)
+
+
 @router.post(WEBHOOK_PATH, include_in_schema=False)
 async def telegram_webhook(request: Request) -> Response:
     """Check the secret, store and act on the update, queue its replies; the 200 does not wait for them."""
@@ -387,7 +394,7 @@ async def telegram_webhook(request: Request) -> Response:
         return JSONResponse({"error": "update too large"}, status_code=413)
     try:
         data = parse_json(raw)
-        update = Update.de_json(data, telegram.application.bot) if isinstance(data, dict) else None
+        update = Update.de_json(data, telegram.application.bot) if _update_shaped(data) else None
     except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
         log.warning("malformed Telegram update refused: %s", type(exc).__name__)
         update = None

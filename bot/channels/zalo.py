@@ -60,17 +60,17 @@ def signature(app_id: str, raw: bytes, timestamp: str, oa_secret: str) -> str:
 def to_inbound(event: dict[str, Any]) -> Inbound | None:
     """Translate a webhook event into the core's neutral message; None for events that need no answer."""
     name = str(event.get("event_name", ""))
-    message = event.get("message") or {}
+    message = _object(event.get("message"))
     common: dict[str, Any] = {"raw": event}
     if name in ("follow", "unfollow"):
-        user = str((event.get("follower") or {}).get("id", ""))
+        user = str(_object(event.get("follower")).get("id", ""))
         common |= {"urn": f"zalo:{user}", "external_id": f"{name}:{user}:{event.get('timestamp', '')}"}
         if name == "follow":
             return Inbound(kind="command", text="/start", **common)
         return Inbound(kind="event", payload="blocked", **common)
     if not name.startswith("user_send_") or name in IGNORED_EVENTS:
         return None
-    user = str((event.get("sender") or {}).get("id", ""))
+    user = str(_object(event.get("sender")).get("id", ""))
     common |= {"urn": f"zalo:{user}", "external_id": str(message.get("msg_id") or "")}
     text = str(message.get("text") or "")
     if name == "user_send_text":
@@ -85,10 +85,22 @@ def to_inbound(event: dict[str, Any]) -> Inbound | None:
     return Inbound(kind="unsupported", payload=name.removeprefix("user_send_"), **common)
 
 
+def _object(value: Any) -> dict[str, Any]:
+    """A JSON object where the event should have one; anything else reads as empty, so a malformed event
+    is ignored rather than crashing its handling (and being delivered again for ever)."""
+    return value if isinstance(value, dict) else {}
+
+
+def _attachments(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """A message's attachments that are objects."""
+    items = message.get("attachments")
+    return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
+
+
 def _coordinates(message: dict[str, Any]) -> tuple[float, float] | None:
     """(lat, lon) from a location message (Zalo sends them as strings, under attachments)."""
-    for item in message.get("attachments") or []:
-        coordinates = (item.get("payload") or {}).get("coordinates") or {}
+    for item in _attachments(message):
+        coordinates = _object(_object(item.get("payload")).get("coordinates"))
         try:
             lat, lon = float(coordinates["latitude"]), float(coordinates["longitude"])
         except (KeyError, TypeError, ValueError):
@@ -100,8 +112,8 @@ def _coordinates(message: dict[str, Any]) -> tuple[float, float] | None:
 
 def _attachment_url(event: dict[str, Any]) -> str:
     """Where Zalo keeps the file a person sent."""
-    for item in (event.get("message") or {}).get("attachments") or []:
-        url = (item.get("payload") or {}).get("url")
+    for item in _attachments(_object(event.get("message"))):
+        url = _object(item.get("payload")).get("url")
         if url:
             return str(url)
     return ""
