@@ -13,7 +13,8 @@ from PIL import Image
 from bot.config import Settings
 from bot.db import Database
 from bot.feedback.models import Ticket
-from tests.drivers import WebDriver, onboard
+from tests.drivers import Driver, TelegramDriver, WebDriver, onboard
+from tests.fakes.telegram_api import FakeBotAPI
 from tests.test_feedback import file_reflection, ticket_of
 
 REFUSED = "không phải là ảnh, ghi âm, video hay tệp PDF"
@@ -32,7 +33,7 @@ def photo_with_gps() -> bytes:
     return out.getvalue()
 
 
-def filed(person: WebDriver, db: Database) -> Ticket:
+def filed(person: Driver, db: Database) -> Ticket:
     """Send what was composed, anonymously, and read the ticket back."""
     person.tap("fb_done")
     person.tap("fb_send:anon")
@@ -81,3 +82,13 @@ def test_the_same_bytes_sent_as_two_types_are_kept_as_both(client: httpx.Client,
         ("audio", "audio/mp4"),
         ("video", "video/mp4"),
     ]
+
+
+def test_a_program_sent_as_a_telegram_photo_is_refused(
+    client: httpx.Client, db: Database, fake_telegram: FakeBotAPI
+) -> None:
+    person = TelegramDriver(client, fake_telegram, db, 9_300_001)
+    onboard(person)
+    file_reflection(person, text="Ảnh cầu gãy.")
+    assert REFUSED in person.send_file(EXE, "photo", "image/jpeg")[-1].text
+    assert filed(person, db).attachments == []
