@@ -48,18 +48,19 @@ def csrf_token(request: Request) -> str:
     return token
 
 
-def signed_in(request: Request) -> bool:
-    """Whether the cookie names an active admin whose sessions were not ended since."""
+def session_admin(request: Request, session: Session) -> AdminUser | None:
+    """The active admin the cookie names, if their sessions were not ended since it was issued."""
     admin_id = request.session.get("admin_id")
-    if not isinstance(admin_id, int):
-        return False
+    admin = accounts.get(session, admin_id) if isinstance(admin_id, int) else None
+    if admin is None or not admin.active or request.session.get("admin_version") != admin.session_version:
+        return None
+    return admin
+
+
+def signed_in(request: Request) -> bool:
+    """Whether the cookie names a signed-in admin (in a transaction of its own, before the request's)."""
     with runtime_of(request).db.transaction() as session:
-        admin = accounts.get(session, admin_id)
-        return (
-            admin is not None
-            and admin.active
-            and request.session.get("admin_version") == admin.session_version
-        )
+        return session_admin(request, session) is not None
 
 
 def to_login(request: Request) -> Response:
@@ -115,9 +116,8 @@ async def csrf_protect(request: Request) -> None:
 
 def current_admin(request: Request, session: SessionDep) -> AdminUser:
     """The logged-in, active admin whose session was not ended since; anyone else is sent to log in."""
-    admin_id = request.session.get("admin_id")
-    admin = accounts.get(session, admin_id) if isinstance(admin_id, int) else None
-    if admin is None or not admin.active or request.session.get("admin_version") != admin.session_version:
+    admin = session_admin(request, session)
+    if admin is None:
         request.session.pop("admin_id", None)
         raise LoginRequired
     if admin.must_change_password and request.url.path != "/admin/password":
