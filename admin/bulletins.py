@@ -417,6 +417,18 @@ def bulletin_send(
     return redirect(f"/admin/bulletins/{bulletin.id}")
 
 
+@router.post("/bulletins/{bulletin_id}/audio")
+def bulletin_audio(
+    request: Request, session: SessionDep, admin: AuthorDep, background: BackgroundTasks, bulletin_id: int
+) -> Response:
+    """'Tạo lại âm thanh': make again the audio the server could not save (its folder was not writable)."""
+    runtime = runtime_of(request)
+    bulletin = _steerable(session, admin, bulletin_id)
+    if voices.retry(bulletin):
+        background.add_task(voices.make_audio, runtime.db, runtime.settings, bulletin.id)
+    return redirect(f"/admin/bulletins/{bulletin.id}")
+
+
 @router.post("/bulletins/{bulletin_id}/{action}")
 def bulletin_control(
     request: Request, session: SessionDep, admin: AuthorDep, bulletin_id: int, action: str

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.accounts import service as accounts
 from bot.accounts.models import AdminUser, Role
@@ -45,11 +48,61 @@ def csrf_token(request: Request) -> str:
     return token
 
 
+def session_admin(request: Request, session: Session) -> AdminUser | None:
+    """The active admin the cookie names, if their sessions were not ended since it was issued."""
+    admin_id = request.session.get("admin_id")
+    admin = accounts.get(session, admin_id) if isinstance(admin_id, int) else None
+    if admin is None or not admin.active or request.session.get("admin_version") != admin.session_version:
+        return None
+    return admin
+
+
+def signed_in(request: Request) -> bool:
+    """Whether the cookie names a signed-in admin (in a transaction of its own, before the request's)."""
+    with runtime_of(request).db.transaction() as session:
+        return session_admin(request, session) is not None
+
+
+def to_login(request: Request) -> Response:
+    """Send an anonymous visitor to log in (htmx follows HX-Redirect; a browser the 303)."""
+    if request.headers.get("HX-Request"):
+        return Response(status_code=401, headers={"HX-Redirect": "/admin/login"})
+    return RedirectResponse("/admin/login", status_code=303)
+
+
+class SignedInGate:
+    """Refuses an admin POST (but the login) from anyone not signed in before its body is read: FastAPI
+    reads a route's form before its dependencies run, so without this anybody could make the server
+    parse a large form."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Check the session of unsafe /admin requests; pass everything else."""
+        if (
+            scope["type"] == "http"
+            and scope["method"] in UNSAFE_METHODS
+            and scope["path"].startswith("/admin")
+            and scope["path"] != "/admin/login"
+        ):
+            request = Request(scope)
+            if not await asyncio.to_thread(signed_in, request):
+                await to_login(request)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 async def csrf_protect(request: Request) -> None:
-    """Every unsafe request must carry the session's token, in the form or the X-CSRF-Token header."""
+    """Every unsafe request must carry the session's token, in the form or the X-CSRF-Token header; a
+    session without a token is refused before the body is read."""
     if request.method not in UNSAFE_METHODS:
         return
     expected = request.session.get("csrf")
+    if not isinstance(expected, str):
+        raise HTTPException(
+            status_code=403, detail=mark("Phiên làm việc không hợp lệ (CSRF). Hãy tải lại trang.")
+        )
     given = request.headers.get("X-CSRF-Token")
     if given is None:
         form = await request.form()
@@ -63,9 +116,8 @@ async def csrf_protect(request: Request) -> None:
 
 def current_admin(request: Request, session: SessionDep) -> AdminUser:
     """The logged-in, active admin whose session was not ended since; anyone else is sent to log in."""
-    admin_id = request.session.get("admin_id")
-    admin = accounts.get(session, admin_id) if isinstance(admin_id, int) else None
-    if admin is None or not admin.active or request.session.get("admin_version") != admin.session_version:
+    admin = session_admin(request, session)
+    if admin is None:
         request.session.pop("admin_id", None)
         raise LoginRequired
     if admin.must_change_password and request.url.path != "/admin/password":

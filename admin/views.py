@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from fastapi import (
     Request,
 )
 from fastapi.exception_handlers import http_exception_handler
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -34,6 +35,7 @@ from admin.deps import (
     client_ip,
     csrf_protect,
     csrf_token,
+    to_login,
 )
 from bot.accounts import service as accounts
 from bot.accounts.models import AdminUser, Role
@@ -51,6 +53,7 @@ from bot.people import service as people
 from bot.people.windows import reply_windows
 from bot.runtime import runtime_of
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/admin", dependencies=[Depends(csrf_protect)])
 PAGE_SIZE = 25
 ROLE_LABELS = {
@@ -538,13 +541,25 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, _exc: LoginRequired) -> Response:
-        if request.headers.get("HX-Request"):
-            return Response(status_code=401, headers={"HX-Redirect": "/admin/login"})
-        return redirect("/admin/login")
+        return to_login(request)
 
     @app.exception_handler(PasswordChangeRequired)
     async def _password(_request: Request, _exc: PasswordChangeRequired) -> Response:
         return redirect("/admin/password")
+
+    @app.exception_handler(OSError)
+    async def _storage(request: Request, exc: OSError) -> Response:
+        # The media folder read-only, full or gone: the request's transaction was rolled back.
+        log.error("a file could not be written or read: %s", exc)
+        message = admin_gettext(request)(
+            mark(
+                "Máy chủ không lưu được tệp (thư mục lưu tệp bị khóa ghi hoặc đã đầy), nên chưa có gì được "
+                "lưu. Hãy báo người quản trị máy chủ rồi thử lại."
+            )
+        )
+        if request.url.path.startswith("/admin") and "text/html" in request.headers.get("accept", ""):
+            return render(request, "error.html", None, 503, message=message)
+        return JSONResponse({"error": message}, status_code=503)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:

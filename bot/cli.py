@@ -88,13 +88,30 @@ def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _migrated(settings: Settings) -> bool:
+    """Whether the database exists and `loaban migrate` made it; says what to do when not."""
+    from bot.migrations import migrated
+
+    if migrated(settings.database_url):
+        return True
+    print(
+        "error: the database in LOABAN_DATABASE_URL is missing or was never set up (no file, or no "
+        "schema). If it was lost, restore it from a backup; for a new installation run `loaban migrate`.",
+        file=sys.stderr,
+    )
+    return False
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    """Apply migrations, then serve the web chat, admin and Telegram on one port."""
+    """Apply migrations to the database `loaban migrate` made, then serve the web chat, admin and
+    Telegram on one port."""
     import uvicorn
 
     from bot.migrations import upgrade
     from bot.server import create_app
 
+    if not _migrated(settings):
+        return 2
     upgrade(settings.database_url)
     try:
         app = create_app(settings, polling=args.polling)
@@ -117,6 +134,8 @@ def cmd_worker(settings: Settings, _args: argparse.Namespace) -> int:
     from bot.migrations import upgrade
     from bot.server import build_runtime, running
 
+    if not _migrated(settings):
+        return 2
     upgrade(settings.database_url)
 
     async def work() -> None:

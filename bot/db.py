@@ -8,11 +8,12 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import JSON, DateTime, Engine, Enum, MetaData, create_engine, event
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -105,6 +106,23 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True)
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite database (None for an in-memory one or another backend)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database).resolve()
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """Which file is at a path (device and inode), None when there is none."""
+    try:
+        found = path.stat()
+    except FileNotFoundError:
+        return None
+    return (found.st_dev, found.st_ino)
+
+
 class Database:
     """Holds the engine and session factory of one process."""
 
@@ -112,6 +130,12 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # The SQLite file this process opened: deleted or replaced under it, the process would go on
+        # reading the old one (or a new empty one) and look healthy.
+        self.file = sqlite_file(url)
+        self.opened = _identity(self.file) if self.file else None
+        if self.file is not None:
+            event.listen(self.engine, "connect", self._remember_file)
         # SQLite has one writer at a time and its busy handler sleeps in growing steps; queueing this
         # process's transactions on a lock is far faster than letting threads collide. PostgreSQL runs free.
         self._lock = threading.Lock() if self.engine.dialect.name == "sqlite" else contextlib.nullcontext()
@@ -121,6 +145,15 @@ class Database:
         """The single owner of a unit of work: commit on success, roll back on any error."""
         with self._lock, self.sessions() as session, session.begin():
             yield session
+
+    def _remember_file(self, *_args: Any) -> None:
+        """The first connection made the file: that one is this process's database."""
+        if self.opened is None and self.file is not None:
+            self.opened = _identity(self.file)
+
+    def still_opened(self) -> bool:
+        """False when the database file was deleted or replaced since this process opened it."""
+        return self.file is None or (self.opened is not None and _identity(self.file) == self.opened)
 
     def dispose(self) -> None:
         """Close pooled connections, e.g. at shutdown or between tests."""

@@ -4,6 +4,7 @@ security headers, client addresses from configured proxies only, and redirects t
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 
 from fastapi import FastAPI
@@ -18,9 +19,22 @@ HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"same-origin"),
-    # No other site may frame Loa Bản's pages (clickjacking an official's "send" button).
-    (b"content-security-policy", b"frame-ancestors 'none'; base-uri 'self'; form-action 'self'"),
 ]
+# No other site may frame Loa Bản's pages (clickjacking an official's "send" button), and no script runs
+# but the site's own files: an injected <script> or onclick= in the admin does nothing. Inline style
+# attributes stay allowed (a dashboard bar's width); htmx runs with allowEval off.
+FRAMING = b"frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+STRICT = (
+    b"default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+    b"media-src 'self' blob:; connect-src 'self'; object-src 'none'; " + FRAMING
+)
+# The web chat's page still carries its script inline: it gets the strict policy once that moves out.
+INLINE_SCRIPT_PAGES = {"/chat"}
+
+
+def policy(path: str) -> bytes:
+    """The Content-Security-Policy of a path."""
+    return FRAMING if path in INLINE_SCRIPT_PAGES else STRICT
 
 
 class SecurityHeaders:
@@ -35,12 +49,14 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
+        headers = [*HEADERS, (b"content-security-policy", policy(scope.get("path", "")))]
+
         async def sending(message: Message) -> None:
             if message["type"] == "http.response.start":
                 present = {name.lower() for name, _ in message.get("headers", [])}
                 message["headers"] = [
                     *message.get("headers", []),
-                    *(h for h in HEADERS if h[0] not in present),
+                    *(h for h in headers if h[0] not in present),
                 ]
             await send(message)
 
@@ -77,11 +93,11 @@ class BodyLimit:
     def __init__(self, app: ASGIApp, limits: list[tuple[str, int]], message: str) -> None:
         self.app = app
         self.body = json.dumps({"error": message}, ensure_ascii=False).encode()
-        self.limits = sorted(limits, key=lambda item: -len(item[0]))  # the longest prefix wins
+        self.limits = [(re.compile(pattern), limit) for pattern, limit in limits]  # the first match wins
 
     def limit_of(self, path: str) -> int | None:
-        """The limit of the longest matching path prefix, None for paths without one."""
-        return next((limit for prefix, limit in self.limits if path.startswith(prefix)), None)
+        """The limit of the first pattern matching the path's start, None for paths without one."""
+        return next((limit for pattern, limit in self.limits if pattern.match(path)), None)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Check the declared length, then count what arrives."""
@@ -135,7 +151,10 @@ def install(app: FastAPI, settings: Settings, gettext: Callable[[str], str]) -> 
         # A file up to twice the limit still reaches the chat, which tells the person it is too large.
         ("/chat/api/files", 2 * upload + 64_000),
         ("/webhooks/", 1_000_000),  # a Telegram update or a Zalo event
-        ("/admin", 12 * upload),  # a bulletin: a recording per language and five pictures
+        # Only the admin forms that take files may be large: a bulletin (a recording per language and
+        # five pictures), a language's new recording, a voice answer, a Q&A spreadsheet.
+        (r"/admin/(bulletins/(new|\d+/versions)|feedback/\d+/reply|qa/import)$", 12 * upload),
+        ("/admin", 1_000_000),  # the login and every other form
     ]
     # Pages, scripts and JSON compressed for slow links; Starlette leaves audio, pictures and ranges alone.
     app.add_middleware(GZipMiddleware, minimum_size=500, compresslevel=6)

@@ -17,6 +17,7 @@ from starlette.middleware.sessions import SessionMiddleware
 import admin
 from admin.audit import router as audit_admin_router
 from admin.bulletins import router as bulletins_admin_router
+from admin.deps import SignedInGate
 from admin.feedback import router as feedback_admin_router
 from admin.qa import router as qa_admin_router
 from admin.views import install_handlers
@@ -112,6 +113,7 @@ def create_app(settings: Settings, *, polling: bool = False) -> FastAPI:
 
     app = FastAPI(title="Loa Bản", lifespan=lifespan, docs_url=None, redoc_url=None, redirect_slashes=False)
     app.state.runtime = runtime
+    app.add_middleware(SignedInGate)  # inside the session middleware: it reads the session
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret_key,
@@ -137,10 +139,15 @@ def create_app(settings: Settings, *, polling: bool = False) -> FastAPI:
 
     @app.get("/healthz", include_in_schema=False)
     def healthz(request: Request) -> Response:
-        """Liveness and database reachability, for load balancers and `make run` checks."""
+        """Liveness and database reachability, for load balancers and `make run` checks: the database
+        must still be the migrated one this process opened (not deleted, replaced or emptied)."""
+        db = runtime_of(request).db
+        if not db.still_opened():
+            log.error("health check failed: the database file was deleted or replaced while running")
+            return JSONResponse({"status": "error", "database": "replaced"}, status_code=503)
         try:
-            with runtime_of(request).db.transaction() as session:
-                session.execute(text("SELECT 1"))
+            with db.transaction() as session:
+                session.execute(text("SELECT version_num FROM alembic_version"))
         except Exception as exc:
             log.error("health check failed: %s", exc)
             return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)

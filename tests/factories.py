@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import itertools
+import os
 import time
 from typing import Any
+
+from PIL import Image
 
 _update_ids = itertools.count(100_000)
 _message_ids = itertools.count(1)
@@ -175,10 +179,17 @@ def tone(path: Any, seconds: float = 2, codec: str | None = None) -> bytes:
     return bytes(path.read_bytes())
 
 
-PNG = bytes.fromhex(  # the smallest valid PNG: a picture a person or an admin sends
+PNG = bytes.fromhex(  # the smallest valid PNG (one red pixel): a picture a person or an admin sends
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d49444154789c63f8cfc0f01f0005000201a5f9d4c50000000049454e44ae426082"
+    "1f15c4890000000d49444154789c63f8cfc0f01f00050001ff89993d1d0000000049454e44ae426082"
 )
+
+
+def photo() -> bytes:
+    """A real JPEG of random pixels, different every time: a person's own photo."""
+    out = io.BytesIO()
+    Image.frombytes("RGB", (8, 8), os.urandom(8 * 8 * 3)).save(out, "JPEG")
+    return out.getvalue()
 
 
 def wait_done(db: Any, bulletin_id: int, timeout: float = 30) -> Any:

@@ -196,7 +196,7 @@ def test_erasing_deletes_what_is_mine_and_keeps_what_officials_count(
     offered = person.send(QUESTION)
     assert any(p == "qa_send" for _l, p in offered[-1].buttons)
     person.tap("qa_send")
-    voice, own_photo = b"OggS" + os.urandom(256), b"\xff\xd8\xff\xe0" + os.urandom(256)
+    voice, own_photo = b"OggS" + os.urandom(256), factories.photo()
     file_reflection(
         person,
         (voice, "voice", "audio/ogg"),

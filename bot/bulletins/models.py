@@ -15,6 +15,7 @@ from bot.media.models import Media
 AUDIO_PENDING = "pending"  # a version's audio_source while its speech is being made
 AUDIO_UPLOAD_PREFIX = "pending-upload:"  # ... while its uploaded recording waits to be transcoded
 AUDIO_ERROR_PREFIX = "error:"  # ... when neither worked, with the reason
+AUDIO_STORAGE_ERROR = "error:storage:"  # ... when it could not be saved, before what it was made from
 
 
 class BulletinStatus(enum.StrEnum):

@@ -12,8 +12,9 @@ from bot.audio.tts import SpeechError, can_speak
 from bot.bulletins import service as bulletins
 from bot.bulletins.models import AUDIO_ERROR_PREFIX as ERROR_PREFIX
 from bot.bulletins.models import AUDIO_PENDING as PENDING
+from bot.bulletins.models import AUDIO_STORAGE_ERROR as STORAGE_ERROR
 from bot.bulletins.models import AUDIO_UPLOAD_PREFIX as UPLOAD_PREFIX
-from bot.bulletins.models import BulletinVersion
+from bot.bulletins.models import Bulletin, BulletinVersion
 from bot.config import Settings
 from bot.db import Database
 from bot.media import service as media
@@ -54,19 +55,42 @@ def make_audio(db: Database, settings: Settings, bulletin_id: int) -> None:
             upload = (parked.read_bytes(), parked.name) if parked.exists() else (b"", parked.name)
         try:
             clip = audio.clip_for(settings, text, language, upload)
-            error = None
+            failed = None
         except (AudioError, SpeechError, OSError) as exc:
-            clip, error = None, str(exc)
+            clip, failed = None, (ERROR_PREFIX + str(exc))[:120]
             log.warning("bulletin %s: no audio for %s: %s", bulletin_id, language, exc)
-        with db.transaction() as session:
-            bulletin = bulletins.get(session, bulletin_id)
-            version = bulletin.version(language) if bulletin else None
-            if version is None or version.audio_source != source:
-                continue  # the draft changed meanwhile; its new job will handle it
-            if clip is not None:
-                stored = audio.store(session, root, clip)
-                version.voice, version.mp3, version.audio_source = stored.voice, stored.mp3, stored.source
-            else:
-                version.audio_source = (ERROR_PREFIX + (error or "no audio"))[:120]
+        try:
+            _record(db, root, bulletin_id, (language, source), clip, failed or ERROR_PREFIX + "no audio")
+        except OSError as exc:  # the media folder cannot be written: the recording waits for a retry
+            log.error("bulletin %s: audio for %s could not be saved: %s", bulletin_id, language, exc)
+            _record(db, root, bulletin_id, (language, source), None, STORAGE_ERROR + source)
+            continue
         if upload is not None:
             parked.unlink(missing_ok=True)
+
+
+def _record(
+    db: Database, root: Path, bulletin_id: int, pending: tuple[str, str], clip: audio.Clip | None, failed: str
+) -> None:
+    """Keep a version's audio, or else mark it as `failed` says; `pending` is (language, what it waits
+    for): a version that changed meanwhile is left to its new job."""
+    language, source = pending
+    with db.transaction() as session:
+        bulletin = bulletins.get(session, bulletin_id)
+        version = bulletin.version(language) if bulletin else None
+        if version is None or version.audio_source != source:
+            return
+        if clip is not None:
+            stored = audio.store(session, root, clip)
+            version.voice, version.mp3, version.audio_source = stored.voice, stored.mp3, stored.source
+        else:
+            version.audio_source = failed
+
+
+def retry(bulletin: Bulletin) -> bool:
+    """Make again the audio that could not be saved (the media folder was not writable): each such
+    version waits again for what it was made from. False when there was none."""
+    failed = [v for v in bulletin.versions if v.audio_source.startswith(STORAGE_ERROR)]
+    for version in failed:
+        version.audio_source = version.audio_source.removeprefix(STORAGE_ERROR)
+    return bool(failed)

@@ -18,13 +18,24 @@ from sqlalchemy.orm import Session
 
 from bot.channels.locks import KeyedLocks
 from bot.conversation.engine import Conversation
-from bot.conversation.types import AfterSend, Attachment, Inbound, Outcome, Outgoing, Reply
+from bot.conversation.types import AfterSend, Attachment, Inbound, Outcome, Outgoing, Received, Reply
 from bot.db import Database
 from bot.media import service as media
 from bot.messages import service as messages
 from bot.messages.models import Direction, Message
 from bot.people import service as people
 from bot.people.windows import ReplyWindow
+
+
+async def parked(media_dir: Path, received: Received, data: bytes) -> Received:
+    """A file a person sent, parked until the conversation stores it; marked 'unavailable' when the
+    media folder cannot be written (read-only, full), so the person is told to send it again later."""
+    try:
+        path = await asyncio.to_thread(media.park, media_dir, data)
+    except OSError as exc:
+        log.error("could not keep a file in the media folder: %s", exc)
+        return dataclasses.replace(received, error="unavailable", size=len(data))
+    return dataclasses.replace(received, path=str(path), size=len(data))
 
 
 def parse_json(raw: bytes) -> Any:

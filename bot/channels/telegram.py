@@ -28,11 +28,10 @@ from telegram import (
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter, Application, BaseUpdateProcessor, ContextTypes, TypeHandler
 
-from bot.channels.base import Channel, Hub, PlatformFiles, SendError, parse_json, register_channel
+from bot.channels.base import Channel, Hub, PlatformFiles, SendError, parked, parse_json, register_channel
 from bot.channels.locks import KeyedLocks
 from bot.config import Settings
 from bot.conversation.types import Attachment, Inbound, Outcome, Received, Reply
-from bot.media import service as media
 from bot.messages.models import Direction
 from bot.messages.models import Message as Stored
 from bot.runtime import runtime_of
@@ -344,8 +343,7 @@ class TelegramBot:
             return replace(inbound, received=replace(received, error="refused"))
         if len(data) > limit:
             return replace(inbound, received=replace(received, error="too_large"))
-        path = await asyncio.to_thread(media.park, Path(self.settings.media_dir), data)
-        return replace(inbound, received=replace(received, path=str(path), size=len(data)))
+        return replace(inbound, received=await parked(Path(self.settings.media_dir), received, data))
 
     async def accept(self, update: Update) -> bool:
         """Store the update and act on it in one transaction (state and outbox), then queue it for
@@ -374,6 +372,13 @@ class TelegramBot:
             await self.hub.deliver(outcome.outgoing, replace)
 
 
+def _update_shaped(data: Any) -> bool:
+    """An object with an integer update id: the library builds an Update from anything else too, and
+    a dict where the id should be would only fail later, while the update is being stored."""
+    update_id = data.get("update_id") if isinstance(data, dict) else None
+    return isinstance(update_id, int) and not isinstance(update_id, bool)
+
+
 @router.post(WEBHOOK_PATH, include_in_schema=False)
 async def telegram_webhook(request: Request) -> Response:
     """Check the secret, store and act on the update, queue its replies; the 200 does not wait for them."""
@@ -389,7 +394,7 @@ async def telegram_webhook(request: Request) -> Response:
         return JSONResponse({"error": "update too large"}, status_code=413)
     try:
         data = parse_json(raw)
-        update = Update.de_json(data, telegram.application.bot) if isinstance(data, dict) else None
+        update = Update.de_json(data, telegram.application.bot) if _update_shaped(data) else None
     except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
         log.warning("malformed Telegram update refused: %s", type(exc).__name__)
         update = None

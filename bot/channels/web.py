@@ -16,7 +16,7 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.datastructures import UploadFile
 
-from bot.channels.base import Channel, parse_json, register_channel
+from bot.channels.base import Channel, parked, parse_json, register_channel
 from bot.conversation.types import Attachment, Inbound, MediaKind, Received, Reply
 from bot.i18n import mark
 from bot.media import service as media
@@ -232,9 +232,7 @@ async def post_file(request: Request) -> Response:
     if len(data) > limit:
         received = replace(received, error="too_large")
     else:
-        received = replace(
-            received, path=str(await asyncio.to_thread(media.park, Path(runtime.settings.media_dir), data))
-        )
+        received = await parked(Path(runtime.settings.media_dir), received, data)
     external_id = (
         f"{session}:{client_id}" if isinstance(client_id, str) and 0 < len(client_id) <= 64 else None
     )

@@ -22,7 +22,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
-from bot.channels.base import Channel, Hub, PlatformFiles, SendError, parse_json, register_channel
+from bot.channels.base import Channel, Hub, PlatformFiles, SendError, parked, parse_json, register_channel
 from bot.channels.locks import KeyedLocks
 from bot.channels.zalo_api import ZaloAPI
 from bot.config import Settings
@@ -62,17 +62,17 @@ def signature(app_id: str, raw: bytes, timestamp: str, oa_secret: str) -> str:
 def to_inbound(event: dict[str, Any]) -> Inbound | None:
     """Translate a webhook event into the core's neutral message; None for events that need no answer."""
     name = str(event.get("event_name", ""))
-    message = event.get("message") or {}
+    message = _object(event.get("message"))
     common: dict[str, Any] = {"raw": event}
     if name in ("follow", "unfollow"):
-        user = str((event.get("follower") or {}).get("id", ""))
+        user = str(_object(event.get("follower")).get("id", ""))
         common |= {"urn": f"zalo:{user}", "external_id": f"{name}:{user}:{event.get('timestamp', '')}"}
         if name == "follow":
             return Inbound(kind="command", text="/start", **common)
         return Inbound(kind="event", payload="blocked", **common)
     if not name.startswith("user_send_") or name in IGNORED_EVENTS:
         return None
-    user = str((event.get("sender") or {}).get("id", ""))
+    user = str(_object(event.get("sender")).get("id", ""))
     common |= {"urn": f"zalo:{user}", "external_id": str(message.get("msg_id") or "")}
     text = str(message.get("text") or "")
     if name == "user_send_text":
@@ -87,10 +87,22 @@ def to_inbound(event: dict[str, Any]) -> Inbound | None:
     return Inbound(kind="unsupported", payload=name.removeprefix("user_send_"), **common)
 
 
+def _object(value: Any) -> dict[str, Any]:
+    """A JSON object where the event should have one; anything else reads as empty, so a malformed event
+    is ignored rather than crashing its handling (and being delivered again for ever)."""
+    return value if isinstance(value, dict) else {}
+
+
+def _attachments(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """A message's attachments that are objects."""
+    items = message.get("attachments")
+    return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
+
+
 def _coordinates(message: dict[str, Any]) -> tuple[float, float] | None:
     """(lat, lon) from a location message (Zalo sends them as strings, under attachments)."""
-    for item in message.get("attachments") or []:
-        coordinates = (item.get("payload") or {}).get("coordinates") or {}
+    for item in _attachments(message):
+        coordinates = _object(_object(item.get("payload")).get("coordinates"))
         try:
             lat, lon = float(coordinates["latitude"]), float(coordinates["longitude"])
         except (KeyError, TypeError, ValueError):
@@ -102,8 +114,8 @@ def _coordinates(message: dict[str, Any]) -> tuple[float, float] | None:
 
 def _attachment_url(event: dict[str, Any]) -> str:
     """Where Zalo keeps the file a person sent."""
-    for item in (event.get("message") or {}).get("attachments") or []:
-        url = (item.get("payload") or {}).get("url")
+    for item in _attachments(_object(event.get("message"))):
+        url = _object(item.get("payload")).get("url")
         if url:
             return str(url)
     return ""
@@ -346,8 +358,8 @@ class ZaloBot:
             log.warning("could not fetch a %s from Zalo: %s", kind, type(exc).__name__)
             return replace(inbound, received=replace(received, error="refused"))
         data = b"".join(chunks)
-        path = await asyncio.to_thread(media.park, Path(self.settings.media_dir), data)
-        return replace(inbound, received=replace(received, mime=mime, path=str(path), size=len(data)))
+        kept = await parked(Path(self.settings.media_dir), replace(received, mime=mime), data)
+        return replace(inbound, received=kept)
 
 
 @router.post(WEBHOOK_PATH, include_in_schema=False)

@@ -142,6 +142,9 @@ def sent_file(ctx: Context) -> None:
                 _compose_buttons(ctx),
             )
             return
+        if received.error == "unavailable":
+            _not_stored(ctx)
+            return
         if received.error or received.mime not in media.EXTENSIONS or not received.path:
             ctx.reply(
                 _("Không nhận được tệp này (loại tệp không hỗ trợ hoặc lỗi tải). Phần còn lại vẫn được giữ."),
@@ -151,14 +154,28 @@ def sent_file(ctx: Context) -> None:
         if len(data.get("files", [])) >= MAX_FILES:
             ctx.reply(_("Đã đủ {n} tệp cho một phản ánh.").format(n=MAX_FILES), _compose_buttons(ctx))
             return
-        stored = media.store(
-            ctx.session,
-            Path(ctx.settings.media_dir),
-            Path(received.path).read_bytes(),
-            kind=received.kind,
-            mime=received.mime,
-            duration=received.duration or None,
-        )
+        kept = media.accepted(Path(received.path).read_bytes(), received.mime)
+        if kept is None:
+            ctx.reply(
+                _(
+                    "Tệp này không phải là ảnh, ghi âm, video hay tệp PDF như đã gửi, nên không được nhận. "
+                    "Phần còn lại vẫn được giữ."
+                ),
+                _compose_buttons(ctx),
+            )
+            return
+        try:
+            stored = media.store(
+                ctx.session,
+                Path(ctx.settings.media_dir),
+                kept[0],
+                kind=received.kind,
+                mime=kept[1],
+                duration=received.duration or None,
+            )
+        except OSError:  # the file is written before its row: nothing of it is in the transaction
+            _not_stored(ctx)
+            return
         data["files"] = [*data.get("files", []), [received.kind, stored.id]]
         if inbound.text.strip():
             data["text"] = "\n".join(p for p in (data.get("text", ""), inbound.text.strip()) if p)
@@ -168,6 +185,17 @@ def sent_file(ctx: Context) -> None:
             echo = dataclasses.replace(shown, echo=True, platform_ids=received.platform_ids)
     ctx.goto(STEP_COMPOSE, **data)
     _acknowledge(ctx, receipt, echo)
+
+
+def _not_stored(ctx: Context) -> None:
+    """The server could not write the file (its media folder is read-only or full): say so plainly."""
+    ctx.reply(
+        ctx._(
+            "Máy chủ đang bị lỗi nên chưa lưu được tệp này. Bạn hãy gửi lại sau ít phút. "
+            "Phần chữ và các tệp khác vẫn được giữ."
+        ),
+        _compose_buttons(ctx),
+    )
 
 
 def done(ctx: Context) -> None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import os
 import secrets
 from pathlib import Path
 
+from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -31,6 +33,13 @@ EXTENSIONS = {
     "video/webm": "webm",
     "application/pdf": "pdf",
 }
+# Types whose files share one container, so their first bytes cannot tell them apart.
+CONTAINERS = {
+    "video/mp4": ("video/mp4", "video/quicktime", "audio/mp4", "audio/x-m4a"),
+    "video/webm": ("video/webm", "audio/webm"),
+    "audio/wav": ("audio/wav", "audio/x-wav"),
+}
+MAX_PIXELS = 40_000_000  # a picture larger than this is a decompression bomb, not a phone's photo
 
 
 def digest(data: bytes) -> str:
@@ -48,9 +57,13 @@ def store(
     duration: float | None = None,
     key: str | None = None,
 ) -> Media:
-    """Write a file (atomically) and its row, or return the row already stored under the same key."""
+    """Write a file (atomically) and its row, or return the row already stored under the same key and
+    type; the same bytes under another type (an MP4 sent as audio, then as video) get a key of their own."""
     key = key or digest(data)
     found = session.scalar(select(Media).where(Media.key == key))
+    if found is not None and found.mime != mime:
+        key = digest(mime.encode() + b"\0" + data)
+        found = session.scalar(select(Media).where(Media.key == key))
     if found is not None and (root / found.path).exists():
         return found
     relative = relative_path(key, mime)
@@ -136,9 +149,74 @@ def signature_holds(path: str, expires: int, signature: str, secret: str, now: f
 
 
 def image_type(data: bytes) -> str | None:
-    """'image/jpeg' or 'image/png' by the file's magic bytes; None for anything else."""
-    if data.startswith(b"\xff\xd8\xff"):
+    """'image/jpeg' or 'image/png' (what a bulletin may show) by the file's magic bytes; None otherwise."""
+    found = sniff(data)
+    return found if found in ("image/jpeg", "image/png") else None
+
+
+def sniff(data: bytes) -> str | None:
+    """What a file is by its magic bytes, among the types the store keeps (one type per container);
+    None for anything else — a program, HTML or SVG whatever it was declared as."""
+    head = data[:16]
+    if head.startswith(b"\xff\xd8\xff"):
         return "image/jpeg"
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
         return "image/png"
+    if head[:4] == b"RIFF":
+        return {b"WEBP": "image/webp", b"WAVE": "audio/wav"}.get(head[8:12])
+    if head.startswith(b"OggS"):
+        return "audio/ogg"
+    if head.startswith(b"%PDF-"):
+        return "application/pdf"
+    if head.startswith(b"\x1a\x45\xdf\xa3"):
+        return "video/webm"
+    if head[4:8] in (b"ftyp", b"moov", b"mdat", b"wide", b"free"):
+        return "video/mp4"
+    if head.startswith(b"ID3"):
+        return "audio/mpeg"
+    if len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:  # an MPEG audio frame's sync word
+        return "audio/aac" if head[1] & 0x06 == 0 else "audio/mpeg"  # layer bits 00: AAC (ADTS)
     return None
+
+
+def checked_type(data: bytes, declared: str) -> str | None:
+    """The type to keep a file under: the declared one when the content is that (or shares its
+    container), the content's own when it is another of the same kind (a PNG sent as JPEG); None when
+    the content is not what was declared, or nothing the store keeps."""
+    found = sniff(data)
+    if found is None:
+        return None
+    candidates = CONTAINERS.get(found, (found,))
+    if declared in candidates:
+        return declared
+    kind = declared.split("/", 1)[0]
+    return next((c for c in candidates if c.split("/", 1)[0] == kind), None)
+
+
+def accepted(data: bytes, declared: str) -> tuple[bytes, str] | None:
+    """What the store keeps of a file a person sent: its content checked against its declared type, and
+    a picture drawn again from its pixels (so nothing hidden in it survives, nor the EXIF GPS of where
+    the photo was taken); None when it is not what it claims to be."""
+    mime = checked_type(data, declared)
+    if mime is None or not mime.startswith("image/"):
+        return None if mime is None else (data, mime)
+    redrawn = redraw(data, mime)
+    return None if redrawn is None else (redrawn, mime)
+
+
+def redraw(data: bytes, mime: str) -> bytes | None:
+    """A picture re-encoded from its pixels alone, turned upright as its EXIF said; no metadata kept."""
+    try:
+        with Image.open(io.BytesIO(data)) as opened:
+            if opened.width * opened.height > MAX_PIXELS:
+                return None
+            picture = ImageOps.exif_transpose(opened)
+            picture.load()
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        return None
+    picture.info = {k: v for k, v in picture.info.items() if k == "transparency"}
+    if mime == "image/jpeg" and picture.mode not in ("RGB", "L"):
+        picture = picture.convert("RGB")
+    out = io.BytesIO()
+    picture.save(out, format=EXTENSIONS[mime].replace("jpg", "jpeg").upper(), quality=90)
+    return out.getvalue()

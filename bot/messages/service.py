@@ -260,8 +260,14 @@ def held(session: Session, urn: str, limit: int = 20) -> list[Message]:
     return list(session.scalars(stmt))
 
 
+LARGEST_ID = 2**31 - 1  # ids are INTEGER columns: 32 bits on PostgreSQL
+
+
 def outbound_after(session: Session, urn: str, after: int, limit: int = 50) -> list[Message]:
-    """Outbound messages for one address newer than a cursor, for clients that poll (web chat)."""
+    """Outbound messages for one address newer than a cursor, for clients that poll (web chat); a cursor
+    beyond the largest possible id finds nothing (PostgreSQL would refuse to compare it: a 500)."""
+    if after >= LARGEST_ID:
+        return []
     stmt = (
         select(Message)
         .where(Message.urn == urn, Message.direction == Direction.outbound, Message.id > after)
