@@ -28,13 +28,6 @@ STRICT = (
     b"default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
     b"media-src 'self' blob:; connect-src 'self'; object-src 'none'; " + FRAMING
 )
-# The web chat's page still carries its script inline: it gets the strict policy once that moves out.
-INLINE_SCRIPT_PAGES = {"/chat"}
-
-
-def policy(path: str) -> bytes:
-    """The Content-Security-Policy of a path."""
-    return FRAMING if path in INLINE_SCRIPT_PAGES else STRICT
 
 
 class SecurityHeaders:
@@ -49,7 +42,7 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
-        headers = [*HEADERS, (b"content-security-policy", policy(scope.get("path", "")))]
+        headers = [*HEADERS, (b"content-security-policy", STRICT)]
 
         async def sending(message: Message) -> None:
             if message["type"] == "http.response.start":
