@@ -104,6 +104,14 @@ P = "[số điện thoại]"
         ("gọi 0912 345 678, +84912345678 hay 0213.3876.543", f"gọi {P}, {P} hay {P}"),
         ("GET /privacy/export/AbC_12-xyz?session=0123456789abcdef01", "GET /privacy/export/[…]?session=[…]"),
         ("send to web:0123456789abcdef0123 failed", "send to web:[…] failed"),
+        (
+            '1.2.3.4:5 - "GET /chat/api/media/7?token=Ab_c-12XyZ0123456789 HTTP/1.1" 200',
+            '1.2.3.4:5 - "GET /chat/api/media/7?token=[…] HTTP/1.1" 200',
+        ),
+        (
+            "GET /media/0a1b.ogg?expires=1765000000&sig=9f8e7d6c5b4a",
+            "GET /media/0a1b.ogg?expires=1765000000&sig=[…]",
+        ),
         ("update 100234 of chat 9300001 at 1764700000", "update 100234 of chat 9300001 at 1764700000"),
     ],
 )
