@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -92,6 +92,7 @@ def render(
         "admin": admin,
         "csrf_token": csrf_token(request),
         "role_labels": ROLE_LABELS,
+        "label": labeller(request),
         "commune_name": commune_name,
         "province_name": province_name,
         "language_name": language_name,
@@ -100,6 +101,14 @@ def render(
         **ctx,
     }
     return templates.TemplateResponse(request, template, context, status_code=status)
+
+
+def labeller(request: Request) -> Callable[[Mapping[Any, str], object], str]:
+    """`label(labels, key)` for templates: a catalog label in the admin's language, or the stored value as
+    typed when it has none, always as plain text that Jinja escapes (the templates' `_()` would mark stored
+    data safe HTML)."""
+    gettext = admin_gettext(request)
+    return lambda labels, key: gettext(labels[key]) if key in labels else str(key)
 
 
 def commune_name(code: int | None) -> str:

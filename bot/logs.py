@@ -29,8 +29,9 @@ HIDDEN = "[…]"
 SCRUBBED = (
     # Vietnamese phone numbers: 0 or +84, then 9 or 10 digits, spaced or not.
     (re.compile(r"(?<![\w+])(?:\+84|84|0)(?:[ .-]?\d){8,10}(?![\w])"), "[số điện thoại]"),
-    # Bearer parts of links and addresses: a web chat's session, a data export's token.
-    (re.compile(r"(session=)[\w-]+"), r"\1" + HIDDEN),
+    # Bearer parts of links and addresses: a web chat's session, a data export's token, the token or
+    # signature that opens a person's file.
+    (re.compile(r"((?:session|token|sig)=)[\w-]+"), r"\1" + HIDDEN),
     (re.compile(r"(/privacy/export/)[\w-]+"), r"\1" + HIDDEN),
     (re.compile(r"(web:)[\w-]{16,64}"), r"\1" + HIDDEN),
 )

