@@ -23,6 +23,7 @@ CODE_GROUPS = (5, 5)  # 23^10 ≈ 4·10^13 codes, read out as two groups: 'UT-K7
 LINK_CODE_LIFETIME = timedelta(minutes=30)
 GUESS_WINDOW = timedelta(hours=1)  # failures older than this are forgotten; also the longest wait
 CHAT_ALLOWED = 5  # wrong codes one chat (or one person) may type before being slowed, a minute, two …
+ADDRESS_ALLOWED = 20  # wrong codes from one network address (many phones share one behind a carrier's NAT)
 KIND_ALLOWED = 500  # wrong codes of one kind from everyone within the window before all are slowed
 NOT_CODE = re.compile(r"[^A-Z0-9]")
 
@@ -46,24 +47,27 @@ def normalized(prefix: str, typed: str) -> str:
 
 class CodeAttempt(Base):
     """A wrong one-time code (never the code itself), kept a day to slow guessing: per chat (by a digest
-    of its address, so no chat address is stored), per person, and per kind of code for everyone."""
+    of its address, so no chat address is stored), per person, per network address where one is known
+    (also a digest), and per kind of code for everyone."""
 
     __tablename__ = "code_attempts"
     __table_args__ = (
         Index("ix_code_attempts_chat_at", "chat", "at"),
         Index("ix_code_attempts_kind_at", "kind", "at"),
+        Index("ix_code_attempts_origin_at", "origin", "at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(4))  # the code's prefix: 'UT', 'LB', 'LK'
     chat: Mapped[str] = mapped_column(String(64))
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    origin: Mapped[str | None] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-def _chat_key(urn: str) -> str:
-    """Which chat tried, without keeping its address."""
-    return hashlib.sha256(urn.encode()).hexdigest()
+def _key(address: str) -> str:
+    """Which chat or network address tried, without keeping the address."""
+    return hashlib.sha256(address.encode()).hexdigest()
 
 
 def _failures(
@@ -75,40 +79,49 @@ def _failures(
     return int(count), last
 
 
-def _waits(session: Session, kind: str, urn: str, person_id: int | None) -> tuple[float, float, int, int]:
-    """(seconds this chat or person must wait, seconds everyone must wait, their failures, the kind's)."""
+def _waits(
+    session: Session, kind: str, urn: str, person_id: int | None, origin: str
+) -> tuple[float, float, int, int, int]:
+    """(seconds this chat, person or address must wait, seconds everyone must wait, the chat's or person's
+    failures, the address's, the kind's)."""
     now = utcnow()
     since = now - GUESS_WINDOW
-    chat = _failures(session, since, CodeAttempt.chat == _chat_key(urn))
+    chat = _failures(session, since, CodeAttempt.chat == _key(urn))
     person = _failures(session, since, CodeAttempt.person_id == person_id) if person_id else (0, None)
+    address = _failures(session, since, CodeAttempt.origin == _key(origin)) if origin else (0, None)
     everyone = _failures(session, since, CodeAttempt.kind == kind)
     minute = timedelta(minutes=1)
     own = max(
         backoff(chat[0], CHAT_ALLOWED, chat[1], GUESS_WINDOW, now, minute),
         backoff(person[0], CHAT_ALLOWED, person[1], GUESS_WINDOW, now, minute),
+        backoff(address[0], ADDRESS_ALLOWED, address[1], GUESS_WINDOW, now, minute),
     )
     return (
         own,
         backoff(everyone[0], KIND_ALLOWED, everyone[1], GUESS_WINDOW, now),
         max(chat[0], person[0]),
+        address[0],
         everyone[0],
     )
 
 
-def wait_minutes(session: Session, kind: str, urn: str, person_id: int | None) -> int:
+def wait_minutes(session: Session, kind: str, urn: str, person_id: int | None, *, origin: str = "") -> int:
     """Whole minutes before this chat may try a code of this kind again (its own wrong codes of any kind
-    count, and everyone's of this kind); 0 when it may now."""
-    own, everyone, _mine, _all = _waits(session, kind, urn, person_id)
+    count, its network address's, and everyone's of this kind); 0 when it may now."""
+    own, everyone, _mine, _address, _all = _waits(session, kind, urn, person_id, origin)
     return math.ceil(max(own, everyone) / 60)
 
 
-def record_failure(session: Session, kind: str, urn: str, person_id: int | None) -> None:
-    """Keep that a chat typed a wrong code of a kind, and warn, once per burst, when that chat or everyone
-    together starts being slowed (the log names no code and no chat address); rows older than a day go."""
+def record_failure(session: Session, kind: str, urn: str, person_id: int | None, *, origin: str = "") -> None:
+    """Keep that a chat typed a wrong code of a kind, and warn, once per burst, when that chat, its
+    network address or everyone together starts being slowed (the log names no code, chat or network
+    address); rows older than a day go."""
     session.execute(delete(CodeAttempt).where(CodeAttempt.at < utcnow() - timedelta(days=1)))
-    session.add(CodeAttempt(kind=kind, chat=_chat_key(urn), person_id=person_id))
+    session.add(
+        CodeAttempt(kind=kind, chat=_key(urn), person_id=person_id, origin=_key(origin) if origin else None)
+    )
     session.flush()
-    _own, _everyone, mine, everyone = _waits(session, kind, urn, person_id)
+    _own, _everyone, mine, address, everyone = _waits(session, kind, urn, person_id, origin)
     if mine == CHAT_ALLOWED:
         log.warning(
             "%d wrong %s- codes from one chat (person %s) within %s: slowed",
@@ -116,6 +129,10 @@ def record_failure(session: Session, kind: str, urn: str, person_id: int | None)
             kind,
             person_id,
             GUESS_WINDOW,
+        )
+    if address == ADDRESS_ALLOWED:
+        log.warning(
+            "%d wrong %s- codes from one network address within %s: slowed", address, kind, GUESS_WINDOW
         )
     if everyone == KIND_ALLOWED:
         log.warning(

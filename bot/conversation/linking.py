@@ -26,7 +26,7 @@ def offer(ctx: Context) -> None:
 
 def slowed(ctx: Context, kind: str) -> bool:
     """Whether this chat typed too many wrong codes to try another now; if so it is told for how long."""
-    minutes = codes.wait_minutes(ctx.session, kind, ctx.inbound.urn, ctx.person.id)
+    minutes = codes.wait_minutes(ctx.session, kind, ctx.inbound.urn, ctx.person.id, origin=ctx.inbound.origin)
     if minutes:
         ctx.reply(
             ctx._("Bạn đã nhập sai mã quá nhiều lần, hãy thử lại sau {minutes} phút.").format(
@@ -65,7 +65,7 @@ def link(ctx: Context) -> None:
             )
             return
     if code:
-        codes.record_failure(ctx.session, kind, ctx.inbound.urn, ctx.person.id)
+        codes.record_failure(ctx.session, kind, ctx.inbound.urn, ctx.person.id, origin=ctx.inbound.origin)
     ctx.reply(_("Mã liên kết không đúng hoặc đã hết hạn. Hãy tạo mã mới rồi gửi lại: /link MÃ"))
 
 

@@ -125,7 +125,7 @@ def typed_invite(ctx: Context) -> None:
             ),
         )
         return
-    codes.record_failure(ctx.session, "UT", ctx.inbound.urn, ctx.person.id)
+    codes.record_failure(ctx.session, "UT", ctx.inbound.urn, ctx.person.id, origin=ctx.inbound.origin)
     ctx.reply(
         _("Mã không đúng, đã dùng hoặc đã hết hạn. Ông/bà kiểm tra lại và nhập lại nhé."),
         [Button(_("☰ Menu chính"), "menu")],

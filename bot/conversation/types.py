@@ -125,6 +125,7 @@ class Inbound:
     raw: dict[str, Any] = field(default_factory=dict)  # the platform's event, where it is needed again
     received: Received | None = None
     location: tuple[float, float] | None = None
+    origin: str = ""  # the client's network address where the person reaches Loa Bản directly (web chat)
 
     @property
     def command(self) -> str:

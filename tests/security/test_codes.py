@@ -12,7 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from bot.codes import CHAT_ALLOWED
+from bot.codes import ADDRESS_ALLOWED, CHAT_ALLOWED
 from bot.db import Database, utcnow
 from bot.people import service as people
 from bot.people.models import Invite, PersonRole
@@ -103,3 +103,19 @@ def test_codes_are_long_and_an_invite_lasts_three_days(client: httpx.Client, db:
     offered = person.tap("link_me")
     link = next(word for r in offered for word in r.text.split() if word.startswith("LB-"))
     assert CODE.match(link), link
+
+
+def test_many_chats_from_one_address_are_slowed_together(
+    client: httpx.Client, db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    """New web chat sessions cost nothing, so one address guessing through many of them is slowed as a
+    whole, after more tries than one chat gets (phones behind a carrier's NAT share an address)."""
+    with caplog.at_level(logging.WARNING):
+        for n in range(ADDRESS_ALLOWED // 2):
+            guesser = at_invite_step(client)
+            for guess in (f"UT-AAAAA-AAAA{'ACDEFHJKMNPQ'[n]}", f"UT-CCCCC-CCCC{'ACDEFHJKMNPQ'[n]}"):
+                assert "Mã không đúng" in guesser.send(guess)[0].text
+        fresh = at_invite_step(client)
+        assert SLOWED.search(fresh.send(invite(db))[0].text), "a new chat from that address waits too"
+    bursts = [r.getMessage() for r in caplog.records if r.name == "bot.codes"]
+    assert any("network address" in b for b in bursts) and not any("127.0.0.1" in b for b in bursts)

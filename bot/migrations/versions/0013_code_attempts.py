@@ -25,6 +25,7 @@ def upgrade() -> None:
         sa.Column('kind', sa.String(length=4), nullable=False),
         sa.Column('chat', sa.String(length=64), nullable=False),
         sa.Column('person_id', sa.Integer(), nullable=True),
+        sa.Column('origin', sa.String(length=64), nullable=True),
         sa.Column('at', bot.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ['person_id'], ['people.id'], name=op.f('fk_code_attempts_person_id_people'), ondelete='CASCADE'
@@ -33,11 +34,13 @@ def upgrade() -> None:
     )
     op.create_index('ix_code_attempts_chat_at', 'code_attempts', ['chat', 'at'], unique=False)
     op.create_index('ix_code_attempts_kind_at', 'code_attempts', ['kind', 'at'], unique=False)
+    op.create_index('ix_code_attempts_origin_at', 'code_attempts', ['origin', 'at'], unique=False)
     op.create_index(op.f('ix_code_attempts_person_id'), 'code_attempts', ['person_id'], unique=False)
 
 
 def downgrade() -> None:
     op.drop_index(op.f('ix_code_attempts_person_id'), table_name='code_attempts')
+    op.drop_index('ix_code_attempts_origin_at', table_name='code_attempts')
     op.drop_index('ix_code_attempts_kind_at', table_name='code_attempts')
     op.drop_index('ix_code_attempts_chat_at', table_name='code_attempts')
     op.drop_table('code_attempts')
