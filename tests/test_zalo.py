@@ -345,8 +345,13 @@ def test_bulletins_respect_zalo_windows_and_the_preview_says_who_can_be_reached(
     reached = {s.user_id: s.paid for s in fake_zalo.sent}
     assert reached == {fresh: False, paid: True}, "after 48 hours the message costs quota"
     assert silent not in {u for u, _code in fake_zalo.refused}, "Zalo is not even asked"
+    with db.transaction() as session:
+        person = people.get_by_urn(session, f"zalo:{silent}")
+        assert person is not None
+        silent_id = person.id
     shown = client.get(f"/admin/bulletins/{draft_id}/progress")
-    assert "quá 7 ngày" in shown.text and "zalo:" + silent in shown.text
+    assert "quá 7 ngày" in shown.text and f'<a href="/admin/people/{silent_id}">' in shown.text
+    assert "<td>Zalo</td>" in shown.text and "zalo:" not in shown.text, "the app by name, not the address"
 
 
 def test_without_quota_a_bulletin_waits_with_the_reason(
