@@ -13,8 +13,8 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
+from admin.common import PAGE_SIZE, Page, parse_codes, private_file, redirect, render
 from admin.deps import AdminDep, AuthorDep, FormDep, PlacesEditorDep, SessionDep, admin_gettext, csrf_protect
-from admin.views import PAGE_SIZE, Page, parse_codes, private_file, redirect, render
 from bot.accounts import service as accounts
 from bot.accounts.models import AdminUser
 from bot.areas import service as areas

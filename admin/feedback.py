@@ -14,6 +14,7 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Form, HTTPException, Qu
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
+from admin.common import PAGE_SIZE, Page, private_file, redirect, render
 from admin.deps import (
     AdminDep,
     AnswererDep,
@@ -23,7 +24,6 @@ from admin.deps import (
     client_ip,
     csrf_protect,
 )
-from admin.views import PAGE_SIZE, Page, private_file, redirect, render
 from bot.accounts import service as accounts
 from bot.accounts.models import AdminUser, Role
 from bot.areas import service as areas

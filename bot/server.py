@@ -15,13 +15,16 @@ from sqlalchemy import text
 from starlette.middleware.sessions import SessionMiddleware
 
 import admin
-from admin.audit import router as audit_admin_router
-from admin.bulletins import router as bulletins_admin_router
+from admin import accounts as accounts_admin
+from admin import audit as audit_admin
+from admin import bulletins as bulletins_admin
+from admin import dashboard as dashboard_admin
+from admin import feedback as feedback_admin
+from admin import people as people_admin
+from admin import qa as qa_admin
+from admin import villages as villages_admin
+from admin.common import install_handlers
 from admin.deps import SignedInGate
-from admin.feedback import router as feedback_admin_router
-from admin.qa import router as qa_admin_router
-from admin.views import install_handlers
-from admin.views import router as admin_router
 from bot import security
 from bot.bulletins import views as bulletin_views
 from bot.bulletins.worker import Sender
@@ -124,11 +127,17 @@ def create_app(settings: Settings, *, polling: bool = False) -> FastAPI:
         app.include_router(CHANNEL_TYPES[code].routes)
     app.include_router(bulletin_views.router)
     app.include_router(privacy_views.router)
-    app.include_router(admin_router)
-    app.include_router(audit_admin_router)
-    app.include_router(bulletins_admin_router)
-    app.include_router(qa_admin_router)
-    app.include_router(feedback_admin_router)
+    for module in (
+        accounts_admin,
+        dashboard_admin,
+        people_admin,
+        villages_admin,
+        audit_admin,
+        bulletins_admin,
+        qa_admin,
+        feedback_admin,
+    ):
+        app.include_router(module.router)
     install_handlers(app)
 
     @app.get("/healthz", include_in_schema=False)
