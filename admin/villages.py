@@ -13,6 +13,7 @@ from admin.deps import AdminDep, PlacesEditorDep, SessionDep, client_ip, csrf_pr
 from bot.accounts import service as accounts
 from bot.accounts.models import AdminUser
 from bot.areas import service as areas
+from bot.areas import villages as village_service
 from bot.areas.models import Village
 from bot.i18n import mark
 
@@ -21,7 +22,7 @@ router = APIRouter(prefix="/admin", dependencies=[Depends(csrf_protect)])
 
 def get_village_in_scope(session: Session, admin: AdminUser, village_id: int) -> Village:
     """A village the admin may change, or a 404 page."""
-    village = areas.get_village(session, village_id)
+    village = village_service.get(session, village_id=village_id)
     if village is None:
         raise HTTPException(status_code=404, detail=mark("Không có thôn này."))
     _commune_in_scope(admin, village.commune_code)
@@ -48,7 +49,7 @@ def villages_page(
         commune=chosen,
         matches=matches,
         q=q,
-        villages=areas.list_villages(session, chosen.code) if chosen else [],
+        villages=village_service.get_all(session, commune_code=chosen.code) if chosen else [],
         can_edit=accounts.can_edit_people_and_places(admin),
         error=None,
     )
@@ -71,7 +72,7 @@ def village_create(
 ) -> Response:
     """Add a village to a commune."""
     _commune_in_scope(admin, commune)
-    village = areas.get_or_create_village(session, commune_code=commune, name=name)
+    village = village_service.get_or_create(session, commune_code=commune, name=name)
     accounts.audit(session, admin, "village_created", f"village:{village.id}", client_ip(request), name=name)
     return redirect(f"/admin/villages?commune={commune}")
 
@@ -86,7 +87,7 @@ def village_update(
 ) -> Response:
     """Rename a village."""
     village = get_village_in_scope(session, admin, village_id)
-    areas.update_village(session, village, name=name)
+    village_service.update(session, village=village, name=name)
     accounts.audit(session, admin, "village_renamed", f"village:{village.id}", client_ip(request), name=name)
     return redirect(f"/admin/villages?commune={village.commune_code}")
 
@@ -101,5 +102,5 @@ def village_delete(
     accounts.audit(
         session, admin, "village_deleted", f"village:{village.id}", client_ip(request), name=village.name
     )
-    areas.delete_village(session, village)
+    village_service.delete(session, village=village)
     return redirect(f"/admin/villages?commune={commune}")

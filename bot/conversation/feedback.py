@@ -337,7 +337,9 @@ def _file(ctx: Context, *, anonymous: bool, phone: str | None = None) -> None:
         phone=phone,
     )
     zone = ZoneInfo(ctx.settings.timezone)
-    ticket = feedback.file_ticket(ctx.session, ctx.person, ctx.inbound.urn, filing, utcnow().astimezone(zone))
+    ticket = feedback.create(
+        ctx.session, person=ctx.person, urn=ctx.inbound.urn, filing=filing, now=utcnow().astimezone(zone)
+    )
     _tell_officials(ctx, ticket)
     lines = [
         _("Đã nhận phản ánh của bạn. Mã phản ánh: {code}. Cán bộ sẽ trả lời trước {due}.").format(

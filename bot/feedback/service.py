@@ -124,7 +124,7 @@ class Filing:
     phone: str | None = None
 
 
-def file_ticket(session: Session, person: Person, urn: str, filing: Filing, now: datetime) -> Ticket:
+def create(session: Session, *, person: Person, urn: str, filing: Filing, now: datetime) -> Ticket:
     """Create the ticket with its code (PA-<year>-<number>) and due date, `now` being the moment of filing
     on the deployment's clock (working days count its days; an urgent category's hours run day and
     night); the caller commits it before the person is told. An anonymous ticket keeps neither name nor

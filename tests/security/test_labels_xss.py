@@ -62,12 +62,12 @@ def filed_ticket(db: Database, category_label: str) -> int:
         category = next(c for c in feedback.categories(session) if c.label == category_label)
         person_row = people.get_by_urn(session, f"telegram:{chat}")
         assert person_row is not None
-        ticket = feedback.file_ticket(
+        ticket = feedback.create(
             session,
-            person_row,
-            person_row.identities[0].urn,
-            feedback.Filing(category.id, "x"),
-            datetime.now(VN),
+            person=person_row,
+            urn=person_row.identities[0].urn,
+            filing=feedback.Filing(category.id, "x"),
+            now=datetime.now(VN),
         )
         return ticket.id
 
