@@ -302,6 +302,7 @@ def test_a_reply_template_goes_into_the_answer_box_in_one_click(
     from zoneinfo import ZoneInfo
 
     from bot.accounts import service as accounts
+    from bot.feedback import reply_templates as template_service
     from bot.feedback import service as feedback
     from bot.people import service as people
     from tests.factories import add_person
@@ -319,7 +320,7 @@ def test_a_reply_template_goes_into_the_answer_box_in_one_click(
             filing=feedback.Filing(1, "Mất nước."),
             now=datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")),
         )
-        feedback.create_template(
+        template_service.create(
             session,
             owner_id=officer.id,
             title="Đã nhận",

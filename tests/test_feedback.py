@@ -22,6 +22,8 @@ from bot.areas import villages as village_service
 from bot.audio import ffmpeg
 from bot.config import Settings
 from bot.db import Database
+from bot.feedback import categories as category_service
+from bot.feedback import reply_templates as template_service
 from bot.feedback import service as feedback
 from bot.feedback.models import Ticket, TicketStatus
 from bot.people import service as people
@@ -375,8 +377,8 @@ def test_admins_configure_categories_and_their_deadlines(
     login(client, "tinh")
     page = client.get("/admin/feedback-categories")
     with db.transaction() as session:
-        health = next(c for c in feedback.categories(session) if c.code == "y-te")
-        other = next(c for c in feedback.categories(session) if c.code == "khac")
+        health = next(c for c in category_service.get_all(session) if c.code == "y-te")
+        other = next(c for c in category_service.get_all(session) if c.code == "khac")
         health_id, other_id = health.id, other.id
     token = csrf(page)
     changed = client.post(
@@ -675,7 +677,7 @@ def test_admins_set_an_urgent_deadline_in_hours(client: httpx.Client, db: Databa
     make_admin(db, "tinh")
     login(client, "tinh")
     with db.transaction() as session:
-        urgent = next(c for c in feedback.categories(session) if c.code == "khan-cap")
+        urgent = next(c for c in category_service.get_all(session) if c.code == "khan-cap")
         assert urgent.deadline_hours == 24
         urgent_id = urgent.id
     token = csrf(client.get("/admin/feedback-categories"))
@@ -693,7 +695,7 @@ def test_admins_set_an_urgent_deadline_in_hours(client: httpx.Client, db: Databa
         assert refused.status_code == 400 and "từ 1 đến 72 giờ" in refused.text, wrong
     client.post("/admin/feedback-categories", data=form | {"deadline_hours": ""})
     with db.transaction() as session:
-        changed = feedback.get_category(session, urgent_id)
+        changed = category_service.get(session, category_id=urgent_id)
         assert changed is not None and changed.deadline_hours is None, "no longer urgent"
 
 
@@ -839,7 +841,10 @@ def test_officials_answer_with_reply_templates_they_keep(
     listing = client.get("/admin/feedback-templates").text
     assert "&lt;b&gt;Đã nhận&lt;/b&gt;" in listing and "<script>alert(1)" not in listing
     with db.transaction() as session:
-        ids = {t.title: t.id for t in feedback.reply_templates(session, 0, [PHONG_THO, MUONG_TE])}
+        ids = {
+            t.title: t.id
+            for t in template_service.get_all(session, owner_id=0, communes=[PHONG_THO, MUONG_TE])
+        }
     assert list(ids) == ["<b>Đã nhận</b>"], "only shared templates are others' to see"
 
     client.cookies.clear()

@@ -14,6 +14,7 @@ from bot.accounts import service as accounts
 from bot.accounts.models import Role
 from bot.areas import villages as village_service
 from bot.db import Database
+from bot.feedback import reply_templates as template_service
 from bot.feedback import service as feedback
 from bot.people import service as people
 from tests.factories import add_person
@@ -58,7 +59,7 @@ def a_ticket_with_a_template(db: Database) -> int:
             filing=feedback.Filing(1, "Mất nước."),
             now=datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")),
         )
-        feedback.create_template(
+        template_service.create(
             session, owner_id=officer.id, title="Đã nhận", text="Xã đã nhận.", commune_code=None
         )
         village_service.create(session, commune_code=3549, name="Bản Nậm Xe")

@@ -22,6 +22,7 @@ from bot.bulletins import service as bulletins
 from bot.bulletins.models import Delivery, DeliveryStatus
 from bot.config import Settings
 from bot.db import Database
+from bot.feedback import reply_templates as template_service
 from bot.feedback import service as feedback
 from bot.media import service as media
 from bot.people import service as people
@@ -88,7 +89,7 @@ def other(client: httpx.Client, db: Database, settings: Settings) -> Other:
             session, person=person, text="Hỏi riêng xã Mường Tè", reason=ForwardReason.typed
         )
         invite = people.create_invite(session, commune_code=MUONG_TE, created_by=province_admin.id)
-        feedback.create_template(
+        template_service.create(
             session,
             owner_id=province_admin.id,
             title="Mẫu Mường Tè",
