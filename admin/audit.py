@@ -10,8 +10,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from admin.common import PAGE_SIZE, ROLE_LABELS, Page, render
 from admin.deps import ProvinceAdminDep, SessionDep, admin_gettext, csrf_protect
-from admin.views import PAGE_SIZE, ROLE_LABELS, Page, render
 from bot.accounts import service as accounts
 from bot.accounts.models import AuditEntry, Role
 from bot.areas import service as areas

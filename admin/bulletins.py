@@ -13,11 +13,12 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
+from admin.common import PAGE_SIZE, Page, parse_codes, private_file, redirect, render
 from admin.deps import AdminDep, AuthorDep, FormDep, PlacesEditorDep, SessionDep, admin_gettext, csrf_protect
-from admin.views import PAGE_SIZE, Page, parse_codes, private_file, redirect, render
 from bot.accounts import service as accounts
 from bot.accounts.models import AdminUser
 from bot.areas import service as areas
+from bot.areas import villages as village_service
 from bot.areas.models import Village
 from bot.bulletins import service as bulletins
 from bot.bulletins import timing, voices
@@ -244,7 +245,9 @@ def bulletin_detail(request: Request, session: SessionDep, admin: AdminDep, bull
         admin,
         audience=audience,
         timings=_timings(request, bulletin, reach.prestigious) if reach else {},
-        audience_villages=[v for v in (areas.get_village(session, i) for i in audience.villages) if v],
+        audience_villages=[
+            v for v in (village_service.get(session, village_id=i) for i in audience.villages) if v
+        ],
         reach=reach,
         window_days=runtime_of(request).settings.zalo_window_days,
         images=[m for m in (media.get(session, i) for i in bulletin.image_ids) if m is not None],
@@ -449,7 +452,9 @@ def bulletin_control(
 
 def _villages(session: Session, coverage: list[bulletins.Coverage]) -> dict[int, Village | None]:
     """The villages a coverage table names, by id."""
-    return {c.village_id: areas.get_village(session, c.village_id) for c in coverage if c.village_id}
+    return {
+        c.village_id: village_service.get(session, village_id=c.village_id) for c in coverage if c.village_id
+    }
 
 
 def _wake_sender(request: Request) -> None:

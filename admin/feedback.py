@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -14,6 +15,7 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Form, HTTPException, Qu
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
+from admin.common import PAGE_SIZE, Page, private_file, redirect, render
 from admin.deps import (
     AdminDep,
     AnswererDep,
@@ -23,7 +25,6 @@ from admin.deps import (
     client_ip,
     csrf_protect,
 )
-from admin.views import PAGE_SIZE, Page, private_file, redirect, render
 from bot.accounts import service as accounts
 from bot.accounts.models import AdminUser, Role
 from bot.areas import service as areas
@@ -39,6 +40,8 @@ from bot.conversation.feedback import (
 )
 from bot.conversation.types import Outgoing, Reply
 from bot.db import local_today
+from bot.feedback import categories as category_service
+from bot.feedback import reply_templates as template_service
 from bot.feedback import service as feedback
 from bot.feedback.models import Category, ReplyTemplate, Ticket, TicketStatus
 from bot.i18n import mark
@@ -137,7 +140,7 @@ def inbox(
         commune=commune,
         overdue=overdue,
         today=today,
-        categories=feedback.categories(session, active_only=False),
+        categories=category_service.get_all(session, active_only=False),
         category_label=category_label(request),
         status_labels=STATUS_LABELS,
         is_overdue=feedback.is_overdue,
@@ -217,7 +220,7 @@ def templates_page(request: Request, session: SessionDep, admin: AnswererDep, er
         "feedback_templates.html",
         admin,
         status=400 if error else 200,
-        rows=feedback.reply_templates(session, admin.id, accounts.scope(admin)),
+        rows=template_service.get_all(session, owner_id=admin.id, communes=accounts.scope(admin)),
         communes=[a for code in accounts.scope(admin) or [] if (a := areas.get_commune(code)) is not None],
         may_delete=lambda t: _may_delete(admin, t),
         error=error,
@@ -245,7 +248,7 @@ def template_create(
     if commune is not None and commune not in (accounts.scope(admin) or []):
         raise HTTPException(status_code=400, detail=mark("Xã này không thuộc phạm vi của bạn."))
     try:
-        saved = feedback.create_template(
+        saved = template_service.create(
             session, owner_id=admin.id, title=title, text=text, commune_code=commune
         )
     except feedback.FeedbackError as exc:
@@ -257,10 +260,10 @@ def template_create(
 @router.post("/feedback-templates/{template_id}/delete")
 def template_delete(request: Request, session: SessionDep, admin: AnswererDep, template_id: int) -> Response:
     """Forget a reply template one may manage."""
-    template = feedback.get_template(session, template_id)
+    template = template_service.get(session, template_id=template_id)
     if template is None or not _may_delete(admin, template):
         raise HTTPException(status_code=404, detail=mark("Không có mẫu trả lời này."))
-    feedback.delete_template(session, template)
+    template_service.delete(session, template=template)
     accounts.audit(session, admin, "reply_template_deleted", f"template:{template_id}", client_ip(request))
     return redirect("/admin/feedback-templates")
 
@@ -272,7 +275,7 @@ def ticket_page(
     """One ticket: content, files, position, history, and what the official can do with it; `template`
     puts one of the official's reply templates in the answer box (the page's script does it in place)."""
     ticket = _ticket(session, admin, ticket_id)
-    templates = feedback.reply_templates(session, admin.id, [ticket.commune_code or 0])
+    templates = template_service.get_all(session, owner_id=admin.id, communes=[ticket.commune_code or 0])
     person = people.get(session, ticket.person_id) if ticket.person_id and not ticket.anonymous else None
     admins = accounts.get_all(session)
     colleagues = [
@@ -550,7 +553,7 @@ def category_page(
         "feedback_categories.html",
         admin,
         status=400 if error else 200,
-        rows=feedback.categories(session, active_only=False),
+        rows=category_service.get_all(session, active_only=False),
         category_label=category_label(request),
         error=error,
     )
@@ -579,11 +582,11 @@ def category_save(
 ) -> Response:
     """Add a category, or change one (its name, deadline in working days or, urgent, in hours, order,
     whether people can pick it)."""
-    existing = feedback.get_category(session, int(category_id)) if category_id.isdigit() else None
+    existing = category_service.get(session, category_id=int(category_id)) if category_id.isdigit() else None
+    save = partial(category_service.update, category=existing) if existing else category_service.create
     try:
-        saved = feedback.save_category(
+        saved = save(
             session,
-            existing,
             label=label,
             deadline_days=deadline_days,
             position=position,

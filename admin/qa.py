@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from admin.common import PAGE_SIZE, ROLE_LABELS, Page, commune_name, province_name, redirect, render
 from admin.deps import (
     AdminDep,
     AnswererDep,
@@ -25,7 +26,6 @@ from admin.deps import (
     client_ip,
     csrf_protect,
 )
-from admin.views import PAGE_SIZE, ROLE_LABELS, Page, commune_name, province_name, redirect, render
 from bot.accounts import service as accounts
 from bot.accounts.models import AdminUser, Role
 from bot.areas import service as areas

@@ -11,6 +11,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 from sqlalchemy.orm import Session
 
 from bot.areas import service as areas
+from bot.areas import villages as village_service
 from bot.qa import service as qa
 from bot.qa.spreadsheet import rows_from_xlsx
 
@@ -33,7 +34,7 @@ def import_villages(session: Session, path: Path) -> int:
         if not isinstance(names, list) or not all(isinstance(n, str) and n.strip() for n in names):
             raise ContentError(f"{path}: entry {i}: 'villages' must be a list of names")
         for name in names:
-            areas.get_or_create_village(session, commune_code=code, name=name)
+            village_service.get_or_create(session, commune_code=code, name=name)
             count += 1
     return count
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TypeVar
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
-from bot.channels.base import Hub
+from bot.channels.base import ChannelService, Hub
 from bot.config import Settings
 from bot.conversation.engine import Conversation
 from bot.db import Database
@@ -16,8 +16,8 @@ from bot.i18n import Catalogs
 
 if TYPE_CHECKING:
     from bot.bulletins.worker import Sender
-    from bot.channels.telegram import TelegramBot
-    from bot.channels.zalo import ZaloBot
+
+S = TypeVar("S", bound=ChannelService)
 
 
 @dataclass
@@ -31,9 +31,12 @@ class Runtime:
     hub: Hub
     chat_templates: Jinja2Templates
     admin_templates: Jinja2Templates
-    telegram: TelegramBot | None = None
-    zalo: ZaloBot | None = None
+    channels: dict[str, ChannelService] = field(default_factory=dict)  # by channel type code
     sender: Sender | None = None
+
+    def channel(self, kind: type[S]) -> S | None:
+        """The running service of one kind, for what needs its own methods (a platform's webhook)."""
+        return next((service for service in self.channels.values() if isinstance(service, kind)), None)
 
 
 def runtime_of(request: Request) -> Runtime:

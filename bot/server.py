@@ -15,18 +15,21 @@ from sqlalchemy import text
 from starlette.middleware.sessions import SessionMiddleware
 
 import admin
-from admin.audit import router as audit_admin_router
-from admin.bulletins import router as bulletins_admin_router
+from admin import accounts as accounts_admin
+from admin import audit as audit_admin
+from admin import bulletins as bulletins_admin
+from admin import dashboard as dashboard_admin
+from admin import feedback as feedback_admin
+from admin import people as people_admin
+from admin import qa as qa_admin
+from admin import villages as villages_admin
+from admin.common import install_handlers
 from admin.deps import SignedInGate
-from admin.feedback import router as feedback_admin_router
-from admin.qa import router as qa_admin_router
-from admin.views import install_handlers
-from admin.views import router as admin_router
 from bot import security
 from bot.bulletins import views as bulletin_views
 from bot.bulletins.worker import Sender
-from bot.channels import telegram, web, zalo
-from bot.channels.base import Hub
+from bot.channels import telegram, web, zalo  # noqa: F401  (importing a channel module registers its type)
+from bot.channels.base import CHANNEL_TYPES, Hub
 from bot.config import Settings
 from bot.conversation import build_router
 from bot.conversation.engine import Conversation
@@ -43,7 +46,7 @@ ADMIN_DIR = Path(admin.__file__).parent
 
 
 def build_runtime(settings: Settings, *, polling: bool = False) -> Runtime:
-    """Everything one process needs, built once; Telegram joins only when a token is configured."""
+    """Everything one process needs, built once, with every registered channel its settings turn on."""
     db = Database(settings.database_url)
     catalogs = Catalogs(settings.locales_dir, settings.languages)
     knowledge = Knowledge(
@@ -54,8 +57,7 @@ def build_runtime(settings: Settings, *, polling: bool = False) -> Runtime:
     )
     conversation = Conversation(settings, catalogs, build_router(), knowledge)
     hub = Hub(db, conversation)
-    hub.attach(web.WebChannel())
-    runtime = Runtime(
+    return Runtime(
         settings=settings,
         db=db,
         catalogs=catalogs,
@@ -63,12 +65,12 @@ def build_runtime(settings: Settings, *, polling: bool = False) -> Runtime:
         hub=hub,
         chat_templates=make_templates(web.TEMPLATES_DIR, catalogs, SOURCE_LANGUAGE, settings.timezone),
         admin_templates=make_templates(ADMIN_DIR / "templates", catalogs, SOURCE_LANGUAGE, settings.timezone),
+        channels={
+            code: kind.build(settings, hub, polling=polling)
+            for code, kind in CHANNEL_TYPES.items()
+            if kind.configured(settings)
+        },
     )
-    if settings.telegram_token:
-        runtime.telegram = telegram.TelegramBot(settings, hub, polling=polling)
-    if settings.zalo_enabled:
-        runtime.zalo = zalo.ZaloBot(settings, hub, db)
-    return runtime
 
 
 @asynccontextmanager
@@ -78,10 +80,8 @@ async def running(runtime: Runtime, *, sender: bool, receive: bool = True) -> As
     knowledge = runtime.conversation.knowledge if receive else None
     if knowledge is not None:
         await asyncio.to_thread(knowledge.warm)
-    if runtime.telegram is not None:
-        await runtime.telegram.start(receive=receive)
-    if runtime.zalo is not None:
-        await runtime.zalo.start(receive=receive)
+    for service in runtime.channels.values():
+        await service.start(receive=receive)
     task: asyncio.Task[None] | None = None
     if sender:
         runtime.sender = Sender(runtime.db, runtime.hub, runtime.settings, runtime.catalogs)
@@ -92,10 +92,8 @@ async def running(runtime: Runtime, *, sender: bool, receive: bool = True) -> As
         if runtime.sender is not None and task is not None:
             await runtime.sender.stop()
             await task
-        if runtime.telegram is not None:
-            await runtime.telegram.stop()
-        if runtime.zalo is not None:
-            await runtime.zalo.stop()
+        for service in runtime.channels.values():
+            await service.stop()
         if knowledge is not None:
             await asyncio.to_thread(knowledge.stop)
         await runtime.hub.close()
@@ -103,7 +101,7 @@ async def running(runtime: Runtime, *, sender: bool, receive: bool = True) -> As
 
 
 def create_app(settings: Settings, *, polling: bool = False) -> FastAPI:
-    """The app for `loaban serve` and for tests; the lifespan starts and stops Telegram."""
+    """The app for `loaban serve` and for tests; the lifespan starts and stops the channels."""
     runtime = build_runtime(settings, polling=polling)
 
     @asynccontextmanager
@@ -125,16 +123,21 @@ def create_app(settings: Settings, *, polling: bool = False) -> FastAPI:
     security.install(app, settings, runtime.catalogs.gettext(settings.admin_language))
     app.mount("/static/admin", StaticFiles(directory=ADMIN_DIR / "static"), name="admin-static")
     app.mount("/static/chat", StaticFiles(directory=web.STATIC_DIR), name="chat-static")
-    app.include_router(web.router)
-    app.include_router(telegram.router)
-    app.include_router(zalo.router)
+    for code in runtime.channels:
+        app.include_router(CHANNEL_TYPES[code].routes)
     app.include_router(bulletin_views.router)
     app.include_router(privacy_views.router)
-    app.include_router(admin_router)
-    app.include_router(audit_admin_router)
-    app.include_router(bulletins_admin_router)
-    app.include_router(qa_admin_router)
-    app.include_router(feedback_admin_router)
+    for module in (
+        accounts_admin,
+        dashboard_admin,
+        people_admin,
+        villages_admin,
+        audit_admin,
+        bulletins_admin,
+        qa_admin,
+        feedback_admin,
+    ):
+        app.include_router(module.router)
     install_handlers(app)
 
     @app.get("/healthz", include_in_schema=False)

@@ -201,12 +201,12 @@ def test_an_official_records_a_voice_answer_in_the_browser(
     with db.transaction() as session:
         person = people.get_by_urn(session, f"telegram:{chat}")
         assert person is not None
-        ticket = feedback.file_ticket(
+        ticket = feedback.create(
             session,
-            person,
-            f"telegram:{chat}",
-            feedback.Filing(1, "Mất nước."),
-            datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")),
+            person=person,
+            urn=f"telegram:{chat}",
+            filing=feedback.Filing(1, "Mất nước."),
+            now=datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")),
         )
         ticket_id = ticket.id
     make_admin(db, "tinh", Role.province_admin)
@@ -259,12 +259,12 @@ def test_the_admin_fits_a_phone_at_360_px_and_a_tablet(
         sender = people.get_by_urn(session, "telegram:9900003")
         assert sender is not None
         long_text = "Đường vào bản Nậm Xe sạt lở sau mưa lớn, xe máy không qua được, " * 6
-        ticket = feedback.file_ticket(
+        ticket = feedback.create(
             session,
-            sender,
-            "telegram:9900003",
-            feedback.Filing(1, long_text),
-            datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")),
+            person=sender,
+            urn="telegram:9900003",
+            filing=feedback.Filing(1, long_text),
+            now=datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")),
         )
         bulletin = bulletins.create(
             session,
@@ -302,6 +302,7 @@ def test_a_reply_template_goes_into_the_answer_box_in_one_click(
     from zoneinfo import ZoneInfo
 
     from bot.accounts import service as accounts
+    from bot.feedback import reply_templates as template_service
     from bot.feedback import service as feedback
     from bot.people import service as people
     from tests.factories import add_person
@@ -312,14 +313,14 @@ def test_a_reply_template_goes_into_the_answer_box_in_one_click(
         person = people.get_by_urn(session, "telegram:9900002")
         officer = accounts.get_by_username(session, "xa")
         assert person is not None and officer is not None
-        ticket = feedback.file_ticket(
+        ticket = feedback.create(
             session,
-            person,
-            "telegram:9900002",
-            feedback.Filing(1, "Mất nước."),
-            datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")),
+            person=person,
+            urn="telegram:9900002",
+            filing=feedback.Filing(1, "Mất nước."),
+            now=datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")),
         )
-        feedback.create_template(
+        template_service.create(
             session,
             owner_id=officer.id,
             title="Đã nhận",

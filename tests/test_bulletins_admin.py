@@ -252,13 +252,13 @@ def test_an_official_marks_or_invites_prestigious_persons(
 def test_a_bulletin_for_one_village_reaches_only_that_village(
     client: httpx.Client, db: Database, fake_telegram: FakeBotAPI
 ) -> None:
-    from bot.areas import service as areas
+    from bot.areas import villages as village_service
 
     make_admin(db, "xa", Role.commune_officer, communes=(PHONG_THO,))
     login(client, "xa")
     with db.transaction() as session:
-        upper = areas.create_village(session, commune_code=PHONG_THO, name="Bản Trên").id
-        areas.create_village(session, commune_code=PHONG_THO, name="Bản Dưới")
+        upper = village_service.create(session, commune_code=PHONG_THO, name="Bản Trên").id
+        village_service.create(session, commune_code=PHONG_THO, name="Bản Dưới")
     inside, outside = telegram_person(db), telegram_person(db)
     with db.transaction() as session:
         person = people.get_by_urn(session, f"telegram:{inside}")

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from bot.areas import service as areas
+from bot.areas import villages as village_service
 from bot.db import Database
 from bot.i18n import KNOWN_LANGUAGES
 from bot.messages.models import Message
@@ -77,7 +77,7 @@ def test_onboarding_with_buttons_and_typing_without_diacritics(person: Driver, d
 
 def test_commune_search_pages_and_village_choice(person: Driver, db: Database) -> None:
     with db.transaction() as session:
-        village = areas.create_village(session, commune_code=PHONG_THO, name="Bản Pa Pe")
+        village = village_service.create(session, commune_code=PHONG_THO, name="Bản Pa Pe")
         village_id = village.id
     person.send("/start")
     person.tap("lang:vi")

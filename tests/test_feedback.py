@@ -18,9 +18,12 @@ from sqlalchemy import select, update
 
 from bot.accounts.models import Role
 from bot.areas import service as areas
+from bot.areas import villages as village_service
 from bot.audio import ffmpeg
 from bot.config import Settings
 from bot.db import Database
+from bot.feedback import categories as category_service
+from bot.feedback import reply_templates as template_service
 from bot.feedback import service as feedback
 from bot.feedback.models import Ticket, TicketStatus
 from bot.people import service as people
@@ -235,15 +238,19 @@ def test_deadlines_count_working_days_and_overdue_tickets_stand_out(
     with db.transaction() as session:
         person_row = people.get_by_urn(session, f"telegram:{chat}")
         assert person_row is not None
-        late = feedback.file_ticket(
+        late = feedback.create(
             session,
-            person_row,
-            f"telegram:{chat}",
-            feedback.Filing(1, "Đường lầy."),
-            datetime.combine(friday, time(9), VN),
+            person=person_row,
+            urn=f"telegram:{chat}",
+            filing=feedback.Filing(1, "Đường lầy."),
+            now=datetime.combine(friday, time(9), VN),
         )
-        on_time = feedback.file_ticket(
-            session, person_row, f"telegram:{chat}", feedback.Filing(1, "Điện chập chờn."), datetime.now(VN)
+        on_time = feedback.create(
+            session,
+            person=person_row,
+            urn=f"telegram:{chat}",
+            filing=feedback.Filing(1, "Điện chập chờn."),
+            now=datetime.now(VN),
         )
         late_code, on_time_code = late.code, on_time.code
         session.execute(
@@ -267,8 +274,12 @@ def test_an_officer_can_neither_read_nor_answer_a_ticket_outside_their_communes(
     with db.transaction() as session:
         person_row = people.get_by_urn(session, f"telegram:{chat}")
         assert person_row is not None
-        ticket = feedback.file_ticket(
-            session, person_row, f"telegram:{chat}", feedback.Filing(1, "Đất bị lấn."), datetime.now(VN)
+        ticket = feedback.create(
+            session,
+            person=person_row,
+            urn=f"telegram:{chat}",
+            filing=feedback.Filing(1, "Đất bị lấn."),
+            now=datetime.now(VN),
         )
         ticket.attachments.append(feedback.Attachment(kind="photo", media_id=_a_media(session)))
         session.flush()
@@ -366,8 +377,8 @@ def test_admins_configure_categories_and_their_deadlines(
     login(client, "tinh")
     page = client.get("/admin/feedback-categories")
     with db.transaction() as session:
-        health = next(c for c in feedback.categories(session) if c.code == "y-te")
-        other = next(c for c in feedback.categories(session) if c.code == "khac")
+        health = next(c for c in category_service.get_all(session) if c.code == "y-te")
+        other = next(c for c in category_service.get_all(session) if c.code == "khac")
         health_id, other_id = health.id, other.id
     token = csrf(page)
     changed = client.post(
@@ -526,7 +537,7 @@ def test_the_name_and_phone_number_reach_the_ticket(
 
 def test_the_village_shows_in_the_inbox_the_ticket_and_the_export(client: httpx.Client, db: Database) -> None:
     with db.transaction() as session:
-        village = areas.create_village(session, commune_code=PHONG_THO, name="Bản Nậm Xe <b>")
+        village = village_service.create(session, commune_code=PHONG_THO, name="Bản Nậm Xe <b>")
         village_id = village.id
     person = WebDriver(client)
     first = person.send("/start")
@@ -591,8 +602,12 @@ def test_my_reflections_open_a_ticket_and_read_the_answer_again(
         with db.transaction() as session:
             other = people.get_by_urn(session, f"telegram:{chat}")
             assert other is not None
-            theirs = feedback.file_ticket(
-                session, other, f"telegram:{chat}", feedback.Filing(1, "Của người khác."), datetime.now(VN)
+            theirs = feedback.create(
+                session,
+                person=other,
+                urn=f"telegram:{chat}",
+                filing=feedback.Filing(1, "Của người khác."),
+                now=datetime.now(VN),
             )
             theirs_id = theirs.id
         refused = person.tap(f"fb_view:{theirs_id}")
@@ -622,12 +637,12 @@ def test_an_urgent_reflection_is_announced_at_once_and_due_within_hours(
     with db.transaction() as session:
         neighbour = people.get_by_urn(session, f"telegram:{chat}")
         assert neighbour is not None
-        older = feedback.file_ticket(
+        older = feedback.create(
             session,
-            neighbour,
-            neighbour.identities[0].urn,
-            feedback.Filing(1, "Đường lầy."),
-            datetime.now(VN),
+            person=neighbour,
+            urn=neighbour.identities[0].urn,
+            filing=feedback.Filing(1, "Đường lầy."),
+            now=datetime.now(VN),
         )
         older.due_on, older_code = date.today() - timedelta(days=3), older.code
 
@@ -662,7 +677,7 @@ def test_admins_set_an_urgent_deadline_in_hours(client: httpx.Client, db: Databa
     make_admin(db, "tinh")
     login(client, "tinh")
     with db.transaction() as session:
-        urgent = next(c for c in feedback.categories(session) if c.code == "khan-cap")
+        urgent = next(c for c in category_service.get_all(session) if c.code == "khan-cap")
         assert urgent.deadline_hours == 24
         urgent_id = urgent.id
     token = csrf(client.get("/admin/feedback-categories"))
@@ -680,7 +695,7 @@ def test_admins_set_an_urgent_deadline_in_hours(client: httpx.Client, db: Databa
         assert refused.status_code == 400 and "từ 1 đến 72 giờ" in refused.text, wrong
     client.post("/admin/feedback-categories", data=form | {"deadline_hours": ""})
     with db.transaction() as session:
-        changed = feedback.get_category(session, urgent_id)
+        changed = category_service.get(session, category_id=urgent_id)
         assert changed is not None and changed.deadline_hours is None, "no longer urgent"
 
 
@@ -765,8 +780,12 @@ def test_a_duplicate_is_merged_and_both_people_get_the_answer(
     with db.transaction() as session:
         far = people.get_by_urn(session, f"telegram:{chat}")
         assert far is not None
-        other = feedback.file_ticket(
-            session, far, far.identities[0].urn, feedback.Filing(1, "Mất điện."), datetime.now(VN)
+        other = feedback.create(
+            session,
+            person=far,
+            urn=far.identities[0].urn,
+            filing=feedback.Filing(1, "Mất điện."),
+            now=datetime.now(VN),
         )
         other_id = other.id
     make_admin(db, "tinh")
@@ -822,7 +841,10 @@ def test_officials_answer_with_reply_templates_they_keep(
     listing = client.get("/admin/feedback-templates").text
     assert "&lt;b&gt;Đã nhận&lt;/b&gt;" in listing and "<script>alert(1)" not in listing
     with db.transaction() as session:
-        ids = {t.title: t.id for t in feedback.reply_templates(session, 0, [PHONG_THO, MUONG_TE])}
+        ids = {
+            t.title: t.id
+            for t in template_service.get_all(session, owner_id=0, communes=[PHONG_THO, MUONG_TE])
+        }
     assert list(ids) == ["<b>Đã nhận</b>"], "only shared templates are others' to see"
 
     client.cookies.clear()

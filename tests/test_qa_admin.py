@@ -16,7 +16,7 @@ from sqlalchemy import JSON, column, create_engine, table
 
 from bot.accounts import service as accounts
 from bot.accounts.models import Role
-from bot.areas import service as areas
+from bot.areas import villages as village_service
 from bot.config import PROJECT_ROOT
 from bot.content import import_all
 from bot.db import Database, UTCDateTime, utcnow
@@ -393,7 +393,7 @@ def test_the_inbox_shows_where_and_how_long_each_question_waited_and_what_the_bo
 ) -> None:
     with db.transaction() as session:
         import_all(session, PROJECT_ROOT / "content")
-        village = areas.create_village(session, commune_code=3549, name="Bản <Nà> Lang").id
+        village = village_service.create(session, commune_code=3549, name="Bản <Nà> Lang").id
         offered = ["muc-tieu-giam-ngheo-2025", "muc-tieu-2030-ho-ngheo", "doi-tuong-giam-ngheo"]
         wordings = [qa.entry_questions(session, offered)[e] for e in offered]
     hostile = ask(

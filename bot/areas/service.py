@@ -1,4 +1,5 @@
-"""Look-ups over the 34 provinces and 3,321 communes of the 2025 reform, plus village CRUD."""
+"""Look-ups over the 34 provinces and 3,321 communes of the 2025 reform, and villages across communes
+(pickers and audiences); one village at a time is bot.areas.villages."""
 
 from __future__ import annotations
 
@@ -100,12 +101,6 @@ def nearest(areas: tuple[Area, ...], query: str) -> list[Area]:
     return closest(query, areas, lambda a: strip_prefix(a.name))
 
 
-def list_villages(session: Session, commune_code: int) -> list[Village]:
-    """Villages of a commune in name order."""
-    stmt = select(Village).where(Village.commune_code == commune_code).order_by(Village.name)
-    return list(session.scalars(stmt))
-
-
 def villages_in(session: Session, commune_codes: Collection[int] | None, limit: int = 1000) -> list[Village]:
     """Villages of some communes (all when None), by commune then name, for pickers."""
     stmt = select(Village).order_by(Village.commune_code, Village.name).limit(limit)
@@ -128,37 +123,3 @@ def village_names(session: Session, village_ids: Collection[int]) -> dict[int, s
         return {}
     rows = session.execute(select(Village.id, Village.name).where(Village.id.in_(list(village_ids))))
     return {village_id: name for village_id, name in rows}
-
-
-def get_village(session: Session, village_id: int) -> Village | None:
-    """One village by id."""
-    return session.get(Village, village_id)
-
-
-def create_village(session: Session, *, commune_code: int, name: str) -> Village:
-    """Add a village; the caller's transaction decides whether it sticks."""
-    village = Village(commune_code=commune_code, name=name.strip())
-    session.add(village)
-    session.flush()
-    return village
-
-
-def get_or_create_village(session: Session, *, commune_code: int, name: str) -> Village:
-    """Idempotent import of sample and bulk village lists."""
-    existing = session.scalar(
-        select(Village).where(Village.commune_code == commune_code, Village.name == name.strip())
-    )
-    return existing or create_village(session, commune_code=commune_code, name=name)
-
-
-def update_village(session: Session, village: Village, *, name: str) -> Village:
-    """Rename a village."""
-    village.name = name.strip()
-    session.flush()
-    return village
-
-
-def delete_village(session: Session, village: Village) -> None:
-    """Remove a village; people who chose it keep their commune."""
-    session.delete(village)
-    session.flush()

@@ -14,9 +14,11 @@ from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
+from fastapi import APIRouter
 from sqlalchemy.orm import Session
 
 from bot.channels.locks import KeyedLocks
+from bot.config import Settings
 from bot.conversation.engine import Conversation
 from bot.conversation.types import AfterSend, Attachment, Inbound, Outcome, Outgoing, Received, Reply
 from bot.db import Database
@@ -126,13 +128,45 @@ class PlatformFiles:
         return (await post(known))[0]
 
 
-CHANNEL_TYPES: dict[str, type[Channel]] = {}
+class ChannelService:
+    """One channel running in a process: its sending side attached to the hub, and whatever receives
+    for it, started and stopped with the process. A channel with nothing to run (the web chat, whose
+    clients fetch their replies) is this base as it is."""
+
+    def __init__(self, hub: Hub, channel: Channel) -> None:
+        self.hub = hub
+        self.channel = channel
+        hub.attach(channel)
+
+    async def start(self, *, receive: bool = True) -> None:
+        """Begin receiving (`receive` is False in a process that only sends); nothing by default."""
+
+    async def stop(self) -> None:
+        """Let work in hand finish and close connections; nothing by default."""
 
 
-def register_channel(cls: type[Channel]) -> type[Channel]:
-    """Class decorator that makes a channel type known by its `type` code."""
-    CHANNEL_TYPES[cls.type] = cls
-    return cls
+class ChannelType(ABC):
+    """One kind of channel as the server knows it: whether the settings turn it on, the service that runs
+    it in a process, and the routes its platform or its clients call."""
+
+    routes: ClassVar[APIRouter]
+
+    @abstractmethod
+    def configured(self, settings: Settings) -> bool:
+        """Whether this deployment runs the channel."""
+
+    @abstractmethod
+    def build(self, settings: Settings, hub: Hub, *, polling: bool) -> ChannelService:
+        """The channel's service for one process, attached to its hub (`polling`: take updates by asking
+        the platform, where it can, instead of by webhook)."""
+
+
+CHANNEL_TYPES: dict[str, ChannelType] = {}
+
+
+def register_channel(code: str, kind: ChannelType) -> None:
+    """Make a channel type known to the server, which builds, starts and mounts what is configured."""
+    CHANNEL_TYPES[code] = kind
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,17 @@ from telegram import (
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter, Application, BaseUpdateProcessor, ContextTypes, TypeHandler
 
-from bot.channels.base import Channel, Hub, PlatformFiles, SendError, parked, parse_json, register_channel
+from bot.channels.base import (
+    Channel,
+    ChannelService,
+    ChannelType,
+    Hub,
+    PlatformFiles,
+    SendError,
+    parked,
+    parse_json,
+    register_channel,
+)
 from bot.channels.locks import KeyedLocks
 from bot.config import Settings
 from bot.conversation.types import Attachment, Inbound, Outcome, Received, Reply
@@ -127,7 +137,6 @@ def contact_keyboard(reply: Reply) -> ReplyKeyboardMarkup:
     return ReplyKeyboardMarkup(rows, resize_keyboard=True, one_time_keyboard=True)
 
 
-@register_channel
 class TelegramChannel(Channel):
     """Sends neutral replies through the Bot API; a blocked bot is reported so the person is unsubscribed."""
 
@@ -255,8 +264,10 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         """Nothing to tear down."""
 
 
-class TelegramBot:
+class TelegramBot(ChannelService):
     """The running Telegram side of a process: the PTB application, its channel and how updates arrive."""
+
+    channel: TelegramChannel
 
     def __init__(self, settings: Settings, hub: Hub, *, polling: bool) -> None:
         if not settings.telegram_token:
@@ -266,7 +277,6 @@ class TelegramBot:
                 "webhook mode needs LOABAN_TELEGRAM_WEBHOOK_SECRET (refusing to start without it)"
             )
         self.settings = settings
-        self.hub = hub
         self.polling = polling
         api = settings.telegram_api_url.rstrip("/")
         builder = (
@@ -285,8 +295,7 @@ class TelegramBot:
         self.application.add_handler(TypeHandler(Update, self._on_update))
         self._accepting = KeyedLocks()
         self._outcomes: dict[int, Outcome] = {}
-        self.channel = TelegramChannel(self.application)
-        hub.attach(self.channel)
+        super().__init__(hub, TelegramChannel(self.application))
 
     async def start(self, *, receive: bool = True) -> None:
         """Start the application and register the webhook or begin long polling; a process that only
@@ -383,7 +392,7 @@ def _update_shaped(data: Any) -> bool:
 async def telegram_webhook(request: Request) -> Response:
     """Check the secret, store and act on the update, queue its replies; the 200 does not wait for them."""
     runtime = runtime_of(request)
-    telegram, expected = runtime.telegram, runtime.settings.telegram_webhook_secret
+    telegram, expected = runtime.channel(TelegramBot), runtime.settings.telegram_webhook_secret
     given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
     if telegram is None or telegram.polling or not expected:
         return JSONResponse({"error": "Telegram webhook is not enabled"}, status_code=404)
@@ -406,3 +415,20 @@ async def telegram_webhook(request: Request) -> Response:
         log.exception("update %s could not be handled; Telegram will deliver it again", update.update_id)
         return JSONResponse({"error": "temporary failure, retry later"}, status_code=500)
     return JSONResponse({})
+
+
+class Telegram(ChannelType):
+    """Telegram runs where a bot token is configured; updates come by webhook, or by polling if asked."""
+
+    routes = router
+
+    def configured(self, settings: Settings) -> bool:
+        """A bot token turns Telegram on."""
+        return bool(settings.telegram_token)
+
+    def build(self, settings: Settings, hub: Hub, *, polling: bool) -> TelegramBot:
+        """The PTB application for this process, attached to the hub."""
+        return TelegramBot(settings, hub, polling=polling)
+
+
+register_channel(TelegramChannel.type, Telegram())

@@ -16,7 +16,8 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.datastructures import UploadFile
 
-from bot.channels.base import Channel, parked, parse_json, register_channel
+from bot.channels.base import Channel, ChannelService, ChannelType, Hub, parked, parse_json, register_channel
+from bot.config import Settings
 from bot.conversation.types import Attachment, Inbound, MediaKind, Received, Reply
 from bot.i18n import mark
 from bot.media import service as media
@@ -40,7 +41,6 @@ UNKNOWN_SESSION = mark("Phiên trò chuyện này không do Loa Bản cấp. B�
 router = APIRouter()
 
 
-@register_channel
 class WebChannel(Channel):
     """Replies reach web clients in the HTTP answer or by polling, so sending only records them."""
 
@@ -358,3 +358,20 @@ def _as_written(m: Message, labels: dict[str, str]) -> str:
     if m.kind == "command":
         return "" if Inbound(urn="", kind="command", text=m.text).command == "start" else m.text
     return {"media": "📎", "location": "📍"}.get(m.kind, m.text if m.kind == "text" else "")
+
+
+class Web(ChannelType):
+    """The web chat runs everywhere: nothing to configure, nothing running beside the requests."""
+
+    routes = router
+
+    def configured(self, settings: Settings) -> bool:
+        """Always on."""
+        return True
+
+    def build(self, settings: Settings, hub: Hub, *, polling: bool) -> ChannelService:
+        """Only the sending side: replies wait in the outbox for the page to fetch them."""
+        return ChannelService(hub, WebChannel())
+
+
+register_channel(WebChannel.type, Web())

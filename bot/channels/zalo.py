@@ -22,12 +22,21 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
-from bot.channels.base import Channel, Hub, PlatformFiles, SendError, parked, parse_json, register_channel
+from bot.channels.base import (
+    Channel,
+    ChannelService,
+    ChannelType,
+    Hub,
+    PlatformFiles,
+    SendError,
+    parked,
+    parse_json,
+    register_channel,
+)
 from bot.channels.locks import KeyedLocks
 from bot.channels.zalo_api import ZaloAPI
 from bot.config import Settings
 from bot.conversation.types import Attachment, Inbound, MediaKind, Received, Reply
-from bot.db import Database
 from bot.media import service as media
 from bot.messages import service as messages
 from bot.messages.models import Direction
@@ -135,7 +144,6 @@ def _same(a: str, b: str) -> bool:
     return " ".join(fold(a).split()) == " ".join(fold(b).split())
 
 
-@register_channel
 class ZaloChannel(Channel):
     """Sends neutral replies as OA consultation messages (`/v3.0/oa/message/cs`)."""
 
@@ -227,13 +235,15 @@ class ZaloChannel(Channel):
         return await self.files.use(attachment, upload)
 
 
-class ZaloBot:
+class ZaloBot(ChannelService):
     """The running Zalo side of a process: API client, channel, and events handled after the 200."""
 
-    def __init__(self, settings: Settings, hub: Hub, db: Database) -> None:
-        self.settings, self.hub, self.db = settings, hub, db
-        self.api = ZaloAPI(db, settings)
-        self.channel = ZaloChannel(self.api, settings)
+    channel: ZaloChannel
+
+    def __init__(self, settings: Settings, hub: Hub) -> None:
+        self.settings, self.db = settings, hub.db
+        self.api = ZaloAPI(hub.db, settings)
+        super().__init__(hub, ZaloChannel(self.api, settings))
         self.download = httpx.AsyncClient(timeout=30, follow_redirects=True)
         self._chats = KeyedLocks()
         self._named: set[str] = set()  # addresses whose name was asked for
@@ -241,7 +251,6 @@ class ZaloBot:
         # Events are stored on threads of their own: in the shared pool they would queue behind the
         # handling of earlier events, and Zalo gives the webhook 2 s (bench/zalo.py measures it).
         self._storing = ThreadPoolExecutor(max_workers=4, thread_name_prefix="zalo-store")
-        hub.attach(self.channel)
 
     async def start(self, *, receive: bool = True) -> None:
         """Finish what a stopped process left: events stored but not handled, replies not sent."""
@@ -366,7 +375,7 @@ class ZaloBot:
 async def zalo_webhook(request: Request) -> Response:
     """Check Zalo's signature, store the event and answer at once; the handling follows."""
     runtime = runtime_of(request)
-    zalo, settings = runtime.zalo, runtime.settings
+    zalo, settings = runtime.channel(ZaloBot), runtime.settings
     if zalo is None:
         return JSONResponse({"error": "Zalo is not enabled"}, status_code=404)
     raw = await request.body()
@@ -404,3 +413,20 @@ def _signed(raw: bytes, given: str, settings: Settings) -> bool:
         return False
     expected = signature(app_id, raw, timestamp, settings.zalo_oa_secret_key)
     return secrets.compare_digest(given.encode(), expected.encode())
+
+
+class Zalo(ChannelType):
+    """Zalo runs where the app, the OA's secret and a refresh token are configured; events come by webhook."""
+
+    routes = router
+
+    def configured(self, settings: Settings) -> bool:
+        """All of Zalo's credentials turn it on."""
+        return settings.zalo_enabled
+
+    def build(self, settings: Settings, hub: Hub, *, polling: bool) -> ZaloBot:
+        """The OA API client and event handling, attached to the hub (Zalo has no polling)."""
+        return ZaloBot(settings, hub)
+
+
+register_channel(ZaloChannel.type, Zalo())

@@ -16,6 +16,7 @@ from bot.conversation import onboarding
 from bot.conversation.router import Context, MenuEntry, Router
 from bot.conversation.types import Attachment, Button, Reply
 from bot.db import utcnow
+from bot.feedback import categories as category_service
 from bot.feedback import service as feedback
 from bot.feedback.models import Ticket, TicketStatus
 from bot.i18n import format_day, mark
@@ -61,7 +62,7 @@ def start(ctx: Context) -> None:
     ctx.goto("")
     buttons = [
         Button(("🚨 " if c.deadline_hours else "") + _(c.label), f"fb_cat:{c.id}")
-        for c in feedback.categories(ctx.session)
+        for c in category_service.get_all(ctx.session)
     ]
     ctx.reply(
         _("Bạn muốn góp ý, phản ánh về việc gì?"),
@@ -79,7 +80,7 @@ def _compose_buttons(ctx: Context) -> list[Button]:
 def chose_category(ctx: Context) -> None:
     """'fb_cat:<id>': ask for the content, in any form."""
     _ = ctx._
-    category = feedback.get_category(ctx.session, int(ctx.arg)) if ctx.arg.isdigit() else None
+    category = category_service.get(ctx.session, category_id=int(ctx.arg)) if ctx.arg.isdigit() else None
     if category is None or not category.active:
         start(ctx)
         return
@@ -337,7 +338,9 @@ def _file(ctx: Context, *, anonymous: bool, phone: str | None = None) -> None:
         phone=phone,
     )
     zone = ZoneInfo(ctx.settings.timezone)
-    ticket = feedback.file_ticket(ctx.session, ctx.person, ctx.inbound.urn, filing, utcnow().astimezone(zone))
+    ticket = feedback.create(
+        ctx.session, person=ctx.person, urn=ctx.inbound.urn, filing=filing, now=utcnow().astimezone(zone)
+    )
     _tell_officials(ctx, ticket)
     lines = [
         _("Đã nhận phản ánh của bạn. Mã phản ánh: {code}. Cán bộ sẽ trả lời trước {due}.").format(

@@ -4,6 +4,7 @@ menu; the notice is asked again whenever its text changes."""
 from __future__ import annotations
 
 from bot.areas import service as areas
+from bot.areas import villages as village_service
 from bot.conversation.picker import page_arg, paged
 from bot.conversation.router import Context, Router
 from bot.conversation.types import Button
@@ -188,7 +189,7 @@ def _set_commune(ctx: Context, code: int) -> None:
     if ctx.person.commune_code != code:
         ctx.person.village_id = None
     ctx.person.commune_code = code
-    if areas.list_villages(ctx.session, code):
+    if village_service.get_all(ctx.session, commune_code=code):
         ask_village(ctx)
     else:
         _place_done(ctx)
@@ -198,7 +199,7 @@ def ask_village(ctx: Context, page: int = 0) -> None:
     """Villages admins listed for the commune; this step can be skipped."""
     _ = ctx._
     ctx.goto(STEP_VILLAGE)
-    villages = areas.list_villages(ctx.session, ctx.person.commune_code or 0)
+    villages = village_service.get_all(ctx.session, commune_code=ctx.person.commune_code or 0)
     buttons = [Button(v.name, f"vil:{v.id}") for v in villages]
     ctx.reply(
         _("Bạn ở thôn, bản nào? (Không bắt buộc)"),
@@ -216,7 +217,7 @@ def type_village(ctx: Context) -> None:
     """Typed text at the village step picks the village whose name matches; several (or near) matches
     are offered as buttons; none is said, with the commune's list."""
     _ = ctx._
-    villages = areas.list_villages(ctx.session, ctx.person.commune_code or 0)
+    villages = village_service.get_all(ctx.session, commune_code=ctx.person.commune_code or 0)
     hits = [v for v in villages if fold(ctx.inbound.text) in fold(v.name)]
     if len(hits) == 1:
         ctx.person.village_id = hits[0].id
@@ -239,7 +240,7 @@ def type_village(ctx: Context) -> None:
 def choose_village(ctx: Context) -> None:
     """A village button (or 'skip') was tapped."""
     village_id = int(ctx.arg) if ctx.arg.isdigit() else 0
-    village = areas.get_village(ctx.session, village_id) if village_id else None
+    village = village_service.get(ctx.session, village_id=village_id) if village_id else None
     if village is not None and village.commune_code != ctx.person.commune_code:
         ask_village(ctx)
         return
@@ -257,7 +258,9 @@ def _place_done(ctx: Context) -> None:
 
 def where(ctx: Context) -> str:
     """The person's place in one line, as they chose it: 'Bạn ở: Bản Pa Pe, xã Phong Thổ, tỉnh Lai Châu.'"""
-    village = areas.get_village(ctx.session, ctx.person.village_id) if ctx.person.village_id else None
+    village = (
+        village_service.get(ctx.session, village_id=ctx.person.village_id) if ctx.person.village_id else None
+    )
     commune = areas.get_commune(ctx.person.commune_code or 0)
     province = areas.get_province(ctx.person.province_code or 0)
     parts = [

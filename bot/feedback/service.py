@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from bot.areas import service as areas
 from bot.db import utcnow
 from bot.errors import Refusal
-from bot.feedback.models import Attachment, Category, ReplyTemplate, Ticket, TicketEvent, TicketStatus
+from bot.feedback.models import Attachment, Category, Ticket, TicketEvent, TicketStatus
 from bot.i18n import mark
 from bot.media.models import Media
 from bot.people.models import Person
@@ -64,51 +64,6 @@ def working_days_after(start: date, days: int, holidays: Collection[date] = ()) 
     return day
 
 
-MAX_DEADLINE_HOURS = 72
-
-
-def categories(session: Session, *, active_only: bool = True) -> list[Category]:
-    """Categories in display order, urgent ones (deadlines in hours) first."""
-    stmt = select(Category).order_by(Category.deadline_hours.is_(None), Category.position, Category.id)
-    if active_only:
-        stmt = stmt.where(Category.active.is_(True))
-    return list(session.scalars(stmt))
-
-
-def save_category(
-    session: Session,
-    category: Category | None,
-    *,
-    label: str,
-    deadline_days: int,
-    position: int,
-    active: bool,
-    deadline_hours: int | None = None,
-) -> Category:
-    """Create or change a category; its deadline counts working days (1 to 60), or hours (1 to 72) for an
-    urgent one."""
-    label = label.strip()
-    if not label or len(label) > 120:
-        raise FeedbackError(mark("Tên lĩnh vực cần từ 1 đến 120 ký tự."))
-    if not 1 <= deadline_days <= 60:
-        raise FeedbackError(mark("Thời hạn trả lời phải từ 1 đến 60 ngày làm việc."))
-    if deadline_hours is not None and not 1 <= deadline_hours <= MAX_DEADLINE_HOURS:
-        raise FeedbackError(mark("Thời hạn khẩn cấp phải từ 1 đến {limit} giờ."), limit=MAX_DEADLINE_HOURS)
-    if category is None:
-        code = f"c{(session.scalar(select(func.max(Category.id))) or 0) + 1}"
-        category = Category(code=code)
-        session.add(category)
-    category.label, category.deadline_days, category.deadline_hours = label, deadline_days, deadline_hours
-    category.position, category.active = position, active
-    session.flush()
-    return category
-
-
-def get_category(session: Session, category_id: int) -> Category | None:
-    """A category by id."""
-    return session.get(Category, category_id)
-
-
 @dataclass(frozen=True)
 class Filing:
     """What a person put together before confirming."""
@@ -124,7 +79,7 @@ class Filing:
     phone: str | None = None
 
 
-def file_ticket(session: Session, person: Person, urn: str, filing: Filing, now: datetime) -> Ticket:
+def create(session: Session, *, person: Person, urn: str, filing: Filing, now: datetime) -> Ticket:
     """Create the ticket with its code (PA-<year>-<number>) and due date, `now` being the moment of filing
     on the deployment's clock (working days count its days; an urgent category's hours run day and
     night); the caller commits it before the person is told. An anonymous ticket keeps neither name nor
@@ -405,43 +360,6 @@ def rate(ticket: Ticket, satisfied: bool, reason: str = "") -> bool:
         return True
     ticket.status, ticket.closed_at = TicketStatus.closed, utcnow()
     return False
-
-
-def reply_templates(session: Session, owner_id: int, communes: Collection[int] | None) -> list[ReplyTemplate]:
-    """The answers an official may reuse: their own, and those shared with these communes (None: any)."""
-    shared_with = (
-        ReplyTemplate.commune_code.is_not(None)
-        if communes is None
-        else ReplyTemplate.commune_code.in_(list(communes))
-    )
-    stmt = select(ReplyTemplate).where(or_(ReplyTemplate.owner_id == owner_id, shared_with))
-    return list(session.scalars(stmt.order_by(ReplyTemplate.title, ReplyTemplate.id)))
-
-
-def get_template(session: Session, template_id: int) -> ReplyTemplate | None:
-    """A reply template by id."""
-    return session.get(ReplyTemplate, template_id)
-
-
-def create_template(
-    session: Session, *, owner_id: int, title: str, text: str, commune_code: int | None
-) -> ReplyTemplate:
-    """Keep an answer to reuse, for oneself or shared with one commune's officials."""
-    title, text = " ".join(title.split()), text.strip()
-    if not 1 <= len(title) <= 80:
-        raise FeedbackError(mark("Tên mẫu cần từ 1 đến 80 ký tự."))
-    if not 1 <= len(text) <= 4000:
-        raise FeedbackError(mark("Nội dung mẫu cần từ 1 đến 4000 ký tự."))
-    template = ReplyTemplate(owner_id=owner_id, title=title, text=text, commune_code=commune_code)
-    session.add(template)
-    session.flush()
-    return template
-
-
-def delete_template(session: Session, template: ReplyTemplate) -> None:
-    """Forget a reply template (answers already sent keep their text)."""
-    session.delete(template)
-    session.flush()
 
 
 def export_rows(

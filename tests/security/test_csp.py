@@ -12,8 +12,9 @@ import pytest
 
 from bot.accounts import service as accounts
 from bot.accounts.models import Role
-from bot.areas import service as areas
+from bot.areas import villages as village_service
 from bot.db import Database
+from bot.feedback import reply_templates as template_service
 from bot.feedback import service as feedback
 from bot.people import service as people
 from tests.factories import add_person
@@ -51,17 +52,17 @@ def a_ticket_with_a_template(db: Database) -> int:
         person = people.get_by_urn(session, "telegram:9900003")
         officer = accounts.get_by_username(session, "xa")
         assert person is not None and officer is not None
-        ticket = feedback.file_ticket(
+        ticket = feedback.create(
             session,
-            person,
-            "telegram:9900003",
-            feedback.Filing(1, "Mất nước."),
-            datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")),
+            person=person,
+            urn="telegram:9900003",
+            filing=feedback.Filing(1, "Mất nước."),
+            now=datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")),
         )
-        feedback.create_template(
+        template_service.create(
             session, owner_id=officer.id, title="Đã nhận", text="Xã đã nhận.", commune_code=None
         )
-        areas.create_village(session, commune_code=3549, name="Bản Nậm Xe")
+        village_service.create(session, commune_code=3549, name="Bản Nậm Xe")
         return ticket.id
 
 

@@ -19,6 +19,7 @@ from bot.bulletins import service as bulletins
 from bot.bulletins.models import Relay
 from bot.config import PROJECT_ROOT
 from bot.db import Database
+from bot.feedback import categories as category_service
 from bot.feedback import service as feedback
 from bot.feedback.models import TicketEvent
 from bot.people import service as people
@@ -59,15 +60,15 @@ def filed_ticket(db: Database, category_label: str) -> int:
     chat = next(_chat_ids)
     factories.add_person(db, f"telegram:{chat}", commune=PHONG_THO, province=12)
     with db.transaction() as session:
-        category = next(c for c in feedback.categories(session) if c.label == category_label)
+        category = next(c for c in category_service.get_all(session) if c.label == category_label)
         person_row = people.get_by_urn(session, f"telegram:{chat}")
         assert person_row is not None
-        ticket = feedback.file_ticket(
+        ticket = feedback.create(
             session,
-            person_row,
-            person_row.identities[0].urn,
-            feedback.Filing(category.id, "x"),
-            datetime.now(VN),
+            person=person_row,
+            urn=person_row.identities[0].urn,
+            filing=feedback.Filing(category.id, "x"),
+            now=datetime.now(VN),
         )
         return ticket.id
 

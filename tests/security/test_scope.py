@@ -17,11 +17,12 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from bot.accounts.models import AdminUser, Role
-from bot.areas import service as areas
+from bot.areas import villages as village_service
 from bot.bulletins import service as bulletins
 from bot.bulletins.models import Delivery, DeliveryStatus
 from bot.config import Settings
 from bot.db import Database
+from bot.feedback import reply_templates as template_service
 from bot.feedback import service as feedback
 from bot.media import service as media
 from bot.people import service as people
@@ -71,12 +72,16 @@ def other(client: httpx.Client, db: Database, settings: Settings) -> Other:
         province_admin = session.scalars(select(AdminUser).where(AdminUser.username == "tinh")).one()
         person = people.get(session, person_id)
         assert person is not None
-        village = areas.create_village(session, commune_code=MUONG_TE, name=OTHER_VILLAGE)
+        village = village_service.create(session, commune_code=MUONG_TE, name=OTHER_VILLAGE)
         person.village_id, person.role = village.id, PersonRole.prestigious
         photo = media.store(session, root, b"\xff\xd8\xff\xe0muong-te", kind="photo", mime="image/jpeg")
         filing = feedback.Filing(None, "Đường vào bản Mường Tè sạt lở.", media_ids=(("photo", photo.id),))
-        ticket = feedback.file_ticket(
-            session, person, OTHER_URN, filing, datetime.now(ZoneInfo("Asia/Ho_Chi_Minh"))
+        ticket = feedback.create(
+            session,
+            person=person,
+            urn=OTHER_URN,
+            filing=filing,
+            now=datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")),
         )
         voice = media.store(session, root, b"OggS-answer", kind="voice", mime="audio/ogg")
         feedback.answer(ticket, province_admin.id, "Đã báo huyện.", voice)
@@ -84,7 +89,7 @@ def other(client: httpx.Client, db: Database, settings: Settings) -> Other:
             session, person=person, text="Hỏi riêng xã Mường Tè", reason=ForwardReason.typed
         )
         invite = people.create_invite(session, commune_code=MUONG_TE, created_by=province_admin.id)
-        feedback.create_template(
+        template_service.create(
             session,
             owner_id=province_admin.id,
             title="Mẫu Mường Tè",

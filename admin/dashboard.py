@@ -1,0 +1,50 @@
+"""The admin's first page: who Loa Bản reaches and how much it is used."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+
+from admin.common import render
+from admin.deps import AdminDep, SessionDep, csrf_protect
+from bot.accounts import service as accounts
+from bot.channels import service as channels
+from bot.conversation.feedback import STATUS_LABELS as TICKET_LABELS
+from bot.db import local_today, utcnow
+from bot.feedback import service as feedback
+from bot.messages import service as messages
+from bot.people import service as people
+from bot.people.windows import reply_windows
+from bot.runtime import runtime_of
+
+router = APIRouter(prefix="/admin", dependencies=[Depends(csrf_protect)])
+
+
+@router.get("", response_class=HTMLResponse)
+def dashboard(request: Request, session: SessionDep, admin: AdminDep) -> Response:
+    """Who Loa Bản reaches and how much it is used, in the admin's scope."""
+    scope = accounts.scope(admin)
+    since = utcnow() - timedelta(days=14)
+    per_day: dict[str, dict[str, int]] = {}
+    for day, direction, n in messages.count_per_day(session, since, scope):
+        per_day.setdefault(day, {"in": 0, "out": 0})[direction] = n
+    settings = runtime_of(request).settings
+    tickets, overdue = feedback.summary(session, scope, local_today(settings.timezone))
+    return render(
+        request,
+        "dashboard.html",
+        admin,
+        total=people.count_all(session, scope),
+        by_language=people.count_by_language(session, scope),
+        by_channel=people.count_by_channel(session, scope, reply_windows(settings)),
+        zalo=settings.zalo_enabled,
+        zalo_token_expiry=channels.token_expiry(session, "zalo"),
+        by_commune=people.count_by_commune(session, scope),
+        new_per_day=people.new_per_day(session, since, scope),
+        messages_per_day=sorted(per_day.items()),
+        tickets=tickets,
+        overdue=overdue,
+        ticket_labels=TICKET_LABELS,
+    )
