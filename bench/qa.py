@@ -52,9 +52,9 @@ def ours(engine: Engine) -> Answerer:
 
 
 def measure(answer: Answerer, queries: Sequence[dict[str, Any]]) -> dict[str, float]:
-    """Top-1 (answered and right), wrong answers to answerable questions, resolved in one tap (answered right, or not answered with the right
-    entry among the 3 offered), false answers overall and for near-miss and out-of-scope questions apart,
-    and time per query."""
+    """Top-1 (answered and right), wrong answers to answerable questions, resolved in one tap (answered
+    right, or not answered with the right entry among the 3 offered), false answers overall and for
+    near-miss and out-of-scope questions apart, and time per query."""
     timings, right, wrong, resolved, answerable = [], 0, 0, 0, 0
     false: dict[str, list[int]] = {"all": [], "near_miss": [], "out_of_scope": []}
     by_style: dict[str, list[int]] = {}

@@ -120,7 +120,8 @@ def table(result: dict[str, Any]) -> str:
             f"{cell(r['false_answer_rate'])} {cell(r['not_covered_rate'])}"
         )
     lines.append(
-        "top1 = answered and right; wrong = answerable but answered with another entry; 1-tap = answered right, or the right entry among the 3 offered; "
+        "top1 = answered and right; wrong = answerable but answered with another entry; "
+        "1-tap = answered right, or the right entry among the 3 offered; "
         "hidden = answerable but told 'not covered'; false = answered an unanswerable question; "
         "n/cov = unanswerable and told 'not covered'"
     )
