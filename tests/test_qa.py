@@ -371,6 +371,65 @@ def test_a_compound_of_everyday_syllables_is_rarer_than_either() -> None:
     assert language.rarity(accented) > language.rarity(bare) > language.rarity(bare[1:]) > 0
 
 
+def _shipped_rows() -> list[dict[str, Any]]:
+    """Every entry of the shipped knowledge base (content/knowledge/*.yaml), as written."""
+    import yaml
+
+    from bot.config import PROJECT_ROOT
+
+    rows: list[dict[str, Any]] = []
+    for path in sorted((PROJECT_ROOT / "content" / "knowledge").glob("*.yaml")):
+        rows += yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    return rows
+
+
+PLAN_JARGON = ("mục tiêu", "chỉ tiêu", "kế hoạch", "giai đoạn", "chương trình", "mtqg")
+
+
+def test_shipped_topics_are_human_words() -> None:
+    """Tags are the topic buttons villagers tap: a few plain words ('Vay vốn'), never a plan's heading
+    ('mục tiêu 2025'), a year or an abbreviation."""
+    tags = {tag for row in _shipped_rows() for tag in row["tags"]}
+    assert tags
+    for tag in tags:
+        assert tag[0].isupper() and 1 <= len(tag.split()) <= 4, tag
+        assert not any(c.isdigit() for c in tag), tag
+        assert not any(jargon in tag.lower() for jargon in PLAN_JARGON), tag
+        assert not any(w.isupper() and len(w) > 1 for w in tag.split()), f"an abbreviation: {tag}"
+
+
+# The places the seed plans were written for, by the names their texts use, and the province's code today
+# (Bắc Giang is part of Bắc Ninh, and Bắc Kạn of Thái Nguyên, since the 2025 merger).
+PLAN_PLACES = {
+    "Bắc Giang": 24,
+    "Lai Châu": 12,
+    "Tuyên Quang": 8,
+    "Chiêm Hóa": 8,
+    "Bắc Kạn": 19,
+    "Bạch Thông": 19,
+}
+
+
+def test_shipped_entries_written_from_one_provinces_plan_carry_that_province() -> None:
+    """A Lai Châu villager must not be told Bắc Giang's targets as if they were theirs: an entry that names
+    a plan's place, or gives the targets of one province's plan, holds in that province only (national facts
+    a plan merely repeats, such as what Decision 1719 is, stay nationwide)."""
+    from bot.areas import service as areas
+
+    assert all(areas.get_province(code) is not None for code in PLAN_PLACES.values())
+    scoped = 0
+    for row in _shipped_rows():
+        provinces = set((row.get("area") or {}).get("provinces") or [])
+        text = " ".join((row["question"], *(row.get("alternatives") or []), row["answer"]))
+        named = {code for place, code in PLAN_PLACES.items() if place in text}
+        assert named <= provinces, f"{row['id']} names a place it does not hold for"
+        cited = {code for place, code in PLAN_PLACES.items() if place in row["source"]["document"]}
+        if len(cited) == 1 and "Mục tiêu đến năm" in row["source"]["section"]:
+            assert provinces == cited, f"{row['id']} gives one province's targets"
+        scoped += bool(provinces)
+    assert scoped >= 30
+
+
 def test_rebuilding_after_an_edit_embeds_only_what_changed() -> None:
     import numpy as np
 
