@@ -52,10 +52,10 @@ def ours(engine: Engine) -> Answerer:
 
 
 def measure(answer: Answerer, queries: Sequence[dict[str, Any]]) -> dict[str, float]:
-    """Top-1 (answered and right), resolved in one tap (answered right, or not answered with the right
-    entry among the 3 offered), false answers overall and for near-miss and out-of-scope questions apart,
-    and time per query."""
-    timings, right, resolved, answerable = [], 0, 0, 0
+    """Top-1 (answered and right), wrong answers to answerable questions, resolved in one tap (answered
+    right, or not answered with the right entry among the 3 offered), false answers overall and for
+    near-miss and out-of-scope questions apart, and time per query."""
+    timings, right, wrong, resolved, answerable = [], 0, 0, 0, 0
     false: dict[str, list[int]] = {"all": [], "near_miss": [], "out_of_scope": []}
     by_style: dict[str, list[int]] = {}
     for row in queries:
@@ -69,11 +69,13 @@ def measure(answer: Answerer, queries: Sequence[dict[str, Any]]) -> dict[str, fl
             answerable += 1
             ok = int(top == row["expect"])
             right += ok
+            wrong += top is not None and not ok
             resolved += ok or (top is None and row["expect"] in offered[:3])
             by_style.setdefault(str(row["style"]), []).append(ok)
     timings.sort()
     result = {
         "top1": right / answerable,
+        "wrong (answerable)": wrong / answerable,
         "resolved in one tap": resolved / answerable,
         "false": statistics.mean(false["all"] or [0]),
         "false near_miss": statistics.mean(false["near_miss"] or [0]),

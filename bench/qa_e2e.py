@@ -36,6 +36,7 @@ from bot.config import Settings
 from bot.db import Database, utcnow
 from bot.migrations import upgrade
 from bot.people.models import Identity, Person
+from bot.privacy.notice import PRIVACY_VERSION
 from bot.qa import service as qa
 from bot.qa.engine import Entry, load_embedder
 from bot.qa.evaluate import load_kb, load_queries
@@ -82,6 +83,7 @@ def prepare(url: str, entries: list[Entry], people: int) -> float:
                     "province_code": PROVINCE,
                     "commune_code": COMMUNE,
                     "consented_at": now,
+                    "consent_version": PRIVACY_VERSION,  # the notice in force, or each message asks again
                 }
                 for i in range(1, people + 1)
             ]

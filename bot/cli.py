@@ -318,6 +318,7 @@ def cmd_qa_ask(settings: Settings, args: argparse.Namespace) -> int:
             "id": best.id if best else None,
             "score": round(top.confidence, 4) if top else 0.0,
             "answered": best is not None,
+            "covered": verdict.covered,  # False: "Loa Bản has no information on this", nothing offered
         }
 
     if args.batch:
@@ -331,7 +332,8 @@ def cmd_qa_ask(settings: Settings, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
     else:
-        print(f"{result['id'] or '(không trả lời)'}  {result['score']}")
+        unanswered = "(không trả lời)" if result["covered"] else "(chưa có thông tin)"
+        print(f"{result['id'] or unanswered}  {result['score']}")
     return 0
 
 

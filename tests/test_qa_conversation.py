@@ -129,7 +129,11 @@ def test_an_unsure_question_is_not_answered_and_offers_the_closest(person: Drive
     replies = person.send("nha toi muon xin ho tro")
     offer = replies[-1]
     assert "chưa chắc" in offer.text and "chưa trả lời" in offer.text
-    assert offer.buttons[-1] == ("✉️ Gửi câu hỏi cho cán bộ", "qa_send")
+    assert offer.buttons[-3:] == [
+        ("✉️ Gửi câu hỏi cho cán bộ", "qa_send"),
+        ("⬅️ Quay lại các chủ đề", "topics"),
+        ("☰ Menu chính", "menu"),
+    ], "the offer ends with a way back, as topic lists do"
     offered = [payload for _, payload in offer.buttons if payload.startswith("qa:")]
     assert len(offered) == 3
     assert all(not r.text.startswith("❓ Bạn hỏi") for r in replies), "nothing is answered"
@@ -171,6 +175,14 @@ def test_topics_have_a_way_back(person: Driver) -> None:
     assert questions[-1].buttons[-2:] == [("⬅️ Quay lại các chủ đề", "topics"), ("☰ Menu chính", "menu")]
     answer = person.tap("qa:vay-lam-nha-lai-chau")
     assert answer[0].text.startswith("❓ Bạn hỏi:")
+
+
+def test_the_other_questions_offered_after_an_answer_end_with_a_way_back(person: Driver) -> None:
+    replies = person.send("ho tro cho ho ngheo")
+    assert replies[0].text.startswith("❓ Bạn hỏi:")
+    [others] = [r for r in replies if r.text.startswith("Có thể bạn cũng muốn hỏi")]
+    assert any(payload.startswith("qa:") for _, payload in others.buttons)
+    assert others.buttons[-2:] == [("⬅️ Quay lại các chủ đề", "topics"), ("☰ Menu chính", "menu")]
 
 
 @pytest.mark.parametrize(("said", "expected"), [("Xin chào!", "Chào bạn!"), ("cảm ơn nhé", "Không có gì ạ!")])

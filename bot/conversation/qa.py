@@ -83,6 +83,11 @@ def _question_buttons(ctx: Context, entries: list[QAEntry]) -> list[Button]:
     return [Button(label(_question(ctx, e)), f"qa:{e.id}") for e in entries]
 
 
+def _way_back(ctx: Context) -> list[Button]:
+    """What ends every list of questions: back to the topics, and the menu."""
+    return [Button(ctx._("⬅️ Quay lại các chủ đề"), "topics"), Button(ctx._("☰ Menu chính"), "menu")]
+
+
 def _question(ctx: Context, entry: QAEntry) -> str:
     """The entry's question in the person's language when translated, else in Vietnamese."""
     translated = entry.translations.get(ctx.person.language or "") or {}
@@ -130,7 +135,7 @@ def free_text(ctx: Context) -> None:
             "Mình chưa chắc đã hiểu đúng câu hỏi của bạn, nên chưa trả lời. "
             "Có phải bạn muốn hỏi một trong những câu này?"
         ),
-        [*_question_buttons(ctx, offered), Button(_("✉️ Gửi câu hỏi cho cán bộ"), "qa_send")],
+        [*_question_buttons(ctx, offered), Button(_("✉️ Gửi câu hỏi cho cán bộ"), "qa_send"), *_way_back(ctx)],
     )
 
 
@@ -156,7 +161,7 @@ def show_answer(ctx: Context, entry: QAEntry, others: list[QAEntry], *, question
         offered=[e.id for e in others[:2]],
     )
     if others:
-        ctx.reply(_("Có thể bạn cũng muốn hỏi:"), _question_buttons(ctx, others[:2]))
+        ctx.reply(_("Có thể bạn cũng muốn hỏi:"), [*_question_buttons(ctx, others[:2]), *_way_back(ctx)])
 
 
 def area_name(ctx: Context, entry: QAEntry) -> str:
@@ -273,8 +278,7 @@ def topic(ctx: Context) -> None:
         _("Chọn câu hỏi:"),
         [
             *_question_buttons(ctx, entries[:TOPIC_QUESTIONS]),
-            Button(_("⬅️ Quay lại các chủ đề"), "topics"),
-            Button(_("☰ Menu chính"), "menu"),
+            *_way_back(ctx),
         ],
     )
 

@@ -44,6 +44,7 @@ class Scores:
     top3: int = 0
     reciprocal: float = 0.0
     resolved: int = 0
+    wrong: int = 0
     hidden: int = 0
     unanswerable: int = 0
     false_answers: int = 0
@@ -57,6 +58,8 @@ class Scores:
             "top1": self.top1 / a if a else None,
             "top3": self.top3 / a if a else None,
             "mrr": self.reciprocal / a if a else None,
+            # an answerable question answered with another entry: believed, and wrong
+            "wrong_answer_rate": self.wrong / a if a else None,
             # answered right, or not answered with the right entry among the three questions offered
             "resolved_in_one_tap": self.resolved / a if a else None,
             # an answerable question told "Loa Bản has no information on this" (no questions offered)
@@ -87,6 +90,7 @@ def evaluate(engine: Engine, queries: Sequence[dict[str, Any]]) -> dict[str, Any
             ranked = [h.id for h in hits]
             right = best is not None and best.id == expect
             group.top1 += right
+            group.wrong += best is not None and not right
             group.top3 += expect in ranked[:3]
             group.reciprocal += 1 / (ranked.index(expect) + 1) if expect in ranked else 0.0
             group.resolved += right or (best is None and verdict.covered and expect in ranked[:3])
@@ -106,17 +110,18 @@ def table(result: dict[str, Any]) -> str:
         return "   -  " if value is None else f"{value:6.3f}"
 
     lines = [
-        f"{'style':14} {'n':>4} {'top1':>6} {'top3':>6} {'mrr':>6} {'1-tap':>6} {'hidden':>6} "
+        f"{'style':14} {'n':>4} {'top1':>6} {'top3':>6} {'mrr':>6} {'wrong':>6} {'1-tap':>6} {'hidden':>6} "
         f"{'false':>6} {'n/cov':>6}"
     ]
     for name, r in result["groups"].items():
         lines.append(
             f"{name:14} {r['n']:4d} {cell(r['top1'])} {cell(r['top3'])} {cell(r['mrr'])} "
-            f"{cell(r['resolved_in_one_tap'])} {cell(r['said_not_covered'])} "
+            f"{cell(r['wrong_answer_rate'])} {cell(r['resolved_in_one_tap'])} {cell(r['said_not_covered'])} "
             f"{cell(r['false_answer_rate'])} {cell(r['not_covered_rate'])}"
         )
     lines.append(
-        "top1 = answered and right; 1-tap = answered right, or the right entry among the 3 offered; "
+        "top1 = answered and right; wrong = answerable but answered with another entry; "
+        "1-tap = answered right, or the right entry among the 3 offered; "
         "hidden = answerable but told 'not covered'; false = answered an unanswerable question; "
         "n/cov = unanswerable and told 'not covered'"
     )

@@ -125,8 +125,18 @@ def syllables(text: str, known: Callable[[str], bool] | None = None) -> list[str
     """Folded syllables; words typed without marks have shorthand expanded and telex residue decoded, words
     typed with marks are only folded. `known` tells whether a folded syllable exists in the knowledge base's
     vocabulary: telex decoding is used only when it yields one."""
+    return [folded for folded, _typed in typed_syllables(text, known)]
+
+
+def typed_syllables(text: str, known: Callable[[str], bool] | None = None) -> list[tuple[str, str | None]]:
+    """`syllables`, each with the word as typed when it carried marks (None when typed bare): 'thất' says
+    more than 'that', which may be 'thật' as well."""
     return [
-        s for word in words(text) for s in (_decoded(fold(word), known) if _unmarked(word) else [fold(word)])
+        pair
+        for word in words(text)
+        for pair in (
+            [(s, None) for s in _decoded(fold(word), known)] if _unmarked(word) else [(fold(word), word)]
+        )
     ]
 
 
