@@ -236,3 +236,34 @@ def test_unanswered_to_answered_reaches_the_person(
     again = person.send(question)
     assert again[0].text.startswith("❓ Bạn hỏi: “Bò bị ốm thì gọi ai?”")
     assert "Gọi cán bộ thú y xã." in again[0].text and "📄 Nguồn: phongtho, Cán bộ xã" in again[0].text
+
+
+def test_a_source_from_several_plans_shows_each_plans_section_in_words(
+    person: Driver, db: Database, live: LiveServer
+) -> None:
+    """Sections read as 'mục III.1' beside their own plan, not a row of bare numbers after all the plans."""
+    with db.transaction() as session:
+        report = qa.import_rows(
+            session,
+            [
+                {
+                    "id": "hoc-may-lai-chau",
+                    "question": "Phụ nữ trong bản có được học may miễn phí không?",
+                    "answer": "Ở tỉnh Lai Châu, phụ nữ trong bản được học may miễn phí ở huyện.",
+                    "tags": ["Việc làm"],
+                    "source": {
+                        "document": "Kế hoạch A, tỉnh Lai Châu (mẫu); Kế hoạch B, huyện Phong Thổ (mẫu)",
+                        "section": "III.1 Nội dung; 1.3.2",
+                    },
+                    "area": {"provinces": [12]},
+                }
+            ],
+        )
+        assert not report.errors, report.errors
+    knowledge_of(live).warm()
+    answer = person.send("phu nu trong ban co duoc hoc may mien phi ko")[0]
+    assert (
+        "📄 Nguồn: Kế hoạch A, tỉnh Lai Châu (mẫu) (mục III.1 Nội dung); "
+        "Kế hoạch B, huyện Phong Thổ (mẫu) (mục 1.3.2)"
+    ) in answer.text
+    assert "📍 Áp dụng: Lai Châu" in answer.text
