@@ -166,8 +166,8 @@ def get_question_in_scope(session: Session, admin: AdminUser, question_id: int) 
 def questions_page(
     request: Request, session: SessionDep, admin: AdminDep, page: Annotated[int, Query(ge=1)] = 1
 ) -> Response:
-    """'Câu hỏi chưa có trả lời': people's questions waiting for an official, the longest waiting first,
-    each with where the person lives and what Loa Bản had answered or offered; and recent answers."""
+    """'Câu hỏi bà con gửi cán bộ': the questions people chose to send, waiting for an official, the longest
+    waiting first, each with where the person lives and what Loa Bản answered or offered; recent answers."""
     scope = accounts.scope(admin)
     waiting, total = qa.questions(
         session, QuestionStatus.open, scope, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
