@@ -173,6 +173,7 @@ def questions_page(
         session, QuestionStatus.open, scope, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
     )
     answered, _ = qa.questions(session, QuestionStatus.answered, scope, limit=20)
+    missed = qa.missed(session, scope)
     shown = waiting + answered
     return render(
         request,
@@ -182,8 +183,11 @@ def questions_page(
         page=Page(page, total),
         answered=answered,
         villages=areas.village_names(session, {q.village_id for q in shown if q.village_id is not None}),
+        missed=missed,
         entries=qa.entry_questions(
-            session, {e for q in waiting for e in [*q.offered, q.answered_with] if e is not None}
+            session,
+            {e for q in waiting for e in [*q.offered, q.answered_with] if e is not None}
+            | {m.entry_id for m in missed if m.entry_id is not None},
         ),
         waited=partial(waited, now=utcnow()),
         reasons=ForwardReason,

@@ -454,7 +454,7 @@ def test_the_inbox_says_it_lists_the_questions_people_sent_not_all_unanswered_on
     page = client.get("/admin/questions").text
     assert "<h1>Câu hỏi bà con gửi cán bộ" in page
     assert "Những câu bà con đã bấm gửi cho cán bộ" in page
-    assert "Câu bà con hỏi mà không bấm gửi thì không có ở đây." in page
+    assert "Câu bà con hỏi mà không bấm gửi thì không có trong danh sách này." in page
     assert "chưa chắc trả lời đúng" not in page
 
 
