@@ -307,20 +307,27 @@ def _progress_context(
 def _timings(request: Request, bulletin: Bulletin, prestigious: int) -> dict[str, timing.Timing]:
     """When each group would receive the draft if sent now: with prestigious persons first, and all at
     once; an official sees before sending what the quiet hours will do."""
-    settings = runtime_of(request).settings
     options = {"relay": True, "all": False}
     return {
-        name: timing.plan(
-            utcnow(),
-            lead=timedelta(minutes=settings.relay_lead_minutes),
-            prestigious=prestigious,
-            urgent=bulletin.urgent,
-            relay_first=relay_first,
-            quiet=timing.parse_quiet_hours(settings.quiet_hours),
-            zone=ZoneInfo(settings.timezone),
-        )
+        name: _timing(request, utcnow(), prestigious, urgent=bulletin.urgent, relay_first=relay_first)
         for name, relay_first in options.items()
     }
+
+
+def _timing(
+    request: Request, start: datetime, prestigious: int, *, urgent: bool, relay_first: bool
+) -> timing.Timing:
+    """When each group gets a bulletin sent at `start` with this server's relay lead and quiet hours."""
+    settings = runtime_of(request).settings
+    return timing.plan(
+        start,
+        lead=timedelta(minutes=settings.relay_lead_minutes),
+        prestigious=prestigious,
+        urgent=urgent,
+        relay_first=relay_first,
+        quiet=timing.parse_quiet_hours(settings.quiet_hours),
+        zone=ZoneInfo(settings.timezone),
+    )
 
 
 @router.get("/bulletins/{bulletin_id}/progress", response_class=HTMLResponse)
@@ -401,7 +408,19 @@ def bulletin_send(
     total = bulletins.count(session, bulletins.Audience.from_json(bulletin.audience), windows)
     if confirm != total:
         choice = {"when": when, "at": at, "urgent": urgent, "all_at_once": all_at_once}
-        return _page(request, "bulletin_confirm.html", admin, bulletin=bulletin, total=total, choice=choice)
+        prestigious = bulletins.reach(
+            session, bulletins.Audience.from_json(bulletin.audience), windows
+        ).prestigious
+        arrives = _timing(request, start or utcnow(), prestigious, urgent=urgent, relay_first=not all_at_once)
+        return _page(
+            request,
+            "bulletin_confirm.html",
+            admin,
+            bulletin=bulletin,
+            total=total,
+            choice=choice,
+            t=arrives,
+        )
     lead = runtime.settings.relay_lead_minutes
     try:
         queued = bulletins.send(

@@ -112,6 +112,14 @@ def _filter(
     )
 
 
+def _filter_communes(session: Session, admin: AdminUser) -> list[Area]:
+    """The communes the inbox can be narrowed to, by name: the official's own, or for an admin of every
+    commune those that have reflections (the whole country's would be thousands)."""
+    scope = accounts.scope(admin)
+    codes = scope if scope is not None else feedback.ticket_communes(session)
+    return sorted((a for code in codes if (a := areas.get_commune(code)) is not None), key=lambda a: a.name)
+
+
 @router.get("/feedback", response_class=HTMLResponse)
 def inbox(
     request: Request,
@@ -145,7 +153,7 @@ def inbox(
         status_labels=STATUS_LABELS,
         is_overdue=feedback.is_overdue,
         hours_left=feedback.hours_left,
-        scope=accounts.scope(admin),
+        filter_communes=_filter_communes(session, admin),
         link_code=request.query_params.get("link"),
         moved=request.query_params.get("moved"),
     )

@@ -166,13 +166,14 @@ def get_question_in_scope(session: Session, admin: AdminUser, question_id: int) 
 def questions_page(
     request: Request, session: SessionDep, admin: AdminDep, page: Annotated[int, Query(ge=1)] = 1
 ) -> Response:
-    """'Câu hỏi chưa có trả lời': people's questions waiting for an official, the longest waiting first,
-    each with where the person lives and what Loa Bản had answered or offered; and recent answers."""
+    """'Câu hỏi bà con gửi cán bộ': the questions people chose to send, waiting for an official, the longest
+    waiting first, each with where the person lives and what Loa Bản answered or offered; recent answers."""
     scope = accounts.scope(admin)
     waiting, total = qa.questions(
         session, QuestionStatus.open, scope, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
     )
     answered, _ = qa.questions(session, QuestionStatus.answered, scope, limit=20)
+    missed = qa.missed(session, scope)
     shown = waiting + answered
     return render(
         request,
@@ -182,8 +183,11 @@ def questions_page(
         page=Page(page, total),
         answered=answered,
         villages=areas.village_names(session, {q.village_id for q in shown if q.village_id is not None}),
+        missed=missed,
         entries=qa.entry_questions(
-            session, {e for q in waiting for e in [*q.offered, q.answered_with] if e is not None}
+            session,
+            {e for q in waiting for e in [*q.offered, q.answered_with] if e is not None}
+            | {m.entry_id for m in missed if m.entry_id is not None},
         ),
         waited=partial(waited, now=utcnow()),
         reasons=ForwardReason,

@@ -376,3 +376,16 @@ def test_the_audit_log_of_tickets_templates_and_qa_shows_no_raw_code(
         ": prestigious",
     ):
         assert raw not in page, raw
+
+
+def test_the_people_search_box_says_what_to_type_within_a_phones_width(
+    client: httpx.Client, db: Database
+) -> None:
+    """At 360 px the box shows about 20 characters ('Tìm theo tên hoặc mã l…' was cut off), and a channel
+    code means nothing to an officer: the hint is the name, in full."""
+    make_admin(db, "tinh")
+    login(client, "tinh")
+    page = client.get("/admin/people").text
+    hint = re.search(r'<input type="search" name="q"[^>]*placeholder="([^"]*)"', page)
+    assert hint is not None and hint.group(1) == "Tìm theo tên"
+    assert len(hint.group(1)) <= 20 and "mã kênh" not in page

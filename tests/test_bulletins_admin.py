@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -21,9 +23,11 @@ from bot.people.models import PersonRole
 from tests import factories
 from tests.drivers import TelegramDriver
 from tests.factories import wait_done
+from tests.fakes.gtts_api import FakeGoogleTTS
+from tests.fakes.server import LiveServer
 from tests.fakes.telegram_api import FakeBotAPI
 from tests.test_admin import csrf, login, make_admin
-from tests.test_bulletins import MUONG_TE, PHONG_THO, google, settings, telegram_person
+from tests.test_bulletins import MUONG_TE, PHONG_THO, bulletin_settings, google, settings, telegram_person
 
 __all__ = ["google", "settings"]  # fixtures this module shares with test_bulletins
 pytestmark = pytest.mark.skipif(not ffmpeg.available(), reason="needs ffmpeg (make system-deps)")
@@ -88,7 +92,12 @@ def test_an_admin_writes_previews_and_sends_a_bulletin_with_a_recording_and_a_pi
     url = made.headers["location"]
     page = wait_audio(client, url)
     assert page.count("<audio controls") == 2 and "Tải MP3 cho đài truyền thanh" in page
-    assert "Sẽ đến 2 người" in page and "recording" in page and "gtts:vi" in page
+    assert "Sẽ đến 2 người" in page and "Ghi âm của cán bộ, " in page
+    assert re.search(r"Giọng đọc máy của Google \(Tiếng Việt\), \d+ giây", page)
+    assert "recording" not in page and "gtts:" not in page, "what made the audio is said in words, not codes"
+    assert re.search(
+        r"Nguồn tin để đài truyền thanh xã tự nhận bản tin \(RSS\): <a [^>]+>Xã Phong Thổ</a>", page
+    )
     assert "Nếu gửi ngay bây giờ:" in page and "bà con:" in page
     assert "người có uy tín:" not in page, "no prestigious person in this audience: nobody waits for a lead"
     bulletin_id = int(url.rsplit("/", 1)[1])
@@ -105,6 +114,53 @@ def test_an_admin_writes_previews_and_sends_a_bulletin_with_a_recording_and_a_pi
     assert hm_voice.files["voice"] != vi_voice.files["voice"], "each language has its own audio"
     fragment = client.get(f"{url}/progress").text
     assert "Đã gửi xong" in fragment and "hx-get" not in fragment, "polling stops when done"
+
+
+def test_the_confirmation_says_when_the_quiet_hours_and_the_lead_let_the_bulletin_arrive(
+    database_url: str, db: Database, fake_telegram: FakeBotAPI, tmp_path: Path, google: FakeGoogleTTS
+) -> None:
+    """'Gửi cho 2 người?' alone hides that villagers get a late-evening bulletin only next morning."""
+    from bot.server import create_app
+
+    settings = bulletin_settings(
+        database_url,
+        fake_telegram,
+        tmp_path / "media",
+        google,
+        quiet_hours="21:00-06:00",
+        relay_lead_minutes=60,
+    )
+    elder = telegram_person(db)
+    telegram_person(db)
+    with db.transaction() as session:
+        found = people.get_by_urn(session, f"telegram:{elder}")
+        assert found is not None
+        found.role = PersonRole.prestigious
+    server = LiveServer(create_app(settings)).start()
+    try:
+        with httpx.Client(base_url=server.url, timeout=20) as client:
+            make_admin(db, "tinh")
+            login(client, "tinh")
+            made = create(
+                client, {"title": "Họp dân", "text_vi": "Tối mai họp dân.", "communes": str(PHONG_THO)}, {}
+            )
+            url = made.headers["location"]
+            wait_audio(client, url)
+            day = datetime.now(ZoneInfo(settings.timezone)).date() + timedelta(days=1)
+            choice = {"csrf_token": csrf(client.get(url)), "when": "at", "at": f"{day:%Y-%m-%d}T20:30"}
+            asked = " ".join(client.post(f"{url}/send", data=choice).text.split())
+            later = day + timedelta(days=1)
+            assert "Gửi cho 2 người?" in asked
+            assert (
+                f"Tin sẽ đến: người có uy tín: 20:30 {day:%d/%m} · "
+                f"bà con: 06:00 {later:%d/%m} vì giờ yên tĩnh"
+            ) in asked
+            at_once = " ".join(
+                client.post(f"{url}/send", data={**choice, "all_at_once": "true"}).text.split()
+            )
+            assert f"Tin sẽ đến: bà con: 20:30 {day:%d/%m}" in at_once and "người có uy tín:" not in at_once
+    finally:
+        server.stop()
 
 
 def test_a_corrupt_recording_is_a_clear_error_and_nothing_is_sent(

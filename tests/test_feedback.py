@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import re
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -264,6 +265,36 @@ def test_deadlines_count_working_days_and_overdue_tickets_stand_out(
     only_late = client.get("/admin/feedback", params={"overdue": "true"}).text
     assert late_code in only_late and on_time_code not in only_late
     assert "1 phản ánh quá hạn" in client.get("/admin").text, "the dashboard points at overdue tickets"
+
+
+def test_the_inbox_is_narrowed_to_one_of_the_officers_communes_chosen_by_name(
+    client: httpx.Client, db: Database
+) -> None:
+    """An officer does not know commune codes: the filter offers their communes by name."""
+    codes = []
+    for commune in (PHONG_THO, MUONG_TE):
+        chat = next(_chat_ids)
+        factories.add_person(db, f"telegram:{chat}", commune=commune, province=12)
+        with db.transaction() as session:
+            person_row = people.get_by_urn(session, f"telegram:{chat}")
+            assert person_row is not None
+            filing = feedback.Filing(1, "Đường lầy.")
+            codes.append(
+                feedback.file_ticket(session, person_row, f"telegram:{chat}", filing, datetime.now(VN)).code
+            )
+    make_admin(db, "xa", Role.commune_officer, communes=(PHONG_THO, MUONG_TE))
+    login(client, "xa")
+    inbox = client.get("/admin/feedback").text
+    assert "mã xã" not in inbox
+    picker = inbox[inbox.index('<select name="commune"') :].split("</select>")[0]
+    assert re.findall(r'<option value="(\d*)"[^>]*>([^<]+)</option>', picker) == [
+        ("", "Mọi xã"),
+        (str(MUONG_TE), "Xã Mường Tè"),
+        (str(PHONG_THO), "Xã Phong Thổ"),
+    ]
+    narrowed = client.get("/admin/feedback", params={"commune": MUONG_TE}).text
+    assert codes[1] in narrowed and codes[0] not in narrowed
+    assert f'<option value="{MUONG_TE}" selected>Xã Mường Tè</option>' in narrowed
 
 
 def test_an_officer_can_neither_read_nor_answer_a_ticket_outside_their_communes(

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from sqlalchemy import func, select
 
 from bot.db import Database
@@ -533,3 +534,33 @@ def test_button_labels_end_at_a_word(question: str) -> None:
     if shown != question:
         kept = shown.removesuffix("…")
         assert question.startswith(kept) and question[len(kept)] in " ,", f"cut mid-word: {shown!r}"
+
+
+# The localities whose plans the shipped entries cite, and the province each belongs to since the 2025 merger.
+PLAN_PROVINCES = {"Bắc Giang": 24, "Chiêm Hóa (Tuyên Quang)": 8, "Lai Châu": 12, "Bạch Thông (Bắc Kạn)": 19}
+
+
+def test_shipped_knowledge_never_claims_nationwide_what_a_locality_decided() -> None:
+    """The rule: a source document that names a province or district ('tỉnh …', 'huyện …') is that locality's
+    plan, and the entry carries an area holding the locality's province; so an entry shown as 'toàn quốc' (no
+    area) cites only national documents, such as a Decision of the Prime Minister or a resolution of the
+    National Assembly, with the plan that cites it named only in the section. Several documents in one source
+    come with one section each, in the same order, so each plan's section is shown beside it."""
+    from bot.config import PROJECT_ROOT
+
+    wrong = []
+    for path in sorted((PROJECT_ROOT / "content" / "knowledge").glob("*.yaml")):
+        for entry in yaml.safe_load(path.read_text(encoding="utf-8")):
+            documents = entry["source"]["document"].split("; ")
+            provinces = set(entry.get("area", {}).get("provinces", []))
+            for document in documents:
+                named = [code for place, code in PLAN_PROVINCES.items() if place in document]
+                if ("tỉnh " in document or "huyện " in document) and not named:
+                    wrong.append(f"{entry['id']}: a locality missing from PLAN_PROVINCES: {document}")
+                if named and not provinces.issuperset(named):
+                    wrong.append(
+                        f"{entry['id']}: cites {document} but holds in {sorted(provinces) or 'toàn quốc'}"
+                    )
+            if len(documents) > 1 and len(entry["source"]["section"].split("; ")) != len(documents):
+                wrong.append(f"{entry['id']}: {len(documents)} documents need as many sections")
+    assert wrong == []

@@ -443,6 +443,21 @@ def test_the_inbox_shows_where_and_how_long_each_question_waited_and_what_the_bo
     assert not {"not_covered", "unhelpful", "unsure", "typed"} & set(re.findall(r"\w+", page))
 
 
+def test_the_inbox_says_it_lists_the_questions_people_sent_not_all_unanswered_ones(
+    client: httpx.Client, db: Database
+) -> None:
+    """A question asked and not sent is not in the inbox, so the page must not claim to list what Loa Bản
+    could not answer."""
+    ask(db, "Câu hỏi đã gửi", timedelta(hours=1), reason=ForwardReason.unsure)
+    make_admin(db, "phongtho", Role.commune_officer, (3549,))
+    login(client, "phongtho")
+    page = client.get("/admin/questions").text
+    assert "<h1>Câu hỏi bà con gửi cán bộ" in page
+    assert "Những câu bà con đã bấm gửi cho cán bộ" in page
+    assert "Câu bà con hỏi mà không bấm gửi thì không có trong danh sách này." in page
+    assert "chưa chắc trả lời đúng" not in page
+
+
 def test_the_inbox_pages_when_many_wait(client: httpx.Client, db: Database) -> None:
     ids = [ask(db, f"Câu hỏi số {n}", timedelta(hours=40 - n)) for n in range(30)]
     make_admin(db, "tinh")

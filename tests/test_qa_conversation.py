@@ -248,3 +248,73 @@ def test_unanswered_to_answered_reaches_the_person(
     again = person.send(question)
     assert again[0].text.startswith("❓ Bạn hỏi: “Bò bị ốm thì gọi ai?”")
     assert "Gọi cán bộ thú y xã." in again[0].text and "📄 Nguồn: phongtho, Cán bộ xã" in again[0].text
+
+
+def test_a_source_from_several_plans_shows_each_plans_section_in_words(
+    person: Driver, db: Database, live: LiveServer
+) -> None:
+    """Sections read as 'mục III.1' beside their own plan, not a row of bare numbers after all the plans."""
+    with db.transaction() as session:
+        report = qa.import_rows(
+            session,
+            [
+                {
+                    "id": "hoc-may-lai-chau",
+                    "question": "Phụ nữ trong bản có được học may miễn phí không?",
+                    "answer": "Ở tỉnh Lai Châu, phụ nữ trong bản được học may miễn phí ở huyện.",
+                    "tags": ["Việc làm"],
+                    "source": {
+                        "document": "Kế hoạch A, tỉnh Lai Châu (mẫu); Kế hoạch B, huyện Phong Thổ (mẫu)",
+                        "section": "III.1 Nội dung; 1.3.2",
+                    },
+                    "area": {"provinces": [12]},
+                }
+            ],
+        )
+        assert not report.errors, report.errors
+    knowledge_of(live).warm()
+    answer = person.send("phu nu trong ban co duoc hoc may mien phi ko")[0]
+    assert (
+        "📄 Nguồn: Kế hoạch A, tỉnh Lai Châu (mẫu) (mục III.1 Nội dung); "
+        "Kế hoạch B, huyện Phong Thổ (mẫu) (mục 1.3.2)"
+    ) in answer.text
+    assert "📍 Áp dụng: Lai Châu" in answer.text
+
+
+def test_officials_see_what_loa_ban_could_not_answer_even_when_nobody_sent_it(
+    person: Driver, client: httpx.Client, db: Database
+) -> None:
+    """The questions inbox holds only what people chose to send; below it, the officer sees the villager's
+    own words each time Loa Bản had nothing, was unsure, or got a 👎, to know which entry to add or fix."""
+    from bot.accounts.models import Role
+    from tests.test_admin import login, make_admin
+
+    person.send("tro cap that nghiep duoc bao nhieu")
+    person.send("nha toi muon xin ho tro")
+    answer = person.send("ho tro cho ho ngheo")
+    answered_id = answer[0].buttons[1][1].removeprefix("qa_down:")
+    person.tap(f"qa_down:{answered_id}")
+    assert forwarded(db) == [], "nothing was sent to the officials"
+    make_admin(db, "phongtho", Role.commune_officer, (3549,))
+    make_admin(db, "khac", Role.commune_officer, (3445,))
+    with httpx.Client(base_url=str(client.base_url)) as officer:
+        login(officer, "phongtho")
+        page = officer.get("/admin/questions").text
+    assert "Không có câu hỏi nào đang chờ." in page
+    rows = [
+        " ".join(r.split()) for r in page[page.index('id="missed"') :].split("</table>")[0].split("<tr>")[2:]
+    ]
+    assert len(rows) == 3, rows
+    assert "ho tro cho ho ngheo" in rows[0] and "người hỏi báo là chưa đúng ý (👎)" in rows[0]
+    assert f'href="/admin/qa/{answered_id}"' in rows[0], "the entry that got the 👎"
+    assert "nha toi muon xin ho tro" in rows[1] and "Loa Bản chưa chắc nên chưa trả lời" in rows[1]
+    assert (
+        "tro cap that nghiep duoc bao nhieu" in rows[2] and "Loa Bản chưa có thông tin về việc này" in rows[2]
+    )
+    assert all("Xã Phong Thổ" in r for r in rows)
+    with httpx.Client(base_url=str(client.base_url)) as other:
+        login(other, "khac")
+        elsewhere = other.get("/admin/questions").text
+    assert 'id="missed"' not in elsewhere and "tro cap that nghiep" not in elsewhere, (
+        "only the officer's communes"
+    )

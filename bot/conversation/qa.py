@@ -6,6 +6,8 @@ topics. Only entries that are published, valid today and hold for the person's p
 
 from __future__ import annotations
 
+import re
+
 from bot.areas import service as areas
 from bot.conversation import onboarding
 from bot.conversation.picker import page_arg, paged
@@ -147,7 +149,7 @@ def show_answer(ctx: Context, entry: QAEntry, others: list[QAEntry], *, question
     translated = entry.translations.get(ctx.person.language or "") or {}
     answer = translated.get("answer") or entry.answer
     lines = [_("❓ Bạn hỏi: “{question}”").format(question=_question(ctx, entry)), "", answer, ""]
-    source = " – ".join(p for p in (entry.source_document, entry.source_section) if p)
+    source = source_line(ctx, entry)
     if source:
         lines.append(_("📄 Nguồn: {source}").format(source=source))
     lines.append(_("📍 Áp dụng: {area}").format(area=area_name(ctx, entry)))
@@ -162,6 +164,25 @@ def show_answer(ctx: Context, entry: QAEntry, others: list[QAEntry], *, question
     )
     if others:
         ctx.reply(_("Có thể bạn cũng muốn hỏi:"), [*_question_buttons(ctx, others[:2]), *_way_back(ctx)])
+
+
+def source_line(ctx: Context, entry: QAEntry) -> str:
+    """The documents cited, each with its own sections read as 'mục III.1' rather than bare numbers: an
+    entry written from several plans lists one section per plan, in order, so each plan gets its own."""
+    documents = [d.strip() for d in entry.source_document.split(";") if d.strip()]
+    sections = [_section(ctx, s) for s in entry.source_section.split(";") if s.strip()]
+    if len(documents) > 1 and len(documents) == len(sections):
+        return "; ".join(f"{d} ({s})" for d, s in zip(documents, sections, strict=True))
+    return " – ".join(p for p in ("; ".join(documents), "; ".join(dict.fromkeys(sections))) if p)
+
+
+def _section(ctx: Context, section: str) -> str:
+    """A plan's section as a reader says it: a bare number such as 'III.1' or 'Mục II.2' becomes 'mục …'."""
+    section = section.strip()
+    bare = section.removeprefix("Mục ").removeprefix("mục ")
+    if bare != section or re.match(r"(?:[IVX]+|\d+)[.)\s]", bare):
+        return ctx._("mục {section}").format(section=bare)
+    return section
 
 
 def area_name(ctx: Context, entry: QAEntry) -> str:

@@ -211,6 +211,12 @@ def get_all(session: Session, flt: TicketFilter, *, offset: int, limit: int) -> 
     return list(session.scalars(stmt.order_by(*order).offset(offset).limit(limit))), total
 
 
+def ticket_communes(session: Session) -> list[int]:
+    """The communes that have reflections: what a filter over the whole country can offer by name."""
+    stmt = select(Ticket.commune_code).where(Ticket.commune_code.is_not(None)).distinct()
+    return [code for code in session.scalars(stmt) if code is not None]
+
+
 def in_scope(ticket: Ticket, communes: Collection[int] | None) -> bool:
     """Whether an admin limited to these communes may read and answer the ticket."""
     return communes is None or ticket.commune_code in communes

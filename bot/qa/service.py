@@ -6,11 +6,12 @@ import hashlib
 from collections import Counter
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any, cast
 
 import numpy as np
-from sqlalchemy import ColumnElement, CursorResult, and_, case, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, String, and_, case, exists, func, or_, select, update
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -18,6 +19,7 @@ from bot.areas import service as areas
 from bot.db import utcnow
 from bot.errors import Refusal
 from bot.i18n import mark
+from bot.messages.models import Direction, Message
 from bot.people.models import Person
 from bot.qa.engine import Entry
 from bot.qa.models import EntryStatus, ForwardReason, OpenQuestion, PassageVector, QAEntry, QuestionStatus
@@ -332,6 +334,60 @@ def questions(
     else:
         stmt = stmt.order_by(OpenQuestion.answered_at.desc(), OpenQuestion.id.desc())
     return list(session.scalars(stmt.offset(offset).limit(limit))), total
+
+
+@dataclass(frozen=True)
+class Missed:
+    """A question Loa Bản could not answer well, in the person's own words, whether or not they sent it."""
+
+    text: str
+    reason: ForwardReason  # not_covered, unsure or unhelpful (the 👎 came after an answer)
+    entry_id: str | None  # the entry that got the 👎
+    commune_code: int | None
+    at: datetime
+
+
+def missed(session: Session, commune_codes: Collection[int] | None, *, limit: int = 20) -> list[Missed]:
+    """The latest times Loa Bản offered to send a question on, read back from the stored messages: the
+    offer carries the 'qa_send' button, with 'topics' when it had nothing, 'menu' after a 👎 (the answer
+    before it names the entry), neither when unsure; the person's words are what they sent before."""
+    stmt = (
+        select(Message.id, Message.urn, Message.payload, Message.created_at, Person.commune_code)
+        .join(Person, Person.id == Message.person_id)
+        .where(Message.direction == Direction.outbound, sql_cast(Message.payload, String).like("%qa_send%"))
+        .order_by(Message.id.desc())
+        .limit(limit)
+    )
+    if commune_codes is not None:
+        stmt = stmt.where(Person.commune_code.in_(commune_codes))
+    found = []
+    for offer_id, urn, payload, at, commune in session.execute(stmt).all():
+        buttons = [str(b.get("payload", "")) for b in (payload or {}).get("buttons", [])]
+        asked_before, reason, entry = offer_id, ForwardReason.unsure, None
+        if "topics" in buttons:
+            reason = ForwardReason.not_covered
+        elif "menu" in buttons:
+            reason = ForwardReason.unhelpful
+            answer = _last(session, urn, Direction.outbound, offer_id, "%qa_down:%")
+            if answer is not None:
+                asked_before = answer.id
+                taps = [str(b.get("payload", "")) for b in (answer.payload or {}).get("buttons", [])]
+                entry = next((t.removeprefix("qa_down:") for t in taps if t.startswith("qa_down:")), None)
+        asked = _last(session, urn, Direction.inbound, asked_before)
+        if asked is None or asked.kind != "text" or not asked.text:
+            continue
+        found.append(Missed(asked.text, reason, entry, commune, at))
+    return found
+
+
+def _last(
+    session: Session, urn: str, direction: Direction, before: int, payload_like: str | None = None
+) -> Message | None:
+    """The last message of one address and direction before another, optionally by what its payload holds."""
+    stmt = select(Message).where(Message.urn == urn, Message.direction == direction, Message.id < before)
+    if payload_like is not None:
+        stmt = stmt.where(sql_cast(Message.payload, String).like(payload_like))
+    return session.scalars(stmt.order_by(Message.id.desc()).limit(1)).first()
 
 
 def entry_questions(session: Session, entry_ids: Collection[str]) -> dict[str, str]:

@@ -134,7 +134,7 @@ def test_saying_no_keeps_no_name_yet_bulletins_and_answers_still_come(
     assert found.display_name == "" and found.declined_at is not None
     assert found.consent_version == notice.PRIVACY_VERSION and found.commune_code == PHONG_THO
 
-    answer = person.send("Già làng, trưởng bản có vai trò gì trong chương trình?")
+    answer = person.send("Quyết định 1719 của Thủ tướng phê duyệt chương trình nào?")
     assert answer[0].text.startswith("❓ Bạn hỏi:")
     send_bulletin(db, settings)
     wait_for_text(person, BULLETIN_TEXT)
