@@ -279,9 +279,10 @@ def test_the_inbox_is_narrowed_to_one_of_the_officers_communes_chosen_by_name(
             person_row = people.get_by_urn(session, f"telegram:{chat}")
             assert person_row is not None
             filing = feedback.Filing(1, "Đường lầy.")
-            codes.append(
-                feedback.file_ticket(session, person_row, f"telegram:{chat}", filing, datetime.now(VN)).code
+            ticket = feedback.create(
+                session, person=person_row, urn=f"telegram:{chat}", filing=filing, now=datetime.now(VN)
             )
+            codes.append(ticket.code)
     make_admin(db, "xa", Role.commune_officer, communes=(PHONG_THO, MUONG_TE))
     login(client, "xa")
     inbox = client.get("/admin/feedback").text
