@@ -17,6 +17,21 @@ STEP_PROVINCE = "onboarding.province"
 STEP_COMMUNE = "onboarding.commune"
 STEP_VILLAGE = "onboarding.village"
 STEP_CONSENT = "onboarding.consent"
+# Whole messages (folded) that mean 'take me to the menu' wherever the person is, not a question.
+MENU_WORDS = frozenset(
+    {
+        "menu",
+        "menu chinh",
+        "mo menu",
+        "ve menu",
+        "quay lai",
+        "quay ve",
+        "tro ve",
+        "tro lai",
+        "☰",
+        "☰ menu chinh",
+    }
+)
 
 
 def start(ctx: Context) -> None:
@@ -351,6 +366,11 @@ def menu(ctx: Context) -> None:
     show_menu(ctx)
 
 
+def is_menu_word(text: str) -> bool:
+    """Whether a whole message asks for the menu ('Menu', 'mở menu', 'quay lại', '☰')."""
+    return fold(text).strip(" .!?") in MENU_WORDS
+
+
 def reprompt(ctx: Context) -> None:
     """Show again what the person can do now: the pending onboarding step, else the menu."""
     steps = {
@@ -385,6 +405,7 @@ def register(router: Router) -> None:
     router.button("consent", consent)
     router.button("menu", menu, onboarded_only=True)
     router.command("menu", menu, onboarded_only=True)
+    router.typed(is_menu_word, menu, onboarded_only=True)
     router.step(STEP_PROVINCE, type_province)
     router.step(STEP_COMMUNE, type_commune)
     router.step(STEP_VILLAGE, type_village)
