@@ -9,10 +9,11 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 import time
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,7 @@ REFLECTION = f"Cầu treo bản Nậm Xe gãy một nhịp. Gọi cho tôi: {PHO
 QUESTION = "Con trâu nhà tôi bị lạc ở rừng Pa Pe thì báo ai?"
 BULLETIN_TEXT = "Thứ Hai tuần sau xã tiêm phòng lở mồm long móng cho trâu bò."
 _chat_ids = itertools.count(9_300_001)
+NOTICE_DAY = date.fromisoformat(notice.NOTICE_DATE).strftime("%d/%m/%Y")  # as a Vietnamese reader sees it
 
 
 @pytest.fixture
@@ -345,7 +347,8 @@ def test_my_data_is_summed_up_and_handed_over_whole(
     assert text.startswith("Loa Bản đang giữ về bạn:")
     assert f"Tên: {name or 'không có'}" in text and "Ngôn ngữ: Tiếng Việt" in text
     assert "Nơi ở: Xã Phong Thổ, Lai Châu" in text and "Vai trò: người dân" in text
-    assert f"(bản {notice.PRIVACY_VERSION})" in text and "Đồng ý điều khoản lúc" in text
+    assert f"(thông báo bản ngày {NOTICE_DAY})" in text and "Đồng ý lưu dữ liệu lúc" in text
+    assert notice.PRIVACY_VERSION not in text, "a date, not the raw version"
     assert f"Phản ánh: 1 ({code})" in text and "Câu hỏi gửi cán bộ: 0" in text
     assert data["person"]["name"] == name and data["person"]["commune"] == "Xã Phong Thổ"
     assert data["person"]["consent_version"] == notice.PRIVACY_VERSION and data["person"]["consented_at"]
@@ -370,6 +373,40 @@ def test_my_data_is_summed_up_and_handed_over_whole(
     assert client.get("/privacy/export/" + "x" * 43).status_code == 404
 
 
+def test_a_person_who_said_no_is_told_the_same_true_thing_everywhere(person: Driver, db: Database) -> None:
+    person.send("/start")
+    person.tap("lang:vi")
+    person.send("lai chau")
+    if any(p == "vil:0" for _l, p in person.send("phong tho")[-1].buttons):
+        person.tap("vil:0")
+    said = person.tap("consent:no")[0].text
+    assert "tin nhắn bạn gửi không được giữ lại" not in said, "the rows are kept, only their text goes"
+    assert "Nội dung tin nhắn không được giữ lại" in said and "chỉ ghi là đã có một tin nhắn" in said
+    assert "⚙️ Cài đặt → «✅ Đồng ý lưu dữ liệu»" in said
+    assert ("✅ Đồng ý lưu dữ liệu", "consent_ask") in person.tap("settings")[-1].buttons, "named as told"
+
+    road = person.tap("fb")[-1].payload("Đường sá")
+    person.tap(road)
+    person.send(REFLECTION)
+    asked = person.tap("fb_done")[-1]
+    assert "hay ẩn danh?" not in asked.text, "no choice is offered where there is none"
+    assert "sẽ được gửi ẩn danh" in asked.text and "chưa đồng ý cho Loa Bản lưu dữ liệu" in asked.text
+    assert asked.buttons == [("🙈 Gửi ẩn danh", "fb_send:anon")]
+    assert "Mã phản ánh: PA-" in person.tap("fb_send:anon")[0].text
+
+    person.tap("settings")
+    summary = person.tap("my_data")[0].text
+    counted = re.search(
+        r"Tin nhắn: (\d+) bạn gửi, (\d+) Loa Bản gửi; nội dung của (\d+) tin không được giữ", summary
+    )
+    assert counted is not None, summary
+    received, sent, unkept = map(int, counted.groups())
+    assert 0 < unkept <= received + sent, "the rows are counted, their content said to be gone"
+    assert "chỉ ghi là đã có tin nhắn, để đếm" in summary
+    assert "Không đồng ý lưu dữ liệu lúc" in summary and f"(thông báo bản ngày {NOTICE_DAY})" in summary
+    assert notice.PRIVACY_VERSION not in summary
+
+
 def test_the_notice_is_asked_again_when_it_changes(person: Driver, db: Database) -> None:
     onboard(person)
     before = stored(db, person.urn)
@@ -381,11 +418,11 @@ def test_the_notice_is_asked_again_when_it_changes(person: Driver, db: Database)
     with db.transaction() as session:  # as if they had agreed to an earlier text
         session.execute(update(Person).values(consent_version="2026-01-01.0badc0de"))
     asked = person.send("xin chào")
-    assert asked[-1].text.startswith("Loa Bản đã thay đổi điều khoản về dữ liệu của bạn.")
+    assert asked[-1].text.startswith("Loa Bản đã thay đổi thông báo về việc lưu dữ liệu của bạn.")
     assert [p for _l, p in asked[-1].buttons] == ["consent:yes", "consent:no"]
     assert "ngừng nhận tin hoặc xóa dữ liệu" in asked[-1].text and "/stop" not in asked[-1].text
     again = person.tap("fb")
-    assert "đã thay đổi điều khoản" in again[-1].text, "nothing else before the answer"
+    assert "đã thay đổi thông báo" in again[-1].text, "nothing else before the answer"
     agreed = person.tap("consent:yes")
     assert agreed[0].text == "Cảm ơn bạn đã đồng ý." and ("⚙️ Cài đặt", "settings") in agreed[-1].buttons
     after = stored(db, person.urn)

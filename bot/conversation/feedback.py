@@ -217,15 +217,21 @@ def done(ctx: Context) -> None:
             columns=2,
         )
         return
+    if not ctx.person.consented:  # never asked for a name or number to keep: told why it goes anonymously
+        ctx.reply(
+            _(
+                "Phản ánh này sẽ được gửi ẩn danh, vì bạn chưa đồng ý cho Loa Bản lưu dữ liệu nên Loa Bản "
+                "không giữ tên bạn. Cán bộ chỉ thấy nơi ở và nội dung; bạn vẫn nhận được trả lời ở đây."
+            ),
+            [Button(_("🙈 Gửi ẩn danh"), "fb_send:anon")],
+        )
+        return
     ctx.reply(
         _(
             "Gửi kèm tên của bạn, hay ẩn danh? Ẩn danh: cán bộ chỉ thấy nơi ở và nội dung, không thấy tên; "
             "bạn vẫn nhận được trả lời ở đây."
         ),
-        # Someone who said no to the privacy notice is never asked for a name or number to keep.
-        [Button(_("👤 Gửi kèm tên"), "fb_send:named"), Button(_("🙈 Gửi ẩn danh"), "fb_send:anon")]
-        if ctx.person.consented
-        else [Button(_("🙈 Gửi ẩn danh"), "fb_send:anon")],
+        [Button(_("👤 Gửi kèm tên"), "fb_send:named"), Button(_("🙈 Gửi ẩn danh"), "fb_send:anon")],
     )
 
 

@@ -296,7 +296,7 @@ def ask_consent(ctx: Context, *, changed: bool = False) -> None:
     ctx.goto(STEP_CONSENT)
     text = _(NOTICE)
     if changed:
-        text = _("Loa Bản đã thay đổi điều khoản về dữ liệu của bạn. Xin bạn đọc lại:") + "\n" + text
+        text = _("Loa Bản đã thay đổi thông báo về việc lưu dữ liệu của bạn. Xin bạn đọc lại:") + "\n" + text
     ctx.reply(text, [Button(_("✅ Tôi đồng ý"), "consent:yes"), Button(_("❌ Không đồng ý"), "consent:no")])
 
 
@@ -327,11 +327,12 @@ def consent(ctx: Context) -> None:
     privacy.decline(ctx.person)
     text = _(
         "Không sao. Loa Bản không giữ tên bạn. Để gửi bản tin và trả lời câu hỏi, Loa Bản chỉ giữ ngôn ngữ, "
-        "nơi ở và địa chỉ trò chuyện của bạn; tin nhắn bạn gửi không được giữ lại sau khi đã trả lời, trừ "
-        "câu hỏi hay phản ánh bạn chọn gửi cho cán bộ.\n"
+        "nơi ở và địa chỉ trò chuyện của bạn. Nội dung tin nhắn không được giữ lại sau khi đã trả lời, chỉ "
+        "ghi là đã có một tin nhắn để đếm số tin; câu hỏi hay phản ánh bạn chọn gửi cho cán bộ thì "
+        "được giữ.\n"
         "Khi chưa đồng ý, bạn vẫn nhận bản tin, hỏi đáp và gửi phản ánh ẩn danh, nhưng không thể gửi kèm tên "
         "hay số điện thoại để cán bộ gọi lại.\n"
-        "Khi nào muốn đồng ý, bạn vào ⚙️ Cài đặt → «✅ Đồng ý điều khoản»."
+        "Khi nào muốn đồng ý, bạn vào ⚙️ Cài đặt → «✅ Đồng ý lưu dữ liệu»."
     )
     if had_consented:
         text += "\n" + _(

@@ -4,7 +4,7 @@ anything else when its text changed since they agreed."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -52,15 +52,15 @@ def my_data(ctx: Context) -> None:
         n for n in (village, commune.name if commune else "", province.name if province else "") if n
     )
     if person.consented_at is not None:
-        consent = _("Đồng ý điều khoản lúc {time} (bản {version})").format(
-            time=_when(ctx, person.consented_at), version=person.consent_version
+        consent = _("Đồng ý lưu dữ liệu lúc {time} (thông báo bản ngày {day})").format(
+            time=_when(ctx, person.consented_at), day=_notice_day(ctx)
         )
     elif person.declined_at is not None:
-        consent = _("Không đồng ý điều khoản lúc {time} (bản {version}): không giữ tên bạn").format(
-            time=_when(ctx, person.declined_at), version=person.consent_version
-        )
+        consent = _(
+            "Không đồng ý lưu dữ liệu lúc {time} (thông báo bản ngày {day}): không giữ tên bạn"
+        ).format(time=_when(ctx, person.declined_at), day=_notice_day(ctx))
     else:
-        consent = _("Chưa trả lời điều khoản")
+        consent = _("Chưa trả lời về việc lưu dữ liệu")
     codes = ", ".join(held.tickets[:SHOWN_CODES]) + ("…" if len(held.tickets) > SHOWN_CODES else "")
     lines = [
         _("Tên: {name}").format(name=person.display_name or _("không có")),
@@ -69,7 +69,14 @@ def my_data(ctx: Context) -> None:
         _("Vai trò: {role}").format(role=_(ROLES[person.role])),
         consent,
         _("Địa chỉ trò chuyện: {apps}").format(apps=", ".join(people.app_name(c) for c in held.channels)),
-        _("Tin nhắn: {received} bạn gửi, {sent} Loa Bản gửi").format(received=held.received, sent=held.sent),
+        _("Tin nhắn: {received} bạn gửi, {sent} Loa Bản gửi").format(received=held.received, sent=held.sent)
+        + (
+            _("; nội dung của {n} tin không được giữ, chỉ ghi là đã có tin nhắn, để đếm").format(
+                n=held.unkept
+            )
+            if held.unkept
+            else ""
+        ),
         _("Câu hỏi gửi cán bộ: {n}").format(n=held.questions),
         _("Phản ánh: {n}").format(n=len(held.tickets)) + (f" ({codes})" if codes else ""),
         _("Bản tin đã gửi đến bạn: {n}").format(n=held.bulletins),
@@ -99,6 +106,16 @@ def _when(ctx: Context, moment: datetime) -> str:
     """A stored time as the person reads it: local hour and date."""
     local = moment.astimezone(ZoneInfo(ctx.settings.timezone))
     return f"{local:%H:%M} {format_day(local, ctx.person.language)}"
+
+
+def _notice_day(ctx: Context) -> str:
+    """The day the notice the person answered took effect, as a date they read (its version is a date and
+    a digest of the text)."""
+    day = (ctx.person.consent_version or "").split(".", 1)[0]
+    try:
+        return format_day(date.fromisoformat(day), ctx.person.language)
+    except ValueError:
+        return day or "—"
 
 
 def erase(ctx: Context) -> None:

@@ -140,6 +140,7 @@ class Holdings:
     channels: list[str]
     received: int  # messages they sent
     sent: int  # messages Loa Bản sent them
+    unkept: int  # of those, messages kept only as a count: what was said went once answered (no consent)
     questions: int
     tickets: list[str]  # codes, newest first
     bulletins: int
@@ -159,6 +160,8 @@ def holdings(session: Session, person: Person) -> Holdings:
         channels=sorted({identity.channel for identity in person.identities}),
         received=int(counts.get(Direction.inbound, 0)),
         sent=int(counts.get(Direction.outbound, 0)),
+        unkept=session.scalar(select(func.count()).where(Message.person_id == person.id, Message.text == ""))
+        or 0,
         questions=session.scalar(select(func.count()).where(OpenQuestion.person_id == person.id)) or 0,
         tickets=list(
             session.scalars(
