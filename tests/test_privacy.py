@@ -209,13 +209,18 @@ def test_erasing_deletes_what_is_mine_and_keeps_what_officials_count(
     person.tap("settings")
     asked = person.tap("erase")
     assert "Sẽ xóa: tên, ngôn ngữ, nơi ở, địa chỉ trò chuyện, tin nhắn, câu hỏi" in asked[-1].text
-    assert "Nghị định 13/2023/NĐ-CP" in asked[-1].text and "không thể hoàn tác" in asked[-1].text
+    assert "Nghị định 13/2023/NĐ-CP cho bạn quyền yêu cầu xóa" in asked[-1].text
+    assert "theo quy định" not in asked[-1].text, "the decree does not require the statistics kept"
+    assert "không thể hoàn tác" in asked[-1].text and "chờ trả lời" not in asked[-1].text, "it was answered"
     done = person.tap("erase_yes")
     said = done[0].text
     assert said.startswith(
         "Đã xóa: tên, ngôn ngữ, nơi ở, địa chỉ trò chuyện, tin nhắn, câu hỏi, nội dung phản ánh, ghi âm, ảnh"
     )
-    assert "Vẫn giữ, không kèm tên bạn: loại phản ánh, xã, trạng thái và ngày gửi của 1 phản ánh" in said
+    assert (
+        "Loa Bản giữ lại, không gắn với bạn: loại phản ánh, xã, trạng thái và ngày gửi của 1 phản ánh" in said
+    )
+    assert "cán bộ thống kê công việc" in said and "Nghị định" not in said
     assert "Các bản tin đã gửi đến bạn vẫn được đếm, không kèm tên bạn" in said
     assert said.endswith("Muốn dùng lại, bạn chỉ cần nhắn một tin bất kỳ.") and "/start" not in said
 
@@ -405,6 +410,20 @@ def test_a_person_who_said_no_is_told_the_same_true_thing_everywhere(person: Dri
     assert "chỉ ghi là đã có tin nhắn, để đếm" in summary
     assert "Không đồng ý lưu dữ liệu lúc" in summary and f"(thông báo bản ngày {NOTICE_DAY})" in summary
     assert notice.PRIVACY_VERSION not in summary
+
+
+def test_erasing_says_which_reflections_close_unanswered(person: Driver, db: Database) -> None:
+    onboard(person)
+    file_reflection(person)
+    with db.transaction() as session:
+        code = session.scalars(select(Ticket.code)).one()
+    person.tap("settings")
+    asked = person.tap("erase")[-1].text
+    assert f"1 phản ánh đang chờ trả lời ({code}) sẽ được đóng lại và không có câu trả lời" in asked
+    said = person.tap("erase_yes")[0].text
+    assert f"Đã đóng 1 phản ánh chưa được trả lời ({code})." in said
+    with db.transaction() as session:
+        assert session.scalars(select(Ticket.status)).one() == "closed"
 
 
 def test_the_notice_is_asked_again_when_it_changes(person: Driver, db: Database) -> None:

@@ -119,17 +119,33 @@ def _notice_day(ctx: Context) -> str:
 
 
 def erase(ctx: Context) -> None:
-    """Ask before erasing, saying what goes and what stays: deletion cannot be undone."""
+    """Ask before erasing, saying what goes, which reflections close unanswered and what stays: deletion
+    cannot be undone."""
     _ = ctx._
-    ctx.reply(
+    lines = [
+        _("Xóa dữ liệu của bạn? Nghị định 13/2023/NĐ-CP cho bạn quyền yêu cầu xóa dữ liệu của mình."),
         _(
-            "Xóa dữ liệu của bạn?\n"
             "Sẽ xóa: tên, ngôn ngữ, nơi ở, địa chỉ trò chuyện, tin nhắn, câu hỏi, nội dung phản ánh, ghi âm, "
-            "ảnh, video, tệp và vị trí.\n"
-            "Vẫn giữ, không kèm tên bạn: loại phản ánh, xã, trạng thái và ngày gửi, và số bản tin đã gửi đến "
-            "bạn — để thống kê theo quy định (Nghị định 13/2023/NĐ-CP).\n"
-            "Việc này không thể hoàn tác."
+            "ảnh, video, tệp và vị trí."
         ),
+    ]
+    waiting = privacy.awaiting_answer(ctx.session, ctx.person)
+    if waiting:
+        lines.append(
+            _(
+                "{n} phản ánh đang chờ trả lời ({codes}) sẽ được đóng lại và không có câu trả lời, vì "
+                "không còn ai để nhận."
+            ).format(n=len(waiting), codes=", ".join(waiting))
+        )
+    lines += [
+        _(
+            "Loa Bản giữ lại, không gắn với bạn: loại phản ánh, xã, trạng thái và ngày gửi, và số bản tin đã "
+            "gửi đến bạn — để cán bộ thống kê công việc."
+        ),
+        _("Việc này không thể hoàn tác."),
+    ]
+    ctx.reply(
+        "\n".join(lines),
         [Button(_("🗑 Có, xóa hết"), "erase_yes"), Button(_("↩ Không, quay lại"), "menu")],
     )
 
@@ -137,6 +153,7 @@ def erase(ctx: Context) -> None:
 def erase_confirmed(ctx: Context) -> None:
     """Erase the person, then say exactly what was deleted and what was kept without their name, and why."""
     _ = ctx._
+    waiting = privacy.awaiting_answer(ctx.session, ctx.person)
     kept = privacy.erase(ctx.session, Path(ctx.settings.media_dir), ctx.person)
     ctx.deleted = True
     lines = [
@@ -145,11 +162,17 @@ def erase_confirmed(ctx: Context) -> None:
             "ảnh, video, tệp và vị trí của bạn."
         )
     ]
+    if waiting:
+        lines.append(
+            _("Đã đóng {n} phản ánh chưa được trả lời ({codes}).").format(
+                n=len(waiting), codes=", ".join(waiting)
+            )
+        )
     if kept.tickets:
         lines.append(
             _(
-                "Vẫn giữ, không kèm tên bạn: loại phản ánh, xã, trạng thái và ngày gửi của {n} phản ánh — để "
-                "thống kê theo quy định (Nghị định 13/2023/NĐ-CP)."
+                "Loa Bản giữ lại, không gắn với bạn: loại phản ánh, xã, trạng thái và ngày gửi của {n} phản "
+                "ánh — để cán bộ thống kê công việc."
             ).format(n=kept.tickets)
         )
     if kept.deliveries:
