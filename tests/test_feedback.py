@@ -174,6 +174,18 @@ def test_a_reflection_with_voice_photo_and_location_is_answered_and_reopened_onc
     assert "Đã báo phòng Kinh tế." in history and "Cầu vẫn chưa sửa." in history
 
 
+def test_the_prompt_invites_only_what_the_app_can_send(person: Driver) -> None:
+    road = person.tap("fb")[-1].payload("Đường sá")
+    asked = person.tap(road)[-1].text
+    empty = person.tap("fb_done")[0].text
+    if isinstance(person, WebDriver):  # no recorder in the web chat: a recording or photo goes with 📎
+        assert "tin nhắn thoại" not in asked and "bấm 📎 để gửi kèm ảnh hay tệp ghi âm" in asked
+        assert "bấm 📍 để gửi vị trí" in asked and "bấm 📎" in empty and "gửi ghi âm" not in empty
+    else:
+        assert "gửi tin nhắn thoại" in asked and "📎" not in asked
+        assert "Hãy gõ chữ, gửi ghi âm hoặc ảnh." in empty
+
+
 def test_anonymous_reflections_hide_the_sender_but_answers_still_reach_them(
     person: Driver, client: httpx.Client, db: Database
 ) -> None:

@@ -84,9 +84,16 @@ def chose_category(ctx: Context) -> None:
         start(ctx)
         return
     ctx.goto(STEP_COMPOSE, category=category.id, text="", files=[], lat=None, lon=None)
-    ask = _(
-        "Bạn hãy gửi nội dung: gõ chữ, gửi tin nhắn thoại (nói bằng tiếng nào cũng được), ảnh, và vị trí "
-        "nếu cần. Gửi xong thì bấm «Xong, gửi đi»."
+    ask = (
+        _(
+            "Bạn hãy gửi nội dung: gõ chữ, gửi tin nhắn thoại (nói bằng tiếng nào cũng được), ảnh, và vị trí "
+            "nếu cần. Gửi xong thì bấm «Xong, gửi đi»."
+        )
+        if ctx.records_voice
+        else _(
+            "Bạn hãy gửi nội dung: gõ chữ, bấm 📎 để gửi kèm ảnh hay tệp ghi âm (nói bằng tiếng nào cũng "
+            "được), và bấm 📍 để gửi vị trí nếu cần. Gửi xong thì bấm «Xong, gửi đi»."
+        )
     )
     if category.deadline_hours:
         ask = f"{_(EMERGENCY_NUMBERS)}\n\n{ask}"
@@ -207,7 +214,12 @@ def done(ctx: Context) -> None:
         return
     ctx.goto(STEP_COMPOSE, **data)
     if not data.get("text") and not data.get("files") and data.get("lat") is None:
-        ctx.reply(_("Bạn chưa gửi nội dung nào. Hãy gõ chữ, gửi ghi âm hoặc ảnh."), _compose_buttons(ctx))
+        empty = (
+            _("Bạn chưa gửi nội dung nào. Hãy gõ chữ, gửi ghi âm hoặc ảnh.")
+            if ctx.records_voice
+            else _("Bạn chưa gửi nội dung nào. Hãy gõ chữ, hoặc bấm 📎 để gửi kèm ảnh hay tệp ghi âm.")
+        )
+        ctx.reply(empty, _compose_buttons(ctx))
         return
     if ctx.person.role == PersonRole.prestigious and data.get("for") is None:
         ctx.reply(

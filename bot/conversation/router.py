@@ -17,6 +17,9 @@ if TYPE_CHECKING:
     from bot.qa.knowledge import Knowledge
 
 Handler = Callable[["Context"], None]
+# Kinds of chat address whose app has a voice-message button; elsewhere (the web chat) a recording or a
+# photo is attached as a file with 📎.
+VOICE_CHANNELS = frozenset({"telegram", "zalo"})
 
 
 @dataclass
@@ -39,6 +42,11 @@ class Context:
     def _(self) -> Callable[[str], str]:
         """Translate into the person's language (Vietnamese until they choose)."""
         return self.catalogs.gettext(self.person.language)
+
+    @property
+    def records_voice(self) -> bool:
+        """Whether the app the person writes from records voice messages, so texts invite only what it has."""
+        return self.inbound.urn.split(":", 1)[0] in VOICE_CHANNELS
 
     @property
     def arg(self) -> str:
