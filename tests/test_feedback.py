@@ -186,6 +186,30 @@ def test_the_prompt_invites_only_what_the_app_can_send(person: Driver) -> None:
         assert "Hãy gõ chữ, gửi ghi âm hoặc ảnh." in empty
 
 
+def test_a_danger_filed_as_routine_is_asked_once_whether_it_is_an_emergency(
+    person: Driver, db: Database
+) -> None:
+    file_reflection(person, text="Sat lo dat lap duong vao ban, nha ong Pao bi nut.")  # typed without marks
+    asked = person.tap("fb_done")[-1]
+    assert asked.text.startswith("Việc này có khẩn cấp không?") and "🚨 Khẩn cấp" in asked.text
+    moved = person.tap(asked.payload("Có, chuyển sang Khẩn cấp"))
+    assert "113" in moved[0].text and "ẩn danh" in moved[-1].text, (
+        "the emergency numbers, then filing goes on"
+    )
+    person.tap("fb_send:anon")
+    ticket = ticket_of(db, person.urn)
+    with db.transaction() as session:
+        category = feedback.get_category(session, ticket.category_id or 0)
+        assert category is not None and category.deadline_hours and ticket.due_at is not None
+
+    file_reflection(person, text="Trời mưa to, lũ về làm ngập ruộng ngô.")
+    again = person.tap("fb_done")[-1]
+    assert "khẩn cấp" in again.text
+    kept = person.tap(again.payload("Không, gửi như đã chọn"))
+    assert "khẩn cấp" not in kept[-1].text and "ẩn danh" in kept[-1].text
+    assert "khẩn cấp" not in person.tap("fb_done")[-1].text, "asked once"
+
+
 def test_anonymous_reflections_hide_the_sender_but_answers_still_reach_them(
     person: Driver, client: httpx.Client, db: Database
 ) -> None:

@@ -221,6 +221,8 @@ def done(ctx: Context) -> None:
         )
         ctx.reply(empty, _compose_buttons(ctx))
         return
+    if _asked_if_urgent(ctx):
+        return
     if ctx.person.role == PersonRole.prestigious and data.get("for") is None:
         ctx.reply(
             _("Ông/bà phản ánh thay cho khoảng bao nhiêu người?"),
@@ -245,6 +247,43 @@ def done(ctx: Context) -> None:
         ),
         [Button(_("👤 Gửi kèm tên"), "fb_send:named"), Button(_("🙈 Gửi ẩn danh"), "fb_send:anon")],
     )
+
+
+def _asked_if_urgent(ctx: Context) -> bool:
+    """A reflection whose words speak of a danger but filed under an ordinary category is asked, once,
+    whether it is an emergency, offering to move it where officials are told at once; True when asked."""
+    _ = ctx._
+    data = ctx.person.state_data
+    if data.get("urgent_asked") or not feedback.sounds_urgent(data.get("text", "")):
+        return False
+    chosen = feedback.get_category(ctx.session, int(data.get("category") or 0))
+    urgent = feedback.urgent_category(ctx.session)
+    if urgent is None or chosen is None or chosen.deadline_hours:
+        return False
+    ctx.goto(STEP_COMPOSE, **(data | {"urgent_asked": True}))
+    ctx.reply(
+        _(
+            "Việc này có khẩn cấp không? Nếu có người, nhà cửa hay đường đi đang gặp nguy hiểm, bạn chuyển "
+            "phản ánh sang mục «🚨 {label}» để cán bộ xã được báo ngay."
+        ).format(label=_(urgent.label)),
+        [
+            Button(_("🚨 Có, chuyển sang Khẩn cấp"), f"fb_urgent:{urgent.id}"),
+            Button(_("Không, gửi như đã chọn"), "fb_urgent:no"),
+        ],
+    )
+    return True
+
+
+def urgent(ctx: Context) -> None:
+    """'fb_urgent:<category id>|no': the answer to 'is this an emergency?'; then filing goes on."""
+    if ctx.person.state not in FILING_STEPS:
+        start(ctx)
+        return
+    moved = feedback.get_category(ctx.session, int(ctx.arg)) if ctx.arg.isdigit() else None
+    if moved is not None and moved.active and moved.deadline_hours:
+        ctx.goto(STEP_COMPOSE, **(ctx.person.state_data | {"category": moved.id}))
+        ctx.reply(ctx._(EMERGENCY_NUMBERS))
+    done(ctx)
 
 
 def for_whom(ctx: Context) -> None:
@@ -488,6 +527,7 @@ def register(router: Router) -> None:
     router.button("fb_cat", chose_category, onboarded_only=True)
     router.button("fb_done", done, onboarded_only=True)
     router.button("fb_for", for_whom, onboarded_only=True)
+    router.button("fb_urgent", urgent, onboarded_only=True)
     router.button("fb_send", send, onboarded_only=True)
     router.button("fb_phone", chose_phone, onboarded_only=True)
     router.button("fb_mine", mine, onboarded_only=True)
