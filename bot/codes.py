@@ -26,6 +26,7 @@ CHAT_ALLOWED = 5  # wrong codes one chat (or one person) may type before being s
 ADDRESS_ALLOWED = 20  # wrong codes from one network address (many phones share one behind a carrier's NAT)
 KIND_ALLOWED = 500  # wrong codes of one kind from everyone within the window before all are slowed
 NOT_CODE = re.compile(r"[^A-Z0-9]")
+JUST_CODE = re.compile(r"[A-Za-z0-9\s\-–—.]+")  # a message with nothing but a code in it, however spaced
 
 
 def one_time_code(prefix: str) -> str:
@@ -43,6 +44,19 @@ def normalized(prefix: str, typed: str) -> str:
         return prefix + body
     cut = CODE_GROUPS[0]
     return f"{prefix}{body[:cut]}-{body[cut:]}"
+
+
+def typed_prefix(text: str, prefixes: tuple[str, ...]) -> str | None:
+    """Which of these kinds of code a whole message is ('lb k7xq3 m9pac' is an 'LB-' code), so a person
+    can send a code alone, without a command; None when the message is anything else."""
+    if not JUST_CODE.fullmatch(text.strip()):
+        return None
+    body = NOT_CODE.sub("", text.upper())
+    for prefix in prefixes:
+        letters = NOT_CODE.sub("", prefix)
+        if body.startswith(letters) and len(body) == len(letters) + sum(CODE_GROUPS):
+            return prefix
+    return None
 
 
 class CodeAttempt(Base):

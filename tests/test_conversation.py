@@ -199,6 +199,46 @@ def test_free_text_after_onboarding_gets_the_menu(person: Driver) -> None:
     assert replies[-1].buttons and replies[-1].text.startswith("Bạn cần gì")
 
 
+def test_words_for_the_menu_open_it_wherever_the_person_is(person: Driver) -> None:
+    onboard(person)
+    for typed in ("menu", "Menu", "mở menu", "Quay lại", "trở về", "☰"):
+        replies = person.send(typed)
+        assert replies[-1].text == "Bạn cần gì? Bấm vào một nút:", typed
+        assert not any("chưa có thông tin" in r.text for r in replies), typed
+    person.tap("fb")
+    person.send("quay lai")  # in the middle of a reflection, without diacritics
+    assert person.screen().text == "Bạn cần gì? Bấm vào một nút:"
+
+
+CHANNELS = ("telegram", "zalo", "web")
+
+
+def test_a_link_code_sent_alone_joins_a_new_app_to_the_same_person(
+    person: Driver,
+    client: httpx.Client,
+    fake_telegram: FakeBotAPI,
+    fake_zalo: FakeZalo,
+    db: Database,
+) -> None:
+    other = next(c for c in CHANNELS if c != person.urn.split(":")[0])
+    elsewhere = on_channel(other, client, fake_telegram, db, next(_chat_ids), fake_zalo)
+    onboard(elsewhere)
+    elsewhere.tap("settings")
+    offered = elsewhere.tap("link_me")[0].text
+    assert "/" not in offered and "ứng dụng kia" not in offered, "no command, no 'the other app'"
+    assert "gửi mã này cho Loa Bản" in offered
+    code = next(word for word in offered.split() if word.startswith("LB-"))
+    linked = person.send(code.lower().replace("-", " "))  # the very first message, typed loosely
+    assert "Đã nối" in linked[0].text
+    with db.transaction() as session:
+        joined = people.get_by_urn(session, person.urn)
+        assert joined is not None and joined.commune_code == PHONG_THO
+        assert sorted(people.urns_of(session, joined)) == sorted([person.urn, elsewhere.urn])
+    person.tap("fb")  # an onboarded person at a step: a code is still a code, not the reflection's text
+    failed = person.send(code)
+    assert "Mã liên kết không đúng" in failed[0].text and "/" not in failed[0].text, "a code works once"
+
+
 def test_every_message_in_and_out_is_stored(person: Driver, db: Database) -> None:
     onboard(person)
     with db.transaction() as session:

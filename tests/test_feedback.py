@@ -178,6 +178,42 @@ def test_a_reflection_with_voice_photo_and_location_is_answered_and_reopened_onc
     assert "Đã báo phòng Kinh tế." in history and "Cầu vẫn chưa sửa." in history
 
 
+def test_the_prompt_invites_only_what_the_app_can_send(person: Driver) -> None:
+    road = person.tap("fb")[-1].payload("Đường sá")
+    asked = person.tap(road)[-1].text
+    empty = person.tap("fb_done")[0].text
+    if isinstance(person, WebDriver):  # no recorder in the web chat: a recording or photo goes with 📎
+        assert "tin nhắn thoại" not in asked and "bấm 📎 để gửi kèm ảnh hay tệp ghi âm" in asked
+        assert "bấm 📍 để gửi vị trí" in asked and "bấm 📎" in empty and "gửi ghi âm" not in empty
+    else:
+        assert "gửi tin nhắn thoại" in asked and "📎" not in asked
+        assert "Hãy gõ chữ, gửi ghi âm hoặc ảnh." in empty
+
+
+def test_a_danger_filed_as_routine_is_asked_once_whether_it_is_an_emergency(
+    person: Driver, db: Database
+) -> None:
+    file_reflection(person, text="Sat lo dat lap duong vao ban, nha ong Pao bi nut.")  # typed without marks
+    asked = person.tap("fb_done")[-1]
+    assert asked.text.startswith("Việc này có khẩn cấp không?") and "🚨 Khẩn cấp" in asked.text
+    moved = person.tap(asked.payload("Có, chuyển sang Khẩn cấp"))
+    assert "113" in moved[0].text and "ẩn danh" in moved[-1].text, (
+        "the emergency numbers, then filing goes on"
+    )
+    person.tap("fb_send:anon")
+    ticket = ticket_of(db, person.urn)
+    with db.transaction() as session:
+        category = category_service.get(session, category_id=ticket.category_id or 0)
+        assert category is not None and category.deadline_hours and ticket.due_at is not None
+
+    file_reflection(person, text="Trời mưa to, lũ về làm ngập ruộng ngô.")
+    again = person.tap("fb_done")[-1]
+    assert "khẩn cấp" in again.text
+    kept = person.tap(again.payload("Không, gửi như đã chọn"))
+    assert "khẩn cấp" not in kept[-1].text and "ẩn danh" in kept[-1].text
+    assert "khẩn cấp" not in person.tap("fb_done")[-1].text, "asked once"
+
+
 def test_anonymous_reflections_hide_the_sender_but_answers_still_reach_them(
     person: Driver, client: httpx.Client, db: Database
 ) -> None:
@@ -390,7 +426,8 @@ def test_officials_who_linked_their_chat_are_told_of_new_reflections(
     assert "Mã liên kết không đúng" in official.send(f"/link {code}")[0].text, "a code works once"
 
     file_reflection(person, text="Đường vào bản sạt lở.")
-    person.tap("fb_done")
+    asked = person.tap("fb_done")[-1]  # a landslide under 'Đường sá': asked once whether it is urgent
+    person.tap(asked.payload("Không, gửi như đã chọn"))
     send_named(person)
     ticket = ticket_of(db, person.urn)
     told = wait_for_text(official, ticket.code)

@@ -9,10 +9,11 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 import time
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,7 @@ REFLECTION = f"Cầu treo bản Nậm Xe gãy một nhịp. Gọi cho tôi: {PHO
 QUESTION = "Con trâu nhà tôi bị lạc ở rừng Pa Pe thì báo ai?"
 BULLETIN_TEXT = "Thứ Hai tuần sau xã tiêm phòng lở mồm long móng cho trâu bò."
 _chat_ids = itertools.count(9_300_001)
+NOTICE_DAY = date.fromisoformat(notice.NOTICE_DATE).strftime("%d/%m/%Y")  # as a Vietnamese reader sees it
 
 
 @pytest.fixture
@@ -207,13 +209,18 @@ def test_erasing_deletes_what_is_mine_and_keeps_what_officials_count(
     person.tap("settings")
     asked = person.tap("erase")
     assert "Sẽ xóa: tên, ngôn ngữ, nơi ở, địa chỉ trò chuyện, tin nhắn, câu hỏi" in asked[-1].text
-    assert "Nghị định 13/2023/NĐ-CP" in asked[-1].text and "không thể hoàn tác" in asked[-1].text
+    assert "Nghị định 13/2023/NĐ-CP cho bạn quyền yêu cầu xóa" in asked[-1].text
+    assert "theo quy định" not in asked[-1].text, "the decree does not require the statistics kept"
+    assert "không thể hoàn tác" in asked[-1].text and "chờ trả lời" not in asked[-1].text, "it was answered"
     done = person.tap("erase_yes")
     said = done[0].text
     assert said.startswith(
         "Đã xóa: tên, ngôn ngữ, nơi ở, địa chỉ trò chuyện, tin nhắn, câu hỏi, nội dung phản ánh, ghi âm, ảnh"
     )
-    assert "Vẫn giữ, không kèm tên bạn: loại phản ánh, xã, trạng thái và ngày gửi của 1 phản ánh" in said
+    assert (
+        "Loa Bản giữ lại, không gắn với bạn: loại phản ánh, xã, trạng thái và ngày gửi của 1 phản ánh" in said
+    )
+    assert "cán bộ thống kê công việc" in said and "Nghị định" not in said
     assert "Các bản tin đã gửi đến bạn vẫn được đếm, không kèm tên bạn" in said
     assert said.endswith("Muốn dùng lại, bạn chỉ cần nhắn một tin bất kỳ.") and "/start" not in said
 
@@ -345,7 +352,8 @@ def test_my_data_is_summed_up_and_handed_over_whole(
     assert text.startswith("Loa Bản đang giữ về bạn:")
     assert f"Tên: {name or 'không có'}" in text and "Ngôn ngữ: Tiếng Việt" in text
     assert "Nơi ở: Xã Phong Thổ, Lai Châu" in text and "Vai trò: người dân" in text
-    assert f"(bản {notice.PRIVACY_VERSION})" in text and "Đồng ý điều khoản lúc" in text
+    assert f"(thông báo bản ngày {NOTICE_DAY})" in text and "Đồng ý lưu dữ liệu lúc" in text
+    assert notice.PRIVACY_VERSION not in text, "a date, not the raw version"
     assert f"Phản ánh: 1 ({code})" in text and "Câu hỏi gửi cán bộ: 0" in text
     assert data["person"]["name"] == name and data["person"]["commune"] == "Xã Phong Thổ"
     assert data["person"]["consent_version"] == notice.PRIVACY_VERSION and data["person"]["consented_at"]
@@ -370,6 +378,54 @@ def test_my_data_is_summed_up_and_handed_over_whole(
     assert client.get("/privacy/export/" + "x" * 43).status_code == 404
 
 
+def test_a_person_who_said_no_is_told_the_same_true_thing_everywhere(person: Driver, db: Database) -> None:
+    person.send("/start")
+    person.tap("lang:vi")
+    person.send("lai chau")
+    if any(p == "vil:0" for _l, p in person.send("phong tho")[-1].buttons):
+        person.tap("vil:0")
+    said = person.tap("consent:no")[0].text
+    assert "tin nhắn bạn gửi không được giữ lại" not in said, "the rows are kept, only their text goes"
+    assert "Nội dung tin nhắn không được giữ lại" in said and "chỉ ghi là đã có một tin nhắn" in said
+    assert "⚙️ Cài đặt → «✅ Đồng ý lưu dữ liệu»" in said
+    assert ("✅ Đồng ý lưu dữ liệu", "consent_ask") in person.tap("settings")[-1].buttons, "named as told"
+
+    road = person.tap("fb")[-1].payload("Đường sá")
+    person.tap(road)
+    person.send(REFLECTION)
+    asked = person.tap("fb_done")[-1]
+    assert "hay ẩn danh?" not in asked.text, "no choice is offered where there is none"
+    assert "sẽ được gửi ẩn danh" in asked.text and "chưa đồng ý cho Loa Bản lưu dữ liệu" in asked.text
+    assert asked.buttons == [("🙈 Gửi ẩn danh", "fb_send:anon")]
+    assert "Mã phản ánh: PA-" in person.tap("fb_send:anon")[0].text
+
+    person.tap("settings")
+    summary = person.tap("my_data")[0].text
+    counted = re.search(
+        r"Tin nhắn: (\d+) bạn gửi, (\d+) Loa Bản gửi; nội dung của (\d+) tin không được giữ", summary
+    )
+    assert counted is not None, summary
+    received, sent, unkept = map(int, counted.groups())
+    assert 0 < unkept <= received + sent, "the rows are counted, their content said to be gone"
+    assert "chỉ ghi là đã có tin nhắn, để đếm" in summary
+    assert "Không đồng ý lưu dữ liệu lúc" in summary and f"(thông báo bản ngày {NOTICE_DAY})" in summary
+    assert notice.PRIVACY_VERSION not in summary
+
+
+def test_erasing_says_which_reflections_close_unanswered(person: Driver, db: Database) -> None:
+    onboard(person)
+    file_reflection(person)
+    with db.transaction() as session:
+        code = session.scalars(select(Ticket.code)).one()
+    person.tap("settings")
+    asked = person.tap("erase")[-1].text
+    assert f"1 phản ánh đang chờ trả lời ({code}) sẽ được đóng lại và không có câu trả lời" in asked
+    said = person.tap("erase_yes")[0].text
+    assert f"Đã đóng 1 phản ánh chưa được trả lời ({code})." in said
+    with db.transaction() as session:
+        assert session.scalars(select(Ticket.status)).one() == "closed"
+
+
 def test_the_notice_is_asked_again_when_it_changes(person: Driver, db: Database) -> None:
     onboard(person)
     before = stored(db, person.urn)
@@ -381,11 +437,11 @@ def test_the_notice_is_asked_again_when_it_changes(person: Driver, db: Database)
     with db.transaction() as session:  # as if they had agreed to an earlier text
         session.execute(update(Person).values(consent_version="2026-01-01.0badc0de"))
     asked = person.send("xin chào")
-    assert asked[-1].text.startswith("Loa Bản đã thay đổi điều khoản về dữ liệu của bạn.")
+    assert asked[-1].text.startswith("Loa Bản đã thay đổi thông báo về việc lưu dữ liệu của bạn.")
     assert [p for _l, p in asked[-1].buttons] == ["consent:yes", "consent:no"]
     assert "ngừng nhận tin hoặc xóa dữ liệu" in asked[-1].text and "/stop" not in asked[-1].text
     again = person.tap("fb")
-    assert "đã thay đổi điều khoản" in again[-1].text, "nothing else before the answer"
+    assert "đã thay đổi thông báo" in again[-1].text, "nothing else before the answer"
     agreed = person.tap("consent:yes")
     assert agreed[0].text == "Cảm ơn bạn đã đồng ý." and ("⚙️ Cài đặt", "settings") in agreed[-1].buttons
     after = stored(db, person.urn)

@@ -21,6 +21,12 @@ def test_page_is_small_and_self_contained(client: httpx.Client) -> None:
     assert len(page.content) < 12_000, "fits a slow link"
 
 
+def test_the_file_and_location_buttons_are_named_in_words(client: httpx.Client) -> None:
+    page = client.get("/chat").text  # without an emoji font 📎 and 📍 alone are blank boxes
+    assert 'title="Gửi ảnh, ghi âm">📎 Tệp</button>' in page
+    assert 'title="Gửi vị trí">📍 Vị trí</button>' in page
+
+
 @pytest.mark.parametrize(
     ("body", "status", "fragment"),
     [

@@ -18,7 +18,7 @@ def settings(ctx: Context) -> None:
         if ctx.person.subscribed
         else Button(_("🔔 Nhận bản tin trở lại"), "resume")
     )
-    agree = [] if ctx.person.consented else [Button(_("✅ Đồng ý điều khoản"), "consent_ask")]
+    agree = [] if ctx.person.consented else [Button(_("✅ Đồng ý lưu dữ liệu"), "consent_ask")]
     ctx.reply(
         _("Cài đặt: bạn muốn thay đổi gì?"),
         [

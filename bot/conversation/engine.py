@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
-from bot.conversation.router import Context, Route, Router
+from bot.conversation.router import Context, Route, Router, Typed
 from bot.conversation.types import AfterSend, Inbound, Outcome, Outgoing
 from bot.i18n import Catalogs
 from bot.messages import service as messages
@@ -96,7 +96,11 @@ class Conversation:
     def dispatch(self, ctx: Context) -> None:
         """Route by kind: commands, buttons, text at a step, free text, or a polite 'I can't read that'."""
         inbound, router = ctx.inbound, self.router
-        if ctx.is_new and inbound.command not in router.before_onboarding:
+        typed = router.typed_for(inbound)
+        first_contact = inbound.command in router.before_onboarding or (
+            typed is not None and typed.first_contact
+        )
+        if ctx.is_new and not first_contact:
             self._run(ctx, router.commands["start"])
             return
         if router.gate is not None and router.gate(ctx):
@@ -116,7 +120,7 @@ class Conversation:
                 return
             self._run(ctx, button_route)
         elif inbound.kind == "text":
-            self._text(ctx)
+            self._text(ctx, typed)
         elif inbound.kind in ("media", "location") and ctx.person.state in router.media_steps:
             router.media_steps[ctx.person.state](ctx)
         elif inbound.kind in ("media", "location") and ctx.person.onboarded:
@@ -130,8 +134,9 @@ class Conversation:
             ctx.reply(_("Loa Bản hiện chỉ đọc được chữ và nút bấm. Bạn hãy gõ chữ hoặc bấm nút nhé."))
             self.reprompt(ctx)
 
-    def _text(self, ctx: Context) -> None:
-        """Typed text means what the current step expects, else it goes to the free-text handler."""
+    def _text(self, ctx: Context, typed: Typed | None) -> None:
+        """Typed text that means the same everywhere (a code, 'menu') comes first; else it means what the
+        current step expects, else it goes to the free-text handler."""
         _ = ctx._
         if len(ctx.inbound.text) > self.settings.max_text_length:
             ctx.reply(
@@ -139,6 +144,9 @@ class Conversation:
                     limit=self.settings.max_text_length
                 )
             )
+            return
+        if typed is not None:
+            self._run(ctx, typed.route)
             return
         step = self.router.steps.get(ctx.person.state)
         if step is not None:

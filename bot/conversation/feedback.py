@@ -85,9 +85,16 @@ def chose_category(ctx: Context) -> None:
         start(ctx)
         return
     ctx.goto(STEP_COMPOSE, category=category.id, text="", files=[], lat=None, lon=None)
-    ask = _(
-        "Bạn hãy gửi nội dung: gõ chữ, gửi tin nhắn thoại (nói bằng tiếng nào cũng được), ảnh, và vị trí "
-        "nếu cần. Gửi xong thì bấm «Xong, gửi đi»."
+    ask = (
+        _(
+            "Bạn hãy gửi nội dung: gõ chữ, gửi tin nhắn thoại (nói bằng tiếng nào cũng được), ảnh, và vị trí "
+            "nếu cần. Gửi xong thì bấm «Xong, gửi đi»."
+        )
+        if ctx.records_voice
+        else _(
+            "Bạn hãy gửi nội dung: gõ chữ, bấm 📎 để gửi kèm ảnh hay tệp ghi âm (nói bằng tiếng nào cũng "
+            "được), và bấm 📍 để gửi vị trí nếu cần. Gửi xong thì bấm «Xong, gửi đi»."
+        )
     )
     if category.deadline_hours:
         ask = f"{_(EMERGENCY_NUMBERS)}\n\n{ask}"
@@ -208,7 +215,14 @@ def done(ctx: Context) -> None:
         return
     ctx.goto(STEP_COMPOSE, **data)
     if not data.get("text") and not data.get("files") and data.get("lat") is None:
-        ctx.reply(_("Bạn chưa gửi nội dung nào. Hãy gõ chữ, gửi ghi âm hoặc ảnh."), _compose_buttons(ctx))
+        empty = (
+            _("Bạn chưa gửi nội dung nào. Hãy gõ chữ, gửi ghi âm hoặc ảnh.")
+            if ctx.records_voice
+            else _("Bạn chưa gửi nội dung nào. Hãy gõ chữ, hoặc bấm 📎 để gửi kèm ảnh hay tệp ghi âm.")
+        )
+        ctx.reply(empty, _compose_buttons(ctx))
+        return
+    if _asked_if_urgent(ctx):
         return
     if ctx.person.role == PersonRole.prestigious and data.get("for") is None:
         ctx.reply(
@@ -218,16 +232,59 @@ def done(ctx: Context) -> None:
             columns=2,
         )
         return
+    if not ctx.person.consented:  # never asked for a name or number to keep: told why it goes anonymously
+        ctx.reply(
+            _(
+                "Phản ánh này sẽ được gửi ẩn danh, vì bạn chưa đồng ý cho Loa Bản lưu dữ liệu nên Loa Bản "
+                "không giữ tên bạn. Cán bộ chỉ thấy nơi ở và nội dung; bạn vẫn nhận được trả lời ở đây."
+            ),
+            [Button(_("🙈 Gửi ẩn danh"), "fb_send:anon")],
+        )
+        return
     ctx.reply(
         _(
             "Gửi kèm tên của bạn, hay ẩn danh? Ẩn danh: cán bộ chỉ thấy nơi ở và nội dung, không thấy tên; "
             "bạn vẫn nhận được trả lời ở đây."
         ),
-        # Someone who said no to the privacy notice is never asked for a name or number to keep.
-        [Button(_("👤 Gửi kèm tên"), "fb_send:named"), Button(_("🙈 Gửi ẩn danh"), "fb_send:anon")]
-        if ctx.person.consented
-        else [Button(_("🙈 Gửi ẩn danh"), "fb_send:anon")],
+        [Button(_("👤 Gửi kèm tên"), "fb_send:named"), Button(_("🙈 Gửi ẩn danh"), "fb_send:anon")],
     )
+
+
+def _asked_if_urgent(ctx: Context) -> bool:
+    """A reflection whose words speak of a danger but filed under an ordinary category is asked, once,
+    whether it is an emergency, offering to move it where officials are told at once; True when asked."""
+    _ = ctx._
+    data = ctx.person.state_data
+    if data.get("urgent_asked") or not feedback.sounds_urgent(data.get("text", "")):
+        return False
+    chosen = category_service.get(ctx.session, category_id=int(data.get("category") or 0))
+    urgent = category_service.urgent(ctx.session)
+    if urgent is None or chosen is None or chosen.deadline_hours:
+        return False
+    ctx.goto(STEP_COMPOSE, **(data | {"urgent_asked": True}))
+    ctx.reply(
+        _(
+            "Việc này có khẩn cấp không? Nếu có người, nhà cửa hay đường đi đang gặp nguy hiểm, bạn chuyển "
+            "phản ánh sang mục «🚨 {label}» để cán bộ xã được báo ngay."
+        ).format(label=_(urgent.label)),
+        [
+            Button(_("🚨 Có, chuyển sang Khẩn cấp"), f"fb_urgent:{urgent.id}"),
+            Button(_("Không, gửi như đã chọn"), "fb_urgent:no"),
+        ],
+    )
+    return True
+
+
+def urgent(ctx: Context) -> None:
+    """'fb_urgent:<category id>|no': the answer to 'is this an emergency?'; then filing goes on."""
+    if ctx.person.state not in FILING_STEPS:
+        start(ctx)
+        return
+    moved = category_service.get(ctx.session, category_id=int(ctx.arg)) if ctx.arg.isdigit() else None
+    if moved is not None and moved.active and moved.deadline_hours:
+        ctx.goto(STEP_COMPOSE, **(ctx.person.state_data | {"category": moved.id}))
+        ctx.reply(ctx._(EMERGENCY_NUMBERS))
+    done(ctx)
 
 
 def for_whom(ctx: Context) -> None:
@@ -473,6 +530,7 @@ def register(router: Router) -> None:
     router.button("fb_cat", chose_category, onboarded_only=True)
     router.button("fb_done", done, onboarded_only=True)
     router.button("fb_for", for_whom, onboarded_only=True)
+    router.button("fb_urgent", urgent, onboarded_only=True)
     router.button("fb_send", send, onboarded_only=True)
     router.button("fb_phone", chose_phone, onboarded_only=True)
     router.button("fb_mine", mine, onboarded_only=True)

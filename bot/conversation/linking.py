@@ -10,6 +10,8 @@ from bot.conversation.router import Context, Router
 from bot.conversation.types import Button
 from bot.people import service as people
 
+PREFIXES = ("LB-", "LK-")
+
 
 def offer(ctx: Context) -> None:
     """Settings → 'use Loa Bản on another app': a code to send from there."""
@@ -18,8 +20,9 @@ def offer(ctx: Context) -> None:
     onboarding.back_to_menu(
         ctx,
         _(
-            "Để dùng Loa Bản trên cả Zalo và Telegram như một người: mở Loa Bản trên ứng dụng kia và gửi\n"
-            "/link {code}\n(mã dùng một lần, trong 30 phút). Bản tin sẽ đến ứng dụng bạn nhắn gần nhất."
+            "Để dùng Loa Bản trên cả Zalo và Telegram như một người: mở Loa Bản trên Zalo hoặc Telegram và "
+            "gửi mã này cho Loa Bản:\n{code}\n(mã dùng một lần, trong 30 phút). Bản tin sẽ đến nơi bạn nhắn "
+            "gần nhất."
         ).format(code=code),
     )
 
@@ -38,10 +41,24 @@ def slowed(ctx: Context, kind: str) -> bool:
 
 
 def link(ctx: Context) -> None:
-    """'/link CODE': LB- codes join this chat to a person, LK- codes to an official's admin account."""
-    _ = ctx._
+    """'/link CODE' (kept for those who learnt it) is the same as sending the code alone."""
     parts = ctx.inbound.text.split(maxsplit=1)
-    code = parts[1].strip().upper() if len(parts) > 1 else ""
+    _redeem(ctx, parts[1].strip().upper() if len(parts) > 1 else "")
+
+
+def typed_code(ctx: Context) -> None:
+    """A message that is just a link code, however typed: nobody has to learn a command."""
+    _redeem(ctx, ctx.inbound.text.strip().upper())
+
+
+def is_link_code(text: str) -> bool:
+    """Whether a whole message is a code to join a chat to a person (LB-) or to an official (LK-)."""
+    return codes.typed_prefix(text, PREFIXES) is not None
+
+
+def _redeem(ctx: Context, code: str) -> None:
+    """LB- codes join this chat to a person, LK- codes to an official's admin account."""
+    _ = ctx._
     kind = "LB" if code.startswith("LB") else "LK"
     if code and slowed(ctx, kind):
         return
@@ -66,10 +83,12 @@ def link(ctx: Context) -> None:
             return
     if code:
         codes.record_failure(ctx.session, kind, ctx.inbound.urn, ctx.person.id, origin=ctx.inbound.origin)
-    ctx.reply(_("Mã liên kết không đúng hoặc đã hết hạn. Hãy tạo mã mới rồi gửi lại: /link MÃ"))
+    ctx.reply(_("Mã liên kết không đúng hoặc đã hết hạn. Hãy tạo mã mới rồi gửi mã đó cho Loa Bản."))
 
 
 def register(router: Router) -> None:
-    """The /link command (allowed as someone's very first message) and the settings button."""
+    """A code sent alone or with /link (either allowed as someone's very first message), and the settings
+    button."""
     router.command("link", link, first_contact=True)
+    router.typed(is_link_code, typed_code, first_contact=True)
     router.button("link_me", offer, onboarded_only=True)

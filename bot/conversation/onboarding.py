@@ -18,6 +18,21 @@ STEP_PROVINCE = "onboarding.province"
 STEP_COMMUNE = "onboarding.commune"
 STEP_VILLAGE = "onboarding.village"
 STEP_CONSENT = "onboarding.consent"
+# Whole messages (folded) that mean 'take me to the menu' wherever the person is, not a question.
+MENU_WORDS = frozenset(
+    {
+        "menu",
+        "menu chinh",
+        "mo menu",
+        "ve menu",
+        "quay lai",
+        "quay ve",
+        "tro ve",
+        "tro lai",
+        "☰",
+        "☰ menu chinh",
+    }
+)
 
 
 def start(ctx: Context) -> None:
@@ -284,7 +299,7 @@ def ask_consent(ctx: Context, *, changed: bool = False) -> None:
     ctx.goto(STEP_CONSENT)
     text = _(NOTICE)
     if changed:
-        text = _("Loa Bản đã thay đổi điều khoản về dữ liệu của bạn. Xin bạn đọc lại:") + "\n" + text
+        text = _("Loa Bản đã thay đổi thông báo về việc lưu dữ liệu của bạn. Xin bạn đọc lại:") + "\n" + text
     ctx.reply(text, [Button(_("✅ Tôi đồng ý"), "consent:yes"), Button(_("❌ Không đồng ý"), "consent:no")])
 
 
@@ -315,11 +330,12 @@ def consent(ctx: Context) -> None:
     privacy.decline(ctx.person)
     text = _(
         "Không sao. Loa Bản không giữ tên bạn. Để gửi bản tin và trả lời câu hỏi, Loa Bản chỉ giữ ngôn ngữ, "
-        "nơi ở và địa chỉ trò chuyện của bạn; tin nhắn bạn gửi không được giữ lại sau khi đã trả lời, trừ "
-        "câu hỏi hay phản ánh bạn chọn gửi cho cán bộ.\n"
+        "nơi ở và địa chỉ trò chuyện của bạn. Nội dung tin nhắn không được giữ lại sau khi đã trả lời, chỉ "
+        "ghi là đã có một tin nhắn để đếm số tin; câu hỏi hay phản ánh bạn chọn gửi cho cán bộ thì "
+        "được giữ.\n"
         "Khi chưa đồng ý, bạn vẫn nhận bản tin, hỏi đáp và gửi phản ánh ẩn danh, nhưng không thể gửi kèm tên "
         "hay số điện thoại để cán bộ gọi lại.\n"
-        "Khi nào muốn đồng ý, bạn vào ⚙️ Cài đặt → «✅ Đồng ý điều khoản»."
+        "Khi nào muốn đồng ý, bạn vào ⚙️ Cài đặt → «✅ Đồng ý lưu dữ liệu»."
     )
     if had_consented:
         text += "\n" + _(
@@ -352,6 +368,11 @@ def menu(ctx: Context) -> None:
     """The 'menu' button, from anywhere, leaves the current step."""
     ctx.goto("")
     show_menu(ctx)
+
+
+def is_menu_word(text: str) -> bool:
+    """Whether a whole message asks for the menu ('Menu', 'mở menu', 'quay lại', '☰')."""
+    return fold(text).strip(" .!?") in MENU_WORDS
 
 
 def reprompt(ctx: Context) -> None:
@@ -388,6 +409,7 @@ def register(router: Router) -> None:
     router.button("consent", consent)
     router.button("menu", menu, onboarded_only=True)
     router.command("menu", menu, onboarded_only=True)
+    router.typed(is_menu_word, menu, onboarded_only=True)
     router.step(STEP_PROVINCE, type_province)
     router.step(STEP_COMMUNE, type_commune)
     router.step(STEP_VILLAGE, type_village)

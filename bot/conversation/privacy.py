@@ -4,7 +4,7 @@ anything else when its text changed since they agreed."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -52,15 +52,15 @@ def my_data(ctx: Context) -> None:
         n for n in (village, commune.name if commune else "", province.name if province else "") if n
     )
     if person.consented_at is not None:
-        consent = _("Đồng ý điều khoản lúc {time} (bản {version})").format(
-            time=_when(ctx, person.consented_at), version=person.consent_version
+        consent = _("Đồng ý lưu dữ liệu lúc {time} (thông báo bản ngày {day})").format(
+            time=_when(ctx, person.consented_at), day=_notice_day(ctx)
         )
     elif person.declined_at is not None:
-        consent = _("Không đồng ý điều khoản lúc {time} (bản {version}): không giữ tên bạn").format(
-            time=_when(ctx, person.declined_at), version=person.consent_version
-        )
+        consent = _(
+            "Không đồng ý lưu dữ liệu lúc {time} (thông báo bản ngày {day}): không giữ tên bạn"
+        ).format(time=_when(ctx, person.declined_at), day=_notice_day(ctx))
     else:
-        consent = _("Chưa trả lời điều khoản")
+        consent = _("Chưa trả lời về việc lưu dữ liệu")
     codes = ", ".join(held.tickets[:SHOWN_CODES]) + ("…" if len(held.tickets) > SHOWN_CODES else "")
     lines = [
         _("Tên: {name}").format(name=person.display_name or _("không có")),
@@ -69,7 +69,14 @@ def my_data(ctx: Context) -> None:
         _("Vai trò: {role}").format(role=_(ROLES[person.role])),
         consent,
         _("Địa chỉ trò chuyện: {apps}").format(apps=", ".join(people.app_name(c) for c in held.channels)),
-        _("Tin nhắn: {received} bạn gửi, {sent} Loa Bản gửi").format(received=held.received, sent=held.sent),
+        _("Tin nhắn: {received} bạn gửi, {sent} Loa Bản gửi").format(received=held.received, sent=held.sent)
+        + (
+            _("; nội dung của {n} tin không được giữ, chỉ ghi là đã có tin nhắn, để đếm").format(
+                n=held.unkept
+            )
+            if held.unkept
+            else ""
+        ),
         _("Câu hỏi gửi cán bộ: {n}").format(n=held.questions),
         _("Phản ánh: {n}").format(n=len(held.tickets)) + (f" ({codes})" if codes else ""),
         _("Bản tin đã gửi đến bạn: {n}").format(n=held.bulletins),
@@ -101,18 +108,44 @@ def _when(ctx: Context, moment: datetime) -> str:
     return f"{local:%H:%M} {format_day(local, ctx.person.language)}"
 
 
+def _notice_day(ctx: Context) -> str:
+    """The day the notice the person answered took effect, as a date they read (its version is a date and
+    a digest of the text)."""
+    day = (ctx.person.consent_version or "").split(".", 1)[0]
+    try:
+        return format_day(date.fromisoformat(day), ctx.person.language)
+    except ValueError:
+        return day or "—"
+
+
 def erase(ctx: Context) -> None:
-    """Ask before erasing, saying what goes and what stays: deletion cannot be undone."""
+    """Ask before erasing, saying what goes, which reflections close unanswered and what stays: deletion
+    cannot be undone."""
     _ = ctx._
-    ctx.reply(
+    lines = [
+        _("Xóa dữ liệu của bạn? Nghị định 13/2023/NĐ-CP cho bạn quyền yêu cầu xóa dữ liệu của mình."),
         _(
-            "Xóa dữ liệu của bạn?\n"
             "Sẽ xóa: tên, ngôn ngữ, nơi ở, địa chỉ trò chuyện, tin nhắn, câu hỏi, nội dung phản ánh, ghi âm, "
-            "ảnh, video, tệp và vị trí.\n"
-            "Vẫn giữ, không kèm tên bạn: loại phản ánh, xã, trạng thái và ngày gửi, và số bản tin đã gửi đến "
-            "bạn — để thống kê theo quy định (Nghị định 13/2023/NĐ-CP).\n"
-            "Việc này không thể hoàn tác."
+            "ảnh, video, tệp và vị trí."
         ),
+    ]
+    waiting = privacy.awaiting_answer(ctx.session, ctx.person)
+    if waiting:
+        lines.append(
+            _(
+                "{n} phản ánh đang chờ trả lời ({codes}) sẽ được đóng lại và không có câu trả lời, vì "
+                "không còn ai để nhận."
+            ).format(n=len(waiting), codes=", ".join(waiting))
+        )
+    lines += [
+        _(
+            "Loa Bản giữ lại, không gắn với bạn: loại phản ánh, xã, trạng thái và ngày gửi, và số bản tin đã "
+            "gửi đến bạn — để cán bộ thống kê công việc."
+        ),
+        _("Việc này không thể hoàn tác."),
+    ]
+    ctx.reply(
+        "\n".join(lines),
         [Button(_("🗑 Có, xóa hết"), "erase_yes"), Button(_("↩ Không, quay lại"), "menu")],
     )
 
@@ -120,6 +153,7 @@ def erase(ctx: Context) -> None:
 def erase_confirmed(ctx: Context) -> None:
     """Erase the person, then say exactly what was deleted and what was kept without their name, and why."""
     _ = ctx._
+    waiting = privacy.awaiting_answer(ctx.session, ctx.person)
     kept = privacy.erase(ctx.session, Path(ctx.settings.media_dir), ctx.person)
     ctx.deleted = True
     lines = [
@@ -128,11 +162,17 @@ def erase_confirmed(ctx: Context) -> None:
             "ảnh, video, tệp và vị trí của bạn."
         )
     ]
+    if waiting:
+        lines.append(
+            _("Đã đóng {n} phản ánh chưa được trả lời ({codes}).").format(
+                n=len(waiting), codes=", ".join(waiting)
+            )
+        )
     if kept.tickets:
         lines.append(
             _(
-                "Vẫn giữ, không kèm tên bạn: loại phản ánh, xã, trạng thái và ngày gửi của {n} phản ánh — để "
-                "thống kê theo quy định (Nghị định 13/2023/NĐ-CP)."
+                "Loa Bản giữ lại, không gắn với bạn: loại phản ánh, xã, trạng thái và ngày gửi của {n} phản "
+                "ánh — để cán bộ thống kê công việc."
             ).format(n=kept.tickets)
         )
     if kept.deliveries:

@@ -17,6 +17,9 @@ if TYPE_CHECKING:
     from bot.qa.knowledge import Knowledge
 
 Handler = Callable[["Context"], None]
+# Kinds of chat address whose app has a voice-message button; elsewhere (the web chat) a recording or a
+# photo is attached as a file with 📎.
+VOICE_CHANNELS = frozenset({"telegram", "zalo"})
 
 
 @dataclass
@@ -39,6 +42,11 @@ class Context:
     def _(self) -> Callable[[str], str]:
         """Translate into the person's language (Vietnamese until they choose)."""
         return self.catalogs.gettext(self.person.language)
+
+    @property
+    def records_voice(self) -> bool:
+        """Whether the app the person writes from records voice messages, so texts invite only what it has."""
+        return self.inbound.urn.split(":", 1)[0] in VOICE_CHANNELS
 
     @property
     def arg(self) -> str:
@@ -77,6 +85,16 @@ class Route:
     onboarded_only: bool
 
 
+@dataclass(frozen=True)
+class Typed:
+    """A whole typed message that means the same at any step (a link code, 'menu'), and what it runs;
+    `first_contact` lets it be someone's very first message."""
+
+    matches: Callable[[str], bool]
+    route: Route
+    first_contact: bool
+
+
 class Router:
     """Maps commands, button prefixes and conversation steps to handlers; features register here."""
 
@@ -89,6 +107,7 @@ class Router:
         self.steps: dict[str, Handler] = {}
         self.media_steps: dict[str, Handler] = {}
         self.menu: list[MenuEntry] = []
+        self.typed_texts: list[Typed] = []
         self.free_text: Handler | None = None
         self.reprompt: Handler | None = None
         # Looks at every message before any route and may answer it instead (True): the privacy notice
@@ -102,6 +121,23 @@ class Router:
         self.commands[name] = Route(handler, onboarded_only)
         if first_contact:
             self.before_onboarding.add(name)
+
+    def typed(
+        self,
+        matches: Callable[[str], bool],
+        handler: Handler,
+        *,
+        onboarded_only: bool = False,
+        first_contact: bool = False,
+    ) -> None:
+        """Register typed text that is taken the same way at any step, before the step sees it."""
+        self.typed_texts.append(Typed(matches, Route(handler, onboarded_only), first_contact))
+
+    def typed_for(self, inbound: Inbound) -> Typed | None:
+        """The registered meaning of a typed message, if it has one."""
+        if inbound.kind != "text":
+            return None
+        return next((t for t in self.typed_texts if t.matches(inbound.text)), None)
 
     def button(self, prefix: str, handler: Handler, *, onboarded_only: bool = False) -> None:
         """Register a button payload 'prefix' or 'prefix:arg'."""

@@ -74,3 +74,8 @@ def update(
     category.position, category.active = position, active
     session.flush()
     return category
+
+
+def urgent(session: Session) -> Category | None:
+    """The first active category whose deadline runs in hours: where an emergency is filed."""
+    return next((c for c in get_all(session) if c.deadline_hours), None)

@@ -20,6 +20,7 @@ from bot.feedback.models import Attachment, Category, Ticket, TicketEvent, Ticke
 from bot.i18n import mark
 from bot.media.models import Media
 from bot.people.models import Person
+from bot.text import fold
 
 OPEN = (TicketStatus.new, TicketStatus.received, TicketStatus.in_progress)
 # The categories migration 0005 inserts, listed here so their labels are in the catalogs and people read
@@ -62,6 +63,21 @@ def working_days_after(start: date, days: int, holidays: Collection[date] = ()) 
         if day.weekday() < 5 and day not in holidays:
             left -= 1
     return day
+
+
+# Words (folded, whole) that may mean someone or something is in danger now: landslides, floods, fire,
+# drowning, robbery, violence. 'cháy' folds to 'chay' like 'chạy' (to run), so fire is named with what burns.
+DANGER = re.compile(
+    r"\b(?:sat lo|sat nui|lo dat|dat lo|lu|lu quet|lu ong|nuoc lu|ngap|ngap lut|hoa hoan|dam chay|boc chay|"
+    r"chay nha|chay rung|chay lon|bi chay|duoi nuoc|chet duoi|cuop|trom cuop|dong dat|sap nha|nha sap|"
+    r"danh nhau|dam nhau|giet|bat coc|no min|nguy hiem)\b"
+)
+
+
+def sounds_urgent(text: str) -> bool:
+    """Whether a reflection's words speak of a danger (however typed, with or without diacritics), so the
+    person filing it under an ordinary category is asked whether it is an emergency."""
+    return DANGER.search(fold(text)) is not None
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from bot.areas import service as areas
 from bot.bulletins.models import Bulletin, Delivery, DeliveryStatus, Relay
 from bot.db import Base, after, utcnow
 from bot.feedback import service as feedback
-from bot.feedback.models import Ticket
+from bot.feedback.models import Ticket, TicketStatus
 from bot.media import service as media
 from bot.media.models import Media
 from bot.messages import service as messages
@@ -63,6 +63,20 @@ class Kept:
     relays: int
 
 
+def _tickets(session: Session, person: Person, urns: list[str]) -> list[Ticket]:
+    """The person's reflections, also those filed from a chat address before it was joined to them."""
+    mine = or_(Ticket.person_id == person.id, Ticket.urn.in_(urns))
+    return list(session.scalars(select(Ticket).where(mine).order_by(Ticket.id)))
+
+
+def awaiting_answer(session: Session, person: Person) -> list[str]:
+    """Codes of the person's reflections no official has answered yet: erasure closes them unanswered, so
+    the person is told before they confirm."""
+    waiting = (TicketStatus.new, TicketStatus.received, TicketStatus.in_progress)
+    tickets = _tickets(session, person, people.urns_of(session, person))
+    return [ticket.code for ticket in tickets if ticket.status in waiting]
+
+
 def erase(session: Session, root: Path, person: Person) -> Kept:
     """Delete the person's identity, chat addresses, messages, questions, the text, files and location of
     their reflections (the officials' notices quoting them too) and their data exports; close their tickets,
@@ -71,9 +85,7 @@ def erase(session: Session, root: Path, person: Person) -> Kept:
     keep outlive the link to the person)."""
     urns = people.urns_of(session, person)
     files = {int(media_id) for _kind, media_id in person.state_data.get("files", [])}  # a reflection begun
-    tickets = list(
-        session.scalars(select(Ticket).where(or_(Ticket.person_id == person.id, Ticket.urn.in_(urns))))
-    )
+    tickets = _tickets(session, person, urns)
     now = utcnow()
     for ticket in tickets:
         files |= {a.media_id for a in ticket.attachments}
@@ -140,6 +152,7 @@ class Holdings:
     channels: list[str]
     received: int  # messages they sent
     sent: int  # messages Loa Bản sent them
+    unkept: int  # of those, messages kept only as a count: what was said went once answered (no consent)
     questions: int
     tickets: list[str]  # codes, newest first
     bulletins: int
@@ -159,6 +172,8 @@ def holdings(session: Session, person: Person) -> Holdings:
         channels=sorted({identity.channel for identity in person.identities}),
         received=int(counts.get(Direction.inbound, 0)),
         sent=int(counts.get(Direction.outbound, 0)),
+        unkept=session.scalar(select(func.count()).where(Message.person_id == person.id, Message.text == ""))
+        or 0,
         questions=session.scalar(select(func.count()).where(OpenQuestion.person_id == person.id)) or 0,
         tickets=list(
             session.scalars(

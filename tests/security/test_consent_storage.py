@@ -127,7 +127,7 @@ def test_saying_no_keeps_no_name_yet_bulletins_and_answers_still_come(
     assert "vẫn nhận bản tin, hỏi đáp và gửi phản ánh ẩn danh" in said
     assert "không thể gửi kèm tên hay số điện thoại để cán bộ gọi lại" in said
     assert "cuộc thi" not in said, "there is no contest to take part in"
-    assert "⚙️ Cài đặt → «✅ Đồng ý điều khoản»" in said
+    assert "⚙️ Cài đặt → «✅ Đồng ý lưu dữ liệu»" in said
     assert ("💬 Hỏi đáp", "topics") in declined[-1].buttons, "the menu follows"
     found = stored(db, person.urn)
     assert found is not None and found.onboarded and not found.consented
@@ -160,7 +160,7 @@ def test_saying_no_keeps_no_name_yet_bulletins_and_answers_still_come(
     assert "(không tên)" in shown_to_officials and "Không đồng ý (" in shown_to_officials
 
     settings_screen = person.tap("settings")
-    person.tap(settings_screen[-1].payload("Đồng ý điều khoản"))
+    person.tap(settings_screen[-1].payload("Đồng ý lưu dữ liệu"))
     person.tap("consent:yes")
     agreed = stored(db, person.urn)
     assert agreed is not None and agreed.consented and agreed.declined_at is None
