@@ -349,8 +349,9 @@ class Missed:
 
 def missed(session: Session, commune_codes: Collection[int] | None, *, limit: int = 20) -> list[Missed]:
     """The latest times Loa Bản offered to send a question on, read back from the stored messages: the
-    offer carries the 'qa_send' button, with 'topics' when it had nothing, 'menu' after a 👎 (the answer
-    before it names the entry), neither when unsure; the person's words are what they sent before."""
+    offer carries the 'qa_send' button; with 'topics' and no question ('qa:…') when it had nothing, with
+    questions and 'topics' when unsure, with 'menu' but no 'topics' after a 👎 (the answer before it names
+    the entry); the person's words are what they sent before."""
     stmt = (
         select(Message.id, Message.urn, Message.payload, Message.created_at, Person.commune_code)
         .join(Person, Person.id == Message.person_id)
@@ -364,9 +365,9 @@ def missed(session: Session, commune_codes: Collection[int] | None, *, limit: in
     for offer_id, urn, payload, at, commune in session.execute(stmt).all():
         buttons = [str(b.get("payload", "")) for b in (payload or {}).get("buttons", [])]
         asked_before, reason, entry = offer_id, ForwardReason.unsure, None
-        if "topics" in buttons:
+        if "topics" in buttons and not any(b.startswith("qa:") for b in buttons):
             reason = ForwardReason.not_covered
-        elif "menu" in buttons:
+        elif "topics" not in buttons and "menu" in buttons:
             reason = ForwardReason.unhelpful
             answer = _last(session, urn, Direction.outbound, offer_id, "%qa_down:%")
             if answer is not None:
