@@ -197,7 +197,6 @@ def export(
         _("Mã"),
         _("Ngày gửi"),
         _("Lĩnh vực"),
-        _("Mã xã"),
         _("Xã, phường"),
         _("Thôn, bản"),
         _("Người gửi"),

@@ -403,7 +403,6 @@ def export_rows(
                 t.code,
                 t.created_at.astimezone(zone).date().isoformat(),
                 translate(t.category.label) if t.category else "",
-                t.commune_code or "",
                 _commune_name(t.commune_code),
                 t.village.name if t.village else "",
                 t.sender_name,
