@@ -217,7 +217,7 @@ def answer_question(
     """Answer a person's question; it reaches them where they asked, in their language, after the commit."""
     question = get_question_in_scope(session, admin, question_id)
     qa.answer_question(session, question, answer=answer, admin_id=admin.id)
-    person = people.get(session, question.person_id) if question.person_id else None
+    person = people.get(session, person_id=question.person_id) if question.person_id else None
     urn = messages.last_inbound_urn(session, person.id) if person else None
     if person is not None and urn is not None:
         runtime = runtime_of(request)
@@ -250,7 +250,9 @@ def _answered_by(
 ) -> str:
     """Who answered, as the source people read under the answer: 'Lò Thị Hoa, UBND xã Phong Thổ'; an
     account without a unit is named by its role and communes."""
-    official = (accounts.get(session, question.answered_by) if question.answered_by else None) or admin
+    official = (
+        accounts.get(session, admin_id=question.answered_by) if question.answered_by else None
+    ) or admin
     unit = official.unit or ", ".join(
         [gettext(ROLE_LABELS[official.role]), *map(commune_name, official.commune_codes)]
     )
