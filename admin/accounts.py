@@ -72,7 +72,7 @@ def login(
 def logout(request: Request, session: SessionDep) -> Response:
     """End the account's sessions everywhere (a copied cookie stops working too) and forget this one."""
     admin_id = request.session.get("admin_id")
-    admin = accounts.get(session, admin_id) if isinstance(admin_id, int) else None
+    admin = accounts.get(session, admin_id=admin_id) if isinstance(admin_id, int) else None
     if admin is not None and request.session.get("admin_version") == admin.session_version:
         accounts.end_sessions(admin)
     request.session.clear()
@@ -125,7 +125,7 @@ def account_form(
 
 def get_account(session: Session, admin_id: int) -> AdminUser:
     """An admin account by id, or a 404 page."""
-    target = accounts.get(session, admin_id)
+    target = accounts.get(session, admin_id=admin_id)
     if target is None:
         raise HTTPException(status_code=404, detail=mark("Không có tài khoản này."))
     return target

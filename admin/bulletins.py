@@ -64,7 +64,7 @@ def _page(request: Request, template: str, admin: AdminUser, status: int = 200, 
 def _bulletin(session: Session, admin: AdminUser, bulletin_id: int) -> Bulletin:
     """A bulletin this admin may see, or a 404 page (a commune officer learns nothing of other communes'
     bulletins, not even that they exist)."""
-    bulletin = bulletins.get(session, bulletin_id)
+    bulletin = bulletins.get(session, bulletin_id=bulletin_id)
     if bulletin is None or not bulletins.open_to(session, bulletin, accounts.scope(admin), admin.id):
         raise HTTPException(status_code=404, detail=mark("Không có bản tin này."))
     return bulletin
@@ -535,7 +535,7 @@ def person_role(
     role: Annotated[str, Form()],
 ) -> Response:
     """Mark a person as prestigious (they get bulletins first, to relay) or back as a villager."""
-    person = people.get(session, person_id)
+    person = people.get(session, person_id=person_id)
     if (
         person is None
         or not people.in_scope(person, accounts.scope(admin))

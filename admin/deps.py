@@ -51,7 +51,7 @@ def csrf_token(request: Request) -> str:
 def session_admin(request: Request, session: Session) -> AdminUser | None:
     """The active admin the cookie names, if their sessions were not ended since it was issued."""
     admin_id = request.session.get("admin_id")
-    admin = accounts.get(session, admin_id) if isinstance(admin_id, int) else None
+    admin = accounts.get(session, admin_id=admin_id) if isinstance(admin_id, int) else None
     if admin is None or not admin.active or request.session.get("admin_version") != admin.session_version:
         return None
     return admin

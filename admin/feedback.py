@@ -283,7 +283,9 @@ def ticket_page(
     puts one of the official's reply templates in the answer box (the page's script does it in place)."""
     ticket = _ticket(session, admin, ticket_id)
     templates = template_service.get_all(session, owner_id=admin.id, communes=[ticket.commune_code or 0])
-    person = people.get(session, ticket.person_id) if ticket.person_id and not ticket.anonymous else None
+    person = (
+        people.get(session, person_id=ticket.person_id) if ticket.person_id and not ticket.anonymous else None
+    )
     admins = accounts.get_all(session)
     colleagues = [
         a
@@ -355,7 +357,7 @@ def ticket_assign(
 ) -> Response:
     """Hand the ticket to a colleague who may see it."""
     ticket = _ticket(session, admin, ticket_id)
-    colleague = accounts.get(session, int(assignee)) if assignee.isdigit() else None
+    colleague = accounts.get(session, admin_id=int(assignee)) if assignee.isdigit() else None
     if colleague is not None and not feedback.in_scope(ticket, accounts.scope(colleague)):
         raise HTTPException(status_code=400, detail=mark("Người này không phụ trách xã của phản ánh."))
     feedback.assign(
@@ -430,7 +432,7 @@ def _to_sender(
     session: Session, request: Request, ticket: Ticket, make: Callable[[Callable[[str], str]], list[Reply]]
 ) -> tuple[str, int | None, list[Reply]]:
     """Messages to a ticket's sender, where they wrote from, in their language (anonymous ones too)."""
-    person = people.get(session, ticket.person_id) if ticket.person_id else None
+    person = people.get(session, person_id=ticket.person_id) if ticket.person_id else None
     gettext = runtime_of(request).catalogs.gettext(person.language if person else ticket.language)
     return ticket.urn, person.id if person else None, make(gettext)
 

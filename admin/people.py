@@ -48,7 +48,7 @@ def people_list(
 @router.get("/people/{person_id}", response_class=HTMLResponse)
 def person_detail(request: Request, session: SessionDep, admin: AdminDep, person_id: int) -> Response:
     """One person and their conversation, only inside the admin's scope."""
-    person = people.get(session, person_id)
+    person = people.get(session, person_id=person_id)
     if person is None or not people.in_scope(person, accounts.scope(admin)):
         raise HTTPException(status_code=404, detail=mark("Không tìm thấy người này trong phạm vi của bạn."))
     return render(

@@ -60,7 +60,7 @@ def _listing(
     problems: list[str] | None = None,
 ) -> Response:
     """The list of entries as searched and filtered, with an import's report when there is one."""
-    rows, total = qa.get_all(session, q, status=status, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    rows, total = qa.get_all(session, query=q, status=status, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
     return render(
         request,
         "qa.html",
@@ -217,7 +217,7 @@ def answer_question(
     """Answer a person's question; it reaches them where they asked, in their language, after the commit."""
     question = get_question_in_scope(session, admin, question_id)
     qa.answer_question(session, question, answer=answer, admin_id=admin.id)
-    person = people.get(session, question.person_id) if question.person_id else None
+    person = people.get(session, person_id=question.person_id) if question.person_id else None
     urn = messages.last_inbound_urn(session, person.id) if person else None
     if person is not None and urn is not None:
         runtime = runtime_of(request)
@@ -250,7 +250,9 @@ def _answered_by(
 ) -> str:
     """Who answered, as the source people read under the answer: 'Lò Thị Hoa, UBND xã Phong Thổ'; an
     account without a unit is named by its role and communes."""
-    official = (accounts.get(session, question.answered_by) if question.answered_by else None) or admin
+    official = (
+        accounts.get(session, admin_id=question.answered_by) if question.answered_by else None
+    ) or admin
     unit = official.unit or ", ".join(
         [gettext(ROLE_LABELS[official.role]), *map(commune_name, official.commune_codes)]
     )
@@ -410,7 +412,7 @@ def qa_entry(
     request: Request, session: SessionDep, admin: AdminDep, entry_id: str, saved: bool = False
 ) -> Response:
     """One entry with its translations, use and ratings; editable by province admins and editors."""
-    entry = qa.get(session, entry_id)
+    entry = qa.get(session, entry_id=entry_id)
     if entry is None:
         raise HTTPException(status_code=404, detail=mark("Không có mục hỏi đáp này."))
     return _entry_form(request, admin, qa.entry_row(entry) | {"entry": entry}, new=False, saved=saved)
@@ -424,13 +426,13 @@ def qa_entry_save(
     new = entry_id == "new"
     if new:
         entry_id = str(form.get("id") or "").strip()
-        if qa.get(session, entry_id) is not None:
+        if qa.get(session, entry_id=entry_id) is not None:
             _ = admin_gettext(request)
             row = _row_from_form(form, entry_id)
             return _entry_form(
                 request, admin, row, new=True, errors=[_("Mã '{id}' đã có.").format(id=entry_id)]
             )
-    elif qa.get(session, entry_id) is None:
+    elif qa.get(session, entry_id=entry_id) is None:
         raise HTTPException(status_code=404, detail=mark("Không có mục hỏi đáp này."))
     row = _row_from_form(form, entry_id)
     report = qa.import_rows(session, [row])
@@ -444,9 +446,9 @@ def qa_entry_save(
 @router.post("/qa/{entry_id}/delete")
 def qa_entry_delete(request: Request, session: SessionDep, admin: EditorDep, entry_id: str) -> Response:
     """Remove an entry (the bot stops answering with it at once)."""
-    entry = qa.get(session, entry_id)
+    entry = qa.get(session, entry_id=entry_id)
     if entry is None:
         raise HTTPException(status_code=404, detail=mark("Không có mục hỏi đáp này."))
-    qa.delete(session, entry)
+    qa.delete(session, entry=entry)
     accounts.audit(session, admin, "qa_entry_deleted", f"qa:{entry_id}", client_ip(request))
     return redirect("/admin/qa")

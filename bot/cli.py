@@ -219,7 +219,7 @@ def _on_bulletin(settings: Settings, bulletin_id: int, act: Callable[[Session, B
 
     try:
         with _transaction(settings) as session:
-            bulletin = bulletins.get(session, bulletin_id)
+            bulletin = bulletins.get(session, bulletin_id=bulletin_id)
             if bulletin is None:
                 raise bulletins.BulletinError("no bulletin {id}", id=bulletin_id)
             outcome = act(session, bulletin)
@@ -258,7 +258,7 @@ def cmd_bulletin_status(settings: Settings, args: argparse.Namespace) -> int:
     from bot.bulletins import service as bulletins
 
     with _transaction(settings) as session:
-        bulletin = bulletins.get(session, args.id)
+        bulletin = bulletins.get(session, bulletin_id=args.id)
         if bulletin is None:
             print(f"error: no bulletin {args.id}", file=sys.stderr)
             return 2

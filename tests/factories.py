@@ -203,7 +203,7 @@ def wait_done(db: Any, bulletin_id: int, timeout: float = 30) -> Any:
     while True:
         with db.transaction() as session:
             progress = bulletins.progress(session, bulletin_id)
-            bulletin = bulletins.get(session, bulletin_id)
+            bulletin = bulletins.get(session, bulletin_id=bulletin_id)
             assert bulletin is not None
             if progress.pending == 0 and bulletin.status == BulletinStatus.done:
                 return progress

@@ -266,7 +266,7 @@ def test_times_are_shown_on_viet_nams_clock(client: httpx.Client, db: Database) 
 
     person_id = add_person(db, "Lò Thị Mai", PHONG_THO)
     with db.transaction() as session:
-        found = people.get(session, person_id)
+        found = people.get(session, person_id=person_id)
         assert found is not None
         found.consented_at = datetime(2026, 11, 22, 20, 30, tzinfo=UTC)  # 03:30 the next morning in Hà Nội
     make_admin(db, "tinh")

@@ -88,7 +88,7 @@ def make_bulletin(
 def send(db: Database, bulletin_id: int, *, lead: int = 0, urgent: bool = False) -> int:
     """Queue a draft for its audience."""
     with db.transaction() as session:
-        bulletin = bulletins.get(session, bulletin_id)
+        bulletin = bulletins.get(session, bulletin_id=bulletin_id)
         assert bulletin is not None
         return bulletins.send(session, bulletin, lead=timedelta(minutes=lead), urgent=urgent)
 
@@ -196,7 +196,7 @@ def test_a_prestigious_person_gets_it_first_and_confirms_the_relay(
     fake_telegram.wait_for(lambda: _statuses(db) == {DeliveryStatus.sent, DeliveryStatus.pending})
     with db.transaction() as session:
         rows = {r.prestigious: r for r in session.scalars(select(Delivery))}
-        bulletin = bulletins.get(session, bulletin_id)
+        bulletin = bulletins.get(session, bulletin_id=bulletin_id)
         assert bulletin is not None and bulletin.send_at is not None
     assert rows[True].status == DeliveryStatus.sent and rows[False].status == DeliveryStatus.pending
     assert rows[False].due_at - bulletin.send_at == timedelta(minutes=60)
@@ -435,7 +435,7 @@ def test_the_command_line_creates_sends_and_reports(
         "pending": 2,
     }
     with db.transaction() as session:
-        bulletin = bulletins.get(session, int(bulletin_id))
+        bulletin = bulletins.get(session, bulletin_id=int(bulletin_id))
         assert bulletin is not None and bulletin.versions[0].audio_source == "gtts:vi"
     assert len(chats) == 2
 

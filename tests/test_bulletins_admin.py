@@ -221,7 +221,7 @@ def test_a_scheduled_bulletin_can_be_paused_resumed_and_cancelled(client: httpx.
     bulletin_id = int(url.rsplit("/", 1)[1])
     with db.transaction() as session:
         assert bulletins.progress(session, bulletin_id).cancelled == 3
-        bulletin = bulletins.get(session, bulletin_id)
+        bulletin = bulletins.get(session, bulletin_id=bulletin_id)
         assert bulletin is not None and bulletin.status == BulletinStatus.cancelled
     again = client.post(f"{url}/cancel", data={"csrf_token": csrf(client.get(url))})
     assert again.status_code == 409
@@ -349,11 +349,11 @@ def test_an_audience_with_prestigious_persons_gets_the_lead_unless_sent_to_all_a
     asked = client.post(f"{url}/send", data={"csrf_token": csrf(client.get(url)), "when": "now"})
     assert "Gửi cho 2 người?" in asked.text, "nothing is sent before the official confirms"
     with db.transaction() as session:
-        draft = bulletins.get(session, int(url.rsplit("/", 1)[1]))
+        draft = bulletins.get(session, bulletin_id=int(url.rsplit("/", 1)[1]))
         assert draft is not None and draft.status == BulletinStatus.draft
     assert send(client, url, people=2, all_at_once="true").status_code == 303
     with db.transaction() as session:
-        sent = bulletins.get(session, int(url.rsplit("/", 1)[1]))
+        sent = bulletins.get(session, bulletin_id=int(url.rsplit("/", 1)[1]))
         assert sent is not None and sent.lead_minutes == 0
 
 

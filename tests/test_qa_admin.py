@@ -100,7 +100,7 @@ def test_export_to_excel_imports_back_unchanged(db: Database) -> None:
 def test_admin_lists_entries_with_use_and_ratings(client: httpx.Client, db: Database) -> None:
     with db.transaction() as session:
         import_all(session, PROJECT_ROOT / "content")
-        entry = qa.get(session, "vai-tro-nguoi-co-uy-tin")
+        entry = qa.get(session, entry_id="vai-tro-nguoi-co-uy-tin")
         assert entry is not None
         entry.served_count, entry.helpful_count, entry.unhelpful_count = 10, 3, 1
     make_admin(db, "xem", Role.viewer)
@@ -132,7 +132,7 @@ def test_admin_import_refuses_a_file_with_a_bad_row_and_names_it(client: httpx.C
     assert refused.status_code == 400
     assert "dòng 3 (thieu): thiếu &#39;answer&#39;" in refused.text
     with db.transaction() as session:
-        assert qa.get(session, "ok") is None, "nothing imported"
+        assert qa.get(session, entry_id="ok") is None, "nothing imported"
     skipped = client.post(
         "/admin/qa/import",
         data={"csrf_token": csrf(page), "skip_bad": "true"},
@@ -193,7 +193,7 @@ def test_an_editor_edits_an_entry_with_translations_through_the_import_checks(
     shown = client.get(saved.headers["location"]).text
     assert "Đã lưu" in shown and "&lt;b&gt;2021-2030&lt;/b&gt;" in shown and "Txoj kev pab 1719" in shown
     with db.transaction() as session:
-        entry = qa.get(session, "ct1719-la-gi")
+        entry = qa.get(session, entry_id="ct1719-la-gi")
         assert entry is not None and entry.alternatives == ["1719 la gi", "chương trình dân tộc là gì"]
         assert entry.translations == {
             "hmn": {
@@ -361,7 +361,7 @@ def test_the_editor_sets_where_an_entry_holds_by_names(client: httpx.Client, db:
     )
     assert saved.status_code == 303
     with db.transaction() as session:
-        entry = qa.get(session, "ct1719-la-gi")
+        entry = qa.get(session, entry_id="ct1719-la-gi")
         assert entry is not None and (entry.provinces, entry.communes) == ([12], [3549])
     shown = client.get("/admin/qa/ct1719-la-gi").text
     assert re.search(rf'value="{lai_chau[1]}" checked> Lai Châu<', shown)
@@ -375,7 +375,7 @@ def test_the_editor_sets_where_an_entry_holds_by_names(client: httpx.Client, db:
 
     assert client.post("/admin/qa/ct1719-la-gi", data=form).status_code == 303
     with db.transaction() as session:
-        entry = qa.get(session, "ct1719-la-gi")
+        entry = qa.get(session, entry_id="ct1719-la-gi")
         assert entry is not None and entry.nationwide, "nothing ticked: nationwide"
 
 
@@ -539,7 +539,7 @@ def test_an_answered_question_becomes_a_draft_an_editor_publishes(client: httpx.
         assert "Đã lưu bản nháp. Loa Bản chưa trả lời bằng mục này" in shown.text
         assert "<fieldset disabled>" in shown.text, "an officer reads the draft, editors change it"
         with db.transaction() as session:
-            entry = qa.get(session, "bo-bi-om-thi-bao-cho-ai")
+            entry = qa.get(session, entry_id="bo-bi-om-thi-bao-cho-ai")
             assert entry is not None and len(qa.export_rows(session)) == entries + 1
             assert (entry.question, entry.alternatives, entry.answer) == (
                 "Bò bị ốm thì báo cho ai?",
@@ -616,8 +616,8 @@ def test_the_migration_gives_existing_entries_their_search_text(database_url: st
     upgrade(database_url)
     database = Database(database_url)
     with database.transaction() as session:
-        entry = qa.get(session, "the-bhyt")
+        entry = qa.get(session, entry_id="the-bhyt")
         assert entry is not None
         assert entry.search_text == " the bhyt | the bhyt lam o dau | mat the bao hiem | o ubnd xa | y te "
-        assert qa.get_all(session, "bảo hiểm", offset=0, limit=5)[0] == [entry]
+        assert qa.get_all(session, query="bảo hiểm", offset=0, limit=5)[0] == [entry]
     database.dispose()

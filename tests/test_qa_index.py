@@ -127,14 +127,14 @@ def test_serving_and_rating_an_entry_50_times_rebuilds_nothing(db: Database, kno
     builds = knowledge.builds
     for i in range(50):
         with db.transaction() as session:
-            entry = qa.get(session, "vay-von")
+            entry = qa.get(session, entry_id="vay-von")
             assert entry is not None
             qa.count_served(session, entry.id)
             qa.count_rating(session, entry.id, helpful=i % 2 == 0)
     knowledge.warm()  # a pass that looked at the database after the last rating
     assert knowledge.builds == builds
     with db.transaction() as session:
-        entry = qa.get(session, "vay-von")
+        entry = qa.get(session, entry_id="vay-von")
         assert entry is not None
         assert (entry.served_count, entry.helpful_count, entry.unhelpful_count) == (50, 25, 25)
 
@@ -189,9 +189,9 @@ def test_an_edit_made_by_another_process_is_answered_within_seconds(database_url
         wait_until(lambda: answer(second, second_db, NEW["question"]) == "nuoc-sach")
         wait_until(lambda: answer(first, first_db, NEW["question"]) == "nuoc-sach")
         with second_db.transaction() as session:
-            entry = qa.get(session, "bhyt")
+            entry = qa.get(session, entry_id="bhyt")
             assert entry is not None
-            qa.delete(session, entry)
+            qa.delete(session, entry=entry)
         wait_until(lambda: "bhyt" not in offered(first, first_db, ROWS[1]["question"]))
         wait_until(lambda: "bhyt" not in offered(second, second_db, ROWS[1]["question"]))
     finally:

@@ -337,7 +337,7 @@ def test_bulletins_respect_zalo_windows_and_the_preview_says_who_can_be_reached(
     assert "Trên Zalo, gửi được ngay (miễn phí): 1" in page.text
     assert "hạn mức tin chủ động: 1" in page.text and "quá 7 ngày: 1" in page.text
     with db.transaction() as session:
-        bulletin = bulletins.get(session, draft_id)
+        bulletin = bulletins.get(session, bulletin_id=draft_id)
         assert bulletin is not None
         bulletins.send(session, bulletin, lead=timedelta(0), windows=WINDOWS)
     progress = wait_done(db, draft_id)

@@ -43,7 +43,7 @@ def generate_password() -> str:
     return secrets.token_urlsafe(12)
 
 
-def get(session: Session, admin_id: int) -> AdminUser | None:
+def get(session: Session, *, admin_id: int) -> AdminUser | None:
     """An admin by id."""
     return session.get(AdminUser, admin_id)
 

@@ -119,7 +119,7 @@ def for_recipient(
     settings: Settings,
 ) -> list[Reply]:
     """Load a bulletin with its pictures and compose what one kind of recipient receives."""
-    bulletin = bulletins.get(session, bulletin_id)
+    bulletin = bulletins.get(session, bulletin_id=bulletin_id)
     if bulletin is None:
         return []
     return messages(

@@ -226,7 +226,7 @@ def set_version(bulletin: Bulletin, language: str, text: str, clip: StoredClip |
     return version
 
 
-def get(session: Session, bulletin_id: int) -> Bulletin | None:
+def get(session: Session, *, bulletin_id: int) -> Bulletin | None:
     """A bulletin with its versions and their audio."""
     return session.scalar(
         select(Bulletin)

@@ -41,7 +41,7 @@ def mark_pending(version: BulletinVersion, settings: Settings, upload_mark: str 
 def make_audio(db: Database, settings: Settings, bulletin_id: int) -> None:
     """Render every pending version of a bulletin, one at a time, recording each result or error."""
     with db.transaction() as session:
-        bulletin = bulletins.get(session, bulletin_id)
+        bulletin = bulletins.get(session, bulletin_id=bulletin_id)
         todo = [
             (v.language, v.text, v.audio_source)
             for v in (bulletin.versions if bulletin else [])
@@ -76,7 +76,7 @@ def _record(
     for): a version that changed meanwhile is left to its new job."""
     language, source = pending
     with db.transaction() as session:
-        bulletin = bulletins.get(session, bulletin_id)
+        bulletin = bulletins.get(session, bulletin_id=bulletin_id)
         version = bulletin.version(language) if bulletin else None
         if version is None or version.audio_source != source:
             return

@@ -383,7 +383,7 @@ class Sender:
                 if row.channel in self.windows:
                     people.count_sent(session, [row.urn])
             elif error is not None and error.blocked and row.person_id is not None:
-                person = people.get(session, row.person_id)
+                person = people.get(session, person_id=row.person_id)
                 if person is not None:
                     person.subscribed = False
 

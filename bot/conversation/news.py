@@ -44,7 +44,7 @@ def replay(ctx: Context) -> None:
     if not ctx.arg.isdigit():
         recent(ctx)
         return
-    bulletin = bulletins.get(ctx.session, int(ctx.arg))
+    bulletin = bulletins.get(ctx.session, bulletin_id=int(ctx.arg))
     if bulletin is None or not bulletins.visible_to(bulletin, ctx.person):
         onboarding.back_to_menu(ctx, ctx._("Bản tin này không còn nữa."))
         return
@@ -57,7 +57,10 @@ def replay(ctx: Context) -> None:
 def relayed(ctx: Context) -> None:
     """'relay:<id>': a prestigious person says they passed a bulletin on; ask roughly how many households."""
     _ = ctx._
-    if ctx.person.role != PersonRole.prestigious or bulletins.get(ctx.session, _int(ctx.arg)) is None:
+    if (
+        ctx.person.role != PersonRole.prestigious
+        or bulletins.get(ctx.session, bulletin_id=_int(ctx.arg)) is None
+    ):
         onboarding.back_to_menu(ctx, _("Bản tin này không còn nữa."))
         return
     bands = [
@@ -87,7 +90,7 @@ def relay_method(ctx: Context) -> None:
     """'relay_m:<id>:<band>:<method>': record the relay and thank them."""
     _ = ctx._
     parts = ctx.arg.split(":")
-    bulletin = bulletins.get(ctx.session, _int(parts[0]))
+    bulletin = bulletins.get(ctx.session, bulletin_id=_int(parts[0]))
     valid = len(parts) == 3 and _int(parts[1]) in bulletins.RELAY_BANDS and parts[2] in METHODS
     if bulletin is None or not valid or ctx.person.role != PersonRole.prestigious:
         onboarding.back_to_menu(ctx, _("Bản tin này không còn nữa."))

@@ -74,7 +74,7 @@ def _answerable(ctx: Context) -> list[QAEntry]:
 def _shown(ctx: Context, entry_id: str) -> QAEntry | None:
     """An entry a button names, only if this person may be shown it today (a draft, an expired entry or
     another province's entry never is, whatever payload arrives)."""
-    entry = qa.get(ctx.session, entry_id)
+    entry = qa.get(ctx.session, entry_id=entry_id)
     if entry is None or not entry.answerable_on(local_today(ctx.settings.timezone)):
         return None
     return entry if entry.applies_to(ctx.person.province_code, ctx.person.commune_code) else None
@@ -209,7 +209,7 @@ def open_entry(ctx: Context) -> None:
 def rate(ctx: Context) -> None:
     """👍 thanks; 👎 offers at once to forward the same question (no retyping) and the other candidates."""
     _ = ctx._
-    entry = qa.get(ctx.session, ctx.arg)
+    entry = qa.get(ctx.session, entry_id=ctx.arg)
     if entry is None:
         onboarding.reprompt(ctx)
         return

@@ -22,7 +22,7 @@ def channel_of(urn: str) -> str:
     return urn.split(":", 1)[0]
 
 
-def get(session: Session, person_id: int) -> Person | None:
+def get(session: Session, *, person_id: int) -> Person | None:
     """A person by id."""
     return session.get(Person, person_id)
 

@@ -203,7 +203,7 @@ def entry_row(e: QAEntry) -> dict[str, Any]:
     return row
 
 
-def delete(session: Session, entry: QAEntry) -> None:
+def delete(session: Session, *, entry: QAEntry) -> None:
     """Remove an entry; questions once turned into it keep their text and answer."""
     session.delete(entry)
     session.flush()
@@ -248,7 +248,7 @@ def as_engine_entries(entries: list[QAEntry]) -> list[Entry]:
     ]
 
 
-def get(session: Session, entry_id: str) -> QAEntry | None:
+def get(session: Session, *, entry_id: str) -> QAEntry | None:
     """An entry by id."""
     return session.get(QAEntry, entry_id)
 
@@ -452,7 +452,7 @@ def entry_from_question(session: Session, question: OpenQuestion, row: dict[str,
 
 
 def get_all(
-    session: Session, query: str, *, status: EntryStatus | None = None, offset: int, limit: int
+    session: Session, *, query: str, status: EntryStatus | None = None, offset: int, limit: int
 ) -> tuple[list[QAEntry], int]:
     """One page of entries, with the total count: every folded syllable of the query must occur in the
     entry's id, question, other wordings, answer or tags (typed without marks, or in shorthand, as the bot

@@ -113,7 +113,7 @@ def test_a_bulletins_picture_and_audio_stay_public(
     voice = b"OggS" + os.urandom(128)
     with db.transaction() as session:
         stored = media.store(session, Path(settings.media_dir), voice, kind="voice", mime="audio/ogg")
-        bulletin = bulletins.get(session, bulletin_id)
+        bulletin = bulletins.get(session, bulletin_id=bulletin_id)
         assert bulletin is not None
         bulletin.versions[0].voice_id = stored.id
         audio = media.url(stored)

@@ -70,7 +70,7 @@ def other(client: httpx.Client, db: Database, settings: Settings) -> Other:
     root = Path(settings.media_dir)
     with db.transaction() as session:
         province_admin = session.scalars(select(AdminUser).where(AdminUser.username == "tinh")).one()
-        person = people.get(session, person_id)
+        person = people.get(session, person_id=person_id)
         assert person is not None
         village = village_service.create(session, commune_code=MUONG_TE, name=OTHER_VILLAGE)
         person.village_id, person.role = village.id, PersonRole.prestigious
