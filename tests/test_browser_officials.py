@@ -134,7 +134,7 @@ def test_a_bulletins_audience_is_picked_by_name_and_confirmed(
     page.get_by_role("button", name="Gửi cho 2 người").click()
     page.wait_for_url(f"**/admin/bulletins/{bulletin_id}")
     with db.transaction() as session:
-        sent = bulletins.get(session, bulletin_id)
+        sent = bulletins.get(session, bulletin_id=bulletin_id)
         assert sent is not None and sent.status in (BulletinStatus.sending, BulletinStatus.done)
 
 
