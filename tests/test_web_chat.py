@@ -131,3 +131,34 @@ def test_history_keeps_the_newest_messages_when_there_are_many(client: httpx.Cli
 
 def test_health(client: httpx.Client) -> None:
     assert client.get("/healthz").json() == {"status": "ok", "database": "ok"}
+
+
+def test_history_shows_a_tap_on_an_older_message_and_what_a_file_was() -> None:
+    """A 👍 under an answer is tapped after the 'you may also ask' message that followed it; a photo and a
+    recording come back as what they were, not as one paper clip."""
+    from bot.channels.web import shown
+    from bot.conversation.types import Button, Reply
+    from bot.messages.models import Direction, Message
+
+    def bot(n: int, text: str, *buttons: Button) -> Message:
+        return Message(
+            id=n,
+            direction=Direction.outbound,
+            kind="text",
+            text=text,
+            payload=Reply(text, list(buttons)).to_payload(),
+        )
+
+    def me(n: int, kind: str, text: str) -> Message:
+        return Message(id=n, direction=Direction.inbound, kind=kind, text=text, payload={})
+
+    rows = [
+        bot(1, "❓ Bạn hỏi: …", Button("👍", "qa_up:x"), Button("👎", "qa_down:x")),
+        bot(2, "Có thể bạn cũng muốn hỏi:", Button("Câu khác", "qa:y"), Button("☰ Menu chính", "menu")),
+        me(3, "button", "qa_up:x"),
+        me(4, "media", "photo"),
+        me(5, "media", "voice"),
+        me(6, "media", "document"),
+        bot(7, "Cảm ơn bạn!"),
+    ]
+    assert [m["text"] for m in shown(rows) if m["from"] == "me"] == ["👍", "🖼", "🎤", "📎"]

@@ -341,7 +341,7 @@ def shown(rows: list[Message]) -> list[dict[str, Any]]:
     for m in rows:
         if m.direction == Direction.outbound:
             reply = Reply.from_payload(m.text, m.payload)
-            labels = {b.payload: b.label for b in reply.buttons} or labels
+            labels |= {b.payload: b.label for b in reply.buttons}  # a tap may answer an older message
             if m.text or reply.attachment or m is rows[-1]:
                 items.append(reply_json(m.id, reply) | {"from": "bot"})
             continue
@@ -351,13 +351,18 @@ def shown(rows: list[Message]) -> list[dict[str, Any]]:
     return items
 
 
+MEDIA_MARKS = {"photo": "🖼", "voice": "🎤", "video": "🎬"}  # what a file was, without words to translate
+
+
 def _as_written(m: Message, labels: dict[str, str]) -> str:
-    """What the person's bubble said: the text typed, the label of the button tapped, 📎 or 📍."""
+    """What the person's bubble said: the text typed, the label of the button tapped, 🖼 🎤 🎬 📎 or 📍."""
     if m.kind == "button":
         return labels.get(m.text, "")
     if m.kind == "command":
         return "" if Inbound(urn="", kind="command", text=m.text).command == "start" else m.text
-    return {"media": "📎", "location": "📍"}.get(m.kind, m.text if m.kind == "text" else "")
+    if m.kind == "media":
+        return MEDIA_MARKS.get(m.text, "📎")
+    return "📍" if m.kind == "location" else m.text if m.kind == "text" else ""
 
 
 class Web(ChannelType):
