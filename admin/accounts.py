@@ -15,7 +15,6 @@ from admin.deps import (
     ProvinceAdminDep,
     SessionDep,
     admin_gettext,
-    client_ip,
     csrf_protect,
     csrf_token,
 )
@@ -23,6 +22,7 @@ from bot.accounts import service as accounts
 from bot.accounts.models import AdminUser, Role
 from bot.i18n import mark
 from bot.runtime import runtime_of
+from bot.security import client_ip
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(csrf_protect)])
 

@@ -152,11 +152,6 @@ def admin_gettext(request: Request) -> Callable[[str], str]:
     return runtime.catalogs.gettext(runtime.settings.admin_language)
 
 
-def client_ip(request: Request) -> str:
-    """The caller's address for the audit log and login throttle."""
-    return request.client.host if request.client else ""
-
-
 async def form_data(request: Request) -> FormData:
     """The posted form as it came, for forms whose fields are named at run time (one per language)."""
     return await request.form()

@@ -22,7 +22,6 @@ from admin.deps import (
     ProvinceAdminDep,
     SessionDep,
     admin_gettext,
-    client_ip,
     csrf_protect,
 )
 from bot.accounts import service as accounts
@@ -48,6 +47,7 @@ from bot.i18n import mark
 from bot.messages import service as messages
 from bot.people import service as people
 from bot.runtime import runtime_of
+from bot.security import client_ip
 from bot.spreadsheet import workbook
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(csrf_protect)])

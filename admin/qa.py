@@ -23,7 +23,6 @@ from admin.deps import (
     FormDep,
     SessionDep,
     admin_gettext,
-    client_ip,
     csrf_protect,
 )
 from bot.accounts import service as accounts
@@ -40,6 +39,7 @@ from bot.qa import service as qa
 from bot.qa.models import EntryStatus, ForwardReason, OpenQuestion, QuestionStatus
 from bot.qa.spreadsheet import xlsx_from_rows
 from bot.runtime import runtime_of
+from bot.security import client_ip
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(csrf_protect)])
 

@@ -9,13 +9,14 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from admin.common import redirect, render
-from admin.deps import AdminDep, PlacesEditorDep, SessionDep, client_ip, csrf_protect
+from admin.deps import AdminDep, PlacesEditorDep, SessionDep, csrf_protect
 from bot.accounts import service as accounts
 from bot.accounts.models import AdminUser
 from bot.areas import service as areas
 from bot.areas import villages as village_service
 from bot.areas.models import Village
 from bot.i18n import mark
+from bot.security import client_ip
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(csrf_protect)])
 

@@ -25,6 +25,7 @@ from bot.messages import service as messages
 from bot.messages.models import Direction, Message
 from bot.people import service as people
 from bot.runtime import Runtime, runtime_of
+from bot.security import client_ip
 
 # A session id is the only key to a person's replies, so the server makes it: 128 random bits and a MAC
 # under the deployment's secret (always fullmatch: '$' would let a newline through).
@@ -204,7 +205,7 @@ async def post_message(request: Request) -> Response:
         return _error(request, 422, inbound)
     if not await issued(runtime, inbound.urn.removeprefix("web:")):
         return _error(request, 403, UNKNOWN_SESSION)
-    outcome = await runtime.hub.receive(replace(inbound, origin=_origin(request)))
+    outcome = await runtime.hub.receive(replace(inbound, origin=client_ip(request)))
     replies = [reply_json(o.message_id, o.reply) for o in outcome.outgoing]
     return JSONResponse({"replies": replies, "duplicate": outcome.duplicate})
 
@@ -242,16 +243,11 @@ async def post_file(request: Request) -> Response:
         payload=received.kind,
         external_id=external_id,
         received=received,
-        origin=_origin(request),
+        origin=client_ip(request),
     )
     outcome = await runtime.hub.receive(inbound)
     replies = [reply_json(o.message_id, o.reply) for o in outcome.outgoing]
     return JSONResponse({"replies": replies, "duplicate": outcome.duplicate})
-
-
-def _origin(request: Request) -> str:
-    """The client's address (a trusted proxy's X-Forwarded-For already applied), to slow code guessing."""
-    return request.client.host if request.client else ""
 
 
 async def _session(request: Request, query: str | None, header: str | None) -> str | Response:
