@@ -23,30 +23,17 @@ from bot.media import service as media
 from bot.media.models import Media
 from bot.people import service as people
 from tests import factories
-from tests.conftest import webhook_settings
 from tests.drivers import WebDriver, ZaloDriver, on_channel, onboard, wait_for_text
 from tests.factories import PNG, photo
 from tests.fakes.telegram_api import FakeBotAPI
 from tests.fakes.zalo_api import FakeZalo
 from tests.test_admin import csrf, login, make_admin
-from tests.test_privacy import file_reflection, send_bulletin
+from tests.test_privacy import file_reflection, send_bulletin, settings
 
 PHOTO = photo()
 ANSWER = "Tuần sau xã sửa cầu."
+__all__ = ["settings"]  # the privacy tests' deployment: files under the test's folder, no quiet hours
 needs_ffmpeg = pytest.mark.skipif(not ffmpeg.available(), reason="needs ffmpeg (make system-deps)")
-
-
-@pytest.fixture
-def settings(database_url: str, fake_telegram: FakeBotAPI, fake_zalo: FakeZalo, tmp_path: Path) -> Settings:
-    """A webhook deployment with files under the test's folder and bulletins at any hour."""
-    return webhook_settings(
-        database_url,
-        fake_telegram,
-        fake_zalo,
-        media_dir=tmp_path / "media",
-        quiet_hours="",
-        qa_semantic=False,
-    )
 
 
 def reflect_with_photo(person: WebDriver | ZaloDriver, db: Database) -> tuple[int, str]:
