@@ -78,6 +78,10 @@ class SendError(Exception):
 UploadHook = Callable[[int, str, str], Awaitable[None]]
 T = TypeVar("T")
 RECORD_WINDOW = 0.05  # seconds of delivery outcomes written in one transaction
+# How long a process keeps what it took over from a crash (a batch of replies to resend, an event to
+# handle again) before another process may take it: far longer than sending a batch takes.
+CLAIM_LEASE = timedelta(minutes=5)
+RESEND_BATCH = 100
 
 
 class Channel(ABC):
@@ -237,18 +241,30 @@ class Hub:
         return outcome
 
     async def resend_pending(self, channel: str, older_than: timedelta = timedelta(seconds=30)) -> int:
-        """Send replies a crash left in the outbox (committed, never sent); returns how many."""
+        """Send replies a crash left in the outbox (committed, never sent), claimed a batch at a time so
+        that of processes restarting together one sends each, once; returns how many."""
 
-        def load() -> list[Outgoing]:
+        def claim() -> list[Outgoing]:
             with self.db.transaction() as session:
-                return _outgoing(messages.unfinished(session, channel, Direction.outbound, older_than))
+                return _outgoing(
+                    messages.claim_unfinished(
+                        session,
+                        channel,
+                        Direction.outbound,
+                        older_than=older_than,
+                        lease=CLAIM_LEASE,
+                        limit=RESEND_BATCH,
+                    )
+                )
 
-        pending = await asyncio.to_thread(load)
-        by_urn: dict[str, list[Outgoing]] = {}
-        for item in pending:
-            by_urn.setdefault(item.urn, []).append(item)
-        await asyncio.gather(*(self.deliver(items) for items in by_urn.values()))
-        return len(pending)
+        total = 0
+        while pending := await asyncio.to_thread(claim):
+            by_urn: dict[str, list[Outgoing]] = {}
+            for item in pending:
+                by_urn.setdefault(item.urn, []).append(item)
+            await asyncio.gather(*(self.deliver(items) for items in by_urn.values()))
+            total += len(pending)
+        return total
 
     async def deliver(self, outgoing: Sequence[Outgoing], replace: str | None = None) -> list[Delivery]:
         """Send replies in order (one conversation's replies must not overtake each other), then record.

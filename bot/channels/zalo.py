@@ -23,6 +23,8 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
 from bot.channels.base import (
+    CLAIM_LEASE,
+    RESEND_BATCH,
     Channel,
     ChannelService,
     ChannelType,
@@ -239,6 +241,10 @@ class ZaloBot(ChannelService):
     """The running Zalo side of a process: API client, channel, and events handled after the 200."""
 
     channel: ZaloChannel
+    # An event whose handling failed is tried again while the process runs: looked for this often (in
+    # seconds), once it is this old (a younger one may still be in hand in the process it came to).
+    retry_every: ClassVar[float] = 30.0
+    retry_after: ClassVar[timedelta] = timedelta(minutes=1)
 
     def __init__(self, settings: Settings, hub: Hub) -> None:
         self.settings, self.db = settings, hub.db
@@ -251,15 +257,30 @@ class ZaloBot(ChannelService):
         # Events are stored on threads of their own: in the shared pool they would queue behind the
         # handling of earlier events, and Zalo gives the webhook 2 s (bench/zalo.py measures it).
         self._storing = ThreadPoolExecutor(max_workers=4, thread_name_prefix="zalo-store")
+        self._retrying: asyncio.Task[None] | None = None
 
     async def start(self, *, receive: bool = True) -> None:
-        """Finish what a stopped process left: events stored but not handled, replies not sent."""
+        """Finish what a stopped process left (events stored but not handled, replies not sent), then keep
+        trying again the events whose handling fails."""
         if receive:
             await self.resume()
             await self.hub.resend_pending(self.channel.type)
+            self._retrying = asyncio.get_running_loop().create_task(self._retry())
+
+    async def _retry(self) -> None:
+        """Now and then, take up the events whose handling failed, here or in a process that died since."""
+        while True:
+            await asyncio.sleep(self.retry_every)
+            try:
+                await self.resume(self.retry_after)
+            except Exception:
+                log.exception("could not look for Zalo events to handle again")
 
     async def stop(self) -> None:
-        """Let events in hand finish, then close the connections."""
+        """Stop retrying, let events in hand finish, then close the connections."""
+        if self._retrying is not None:
+            self._retrying.cancel()
+            await asyncio.wait([self._retrying])
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=30)
         self._storing.shutdown(wait=True)
@@ -293,16 +314,14 @@ class ZaloBot(ChannelService):
         task.add_done_callback(self._tasks.discard)
 
     async def _handle(self, inbound: Inbound) -> None:
-        """Fetch the file if any, then act and reply; a failure leaves the event stored for `resume`."""
+        """Fetch the file if any, then act and reply; a failure leaves the event stored, to be retried."""
         try:
             async with self._chats.hold(inbound.urn):
                 outcome = await self.hub.receive(await self.fetch(inbound))
                 if outcome.ask_name:
                     await self._learn_name(inbound.urn)
         except Exception:
-            log.exception(
-                "Zalo event %s not handled; it is taken again at the next start", inbound.external_id
-            )
+            log.exception("Zalo event %s not handled; it is tried again later", inbound.external_id)
 
     async def _learn_name(self, urn: str) -> None:
         """Zalo's events carry no name: ask the OA API once for the name of someone who agreed to be named
@@ -330,19 +349,29 @@ class ZaloBot(ChannelService):
             await asyncio.to_thread(save)
 
     async def resume(self, older_than: timedelta = timedelta(seconds=0)) -> int:
-        """Handle events a stopped process stored but never handled; returns how many."""
+        """Handle events stored but never handled (by a stopped process, or a failure here), each claimed
+        first so that one process takes it; returns how many."""
 
-        def load() -> list[dict[str, Any]]:
+        def claim() -> list[dict[str, Any]]:
             with self.db.transaction() as session:
-                found = messages.unfinished(session, self.channel.type, Direction.inbound, older_than)
+                found = messages.claim_unfinished(
+                    session,
+                    self.channel.type,
+                    Direction.inbound,
+                    older_than=older_than,
+                    lease=CLAIM_LEASE,
+                    limit=RESEND_BATCH,
+                )
                 return [m.payload for m in found]
 
-        events = await asyncio.to_thread(load)
-        for event in events:
-            inbound = to_inbound(event)
-            if inbound is not None:
-                self._later(inbound)
-        return len(events)
+        total = 0
+        while events := await asyncio.to_thread(claim):
+            for event in events:
+                inbound = to_inbound(event)
+                if inbound is not None:
+                    self._later(inbound)
+            total += len(events)
+        return total
 
     async def fetch(self, inbound: Inbound) -> Inbound:
         """Download the file a person sent from Zalo, before any transaction, into a file of its own; too

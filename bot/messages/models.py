@@ -56,3 +56,6 @@ class Message(Base):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     done_at: Mapped[datetime | None]
+    # Until when one process resends this reply, or retries this event, that a crash or a failure left:
+    # no other process takes it before then (NULL: nobody has claimed it).
+    claimed_until: Mapped[datetime | None]

@@ -283,22 +283,42 @@ def history(session: Session, person_id: int, limit: int = 100) -> list[Message]
     return list(reversed(list(session.scalars(stmt))))
 
 
-def unfinished(session: Session, channel: str, direction: Direction, older_than: timedelta) -> list[Message]:
-    """What a stopped process left, oldest first: replies committed but never sent (outbound), or
-    messages stored but never acted on (inbound)."""
-    cutoff: datetime = utcnow() - older_than
+def claim_unfinished(
+    session: Session,
+    channel: str,
+    direction: Direction,
+    *,
+    older_than: timedelta,
+    lease: timedelta,
+    limit: int,
+) -> list[Message]:
+    """Take, oldest first, what a stopped process left or a failure let drop: replies committed but never
+    sent (outbound), messages stored but never acted on (inbound). Each is taken by one process until
+    `lease` runs out (then another may, should this one die first): processes restarting together do not
+    all send the same replies. PostgreSQL skips rows another claimer holds; SQLite claims one at a time."""
+    now = utcnow()
     status = Status.pending if direction == Direction.outbound else Status.received
-    stmt = (
-        select(Message)
+    free = (
+        select(Message.id)
         .where(
             Message.channel == channel,
             Message.direction == direction,
             Message.status == status,
-            Message.created_at <= cutoff,
+            Message.created_at <= now - older_than,
+            or_(Message.claimed_until.is_(None), Message.claimed_until <= now),
         )
         .order_by(Message.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
     )
-    return list(session.scalars(stmt))
+    claimed = session.scalars(
+        update(Message)
+        .where(Message.id.in_(free.scalar_subquery()))
+        .values(claimed_until=now + lease)
+        .returning(Message),
+        execution_options={"synchronize_session": False},
+    )
+    return sorted(claimed, key=lambda m: m.id)
 
 
 def count_per_day(
