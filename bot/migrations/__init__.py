@@ -17,7 +17,7 @@ from bot.db import sqlite_file
 MIGRATIONS_DIR = Path(__file__).parent
 # PostgreSQL's advisory lock that one migrating process holds: a fixed class ("Loa" in ASCII) and the
 # schema migrated, so deployments in schemas of their own (tests do so) do not wait for each other.
-_LOCK = "SELECT pg_advisory_{}(5009249, hashtext(current_schema()))"
+_LOCK = "SELECT pg_advisory_{}(5009249, hashtext(coalesce(current_schema(), '')))"
 
 
 def alembic_config(database_url: str) -> Config:
