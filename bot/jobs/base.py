@@ -1,0 +1,51 @@
+"""What a job's handler is given, and the registry of handlers by kind that runners take jobs for."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.config import Settings
+from bot.db import Database
+from bot.jobs import service as jobs
+
+
+class ClaimLost(Exception):
+    """Raised in a handler's transaction when another runner took the job meanwhile: nothing is written."""
+
+
+@dataclass(frozen=True)
+class Work:
+    """One run of a job: the process's database and settings, and the claim its writes are fenced by."""
+
+    db: Database
+    settings: Settings
+    claim: jobs.Claim
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        """What the job was queued with."""
+        return self.claim.payload
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A short transaction of the handler's that commits only while this run still holds the job, so a
+        run that stalled and lost it cannot overwrite what its successor recorded."""
+        with self.db.transaction() as session:
+            if not jobs.holds(session, self.claim):
+                raise ClaimLost(f"job {self.claim.job_id} was taken by another runner")
+            yield session
+
+
+Handler = Callable[[Work], None]
+JOB_TYPES: dict[str, Handler] = {}
+
+
+def register_job(kind: str, handler: Handler) -> None:
+    """Make a kind of job known to runners: they claim only kinds their process can run. A handler runs
+    outside any transaction, opens short ones with `Work.transaction`, and may run again after a crash."""
+    JOB_TYPES[kind] = handler
