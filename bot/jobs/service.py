@@ -113,7 +113,7 @@ def finish(session: Session, held: Claim) -> bool:
     job = _held(session, held)
     if job is None:
         return False
-    job.status, job.finished_at, job.claim_expires_at = JobStatus.done, utcnow(), None
+    job.status, job.finished_at, job.claim_expires_at, job.error = JobStatus.done, utcnow(), None, ""
     return True
 
 
