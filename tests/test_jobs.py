@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from alembic import command
 from sqlalchemy import select
 
 from bot.audio import ffmpeg
@@ -29,6 +30,7 @@ from bot.jobs import service as jobs
 from bot.jobs.base import JOB_TYPES, ClaimLost, Work
 from bot.jobs.models import Job, JobStatus
 from bot.jobs.runner import JobRunner
+from bot.migrations import alembic_config, upgrade
 from tests.conftest import make_settings
 from tests.fakes.gtts_api import FakeGoogleTTS
 from tests.test_bulletins import PHONG_THO, google
@@ -229,6 +231,30 @@ def test_audio_whose_maker_died_is_made_by_another_runner(
         eventually(lambda: audio_of(db, bulletin_id) == "gtts:vi")
     [made] = audio_jobs(db)
     assert made.status == JobStatus.done and made.attempts == 2
+
+
+@needs_ffmpeg
+def test_audio_left_pending_before_jobs_existed_is_made_after_the_upgrade(
+    database_url: str, db: Database, google: FakeGoogleTTS
+) -> None:
+    """A version a crash left "pending" under the in-process task of before is given a job by the upgrade."""
+    settings = job_settings(database_url, gtts_url=google.url, tts_engine="gtts")
+    with db.transaction() as session:
+        bulletin = bulletins.create(
+            session,
+            title="Lịch tiêm phòng",
+            versions=[("vi", "Thứ Bảy tiêm phòng cho trâu bò.", None)],
+            audience=bulletins.Audience(communes=(PHONG_THO,)),
+        )
+        voices.mark_pending(bulletin.versions[0], settings, None)
+        bulletin_id = bulletin.id
+    db.dispose()
+    command.downgrade(alembic_config(database_url), "0016-1")
+    upgrade(database_url)
+    [waiting] = audio_jobs(db)
+    assert waiting.payload == {"bulletin_id": bulletin_id} and waiting.status == JobStatus.pending
+    with runner(db, settings):
+        eventually(lambda: audio_of(db, bulletin_id) == "gtts:vi")
 
 
 class SilentSpeech:

@@ -37,6 +37,15 @@ def upgrade() -> None:
         batch_op.create_index('ix_jobs_status_claim', ['status', 'claim_expires_at'], unique=False)
         batch_op.create_index('ix_jobs_status_due', ['status', 'due_at'], unique=False)
 
+    # Audio a crash left "pending" for good (it was made by an in-process task): a job makes it now.
+    as_json = 'json_build_object' if op.get_bind().dialect.name == 'postgresql' else 'json_object'
+    op.execute(
+        "INSERT INTO jobs (kind, payload, status, attempts, due_at, error, created_at) "
+        f"SELECT 'bulletin-audio', {as_json}('bulletin_id', bulletin_id), 'pending', 0, CURRENT_TIMESTAMP, "
+        "'', CURRENT_TIMESTAMP FROM (SELECT DISTINCT bulletin_id FROM bulletin_versions "
+        "WHERE audio_source LIKE 'pending%') AS waiting"
+    )
+
 
 def downgrade() -> None:
     with op.batch_alter_table('jobs', schema=None) as batch_op:
