@@ -189,6 +189,40 @@ def test_two_runners_never_run_the_same_job(database_url: str, monkeypatch: pyte
         second.dispose()
 
 
+def test_a_long_job_keeps_its_claim_while_its_runner_lives(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A job running past its claim's first expiry is renewed, so a second runner never takes it."""
+    release, runs = threading.Event(), []
+
+    def long_speech(work: Work) -> None:
+        runs.append(work.claim.token)
+        assert release.wait(120)
+
+    monkeypatch.setitem(JOB_TYPES, "test-long", long_speech)
+    first, second = Database(database_url), Database(database_url)
+    settings = job_settings(database_url, jobs_claim_seconds=3)
+    try:
+        with runner(first, settings), runner(second, settings):
+            [job_id] = enqueue(first, "test-long")
+            token = eventually(lambda: job(first, job_id).claimed_by)
+            expiry = job(first, job_id).claim_expires_at or utcnow()
+            eventually(
+                lambda: (job(first, job_id).claim_expires_at or expiry) > expiry + timedelta(seconds=3)
+            )
+            renewed = job(first, job_id)
+            assert renewed.claimed_by == token and renewed.status == JobStatus.running, (
+                "still its first claim"
+            )
+            release.set()
+            eventually(lambda: settled(first, job_id))
+        assert runs == [token] and job(first, job_id).attempts == 1
+    finally:
+        release.set()
+        first.dispose()
+        second.dispose()
+
+
 def pending_bulletin(db: Database, settings: Settings) -> int:
     """A draft whose Vietnamese audio is still to be spoken, its job queued, as the admin's form leaves it."""
     with db.transaction() as session:
