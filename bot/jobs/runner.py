@@ -38,7 +38,8 @@ class JobRunner:
         self._thread.start()
 
     def stop(self) -> None:
-        """Claim nothing more and let the jobs running finish (a job cut short by a crash is run again)."""
+        """Claim nothing more and let the jobs running finish, their claims renewed meanwhile (a job cut
+        short by a crash is run again)."""
         if self._unlisten is not None:
             self._unlisten()
         self._stopping.set()
@@ -47,10 +48,11 @@ class JobRunner:
         self._pool.shutdown(wait=True)
 
     def _loop(self) -> None:
-        """Renew the claims held, claim what the free threads can run, sleep until woken or the next poll."""
+        """Renew the claims held, claim what the free threads can run, sleep until woken or the next poll;
+        once stopping, only renew until the jobs running are settled."""
         claim_seconds = self.settings.jobs_claim_seconds
         renewed = time.monotonic()
-        while not self._stopping.is_set():
+        while not (self._stopping.is_set() and self._idle()):
             self._wake.clear()
             claimed = []
             try:
@@ -69,7 +71,7 @@ class JobRunner:
         """Take as many due jobs as there are free threads, of the kinds this process can run."""
         with self._held_lock:
             free = self.settings.jobs_threads - len(self._held)
-        if free <= 0 or not JOB_TYPES:
+        if free <= 0 or not JOB_TYPES or self._stopping.is_set():
             return []
         s = self.settings
         with self.db.transaction() as session:
@@ -124,6 +126,11 @@ class JobRunner:
             return
         if not settled:
             log.warning("job %s (%s): its claim was lost; outcome not recorded", held.job_id, held.kind)
+
+    def _idle(self) -> bool:
+        """Whether no job is running here."""
+        with self._held_lock:
+            return not self._held
 
     def _release(self, held: jobs.Claim) -> None:
         """Free the job's thread and let the claimer fill it."""
