@@ -22,12 +22,13 @@ from alembic import command
 from sqlalchemy import select
 
 from bot.audio import ffmpeg
+from bot.audio import service as audio_service
 from bot.bulletins import service as bulletins
 from bot.bulletins import voices
 from bot.config import Settings
 from bot.db import Database, utcnow
 from bot.jobs import service as jobs
-from bot.jobs.base import JOB_TYPES, ClaimLost, Work
+from bot.jobs.base import JOB_TYPES, ClaimLost, JobType, Work, give_up
 from bot.jobs.models import Job, JobStatus
 from bot.jobs.runner import JobRunner
 from bot.migrations import alembic_config, upgrade
@@ -98,8 +99,8 @@ def test_a_job_whose_handler_raises_is_retried_then_given_up_with_its_reason(
         if work.claim.attempts == 1:
             raise KeyError("once")
 
-    monkeypatch.setitem(JOB_TYPES, "test-cable-down", cable_down)
-    monkeypatch.setitem(JOB_TYPES, "test-flaky", flaky)
+    monkeypatch.setitem(JOB_TYPES, "test-cable-down", JobType(cable_down))
+    monkeypatch.setitem(JOB_TYPES, "test-flaky", JobType(flaky))
     with runner(db, job_settings(database_url, jobs_max_attempts=3)):
         [hopeless] = enqueue(db, "test-cable-down")
         [lucky] = enqueue(db, "test-flaky")
@@ -120,9 +121,9 @@ def test_a_retry_waits_longer_after_each_failure(db: Database) -> None:
         with db.transaction() as session:
             session.get(Job, job_id).due_at = utcnow()  # type: ignore[union-attr]
         with db.transaction() as session:
-            [held] = jobs.claim(session, ["test-backoff"], 1, 60, 5)
+            [held] = jobs.claim(session, ["test-backoff"], 1, 60, 5, give_up)
             before = utcnow()
-            assert jobs.fail(session, held, "boom", 5, 10)
+            assert jobs.fail(session, held, "boom", 5, 10, give_up)
         waits.append(job(db, job_id).due_at - before)
     assert [round(w.total_seconds()) for w in waits] == [10, 20, 40]
     assert job(db, job_id).status == JobStatus.pending
@@ -131,17 +132,17 @@ def test_a_retry_waits_longer_after_each_failure(db: Database) -> None:
 def test_a_runner_that_lost_its_claim_records_nothing(database_url: str, db: Database) -> None:
     [job_id] = enqueue(db, "test-slow")
     with db.transaction() as session:
-        [stalled] = jobs.claim(session, ["test-slow"], 1, 60, 5)
+        [stalled] = jobs.claim(session, ["test-slow"], 1, 60, 5, give_up)
     with db.transaction() as session:  # the stalled runner stopped renewing: its claim runs out
         session.get(Job, job_id).claim_expires_at = utcnow() - timedelta(seconds=1)  # type: ignore[union-attr]
     with db.transaction() as session:
-        [taken] = jobs.claim(session, ["test-slow"], 1, 60, 5)
+        [taken] = jobs.claim(session, ["test-slow"], 1, 60, 5, give_up)
     assert taken.job_id == job_id and taken.token != stalled.token and taken.attempts == 2
 
     with db.transaction() as session:
         assert not jobs.renew(session, stalled, 60)
         assert not jobs.finish(session, stalled)
-        assert not jobs.fail(session, stalled, "too late", 5, 0)
+        assert not jobs.fail(session, stalled, "too late", 5, 0, give_up)
     with pytest.raises(ClaimLost), Work(db, make_settings(database_url), stalled).transaction() as session:
         session.get(Job, job_id).error = "written by a runner that lost the job"  # type: ignore[union-attr]
     now = job(db, job_id)
@@ -157,10 +158,10 @@ def test_a_job_whose_process_died_every_time_is_given_up(db: Database) -> None:
     [job_id] = enqueue(db, "test-deadly")
     for _attempt in range(2):
         with db.transaction() as session:
-            [held] = jobs.claim(session, ["test-deadly"], 1, 60, 2)
+            [held] = jobs.claim(session, ["test-deadly"], 1, 60, 2, give_up)
             session.get(Job, held.job_id).claim_expires_at = utcnow() - timedelta(seconds=1)  # type: ignore[union-attr]
     with db.transaction() as session:
-        assert jobs.claim(session, ["test-deadly"], 1, 60, 2) == []
+        assert jobs.claim(session, ["test-deadly"], 1, 60, 2, give_up) == []
     given_up = job(db, job_id)
     assert given_up.status == JobStatus.failed and "stopped while running it 2 times" in given_up.error
 
@@ -175,7 +176,7 @@ def test_two_runners_never_run_the_same_job(database_url: str, monkeypatch: pyte
             ran.append((threading.current_thread().name, work.claim.job_id))
         time.sleep(0.01)
 
-    monkeypatch.setitem(JOB_TYPES, "test-count", count)
+    monkeypatch.setitem(JOB_TYPES, "test-count", JobType(count))
     first, second = Database(database_url), Database(database_url)
     settings = job_settings(database_url, jobs_threads=4)
     try:
@@ -199,7 +200,7 @@ def test_a_long_job_keeps_its_claim_while_its_runner_lives(
         runs.append(work.claim.token)
         assert release.wait(120)
 
-    monkeypatch.setitem(JOB_TYPES, "test-long", long_speech)
+    monkeypatch.setitem(JOB_TYPES, "test-long", JobType(long_speech))
     first, second = Database(database_url), Database(database_url)
     settings = job_settings(database_url, jobs_claim_seconds=3)
     try:
@@ -258,13 +259,31 @@ def test_audio_whose_maker_died_is_made_by_another_runner(
     settings = job_settings(database_url, gtts_url=google.url, tts_engine="gtts")
     bulletin_id = pending_bulletin(db, settings)
     with db.transaction() as session:  # a runner takes the job, then its process dies: no renewals
-        [dead] = jobs.claim(session, [voices.AUDIO_JOB], 1, 60, 5)
+        [dead] = jobs.claim(session, [voices.AUDIO_JOB], 1, 60, 5, give_up)
         session.get(Job, dead.job_id).claim_expires_at = utcnow() - timedelta(seconds=1)  # type: ignore[union-attr]
     assert audio_of(db, bulletin_id) == "pending"
     with runner(db, settings):
         eventually(lambda: audio_of(db, bulletin_id) == "gtts:vi")
     [made] = audio_jobs(db)
     assert made.status == JobStatus.done and made.attempts == 2
+
+
+def test_audio_whose_job_was_given_up_says_why_instead_of_being_made_for_good(
+    database_url: str, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bulletin's page never shows 'Đang tạo âm thanh…' for ever: a job given up says why on the version."""
+
+    def broken(*_args: Any) -> None:
+        raise MemoryError("ffmpeg ran out of memory")
+
+    monkeypatch.setattr(audio_service, "clip_for", broken)
+    settings = job_settings(database_url, tts_engine="gtts", jobs_max_attempts=2)
+    bulletin_id = pending_bulletin(db, settings)
+    with runner(db, settings):
+        eventually(lambda: audio_of(db, bulletin_id) != "pending")
+    assert audio_of(db, bulletin_id) == "error:MemoryError: ffmpeg ran out of memory"
+    [given_up] = audio_jobs(db)
+    assert given_up.status == JobStatus.failed and given_up.attempts == 2
 
 
 @needs_ffmpeg

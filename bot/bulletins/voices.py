@@ -21,6 +21,7 @@ from bot.bulletins.models import Bulletin, BulletinVersion
 from bot.config import Settings
 from bot.jobs import service as jobs
 from bot.jobs.base import Work, register_job
+from bot.jobs.models import Job
 from bot.media import service as media
 
 log = logging.getLogger(__name__)
@@ -110,4 +111,13 @@ def retry(bulletin: Bulletin) -> bool:
     return bool(failed)
 
 
-register_job(AUDIO_JOB, make_audio)
+def _given_up(session: Session, job: Job) -> None:
+    """Audio whose job was given up is no longer "being made": each version still waiting says why, and
+    the official can save it again to have it made anew."""
+    bulletin = bulletins.get(session, bulletin_id=int(job.payload["bulletin_id"]))
+    for version in bulletin.versions if bulletin else []:
+        if version.audio_source.startswith(PENDING):
+            version.audio_source = (ERROR_PREFIX + job.error)[:120]
+
+
+register_job(AUDIO_JOB, make_audio, given_up=_given_up)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from bot.config import Settings
 from bot.db import Database
 from bot.jobs import service as jobs
+from bot.jobs.models import Job
 
 
 class ClaimLost(Exception):
@@ -42,10 +43,28 @@ class Work:
 
 
 Handler = Callable[[Work], None]
-JOB_TYPES: dict[str, Handler] = {}
 
 
-def register_job(kind: str, handler: Handler) -> None:
+@dataclass(frozen=True)
+class JobType:
+    """How to run a kind of job, and what to record when one is given up (its `error` says why), in the
+    transaction that gives it up."""
+
+    run: Handler
+    given_up: jobs.GiveUp | None = None
+
+
+JOB_TYPES: dict[str, JobType] = {}
+
+
+def register_job(kind: str, run: Handler, *, given_up: jobs.GiveUp | None = None) -> None:
     """Make a kind of job known to runners: they claim only kinds their process can run. A handler runs
     outside any transaction, opens short ones with `Work.transaction`, and may run again after a crash."""
-    JOB_TYPES[kind] = handler
+    JOB_TYPES[kind] = JobType(run, given_up)
+
+
+def give_up(session: Session, job: Job) -> None:
+    """Tell a job's kind it was given up, so what waited for it says why instead of waiting for good."""
+    kind = JOB_TYPES.get(job.kind)
+    if kind is not None and kind.given_up is not None:
+        kind.given_up(session, job)

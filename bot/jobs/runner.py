@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from bot.config import Settings
 from bot.db import Database
 from bot.jobs import service as jobs
-from bot.jobs.base import JOB_TYPES, ClaimLost, Work
+from bot.jobs.base import JOB_TYPES, ClaimLost, Work, give_up
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,9 @@ class JobRunner:
             return []
         s = self.settings
         with self.db.transaction() as session:
-            claimed = jobs.claim(session, list(JOB_TYPES), free, s.jobs_claim_seconds, s.jobs_max_attempts)
+            claimed = jobs.claim(
+                session, list(JOB_TYPES), free, s.jobs_claim_seconds, s.jobs_max_attempts, give_up
+            )
         with self._held_lock:
             self._held.update((held.job_id, held) for held in claimed)
         return claimed
@@ -98,7 +100,7 @@ class JobRunner:
         """Run one job's handler outside any transaction, then record its outcome under its claim."""
         try:
             try:
-                JOB_TYPES[held.kind](Work(self.db, self.settings, held))
+                JOB_TYPES[held.kind].run(Work(self.db, self.settings, held))
                 failure = None
             except ClaimLost:
                 log.warning("job %s (%s): taken by another runner while it ran", held.job_id, held.kind)
@@ -119,7 +121,7 @@ class JobRunner:
                 settled = (
                     jobs.finish(session, held)
                     if failure is None
-                    else jobs.fail(session, held, failure, s.jobs_max_attempts, s.jobs_retry_seconds)
+                    else jobs.fail(session, held, failure, s.jobs_max_attempts, s.jobs_retry_seconds, give_up)
                 )
         except Exception:
             log.exception("job %s (%s): could not record its outcome", held.job_id, held.kind)

@@ -17,6 +17,7 @@ from bot.db import after, utcnow
 from bot.jobs.models import Job, JobStatus
 
 MAX_BACKOFF = timedelta(minutes=10)
+GiveUp = Callable[[Session, Job], None]  # told of a job given up, in the transaction giving it up
 _wakers: list[Callable[[], None]] = []  # this process's runners, told when a job is queued
 
 
@@ -54,7 +55,7 @@ def wake() -> None:
 
 
 def claim(
-    session: Session, kinds: Collection[str], limit: int, seconds: float, max_attempts: int
+    session: Session, kinds: Collection[str], limit: int, seconds: float, max_attempts: int, given_up: GiveUp
 ) -> list[Claim]:
     """Take up to `limit` due jobs of these kinds, each under a fresh token: pending ones, and running ones
     whose claim expired because their process died (a job that died with its process `max_attempts`
@@ -74,8 +75,7 @@ def claim(
     claims = []
     for job in found:
         if job.status == JobStatus.running and job.attempts >= max_attempts:
-            job.status, job.finished_at, job.claim_expires_at = JobStatus.failed, now, None
-            job.error = f"its process stopped while running it {job.attempts} times"
+            _give_up(session, job, f"its process stopped while running it {job.attempts} times", given_up)
             continue
         job.status, job.claimed_by = JobStatus.running, secrets.token_hex(16)
         job.claim_expires_at, job.attempts = now + timedelta(seconds=seconds), job.attempts + 1
@@ -117,17 +117,30 @@ def finish(session: Session, held: Claim) -> bool:
     return True
 
 
-def fail(session: Session, held: Claim, reason: str, max_attempts: int, retry_seconds: float) -> bool:
+def fail(
+    session: Session, held: Claim, reason: str, max_attempts: int, retry_seconds: float, given_up: GiveUp
+) -> bool:
     """Record why a job failed, if the claim still holds it: due again after a growing wait, or given up
     with its reason once it has failed `max_attempts` times."""
     job = _held(session, held)
     if job is None:
         return False
-    now = utcnow()
-    job.error, job.claim_expires_at = reason[:2000], None
     if job.attempts >= max_attempts:
-        job.status, job.finished_at = JobStatus.failed, now
-    else:
-        wait = min(timedelta(seconds=retry_seconds * 2 ** (job.attempts - 1)), MAX_BACKOFF)
-        job.status, job.claimed_by, job.due_at = JobStatus.pending, None, now + wait
+        _give_up(session, job, reason, given_up)
+        return True
+    wait = min(timedelta(seconds=retry_seconds * 2 ** (job.attempts - 1)), MAX_BACKOFF)
+    job.status, job.claimed_by, job.claim_expires_at = JobStatus.pending, None, None
+    job.due_at, job.error = utcnow() + wait, reason[:2000]
     return True
+
+
+def _give_up(session: Session, job: Job, reason: str, given_up: GiveUp) -> None:
+    """Settle a job as failed for good with its reason, and let its kind say so where people look (a
+    bulletin's audio no longer "being made")."""
+    job.status, job.finished_at, job.claim_expires_at, job.error = (
+        JobStatus.failed,
+        utcnow(),
+        None,
+        reason[:2000],
+    )
+    given_up(session, job)
