@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
@@ -182,9 +182,7 @@ def _audience(session: Session, form: FormData, admin: AdminUser) -> bulletins.A
 
 
 @router.post("/bulletins/new")
-def bulletin_create(
-    request: Request, session: SessionDep, admin: AuthorDep, form: FormDep, background: BackgroundTasks
-) -> Response:
+def bulletin_create(request: Request, session: SessionDep, admin: AuthorDep, form: FormDep) -> Response:
     """Save the draft at once (texts, parked recordings, pictures); its audio is made after the answer."""
     runtime = runtime_of(request)
     settings, _ = runtime.settings, admin_gettext(request)
@@ -221,8 +219,7 @@ def bulletin_create(
         mark_ = voices.keep_upload(settings, *upload) if upload else None
         voices.mark_pending(version, settings, mark_)
     accounts.audit(session, admin, "bulletin_created", str(bulletin.id), title=bulletin.title[:80])
-    session.flush()
-    background.add_task(voices.make_audio, runtime.db, settings, bulletin.id)
+    voices.queue(session, bulletin)
     return redirect(f"/admin/bulletins/{bulletin.id}")
 
 
@@ -354,7 +351,6 @@ def bulletin_version(
     session: SessionDep,
     admin: AuthorDep,
     form: FormDep,
-    background: BackgroundTasks,
     bulletin_id: int,
 ) -> Response:
     """Add or rewrite one language of a draft (text and/or recording); its audio is made again."""
@@ -373,8 +369,7 @@ def bulletin_version(
     voices.mark_pending(
         version, runtime.settings, voices.keep_upload(runtime.settings, *upload) if upload else None
     )
-    session.flush()
-    background.add_task(voices.make_audio, runtime.db, runtime.settings, bulletin.id)
+    voices.queue(session, bulletin)
     return redirect(f"/admin/bulletins/{bulletin.id}")
 
 
@@ -440,14 +435,11 @@ def bulletin_send(
 
 
 @router.post("/bulletins/{bulletin_id}/audio")
-def bulletin_audio(
-    request: Request, session: SessionDep, admin: AuthorDep, background: BackgroundTasks, bulletin_id: int
-) -> Response:
+def bulletin_audio(request: Request, session: SessionDep, admin: AuthorDep, bulletin_id: int) -> Response:
     """'Tạo lại âm thanh': make again the audio the server could not save (its folder was not writable)."""
-    runtime = runtime_of(request)
     bulletin = _steerable(session, admin, bulletin_id)
     if voices.retry(bulletin):
-        background.add_task(voices.make_audio, runtime.db, runtime.settings, bulletin.id)
+        voices.queue(session, bulletin)
     return redirect(f"/admin/bulletins/{bulletin.id}")
 
 

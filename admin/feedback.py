@@ -385,31 +385,36 @@ def ticket_note(
     return redirect(f"/admin/feedback/{ticket.id}")
 
 
+def voice_reply(request: Request, voice: UploadFile | None = None) -> audio.Clip | None:
+    """An official's recorded answer, checked and transcoded before the request's transaction opens:
+    ffmpeg takes seconds, and a transaction held open that long would hold up other writers."""
+    if voice is None or not voice.filename:
+        return None
+    try:
+        return audio.recording(voice.file.read(), voice.filename, MAX_VOICE_REPLY_MB * 1_000_000)
+    except AudioError as exc:
+        _ = admin_gettext(request)
+        raise HTTPException(
+            status_code=400, detail=_("Không dùng được tệp ghi âm: {reason}").format(reason=exc)
+        ) from exc
+
+
 @router.post("/feedback/{ticket_id}/reply")
 def ticket_reply(
     request: Request,
+    clip: Annotated[audio.Clip | None, Depends(voice_reply)],  # first: transcoded before `session` opens
     session: SessionDep,
     admin: AnswererDep,
     background: BackgroundTasks,
     ticket_id: int,
     text: Annotated[str, Form(max_length=4000)] = "",
-    voice: UploadFile | None = None,
 ) -> Response:
     """Answer in text and/or a voice recording (made in the browser or uploaded); it reaches the person
     where they wrote from, after the commit, with 'Hài lòng / Chưa hài lòng', and the senders of the
     duplicates closed into the ticket."""
     runtime = runtime_of(request)
     ticket = _ticket(session, admin, ticket_id)
-    stored = None
-    if voice is not None and voice.filename:
-        try:
-            clip = audio.recording(voice.file.read(), voice.filename, MAX_VOICE_REPLY_MB * 1_000_000)
-        except AudioError as exc:
-            _ = admin_gettext(request)
-            raise HTTPException(
-                status_code=400, detail=_("Không dùng được tệp ghi âm: {reason}").format(reason=exc)
-            ) from exc
-        stored = audio.store(session, Path(runtime.settings.media_dir), clip).voice
+    stored = audio.store(session, Path(runtime.settings.media_dir), clip).voice if clip else None
     try:
         feedback.answer(ticket, admin.id, text, stored)
     except feedback.FeedbackError as exc:

@@ -127,7 +127,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_worker(settings: Settings, _args: argparse.Namespace) -> int:
-    """Send bulletins in a process of its own (run `serve` with LOABAN_RUN_WORKER=false beside it)."""
+    """Send bulletins and run jobs (a bulletin's audio) in a process of its own (run `serve` with
+    LOABAN_RUN_WORKER=false beside it; every process runs jobs, claiming each once)."""
     import asyncio
     import signal
 
@@ -144,7 +145,7 @@ def cmd_worker(settings: Settings, _args: argparse.Namespace) -> int:
             asyncio.get_running_loop().add_signal_handler(sig, stop.set)
         # A sender never receives updates, so needs no webhook secret: built as a poller that never polls.
         async with running(build_runtime(settings, polling=True), sender=True, receive=False):
-            print("Loa Bản bulletin worker running; Ctrl-C to stop.", flush=True)
+            print("Loa Bản bulletin worker running (bulletins and jobs); Ctrl-C to stop.", flush=True)
             await stop.wait()
 
     asyncio.run(work())

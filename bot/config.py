@@ -78,6 +78,13 @@ class Settings(BaseSettings):
     delivery_chat_interval_seconds: float = 1.0  # between two messages to one person (Telegram: 1/s)
     delivery_lease_seconds: float = 15.0  # a sender that stops renewing is replaced after this
 
+    # Durable jobs (a bulletin's audio): every `serve` and `worker` process runs them on threads of its own.
+    jobs_threads: int = 2  # jobs one process runs at once
+    jobs_poll_seconds: float = 1.0  # how often it looks for jobs queued by other processes
+    jobs_claim_seconds: float = 60.0  # a job whose process stops renewing its claim is taken again after this
+    jobs_max_attempts: int = 5  # a job failing this often is given up, with its reason
+    jobs_retry_seconds: float = 10.0  # the wait before the first retry, doubling up to 10 minutes
+
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:
         """A placeholder secret signs admin cookies anyone could forge, so only development may keep it."""

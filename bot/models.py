@@ -7,6 +7,7 @@ from bot.channels.models import ChannelToken
 from bot.codes import CodeAttempt
 from bot.db import Base
 from bot.feedback.models import Attachment, Category, Ticket, TicketEvent
+from bot.jobs.models import Job
 from bot.media.models import Media
 from bot.messages.models import Message
 from bot.people.models import Identity, Invite, Person
@@ -28,6 +29,7 @@ __all__ = [
     "Export",
     "Identity",
     "Invite",
+    "Job",
     "Lease",
     "LoginAttempt",
     "Media",

@@ -35,6 +35,7 @@ from bot.conversation import build_router
 from bot.conversation.engine import Conversation
 from bot.db import Database
 from bot.i18n import SOURCE_LANGUAGE, Catalogs
+from bot.jobs.runner import JobRunner
 from bot.privacy import views as privacy_views
 from bot.qa.engine import load_embedder
 from bot.qa.knowledge import Knowledge
@@ -76,12 +77,14 @@ def build_runtime(settings: Settings, *, polling: bool = False) -> Runtime:
 @asynccontextmanager
 async def running(runtime: Runtime, *, sender: bool, receive: bool = True) -> AsyncIterator[None]:
     """Start what a process runs (the Q&A index and channels when it receives, the bulletin sender if
-    asked) and stop it all cleanly."""
+    asked, always the job runner) and stop it all cleanly."""
     knowledge = runtime.conversation.knowledge if receive else None
     if knowledge is not None:
         await asyncio.to_thread(knowledge.warm)
     for service in runtime.channels.values():
         await service.start(receive=receive)
+    jobs = JobRunner(runtime.db, runtime.settings)
+    jobs.start()
     task: asyncio.Task[None] | None = None
     if sender:
         runtime.sender = Sender(runtime.db, runtime.hub, runtime.settings, runtime.catalogs)
@@ -92,6 +95,7 @@ async def running(runtime: Runtime, *, sender: bool, receive: bool = True) -> As
         if runtime.sender is not None and task is not None:
             await runtime.sender.stop()
             await task
+        await asyncio.to_thread(jobs.stop)
         for service in runtime.channels.values():
             await service.stop()
         if knowledge is not None:

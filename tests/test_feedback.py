@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import itertools
 import re
+import sqlite3
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import httpx
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select, update
+from sqlalchemy.engine import make_url
 
 from bot.accounts.models import Role
 from bot.areas import service as areas
@@ -532,6 +534,57 @@ def test_an_official_answers_with_a_voice_recording(
     [_first, resent] = fake_telegram.sent(person.chat_id, "sendVoice")
     assert resent.files == {} and resent.params["voice"].startswith("F"), "the voice note, by its file id"
     assert "Tuần sau xã sửa mái." in resent.params["caption"]
+
+
+@pytest.mark.skipif(not ffmpeg.available(), reason="needs ffmpeg (make system-deps)")
+def test_a_voice_reply_is_transcoded_while_no_transaction_holds_the_database(
+    client: httpx.Client,
+    db: Database,
+    database_url: str,
+    fake_telegram: FakeBotAPI,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """ffmpeg takes seconds: a request's transaction held open meanwhile would keep every other writer
+    waiting (on SQLite, whose write lock shows whether one is open, the whole deployment)."""
+    if make_url(database_url).get_backend_name() != "sqlite":
+        pytest.skip("SQLite's write lock is what shows an open transaction")
+    transcode, free = ffmpeg.transcode, []
+
+    def watched(data: bytes) -> tuple[bytes, bytes, float]:
+        free.append(any(_writable(str(make_url(database_url).database)) for _try in range(10)))
+        return transcode(data)
+
+    person = TelegramDriver(client, fake_telegram, db, next(_chat_ids))
+    onboard(person)
+    file_reflection(person, text="Cầu treo bản Nậm Xe bị hỏng.")
+    person.tap("fb_done")
+    send_named(person)
+    ticket = ticket_of(db, person.urn)
+    make_admin(db, "tinh")
+    login(client, "tinh")
+    monkeypatch.setattr(ffmpeg, "transcode", watched)
+    sent = client.post(
+        f"/admin/feedback/{ticket.id}/reply",
+        data={"csrf_token": csrf(client.get(f"/admin/feedback/{ticket.id}")), "text": "Xã đã báo huyện."},
+        files={"voice": ("tra-loi.wav", factories.tone(tmp_path / "tra-loi.wav"), "audio/wav")},
+    )
+    assert sent.status_code == 303 and free == [True]
+    fake_telegram.wait_for(lambda: len(fake_telegram.sent(person.chat_id, "sendVoice")) == 1)
+
+
+def _writable(path: str) -> bool:
+    """Whether a writer can begin on the SQLite file within 50 ms (a passing transaction of another
+    thread is waited out; a request's held open through a transcode is not)."""
+    probe = sqlite3.connect(path, timeout=0.05, isolation_level=None)
+    try:
+        probe.execute("BEGIN IMMEDIATE")
+        probe.execute("ROLLBACK")
+        return True
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        probe.close()
 
 
 def test_a_file_telegram_will_not_give_is_reported_and_the_rest_kept(

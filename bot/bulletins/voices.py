@@ -1,10 +1,13 @@
 """Making a draft's audio after the admin's request has returned: text-to-speech and transcoding take
-seconds, so they run as a job that owns short transactions of its own, never inside a request's."""
+seconds, so they run as a durable job (bot/jobs) that owns short transactions of its own, never inside a
+request's; a crash meanwhile leaves the job to be taken again, so "pending" always ends."""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
+
+from sqlalchemy.orm import Session
 
 from bot.audio import service as audio
 from bot.audio.ffmpeg import AudioError
@@ -16,10 +19,13 @@ from bot.bulletins.models import AUDIO_STORAGE_ERROR as STORAGE_ERROR
 from bot.bulletins.models import AUDIO_UPLOAD_PREFIX as UPLOAD_PREFIX
 from bot.bulletins.models import Bulletin, BulletinVersion
 from bot.config import Settings
-from bot.db import Database
+from bot.jobs import service as jobs
+from bot.jobs.base import Work, register_job
+from bot.jobs.models import Job
 from bot.media import service as media
 
 log = logging.getLogger(__name__)
+AUDIO_JOB = "bulletin-audio"
 
 
 def keep_upload(settings: Settings, data: bytes, filename: str) -> str:
@@ -38,50 +44,59 @@ def mark_pending(version: BulletinVersion, settings: Settings, upload_mark: str 
         version.audio_source = ""
 
 
-def make_audio(db: Database, settings: Settings, bulletin_id: int) -> None:
+def queue(session: Session, bulletin: Bulletin) -> None:
+    """Have the versions waiting for audio made, by a job queued in the caller's transaction: the job
+    exists exactly when their "pending" mark does."""
+    if any(v.audio_source.startswith(PENDING) for v in bulletin.versions):
+        jobs.enqueue(session, AUDIO_JOB, {"bulletin_id": bulletin.id})
+
+
+def make_audio(work: Work) -> None:
     """Render every pending version of a bulletin, one at a time, recording each result or error."""
-    with db.transaction() as session:
+    bulletin_id = int(work.payload["bulletin_id"])
+    with work.transaction() as session:
         bulletin = bulletins.get(session, bulletin_id=bulletin_id)
         todo = [
             (v.language, v.text, v.audio_source)
             for v in (bulletin.versions if bulletin else [])
             if v.audio_source.startswith(PENDING)
         ]
-    root = Path(settings.media_dir)
+    root = Path(work.settings.media_dir)
     for language, text, source in todo:
         upload: tuple[bytes, str] | None = None
         parked = media.incoming(root) / source.removeprefix(UPLOAD_PREFIX)
         if source.startswith(UPLOAD_PREFIX):
             upload = (parked.read_bytes(), parked.name) if parked.exists() else (b"", parked.name)
         try:
-            clip = audio.clip_for(settings, text, language, upload)
+            clip = audio.clip_for(work.settings, text, language, upload)
             failed = None
         except (AudioError, SpeechError, OSError) as exc:
             clip, failed = None, (ERROR_PREFIX + str(exc))[:120]
             log.warning("bulletin %s: no audio for %s: %s", bulletin_id, language, exc)
+        pending = (language, text, source)
         try:
-            _record(db, root, bulletin_id, (language, source), clip, failed or ERROR_PREFIX + "no audio")
+            _record(work, bulletin_id, pending, clip, failed or ERROR_PREFIX + "no audio")
         except OSError as exc:  # the media folder cannot be written: the recording waits for a retry
             log.error("bulletin %s: audio for %s could not be saved: %s", bulletin_id, language, exc)
-            _record(db, root, bulletin_id, (language, source), None, STORAGE_ERROR + source)
+            _record(work, bulletin_id, pending, None, STORAGE_ERROR + source)
             continue
         if upload is not None:
             parked.unlink(missing_ok=True)
 
 
 def _record(
-    db: Database, root: Path, bulletin_id: int, pending: tuple[str, str], clip: audio.Clip | None, failed: str
+    work: Work, bulletin_id: int, pending: tuple[str, str, str], clip: audio.Clip | None, failed: str
 ) -> None:
-    """Keep a version's audio, or else mark it as `failed` says; `pending` is (language, what it waits
-    for): a version that changed meanwhile is left to its new job."""
-    language, source = pending
-    with db.transaction() as session:
+    """Keep a version's audio, or else mark it as `failed` says; `pending` is (language, text, what it
+    waits for): a version rewritten meanwhile is left to its new job."""
+    language, text, source = pending
+    with work.transaction() as session:
         bulletin = bulletins.get(session, bulletin_id=bulletin_id)
         version = bulletin.version(language) if bulletin else None
-        if version is None or version.audio_source != source:
+        if version is None or (version.text, version.audio_source) != (text, source):
             return
         if clip is not None:
-            stored = audio.store(session, root, clip)
+            stored = audio.store(session, Path(work.settings.media_dir), clip)
             version.voice, version.mp3, version.audio_source = stored.voice, stored.mp3, stored.source
         else:
             version.audio_source = failed
@@ -94,3 +109,15 @@ def retry(bulletin: Bulletin) -> bool:
     for version in failed:
         version.audio_source = version.audio_source.removeprefix(STORAGE_ERROR)
     return bool(failed)
+
+
+def _given_up(session: Session, job: Job) -> None:
+    """Audio whose job was given up is no longer "being made": each version still waiting says why, and
+    the official can save it again to have it made anew."""
+    bulletin = bulletins.get(session, bulletin_id=int(job.payload["bulletin_id"]))
+    for version in bulletin.versions if bulletin else []:
+        if version.audio_source.startswith(PENDING):
+            version.audio_source = (ERROR_PREFIX + job.error)[:120]
+
+
+register_job(AUDIO_JOB, make_audio, given_up=_given_up)
