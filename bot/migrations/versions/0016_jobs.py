@@ -1,7 +1,7 @@
 """jobs: slow work (a bulletin's audio) queued in the database, claimed, retried and resumed after a crash
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-06 18:20:00
 """
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ import bot.db
 
 
 revision: str = '0016'
-down_revision: str | None = '0014'
+down_revision: str | None = '0015'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
