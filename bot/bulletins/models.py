@@ -118,7 +118,7 @@ class Delivery(Base):
     part: Mapped[int] = mapped_column(default=0)
     attempts: Mapped[int] = mapped_column(default=0)
     due_at: Mapped[datetime] = mapped_column(default=utcnow)
-    claimed_by: Mapped[str | None] = mapped_column(String(120))
+    claimed_by: Mapped[str | None] = mapped_column(String(120))  # the sender that took it last
     # The fencing token of the claim in flight (new at every claim) and until when it holds unless its
     # sender renews it: only a write carrying the token counts, and only an expired claim is taken back.
     claim_id: Mapped[str | None] = mapped_column(String(32))

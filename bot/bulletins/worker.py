@@ -49,7 +49,7 @@ LEASE_NAME = "bulletin-sender"
 MAX_BACKOFF = timedelta(minutes=10)
 MESSAGE_CACHE_SIZE = 256
 STOPPED_EACH_TIME = "its sender stopped while sending it, each time it was tried"
-RELEASED: dict[str, object] = {"claimed_by": None, "claim_id": None, "claim_expires_at": None}
+RELEASED: dict[str, object] = {"claim_id": None, "claim_expires_at": None}  # claimed_by: who took it last
 
 
 def take_lease(session: Session, holder: str, seconds: float) -> bool:
