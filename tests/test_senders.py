@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 import bot.server  # first: the sender's modules import each other through the conversation
 from bot.bulletins import service as bulletins
@@ -238,6 +239,55 @@ def test_a_sender_killed_mid_broadcast_loses_no_one(postgresql: str, db: Databas
     with db.transaction() as session:
         bulletin = session.get(Bulletin, bulletin_id)
         assert bulletin is not None and bulletin.status == BulletinStatus.done
+
+
+def test_a_sender_whose_database_connections_are_cut_goes_on_and_loses_no_one(
+    postgresql: str, db: Database
+) -> None:
+    """The database drops every connection of one of two senders a few times a third of the way (a
+    failover, a restarted pooler): that sender carries on sending, rows whose outcome it could not write
+    are taken again once their claims expire, and everyone gets the bulletin."""
+    victim = f"loaban-victim-{secrets.token_hex(4)}"
+    cut: list[int] = []
+
+    def cut_at_a_third(call: Any) -> None:
+        if call.status == 200 and not cut and len(fake.sent()) >= 20:
+            cut.append(len(taken_by(db, procs[0].pid)))
+
+    procs: list[subprocess.Popen[bytes]] = []
+    fake = FakeBotAPI(own_bot(), latency=0.05, on_call=cut_at_a_third).start()
+    try:
+        chats = people(db, 60)
+        bulletin_id = text_bulletin(db)
+        env = {"delivery_concurrency": "8", "delivery_lease_seconds": "3"}
+        named = f"{postgresql}&application_name={victim}"
+        procs.extend([start_worker(named, fake, **env), start_worker(postgresql, fake, **env)])
+        fake.wait_for(lambda: bool(cut), timeout=60)
+        for _ in range(5):
+            with db.transaction() as session:
+                session.execute(
+                    text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :a"),
+                    {"a": victim},
+                )
+            time.sleep(0.2)
+        try:
+            progress = wait_done(db, bulletin_id, timeout=90)
+            assert procs[0].poll() is None, "the sender survived"
+            assert len(taken_by(db, procs[0].pid)) > cut[0], "and took more rows after the cuts"
+        finally:
+            stop(procs)
+    finally:
+        fake.stop()
+    received = [c.chat_id for c in fake.sent(method="sendMessage")]
+    assert set(received) == set(chats), "nobody is lost"
+    assert progress.sent == 60 and len(received) - len(set(received)) <= progress.retaken <= 8
+
+
+def taken_by(db: Database, pid: int) -> list[int]:
+    """The rows a sender process took last."""
+    with db.transaction() as session:
+        mine = Delivery.claimed_by.startswith(f"{socket.gethostname()}:{pid}:")
+        return list(session.scalars(select(Delivery.id).where(mine)))
 
 
 @pytest.mark.parametrize("shared_in", ["postgresql", "redis"])

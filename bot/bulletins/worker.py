@@ -273,7 +273,12 @@ class Sender:
                 await asyncio.wait(set(self._inflight), timeout=wait, return_when=asyncio.FIRST_COMPLETED)
                 continue
             quiet = is_quiet(utcnow(), self.quiet_window, self.zone)
-            rows = await asyncio.to_thread(self._claim, free, quiet)
+            try:
+                rows = await asyncio.to_thread(self._claim, free, quiet)
+            except Exception:  # the database went away for a moment: try again once it is back
+                log.exception("the sender could not claim bulletin messages; it tries again in a moment")
+                await self._pause(1.0)
+                continue
             for row in rows:
                 task = asyncio.create_task(self._deliver(row))
                 self._inflight[task] = row.claim
@@ -378,32 +383,42 @@ class Sender:
         return self._messages[key]
 
     async def _deliver(self, row: Claimed) -> None:
-        """Send the row's next message and record how it went; never raises, and never leaves the row
-        in flight: an unexpected fault is retried later like a platform error (and should even that not
-        be recorded, the row is taken again once its claim expires)."""
+        """Send the row's next message and record how it went; never raises. An unexpected fault before
+        or while sending is retried later like a platform error; an outcome that cannot be written (the
+        database went away) is tried once more, then left to the row's claim, which is no longer renewed,
+        so the row is taken again when it expires and counted as a possible duplicate."""
         paid_broadcast.set(row.urgent and self.settings.telegram_paid_broadcast)  # this task's sends only
         try:
-            parts = await asyncio.to_thread(self._parts, row)
-            if not self._holds():
-                await asyncio.to_thread(self._give_back, row)
-                return
-            reply = parts[row.part] if row.part < len(parts) else None
-            channel = self.hub.channels.get(row.channel)
-            if reply is None:
-                result = Result()
-            elif channel is None:
-                result = Result(error=SendError(f"channel '{row.channel}' is not running"))
-            else:
-                try:
-                    result = Result(sent_id=await channel.send(row.urn, reply))
-                except SendError as exc:
-                    result = Result(error=exc)
-            await asyncio.to_thread(self._record, row, reply, len(parts), result)
+            sent = await self._send(row)
         except Exception as exc:
-            log.exception("bulletin message %s could not be sent or recorded; it will be tried again", row.id)
-            with contextlib.suppress(Exception):
-                fault = Result(error=SendError(f"{type(exc).__name__} in Loa Bản"))
-                await asyncio.to_thread(self._record, row, None, 0, fault)
+            log.exception("bulletin message %s could not be sent; it will be tried again", row.id)
+            sent = (None, 0, Result(error=SendError(f"{type(exc).__name__} in Loa Bản")))
+        if sent is None:
+            return
+        for attempt in (1, 2):
+            try:
+                await asyncio.to_thread(self._record, row, *sent)
+                return
+            except Exception:
+                log.exception("bulletin message %s: outcome not recorded (attempt %d)", row.id, attempt)
+
+    async def _send(self, row: Claimed) -> tuple[Reply | None, int, Result] | None:
+        """The message sent (or the platform's refusal) with the count of the recipient's messages; None
+        when the row went back unsent because this sender's claims grew uncertain."""
+        parts = await asyncio.to_thread(self._parts, row)
+        if not self._holds():
+            await asyncio.to_thread(self._give_back, row)
+            return None
+        reply = parts[row.part] if row.part < len(parts) else None
+        channel = self.hub.channels.get(row.channel)
+        if reply is None:
+            return None, len(parts), Result()
+        if channel is None:
+            return reply, len(parts), Result(error=SendError(f"channel '{row.channel}' is not running"))
+        try:
+            return reply, len(parts), Result(sent_id=await channel.send(row.urn, reply))
+        except SendError as exc:
+            return reply, len(parts), Result(error=exc)
 
     def _give_back(self, row: Claimed) -> None:
         """A row claimed just before the lease grew uncertain goes back unsent, uncounted."""
