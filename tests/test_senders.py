@@ -37,6 +37,7 @@ from tests.test_bulletins import PHONG_THO, TEXT, bulletin_settings, google, mak
 __all__ = ["google"]  # the fixture this module shares with test_bulletins
 LAI_CHAU = 12
 REDIS_URL = "redis://127.0.0.1:6379/0"
+TERMINATE = text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :name")
 _chats = itertools.count(8_600_001)
 
 
@@ -265,10 +266,7 @@ def test_a_sender_whose_database_connections_are_cut_goes_on_and_loses_no_one(
         fake.wait_for(lambda: bool(cut), timeout=60)
         for _ in range(5):
             with db.transaction() as session:
-                session.execute(
-                    text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :a"),
-                    {"a": victim},
-                )
+                session.execute(TERMINATE, {"name": victim})
             time.sleep(0.2)
         try:
             progress = wait_done(db, bulletin_id, timeout=90)
@@ -345,3 +343,18 @@ def test_an_urgent_warning_goes_by_paid_broadcast_when_allowed(
         assert fake.too_many() == 0, "20 messages at the paid rate, while the unpaid one is 5/s"
         later = fake.sent(method="sendMessage")[len(paid) :]
         assert len(later) == 20 and not any(c.paid for c in later)
+
+
+def test_while_redis_is_unreachable_each_process_paces_itself_and_the_bulletin_goes_out(
+    database_url: str, db: Database, fake: FakeBotAPI, tmp_path: Path, google: FakeGoogleTTS
+) -> None:
+    closed = f"redis://127.0.0.1:{free_port()}/0"
+    settings = bulletin_settings(database_url, fake, tmp_path / "media", google, redis_url=closed)
+    chats = people(db, 10)
+    server = LiveServer(bot.server.create_app(settings)).start()
+    try:
+        progress = wait_done(db, text_bulletin(db), timeout=60)
+    finally:
+        server.stop()
+    assert progress.sent == 10 and fake.too_many() == 0
+    assert Counter(c.chat_id for c in fake.sent(method="sendMessage")) == Counter(chats)

@@ -7,6 +7,7 @@ evenly (no saved-up burst), which leaves the platform's own burst allowance for 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from abc import ABC, abstractmethod
 from collections import deque
@@ -20,6 +21,7 @@ from bot.channels.models import RateBucket
 from bot.config import Settings
 from bot.db import Database
 
+log = logging.getLogger(__name__)
 MAX_BATCH = 50  # moments taken per round trip at most (at 1,000/s: 20 round trips a second)
 # A bulletin marked urgent sends through here with this set: Telegram's paid broadcast, when enabled.
 paid_broadcast: ContextVar[bool] = ContextVar("paid_broadcast", default=False)
@@ -96,17 +98,31 @@ return tostring(start - now)
 
 
 class RedisBucket(Bucket):
-    """One key per rate in Redis, moved on atomically by a Lua script by Redis's clock."""
+    """One key per rate in Redis, moved on atomically by a Lua script by Redis's clock. While Redis cannot
+    be reached, this process paces itself alone: a warning goes out a little fast rather than not at all."""
 
     def __init__(self, url: str) -> None:
         import redis.asyncio  # the `redis` extra: only deployments that set LOABAN_REDIS_URL need it
 
-        self.client: Any = redis.asyncio.from_url(url)
+        self.client: Any = redis.asyncio.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         self.script = self.client.register_script(RESERVE_SCRIPT)
+        self.errors: tuple[type[Exception], ...] = (redis.RedisError, OSError)
+        self.fallback = LocalBucket()
+        self.down = False  # said once per outage, not per batch
 
     async def reserve(self, name: str, span: float) -> float:
         """One script call per batch."""
-        return max(0.0, float(await self.script(keys=[f"loaban:rate:{name}"], args=[repr(span)])))
+        try:
+            delay = await self.script(keys=[f"loaban:rate:{name}"], args=[repr(span)])
+        except self.errors as exc:
+            if not self.down:
+                log.warning("Redis unreachable (%s): this process paces itself alone meanwhile", exc)
+            self.down = True
+            return await self.fallback.reserve(name, span)
+        if self.down:
+            log.warning("Redis reachable again: the rate is shared again")
+        self.down = False
+        return max(0.0, float(delay))
 
     async def close(self) -> None:
         """Close the connection pool."""
