@@ -4,10 +4,12 @@ note weighs against gTTS's MP3, beside a baseline in the same run: a bare python
 sends the same voice note by file_id through PTB's rate limiter and stores nothing. Then the same
 broadcast on PostgreSQL (a database of its own, dropped after) by one `loaban worker` and by N of them
 sharing the work and the rate (in PostgreSQL, or in Redis with --redis), with one of the N killed -9 half
-way: each figure beside today's single sender on SQLite.
+way: each figure beside today's single sender on SQLite. With --paid the bulletin is an urgent warning
+sent by Telegram's paid broadcast (the fake allows 1,000/s to such calls).
 
     python -m bench.broadcast [--recipients 5000] [--concurrency 16] [--workers 3]
         [--postgres postgresql://postgres@127.0.0.1:5432/postgres] [--redis redis://127.0.0.1:6379/0]
+        [--paid] [--skip-sqlite]
 """
 
 from __future__ import annotations
