@@ -1,9 +1,15 @@
 """How fast a bulletin reaches 5,000 people through the fake Bot API with Telegram's limits on (30
 messages/s overall, 1/s per chat), what a kill -9 half way costs, and how many bytes a minute of voice
 note weighs against gTTS's MP3, beside a baseline in the same run: a bare python-telegram-bot loop that
-sends the same voice note by file_id through the same rate limiter and stores nothing.
+sends the same voice note by file_id through PTB's rate limiter and stores nothing. Then the same
+broadcast on PostgreSQL (a database of its own, dropped after) by one `loaban worker` and by N of them
+sharing the work and the rate (in PostgreSQL, or in Redis with --redis), with one of the N killed -9 half
+way: each figure beside today's single sender on SQLite. With --paid the bulletin is an urgent warning
+sent by Telegram's paid broadcast (the fake allows 1,000/s to such calls).
 
-    python -m bench.broadcast [--recipients 5000] [--concurrency 16]
+    python -m bench.broadcast [--recipients 5000] [--concurrency 16] [--workers 3]
+        [--postgres postgresql://postgres@127.0.0.1:5432/postgres] [--redis redis://127.0.0.1:6379/0]
+        [--paid] [--skip-sqlite]
 """
 
 from __future__ import annotations
@@ -11,20 +17,27 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import secrets
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import create_engine, func, insert, select, text
+from sqlalchemy.engine import make_url
 from telegram.ext import AIORateLimiter, ApplicationBuilder
 
 from bot.audio import service as audio
 from bot.bulletins import service as bulletins
+from bot.bulletins.models import Delivery, DeliveryStatus
 from bot.config import Settings
 from bot.db import Database, utcnow
 from bot.migrations import upgrade
@@ -35,7 +48,7 @@ from tests.fakes.telegram_api import Call, FakeBotAPI
 
 TOKEN = "123456:BENCH-TOKEN"
 COMMUNE, PROVINCE = 3549, 12
-LIMIT = 30.0
+LIMIT, PAID_LIMIT = 30.0, 1000.0  # the fake's rates: messages/s, and with allow_paid_broadcast
 TEXT = (
     "Thông báo của Ủy ban nhân dân xã: từ ngày 1 tháng 12, các hộ nghèo và cận nghèo được vay vốn ưu đãi "
     "tại Ngân hàng Chính sách xã hội để sản xuất, chăn nuôi và trồng rừng. "
@@ -45,7 +58,7 @@ TEXT = (
 )
 
 
-def prepare(url: str, media: Path, recipients: int) -> int:
+def prepare(url: str, media: Path, recipients: int, *, urgent: bool = False) -> int:
     """A migrated database with `recipients` onboarded Telegram people and a queued bulletin."""
     upgrade(url)
     settings = Settings(_env_file=None, database_url=url, media_dir=media, tts_engine="espeak")  # type: ignore[call-arg]
@@ -81,7 +94,7 @@ def prepare(url: str, media: Path, recipients: int) -> int:
             versions=[("vi", TEXT, stored)],
             audience=bulletins.Audience(communes=(COMMUNE,)),
         )
-        bulletins.send(session, bulletin, lead=timedelta(0))
+        bulletins.send(session, bulletin, lead=timedelta(0), urgent=urgent)
         bulletin_id = bulletin.id
     db.dispose()
     return bulletin_id
@@ -97,13 +110,54 @@ def progress(url: str, bulletin_id: int) -> bulletins.Progress:
         db.dispose()
 
 
+def in_flight(url: str, pid: int) -> int:
+    """Rows a killed worker had in flight (claimed, not recorded): the most that can be sent twice."""
+    db = Database(url)
+    try:
+        with db.transaction() as session:
+            return int(
+                session.scalar(
+                    select(func.count()).where(
+                        Delivery.status == DeliveryStatus.sending,
+                        Delivery.claimed_by.startswith(f"{socket.gethostname()}:{pid}:"),
+                    )
+                )
+                or 0
+            )
+    finally:
+        db.dispose()
+
+
+@contextmanager
+def postgres_database(admin_url: str) -> Iterator[str]:
+    """A database of its own on the PostgreSQL server, dropped afterwards."""
+    name = f"loaban_bench_{secrets.token_hex(4)}"
+    server = make_url(admin_url).set(drivername="postgresql+psycopg")
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 def start_worker(
-    url: str, fake: FakeBotAPI, media: Path, concurrency: int, rate: float
+    url: str,
+    fake: FakeBotAPI,
+    media: Path,
+    concurrency: int,
+    rate: float,
+    redis: str | None = None,
+    *,
+    paid: bool = False,
 ) -> subprocess.Popen[bytes]:
     """`loaban worker` as its own process, as in production."""
     env = os.environ | {
         "LOABAN_DATABASE_URL": url,
-        "LOABAN_TELEGRAM_TOKEN": TOKEN,
+        "LOABAN_TELEGRAM_TOKEN": fake.token,
         "LOABAN_TELEGRAM_API_URL": fake.url,
         "LOABAN_MEDIA_DIR": str(media),
         "LOABAN_QUIET_HOURS": "",
@@ -112,13 +166,28 @@ def start_worker(
         "LOABAN_DELIVERY_CONCURRENCY": str(concurrency),
         "LOABAN_TELEGRAM_MAX_MESSAGES_PER_SECOND": str(rate),
         "LOABAN_PORT": str(free_port()),
+        "LOABAN_TELEGRAM_PAID_BROADCAST": str(paid).lower(),
     }
+    if redis:
+        env["LOABAN_REDIS_URL"] = redis
     return subprocess.Popen([sys.executable, "-m", "bot.cli", "worker"], env=env, stdout=subprocess.DEVNULL)
 
 
-def run_loaban(recipients: int, concurrency: int, rate: float, *, kill_at: float | None) -> dict[str, Any]:
-    """One broadcast by the real worker; optionally kill -9 it at a fraction of the way and restart."""
-    holder: dict[str, subprocess.Popen[bytes]] = {}
+def run_loaban(
+    recipients: int,
+    concurrency: int,
+    rate: float,
+    *,
+    kill_at: float | None,
+    workers: int = 1,
+    postgres: str | None = None,
+    redis: str | None = None,
+    paid: bool = False,
+) -> dict[str, Any]:
+    """One broadcast by `workers` real worker processes (SQLite: one, as there only the lease holder
+    sends); optionally kill -9 the first at a fraction of the way (alone, it is started again). `paid`:
+    an urgent warning, sent by Telegram's paid broadcast."""
+    procs: list[subprocess.Popen[bytes]] = []
     killed: dict[str, int] = {}
 
     def on_call(call: Call) -> None:
@@ -129,35 +198,52 @@ def run_loaban(recipients: int, concurrency: int, rate: float, *, kill_at: float
             and voice
             and len(fake.sent(method="sendVoice")) >= kill_at * recipients
         ):
-            killed["after"] = len(fake.sent(method="sendVoice"))
-            os.kill(holder["proc"].pid, signal.SIGKILL)
+            killed["after"], killed["pid"] = len(fake.sent(method="sendVoice")), procs[0].pid
+            os.kill(procs[0].pid, signal.SIGKILL)
 
-    fake = FakeBotAPI(TOKEN, on_call=on_call).start()
-    with tempfile.TemporaryDirectory(prefix="loaban-bench-") as tmp:
-        url, media = f"sqlite:///{tmp}/bench.db", Path(tmp) / "media"
-        bulletin_id = prepare(url, media, recipients)
-        holder["proc"] = start_worker(url, fake, media, concurrency, rate)
+    # A bot of its own per run: its shared rate (in PostgreSQL or Redis) starts afresh.
+    fake = FakeBotAPI(f"{secrets.randbelow(10**9)}:BENCH-TOKEN", on_call=on_call).start()
+    with (
+        tempfile.TemporaryDirectory(prefix="loaban-bench-") as tmp,
+        postgres_database(postgres) if postgres else _sqlite(tmp) as url,
+    ):
+        media = Path(tmp) / "media"
+        bulletin_id = prepare(url, media, recipients, urgent=paid)
+        start = partial(start_worker, url, fake, media, concurrency, rate, redis, paid=paid)
+        procs.extend(start() for _ in range(workers))
+        lost_in_flight: int | str = "-"
         if kill_at is not None:
-            holder["proc"].wait()
-            holder["proc"] = start_worker(url, fake, media, concurrency, rate)
+            procs[0].wait()
+            lost_in_flight = in_flight(url, killed["pid"])
+            if workers == 1:
+                procs[0] = start()
         while progress(url, bulletin_id).pending:
             time.sleep(0.5)
         final = progress(url, bulletin_id)
-        holder["proc"].send_signal(signal.SIGTERM)
-        holder["proc"].wait()
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            proc.wait()
     fake.stop()
     voices = fake.sent(method="sendVoice")
     chats = [c.chat_id for c in voices]
-    span = voices[-1].at - voices[0].at
     return {
-        "rate": sustained(voices),
-        "429": sum(1 for c in fake.calls if c.status == 429),
+        "rate": sustained(voices, PAID_LIMIT if paid else LIMIT),
+        "429": fake.too_many(),
         "duplicates": len(chats) - len(set(chats)),
         "lost": recipients - len(set(chats)),
-        "in_flight": final.retaken,
+        "in_flight": lost_in_flight,
+        "retaken": final.retaken,
         "killed_after": killed.get("after"),
-        "seconds": span,
+        "seconds": voices[-1].at - voices[0].at,
     }
+
+
+@contextmanager
+def _sqlite(tmp: str) -> Iterator[str]:
+    """A SQLite file in the run's folder."""
+    yield f"sqlite:///{tmp}/bench.db"
 
 
 async def run_baseline(recipients: int, rate: float) -> dict[str, Any]:
@@ -181,19 +267,21 @@ async def run_baseline(recipients: int, rate: float) -> dict[str, Any]:
     voices = fake.sent(method="sendVoice")
     chats = [c.chat_id for c in voices]
     return {
-        "rate": sustained(voices),
+        "rate": sustained(voices, LIMIT),
         "429": sum(1 for c in fake.calls if c.status == 429),
         "duplicates": len(chats) - len(set(chats)),
         "lost": recipients - len(set(chats)),
         "in_flight": "-",
+        "retaken": "-",
         "killed_after": None,
         "seconds": voices[-1].at - voices[0].at,
     }
 
 
-def sustained(calls: list[Call]) -> float:
-    """Messages a second after the first second's burst (Telegram, like the fake, lets 30 go at once)."""
-    steady = calls[int(LIMIT) :]
+def sustained(calls: list[Call], limit: float) -> float:
+    """Messages a second after the first second's burst (Telegram, like the fake, lets `limit` go at
+    once)."""
+    steady = calls[int(limit) :]
     return (len(steady) - 1) / (steady[-1].at - steady[0].at)
 
 
@@ -220,25 +308,55 @@ def main() -> None:
         default=Settings(_env_file=None).telegram_max_messages_per_second,  # type: ignore[call-arg]
         help="the senders' pace (default: Loa Bản's setting); the fake allows 30/s",
     )
-    args = parser.parse_args()
-    rows = [
-        ("python-telegram-bot loop (stores nothing)", asyncio.run(run_baseline(args.recipients, args.rate))),
-        ("Loa Bản worker", run_loaban(args.recipients, args.concurrency, args.rate, kill_at=None)),
-        (
-            "Loa Bản worker, kill -9 at 50% + restart",
-            run_loaban(args.recipients, args.concurrency, args.rate, kill_at=0.5),
-        ),
-    ]
-    print(
-        f"\n{args.recipients} recipients, Telegram limits on (30/s overall, 1/s per chat), senders paced at "
-        f"{args.rate:g}/s, 2 cores, SQLite\n"
+    parser.add_argument("--workers", type=int, default=3, help="worker processes sharing the outbox")
+    parser.add_argument(
+        "--postgres",
+        default="postgresql://postgres@127.0.0.1:5432/postgres",
+        help="a PostgreSQL server the bench may create (and drop) a database on; empty to skip",
     )
-    print("| sender | msg/s | share of 30/s | 429s | duplicates | lost | rows in flight at kill | seconds |")
-    print("|---|---|---|---|---|---|---|---|")
+    parser.add_argument("--redis", default="", help="also share the rate through this Redis")
+    parser.add_argument("--skip-sqlite", action="store_true", help="only the PostgreSQL runs")
+    parser.add_argument(
+        "--paid", action="store_true", help="an urgent warning by paid broadcast (the fake: 1,000/s)"
+    )
+    args = parser.parse_args()
+    n, pg, limit = args.workers, args.postgres, PAID_LIMIT if args.paid else LIMIT
+    broadcast = partial(run_loaban, args.recipients, args.concurrency, args.rate, paid=args.paid)
+    rows: list[tuple[str, dict[str, Any]]] = []
+    if not args.skip_sqlite:
+        if not args.paid:
+            baseline = asyncio.run(run_baseline(args.recipients, args.rate))
+            rows.append(("python-telegram-bot loop (stores nothing)", baseline))
+        rows += [
+            ("Loa Bản, 1 worker, SQLite (today's single sender)", broadcast(kill_at=None)),
+            ("Loa Bản, 1 worker, SQLite, kill -9 at 50% + restart", broadcast(kill_at=0.5)),
+        ]
+    if pg:
+        rows += [
+            ("Loa Bản, 1 worker, PostgreSQL", broadcast(kill_at=None, postgres=pg)),
+            (f"Loa Bản, {n} workers, PostgreSQL", broadcast(kill_at=None, workers=n, postgres=pg)),
+            (
+                f"Loa Bản, {n} workers, PostgreSQL, kill -9 of one at 50%",
+                broadcast(kill_at=0.5, workers=n, postgres=pg),
+            ),
+        ]
+    if pg and args.redis:
+        shared = broadcast(kill_at=None, workers=n, postgres=pg, redis=args.redis)
+        rows.append((f"Loa Bản, {n} workers, PostgreSQL, rate in Redis", shared))
+    pace = "paid broadcast at 990/s" if args.paid else f"{args.rate:g}/s"
+    print(
+        f"\n{args.recipients} recipients, Telegram limits on (30/s overall, 1,000/s by paid broadcast, 1/s "
+        f"per chat), senders paced at {pace} (together, when they share the rate), 2 cores\n"
+    )
+    print(
+        f"| sender | msg/s | rate ÷ {limit:g}/s | 429s | duplicates | lost | rows in flight at kill "
+        "| retaken | seconds |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     for name, r in rows:
         print(
-            f"| {name} | {r['rate']:.1f} | {r['rate'] / LIMIT:.3f} | {r['429']} | {r['duplicates']} "
-            f"| {r['lost']} | {r['in_flight']} | {r['seconds']:.0f} |"
+            f"| {name} | {r['rate']:.1f} | {r['rate'] / limit:.3f} | {r['429']} | {r['duplicates']} "
+            f"| {r['lost']} | {r['in_flight']} | {r['retaken']} | {r['seconds']:.0f} |"
         )
     opus, mp3 = audio_sizes()
     print(

@@ -20,6 +20,9 @@ class Settings(BaseSettings):
 
     environment: Literal["development", "production", "test"] = "development"
     database_url: str = "sqlite:///./loaban.db"
+    # The platforms' rates are shared by every process through Redis when set (redis://host:6379/0), else
+    # through PostgreSQL; with SQLite (one machine, one sender) each process paces itself.
+    redis_url: str | None = None
     secret_key: str = PLACEHOLDER_SECRET
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     host: str = "127.0.0.1"
@@ -33,6 +36,8 @@ class Settings(BaseSettings):
     # Telegram allows about 30/s; pacing a little under leaves room for network jitter, which would
     # otherwise bunch requests up at the platform and earn 429s (bench/broadcast.py measures both).
     telegram_max_messages_per_second: float = 29.0
+    # Urgent bulletins may go at up to 1,000/s with Telegram's paid broadcast (charged in Stars to the bot).
+    telegram_paid_broadcast: bool = False
 
     zalo_app_id: str | None = None
     zalo_app_secret: str | None = None  # the app's secret key: sent when refreshing the access token
@@ -76,7 +81,9 @@ class Settings(BaseSettings):
     delivery_concurrency: int = 16  # messages in flight at once: also the most a crash can duplicate
     delivery_max_attempts: int = 5
     delivery_chat_interval_seconds: float = 1.0  # between two messages to one person (Telegram: 1/s)
-    delivery_lease_seconds: float = 15.0  # a sender that stops renewing is replaced after this
+    # The housekeeping lease, and each claim on outbox rows: a sender that stops renewing them is replaced,
+    # and its rows in flight are sent again, after this long (never sooner: no sender races a live one).
+    delivery_lease_seconds: float = 15.0
 
     # Durable jobs (a bulletin's audio): every `serve` and `worker` process runs them on threads of its own.
     jobs_threads: int = 2  # jobs one process runs at once

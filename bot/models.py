@@ -3,7 +3,7 @@
 from bot.accounts.models import AdminCommune, AdminUser, AuditEntry, LoginAttempt
 from bot.areas.models import Village
 from bot.bulletins.models import Bulletin, BulletinVersion, Delivery, Lease, Relay
-from bot.channels.models import ChannelToken
+from bot.channels.models import ChannelToken, RateBucket
 from bot.codes import CodeAttempt
 from bot.db import Base
 from bot.feedback.models import Attachment, Category, Ticket, TicketEvent
@@ -38,6 +38,7 @@ __all__ = [
     "PassageVector",
     "Person",
     "QAEntry",
+    "RateBucket",
     "Relay",
     "Ticket",
     "TicketEvent",

@@ -30,7 +30,8 @@ class BulletinStatus(enum.StrEnum):
 
 
 class DeliveryStatus(enum.StrEnum):
-    """pending -> sending -> sent | failed | blocked; a crash leaves `sending`, which is taken again."""
+    """pending -> sending -> sent | failed | blocked; a crash leaves `sending`, taken again once its claim
+    expires."""
 
     pending = "pending"
     sending = "sending"
@@ -117,7 +118,11 @@ class Delivery(Base):
     part: Mapped[int] = mapped_column(default=0)
     attempts: Mapped[int] = mapped_column(default=0)
     due_at: Mapped[datetime] = mapped_column(default=utcnow)
-    claimed_by: Mapped[str | None] = mapped_column(String(120))
+    claimed_by: Mapped[str | None] = mapped_column(String(120))  # the sender that took it last
+    # The fencing token of the claim in flight (new at every claim) and until when it holds unless its
+    # sender renews it: only a write carrying the token counts, and only an expired claim is taken back.
+    claim_id: Mapped[str | None] = mapped_column(String(32))
+    claim_expires_at: Mapped[datetime | None]
     retaken: Mapped[int] = mapped_column(default=0)  # times taken again after a crash: possible duplicates
     error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None]

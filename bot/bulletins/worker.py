@@ -1,8 +1,12 @@
-"""The bulletin sender: takes due outbox rows, sends them within the platform's limits, records each
-outcome. One sender per deployment holds a lease, so the per-bot limits hold across processes; a crash
-leaves at most `delivery_concurrency` rows in flight, which the next sender takes again. A sender starts a
-send only while its lease surely holds, and records an outcome only for a row it still holds, so a slow
-sender that lost its lease neither sends beside its successor nor overwrites its successor's rows."""
+"""The bulletin sender: takes due outbox rows, sends them within the platform's limits (shared by every
+process, bot/channels/rate.py), records each outcome. On PostgreSQL every sender (each `serve` with the
+worker on, each `loaban worker`) claims batches of rows with FOR UPDATE SKIP LOCKED; on SQLite (one machine)
+only the holder of a lease sends. Every claim carries a fencing token and an expiry its sender renews on a
+thread of its own: a sender starts a send only while its claims surely hold, and records an outcome only
+for a row that still carries its token, so a slow sender whose claim ran out neither sends beside the one
+that took its rows nor overwrites their outcome. A crash leaves at most `delivery_concurrency` rows in
+flight, taken again once their claims expire, never while their sender lives. Housekeeping (taking those
+rows back, moving bulletins along, pruning people's data) is one process's job: the lease holder's."""
 
 from __future__ import annotations
 
@@ -12,22 +16,24 @@ import logging
 import os
 import secrets
 import socket
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement
 
 from bot.bulletins import compose
 from bot.bulletins import service as bulletins
 from bot.bulletins.models import Bulletin, BulletinStatus, Delivery, DeliveryStatus, Lease
 from bot.bulletins.timing import is_quiet, parse_quiet_hours
 from bot.channels.base import Hub, SendError
+from bot.channels.rate import paid_broadcast
 from bot.config import Settings
 from bot.conversation.types import Reply
 from bot.db import Database, utcnow
@@ -42,28 +48,14 @@ log = logging.getLogger(__name__)
 LEASE_NAME = "bulletin-sender"
 MAX_BACKOFF = timedelta(minutes=10)
 MESSAGE_CACHE_SIZE = 256
+STOPPED_EACH_TIME = "its sender stopped while sending it, each time it was tried"
+RELEASED: dict[str, object] = {"claim_id": None, "claim_expires_at": None}  # claimed_by: who took it last
 
 
-def _alive(pid: int) -> bool:
-    """Whether a process of this machine still runs."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _dead(holder: str) -> bool:
-    """A holder on this machine whose process is gone (kill -9) need not be waited for."""
-    host, _sep, rest = holder.partition(":")
-    pid = rest.split(":", 1)[0]
-    return host == socket.gethostname() and pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid))
-
-
-def take_lease(session: Session, holder: str, seconds: float) -> tuple[bool, bool]:
-    """(holding, just gained): keep or take the sender lease if free, expired, or its holder died."""
+def take_lease(session: Session, holder: str, seconds: float) -> bool:
+    """Whether this sender holds the housekeeping lease: kept, or taken when free or expired. A holder
+    that stopped renewing is waited out, never guessed dead (a process id says nothing across machines
+    or containers)."""
     now = utcnow()
     lease = session.get(Lease, LEASE_NAME, with_for_update=True)
     if lease is None:
@@ -73,24 +65,50 @@ def take_lease(session: Session, holder: str, seconds: float) -> tuple[bool, boo
                     Lease(name=LEASE_NAME, holder=holder, expires_at=now + timedelta(seconds=seconds))
                 )
         except IntegrityError:
-            return False, False
-        return True, True
-    if lease.holder != holder and lease.expires_at > now and not _dead(lease.holder):
-        return False, False
-    gained = lease.holder != holder
+            return False
+        return True
+    if lease.holder != holder and lease.expires_at > now:
+        return False
     lease.holder, lease.expires_at = holder, now + timedelta(seconds=seconds)
-    return True, gained
+    return True
 
 
-def retake_in_flight(session: Session) -> int:
-    """Rows a previous sender took but never recorded: sent again (each possibly a duplicate)."""
+def renew_claims(session: Session, holder: str, claims: Collection[str], seconds: float) -> None:
+    """Push back the expiry of this sender's claims on the rows it has in flight."""
+    if claims:
+        session.execute(
+            update(Delivery)
+            .where(
+                Delivery.status == DeliveryStatus.sending,
+                Delivery.claimed_by == holder,
+                Delivery.claim_id.in_(claims),
+            )
+            .values(claim_expires_at=utcnow() + timedelta(seconds=seconds)),
+            execution_options={"synchronize_session": False},
+        )
+
+
+def retake_expired(session: Session, max_attempts: int) -> int:
+    """Rows in flight whose sender stopped renewing its claim (it died, or lost the database): sent again,
+    each a possible duplicate, unless claimed that often already (a row that stops every sender which
+    takes it counts as failed, so its bulletin still ends)."""
+    now = utcnow()
+    expired = (
+        Delivery.status == DeliveryStatus.sending,
+        or_(Delivery.claim_expires_at.is_(None), Delivery.claim_expires_at < now),
+    )
+    options = {"synchronize_session": False}
+    session.execute(
+        update(Delivery)
+        .where(*expired, Delivery.attempts >= max_attempts)
+        .values(status=DeliveryStatus.failed, error=STOPPED_EACH_TIME, **RELEASED),
+        execution_options=options,
+    )
     result = session.execute(
         update(Delivery)
-        .where(Delivery.status == DeliveryStatus.sending)
-        .values(
-            status=DeliveryStatus.pending, retaken=Delivery.retaken + 1, claimed_by=None, due_at=utcnow()
-        ),
-        execution_options={"synchronize_session": False},
+        .where(*expired)
+        .values(status=DeliveryStatus.pending, retaken=Delivery.retaken + 1, due_at=now, **RELEASED),
+        execution_options=options,
     )
     return int(getattr(result, "rowcount", 0) or 0)
 
@@ -129,6 +147,8 @@ class Claimed:
     prestigious: bool
     part: int
     attempts: int
+    urgent: bool
+    claim: str  # the fencing token: the row's outcome is written only while the row still carries it
 
 
 def claim(
@@ -137,9 +157,11 @@ def claim(
     limit: int,
     *,
     quiet: bool,
+    hold_for: timedelta,
     windows: Mapping[str, ReplyWindow] | None = None,
 ) -> list[Claimed]:
-    """Take up to `limit` due rows of live bulletins, oldest first; in quiet hours only urgent ones. Rows
+    """Take up to `limit` due rows of live bulletins, oldest first, skipping rows another sender is taking
+    at this moment; in quiet hours only urgent ones. The claim holds for `hold_for` unless renewed. Rows
     for addresses whose reply window is closed are settled as unreachable instead of being sent."""
     stmt = (
         select(Delivery)
@@ -156,11 +178,23 @@ def claim(
     if quiet:
         stmt = stmt.where(Delivery.urgent.is_(True))
     rows = _outside_windows(session, list(session.scalars(stmt)), windows or {})
+    token, expires = secrets.token_hex(8), utcnow() + hold_for
     for row in rows:
         row.status, row.claimed_by, row.attempts = DeliveryStatus.sending, holder, row.attempts + 1
+        row.claim_id, row.claim_expires_at = token, expires
     return [
         Claimed(
-            r.id, r.bulletin_id, r.person_id, r.urn, r.channel, r.language, r.prestigious, r.part, r.attempts
+            r.id,
+            r.bulletin_id,
+            r.person_id,
+            r.urn,
+            r.channel,
+            r.language,
+            r.prestigious,
+            r.part,
+            r.attempts,
+            r.urgent,
+            token,
         )
         for r in rows
     ]
@@ -213,49 +247,55 @@ class Sender:
         self.quiet_window = parse_quiet_hours(settings.quiet_hours)
         self.windows = reply_windows(settings)
         self.zone = ZoneInfo(settings.timezone)
+        self.shared = db.engine.dialect.name == "postgresql"  # every sender claims; else the lease holder
         self.leading = False
         self.wake = asyncio.Event()
         self._stopping = False
-        self._lease_until = 0.0  # loop time until which the lease surely holds (renewed before it)
+        self._until = 0.0  # loop time until which this sender's claims (and lease) surely hold
         self._keeper = ThreadPoolExecutor(1, thread_name_prefix="sender-lease")  # never behind sends
-        self._inflight: set[asyncio.Task[None]] = set()
+        self._inflight: dict[asyncio.Task[None], str] = {}  # each send in flight, with its claim's token
         self._messages: dict[tuple[int, str, bool], list[Reply]] = {}
 
     async def run(self) -> None:
-        """Send until stopped, renewing the lease every third of its length."""
+        """Send until stopped, renewing the lease and the claims every third of the lease's length."""
         loop = asyncio.get_running_loop()
         renew_at = 0.0
         while not self._stopping:
             if loop.time() >= renew_at:
                 await self._keep_lease()
                 renew_at = loop.time() + self.settings.delivery_lease_seconds / 3
-            if not self.leading:
+            if not (self.shared or self.leading):
                 await self._pause(self.settings.delivery_lease_seconds / 3)
                 continue
             free = self.settings.delivery_concurrency - len(self._inflight)
             if free <= 0:  # wait for a slot, but not past the lease's renewal
                 wait = max(0.0, renew_at - loop.time())
-                await asyncio.wait(self._inflight, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait(set(self._inflight), timeout=wait, return_when=asyncio.FIRST_COMPLETED)
                 continue
             quiet = is_quiet(utcnow(), self.quiet_window, self.zone)
-            rows = await asyncio.to_thread(self._claim, free, quiet)
+            try:
+                rows = await asyncio.to_thread(self._claim, free, quiet)
+            except Exception:  # the database went away for a moment: try again once it is back
+                log.exception("the sender could not claim bulletin messages; it tries again in a moment")
+                await self._pause(1.0)
+                continue
             for row in rows:
                 task = asyncio.create_task(self._deliver(row))
-                self._inflight.add(task)
-                task.add_done_callback(self._inflight.discard)
+                self._inflight[task] = row.claim
+                task.add_done_callback(self._inflight.pop)
             if not rows:
                 await self._pause(0.5)
 
     async def stop(self) -> None:
-        """Finish what is in flight (keeping the lease meanwhile, so nobody takes those rows), then let
-        another sender take over at once; what is still in flight after 30 s is left to the next one."""
+        """Finish what is in flight (keeping the claims meanwhile, so nobody takes those rows), then let
+        another sender take over at once; what is still in flight after 30 s is taken again at once."""
         loop = asyncio.get_running_loop()
         self._stopping = True
         self.wake.set()
         deadline = loop.time() + 30
         while self._inflight and loop.time() < deadline:
             wait = min(self.settings.delivery_lease_seconds / 3, deadline - loop.time())
-            await asyncio.wait(self._inflight, timeout=wait)
+            await asyncio.wait(set(self._inflight), timeout=wait)
             if self._inflight:
                 await self._keep_lease()
         for task in list(self._inflight):
@@ -264,16 +304,23 @@ class Sender:
         self._keeper.shutdown(wait=False)
 
     async def _keep_lease(self) -> None:
-        """Renew (or win) the lease on a thread of its own, and note until when it surely holds."""
+        """Renew the claims and keep (or win) the lease on a thread of its own, and note until when they
+        surely hold; when the database cannot be reached, nothing new is sent until it can."""
         loop = asyncio.get_running_loop()
         started = loop.time()
-        await loop.run_in_executor(self._keeper, self._housekeeping)
-        self._lease_until = started + self.settings.delivery_lease_seconds if self.leading else 0.0
+        try:
+            await loop.run_in_executor(self._keeper, self._housekeeping, set(self._inflight.values()))
+        except Exception:
+            log.exception("the sender could not renew its claims; it sends nothing until it can")
+            self.leading, self._until = False, 0.0
+            return
+        held = self.shared or self.leading
+        self._until = started + self.settings.delivery_lease_seconds if held else 0.0
 
     def _holds(self) -> bool:
-        """Whether a send may start: the lease holds for at least a third of its length more."""
+        """Whether a send may start: the claims hold for at least a third of the lease's length more."""
         margin = self.settings.delivery_lease_seconds / 3
-        return asyncio.get_running_loop().time() + margin < self._lease_until
+        return asyncio.get_running_loop().time() + margin < self._until
 
     async def _pause(self, seconds: float) -> None:
         """Sleep until a new send is queued here or `seconds` pass."""
@@ -281,32 +328,47 @@ class Sender:
             await asyncio.wait_for(self.wake.wait(), seconds)
         self.wake.clear()
 
-    def _housekeeping(self) -> None:
-        """Keep (or win) the lease, take back a dead sender's rows, move bulletins along, and remove people's
-        copies of their data once their time is up (one process does it, the lease holder)."""
+    def _housekeeping(self, claims: Collection[str]) -> None:
+        """Renew this sender's claims and keep (or win) the lease; the lease holder then takes back the rows
+        of senders that stopped renewing theirs, moves bulletins along, and removes people's copies of
+        their data once their time is up (one process does it)."""
+        seconds = self.settings.delivery_lease_seconds
         with self.db.transaction() as session:
-            holding, gained = take_lease(session, self.holder, self.settings.delivery_lease_seconds)
-            if gained:
-                retaken = retake_in_flight(session)
+            renew_claims(session, self.holder, claims, seconds)
+            self.leading = take_lease(session, self.holder, seconds)
+        if not self.leading:
+            return
+        try:
+            with self.db.transaction() as session:
+                retaken = retake_expired(session, self.settings.delivery_max_attempts)
                 if retaken:
                     log.warning("took back %d bulletin messages left in flight by a stopped sender", retaken)
-            if holding:
                 advance_bulletins(session)
                 privacy.prune(session, Path(self.settings.media_dir))
-        self.leading = holding
+        except Exception:
+            log.exception("bulletin housekeeping failed; it is tried again at the next renewal")
 
     def _release(self) -> None:
-        """Give the lease up on a clean stop."""
+        """Give the lease and the claims of rows still in flight up on a clean stop, so they are taken
+        again at once."""
+        now = utcnow()
         with self.db.transaction() as session:
             lease = session.get(Lease, LEASE_NAME, with_for_update=True)
             if lease is not None and lease.holder == self.holder:
-                lease.expires_at = utcnow()
+                lease.expires_at = now
+            session.execute(
+                update(Delivery)
+                .where(Delivery.status == DeliveryStatus.sending, Delivery.claimed_by == self.holder)
+                .values(claim_expires_at=now),
+                execution_options={"synchronize_session": False},
+            )
             advance_bulletins(session)
 
     def _claim(self, limit: int, quiet: bool) -> list[Claimed]:
         """Take due rows in one transaction."""
+        hold_for = timedelta(seconds=self.settings.delivery_lease_seconds)
         with self.db.transaction() as session:
-            return claim(session, self.holder, limit, quiet=quiet, windows=self.windows)
+            return claim(session, self.holder, limit, quiet=quiet, hold_for=hold_for, windows=self.windows)
 
     def _parts(self, row: Claimed) -> list[Reply]:
         """The messages this recipient gets, composed once per (bulletin, language, role)."""
@@ -321,53 +383,74 @@ class Sender:
         return self._messages[key]
 
     async def _deliver(self, row: Claimed) -> None:
-        """Send the row's next message and record how it went; never raises, and never leaves the row
-        in flight: an unexpected fault is retried later like a platform error."""
+        """Send the row's next message and record how it went; never raises. An unexpected fault before
+        or while sending is retried later like a platform error; an outcome that cannot be written (the
+        database went away) is tried once more, then left to the row's claim, which is no longer renewed,
+        so the row is taken again when it expires and counted as a possible duplicate."""
+        paid_broadcast.set(row.urgent and self.settings.telegram_paid_broadcast)  # this task's sends only
         try:
-            parts = await asyncio.to_thread(self._parts, row)
-            if not self._holds():
-                await asyncio.to_thread(self._give_back, row)
-                return
-            reply = parts[row.part] if row.part < len(parts) else None
-            channel = self.hub.channels.get(row.channel)
-            if reply is None:
-                result = Result()
-            elif channel is None:
-                result = Result(error=SendError(f"channel '{row.channel}' is not running"))
-            else:
-                try:
-                    result = Result(sent_id=await channel.send(row.urn, reply))
-                except SendError as exc:
-                    result = Result(error=exc)
-            await asyncio.to_thread(self._record, row, reply, len(parts), result)
+            sent = await self._send(row)
         except Exception as exc:
-            log.exception("bulletin message %s could not be sent or recorded; it will be tried again", row.id)
-            with contextlib.suppress(Exception):
-                fault = Result(error=SendError(f"{type(exc).__name__} in Loa Bản"))
-                await asyncio.to_thread(self._record, row, None, 0, fault)
+            log.exception("bulletin message %s could not be sent; it will be tried again", row.id)
+            sent = (None, 0, Result(error=SendError(f"{type(exc).__name__} in Loa Bản")))
+        if sent is None:
+            return
+        for attempt in (1, 2):
+            try:
+                await asyncio.to_thread(self._record, row, *sent)
+                return
+            except Exception:
+                log.exception("bulletin message %s: outcome not recorded (attempt %d)", row.id, attempt)
+
+    async def _send(self, row: Claimed) -> tuple[Reply | None, int, Result] | None:
+        """The message sent (or the platform's refusal) with the count of the recipient's messages; None
+        when the row went back unsent because this sender's claims grew uncertain."""
+        parts = await asyncio.to_thread(self._parts, row)
+        if not self._holds():
+            await asyncio.to_thread(self._give_back, row)
+            return None
+        reply = parts[row.part] if row.part < len(parts) else None
+        channel = self.hub.channels.get(row.channel)
+        if reply is None:
+            return None, len(parts), Result()
+        if channel is None:
+            return reply, len(parts), Result(error=SendError(f"channel '{row.channel}' is not running"))
+        try:
+            return reply, len(parts), Result(sent_id=await channel.send(row.urn, reply))
+        except SendError as exc:
+            return reply, len(parts), Result(error=exc)
 
     def _give_back(self, row: Claimed) -> None:
         """A row claimed just before the lease grew uncertain goes back unsent, uncounted."""
         with self.db.transaction() as session:
             session.execute(
                 update(Delivery)
-                .where(Delivery.id == row.id, Delivery.claimed_by == self.holder)
-                .values(status=DeliveryStatus.pending, claimed_by=None, attempts=Delivery.attempts - 1),
+                .where(*self._still_mine(row))
+                .values(status=DeliveryStatus.pending, attempts=Delivery.attempts - 1, **RELEASED),
                 execution_options={"synchronize_session": False},
             )
 
+    def _still_mine(self, row: Claimed) -> tuple[ColumnElement[bool], ...]:
+        """The row as this sender claimed it: in flight, under this claim's token."""
+        return (
+            Delivery.id == row.id,
+            Delivery.status == DeliveryStatus.sending,
+            Delivery.claimed_by == self.holder,
+            Delivery.claim_id == row.claim,
+        )
+
     def _record(self, row: Claimed, reply: Reply | None, total: int, result: Result) -> None:
-        """One transaction per message: the row's new state (only while this sender still holds it), the
-        person's message history, and an unsubscription when the person blocked the bot."""
+        """One transaction per message: the row's new state (only while it still carries this sender's
+        claim), the person's message history, and an unsubscription when the person blocked the bot."""
         with self.db.transaction() as session:
             held = session.execute(
                 update(Delivery)
-                .where(Delivery.id == row.id, Delivery.claimed_by == self.holder)
-                .values(claimed_by=None, **self._outcome(row, total, result)),
+                .where(*self._still_mine(row))
+                .values(**RELEASED, **self._outcome(row, total, result)),
                 execution_options={"synchronize_session": False},
             )
             if not int(getattr(held, "rowcount", 0) or 0):
-                log.warning("bulletin message %s was taken by another sender; outcome not recorded", row.id)
+                log.warning("bulletin message %s: this sender's claim ran out; outcome not recorded", row.id)
                 return
             error = result.error
             if error is None and reply is not None:

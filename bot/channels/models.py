@@ -1,10 +1,10 @@
-"""What a channel must remember between processes: platform tokens that rotate."""
+"""What a channel must remember between processes: platform tokens that rotate, and the shared pace."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String, Text
+from sqlalchemy import Float, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db import Base, utcnow
@@ -21,3 +21,13 @@ class ChannelToken(Base):
     refresh_token: Mapped[str] = mapped_column(Text)
     expires_at: Mapped[datetime]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class RateBucket(Base):
+    """A platform's rate shared by every process: the next free moment to send (seconds since the epoch,
+    by the database's clock), moved on by each batch of messages a process takes."""
+
+    __tablename__ = "rate_buckets"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    next_at: Mapped[float] = mapped_column(Float, default=0.0)

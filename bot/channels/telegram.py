@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -40,6 +40,7 @@ from bot.channels.base import (
     register_channel,
 )
 from bot.channels.locks import KeyedLocks
+from bot.channels.rate import Bucket, Pace, paid_broadcast, shared_bucket
 from bot.config import Settings
 from bot.conversation.types import Attachment, Inbound, Outcome, Received, Reply
 from bot.messages.models import Direction
@@ -51,6 +52,7 @@ router = APIRouter()
 WEBHOOK_PATH = "/webhooks/telegram"
 MAX_UPDATE_BYTES = 1_000_000
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+PAID_BROADCAST_RATE = 990.0  # Telegram allows 1,000/s with allow_paid_broadcast; a little under for jitter
 MEDIA_KINDS: dict[str, str] = {  # what a person may send with a reflection, and its type if Telegram omits it
     "photo": "image/jpeg",
     "voice": "audio/ogg",
@@ -185,7 +187,9 @@ class TelegramChannel(Channel):
             elif markup is None and chat_id in self.asking:
                 self.asking.discard(chat_id)
                 markup = ReplyKeyboardRemove()
-            sent = await self.application.bot.send_message(chat_id, reply.text, reply_markup=markup)
+            sent = await self.application.bot.send_message(
+                chat_id, reply.text, reply_markup=markup, **_paid()
+            )
         except Forbidden as exc:
             raise SendError(exc.message, blocked=True) from exc
         except RetryAfter as exc:
@@ -216,15 +220,16 @@ class TelegramChannel(Channel):
 
     async def _post_file(self, chat_id: int, reply: Reply, attachment: Attachment, file: Any) -> Message:
         """sendVoice, sendPhoto or sendDocument with the reply's text as caption and its buttons."""
-        bot, caption, markup = self.application.bot, reply.text or None, keyboard(reply)
+        bot, caption, markup, paid = self.application.bot, reply.text or None, keyboard(reply), _paid()
         if attachment.kind == "voice":
+            duration = attachment.duration or None
             sent: Message = await bot.send_voice(
-                chat_id, file, caption=caption, duration=attachment.duration or None, reply_markup=markup
+                chat_id, file, caption=caption, duration=duration, reply_markup=markup, **paid
             )
         elif attachment.kind == "document":
-            sent = await bot.send_document(chat_id, file, caption=caption, reply_markup=markup)
+            sent = await bot.send_document(chat_id, file, caption=caption, reply_markup=markup, **paid)
         else:
-            sent = await bot.send_photo(chat_id, file, caption=caption, reply_markup=markup)
+            sent = await bot.send_photo(chat_id, file, caption=caption, reply_markup=markup, **paid)
         return sent
 
     async def _edit(self, chat_id: int, message_id: int, reply: Reply) -> str | None:
@@ -238,6 +243,40 @@ class TelegramChannel(Channel):
                 return str(message_id)
             return None
         return str(message_id)
+
+
+def _paid() -> dict[str, bool]:
+    """Telegram's paid broadcast for this send, when an urgent bulletin is being sent with it enabled."""
+    return {"allow_paid_broadcast": True} if paid_broadcast.get() else {}
+
+
+class SharedRateLimiter(AIORateLimiter):
+    """PTB's limiter for what it knows per process (groups' 20/min, retries after a 429), with the bot's
+    overall rate (and its paid-broadcast rate) shared by every process sending for the bot."""
+
+    def __init__(self, overall: Pace, paid: Pace) -> None:
+        super().__init__(overall_max_rate=0, max_retries=5)
+        self.overall, self.paid = overall, paid
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, Any]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> Any:
+        """A call to a chat (every send, as Telegram counts them) waits for its moment, each retry too."""
+        if data.get("chat_id") is None:
+            return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
+        pace = self.paid if data.get("allow_paid_broadcast") else self.overall
+
+        async def paced(*call_args: Any, **call_kwargs: Any) -> Any:
+            await pace.wait()
+            return await callback(*call_args, **call_kwargs)
+
+        return await super().process_request(paced, args, kwargs, endpoint, data, rate_limit_args)
 
 
 def _seconds(value: float | timedelta) -> float:
@@ -279,14 +318,18 @@ class TelegramBot(ChannelService):
         self.settings = settings
         self.polling = polling
         api = settings.telegram_api_url.rstrip("/")
+        self.bucket: Bucket = shared_bucket(settings, hub.db)
+        bot_id = settings.telegram_token.split(":", 1)[0]  # the rate is Telegram's per bot
+        limiter = SharedRateLimiter(
+            Pace(self.bucket, f"telegram:{bot_id}", settings.telegram_max_messages_per_second),
+            Pace(self.bucket, f"telegram-paid:{bot_id}", PAID_BROADCAST_RATE),
+        )
         builder = (
             Application.builder()
             .token(settings.telegram_token)
             .base_url(f"{api}/bot")
             .base_file_url(f"{api}/file/bot")
-            .rate_limiter(
-                AIORateLimiter(overall_max_rate=settings.telegram_max_messages_per_second, max_retries=5)
-            )
+            .rate_limiter(limiter)
             .concurrent_updates(PerChatUpdateProcessor(settings.telegram_max_concurrent_updates))
         )
         if not polling:
@@ -321,6 +364,7 @@ class TelegramBot(ChannelService):
             await self.application.updater.stop()
         await self.application.stop()
         await self.application.shutdown()
+        await self.bucket.close()
 
     async def fetch(self, update: Update, inbound: Inbound) -> Inbound:
         """Download the file of a media message before any transaction opens, into a file of its own; a

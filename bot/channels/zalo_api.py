@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from bot import logs
 from bot.channels.base import SendError
 from bot.channels.models import ChannelToken
+from bot.channels.rate import Pace, shared_bucket
 from bot.config import Settings
 from bot.db import Database, utcnow
 
@@ -121,36 +122,20 @@ class Tokens:
         return str(body["access_token"]), str(body["refresh_token"]), int(body.get("expires_in", 90000))
 
 
-class Pacer:
-    """At most `rate` calls a second from this process (Zalo answers -32 beyond its limit)."""
-
-    def __init__(self, rate: float) -> None:
-        self.interval = 1.0 / rate if rate > 0 else 0.0
-        self._next = 0.0
-        self._lock = asyncio.Lock()
-
-    async def wait(self) -> None:
-        """Return when the next call may go."""
-        async with self._lock:
-            loop = asyncio.get_running_loop()
-            delay = self._next - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            self._next = max(loop.time(), self._next) + self.interval
-
-
 class ZaloAPI:
     """Calls to the OA API with the current token; one retry after a token refresh."""
 
     def __init__(self, db: Database, settings: Settings) -> None:
         self.settings = settings
         self.tokens = Tokens(db, settings)
-        self.pacer = Pacer(settings.zalo_max_messages_per_second)
+        self.bucket = shared_bucket(settings, db)  # Zalo answers -32 beyond its limit, counted per OA
+        self.pacer = Pace(self.bucket, f"zalo:{settings.zalo_app_id}", settings.zalo_max_messages_per_second)
         self.http = httpx.AsyncClient(base_url=settings.zalo_api_url.rstrip("/"), timeout=20)
 
     async def close(self) -> None:
         """Close the connection pool."""
         await self.http.aclose()
+        await self.bucket.close()
 
     async def call(
         self,

@@ -5,8 +5,9 @@ uses with real-shaped objects, refuses bad calls the way Telegram does (401 wron
 too-long text or a malformed keyboard, 403 blocked, 409 getUpdates while a webhook is set), keeps the
 keyboard shown under each chat's input field (reply keyboards, with contact buttons) until a message
 takes it away, and rate-limits sending methods like
-Telegram: about 30 messages/s overall, about 1/s per chat (with a small burst) and 20/min per group,
-answering 429 with `retry_after`. Every call is recorded for assertions.
+Telegram: about 30 messages/s overall (1,000/s for calls with `allow_paid_broadcast`), about 1/s per chat
+(with a small burst) and 20/min per group, answering 429 with `retry_after`. Every call is recorded for
+assertions.
 """
 
 from __future__ import annotations
@@ -60,6 +61,11 @@ class Call:
         return int(raw) if raw is not None else None
 
     @property
+    def paid(self) -> bool:
+        """Whether the call asked for paid broadcast."""
+        return _flag(self.params.get("allow_paid_broadcast"))
+
+    @property
     def reply_markup(self) -> dict[str, Any] | None:
         """The inline keyboard as a dict (it arrives JSON-encoded)."""
         raw = self.params.get("reply_markup")
@@ -80,6 +86,11 @@ class Call:
     def keyboard(self) -> list[dict[str, Any]]:
         """The buttons of a keyboard under the input field (a reply keyboard), row by row."""
         return [b for row in (self.reply_markup or {}).get("keyboard", []) for b in row]
+
+
+def _flag(value: Any) -> bool:
+    """A boolean parameter as it arrives: JSON true, or the text of it in a form."""
+    return value is True or str(value).lower() == "true"
 
 
 class TokenBucket:
@@ -108,6 +119,7 @@ class FakeBotAPI(LoopbackService):
         token: str = "123456:TEST-TOKEN",
         *,
         global_rate: float = 30.0,
+        paid_rate: float = 1000.0,
         chat_rate: float = 1.0,
         chat_burst: float = 5.0,
         group_per_minute: float = 20.0,
@@ -116,6 +128,7 @@ class FakeBotAPI(LoopbackService):
     ) -> None:
         self.token = token
         self.global_bucket = TokenBucket(global_rate, global_rate)
+        self.paid_bucket = TokenBucket(paid_rate, paid_rate)
         self.chat_rate, self.chat_burst = chat_rate, chat_burst
         self.group_per_minute = group_per_minute
         self.latency = latency
@@ -163,6 +176,11 @@ class FakeBotAPI(LoopbackService):
                 for c in self.calls
                 if c.status == 200 and c.method in SHOWN_METHODS and c.chat_id == chat_id
             ]
+
+    def too_many(self) -> int:
+        """How many calls were refused with 429 for going beyond a rate."""
+        with self._lock:
+            return sum(1 for c in self.calls if c.status == 429)
 
     def calls_to(self, method: str) -> list[Call]:
         """Every call of one method, whatever it answered."""
@@ -258,7 +276,8 @@ class FakeBotAPI(LoopbackService):
                     else TokenBucket(self.chat_rate, self.chat_burst)
                 )
                 self.chat_buckets[chat_id] = bucket
-            wait = max(bucket.take(), self.global_bucket.take())
+            paid = _flag(params.get("allow_paid_broadcast"))
+            wait = max(bucket.take(), (self.paid_bucket if paid else self.global_bucket).take())
         if wait:
             retry = max(1, math.ceil(wait))
             return self._error(429, f"Too Many Requests: retry after {retry}", retry_after=retry)

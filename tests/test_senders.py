@@ -1,0 +1,360 @@
+"""Several senders on several processes share one outbox on PostgreSQL: each row is sent by one of them,
+a sender whose claim ran out cannot record over the one that took its rows, a killed sender's rows are
+taken again once its claims expire, and the platform's rate holds across all of them (in PostgreSQL or in
+Redis), with Telegram's paid broadcast for urgent warnings when the deployment allows it."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select, text, update
+
+import bot.server  # first: the sender's modules import each other through the conversation
+from bot.bulletins import service as bulletins
+from bot.bulletins import worker
+from bot.bulletins.models import Bulletin, BulletinStatus, Delivery, DeliveryStatus
+from bot.db import Database, utcnow
+from tests.conftest import TG_TOKEN, make_settings
+from tests.factories import add_person, wait_done
+from tests.fakes.gtts_api import FakeGoogleTTS
+from tests.fakes.server import LiveServer, free_port
+from tests.fakes.telegram_api import FakeBotAPI
+from tests.test_bulletins import PHONG_THO, TEXT, bulletin_settings, google, make_bulletin
+
+__all__ = ["google"]  # the fixture this module shares with test_bulletins
+LAI_CHAU = 12
+REDIS_URL = "redis://127.0.0.1:6379/0"
+TERMINATE = text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :name")
+_chats = itertools.count(8_600_001)
+
+
+@pytest.fixture
+def postgresql(database_url: str) -> str:
+    """Senders share the work on PostgreSQL only; SQLite keeps one sender (tests/test_bulletins.py)."""
+    if database_url.startswith("sqlite"):
+        pytest.skip("several senders share the outbox on PostgreSQL")
+    return database_url
+
+
+def bot_api(token: str = TG_TOKEN, **limits: Any) -> Iterator[FakeBotAPI]:
+    """A fake Bot API, limits on."""
+    fake = FakeBotAPI(token, **limits).start()
+    try:
+        yield fake
+    finally:
+        fake.stop()
+
+
+def own_bot() -> str:
+    """A token for a bot of its own: its rate is its own in Redis too, whatever other tests run."""
+    return f"{secrets.randbelow(10**9)}:SENDERS-TOKEN"
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeBotAPI]:
+    """Telegram's limits as they are: 30 messages/s, 1/s per chat."""
+    yield from bot_api()
+
+
+def people(db: Database, count: int) -> list[int]:
+    """Onboarded Telegram people in Phong Thổ; their chat ids."""
+    chats = [next(_chats) for _ in range(count)]
+    for chat in chats:
+        add_person(db, f"telegram:{chat}", commune=PHONG_THO, province=LAI_CHAU)
+    return chats
+
+
+def text_bulletin(db: Database, *, urgent: bool = False) -> int:
+    """A text-only bulletin to Phong Thổ, queued."""
+    with db.transaction() as session:
+        audience = bulletins.Audience(communes=(PHONG_THO,))
+        versions = [("vi", TEXT, None)]
+        bulletin = bulletins.create(session, title="Lũ quét", versions=versions, audience=audience)
+        bulletins.send(session, bulletin, lead=timedelta(0), urgent=urgent)
+        return bulletin.id
+
+
+def start_worker(database_url: str, fake: FakeBotAPI, **env: str) -> subprocess.Popen[bytes]:
+    """`loaban worker` in a process of its own, as on another machine."""
+    values = {
+        "LOABAN_DATABASE_URL": database_url,
+        "LOABAN_TELEGRAM_TOKEN": fake.token,
+        "LOABAN_TELEGRAM_API_URL": fake.url,
+        "LOABAN_QUIET_HOURS": "",
+        "LOABAN_QA_SEMANTIC": "false",
+        "LOABAN_LOG_LEVEL": "warning",
+        "LOABAN_DELIVERY_CHAT_INTERVAL_SECONDS": "0.05",
+        "LOABAN_PORT": str(free_port()),
+    } | {f"LOABAN_{k.upper()}": v for k, v in env.items()}
+    command = [sys.executable, "-m", "bot.cli", "worker"]
+    return subprocess.Popen(command, env=os.environ | values, stdout=subprocess.DEVNULL)
+
+
+def stop(workers: list[subprocess.Popen[bytes]]) -> None:
+    """Stop the workers still running, cleanly."""
+    for proc in workers:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    for proc in workers:
+        proc.wait(timeout=60)
+
+
+def senders_of(db: Database, bulletin_id: int) -> Counter[str]:
+    """How many rows of a bulletin each sender took last."""
+    with db.transaction() as session:
+        taken = session.scalars(select(Delivery.claimed_by).where(Delivery.bulletin_id == bulletin_id))
+        return Counter(holder or "" for holder in taken)
+
+
+def test_two_senders_share_the_work_and_never_send_the_same_row(
+    postgresql: str, db: Database, fake: FakeBotAPI
+) -> None:
+    chats = people(db, 60)
+    bulletin_id = text_bulletin(db)
+    workers = [start_worker(postgresql, fake, delivery_concurrency="4") for _ in range(2)]
+    try:
+        progress = wait_done(db, bulletin_id, timeout=90)
+    finally:
+        stop(workers)
+    received = Counter(c.chat_id for c in fake.sent(method="sendMessage"))
+    assert received == Counter(chats), "each person got the bulletin exactly once"
+    assert progress.sent == 60 and progress.retaken == 0
+    assert len(senders_of(db, bulletin_id)) == 2, "both senders took a share"
+    assert fake.too_many() == 0
+
+
+def test_a_sender_whose_claim_ran_out_cannot_record_an_outcome(database_url: str, db: Database) -> None:
+    """Sender A claims, stalls past its claim's expiry; the lease holder takes the rows back and sender B
+    claims them: A's late outcome is refused, B's is kept, and A's renewal no longer touches them."""
+    settings = make_settings(database_url)
+    runtime = bot.server.build_runtime(settings)
+    a, b = (worker.Sender(runtime.db, runtime.hub, settings, runtime.catalogs) for _ in range(2))
+    people(db, 1)
+    text_bulletin(db)
+    hold = timedelta(seconds=settings.delivery_lease_seconds)
+    with db.transaction() as session:
+        [mine] = worker.claim(session, a.holder, 10, quiet=False, hold_for=hold)
+    with db.transaction() as session:
+        assert worker.retake_expired(session, max_attempts=5) == 0, "a live claim is never taken back"
+        session.execute(update(Delivery).values(claim_expires_at=utcnow() - timedelta(seconds=1)))
+    with db.transaction() as session:
+        assert worker.retake_expired(session, max_attempts=5) == 1
+    with db.transaction() as session:
+        [theirs] = worker.claim(session, b.holder, 10, quiet=False, hold_for=hold)
+    assert theirs.id == mine.id and theirs.claim != mine.claim
+
+    a._record(mine, None, 1, worker.Result())
+    with db.transaction() as session:
+        row = session.get(Delivery, mine.id)
+        assert row is not None and (row.status, row.claimed_by) == (DeliveryStatus.sending, b.holder)
+        worker.renew_claims(session, a.holder, [mine.claim], 3600)
+    with db.transaction() as session:
+        row = session.get(Delivery, mine.id)
+        assert row is not None and row.claim_expires_at is not None
+        assert row.claim_expires_at < utcnow() + hold + timedelta(seconds=5), "A cannot extend B's claim"
+
+    b._record(theirs, None, 1, worker.Result())
+    with db.transaction() as session:
+        row = session.get(Delivery, mine.id)
+        assert row is not None and (row.status, row.retaken, row.claim_id) == (DeliveryStatus.sent, 1, None)
+    runtime.db.dispose()
+
+
+def test_a_row_whose_handling_raises_is_retried_then_failed_with_its_reason(
+    database_url: str, db: Database, fake: FakeBotAPI, tmp_path: Path, google: FakeGoogleTTS
+) -> None:
+    """The voice note's file is gone from this machine's disk: not a platform error, yet the row is tried
+    again after a backoff, then counted as failed with the reason, and the bulletin ends."""
+    settings = bulletin_settings(database_url, fake, tmp_path / "media", google, delivery_max_attempts=2)
+    [chat] = people(db, 1)
+    bulletin_id = make_bulletin(db, settings)
+    for voice in Path(settings.media_dir).rglob("*.ogg"):
+        voice.unlink()
+    with db.transaction() as session:
+        bulletin = session.get(Bulletin, bulletin_id)
+        assert bulletin is not None
+        bulletins.send(session, bulletin, lead=timedelta(0))
+    server = LiveServer(bot.server.create_app(settings)).start()
+    try:
+        progress = wait_done(db, bulletin_id, timeout=60)
+    finally:
+        server.stop()
+    assert (progress.sent, progress.failed, progress.pending) == (0, 1, 0)
+    with db.transaction() as session:
+        [row] = session.scalars(select(Delivery).where(Delivery.bulletin_id == bulletin_id))
+        assert row.status == DeliveryStatus.failed and row.attempts == 2
+        assert "FileNotFoundError" in (row.error or "")
+    assert fake.sent(chat) == []
+
+
+def test_a_sender_killed_mid_broadcast_loses_no_one(postgresql: str, db: Database) -> None:
+    """kill -9 one of two senders a third of the way: the other goes on at once; the killed one's rows in
+    flight are sent again once their claims expire; the only repeats are among those rows."""
+    procs: list[subprocess.Popen[bytes]] = []
+    killed: list[int] = []
+
+    def kill_at_a_third(call: Any) -> None:
+        if call.status == 200 and not killed and len(fake.sent()) >= 20:
+            killed.append(procs[0].pid)
+            os.kill(procs[0].pid, signal.SIGKILL)
+
+    fake = FakeBotAPI(own_bot(), latency=0.05, on_call=kill_at_a_third).start()
+    try:
+        chats = people(db, 60)
+        bulletin_id = text_bulletin(db)
+        env = {"delivery_concurrency": "8", "delivery_lease_seconds": "3"}
+        procs.extend(start_worker(postgresql, fake, **env) for _ in range(2))
+        assert procs[0].wait(timeout=90) == -signal.SIGKILL
+        with db.transaction() as session:
+            in_flight = len(
+                session.scalars(
+                    select(Delivery.id).where(
+                        Delivery.status == DeliveryStatus.sending,
+                        Delivery.claimed_by.startswith(f"{socket.gethostname()}:{killed[0]}:"),
+                    )
+                ).all()
+            )
+        try:
+            progress = wait_done(db, bulletin_id, timeout=90)
+        finally:
+            stop(procs)
+    finally:
+        fake.stop()
+    received = [c.chat_id for c in fake.sent(method="sendMessage")]
+    duplicates = len(received) - len(set(received))
+    assert set(received) == set(chats), "nobody is lost"
+    assert progress.sent == 60 and duplicates <= progress.retaken <= in_flight <= 8
+    with db.transaction() as session:
+        bulletin = session.get(Bulletin, bulletin_id)
+        assert bulletin is not None and bulletin.status == BulletinStatus.done
+
+
+def test_a_sender_whose_database_connections_are_cut_goes_on_and_loses_no_one(
+    postgresql: str, db: Database
+) -> None:
+    """The database drops every connection of one of two senders a few times a third of the way (a
+    failover, a restarted pooler): that sender carries on sending, rows whose outcome it could not write
+    are taken again once their claims expire, and everyone gets the bulletin."""
+    victim = f"loaban-victim-{secrets.token_hex(4)}"
+    cut: list[int] = []
+
+    def cut_at_a_third(call: Any) -> None:
+        if call.status == 200 and not cut and len(fake.sent()) >= 20:
+            cut.append(len(taken_by(db, procs[0].pid)))
+
+    procs: list[subprocess.Popen[bytes]] = []
+    fake = FakeBotAPI(own_bot(), latency=0.05, on_call=cut_at_a_third).start()
+    try:
+        chats = people(db, 60)
+        bulletin_id = text_bulletin(db)
+        env = {"delivery_concurrency": "8", "delivery_lease_seconds": "3"}
+        named = f"{postgresql}&application_name={victim}"
+        procs.extend([start_worker(named, fake, **env), start_worker(postgresql, fake, **env)])
+        fake.wait_for(lambda: bool(cut), timeout=60)
+        for _ in range(5):
+            with db.transaction() as session:
+                session.execute(TERMINATE, {"name": victim})
+            time.sleep(0.2)
+        try:
+            progress = wait_done(db, bulletin_id, timeout=90)
+            assert procs[0].poll() is None, "the sender survived"
+            assert len(taken_by(db, procs[0].pid)) > cut[0], "and took more rows after the cuts"
+        finally:
+            stop(procs)
+    finally:
+        fake.stop()
+    received = [c.chat_id for c in fake.sent(method="sendMessage")]
+    assert set(received) == set(chats), "nobody is lost"
+    assert progress.sent == 60 and len(received) - len(set(received)) <= progress.retaken <= 8
+
+
+def taken_by(db: Database, pid: int) -> list[int]:
+    """The rows a sender process took last."""
+    with db.transaction() as session:
+        mine = Delivery.claimed_by.startswith(f"{socket.gethostname()}:{pid}:")
+        return list(session.scalars(select(Delivery.id).where(mine)))
+
+
+@pytest.mark.parametrize("shared_in", ["postgresql", "redis"])
+def test_three_senders_keep_to_the_platform_rate_together(
+    postgresql: str, db: Database, shared_in: str
+) -> None:
+    """Each of three senders alone would go at 29/s, together 87/s against Telegram's 30/s: sharing the
+    rate, the fake refuses nothing."""
+    for fake in bot_api(own_bot()):
+        keep_to_the_rate(postgresql, db, fake, shared_in)
+
+
+def keep_to_the_rate(postgresql: str, db: Database, fake: FakeBotAPI, shared_in: str) -> None:
+    """150 people, three `loaban worker`s sharing the rate in PostgreSQL or Redis."""
+    chats = people(db, 150)
+    bulletin_id = text_bulletin(db)
+    env = {"redis_url": REDIS_URL} if shared_in == "redis" else {}
+    workers = [start_worker(postgresql, fake, **env) for _ in range(3)]
+    try:
+        wait_done(db, bulletin_id, timeout=120)
+    finally:
+        stop(workers)
+    assert fake.too_many() == 0
+    assert Counter(c.chat_id for c in fake.sent(method="sendMessage")) == Counter(chats)
+    assert len(senders_of(db, bulletin_id)) == 3
+
+
+def test_an_urgent_warning_goes_by_paid_broadcast_when_allowed(
+    database_url: str, db: Database, tmp_path: Path, google: FakeGoogleTTS
+) -> None:
+    """With paid broadcast on, an urgent bulletin's messages carry allow_paid_broadcast and go at the paid
+    rate, which the fake allows at 1,000/s while it holds unpaid messages to 5/s here; an ordinary
+    bulletin's do not, and keep to the unpaid rate."""
+    for fake in bot_api(global_rate=5):
+        settings = bulletin_settings(
+            database_url,
+            fake,
+            tmp_path / "media",
+            google,
+            telegram_paid_broadcast=True,
+            telegram_max_messages_per_second=4.5,
+        )
+        chats = people(db, 20)
+        server = LiveServer(bot.server.create_app(settings)).start()
+        try:
+            urgent = text_bulletin(db, urgent=True)
+            wait_done(db, urgent, timeout=60)
+            paid = fake.sent(method="sendMessage")
+            ordinary = text_bulletin(db)
+            wait_done(db, ordinary, timeout=60)
+        finally:
+            server.stop()
+        assert sorted(c.chat_id for c in paid) == sorted(chats)
+        assert all(c.paid for c in paid)
+        assert fake.too_many() == 0, "20 messages at the paid rate, while the unpaid one is 5/s"
+        later = fake.sent(method="sendMessage")[len(paid) :]
+        assert len(later) == 20 and not any(c.paid for c in later)
+
+
+def test_while_redis_is_unreachable_each_process_paces_itself_and_the_bulletin_goes_out(
+    database_url: str, db: Database, fake: FakeBotAPI, tmp_path: Path, google: FakeGoogleTTS
+) -> None:
+    closed = f"redis://127.0.0.1:{free_port()}/0"
+    settings = bulletin_settings(database_url, fake, tmp_path / "media", google, redis_url=closed)
+    chats = people(db, 10)
+    server = LiveServer(bot.server.create_app(settings)).start()
+    try:
+        progress = wait_done(db, text_bulletin(db), timeout=60)
+    finally:
+        server.stop()
+    assert progress.sent == 10 and fake.too_many() == 0
+    assert Counter(c.chat_id for c in fake.sent(method="sendMessage")) == Counter(chats)
