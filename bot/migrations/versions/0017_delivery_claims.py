@@ -2,8 +2,8 @@
 share the work and a dead sender's rows are taken back only once its claims run out; the platforms' rates
 shared by every process (one row per bucket)
 
-Revision ID: 0018
-Revises: 0014
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-06 18:30:00
 """
 from collections.abc import Sequence
@@ -14,8 +14,8 @@ from alembic import op
 import bot.db
 
 
-revision: str = '0018'
-down_revision: str | None = '0014'
+revision: str = '0017'
+down_revision: str | None = '0016'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
