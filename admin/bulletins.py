@@ -40,6 +40,7 @@ STATUS_LABELS = {
     BulletinStatus.cancelled: mark("Đã hủy"),
     BulletinStatus.done: mark("Đã gửi xong"),
 }
+PREPARING = mark("Đang chuẩn bị")  # sent, while its outbox is still being built
 METHOD_LABELS = {
     "meeting": mark("Họp thôn, bản"),
     "loudspeaker": mark("Loa phát thanh"),
@@ -56,6 +57,7 @@ def _page(request: Request, template: str, admin: AdminUser, status: int = 200, 
         admin,
         status=status,
         status_labels=STATUS_LABELS,
+        preparing_label=PREPARING,
         method_labels=METHOD_LABELS,
         **ctx,
     )
@@ -283,7 +285,7 @@ def _progress_context(
     """What the live progress fragment shows, with when the send should be over."""
     settings = runtime_of(request).settings
     progress = bulletins.progress(session, bulletin.id)
-    running = bulletin.status in bulletins.LIVE and progress.pending > 0
+    running = bulletin.status in bulletins.LIVE and (progress.pending > 0 or bulletin.preparing)
     end = None
     if running and bulletin.status != BulletinStatus.paused:
         end = timing.expected_end(
@@ -298,7 +300,7 @@ def _progress_context(
         "bulletin": bulletin,
         "progress": progress,
         "failures": bulletins.failures(session, bulletin.id, limit=20, communes=accounts.scope(admin)),
-        "live": bulletin.status in bulletins.LIVE or not bulletin.audio_ready,
+        "live": bulletin.status in bulletins.LIVE or bulletin.preparing or not bulletin.audio_ready,
         "running": running,
         "expected_end": end,
     }

@@ -192,6 +192,23 @@ def photo() -> bytes:
     return out.getvalue()
 
 
+def wait_built(db: Any, bulletin_id: int, timeout: float = 30) -> None:
+    """Wait until the running builder has queued a sent bulletin's whole outbox."""
+    import time
+
+    from bot.bulletins import service as bulletins
+
+    deadline = time.monotonic() + timeout
+    while True:
+        with db.transaction() as session:
+            bulletin = bulletins.get(session, bulletin_id=bulletin_id)
+            assert bulletin is not None
+            if not bulletin.preparing:
+                return
+        assert time.monotonic() < deadline, f"bulletin {bulletin_id} never built"
+        time.sleep(0.05)
+
+
 def wait_done(db: Any, bulletin_id: int, timeout: float = 30) -> Any:
     """Wait until nothing of a bulletin is left to send and the worker has marked it done; its progress."""
     import time

@@ -55,6 +55,12 @@ class Bulletin(Base):
     image_ids: Mapped[list[int]] = mapped_column(default=list)
     send_at: Mapped[datetime | None]
     lead_minutes: Mapped[int] = mapped_column(default=0)  # prestigious persons get it this much earlier
+    # Sent, its outbox is built in the background, a batch of people at a time (bot/bulletins/outbox.py):
+    # while `preparing`, people up to `outbox_cursor` (a person id) have their rows, due at `send_at` for
+    # prestigious persons and at `everyone_at` for the others; it is done only once built.
+    preparing: Mapped[bool] = mapped_column(default=False)
+    outbox_cursor: Mapped[int] = mapped_column(default=0)
+    everyone_at: Mapped[datetime | None]
     created_by: Mapped[int | None] = mapped_column(ForeignKey("admin_users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
