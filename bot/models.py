@@ -2,7 +2,15 @@
 
 from bot.accounts.models import AdminCommune, AdminUser, AuditEntry, LoginAttempt
 from bot.areas.models import Village
-from bot.bulletins.models import Bulletin, BulletinVersion, Delivery, Lease, Relay
+from bot.bulletins.models import (
+    Bulletin,
+    BulletinVersion,
+    Delivery,
+    DeliveryCount,
+    DeliveryCountChange,
+    Lease,
+    Relay,
+)
 from bot.channels.models import ChannelToken
 from bot.codes import CodeAttempt
 from bot.db import Base
@@ -25,6 +33,8 @@ __all__ = [
     "ChannelToken",
     "CodeAttempt",
     "Delivery",
+    "DeliveryCount",
+    "DeliveryCountChange",
     "Export",
     "Identity",
     "Invite",

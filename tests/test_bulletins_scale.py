@@ -8,6 +8,7 @@ import itertools
 from collections import Counter
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -18,11 +19,12 @@ import bot.conversation  # noqa: F401  (before the sender: its composer and the 
 from bot.bulletins import outbox
 from bot.bulletins import service as bulletins
 from bot.bulletins.models import Bulletin, BulletinStatus, Delivery, DeliveryStatus
-from bot.bulletins.worker import advance_bulletins
+from bot.bulletins.worker import advance_bulletins, claim, retake_in_flight
 from bot.db import Database, utcnow
 from bot.people import service as people
 from bot.people.models import Identity, Person, PersonRole
 from bot.people.windows import ReplyWindow, WindowState
+from bot.privacy import service as privacy
 from bot.server import create_app
 from tests.conftest import make_settings
 from tests.fakes.server import LiveServer
@@ -274,3 +276,74 @@ def test_the_admin_shows_a_send_being_prepared_with_how_many_are_queued(
     with db.transaction() as session:
         queued = session.scalar(select(func.count()).select_from(Delivery))
     assert queued == 2
+
+
+def rows_by_status(db: Database, bulletin_id: int) -> tuple[dict[str, int], int]:
+    """The outbox counted the slow way: its rows by status, and how often they were retaken."""
+    with db.transaction() as session:
+        found = session.execute(
+            select(Delivery.status, func.count(), func.sum(Delivery.retaken))
+            .where(Delivery.bulletin_id == bulletin_id)
+            .group_by(Delivery.status)
+        ).all()
+    return {str(status): n for status, n, _r in found}, sum(int(r) for *_, r in found)
+
+
+def assert_counted(db: Database, bulletin_id: int) -> None:
+    """Progress from the counts equals the rows, before and after the changes are folded in."""
+    for fold in (False, True):
+        with db.transaction() as session:
+            if fold:
+                bulletins.fold_counts(session)
+            progress = bulletins.progress(session, bulletin_id)
+        assert (progress.by_status, progress.retaken) == rows_by_status(db, bulletin_id)
+        assert progress.total == sum(progress.by_status.values())
+
+
+def test_progress_from_the_counts_stays_the_count_of_rows_through_every_change(
+    db: Database, tmp_path: Path
+) -> None:
+    now = utcnow()
+    telegram = [person(db, ("telegram", None, 0)) for _ in range(6)]
+    person(db, ("zalo", now - timedelta(days=8), 0))  # silent too long: unreachable when claimed
+    bulletin_id = draft(db)
+    send(db, bulletin_id)
+    with db.transaction() as session:
+        outbox.build_batch(session, WINDOWS, batch=3)
+    assert_counted(db, bulletin_id)
+    outbox.build(db, WINDOWS, bulletin_id, batch=3)
+    assert_counted(db, bulletin_id)
+
+    with db.transaction() as session:
+        claimed = claim(session, "sender-1", 10, quiet=False, windows=WINDOWS)
+    assert len(claimed) == 6
+    assert_counted(db, bulletin_id)
+    outcomes = [DeliveryStatus.sent, DeliveryStatus.sent, DeliveryStatus.failed, DeliveryStatus.blocked]
+    with db.transaction() as session:  # outcomes recorded as the sender records them, row by row
+        for row, status in zip(claimed, outcomes, strict=False):
+            session.execute(
+                update(Delivery).where(Delivery.id == row.id).values(status=status, claimed_by=None)
+            )
+    with db.transaction() as session:  # the sender died with two in flight: taken back
+        assert retake_in_flight(session) == 2
+    assert_counted(db, bulletin_id)
+
+    for action in (bulletins.pause, bulletins.resume):
+        with db.transaction() as session:
+            bulletin = bulletins.get(session, bulletin_id=bulletin_id)
+            assert bulletin is not None
+            action(session, bulletin)
+    with db.transaction() as session:
+        gone = people.get(session, person_id=telegram[-1])
+        assert gone is not None
+        privacy.erase(session, tmp_path, gone)
+    assert_counted(db, bulletin_id)
+    with db.transaction() as session:
+        bulletin = bulletins.get(session, bulletin_id=bulletin_id)
+        assert bulletin is not None
+        bulletins.cancel(session, bulletin)
+    assert_counted(db, bulletin_id)
+    with db.transaction() as session:
+        progress = bulletins.progress(session, bulletin_id)
+    assert (progress.sent, progress.failed, progress.blocked, progress.unreachable) == (2, 1, 1, 1)
+    assert (progress.cancelled, progress.retaken, progress.total) == (2, 2, 7)

@@ -92,6 +92,9 @@ class Builder:
         self.wake.set()
 
     def _step(self) -> bool:
-        """One batch in its own transaction; whether there was one."""
+        """One batch in its own transaction, and the progress counts brought up to date; whether there
+        was a batch."""
         with self.db.transaction() as session:
-            return build_batch(session, self.windows) is not None
+            built = build_batch(session, self.windows) is not None
+            bulletins.fold_counts(session)
+            return built
