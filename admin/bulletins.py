@@ -407,19 +407,18 @@ def bulletin_send(
         bulletins.check_sendable(bulletin)
     except bulletins.BulletinError as exc:
         raise HTTPException(status_code=409, detail=exc.msgid) from exc
-    total = bulletins.count(session, bulletins.Audience.from_json(bulletin.audience), windows)
-    if confirm != total:
+    reach = bulletins.reach(session, bulletins.Audience.from_json(bulletin.audience), windows)
+    if confirm != reach.total:
         choice = {"when": when, "at": at, "urgent": urgent, "all_at_once": all_at_once}
-        prestigious = bulletins.reach(
-            session, bulletins.Audience.from_json(bulletin.audience), windows
-        ).prestigious
-        arrives = _timing(request, start or utcnow(), prestigious, urgent=urgent, relay_first=not all_at_once)
+        arrives = _timing(
+            request, start or utcnow(), reach.prestigious, urgent=urgent, relay_first=not all_at_once
+        )
         return _page(
             request,
             "bulletin_confirm.html",
             admin,
             bulletin=bulletin,
-            total=total,
+            total=reach.total,
             choice=choice,
             t=arrives,
         )

@@ -159,8 +159,11 @@ def old_reach(db: Database, audience: bulletins.Audience) -> int:
 
 
 def old_send(db: Database, bulletin_id: int, audience: bulletins.Audience) -> int:
-    """Yesterday's send: the whole outbox inserted in the request's transaction, every id returned."""
+    """Yesterday's send request: the audience counted against what the official confirmed, then the whole
+    outbox inserted in the request's transaction, every id returned."""
     with db.transaction() as session:
+        found = old_recipients(audience, WINDOWS).subquery()
+        session.scalar(select(func.count()).select_from(found))
         return old_queue(session, bulletin_id, audience)
 
 
@@ -242,10 +245,12 @@ def reach(db: Database, audience: bulletins.Audience) -> bulletins.Reach:
 
 
 def send(db: Database, bulletin_id: int) -> int:
-    """The send request's transaction."""
+    """The confirmed send request's transaction: the reach checked against what the official confirmed,
+    then the send."""
     with db.transaction() as session:
         bulletin = bulletins.get(session, bulletin_id=bulletin_id)
         assert bulletin is not None
+        bulletins.reach(session, bulletins.Audience.from_json(bulletin.audience), WINDOWS)
         return bulletins.send(session, bulletin, lead=timedelta(0), windows=WINDOWS)
 
 

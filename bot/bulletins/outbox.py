@@ -68,16 +68,16 @@ def build(db: Database, windows: Mapping[str, ReplyWindow], bulletin_id: int, ba
 
 
 class Builder:
-    """The loop that builds outboxes; runs beside the sender in `serve` and `loaban worker` (any number of
-    them: a batch is one transaction on the bulletin's locked row)."""
+    """The loop that builds outboxes and folds the progress counts; runs beside the sender in `serve` and
+    `loaban worker` (any number of them: a batch is one transaction on the bulletin's locked row)."""
 
     def __init__(self, db: Database, settings: Settings) -> None:
         self.db, self.windows = db, reply_windows(settings)
-        self.wake = asyncio.Event()
+        self.stopping = asyncio.Event()
 
     async def run(self) -> None:
         """Build while there is something to build; otherwise look again every IDLE_SECONDS."""
-        while not self.wake.is_set():
+        while not self.stopping.is_set():
             try:
                 built = await asyncio.to_thread(self._step)
             except Exception:
@@ -85,11 +85,11 @@ class Builder:
                 built = False
             if not built:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), IDLE_SECONDS)
+                    await asyncio.wait_for(self.stopping.wait(), IDLE_SECONDS)
 
     def stop(self) -> None:
         """End the loop after the batch under way (it commits or rolls back whole)."""
-        self.wake.set()
+        self.stopping.set()
 
     def _step(self) -> bool:
         """One batch in its own transaction, and the progress counts brought up to date; whether there
