@@ -5,6 +5,7 @@ being prepared, and an outbox built in batches that survives a crash between the
 from __future__ import annotations
 
 import itertools
+import threading
 from collections import Counter
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -347,3 +348,28 @@ def test_progress_from_the_counts_stays_the_count_of_rows_through_every_change(
         progress = bulletins.progress(session, bulletin_id)
     assert (progress.sent, progress.failed, progress.blocked, progress.unreachable) == (2, 1, 1, 1)
     assert (progress.cancelled, progress.retaken, progress.total) == (2, 2, 7)
+
+
+def test_two_builders_at_once_queue_everyone_once(db: Database) -> None:
+    for _ in range(40):
+        person(db, ("telegram", None, 0))
+    bulletin_id = draft(db)
+    send(db, bulletin_id)
+
+    def builder() -> None:
+        while True:
+            with db.transaction() as session:
+                found = outbox.build_batch(session, WINDOWS, batch=3)  # None: the other one holds it
+                bulletin = found or bulletins.get(session, bulletin_id=bulletin_id)
+                assert bulletin is not None
+                if not bulletin.preparing:
+                    return
+
+    threads = [threading.Thread(target=builder) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    rows = deliveries(db, bulletin_id)
+    assert len(rows) == 40 and len({r.person_id for r in rows}) == 40
+    assert_counted(db, bulletin_id)

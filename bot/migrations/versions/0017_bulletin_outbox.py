@@ -52,7 +52,8 @@ SQLITE = [
     "CREATE TRIGGER deliveries_counted_insert AFTER INSERT ON deliveries BEGIN "
     "INSERT INTO delivery_count_changes (bulletin_id, status, amount, retaken) "
     "VALUES (NEW.bulletin_id, NEW.status, 1, NEW.retaken); END",
-    "CREATE TRIGGER deliveries_counted_update AFTER UPDATE OF status, retaken ON deliveries BEGIN "
+    "CREATE TRIGGER deliveries_counted_update AFTER UPDATE OF status, retaken ON deliveries "
+    "WHEN OLD.status IS NOT NEW.status OR OLD.retaken IS NOT NEW.retaken BEGIN "
     "INSERT INTO delivery_count_changes (bulletin_id, status, amount, retaken) "
     "VALUES (OLD.bulletin_id, OLD.status, -1, -OLD.retaken); "
     "INSERT INTO delivery_count_changes (bulletin_id, status, amount, retaken) "
