@@ -52,7 +52,7 @@ def build_batch(
         bulletin.preparing = False
         log.info("bulletin %s: outbox built", bulletin.id)
         return bulletin
-    bulletins.queue(session, bulletin, windows, Person.id.between(bulletin.outbox_cursor + 1, last))
+    bulletins.queue(session, bulletin, windows, (bulletin.outbox_cursor + 1, last))
     bulletin.outbox_cursor = last
     return bulletin
 

@@ -130,11 +130,12 @@ def in_audience(audience: Audience) -> ColumnElement[bool]:
 
 
 def recipients(
-    audience: Audience, windows: Mapping[str, ReplyWindow], people: ColumnElement[bool] | None = None
+    audience: Audience, windows: Mapping[str, ReplyWindow], ids: tuple[int, int] | None = None
 ) -> Select[int, str, str, str, PersonRole, datetime | None, int]:
-    """One row per person in the audience (and in `people`, a batch of the outbox), with the address to
-    reach them at: of a person on several apps, the one they wrote from last among those whose reply window
-    (if any) is still open. Ranked by a window function, so the database reads each table once."""
+    """One row per person in the audience (with an id in `ids`, first and last, for a batch of the
+    outbox), with the address to reach them at: of a person on several apps, the one they wrote from last
+    among those whose reply window (if any) is still open. Ranked by a window function, so the database
+    reads each table once."""
     now, last = utcnow(), Identity.last_inbound_at
     closed = [
         and_(Identity.channel == channel, ~func.coalesce(window.is_open(last, now), False))
@@ -144,6 +145,9 @@ def recipients(
     choice = func.row_number().over(
         partition_by=Identity.person_id,
         order_by=(rank, last.desc().nulls_last(), Identity.id.desc()),
+    )
+    batch = (  # on both tables, so a batch reads its people's addresses by index, not all of them
+        [Person.id.between(*ids), Identity.person_id.between(*ids)] if ids is not None else []
     )
     ranked = (
         select(
@@ -157,7 +161,7 @@ def recipients(
             choice.label("choice"),
         )
         .join(Identity, Identity.person_id == Person.id)
-        .where(in_audience(audience), *([] if people is None else [people]))
+        .where(in_audience(audience), *batch)
         .subquery()
     )
     columns = [c for c in ranked.c if c.name != "choice"]
@@ -364,11 +368,11 @@ def send(
 
 
 def queue(
-    session: Session, bulletin: Bulletin, windows: Mapping[str, ReplyWindow], people: ColumnElement[bool]
+    session: Session, bulletin: Bulletin, windows: Mapping[str, ReplyWindow], ids: tuple[int, int]
 ) -> None:
-    """Add the outbox rows of the recipients among `people` (one batch of the build); a row already there
-    stays as it is, so a batch done again after a crash adds nobody twice."""
-    found = recipients(Audience.from_json(bulletin.audience), windows, people).subquery()
+    """Add the outbox rows of the recipients with ids from first to last (one batch of the build); a row
+    already there stays as it is, so a batch done again after a crash adds nobody twice."""
+    found = recipients(Audience.from_json(bulletin.audience), windows, ids).subquery()
     prestigious = found.c.role == PersonRole.prestigious
     rows = select(
         literal(bulletin.id),
