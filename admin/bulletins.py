@@ -40,6 +40,7 @@ STATUS_LABELS = {
     BulletinStatus.cancelled: mark("Đã hủy"),
     BulletinStatus.done: mark("Đã gửi xong"),
 }
+PREPARING = mark("Đang chuẩn bị")  # sent, while its outbox is still being built
 METHOD_LABELS = {
     "meeting": mark("Họp thôn, bản"),
     "loudspeaker": mark("Loa phát thanh"),
@@ -56,6 +57,7 @@ def _page(request: Request, template: str, admin: AdminUser, status: int = 200, 
         admin,
         status=status,
         status_labels=STATUS_LABELS,
+        preparing_label=PREPARING,
         method_labels=METHOD_LABELS,
         **ctx,
     )
@@ -280,7 +282,7 @@ def _progress_context(
     """What the live progress fragment shows, with when the send should be over."""
     settings = runtime_of(request).settings
     progress = bulletins.progress(session, bulletin.id)
-    running = bulletin.status in bulletins.LIVE and progress.pending > 0
+    running = bulletin.status in bulletins.LIVE and (progress.pending > 0 or bulletin.preparing)
     end = None
     if running and bulletin.status != BulletinStatus.paused:
         end = timing.expected_end(
@@ -295,7 +297,7 @@ def _progress_context(
         "bulletin": bulletin,
         "progress": progress,
         "failures": bulletins.failures(session, bulletin.id, limit=20, communes=accounts.scope(admin)),
-        "live": bulletin.status in bulletins.LIVE or not bulletin.audio_ready,
+        "live": bulletin.status in bulletins.LIVE or bulletin.preparing or not bulletin.audio_ready,
         "running": running,
         "expected_end": end,
     }
@@ -400,19 +402,18 @@ def bulletin_send(
         bulletins.check_sendable(bulletin)
     except bulletins.BulletinError as exc:
         raise HTTPException(status_code=409, detail=exc.msgid) from exc
-    total = bulletins.count(session, bulletins.Audience.from_json(bulletin.audience), windows)
-    if confirm != total:
+    reach = bulletins.reach(session, bulletins.Audience.from_json(bulletin.audience), windows)
+    if confirm != reach.total:
         choice = {"when": when, "at": at, "urgent": urgent, "all_at_once": all_at_once}
-        prestigious = bulletins.reach(
-            session, bulletins.Audience.from_json(bulletin.audience), windows
-        ).prestigious
-        arrives = _timing(request, start or utcnow(), prestigious, urgent=urgent, relay_first=not all_at_once)
+        arrives = _timing(
+            request, start or utcnow(), reach.prestigious, urgent=urgent, relay_first=not all_at_once
+        )
         return _page(
             request,
             "bulletin_confirm.html",
             admin,
             bulletin=bulletin,
-            total=total,
+            total=reach.total,
             choice=choice,
             t=arrives,
         )

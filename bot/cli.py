@@ -232,24 +232,35 @@ def _on_bulletin(settings: Settings, bulletin_id: int, act: Callable[[Session, B
 
 
 def cmd_bulletin_send(settings: Settings, args: argparse.Namespace) -> int:
-    """Queue a bulletin for everyone in its audience, now or at --at."""
+    """Queue a bulletin for everyone in its audience, now or at --at, and build its outbox."""
     from datetime import UTC, datetime, timedelta
 
+    from bot.bulletins import outbox
     from bot.bulletins import service as bulletins
+    from bot.db import Database
     from bot.people.windows import reply_windows
 
     at = None
     if args.at:
         at = datetime.fromisoformat(args.at)
         at = at if at.tzinfo else at.replace(tzinfo=UTC)
-    lead = timedelta(minutes=settings.relay_lead_minutes)
+    lead, windows = timedelta(minutes=settings.relay_lead_minutes), reply_windows(settings)
 
     def queue(session: Session, bulletin: Bulletin) -> str:
-        windows = reply_windows(settings)
         queued = bulletins.send(session, bulletin, lead=lead, at=at, urgent=args.urgent, windows=windows)
-        return f"{queued} recipients queued ({bulletin.status.value})"
+        return f"{queued} recipients, outbox being prepared ({bulletin.status.value})"
 
-    return _on_bulletin(settings, args.id, queue)
+    sent = _on_bulletin(settings, args.id, queue)
+    if sent == 0:  # build it here too, so the command also works with no worker running yet
+        db = Database(settings.database_url)
+        try:
+            outbox.build(db, windows, args.id)
+            with db.transaction() as session:
+                queued = bulletins.progress(session, args.id).total
+        finally:
+            db.dispose()
+        print(f"Bulletin {args.id}: {queued} recipients queued.")
+    return sent
 
 
 def cmd_bulletin_status(settings: Settings, args: argparse.Namespace) -> int:

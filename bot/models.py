@@ -2,7 +2,15 @@
 
 from bot.accounts.models import AdminCommune, AdminUser, AuditEntry, LoginAttempt
 from bot.areas.models import Village
-from bot.bulletins.models import Bulletin, BulletinVersion, Delivery, Lease, Relay
+from bot.bulletins.models import (
+    Bulletin,
+    BulletinVersion,
+    Delivery,
+    DeliveryCount,
+    DeliveryCountChange,
+    Lease,
+    Relay,
+)
 from bot.channels.models import ChannelToken, RateBucket
 from bot.codes import CodeAttempt
 from bot.db import Base
@@ -26,6 +34,8 @@ __all__ = [
     "ChannelToken",
     "CodeAttempt",
     "Delivery",
+    "DeliveryCount",
+    "DeliveryCountChange",
     "Export",
     "Identity",
     "Invite",

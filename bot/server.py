@@ -26,6 +26,7 @@ from admin import villages as villages_admin
 from admin.common import install_handlers
 from admin.deps import SignedInGate
 from bot import security
+from bot.bulletins import outbox
 from bot.bulletins import views as bulletin_views
 from bot.bulletins.worker import Sender
 from bot.channels import telegram, web, zalo  # noqa: F401  (importing a channel module registers its type)
@@ -86,12 +87,17 @@ async def running(runtime: Runtime, *, sender: bool, receive: bool = True) -> As
     jobs = JobRunner(runtime.db, runtime.settings)
     jobs.start()
     task: asyncio.Task[None] | None = None
+    builder = outbox.Builder(runtime.db, runtime.settings) if sender else None
+    building = asyncio.create_task(builder.run()) if builder else None
     if sender:
         runtime.sender = Sender(runtime.db, runtime.hub, runtime.settings, runtime.catalogs)
         task = asyncio.create_task(runtime.sender.run())
     try:
         yield
     finally:
+        if builder is not None and building is not None:
+            builder.stop()
+            await building
         if runtime.sender is not None and task is not None:
             await runtime.sender.stop()
             await task

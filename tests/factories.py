@@ -192,6 +192,37 @@ def photo() -> bytes:
     return out.getvalue()
 
 
+def wait_built(db: Any, bulletin_id: int, timeout: float = 30) -> None:
+    """Wait until the running builder has queued a sent bulletin's whole outbox."""
+    import time
+
+    from bot.bulletins import service as bulletins
+
+    deadline = time.monotonic() + timeout
+    while True:
+        with db.transaction() as session:
+            bulletin = bulletins.get(session, bulletin_id=bulletin_id)
+            assert bulletin is not None
+            if not bulletin.preparing:
+                return
+        assert time.monotonic() < deadline, f"bulletin {bulletin_id} never built"
+        time.sleep(0.05)
+
+
+def counted(session: Any, bulletin_id: int) -> dict[str, int]:
+    """A bulletin's outbox rows counted one by one, by status (what its progress must say)."""
+    from sqlalchemy import func, select
+
+    from bot.bulletins.models import Delivery
+
+    found = session.execute(
+        select(Delivery.status, func.count())
+        .where(Delivery.bulletin_id == bulletin_id)
+        .group_by(Delivery.status)
+    )
+    return {str(status): n for status, n in found}
+
+
 def wait_done(db: Any, bulletin_id: int, timeout: float = 30) -> Any:
     """Wait until nothing of a bulletin is left to send and the worker has marked it done; its progress."""
     import time
@@ -206,6 +237,7 @@ def wait_done(db: Any, bulletin_id: int, timeout: float = 30) -> Any:
             bulletin = bulletins.get(session, bulletin_id=bulletin_id)
             assert bulletin is not None
             if progress.pending == 0 and bulletin.status == BulletinStatus.done:
+                assert progress.by_status == counted(session, bulletin_id), "the kept counts are the rows"
                 return progress
         if time.monotonic() > deadline:
             raise AssertionError(f"bulletin {bulletin_id} not done: {progress}")

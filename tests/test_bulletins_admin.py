@@ -215,6 +215,7 @@ def test_a_scheduled_bulletin_can_be_paused_resumed_and_cancelled(client: httpx.
     wait_audio(client, url)
     later = send(client, url, when="at", at="2099-01-01T08:00")
     assert later.status_code == 303 and "Đã hẹn giờ" in client.get(url).text
+    factories.wait_built(db, int(url.rsplit("/", 1)[1]))  # the builder queues the three in the background
     for action, label in [("pause", "Tạm dừng"), ("resume", "Đang gửi"), ("cancel", "Đã hủy")]:
         done = client.post(f"{url}/{action}", data={"csrf_token": csrf(client.get(url))})
         assert done.status_code == 303 and label in client.get(url + "/progress").text

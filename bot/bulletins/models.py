@@ -56,6 +56,12 @@ class Bulletin(Base):
     image_ids: Mapped[list[int]] = mapped_column(default=list)
     send_at: Mapped[datetime | None]
     lead_minutes: Mapped[int] = mapped_column(default=0)  # prestigious persons get it this much earlier
+    # Sent, its outbox is built in the background, a batch of people at a time (bot/bulletins/outbox.py):
+    # while `preparing`, people up to `outbox_cursor` (a person id) have their rows, due at `send_at` for
+    # prestigious persons and at `everyone_at` for the others; it is done only once built.
+    preparing: Mapped[bool] = mapped_column(default=False)
+    outbox_cursor: Mapped[int] = mapped_column(default=0)
+    everyone_at: Mapped[datetime | None]
     created_by: Mapped[int | None] = mapped_column(ForeignKey("admin_users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
@@ -126,6 +132,34 @@ class Delivery(Base):
     retaken: Mapped[int] = mapped_column(default=0)  # times taken again after a crash: possible duplicates
     error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None]
+
+
+class DeliveryCount(Base):
+    """How many of a bulletin's outbox rows are in one status (and how often they were retaken), so its
+    progress is read from a few rows, not counted over half a million. Kept by the database itself:
+    triggers on `deliveries` append every change to `delivery_count_changes` (migration 0017), and
+    bot/bulletins/outbox.py folds those in here; progress adds the changes not folded yet, so it is exact."""
+
+    __tablename__ = "delivery_counts"
+
+    bulletin_id: Mapped[int] = mapped_column(ForeignKey("bulletins.id", ondelete="CASCADE"), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    amount: Mapped[int] = mapped_column(default=0)
+    retaken: Mapped[int] = mapped_column(default=0)
+
+
+class DeliveryCountChange(Base):
+    """One statement's change to the counts (rows in, minus rows out, per bulletin and status): only ever
+    appended by the triggers, so senders never wait on one another for a counter row."""
+
+    __tablename__ = "delivery_count_changes"
+    __table_args__ = (Index("ix_delivery_count_changes_bulletin", "bulletin_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bulletin_id: Mapped[int]
+    status: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[int]
+    retaken: Mapped[int]
 
 
 class Relay(Base):

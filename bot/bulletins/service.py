@@ -9,12 +9,35 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, insert, literal, or_, select, update
-from sqlalchemy.orm import Session, aliased, selectinload
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    delete,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    union_all,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, selectinload
 
 from bot.areas import service as areas
 from bot.audio.service import StoredClip
-from bot.bulletins.models import Bulletin, BulletinStatus, BulletinVersion, Delivery, DeliveryStatus, Relay
+from bot.bulletins.models import (
+    Bulletin,
+    BulletinStatus,
+    BulletinVersion,
+    Delivery,
+    DeliveryCount,
+    DeliveryCountChange,
+    DeliveryStatus,
+    Relay,
+)
 from bot.bulletins.timing import plan
 from bot.db import utcnow
 from bot.errors import Refusal
@@ -77,7 +100,7 @@ class Audience:
         return province in self.provinces or commune in self.communes or village in self.villages
 
     def matches(self, person: Person) -> bool:
-        """Whether a person falls in the audience (the same rule as `_where`, for one person in Python)."""
+        """Whether a person falls in the audience (`in_audience`'s rule, for one person in Python)."""
         language_ok = not self.languages or (person.language or "vi") in self.languages
         return (
             self.covers(person.province_code, person.commune_code, person.village_id)
@@ -86,7 +109,7 @@ class Audience:
         )
 
 
-def _where(audience: Audience) -> ColumnElement[bool]:
+def in_audience(audience: Audience) -> ColumnElement[bool]:
     """The audience as a SQL condition on people who answered the privacy notice (bulletins reach those
     who declined too) and still want bulletins."""
     conditions: list[ColumnElement[bool]] = [and_(Person.onboarded, Person.subscribed.is_(True))]
@@ -106,27 +129,27 @@ def _where(audience: Audience) -> ColumnElement[bool]:
     return and_(*conditions)
 
 
-def _recipients(
-    audience: Audience, windows: Mapping[str, ReplyWindow]
+def recipients(
+    audience: Audience, windows: Mapping[str, ReplyWindow], ids: tuple[int, int] | None = None
 ) -> Select[int, str, str, str, PersonRole, datetime | None, int]:
-    """One row per person in the audience, with the address to reach them at: of a person on several
-    apps, the one they wrote from last among those whose reply window (if any) is still open."""
-    other = aliased(Identity)
-    now = utcnow()
+    """One row per person in the audience (with an id in `ids`, first and last, for a batch of the
+    outbox), with the address to reach them at: of a person on several apps, the one they wrote from last
+    among those whose reply window (if any) is still open. Ranked by a window function, so the database
+    reads each table once."""
+    now, last = utcnow(), Identity.last_inbound_at
     closed = [
-        and_(other.channel == channel, ~func.coalesce(window.is_open(other.last_inbound_at, now), False))
+        and_(Identity.channel == channel, ~func.coalesce(window.is_open(last, now), False))
         for channel, window in windows.items()
     ]
     rank = case((or_(*closed), 1), else_=0) if closed else literal(0)
-    best = (
-        select(other.id)
-        .where(other.person_id == Person.id)
-        .order_by(rank, other.last_inbound_at.desc().nulls_last(), other.id.desc())
-        .limit(1)
-        .correlate(Person)
-        .scalar_subquery()
+    choice = func.row_number().over(
+        partition_by=Identity.person_id,
+        order_by=(rank, last.desc().nulls_last(), Identity.id.desc()),
     )
-    return (
+    batch = (  # on both tables, so a batch reads its people's addresses by index, not all of them
+        [Person.id.between(*ids), Identity.person_id.between(*ids)] if ids is not None else []
+    )
+    ranked = (
         select(
             Person.id,
             Identity.urn,
@@ -135,10 +158,15 @@ def _recipients(
             Person.role,
             Identity.last_inbound_at,
             Identity.sent_since_inbound,
+            choice.label("choice"),
         )
-        .join(Identity, Identity.id == best)
-        .where(_where(audience))
+        .join(Identity, Identity.person_id == Person.id)
+        .where(in_audience(audience), *batch)
+        .subquery()
     )
+    columns = [c for c in ranked.c if c.name != "choice"]
+    # "< 2", not "= 1": PostgreSQL then expects most rows to pass and groups them by hashing, not sorting.
+    return select(*columns).where(ranked.c.choice < 2)
 
 
 @dataclass(frozen=True)
@@ -156,27 +184,37 @@ class Reach:
 def count(session: Session, audience: Audience, windows: Mapping[str, ReplyWindow] | None = None) -> int:
     """How many people an audience reaches, counted by the database (the send's confirmation needs no
     rows); the same recipients `send` queues and `reach` describes."""
-    recipients = _recipients(audience, windows or {}).subquery()
-    return session.scalar(select(func.count()).select_from(recipients)) or 0
+    found = recipients(audience, windows or {}).subquery()
+    return session.scalar(select(func.count()).select_from(found)) or 0
 
 
 def reach(session: Session, audience: Audience, windows: Mapping[str, ReplyWindow] | None = None) -> Reach:
-    """Count the audience by channel and language, and where the reply windows stand."""
+    """Count the audience by channel, language, role and where the reply windows stand, in one grouped
+    query: a draft to half a million people shows its reach without a row coming into Python."""
     windows = windows or {}
     now = utcnow()
-    rows = session.execute(_recipients(audience, windows)).all()
+    found = recipients(audience, windows).subquery()
+    last, sent_since = found.c.last_inbound_at, found.c.sent_since_inbound
+    states = [(found.c.channel == c, window.state(last, sent_since, now)) for c, window in windows.items()]
+    groups = (
+        found.c.channel,
+        found.c.language,
+        found.c.role == PersonRole.prestigious,
+        case(*states, else_=None) if states else literal(None),
+    )
+    rows = session.execute(select(*groups, func.count()).group_by(*groups)).all()
     by_channel: dict[str, int] = {}
     by_language: dict[str, int] = {}
     windowed: dict[str, dict[str, int]] = {}
-    for _id, _urn, channel, language, _role, last_inbound_at, sent_since in rows:
-        by_channel[channel] = by_channel.get(channel, 0) + 1
-        by_language[language] = by_language.get(language, 0) + 1
+    prestigious = 0
+    for channel, language, elders, state, n in rows:
+        by_channel[channel] = by_channel.get(channel, 0) + n
+        by_language[language] = by_language.get(language, 0) + n
+        prestigious += n if elders else 0
         if channel in windows:
-            state = windows[channel].reach(last_inbound_at, sent_since, now)
             counts = windowed.setdefault(channel, {r.value: 0 for r in WindowState})
-            counts[state.value] += 1
-    prestigious = sum(1 for row in rows if row[4] == PersonRole.prestigious)
-    return Reach(len(rows), prestigious, by_channel, by_language, windowed)
+            counts[state] += n
+    return Reach(sum(by_channel.values()), prestigious, by_channel, by_language, windowed)
 
 
 def create(
@@ -298,50 +336,63 @@ def send(
     relay_first: bool = True,
     windows: Mapping[str, ReplyWindow] | None = None,
 ) -> int:
-    """Queue one outbox row per recipient in this transaction and start (or schedule) the send. When the
-    audience has prestigious persons (and `relay_first`), their rows are due `lead` earlier, so they can
-    relay it; otherwise, and for urgent bulletins, everyone's rows are due at once. Returns how many were
-    queued."""
+    """Start (or schedule) the send and return how many it will reach; the outbox is built after this
+    transaction, a batch of people at a time (bot/bulletins/outbox.py), so the official's request never
+    inserts half a million rows. When the audience has prestigious persons (and `relay_first`), their rows
+    are due `lead` earlier, so they can relay it; otherwise, and for urgent bulletins, all at once."""
     check_sendable(bulletin)
     now = utcnow()
     start = max(at or now, now)
     bulletin.urgent = bulletin.urgent or urgent
     audience = Audience.from_json(bulletin.audience)
-    recipients = _recipients(audience, windows or {}).subquery()
-    prestigious = recipients.c.role == PersonRole.prestigious
+    expected = count(session, audience, windows)
+    if expected == 0:
+        raise BulletinError(mark("Không có ai trong đối tượng nhận này."))
+    elder = select(Person.id).where(
+        in_audience(audience), Person.role == PersonRole.prestigious, Person.identities.any()
+    )
     timing = plan(
         start,
         lead=lead,
-        prestigious=session.scalar(select(func.count()).where(prestigious)) or 0,
+        prestigious=0 if session.scalar(elder.limit(1)) is None else 1,  # whether any, not how many
         urgent=bulletin.urgent,
         relay_first=relay_first,
         quiet=None,  # the sender holds rows through the quiet hours; due times stay as planned
         zone=ZoneInfo("UTC"),
     )
     bulletin.lead_minutes = timing.lead_minutes
-    bulletin.send_at = start
-    everyone_at = timing.everyone_at
+    bulletin.send_at, bulletin.everyone_at = start, timing.everyone_at
+    bulletin.preparing, bulletin.outbox_cursor = True, 0
+    bulletin.status = BulletinStatus.scheduled if start > now else BulletinStatus.sending
+    return expected
+
+
+def queue(
+    session: Session, bulletin: Bulletin, windows: Mapping[str, ReplyWindow], ids: tuple[int, int]
+) -> None:
+    """Add the outbox rows of the recipients with ids from first to last (one batch of the build); a row
+    already there stays as it is, so a batch done again after a crash adds nobody twice."""
+    found = recipients(Audience.from_json(bulletin.audience), windows, ids).subquery()
+    prestigious = found.c.role == PersonRole.prestigious
     rows = select(
         literal(bulletin.id),
-        recipients.c.id,
-        recipients.c.urn,
-        recipients.c.channel,
-        recipients.c.language,
+        found.c.id,
+        found.c.urn,
+        found.c.channel,
+        found.c.language,
         prestigious,
         literal(bulletin.urgent),
         literal(DeliveryStatus.pending.value),
-        case((prestigious, literal(start)), else_=literal(everyone_at)),
-    )
+        case((prestigious, literal(bulletin.send_at)), else_=literal(bulletin.everyone_at)),
+    ).where(true())  # SQLite reads "FROM (…) ON CONFLICT" as a join without one
     columns = ["bulletin_id", "person_id", "urn", "channel", "language", "prestigious", "urgent", "status"]
-    queued = len(
-        session.connection()
-        .execute(insert(Delivery).from_select([*columns, "due_at"], rows).returning(Delivery.id))
-        .all()
+    dialect = session.get_bind().dialect.name
+    insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(
+        insert_(Delivery)
+        .from_select([*columns, "due_at"], rows)
+        .on_conflict_do_nothing(index_elements=["bulletin_id", "person_id", "channel"])
     )
-    if queued == 0:
-        raise BulletinError(mark("Không có ai trong đối tượng nhận này."))
-    bulletin.status = BulletinStatus.scheduled if start > now else BulletinStatus.sending
-    return queued
 
 
 def pause(session: Session, bulletin: Bulletin) -> None:
@@ -362,8 +413,9 @@ def cancel(session: Session, bulletin: Bulletin) -> None:
     """Stop a send for good; every unsent row is kept, marked cancelled."""
     if bulletin.status in (BulletinStatus.done, BulletinStatus.cancelled):
         raise BulletinError(mark("Bản tin này đã gửi xong hoặc đã hủy."))
-    bulletin.status = BulletinStatus.cancelled
+    bulletin.status, bulletin.preparing = BulletinStatus.cancelled, False
     bulletin.finished_at = utcnow()
+    session.flush()  # waits for a batch being built, whose rows the update below then sees
     session.execute(
         update(Delivery)
         .where(Delivery.bulletin_id == bulletin.id, Delivery.status == DeliveryStatus.pending)
@@ -407,19 +459,27 @@ def progress(session: Session, bulletin_id: int) -> Progress:
 
 
 def progress_of(session: Session, bulletin_ids: Sequence[int]) -> dict[int, Progress]:
-    """Progress of several bulletins in one query (a page of the bulletin list)."""
+    """Progress of several bulletins (a page of the bulletin list) from the counts the database keeps,
+    plus the changes not folded into them yet: a few rows to read whatever the size of the send, and
+    exact, since the triggers write each change in the transaction that makes it."""
+    ids = list(bulletin_ids)
+    kept, changed = DeliveryCount, DeliveryCountChange
+    both = union_all(
+        select(kept.bulletin_id, kept.status, kept.amount, kept.retaken).where(kept.bulletin_id.in_(ids)),
+        select(changed.bulletin_id, changed.status, changed.amount, changed.retaken).where(
+            changed.bulletin_id.in_(ids)
+        ),
+    ).subquery()
+    keys = (both.c.bulletin_id, both.c.status)
     rows = session.execute(
-        select(
-            Delivery.bulletin_id, Delivery.status, func.count(), func.coalesce(func.sum(Delivery.retaken), 0)
-        )
-        .where(Delivery.bulletin_id.in_(list(bulletin_ids)))
-        .group_by(Delivery.bulletin_id, Delivery.status)
+        select(*keys, func.sum(both.c.amount), func.sum(both.c.retaken)).group_by(*keys)
     ).all()
-    counts: dict[int, dict[str, int]] = {i: {} for i in bulletin_ids}
-    retaken: dict[int, int] = dict.fromkeys(bulletin_ids, 0)
+    counts: dict[int, dict[str, int]] = {i: {} for i in ids}
+    retaken: dict[int, int] = dict.fromkeys(ids, 0)
     for bulletin_id, status, n, r in rows:
-        counts[bulletin_id][str(status)] = int(n)
-        retaken[bulletin_id] += int(r)
+        if n:
+            counts[bulletin_id][str(status)] = int(n)
+        retaken[bulletin_id] += int(r or 0)
     return {
         i: Progress(
             total=sum(c.values()),
@@ -434,6 +494,40 @@ def progress_of(session: Session, bulletin_ids: Sequence[int]) -> dict[int, Prog
         )
         for i, c in counts.items()
     }
+
+
+def fold_counts(session: Session) -> None:
+    """Move the changes the triggers appended into the counts, so the list of changes stays short; the
+    changes moved are exactly those deleted (one statement on PostgreSQL, where several processes fold;
+    SQLite has one writer at a time)."""
+    last = session.scalar(select(func.max(DeliveryCountChange.id)))
+    if last is None:
+        return
+    postgres = session.get_bind().dialect.name == "postgresql"
+    moved: Any = (
+        delete(DeliveryCountChange)
+        .where(DeliveryCountChange.id <= last)
+        .returning(*DeliveryCountChange.__table__.c)
+        .cte("moved")
+        if postgres
+        else select(DeliveryCountChange).where(DeliveryCountChange.id <= last).subquery()
+    )
+    keys = (moved.c.bulletin_id, moved.c.status)
+    sums = select(*keys, func.sum(moved.c.amount), func.sum(moved.c.retaken)).where(true())
+    insert_ = (postgresql.insert if postgres else sqlite.insert)(DeliveryCount).from_select(
+        ["bulletin_id", "status", "amount", "retaken"], sums.group_by(*keys).order_by(*keys)
+    )
+    session.execute(
+        insert_.on_conflict_do_update(
+            index_elements=["bulletin_id", "status"],
+            set_={
+                "amount": DeliveryCount.amount + insert_.excluded.amount,
+                "retaken": DeliveryCount.retaken + insert_.excluded.retaken,
+            },
+        )
+    )
+    if not postgres:
+        session.execute(delete(DeliveryCountChange).where(DeliveryCountChange.id <= last))
 
 
 def failures(

@@ -114,7 +114,8 @@ def retake_expired(session: Session, max_attempts: int) -> int:
 
 
 def advance_bulletins(session: Session) -> None:
-    """Scheduled bulletins whose time came are sending; sending ones with nothing left are done."""
+    """Scheduled bulletins whose time came are sending; sending ones with nothing left (and their outbox
+    built) are done."""
     now = utcnow()
     session.execute(
         update(Bulletin)
@@ -128,7 +129,7 @@ def advance_bulletins(session: Session) -> None:
     )
     session.execute(
         update(Bulletin)
-        .where(Bulletin.status == BulletinStatus.sending, ~unfinished)
+        .where(Bulletin.status == BulletinStatus.sending, Bulletin.preparing.is_(False), ~unfinished)
         .values(status=BulletinStatus.done, finished_at=now),
         execution_options={"synchronize_session": False},
     )

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, SQLColumnExpression, and_
+from sqlalchemy import ColumnElement, SQLColumnExpression, and_, case, or_
 
 from bot.config import Settings
 
@@ -46,6 +46,16 @@ class ReplyWindow:
     ) -> ColumnElement[bool]:
         """SQL: a message to the address would be free."""
         return and_(last_inbound_at >= now - self.free_for, sent_since < self.free_messages)
+
+    def state(
+        self, last_inbound_at: SQLColumnExpression[Any], sent_since: SQLColumnExpression[Any], now: datetime
+    ) -> ColumnElement[str]:
+        """SQL: `reach` as a WindowState value, so a bulletin's reach is counted by the database."""
+        return case(
+            (or_(last_inbound_at.is_(None), ~self.is_open(last_inbound_at, now)), WindowState.closed.value),
+            (self.is_free(last_inbound_at, sent_since, now), WindowState.free.value),
+            else_=WindowState.quota.value,
+        )
 
 
 def reply_windows(settings: Settings) -> dict[str, ReplyWindow]:
