@@ -20,7 +20,7 @@ import bot.conversation  # noqa: F401  (before the sender: its composer and the 
 from bot.bulletins import outbox
 from bot.bulletins import service as bulletins
 from bot.bulletins.models import Bulletin, BulletinStatus, Delivery, DeliveryStatus
-from bot.bulletins.worker import advance_bulletins, claim, retake_in_flight
+from bot.bulletins.worker import advance_bulletins, claim, retake_expired
 from bot.db import Database, utcnow
 from bot.people import service as people
 from bot.people.models import Identity, Person, PersonRole
@@ -316,7 +316,7 @@ def test_progress_from_the_counts_stays_the_count_of_rows_through_every_change(
     assert_counted(db, bulletin_id)
 
     with db.transaction() as session:
-        claimed = claim(session, "sender-1", 10, quiet=False, windows=WINDOWS)
+        claimed = claim(session, "sender-1", 10, quiet=False, hold_for=timedelta(0), windows=WINDOWS)
     assert len(claimed) == 6
     assert_counted(db, bulletin_id)
     outcomes = [DeliveryStatus.sent, DeliveryStatus.sent, DeliveryStatus.failed, DeliveryStatus.blocked]
@@ -325,8 +325,8 @@ def test_progress_from_the_counts_stays_the_count_of_rows_through_every_change(
             session.execute(
                 update(Delivery).where(Delivery.id == row.id).values(status=status, claimed_by=None)
             )
-    with db.transaction() as session:  # the sender died with two in flight: taken back
-        assert retake_in_flight(session) == 2
+    with db.transaction() as session:  # the sender died with two in flight: taken back once expired
+        assert retake_expired(session, max_attempts=5) == 2
     assert_counted(db, bulletin_id)
 
     for action in (bulletins.pause, bulletins.resume):
