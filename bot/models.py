@@ -10,6 +10,7 @@ from bot.feedback.models import Attachment, Category, Ticket, TicketEvent
 from bot.media.models import Media
 from bot.messages.models import Message
 from bot.people.models import Identity, Invite, Person
+from bot.polls.models import Poll, PollAnswer, PollChoice, PollQuestion, PollResponse
 from bot.privacy.models import Export
 from bot.qa.models import OpenQuestion, PassageVector, QAEntry
 
@@ -35,6 +36,11 @@ __all__ = [
     "OpenQuestion",
     "PassageVector",
     "Person",
+    "Poll",
+    "PollAnswer",
+    "PollChoice",
+    "PollQuestion",
+    "PollResponse",
     "QAEntry",
     "Relay",
     "Ticket",
