@@ -1,0 +1,424 @@
+"""Writing polls, opening and closing them, taking answers once, and counting the results by place and
+group. Never commits: the caller owns the transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from bot.areas import service as areas
+from bot.bulletins.service import Audience
+from bot.db import utcnow
+from bot.errors import Refusal
+from bot.i18n import mark
+from bot.people.models import Person
+from bot.polls.models import (
+    Poll,
+    PollAnswer,
+    PollChoice,
+    PollQuestion,
+    PollResponse,
+    PollStatus,
+    QuestionKind,
+)
+
+SOURCE = "vi"
+MAX_QUESTIONS = 10
+MIN_CHOICES, MAX_CHOICES = 2, 10
+CHOICE_LIMIT = 60  # a button's label stays readable on a phone
+GROUPS = ("province", "commune", "village", "language", "channel", "role")
+GROUP_COLUMNS: dict[str, Any] = {
+    "province": PollResponse.province_code,
+    "commune": PollResponse.commune_code,
+    "village": PollResponse.village_id,
+    "language": PollResponse.language,
+    "channel": PollResponse.channel,
+    "role": PollResponse.role,
+}
+
+
+class PollError(Refusal):
+    """A refused poll action (missing text, wrong state, a period that ends before it starts)."""
+
+
+def text_in(texts: Mapping[str, Any], language: str | None) -> str:
+    """A text in the person's language, else the Vietnamese one every poll has."""
+    return str(texts.get(language or SOURCE) or texts.get(SOURCE) or "")
+
+
+@dataclass(frozen=True)
+class QuestionDraft:
+    """A question as an official writes it: its kind, its text and its choices' labels per language."""
+
+    kind: QuestionKind
+    texts: dict[str, str]
+    choices: tuple[dict[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class PollDraft:
+    """Everything a poll's form gives: the service checks it before anything is stored."""
+
+    title: str
+    intro: dict[str, str]
+    questions: tuple[QuestionDraft, ...]
+    audience: Audience
+    opens_at: datetime | None = None
+    closes_at: datetime | None = None
+
+
+def _check(draft: PollDraft) -> None:
+    """Refuse a draft people could not answer: no question, a question without Vietnamese text, a
+    choice question with too few choices."""
+    title = draft.title.strip()
+    if not title:
+        raise PollError(mark("Thăm dò cần có tiêu đề."))
+    if len(title) > 200:
+        raise PollError(mark("Tiêu đề dài quá (tối đa 200 ký tự)."))
+    if not draft.questions:
+        raise PollError(mark("Thăm dò cần ít nhất một câu hỏi."))
+    if len(draft.questions) > MAX_QUESTIONS:
+        raise PollError(mark("Một thăm dò có tối đa {n} câu hỏi."), n=MAX_QUESTIONS)
+    for number, question in enumerate(draft.questions, start=1):
+        if not question.texts.get(SOURCE, "").strip():
+            raise PollError(mark("Câu {n} cần có nội dung tiếng Việt."), n=number)
+        has_choices = question.kind in (QuestionKind.single, QuestionKind.multiple)
+        if has_choices and not MIN_CHOICES <= len(question.choices) <= MAX_CHOICES:
+            raise PollError(
+                mark("Câu {n} cần từ {low} đến {high} lựa chọn."), n=number, low=MIN_CHOICES, high=MAX_CHOICES
+            )
+        if any(len(label) > CHOICE_LIMIT for choice in question.choices for label in choice.values()):
+            raise PollError(mark("Lựa chọn của câu {n} dài quá (tối đa {limit} ký tự)."), n=number, limit=60)
+    if draft.opens_at and draft.closes_at and draft.closes_at <= draft.opens_at:
+        raise PollError(mark("Thời điểm kết thúc phải sau thời điểm bắt đầu."))
+
+
+def write(session: Session, poll: Poll | None, draft: PollDraft, *, created_by: int | None = None) -> Poll:
+    """A new draft poll, or a draft rewritten (its questions replaced: nobody has answered a draft)."""
+    _check(draft)
+    if poll is None:
+        poll = Poll(created_by=created_by)
+        session.add(poll)
+    elif poll.status != PollStatus.draft:
+        raise PollError(mark("Chỉ sửa được thăm dò còn là bản nháp."))
+    poll.title = draft.title.strip()
+    poll.intro = {lang: text.strip() for lang, text in draft.intro.items() if text.strip()}
+    poll.audience = draft.audience.to_json()
+    poll.opens_at, poll.closes_at = draft.opens_at, draft.closes_at
+    poll.questions.clear()
+    session.flush()
+    poll.questions.extend(
+        PollQuestion(
+            position=position,
+            kind=question.kind,
+            texts={lang: text.strip() for lang, text in question.texts.items() if text.strip()},
+            choices=[
+                PollChoice(position=index, texts={k: v.strip() for k, v in choice.items() if v.strip()})
+                for index, choice in enumerate(question.choices)
+            ],
+        )
+        for position, question in enumerate(draft.questions)
+    )
+    session.flush()
+    return poll
+
+
+def get(session: Session, *, poll_id: int) -> Poll | None:
+    """One poll by id."""
+    return session.get(Poll, poll_id)
+
+
+def audience_of(poll: Poll) -> Audience:
+    """Who a poll is for."""
+    return Audience.from_json(poll.audience)
+
+
+def open_to(session: Session, poll: Poll, communes: Collection[int] | None) -> bool:
+    """Whether an official limited to `communes` (None: the whole province) may see a poll: one that
+    reaches some of their people (and then only their people's answers)."""
+    if communes is None:
+        return True
+    audience = audience_of(poll)
+    return audience.touches(communes, areas.communes_of_villages(session, audience.villages))
+
+
+def may_run(session: Session, poll: Poll, communes: Collection[int] | None) -> bool:
+    """Whether an official limited to `communes` may change, open or close a poll: only one asked only
+    in their communes."""
+    audience = audience_of(poll)
+    return audience.within(communes, areas.communes_of_villages(session, audience.villages))
+
+
+def get_all(
+    session: Session, *, offset: int = 0, limit: int = 20, communes: Collection[int] | None = None
+) -> tuple[list[Poll], int]:
+    """A page of polls, newest first, and the total; an official limited to communes sees theirs."""
+    stmt = select(Poll).order_by(Poll.id.desc())
+    if communes is not None:
+        mine = [p for p in session.scalars(stmt) if open_to(session, p, communes)]
+        return mine[offset : offset + limit], len(mine)
+    total = session.scalar(select(func.count(Poll.id))) or 0
+    return list(session.scalars(stmt.offset(offset).limit(limit))), total
+
+
+def is_open(poll: Poll, now: datetime | None = None) -> bool:
+    """Whether answers are taken now: opened, its start reached and its end not."""
+    now = now or utcnow()
+    return (
+        poll.status == PollStatus.open
+        and (poll.opens_at is None or poll.opens_at <= now)
+        and (poll.closes_at is None or now < poll.closes_at)
+    )
+
+
+def open_poll(poll: Poll) -> None:
+    """Open a draft: answers are taken from its start (now if none) to its end."""
+    if poll.status != PollStatus.draft:
+        raise PollError(mark("Thăm dò này đã được mở rồi."))
+    now = utcnow()
+    if poll.closes_at is not None and poll.closes_at <= now:
+        raise PollError(mark("Thời điểm kết thúc đã qua; hãy sửa lại trước khi mở."))
+    poll.status = PollStatus.open
+    poll.opens_at = poll.opens_at or now
+
+
+def close(poll: Poll) -> None:
+    """Close a poll now: later answers are refused and not counted."""
+    if poll.status != PollStatus.open:
+        raise PollError(mark("Thăm dò này không đang mở."))
+    now = utcnow()
+    poll.status = PollStatus.closed
+    poll.closes_at = min(poll.closes_at, now) if poll.closes_at else now
+
+
+def status_now(poll: Poll, now: datetime | None = None) -> str:
+    """What an official should read: draft, waiting for its start, open, or over (closed or past its end)."""
+    now = now or utcnow()
+    if poll.status == PollStatus.open and poll.opens_at and now < poll.opens_at:
+        return "scheduled"
+    if poll.status == PollStatus.open and not is_open(poll, now):
+        return "closed"
+    return poll.status.value
+
+
+def open_for(session: Session, person: Person) -> list[Poll]:
+    """The polls open now for a person's place, language and role."""
+    if not person.onboarded:
+        return []
+    now = utcnow()
+    stmt = (
+        select(Poll)
+        .where(Poll.status == PollStatus.open)
+        .order_by(Poll.id)
+        .options(selectinload(Poll.questions).selectinload(PollQuestion.choices))
+    )
+    return [p for p in session.scalars(stmt) if is_open(p, now) and audience_of(p).matches(person)]
+
+
+def response_of(session: Session, poll: Poll, person: Person) -> PollResponse | None:
+    """A person's response to a poll, if they started it."""
+    return session.scalar(
+        select(PollResponse).where(PollResponse.poll_id == poll.id, PollResponse.person_id == person.id)
+    )
+
+
+def start(session: Session, poll: Poll, person: Person, channel: str) -> PollResponse:
+    """The person's one response to a poll: the one they started, else a new one noting where they are
+    and how they write now."""
+    found = response_of(session, poll, person)
+    if found is not None:
+        return found
+    response = PollResponse(
+        poll_id=poll.id,
+        person_id=person.id,
+        channel=channel,
+        language=person.language or SOURCE,
+        role=person.role,
+        province_code=person.province_code,
+        commune_code=person.commune_code,
+        village_id=person.village_id,
+    )
+    session.add(response)
+    session.flush()
+    return response
+
+
+def answered(session: Session, response: PollResponse) -> set[int]:
+    """The questions a response has answered."""
+    return set(session.scalars(select(PollAnswer.question_id).where(PollAnswer.response_id == response.id)))
+
+
+def next_question(session: Session, poll: Poll, response: PollResponse) -> PollQuestion | None:
+    """The first question not answered yet: an interrupted poll resumes there."""
+    done = answered(session, response)
+    return next((q for q in poll.questions if q.id not in done), None)
+
+
+def answer(
+    session: Session,
+    response: PollResponse,
+    question: PollQuestion,
+    *,
+    choice_ids: Sequence[int] = (),
+    number: float | None = None,
+    text: str = "",
+) -> bool:
+    """Store an answer once; False when the question was answered already (a second tap, a message sent
+    twice): the first answer stands, and the unique constraint holds even against a race."""
+    if question.id in answered(session, response):
+        return False
+    valid = {c.id for c in question.choices}
+    row = PollAnswer(
+        response_id=response.id,
+        question_id=question.id,
+        choice_ids=sorted({c for c in choice_ids if c in valid}),
+        number=number,
+        text=text.strip(),
+    )
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        return False
+    return True
+
+
+def finish(response: PollResponse) -> None:
+    """Mark the response complete: nothing more is asked or changed."""
+    response.finished_at = response.finished_at or utcnow()
+
+
+def parse_number(text: str) -> float | None:
+    """A number as people type it ('12', '3,5', '1.200'); None when it is not one."""
+    cleaned = text.strip().replace(" ", "")
+    if cleaned.count(".") > 1 or ("," in cleaned and "." in cleaned):
+        cleaned = cleaned.replace(".", "")
+    cleaned = cleaned.replace(",", ".")
+    try:
+        value = float(cleaned)
+    except ValueError:
+        return None
+    return value if abs(value) < 1e12 else None
+
+
+@dataclass
+class Tally:
+    """Counts for one group of people (or everyone) on one question."""
+
+    answers: int = 0
+    choices: dict[int, int] = field(default_factory=dict)
+    numbers: list[float] = field(default_factory=list)
+
+    def share(self, choice_id: int) -> float:
+        """The share of this group's answers that picked a choice (several may be picked)."""
+        return self.choices.get(choice_id, 0) / self.answers if self.answers else 0.0
+
+    @property
+    def mean(self) -> float | None:
+        """The average of the numbers given."""
+        return sum(self.numbers) / len(self.numbers) if self.numbers else None
+
+
+@dataclass
+class QuestionResult:
+    """A question's answers counted for everyone and by group."""
+
+    question: PollQuestion
+    total: Tally
+    groups: dict[Any, Tally]
+
+
+@dataclass(frozen=True)
+class Results:
+    """A poll's results as an official may see them (their communes' only, for a commune officer)."""
+
+    started: int
+    finished: int
+    questions: list[QuestionResult]
+
+
+def _scope(poll: Poll, communes: Collection[int] | None) -> list[ColumnElement[bool]]:
+    """Only this poll's responses, and only from an officer's communes."""
+    condition: list[ColumnElement[bool]] = [PollResponse.poll_id == poll.id]
+    if communes is not None:
+        condition.append(PollResponse.commune_code.in_(list(communes)))
+    return condition
+
+
+def results(session: Session, poll: Poll, *, by: str, communes: Collection[int] | None = None) -> Results:
+    """Counts and shares per question, for everyone and per group (`by`: one of GROUPS)."""
+    column = GROUP_COLUMNS[by]
+    started, finished = session.execute(
+        select(func.count(PollResponse.id), func.count(PollResponse.finished_at)).where(
+            *_scope(poll, communes)
+        )
+    ).one()
+    rows = session.execute(
+        select(PollAnswer.question_id, PollAnswer.choice_ids, PollAnswer.number, column)
+        .join(PollResponse, PollResponse.id == PollAnswer.response_id)
+        .where(*_scope(poll, communes))
+    ).all()
+    by_question = {q.id: QuestionResult(q, Tally(), {}) for q in poll.questions}
+    for question_id, choice_ids, number, group in rows:
+        result = by_question.get(question_id)
+        if result is None:
+            continue
+        key = group.value if hasattr(group, "value") else group
+        for tally in (result.total, result.groups.setdefault(key, Tally())):
+            _count(tally, choice_ids, number)
+    return Results(started, finished, list(by_question.values()))
+
+
+def _count(tally: Tally, choice_ids: Iterable[int], number: float | None) -> None:
+    """Add one answer to a tally."""
+    tally.answers += 1
+    for choice_id in choice_ids:
+        tally.choices[choice_id] = tally.choices.get(choice_id, 0) + 1
+    if number is not None:
+        tally.numbers.append(number)
+
+
+@dataclass(frozen=True)
+class AnswerRow:
+    """One answer with who gave it, as officials read and export them (no name: a place and a group)."""
+
+    response_id: int
+    question: PollQuestion
+    answer: PollAnswer
+    response: PollResponse
+
+
+def answer_rows(
+    session: Session,
+    poll: Poll,
+    *,
+    communes: Collection[int] | None = None,
+    kinds: Collection[QuestionKind] | None = None,
+    limit: int | None = None,
+) -> list[AnswerRow]:
+    """Answers in the order they came, optionally of some kinds only (free text, for reading)."""
+    questions = {q.id: q for q in poll.questions if kinds is None or q.kind in kinds}
+    stmt = (
+        select(PollAnswer, PollResponse)
+        .join(PollResponse, PollResponse.id == PollAnswer.response_id)
+        .where(PollAnswer.question_id.in_(list(questions)), *_scope(poll, communes))
+        .order_by(PollAnswer.id)
+    )
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return [
+        AnswerRow(response.id, questions[row.question_id], row, response)
+        for row, response in session.execute(stmt).tuples()
+    ]
+
+
+def choice_labels(answer_: PollAnswer, question: PollQuestion) -> str:
+    """The Vietnamese labels of the choices an answer picked."""
+    labels = {c.id: text_in(c.texts, SOURCE) for c in question.choices}
+    return "; ".join(labels[c] for c in answer_.choice_ids if c in labels)
