@@ -414,7 +414,7 @@ def answer_rows(
         stmt = stmt.limit(limit)
     return [
         AnswerRow(response.id, questions[row.question_id], row, response)
-        for row, response in session.execute(stmt).tuples()
+        for row, response in session.execute(stmt)
     ]
 
 
