@@ -8,6 +8,7 @@ import io
 import itertools
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -16,10 +17,12 @@ from sqlalchemy import func, select, update
 
 from bot.accounts.models import Role
 from bot.bulletins.service import Audience
+from bot.config import Settings
 from bot.db import Database, utcnow
 from bot.people.models import Person
 from bot.polls import service as polls
-from bot.polls.models import Poll, PollAnswer, PollStatus, QuestionKind
+from bot.polls.models import Poll, PollAnswer, PollResponse, PollStatus, QuestionKind
+from bot.privacy import service as privacy
 from tests import factories
 from tests.drivers import Seen, TelegramDriver, WebDriver, ZaloDriver, onboard
 from tests.fakes.telegram_api import FakeBotAPI
@@ -298,3 +301,29 @@ def test_hostile_text_is_shown_escaped_and_exported_as_text(client: httpx.Client
         c for row in book.active.iter_rows(min_row=2) for c in row if c.value and "HYPERLINK" in str(c.value)
     ]
     assert cells and all(c.data_type == "s" for c in cells), "a formula-looking answer stays text"
+
+
+def test_erasure_keeps_the_counts_and_drops_what_the_person_typed(db: Database, settings: Settings) -> None:
+    poll_id = _poll(db)
+    person_id = factories.add_person(db, "web:" + "e" * 40, commune=PHONG_THO, province=LAI_CHAU)
+    with db.transaction() as session:
+        poll = polls.get(session, poll_id=poll_id)
+        person = session.get(Person, person_id)
+        assert poll is not None and person is not None
+        response = polls.start(session, poll, person, "web")
+        polls.answer(session, response, poll.questions[0], choice_ids=[poll.questions[0].choices[1].id])
+        polls.answer(session, response, poll.questions[1], text="Nhà tôi ở cạnh suối Nậm Na")
+        copy = privacy.document(session, person)["poll_answers"]
+        assert [(a["choices"], a["text"]) for a in copy] == [
+            ("Chủ nhật", None),
+            (None, "Nhà tôi ở cạnh suối Nậm Na"),
+        ], "the person's copy of their data has their answers"
+        privacy.erase(session, Path(settings.media_dir), person)
+    with db.transaction() as session:
+        poll = polls.get(session, poll_id=poll_id)
+        assert poll is not None
+        results = polls.results(session, poll, by="commune")
+        sunday = poll.questions[0].choices[1].id
+        assert results.started == 1 and results.questions[0].total.choices == {sunday: 1}
+        assert session.scalars(select(PollResponse.person_id)).all() == [None]
+        assert session.scalars(select(PollAnswer.text)).all() == ["", ""]

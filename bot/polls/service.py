@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -422,3 +422,43 @@ def choice_labels(answer_: PollAnswer, question: PollQuestion) -> str:
     """The Vietnamese labels of the choices an answer picked."""
     labels = {c.id: text_in(c.texts, SOURCE) for c in question.choices}
     return "; ".join(labels[c] for c in answer_.choice_ids if c in labels)
+
+
+def answers_of(session: Session, person: Person) -> list[dict[str, Any]]:
+    """A person's poll answers in their data copy: the poll, each question and what they answered."""
+    rows = session.execute(
+        select(PollResponse, PollAnswer)
+        .join(PollAnswer, PollAnswer.response_id == PollResponse.id)
+        .where(PollResponse.person_id == person.id)
+        .order_by(PollAnswer.id)
+    ).all()
+    found = []
+    for response, row in rows:
+        question = session.get(PollQuestion, row.question_id)
+        poll = session.get(Poll, response.poll_id)
+        if question is None or poll is None:
+            continue
+        found.append(
+            {
+                "poll": poll.title,
+                "question": text_in(question.texts, SOURCE),
+                "choices": choice_labels(row, question) or None,
+                "number": row.number,
+                "text": row.text or None,
+                "at": row.created_at.isoformat(),
+            }
+        )
+    return found
+
+
+def forget(session: Session, person: Person) -> None:
+    """On erasure: what the person typed goes; their choices and numbers stay counted, no longer theirs."""
+    mine = select(PollResponse.id).where(PollResponse.person_id == person.id)
+    session.execute(
+        update(PollAnswer).where(PollAnswer.response_id.in_(mine)).values(text=""),
+        execution_options={"synchronize_session": False},
+    )
+    session.execute(
+        update(PollResponse).where(PollResponse.person_id == person.id).values(person_id=None),
+        execution_options={"synchronize_session": False},
+    )
