@@ -103,7 +103,7 @@ def poll_list(
     """Polls newest first, with where each stands and how many answered."""
     scope = accounts.scope(admin)
     rows, total = polls.get_all(session, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE, communes=scope)
-    counts = {p.id: polls.results(session, p, by="commune", communes=scope) for p in rows}
+    counts = polls.counts(session, [p.id for p in rows], scope)
     return _page(
         request,
         "polls.html",

@@ -167,6 +167,9 @@ def test_three_people_on_three_apps_answer_once_and_the_results_count_them(
     )
     assert '<script src="/static/admin/vendor/chart.umd.min.js" defer></script>' in page
     assert client.get("/static/admin/vendor/chart.umd.min.js").status_code == 200, "served by Loa Bản"
+    dashboard = client.get("/admin").text
+    activity = dashboard[dashboard.index('id="polls"') :].split("</section>")[0]
+    assert re.search(r"Nước sạch ở bản</a></td><td class=\"num\">3</td><td class=\"num\">3</td>", activity)
 
 
 def _poll(
@@ -246,6 +249,7 @@ def test_an_officer_of_another_commune_gets_nothing_of_a_poll(client: httpx.Clie
     login(client, "xa")
     token = csrf(client.get("/admin/polls"))
     assert "Riêng xã Mường Tè" not in client.get("/admin/polls").text
+    assert "Riêng xã Mường Tè" not in client.get("/admin").text
     for url in (
         f"/admin/polls/{theirs}",
         f"/admin/polls/{theirs}/edit",

@@ -351,6 +351,28 @@ def _scope(poll: Poll, communes: Collection[int] | None) -> list[ColumnElement[b
     return condition
 
 
+def counts(
+    session: Session, poll_ids: Collection[int], communes: Collection[int] | None = None
+) -> dict[int, tuple[int, int]]:
+    """How many people started and finished each poll (of an officer's communes only)."""
+    stmt = (
+        select(PollResponse.poll_id, func.count(PollResponse.id), func.count(PollResponse.finished_at))
+        .where(PollResponse.poll_id.in_(list(poll_ids)))
+        .group_by(PollResponse.poll_id)
+    )
+    if communes is not None:
+        stmt = stmt.where(PollResponse.commune_code.in_(list(communes)))
+    found = {poll_id: (started, finished) for poll_id, started, finished in session.execute(stmt)}
+    return {poll_id: found.get(poll_id, (0, 0)) for poll_id in poll_ids}
+
+
+def open_now(session: Session, communes: Collection[int] | None = None) -> list[Poll]:
+    """The polls taking answers now that an official may see (the dashboard's activity)."""
+    now = utcnow()
+    stmt = select(Poll).where(Poll.status == PollStatus.open).order_by(Poll.id.desc())
+    return [p for p in session.scalars(stmt) if is_open(p, now) and open_to(session, p, communes)]
+
+
 def results(session: Session, poll: Poll, *, by: str, communes: Collection[int] | None = None) -> Results:
     """Counts and shares per question, for everyone and per group (`by`: one of GROUPS)."""
     column = GROUP_COLUMNS[by]
