@@ -15,7 +15,16 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from admin.bulletins import _audience as audience_from_form
-from admin.common import PAGE_SIZE, Page, commune_name, language_name, province_name, redirect, render
+from admin.common import (
+    PAGE_SIZE,
+    Page,
+    commune_name,
+    language_name,
+    private_file,
+    province_name,
+    redirect,
+    render,
+)
 from admin.deps import AdminDep, AuthorDep, FormDep, SessionDep, admin_gettext, csrf_protect
 from bot.accounts import service as accounts
 from bot.accounts.models import AdminUser
@@ -44,6 +53,7 @@ KIND_LABELS = {
     QuestionKind.multiple: mark("Chọn nhiều"),
     QuestionKind.number: mark("Con số"),
     QuestionKind.text: mark("Trả lời bằng chữ"),
+    QuestionKind.voice: mark("Ghi âm (hoặc chữ)"),
 }
 GROUP_LABELS = {
     "province": mark("Tỉnh"),
@@ -304,7 +314,7 @@ def poll_detail(
         if r.question.choices
     }
     texts = polls.answer_rows(
-        session, poll, communes=scope, kinds=[QuestionKind.text], limit=TEXT_ANSWERS_SHOWN
+        session, poll, communes=scope, kinds=[QuestionKind.text, QuestionKind.voice], limit=TEXT_ANSWERS_SHOWN
     )
     return _page(
         request,
@@ -339,6 +349,16 @@ def _group_names(session: Session, by: str, keys: set[Any], gettext: Any) -> dic
     if by == "channel":
         return {k: people.app_name(f"{k}:") for k in keys}
     return {k: gettext(ROLE_LABELS[k]) if k in ROLE_LABELS else str(k) for k in keys}
+
+
+@router.get("/polls/{poll_id}/answers/{answer_id}/voice")
+def poll_voice(
+    request: Request, session: SessionDep, admin: AdminDep, poll_id: int, answer_id: int
+) -> Response:
+    """A recorded answer, for the officials who may read the poll's answers from the person's commune."""
+    poll = _poll(session, admin, poll_id)
+    found = polls.recording(session, poll, answer_id, communes=accounts.scope(admin))
+    return private_file(request, found)
 
 
 @router.post("/polls/{poll_id}/open")
@@ -414,6 +434,8 @@ def _answer_text(row: polls.AnswerRow) -> str | float:
     """An answer as one cell: the choices' labels, the number, or the text."""
     if row.question.kind == QuestionKind.number:
         return row.answer.number if row.answer.number is not None else ""
-    if row.question.kind == QuestionKind.text:
+    if row.question.kind == QuestionKind.voice and row.answer.media_id is not None:
+        return "🎤"
+    if row.question.kind in (QuestionKind.text, QuestionKind.voice):
         return row.answer.text
     return polls.choice_labels(row.answer, row.question)

@@ -16,9 +16,11 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select, update
 
 from bot.accounts.models import Role
+from bot.audio import ffmpeg
 from bot.bulletins.service import Audience
 from bot.config import Settings
 from bot.db import Database, utcnow
+from bot.people import service as people_service
 from bot.people.models import Person
 from bot.polls import service as polls
 from bot.polls.models import Poll, PollAnswer, PollResponse, PollStatus, QuestionKind
@@ -123,7 +125,8 @@ def test_three_people_on_three_apps_answer_once_and_the_results_count_them(
     telegram.wait_settled(str(update_["update_id"]))
     assert _answers(db) == 4, "a redelivered answer counts once"
     second = _question(telegram.tap(second.payload("Tap")), "Question 2/3")
-    _question(telegram.tap(second.payload("Done")), "Question 3/3")
+    assert "(Pick one or more, then tap “Done”.)" in second.text
+    assert "(Type a number.)" in _question(telegram.tap(second.payload("Done")), "Question 3/3").text
     assert "Thank you" in telegram.send("4")[-1].text
 
     # Over Zalo, in Vietnamese, in Mường Tè: interrupted after the first answer, resumed at the second.
@@ -331,3 +334,55 @@ def test_erasure_keeps_the_counts_and_drops_what_the_person_typed(db: Database, 
         assert results.started == 1 and results.questions[0].total.choices == {sunday: 1}
         assert session.scalars(select(PollResponse.person_id)).all() == [None]
         assert session.scalars(select(PollAnswer.text)).all() == ["", ""]
+
+
+@pytest.mark.skipif(not ffmpeg.available(), reason="needs ffmpeg (make system-deps)")
+def test_a_voice_answer_is_kept_heard_by_officials_of_the_commune_and_erased_with_its_sender(
+    client: httpx.Client, db: Database, fake_telegram: FakeBotAPI, settings: Settings, tmp_path: Path
+) -> None:
+    draft = polls.PollDraft(
+        title="Đường vào bản",
+        intro={},
+        questions=(polls.QuestionDraft(QuestionKind.voice, {"vi": "Đường vào bản bạn thế nào?"}),),
+        audience=EVERYONE,
+    )
+    with db.transaction() as session:
+        poll = polls.write(session, None, draft)
+        polls.open_poll(poll)
+        poll_id = poll.id
+    note = factories.tone(tmp_path / "note.ogg", codec="libopus")
+    web = WebDriver(client)
+    onboard(web)
+    asked = _question(web.tap("polls"), "Câu 1/1: Đường vào bản bạn thế nào?")
+    assert "Bấm 📎 để gửi một tệp ghi âm" in asked.text, "the web chat has no voice button"
+    assert "Cảm ơn bạn đã trả lời" in web.send_file(note, "voice", "audio/ogg")[-1].text
+    chat = next(_chat_ids)
+    factories.add_person(db, f"telegram:{chat}", commune=PHONG_THO, province=LAI_CHAU)
+    telegram = TelegramDriver(client, fake_telegram, db, chat)
+    assert "Gửi một tin nhắn thoại" in _question(telegram.tap("polls"), "Câu 1/1").text
+    assert "Cảm ơn bạn đã trả lời" in telegram.send_file(tone_again(tmp_path), "voice", "audio/ogg")[-1].text
+
+    make_admin(db, "tinh")
+    login(client, "tinh")
+    page = client.get(f"/admin/polls/{poll_id}").text
+    voices = re.findall(rf'src="(/admin/polls/{poll_id}/answers/\d+/voice)"', page)
+    assert len(voices) == 2
+    heard = client.get(voices[1])
+    assert heard.status_code == 200 and heard.headers["content-type"].startswith("audio/")
+    make_admin(db, "xakhac", Role.commune_officer, communes=(MUONG_TE,))
+    with httpx.Client(base_url=str(client.base_url)) as other:
+        login(other, "xakhac")
+        assert other.get(voices[1]).status_code == 404, "not for an officer of another commune"
+
+    with db.transaction() as session:
+        leaver = people_service.get_by_urn(session, f"telegram:{chat}")
+        assert leaver is not None
+        privacy.erase(session, Path(settings.media_dir), leaver)
+    assert client.get(voices[1]).status_code == 404, "the recording went with its sender"
+    assert client.get(voices[0]).status_code == 200, "the other stays"
+    assert "2 người đã trả lời" in client.get(f"/admin/polls/{poll_id}").text, "still counted"
+
+
+def tone_again(tmp_path: Path) -> bytes:
+    """A second, different recording (the same bytes would be one stored file)."""
+    return factories.tone(tmp_path / "other.ogg", seconds=3, codec="libopus")

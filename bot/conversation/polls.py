@@ -4,11 +4,13 @@ with big buttons (or a typed number or text), resumed where it was left, answere
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from bot.conversation import onboarding
 from bot.conversation.router import Context, MenuEntry, Router
 from bot.conversation.types import Button
 from bot.i18n import mark
+from bot.media import service as media
 from bot.polls import service as polls
 from bot.polls.models import Poll, PollQuestion, PollResponse, QuestionKind
 
@@ -118,9 +120,18 @@ def _ask(ctx: Context, poll: Poll, question: PollQuestion, picked: list[int]) ->
         hint = _("(Chọn một hay nhiều ý, rồi bấm «Xong».)")
         ctx.reply(f"{text}\n{hint}", [*buttons, Button(_("✔️ Xong"), f"pd:{question.id}"), menu])
     elif question.kind == QuestionKind.number:
-        ctx.reply(f"{text}\n{_('(Gõ một con số.)')}", [menu])
+        hint = _("(Gõ một con số.)")
+        ctx.reply(f"{text}\n{hint}", [menu])
+    elif question.kind == QuestionKind.voice:
+        how = (
+            _("(Gửi một tin nhắn thoại, hoặc gõ chữ.)")
+            if ctx.records_voice
+            else _("(Bấm 📎 để gửi một tệp ghi âm, hoặc gõ chữ.)")
+        )
+        ctx.reply(f"{text}\n{how}", [menu])
     else:
-        ctx.reply(f"{text}\n{_('(Gõ câu trả lời của bạn.)')}", [menu])
+        hint = _("(Gõ câu trả lời của bạn.)")
+        ctx.reply(f"{text}\n{hint}", [menu])
 
 
 def _current(ctx: Context, question_id: int) -> tuple[Poll, PollResponse, PollQuestion] | None:
@@ -151,9 +162,13 @@ def _store(
     choice_ids: Sequence[int] = (),
     number: float | None = None,
     text: str = "",
+    media_id: int | None = None,
 ) -> None:
     """Store an answer (once) and go on; an answer given before is kept as it was."""
-    if not polls.answer(ctx.session, response, question, choice_ids=choice_ids, number=number, text=text):
+    stored = polls.answer(
+        ctx.session, response, question, choice_ids=choice_ids, number=number, text=text, media_id=media_id
+    )
+    if not stored:
         ctx.reply(ctx._("Câu này bạn đã trả lời rồi; câu trả lời đầu tiên được giữ."))
     _advance(ctx, poll, response)
 
@@ -226,11 +241,43 @@ def typed(ctx: Context) -> None:
             _ask(ctx, poll, question, [])
             return
         _store(ctx, poll, response, question, number=number)
-    elif question.kind == QuestionKind.text and text:
+    elif question.kind in (QuestionKind.text, QuestionKind.voice) and text:
         _store(ctx, poll, response, question, text=text)
     else:
         ctx.reply(_("Bạn hãy bấm một nút bên dưới nhé."))
         _ask(ctx, poll, question, _picked(ctx, question))
+
+
+def recorded(ctx: Context) -> None:
+    """A file at a poll's step: a voice note answers a voice question; anything else is asked again."""
+    found = _current(ctx, _int(str(ctx.person.state_data.get("q", ""))))
+    if found is None:
+        return
+    poll, response, question = found
+    received = ctx.inbound.received
+    if question.kind != QuestionKind.voice or received is None or received.kind not in ("voice", "audio"):
+        ctx.reply(ctx._("Câu này trả lời bằng nút bấm hoặc gõ chữ nhé."))
+        _ask(ctx, poll, question, _picked(ctx, question))
+        return
+    kept = media.accepted(Path(received.path).read_bytes(), received.mime) if received.path else None
+    stored = None
+    if not received.error and kept is not None:
+        try:
+            stored = media.store(
+                ctx.session,
+                Path(ctx.settings.media_dir),
+                kept[0],
+                kind=received.kind,
+                mime=kept[1],
+                duration=received.duration or None,
+            )
+        except OSError:  # the file is written before its row: nothing of it is in the transaction
+            stored = None
+    if stored is None:
+        ctx.reply(ctx._("Không nhận được ghi âm này. Bạn hãy gửi lại, hoặc gõ chữ nhé."))
+        _ask(ctx, poll, question, [])
+        return
+    _store(ctx, poll, response, question, media_id=stored.id)
 
 
 def _int(text: str) -> int:
@@ -246,4 +293,5 @@ def register(router: Router) -> None:
     router.button("pm", toggled, onboarded_only=True)
     router.button("pd", done, onboarded_only=True)
     router.step(STEP, typed)
+    router.media_step(STEP, recorded)
     router.add_menu(MenuEntry("polls", mark("📊 Thăm dò ý kiến"), order=80, visible=has_open))

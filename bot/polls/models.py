@@ -11,6 +11,7 @@ from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bot.db import Base, str_enum, utcnow
+from bot.media.models import Media
 from bot.people.models import PersonRole
 
 
@@ -23,12 +24,14 @@ class PollStatus(enum.StrEnum):
 
 
 class QuestionKind(enum.StrEnum):
-    """How a question is answered: one choice, several choices, a number or typed text."""
+    """How a question is answered: one choice, several choices, a number, typed text or a voice note
+    (typed text taken too, for whoever cannot record)."""
 
     single = "single"
     multiple = "multiple"
     number = "number"
     text = "text"
+    voice = "voice"
 
 
 class Poll(Base):
@@ -118,8 +121,8 @@ class PollResponse(Base):
 
 
 class PollAnswer(Base):
-    """The answer to one question: the choices picked, a number or a text; stored once (a repeated tap
-    or a redelivered message finds it there)."""
+    """The answer to one question: the choices picked, a number, a text or a recording; stored once (a
+    repeated tap or a redelivered message finds it there)."""
 
     __tablename__ = "poll_answers"
     __table_args__ = (UniqueConstraint("response_id", "question_id", name="uq_poll_answers_question"),)
@@ -130,4 +133,7 @@ class PollAnswer(Base):
     choice_ids: Mapped[list[int]] = mapped_column(default=list)
     number: Mapped[float | None] = mapped_column(Float)
     text: Mapped[str] = mapped_column(Text, default="")
+    media_id: Mapped[int | None] = mapped_column(ForeignKey("media.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    media: Mapped[Media | None] = relationship()

@@ -17,6 +17,7 @@ from bot.bulletins.service import Audience
 from bot.db import utcnow
 from bot.errors import Refusal
 from bot.i18n import mark
+from bot.media.models import Media
 from bot.people.models import Person
 from bot.polls.models import (
     Poll,
@@ -268,6 +269,7 @@ def answer(
     choice_ids: Sequence[int] = (),
     number: float | None = None,
     text: str = "",
+    media_id: int | None = None,
 ) -> bool:
     """Store an answer once; False when the question was answered already (a second tap, a message sent
     twice): the first answer stands, and the unique constraint holds even against a race."""
@@ -280,6 +282,7 @@ def answer(
         choice_ids=sorted({c for c in choice_ids if c in valid}),
         number=number,
         text=text.strip(),
+        media_id=media_id,
     )
     try:
         with session.begin_nested():
@@ -440,6 +443,18 @@ def answer_rows(
     ]
 
 
+def recording(
+    session: Session, poll: Poll, answer_id: int, *, communes: Collection[int] | None = None
+) -> Media | None:
+    """The recording of one answer to this poll, if an official limited to `communes` may hear it."""
+    return session.scalar(
+        select(Media)
+        .join(PollAnswer, PollAnswer.media_id == Media.id)
+        .join(PollResponse, PollResponse.id == PollAnswer.response_id)
+        .where(PollAnswer.id == answer_id, *_scope(poll, communes))
+    )
+
+
 def choice_labels(answer_: PollAnswer, question: PollQuestion) -> str:
     """The Vietnamese labels of the choices an answer picked."""
     labels = {c.id: text_in(c.texts, SOURCE) for c in question.choices}
@@ -467,20 +482,27 @@ def answers_of(session: Session, person: Person) -> list[dict[str, Any]]:
                 "choices": choice_labels(row, question) or None,
                 "number": row.number,
                 "text": row.text or None,
+                "voice_note": row.media_id is not None,
                 "at": row.created_at.isoformat(),
             }
         )
     return found
 
 
-def forget(session: Session, person: Person) -> None:
-    """On erasure: what the person typed goes; their choices and numbers stay counted, no longer theirs."""
-    mine = select(PollResponse.id).where(PollResponse.person_id == person.id)
+def forget(session: Session, person: Person) -> set[int]:
+    """On erasure: what the person typed or recorded goes (the recordings' ids are returned, for the
+    caller to delete the files nothing else uses); their choices and numbers stay counted, no longer
+    theirs."""
+    mine = PollAnswer.response_id.in_(select(PollResponse.id).where(PollResponse.person_id == person.id))
+    recordings = set(
+        session.scalars(select(PollAnswer.media_id).where(mine, PollAnswer.media_id.is_not(None)))
+    )
     session.execute(
-        update(PollAnswer).where(PollAnswer.response_id.in_(mine)).values(text=""),
+        update(PollAnswer).where(mine).values(text="", media_id=None),
         execution_options={"synchronize_session": False},
     )
     session.execute(
         update(PollResponse).where(PollResponse.person_id == person.id).values(person_id=None),
         execution_options={"synchronize_session": False},
     )
+    return {media_id for media_id in recordings if media_id is not None}

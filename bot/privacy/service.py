@@ -82,9 +82,9 @@ def erase(session: Session, root: Path, person: Person) -> Kept:
     """Delete the person's identity, chat addresses, messages, questions, the text, files and location of
     their reflections (the officials' notices quoting them too) and their data exports; close their tickets,
     as nobody is left to answer; keep each ticket's category, commune, status and dates, their bulletin
-    deliveries and relays, and their poll choices and numbers (not what they typed), with the link to them
-    removed (Decree 13/2023/NĐ-CP lets records the State must
-    keep outlive the link to the person)."""
+    deliveries and relays, and their poll choices and numbers (not what they typed or recorded), with the
+    link to them removed (Decree 13/2023/NĐ-CP lets records the State must keep outlive the link to the
+    person)."""
     urns = people.urns_of(session, person)
     files = {int(media_id) for _kind, media_id in person.state_data.get("files", [])}  # a reflection begun
     tickets = _tickets(session, person, urns)
@@ -121,7 +121,7 @@ def erase(session: Session, root: Path, person: Person) -> Kept:
         update(Relay).where(Relay.person_id == person.id).values(person_id=None),
         execution_options={"synchronize_session": False},
     )
-    polls.forget(session, person)
+    files |= polls.forget(session, person)
     for export in session.scalars(select(Export).where(Export.person_id == person.id)):
         _remove(session, root, export)
     messages.forget(session, person.id, urns)
