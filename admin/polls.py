@@ -5,11 +5,12 @@ reach their communes (their people's answers only) and run those asked only ther
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
@@ -26,10 +27,14 @@ from admin.common import (
     render,
 )
 from admin.deps import AdminDep, AuthorDep, FormDep, SessionDep, admin_gettext, csrf_protect
+from admin.feedback import Outbox
+from admin.feedback import _queue as queue_messages
 from bot.accounts import service as accounts
 from bot.accounts.models import AdminUser
 from bot.areas import service as areas
 from bot.areas import villages as village_service
+from bot.conversation import polls as conversation
+from bot.conversation.types import Reply
 from bot.errors import Refusal
 from bot.i18n import mark
 from bot.people import service as people
@@ -382,6 +387,45 @@ def poll_close(request: Request, session: SessionDep, admin: AuthorDep, poll_id:
     except polls.PollError as exc:
         raise HTTPException(status_code=409, detail=exc.msgid) from exc
     accounts.audit(session, admin, "poll_closed", str(poll.id), title=poll.title[:80])
+    return redirect(f"/admin/polls/{poll.id}")
+
+
+@router.post("/polls/{poll_id}/publish")
+def poll_publish(
+    request: Request, session: SessionDep, admin: AuthorDep, background: BackgroundTasks, poll_id: int
+) -> Response:
+    """Once the poll is over, send each person who answered their commune's results, in their language,
+    through the outbox (sent after this commit; a crash leaves them to be sent again)."""
+    poll = _runnable(session, admin, poll_id)
+    try:
+        polls.publish(poll)
+    except polls.PollError as exc:
+        raise HTTPException(status_code=409, detail=exc.msgid) from exc
+    catalogs = runtime_of(request).catalogs
+    results = polls.results(session, poll, by="commune")
+    respondents = polls.respondents(session, poll)
+    per_commune = Counter(r.commune_code for r in respondents)
+    outbox: Outbox = [
+        (
+            r.urn,
+            r.person_id,
+            [
+                Reply(
+                    conversation.summary(
+                        catalogs.gettext(r.language),
+                        poll,
+                        results,
+                        r.commune_code,
+                        per_commune[r.commune_code],
+                        r.language,
+                    )
+                )
+            ],
+        )
+        for r in respondents
+    ]
+    queue_messages(session, request, background, outbox)
+    accounts.audit(session, admin, "poll_published", str(poll.id), title=poll.title[:80])
     return redirect(f"/admin/polls/{poll.id}")
 
 

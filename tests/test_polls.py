@@ -26,7 +26,7 @@ from bot.polls import service as polls
 from bot.polls.models import Poll, PollAnswer, PollResponse, PollStatus, QuestionKind
 from bot.privacy import service as privacy
 from tests import factories
-from tests.drivers import Seen, TelegramDriver, WebDriver, ZaloDriver, onboard
+from tests.drivers import Seen, TelegramDriver, WebDriver, ZaloDriver, onboard, wait_for_text
 from tests.fakes.telegram_api import FakeBotAPI
 from tests.fakes.zalo_api import FakeZalo
 from tests.test_admin import MUONG_TE, PHONG_THO, csrf, login, make_admin
@@ -386,3 +386,42 @@ def test_a_voice_answer_is_kept_heard_by_officials_of_the_commune_and_erased_wit
 def tone_again(tmp_path: Path) -> bytes:
     """A second, different recording (the same bytes would be one stored file)."""
     return factories.tone(tmp_path / "other.ogg", seconds=3, codec="libopus")
+
+
+def test_each_commune_gets_its_own_results_once_the_poll_is_over(
+    client: httpx.Client, db: Database, fake_telegram: FakeBotAPI, live: object
+) -> None:
+    poll_id = _poll(db, title="Chợ phiên")
+    choices = {"Thứ bảy": 0, "Chủ nhật": 1}
+    answered = [(PHONG_THO, "vi", "Thứ bảy"), (PHONG_THO, "en", "Chủ nhật"), (MUONG_TE, "vi", "Chủ nhật")]
+    chats = []
+    for commune, language, choice in [*answered, (MUONG_TE, "vi", "")]:
+        chat = next(_chat_ids)
+        person_id = factories.add_person(
+            db, f"telegram:{chat}", commune=commune, province=LAI_CHAU, language=language
+        )
+        with db.transaction() as session:
+            poll = polls.get(session, poll_id=poll_id)
+            person = session.get(Person, person_id)
+            assert poll is not None and person is not None
+            response = polls.start(session, poll, person, "telegram")
+            if choice:  # the last one never finishes: told nothing
+                picked = poll.questions[0].choices[choices[choice]].id
+                polls.answer(session, response, poll.questions[0], choice_ids=[picked])
+                polls.answer(session, response, poll.questions[1], text="Thêm hàng rau")
+                polls.finish(response)
+        chats.append(TelegramDriver(client, fake_telegram, db, chat))
+    make_admin(db, "tinh")
+    login(client, "tinh")
+    token = csrf(client.get(f"/admin/polls/{poll_id}"))
+    assert client.post(f"/admin/polls/{poll_id}/publish", data={"csrf_token": token}).status_code == 409
+    assert client.post(f"/admin/polls/{poll_id}/close", data={"csrf_token": token}).status_code == 303
+    assert client.post(f"/admin/polls/{poll_id}/publish", data={"csrf_token": token}).status_code == 303
+    told = wait_for_text(chats[0], "Kết quả thăm dò «Chợ phiên» ở Xã Phong Thổ: 2 người trả lời.")
+    assert "Thứ bảy: 50%, Chủ nhật: 50%" in told.text and "Thêm hàng rau" not in told.text
+    in_english = wait_for_text(chats[1], "Poll results «Chợ phiên» in Xã Phong Thổ: 2 people answered.")
+    assert "Thứ bảy: 50%, Chủ nhật: 50%" in in_english.text
+    muong_te = wait_for_text(chats[2], "ở Xã Mường Tè: 1 người trả lời.")
+    assert "Thứ bảy: 0%, Chủ nhật: 100%" in muong_te.text
+    assert client.post(f"/admin/polls/{poll_id}/publish", data={"csrf_token": token}).status_code == 409
+    assert not any("Kết quả" in c.params.get("text", "") for c in fake_telegram.sent(chats[3].chat_id))

@@ -3,9 +3,12 @@ with big buttons (or a typed number or text), resumed where it was left, answere
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from babel.numbers import format_decimal
+
+from bot.areas import service as areas
 from bot.conversation import onboarding
 from bot.conversation.router import Context, MenuEntry, Router
 from bot.conversation.types import Button
@@ -278,6 +281,42 @@ def recorded(ctx: Context) -> None:
         _ask(ctx, poll, question, [])
         return
     _store(ctx, poll, response, question, media_id=stored.id)
+
+
+def summary(
+    gettext: Callable[[str], str],
+    poll: Poll,
+    results: polls.Results,
+    commune: int | None,
+    people: int,
+    language: str,
+) -> str:
+    """The results of a commune as one message to the people there who answered: each choice's share, a
+    number's average; typed and recorded answers are for officials to read, not to broadcast."""
+    _ = gettext
+    area = areas.get_commune(commune) if commune else None
+    lines = [
+        _("📊 Kết quả thăm dò «{title}» ở {place}: {n} người trả lời.").format(
+            title=poll.title, place=area.name if area else _("nơi bạn ở"), n=people
+        )
+    ]
+    for result in results.questions:
+        tally = result.groups.get(commune)
+        question = polls.text_in(result.question.texts, language)
+        if tally is None or not tally.answers:
+            continue
+        if result.question.choices:
+            shares = ", ".join(
+                f"{polls.text_in(c.texts, language)}: {round(100 * tally.share(c.id))}%"
+                for c in result.question.choices
+            )
+            lines.append(f"• {question}\n  {shares}")
+        elif tally.mean is not None:
+            mean = format_decimal(round(tally.mean, 1), locale="en" if language == "en" else "vi")
+            average = _("trung bình {mean}").format(mean=mean)
+            lines.append(f"• {question}\n  {average}")
+    lines.append(_("Cảm ơn bạn đã tham gia!"))
+    return "\n".join(lines)
 
 
 def _int(text: str) -> int:

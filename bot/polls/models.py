@@ -48,6 +48,7 @@ class Poll(Base):
     audience: Mapped[dict[str, Any]] = mapped_column(default=dict)  # as a bulletin's Audience
     opens_at: Mapped[datetime | None]
     closes_at: Mapped[datetime | None]
+    published_at: Mapped[datetime | None]  # when each commune's results were sent to its respondents
     created_by: Mapped[int | None] = mapped_column(ForeignKey("admin_users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

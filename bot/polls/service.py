@@ -18,7 +18,7 @@ from bot.db import utcnow
 from bot.errors import Refusal
 from bot.i18n import mark
 from bot.media.models import Media
-from bot.people.models import Person
+from bot.people.models import Identity, Person
 from bot.polls.models import (
     Poll,
     PollAnswer,
@@ -196,6 +196,52 @@ def close(poll: Poll) -> None:
     now = utcnow()
     poll.status = PollStatus.closed
     poll.closes_at = min(poll.closes_at, now) if poll.closes_at else now
+
+
+def publish(poll: Poll) -> None:
+    """Mark the results as sent back to the people who answered: once, and only after the poll is over."""
+    if poll.status == PollStatus.draft or is_open(poll):
+        raise PollError(mark("Chỉ gửi kết quả khi thăm dò đã kết thúc."))
+    if poll.published_at is not None:
+        raise PollError(mark("Kết quả thăm dò này đã được gửi rồi."))
+    poll.published_at = utcnow()
+
+
+@dataclass(frozen=True)
+class Respondent:
+    """Someone who answered every question, where to tell them the results and in which language."""
+
+    person_id: int
+    urn: str
+    language: str
+    commune_code: int | None
+    consented: bool
+
+
+def respondents(session: Session, poll: Poll) -> list[Respondent]:
+    """The people who finished a poll and are still known, each at the app they answered from (else the
+    one they wrote from last)."""
+    rows = session.execute(
+        select(PollResponse, Person)
+        .join(Person, Person.id == PollResponse.person_id)
+        .where(PollResponse.poll_id == poll.id, PollResponse.finished_at.is_not(None))
+        .order_by(PollResponse.id)
+    ).all()
+    found = []
+    for response, person in rows:
+        urn = session.scalar(
+            select(Identity.urn)
+            .where(Identity.person_id == person.id)
+            .order_by(
+                (Identity.channel == response.channel).desc(), Identity.last_inbound_at.desc().nulls_last()
+            )
+            .limit(1)
+        )
+        if urn is not None:
+            found.append(
+                Respondent(person.id, urn, person.language or SOURCE, response.commune_code, person.consented)
+            )
+    return found
 
 
 def status_now(poll: Poll, now: datetime | None = None) -> str:

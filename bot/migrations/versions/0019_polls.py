@@ -28,6 +28,7 @@ def upgrade() -> None:
     sa.Column('audience', sa.JSON(), nullable=False),
     sa.Column('opens_at', bot.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('closes_at', bot.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('published_at', bot.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_by', sa.Integer(), nullable=True),
     sa.Column('created_at', bot.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['created_by'], ['admin_users.id'], name=op.f('fk_polls_created_by_admin_users'), ondelete='SET NULL'),
