@@ -40,7 +40,7 @@ from bot.i18n import mark
 from bot.people import service as people
 from bot.people.models import PersonRole
 from bot.polls import service as polls
-from bot.polls.models import Poll, QuestionKind
+from bot.polls.models import Poll, PollStatus, QuestionKind
 from bot.runtime import runtime_of
 from bot.spreadsheet import workbook
 
@@ -146,6 +146,8 @@ def poll_create(request: Request, session: SessionDep, admin: AuthorDep, form: F
 def poll_edit(request: Request, session: SessionDep, admin: AuthorDep, poll_id: int) -> Response:
     """The form filled with a draft."""
     poll = _runnable(session, admin, poll_id)
+    if poll.status != PollStatus.draft:
+        raise HTTPException(status_code=409, detail=mark("Chỉ sửa được thăm dò còn là bản nháp."))
     return _form(request, session, admin, poll, None, _values_of(request, poll))
 
 

@@ -425,3 +425,34 @@ def test_each_commune_gets_its_own_results_once_the_poll_is_over(
     assert "Thứ bảy: 0%, Chủ nhật: 100%" in muong_te.text
     assert client.post(f"/admin/polls/{poll_id}/publish", data={"csrf_token": token}).status_code == 409
     assert not any("Kết quả" in c.params.get("text", "") for c in fake_telegram.sent(chats[3].chat_id))
+
+
+def test_a_draft_is_checked_edited_and_frozen_once_opened(client: httpx.Client, db: Database) -> None:
+    make_admin(db, "tinh")
+    login(client, "tinh")
+    token = csrf(client.get("/admin/polls/new"))
+    untranslatable = client.post("/admin/polls/new", data=_form(token, **(WATER | {"q0_choices_en": "Yes"})))
+    assert untranslatable.status_code == 400
+    assert "Câu 1: bản Tiếng Anh cần đúng 2 lựa chọn như bản tiếng Việt." in untranslatable.text
+    assert "Does your home have clean water?" in untranslatable.text, "what was typed is kept"
+    one_choice = _form(token, **(WATER | {"q0_choices_vi": "Có", "q0_choices_en": ""}))
+    one_choice_page = client.post("/admin/polls/new", data=one_choice)
+    assert "Câu 1 cần từ 2 đến 10 lựa chọn." in one_choice_page.text
+    backwards = _form(token, opens_at="2030-01-02T08:00", closes_at="2030-01-01T08:00", **WATER)
+    assert (
+        "Thời điểm kết thúc phải sau thời điểm bắt đầu."
+        in client.post("/admin/polls/new", data=backwards).text
+    )
+
+    created = client.post("/admin/polls/new", data=_form(token, opens_at="2030-01-01T07:30", **WATER))
+    poll_id = int(created.headers["location"].rsplit("/", 1)[1])
+    form = client.get(f"/admin/polls/{poll_id}/edit").text
+    assert "Yes\nNo</textarea>" in form and 'value="2030-01-01T07:30"' in form, "local time, as typed"
+    renamed = _form(token, title="Nước sạch 2030", opens_at="2030-01-01T07:30", **WATER)
+    edited = client.post(f"/admin/polls/{poll_id}/edit", data=renamed)
+    assert edited.status_code == 303
+    assert "<h1>Nước sạch 2030</h1>" in client.get(f"/admin/polls/{poll_id}").text
+    assert client.post(f"/admin/polls/{poll_id}/open", data={"csrf_token": token}).status_code == 303
+    assert client.get(f"/admin/polls/{poll_id}/edit").status_code == 409
+    assert client.post(f"/admin/polls/{poll_id}/edit", data=_form(token, **WATER)).status_code == 400
+    assert "Chờ mở" in client.get("/admin/polls").text, "opened, waiting for its start"

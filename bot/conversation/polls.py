@@ -1,5 +1,6 @@
 """Polls in the conversation: '📊 Thăm dò ý kiến' while one is open for the person, one question at a time
-with big buttons (or a typed number or text), resumed where it was left, answered once."""
+with big buttons (or a typed number or text, or a voice note), resumed where it was left, answered once;
+and the message that brings a commune's results back to the people who answered."""
 
 from __future__ import annotations
 

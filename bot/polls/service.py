@@ -95,7 +95,9 @@ def _check(draft: PollDraft) -> None:
                 mark("Câu {n} cần từ {low} đến {high} lựa chọn."), n=number, low=MIN_CHOICES, high=MAX_CHOICES
             )
         if any(len(label) > CHOICE_LIMIT for choice in question.choices for label in choice.values()):
-            raise PollError(mark("Lựa chọn của câu {n} dài quá (tối đa {limit} ký tự)."), n=number, limit=60)
+            raise PollError(
+                mark("Lựa chọn của câu {n} dài quá (tối đa {limit} ký tự)."), n=number, limit=CHOICE_LIMIT
+            )
     if draft.opens_at and draft.closes_at and draft.closes_at <= draft.opens_at:
         raise PollError(mark("Thời điểm kết thúc phải sau thời điểm bắt đầu."))
 
@@ -277,7 +279,7 @@ def response_of(session: Session, poll: Poll, person: Person) -> PollResponse | 
 
 def start(session: Session, poll: Poll, person: Person, channel: str) -> PollResponse:
     """The person's one response to a poll: the one they started, else a new one noting where they are
-    and how they write now."""
+    and how they write now (the unique constraint keeps it one even in a race)."""
     found = response_of(session, poll, person)
     if found is not None:
         return found
@@ -291,8 +293,13 @@ def start(session: Session, poll: Poll, person: Person, channel: str) -> PollRes
         commune_code=person.commune_code,
         village_id=person.village_id,
     )
-    session.add(response)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(response)
+    except IntegrityError:  # the same person began at the same moment from another app: theirs stands
+        found = response_of(session, poll, person)
+        assert found is not None
+        return found
     return response
 
 
