@@ -3,12 +3,13 @@ group. Never commits: the caller owns the transaction."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, Text, cast, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -369,7 +370,10 @@ class Tally:
 
     answers: int = 0
     choices: dict[int, int] = field(default_factory=dict)
-    numbers: list[float] = field(default_factory=list)
+    numbers: int = 0
+    total: float = 0.0
+    low: float | None = None
+    high: float | None = None
 
     def share(self, choice_id: int) -> float:
         """The share of this group's answers that picked a choice (several may be picked)."""
@@ -378,7 +382,18 @@ class Tally:
     @property
     def mean(self) -> float | None:
         """The average of the numbers given."""
-        return sum(self.numbers) / len(self.numbers) if self.numbers else None
+        return self.total / self.numbers if self.numbers else None
+
+    def add(self, choice_ids: Iterable[int], number: float | None, times: int) -> None:
+        """Count `times` identical answers."""
+        self.answers += times
+        for choice_id in choice_ids:
+            self.choices[choice_id] = self.choices.get(choice_id, 0) + times
+        if number is not None:
+            self.numbers += times
+            self.total += number * times
+            self.low = number if self.low is None else min(self.low, number)
+            self.high = number if self.high is None else max(self.high, number)
 
 
 @dataclass
@@ -430,36 +445,32 @@ def open_now(session: Session, communes: Collection[int] | None = None) -> list[
 
 
 def results(session: Session, poll: Poll, *, by: str, communes: Collection[int] | None = None) -> Results:
-    """Counts and shares per question, for everyone and per group (`by`: one of GROUPS)."""
+    """Counts and shares per question, for everyone and per group (`by`: one of GROUPS). The database
+    counts identical answers (same choices, number and group), so a province's thousands of answers come
+    back as a few hundred rows."""
     column = GROUP_COLUMNS[by]
+    picked = cast(PollAnswer.choice_ids, Text)
     started, finished = session.execute(
         select(func.count(PollResponse.id), func.count(PollResponse.finished_at)).where(
             *_scope(poll, communes)
         )
     ).one()
     rows = session.execute(
-        select(PollAnswer.question_id, PollAnswer.choice_ids, PollAnswer.number, column)
+        select(PollAnswer.question_id, picked, PollAnswer.number, column, func.count(PollAnswer.id))
         .join(PollResponse, PollResponse.id == PollAnswer.response_id)
         .where(*_scope(poll, communes))
+        .group_by(PollAnswer.question_id, picked, PollAnswer.number, column)
     ).all()
     by_question = {q.id: QuestionResult(q, Tally(), {}) for q in poll.questions}
-    for question_id, choice_ids, number, group in rows:
+    for question_id, choice_ids, number, group, times in rows:
         result = by_question.get(question_id)
         if result is None:
             continue
         key = group.value if hasattr(group, "value") else group
+        choices = json.loads(choice_ids) if choice_ids else []
         for tally in (result.total, result.groups.setdefault(key, Tally())):
-            _count(tally, choice_ids, number)
+            tally.add(choices, number, times)
     return Results(started, finished, list(by_question.values()))
-
-
-def _count(tally: Tally, choice_ids: Iterable[int], number: float | None) -> None:
-    """Add one answer to a tally."""
-    tally.answers += 1
-    for choice_id in choice_ids:
-        tally.choices[choice_id] = tally.choices.get(choice_id, 0) + 1
-    if number is not None:
-        tally.numbers.append(number)
 
 
 @dataclass(frozen=True)
