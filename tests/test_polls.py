@@ -257,9 +257,11 @@ def test_an_officer_of_another_commune_gets_nothing_of_a_poll(client: httpx.Clie
         f"/admin/polls/{theirs}",
         f"/admin/polls/{theirs}/edit",
         f"/admin/polls/{theirs}/export.xlsx",
+        f"/admin/polls/{theirs}/answers/1/voice",
     ):
         assert client.get(url).status_code == 404, url
-    for url in (f"/admin/polls/{theirs}/edit", f"/admin/polls/{theirs}/open", f"/admin/polls/{theirs}/close"):
+    for action in ("edit", "open", "close", "publish"):
+        url = f"/admin/polls/{theirs}/{action}"
         assert client.post(url, data={"csrf_token": token}).status_code == 404, url
     # A poll for the whole province: readable, without other communes' answers, and not theirs to run.
     shared = client.get(f"/admin/polls/{province}")
