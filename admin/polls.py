@@ -304,6 +304,28 @@ def poll_detail(
 ) -> Response:
     """A poll: its questions, its state, and the results so far by the chosen group, with charts."""
     poll = _poll(session, admin, poll_id)
+    return _page(
+        request,
+        "poll.html",
+        admin,
+        audience=polls.audience_of(poll),
+        can_run=_may_run(session, admin, poll),
+        **_results(request, session, admin, poll, by),
+    )
+
+
+@router.get("/polls/{poll_id}/results", response_class=HTMLResponse)
+def poll_results(
+    request: Request, session: SessionDep, admin: AdminDep, poll_id: int, by: str = "commune"
+) -> Response:
+    """The results fragment the open poll's page reloads every few seconds."""
+    poll = _poll(session, admin, poll_id)
+    return _page(request, "poll_results.html", admin, **_results(request, session, admin, poll, by))
+
+
+def _results(request: Request, session: Session, admin: AdminUser, poll: Poll, by: str) -> dict[str, Any]:
+    """What the results show: counts by the chosen group (the admin's communes only), the charts' data,
+    and the typed and recorded answers."""
     by = by if by in polls.GROUPS else "commune"
     scope = accounts.scope(admin)
     results = polls.results(session, poll, by=by, communes=scope)
@@ -323,21 +345,16 @@ def poll_detail(
     texts = polls.answer_rows(
         session, poll, communes=scope, kinds=[QuestionKind.text, QuestionKind.voice], limit=TEXT_ANSWERS_SHOWN
     )
-    return _page(
-        request,
-        "poll.html",
-        admin,
-        poll=poll,
-        audience=polls.audience_of(poll),
-        results=results,
-        by=by,
-        groups=polls.GROUPS,
-        names=names,
-        order=sorted(names, key=lambda key: names[key]),
-        charts=charts,
-        texts=texts,
-        can_run=_may_run(session, admin, poll),
-    )
+    return {
+        "poll": poll,
+        "results": results,
+        "by": by,
+        "groups": polls.GROUPS,
+        "names": names,
+        "order": sorted(names, key=lambda key: names[key]),
+        "charts": charts,
+        "texts": texts,
+    }
 
 
 def _group_names(session: Session, by: str, keys: set[Any], gettext: Any) -> dict[Any, str]:

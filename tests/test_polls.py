@@ -258,6 +258,7 @@ def test_an_officer_of_another_commune_gets_nothing_of_a_poll(client: httpx.Clie
         f"/admin/polls/{theirs}/edit",
         f"/admin/polls/{theirs}/export.xlsx",
         f"/admin/polls/{theirs}/answers/1/voice",
+        f"/admin/polls/{theirs}/results",
     ):
         assert client.get(url).status_code == 404, url
     for action in ("edit", "open", "close", "publish"):

@@ -1,9 +1,10 @@
 // The poll results' bar charts: each <canvas data-chart='{"labels": [...], "counts": [...]}'> is drawn by
-// Chart.js (served by Loa Bản itself; no inline script, as the CSP requires).
+// Chart.js (served by Loa Bản itself; no inline script, as the CSP requires), again whenever htmx brings
+// fresher results.
 "use strict";
-document.addEventListener("DOMContentLoaded", () => {
+function drawPollCharts(root) {
   if (typeof Chart === "undefined") return;
-  for (const canvas of document.querySelectorAll("canvas.poll-chart[data-chart]")) {
+  for (const canvas of root.querySelectorAll("canvas.poll-chart[data-chart]")) {
     const data = JSON.parse(canvas.dataset.chart);
     new Chart(canvas, {
       type: "bar",
@@ -18,4 +19,8 @@ document.addEventListener("DOMContentLoaded", () => {
       },
     });
   }
+}
+document.addEventListener("DOMContentLoaded", () => drawPollCharts(document));
+document.addEventListener("htmx:load", (event) => {
+  if (event.target !== document.body) drawPollCharts(event.target);
 });
