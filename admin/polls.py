@@ -469,15 +469,18 @@ def poll_export(request: Request, session: SessionDep, admin: AdminDep, poll_id:
         _("Thời gian"),
     ]
     rows = polls.answer_rows(session, poll, communes=accounts.scope(admin))
+    # Names looked up once per place, not once per row: a province's poll has tens of thousands of rows.
     villages = _group_names(session, "village", {r.response.village_id for r in rows}, _)
+    communes = {code: commune_name(code) for code in {r.response.commune_code for r in rows}}
+    provinces = {code: province_name(code) for code in {r.response.province_code for r in rows}}
     body = [
         [
             row.response_id,
             row.question.position + 1,
             polls.text_in(row.question.texts, polls.SOURCE),
             _answer_text(row),
-            province_name(row.response.province_code),
-            commune_name(row.response.commune_code),
+            provinces[row.response.province_code],
+            communes[row.response.commune_code],
             villages[row.response.village_id] if row.response.village_id else "—",
             language_name(row.response.language),
             people.app_name(f"{row.response.channel}:"),
