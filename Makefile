@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HTMX := admin/static/vendor/htmx.min.js
+CHARTJS := admin/static/vendor/chart.umd.min.js
 PYBABEL := $(BIN)/pybabel
 LOCALES := locales
 
@@ -26,12 +27,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev,postgres,semantic]'
 	touch $(STAMP)
 
-frontend: $(HTMX)
+frontend: $(HTMX) $(CHARTJS)
 
-$(HTMX): package.json package-lock.json
+# One npm install brings both; a grouped target, so an older checkout missing one file gets it too.
+$(HTMX) $(CHARTJS) &: package.json package-lock.json
 	npm ci --no-audit --no-fund --silent
 	mkdir -p admin/static/vendor
 	cp node_modules/htmx.org/dist/htmx.min.js $(HTMX)
+	cp node_modules/chart.js/dist/chart.umd.min.js $(CHARTJS)
 
 # Browser tests need Debian's chromium; voice notes need ffmpeg; offline speech needs espeak-ng.
 # Installed only when missing (needs root).

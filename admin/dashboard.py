@@ -17,6 +17,7 @@ from bot.feedback import service as feedback
 from bot.messages import service as messages
 from bot.people import service as people
 from bot.people.windows import reply_windows
+from bot.polls import service as polls
 from bot.runtime import runtime_of
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(csrf_protect)])
@@ -32,6 +33,7 @@ def dashboard(request: Request, session: SessionDep, admin: AdminDep) -> Respons
         per_day.setdefault(day, {"in": 0, "out": 0})[direction] = n
     settings = runtime_of(request).settings
     tickets, overdue = feedback.summary(session, scope, local_today(settings.timezone))
+    open_polls = polls.open_now(session, scope)
     return render(
         request,
         "dashboard.html",
@@ -47,4 +49,6 @@ def dashboard(request: Request, session: SessionDep, admin: AdminDep) -> Respons
         tickets=tickets,
         overdue=overdue,
         ticket_labels=TICKET_LABELS,
+        open_polls=open_polls,
+        poll_counts=polls.counts(session, [p.id for p in open_polls], scope),
     )

@@ -19,6 +19,7 @@ from bot.jobs.models import Job
 from bot.media.models import Media
 from bot.messages.models import Message
 from bot.people.models import Identity, Invite, Person
+from bot.polls.models import Poll, PollAnswer, PollChoice, PollQuestion, PollResponse
 from bot.privacy.models import Export
 from bot.qa.models import OpenQuestion, PassageVector, QAEntry
 
@@ -47,6 +48,11 @@ __all__ = [
     "OpenQuestion",
     "PassageVector",
     "Person",
+    "Poll",
+    "PollAnswer",
+    "PollChoice",
+    "PollQuestion",
+    "PollResponse",
     "QAEntry",
     "RateBucket",
     "Relay",

@@ -21,6 +21,7 @@ from admin import bulletins as bulletins_admin
 from admin import dashboard as dashboard_admin
 from admin import feedback as feedback_admin
 from admin import people as people_admin
+from admin import polls as polls_admin
 from admin import qa as qa_admin
 from admin import villages as villages_admin
 from admin.common import install_handlers
@@ -146,6 +147,7 @@ def create_app(settings: Settings, *, polling: bool = False) -> FastAPI:
         bulletins_admin,
         qa_admin,
         feedback_admin,
+        polls_admin,
     ):
         app.include_router(module.router)
     install_handlers(app)

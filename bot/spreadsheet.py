@@ -16,10 +16,10 @@ def workbook(title: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -
     book = Workbook()
     sheet = book.active
     sheet.title = title[:31]
-    for row in [header, *rows]:
-        sheet.append(list(row))
-        for cell in sheet[sheet.max_row]:
-            if isinstance(cell.value, str):
+    for number, row in enumerate([header, *rows], start=1):
+        for column, value in enumerate(row, start=1):  # cell by cell: max_row would rescan the sheet
+            cell = sheet.cell(row=number, column=column, value=value)
+            if isinstance(value, str):
                 cell.data_type = "s"
     buf = io.BytesIO()
     book.save(buf)

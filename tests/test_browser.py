@@ -231,6 +231,8 @@ ADMIN_PAGES = [
     "/admin/people",
     "/admin/bulletins",
     "/admin/bulletins/new",
+    "/admin/polls",
+    "/admin/polls/new",
     "/admin/feedback",
     "/admin/qa",
     "/admin/questions",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.conversation import account, feedback, linking, news, onboarding, privacy, qa
+from bot.conversation import account, feedback, linking, news, onboarding, polls, privacy, qa
 from bot.conversation.router import Router
 
 
@@ -15,5 +15,6 @@ def build_router() -> Router:
     qa.register(router)
     news.register(router)
     feedback.register(router)
+    polls.register(router)
     linking.register(router)
     return router

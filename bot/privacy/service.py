@@ -25,6 +25,7 @@ from bot.messages import service as messages
 from bot.messages.models import Direction, Message
 from bot.people import service as people
 from bot.people.models import Person
+from bot.polls import service as polls
 from bot.privacy import notice
 from bot.privacy.models import Export
 from bot.qa.models import OpenQuestion
@@ -80,9 +81,10 @@ def awaiting_answer(session: Session, person: Person) -> list[str]:
 def erase(session: Session, root: Path, person: Person) -> Kept:
     """Delete the person's identity, chat addresses, messages, questions, the text, files and location of
     their reflections (the officials' notices quoting them too) and their data exports; close their tickets,
-    as nobody is left to answer; keep each ticket's category, commune, status and dates, and their bulletin
-    deliveries and relays, with the link to them removed (Decree 13/2023/NĐ-CP lets records the State must
-    keep outlive the link to the person)."""
+    as nobody is left to answer; keep each ticket's category, commune, status and dates, their bulletin
+    deliveries and relays, and their poll choices and numbers (not what they typed or recorded), with the
+    link to them removed (Decree 13/2023/NĐ-CP lets records the State must keep outlive the link to the
+    person)."""
     urns = people.urns_of(session, person)
     files = {int(media_id) for _kind, media_id in person.state_data.get("files", [])}  # a reflection begun
     tickets = _tickets(session, person, urns)
@@ -119,6 +121,7 @@ def erase(session: Session, root: Path, person: Person) -> Kept:
         update(Relay).where(Relay.person_id == person.id).values(person_id=None),
         execution_options={"synchronize_session": False},
     )
+    files |= polls.forget(session, person)
     for export in session.scalars(select(Export).where(Export.person_id == person.id)):
         _remove(session, root, export)
     messages.forget(session, person.id, urns)
@@ -269,6 +272,7 @@ def document(session: Session, person: Person) -> dict[str, Any]:
             }
             for r in relays
         ],
+        "poll_answers": polls.answers_of(session, person),
     }
 
 
