@@ -161,7 +161,7 @@ def _upload(form: FormData, name: str) -> tuple[bytes, str] | None:
     return value.file.read(), value.filename
 
 
-def _audience(session: Session, form: FormData, admin: AdminUser) -> bulletins.Audience:
+def audience_from_form(session: Session, form: FormData, admin: AdminUser) -> bulletins.Audience:
     """The audience chosen in the form by names; nobody ticked must be chosen explicitly as everyone
     ("toàn tỉnh"), never fall out of an empty form. Commune officers may only address their own communes."""
     communes = tuple(c for value in form.getlist("communes") for c in parse_codes(str(value)))
@@ -190,7 +190,7 @@ def bulletin_create(request: Request, session: SessionDep, admin: AuthorDep, for
     settings, _ = runtime.settings, admin_gettext(request)
     languages = [lang.code for lang in runtime.catalogs.languages()]
     try:
-        audience = _audience(session, form, admin)
+        audience = audience_from_form(session, form, admin)
         images = [f for f in form.getlist("images") if isinstance(f, UploadFile) and f.filename][:MAX_IMAGES]
         pictures = [f.file.read() for f in images]
         if any(media.image_type(data) is None for data in pictures):

@@ -428,7 +428,7 @@ def ticket_reply(
 
     senders = [ticket, *feedback.duplicates(session, ticket)]
     outbox = [_to_sender(session, request, t, answer_to(None if t is ticket else t)) for t in senders]
-    _queue(session, request, background, outbox)
+    queue_messages(session, request, background, outbox)
     accounts.audit(session, admin, "ticket_answered", ticket.code, client_ip(request))
     return redirect(f"/admin/feedback/{ticket.id}")
 
@@ -442,7 +442,7 @@ def _to_sender(
     return ticket.urn, person.id if person else None, make(gettext)
 
 
-def _queue(session: Session, request: Request, background: BackgroundTasks, outbox: Outbox) -> None:
+def queue_messages(session: Session, request: Request, background: BackgroundTasks, outbox: Outbox) -> None:
     """Record messages in the outbox within the request's transaction; they are sent after its commit."""
     outgoing: list[Outgoing] = []
     for urn, person_id, replies in outbox:
@@ -497,7 +497,7 @@ def ticket_transfer(
         if a.chat_urn and a.id != admin.id
     ]
     outbox.append(_to_sender(session, request, ticket, lambda g: [moved_message(g, ticket, target.name)]))
-    _queue(session, request, background, outbox)
+    queue_messages(session, request, background, outbox)
     accounts.audit(session, admin, "ticket_transferred", ticket.code, client_ip(request), commune=target.code)
     if feedback.in_scope(ticket, accounts.scope(admin)):
         return redirect(f"/admin/feedback/{ticket.id}")
@@ -521,7 +521,7 @@ def ticket_forward(
     except feedback.FeedbackError as exc:
         raise HTTPException(status_code=400, detail=exc.translate(admin_gettext(request))) from exc
     where = ticket.agency or ""
-    _queue(
+    queue_messages(
         session,
         request,
         background,
@@ -552,7 +552,7 @@ def ticket_merge(
     except feedback.FeedbackError as exc:
         raise HTTPException(status_code=400, detail=exc.translate(admin_gettext(request))) from exc
     told = _to_sender(session, request, duplicate, lambda g: [merged_message(g, duplicate, target)])
-    _queue(session, request, background, [told])
+    queue_messages(session, request, background, [told])
     accounts.audit(session, admin, "ticket_merged", duplicate.code, client_ip(request), into=target.code)
     return redirect(f"/admin/feedback/{target.id}")
 

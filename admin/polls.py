@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from admin.bulletins import _audience as audience_from_form
+from admin.bulletins import audience_from_form
 from admin.common import (
     PAGE_SIZE,
     Page,
@@ -28,7 +28,7 @@ from admin.common import (
 )
 from admin.deps import AdminDep, AuthorDep, FormDep, SessionDep, admin_gettext, csrf_protect
 from admin.feedback import Outbox
-from admin.feedback import _queue as queue_messages
+from admin.feedback import queue_messages
 from bot.accounts import service as accounts
 from bot.accounts.models import AdminUser
 from bot.areas import service as areas
