@@ -27,8 +27,7 @@ from admin.common import (
     render,
 )
 from admin.deps import AdminDep, AuthorDep, FormDep, SessionDep, admin_gettext, csrf_protect
-from admin.feedback import Outbox
-from admin.feedback import queue_messages
+from admin.feedback import Outbox, queue_messages
 from bot.accounts import service as accounts
 from bot.accounts.models import AdminUser
 from bot.areas import service as areas
