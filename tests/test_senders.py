@@ -15,12 +15,12 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import bindparam, select, text, update
 
 import bot.server  # first: the sender's modules import each other through the conversation
 from bot.bulletins import outbox, worker
@@ -246,47 +246,71 @@ def test_a_sender_killed_mid_broadcast_loses_no_one(postgresql: str, db: Databas
 def test_a_sender_whose_database_connections_are_cut_goes_on_and_loses_no_one(
     postgresql: str, db: Database
 ) -> None:
-    """The database drops every connection of one of two senders a few times a third of the way (a
+    """The database drops every connection of one of two senders a few times while it is sending (a
     failover, a restarted pooler): that sender carries on sending, rows whose outcome it could not write
-    are taken again once their claims expire, and everyone gets the bulletin."""
-    victim = f"loaban-victim-{secrets.token_hex(4)}"
-    cut: list[int] = []
+    are taken again once their claims expire, and everyone gets the bulletin. The bulletin is queued once
+    both senders are connected, and is long enough that the other one cannot send it all alone while the
+    first one reconnects."""
+    victim, other = (f"loaban-{role}-{secrets.token_hex(4)}" for role in ("victim", "other"))
+    cut: list[bool] = []
 
-    def cut_at_a_third(call: Any) -> None:
-        if call.status == 200 and not cut and len(fake.sent()) >= 20:
-            cut.append(len(taken_by(db, procs[0].pid)))
+    def cut_once_it_sends(call: Any) -> None:
+        if call.status == 200 and not cut and len(fake.sent()) >= 20 and sent_by(db, procs[0].pid):
+            cut.append(True)
 
     procs: list[subprocess.Popen[bytes]] = []
-    fake = FakeBotAPI(own_bot(), latency=0.05, on_call=cut_at_a_third).start()
+    fake = FakeBotAPI(own_bot(), latency=0.05, on_call=cut_once_it_sends).start()
     try:
-        chats = people(db, 60)
-        bulletin_id = text_bulletin(db)
+        chats = people(db, 200)
         env = {"delivery_concurrency": "8", "delivery_lease_seconds": "3"}
-        named = f"{postgresql}&application_name={victim}"
-        procs.extend([start_worker(named, fake, **env), start_worker(postgresql, fake, **env)])
+        procs.extend(
+            start_worker(f"{postgresql}&application_name={name}", fake, **env) for name in (victim, other)
+        )
+        wait_connected(db, victim, other)
+        bulletin_id = text_bulletin(db)
         fake.wait_for(lambda: bool(cut), timeout=60)
         for _ in range(5):
             with db.transaction() as session:
                 session.execute(TERMINATE, {"name": victim})
             time.sleep(0.2)
+        cuts_over = utcnow()
         try:
             progress = wait_done(db, bulletin_id, timeout=90)
             assert procs[0].poll() is None, "the sender survived"
-            assert len(taken_by(db, procs[0].pid)) > cut[0], "and took more rows after the cuts"
+            assert sent_by(db, procs[0].pid, since=cuts_over), "and sent more after the cuts"
         finally:
             stop(procs)
     finally:
         fake.stop()
     received = [c.chat_id for c in fake.sent(method="sendMessage")]
     assert set(received) == set(chats), "nobody is lost"
-    assert progress.sent == 60 and len(received) - len(set(received)) <= progress.retaken <= 8
+    assert progress.sent == 200 and len(received) - len(set(received)) <= progress.retaken <= 8
 
 
-def taken_by(db: Database, pid: int) -> list[int]:
-    """The rows a sender process took last."""
+def wait_connected(db: Database, *names: str) -> None:
+    """Wait until a process has connected to the database under each application name."""
+    connected = text(
+        "SELECT count(DISTINCT application_name) FROM pg_stat_activity WHERE application_name IN :names"
+    )
+    connected = connected.bindparams(bindparam("names", expanding=True))
+    deadline = time.monotonic() + 60
+    while True:
+        with db.transaction() as session:
+            if session.scalar(connected, {"names": list(names)}) == len(names):
+                return
+        assert time.monotonic() < deadline, f"{names} did not connect"
+        time.sleep(0.1)
+
+
+def sent_by(db: Database, pid: int, since: datetime | None = None) -> list[int]:
+    """The rows a sender process sent (since a moment)."""
     with db.transaction() as session:
-        mine = Delivery.claimed_by.startswith(f"{socket.gethostname()}:{pid}:")
-        return list(session.scalars(select(Delivery.id).where(mine)))
+        mine = (
+            Delivery.claimed_by.startswith(f"{socket.gethostname()}:{pid}:"),
+            Delivery.status == DeliveryStatus.sent,
+        )
+        after = () if since is None else (Delivery.sent_at > since,)
+        return list(session.scalars(select(Delivery.id).where(*mine, *after)))
 
 
 @pytest.mark.parametrize("shared_in", ["postgresql", "redis"])
