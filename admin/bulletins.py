@@ -40,7 +40,6 @@ STATUS_LABELS = {
     BulletinStatus.cancelled: mark("Đã hủy"),
     BulletinStatus.done: mark("Đã gửi xong"),
 }
-PREPARING = mark("Đang chuẩn bị")  # sent, while its outbox is still being built
 METHOD_LABELS = {
     "meeting": mark("Họp thôn, bản"),
     "loudspeaker": mark("Loa phát thanh"),
@@ -57,7 +56,6 @@ def _page(request: Request, template: str, admin: AdminUser, status: int = 200, 
         admin,
         status=status,
         status_labels=STATUS_LABELS,
-        preparing_label=PREPARING,
         method_labels=METHOD_LABELS,
         **ctx,
     )
