@@ -172,16 +172,8 @@ def sent_file(ctx: Context) -> None:
                 _compose_buttons(ctx),
             )
             return
-        try:
-            stored = media.store(
-                ctx.session,
-                Path(ctx.settings.media_dir),
-                kept[0],
-                kind=received.kind,
-                mime=kept[1],
-                duration=received.duration or None,
-            )
-        except OSError:  # the file is written before its row: nothing of it is in the transaction
+        stored = ctx.keep_file(*kept, received)
+        if stored is None:
             _not_stored(ctx)
             return
         data["files"] = [*data.get("files", []), [received.kind, stored.id]]

@@ -264,19 +264,7 @@ def recorded(ctx: Context) -> None:
         _ask(ctx, poll, question, _picked(ctx, question))
         return
     kept = media.accepted(Path(received.path).read_bytes(), received.mime) if received.path else None
-    stored = None
-    if not received.error and kept is not None:
-        try:
-            stored = media.store(
-                ctx.session,
-                Path(ctx.settings.media_dir),
-                kept[0],
-                kind=received.kind,
-                mime=kept[1],
-                duration=received.duration or None,
-            )
-        except OSError:  # the file is written before its row: nothing of it is in the transaction
-            stored = None
+    stored = ctx.keep_file(*kept, received) if kept is not None and not received.error else None
     if stored is None:
         ctx.reply(ctx._("Không nhận được ghi âm này. Bạn hãy gửi lại, hoặc gõ chữ nhé."))
         _ask(ctx, poll, question, [])

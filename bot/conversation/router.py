@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
-from bot.conversation.types import Button, Inbound, Reply
+from bot.conversation.types import Button, Inbound, Received, Reply
 from bot.i18n import Catalogs
+from bot.media import service as media
+from bot.media.models import Media
 from bot.people.models import Person
 
 if TYPE_CHECKING:
@@ -60,6 +63,21 @@ class Context:
     def notify(self, urn: str, text: str) -> None:
         """Queue a message to another chat (an official's), sent with this message's replies."""
         self.elsewhere.append((urn, Reply(text=text)))
+
+    def keep_file(self, data: bytes, mime: str, received: Received) -> Media | None:
+        """Store a checked file the person sent; None when the disk refused it (the file is written before
+        its row, so the transaction holds nothing of it)."""
+        try:
+            return media.store(
+                self.session,
+                Path(self.settings.media_dir),
+                data,
+                kind=received.kind,
+                mime=mime,
+                duration=received.duration or None,
+            )
+        except OSError:
+            return None
 
     def goto(self, state: str, **data: Any) -> None:
         """Move the person's conversation to a step; stored in the database, so any process continues it."""
