@@ -63,7 +63,7 @@ def test_a_polls_results_fit_a_phone_with_their_charts_drawn(
         "htmx.ajax('GET', document.getElementById('results').getAttribute('hx-get'),"
         " {target: '#results', swap: 'outerHTML'})"
     )
-    expect(page.locator("#results")).to_contain_text("4 người đã trả lời")
+    expect(page.locator("#results")).to_contain_text("4 người đã bắt đầu")
     page.wait_for_function("() => Chart.getChart(document.querySelector('#results canvas.poll-chart'))")
     ARTIFACTS.mkdir(exist_ok=True)
     for path in ("/admin/polls", "/admin/polls/new", f"/admin/polls/{poll_id}"):

@@ -147,7 +147,7 @@ def test_three_people_on_three_apps_answer_once_and_the_results_count_them(
 
     # The results page: by commune, Phong Thổ 1 yes and 1 no (50 % each), Mường Tè 1 yes (100 %).
     page = client.get(f"/admin/polls/{poll_id}").text
-    assert "3 người đã trả lời, 3 người trả lời hết các câu." in page
+    assert "3 người đã bắt đầu, 3 người trả lời hết các câu." in page
     first_table = page[page.index("Câu 1") :].split("</table>")[0]
     rows = {
         m[0]: m[1:]
@@ -267,7 +267,7 @@ def test_an_officer_of_another_commune_gets_nothing_of_a_poll(client: httpx.Clie
     # A poll for the whole province: readable, without other communes' answers, and not theirs to run.
     shared = client.get(f"/admin/polls/{province}")
     assert shared.status_code == 200 and "Chỉ người Mường Tè" not in shared.text
-    assert "0 người đã trả lời" in shared.text
+    assert "0 người đã bắt đầu" in shared.text
     assert client.post(f"/admin/polls/{province}/close", data={"csrf_token": token}).status_code == 403
     book = load_workbook(io.BytesIO(client.get(f"/admin/polls/{province}/export.xlsx").content))
     assert book.active.max_row == 1, "only the header: no answer from their communes"
@@ -383,7 +383,7 @@ def test_a_voice_answer_is_kept_heard_by_officials_of_the_commune_and_erased_wit
         privacy.erase(session, Path(settings.media_dir), leaver)
     assert client.get(voices[1]).status_code == 404, "the recording went with its sender"
     assert client.get(voices[0]).status_code == 200, "the other stays"
-    assert "2 người đã trả lời" in client.get(f"/admin/polls/{poll_id}").text, "still counted"
+    assert "2 người đã bắt đầu" in client.get(f"/admin/polls/{poll_id}").text, "still counted"
 
 
 def tone_again(tmp_path: Path) -> bytes:
