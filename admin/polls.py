@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -385,31 +384,27 @@ def poll_voice(
     return private_file(request, found)
 
 
-def _steered(
-    session: Session, admin: AdminUser, poll_id: int, act: Callable[[Poll], None], event: str
-) -> Poll:
-    """Open, close or publish a poll this admin may run: a 409 page with the reason when the poll's state
-    forbids it, an audit entry when done."""
-    poll = _runnable(session, admin, poll_id)
-    try:
-        act(poll)
-    except polls.PollError as exc:
-        raise HTTPException(status_code=409, detail=exc.msgid) from exc
-    accounts.audit(session, admin, event, str(poll.id), title=poll.title[:80])
-    return poll
-
-
 @router.post("/polls/{poll_id}/open")
 def poll_open(request: Request, session: SessionDep, admin: AuthorDep, poll_id: int) -> Response:
     """Open a draft: the people in its audience see it in their menu from its start."""
-    poll = _steered(session, admin, poll_id, polls.open_poll, "poll_opened")
+    poll = _runnable(session, admin, poll_id)
+    try:
+        polls.open_poll(poll)
+    except polls.PollError as exc:
+        raise HTTPException(status_code=409, detail=exc.msgid) from exc
+    accounts.audit(session, admin, "poll_opened", str(poll.id), title=poll.title[:80])
     return redirect(f"/admin/polls/{poll.id}")
 
 
 @router.post("/polls/{poll_id}/close")
 def poll_close(request: Request, session: SessionDep, admin: AuthorDep, poll_id: int) -> Response:
     """Close a poll now: later answers are refused and not counted."""
-    poll = _steered(session, admin, poll_id, polls.close, "poll_closed")
+    poll = _runnable(session, admin, poll_id)
+    try:
+        polls.close(poll)
+    except polls.PollError as exc:
+        raise HTTPException(status_code=409, detail=exc.msgid) from exc
+    accounts.audit(session, admin, "poll_closed", str(poll.id), title=poll.title[:80])
     return redirect(f"/admin/polls/{poll.id}")
 
 
@@ -419,7 +414,11 @@ def poll_publish(
 ) -> Response:
     """Once the poll is over, send each person who answered their commune's results, in their language,
     through the outbox (sent after this commit; a crash leaves them to be sent again)."""
-    poll = _steered(session, admin, poll_id, polls.publish, "poll_published")
+    poll = _runnable(session, admin, poll_id)
+    try:
+        polls.publish(poll)
+    except polls.PollError as exc:
+        raise HTTPException(status_code=409, detail=exc.msgid) from exc
     catalogs = runtime_of(request).catalogs
     results = polls.results(session, poll, by="commune")
     respondents = polls.respondents(session, poll)
@@ -444,6 +443,7 @@ def poll_publish(
         for r in respondents
     ]
     queue_messages(session, request, background, outbox)
+    accounts.audit(session, admin, "poll_published", str(poll.id), title=poll.title[:80])
     return redirect(f"/admin/polls/{poll.id}")
 
 
