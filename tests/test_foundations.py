@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -90,6 +92,24 @@ def test_translations_keep_every_placeholder(language: str) -> None:
         if m.id and m.string and placeholders(m, str(m.string)) != placeholders(m, str(m.id))
     ]
     assert broken == [], "a translation lost or renamed a placeholder"
+
+
+@pytest.mark.parametrize("language", ["zh"])
+def test_a_catalog_awaiting_a_native_reviewer_stays_marked_through_an_update(
+    language: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.syspath_prepend(str(PROJECT_ROOT / "tools"))
+    locales_tool = importlib.import_module("locales")
+
+    shutil.copytree(LOCALES / language, tmp_path / language)
+    shutil.copy(LOCALES / "messages.pot", tmp_path / "messages.pot")
+    monkeypatch.setattr(locales_tool, "LOCALES", tmp_path)
+    locales_tool.update(language)
+    po_path = tmp_path / language / "LC_MESSAGES" / "messages.po"
+    assert '"X-Reviewed: no\\n"' in po_path.read_text(encoding="utf-8")
+    with po_path.open("rb") as fh:
+        written = [m for m in read_po(fh) if m.id and m.string]
+    assert written and all("unreviewed" in m.user_comments for m in written)
 
 
 def test_minority_catalogs_exist_and_fall_back_to_vietnamese() -> None:
