@@ -397,9 +397,10 @@ def _topics(session: Session, inside: ColumnElement[bool]) -> list[tuple[str, in
         .where(ReportEvent.kind == ASKED, ReportEvent.entry_id.is_not(None), inside)
         .group_by(ReportEvent.entry_id)
     )
-    counts = dict(session.execute(answered).tuples().all())
+    counts = {str(e): int(n) for e, n in session.execute(answered)}
     tags = dict(
-        session.execute(select(QAEntry.id, QAEntry.tags).where(QAEntry.id.in_(list(counts)))).tuples().all()
+        (e, t)
+        for e, t in session.execute(select(QAEntry.id, QAEntry.tags).where(QAEntry.id.in_(list(counts))))
     )
     topics: Counter[str] = Counter()
     for entry_id, n in counts.items():
