@@ -11,10 +11,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from docx import Document
 from openpyxl import load_workbook
 
+from bot.accounts.models import Role
 from bot.bulletins.models import DeliveryStatus
 from bot.db import Database
 from bot.people import service as people
@@ -24,6 +26,7 @@ from bot.reports import service as reports
 from bot.reports.service import Period, Report, Scope, commune_label, language_label
 from bot.reports.tables import sections
 from tests.reports_history import COMMUNE_A, COMMUNE_B, EDGES, HOSTILE, Log, build
+from tests.test_admin import csrf, login, make_admin
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 PERIOD = reports.whole_year(2026)
@@ -417,3 +420,47 @@ def test_questions_asked_and_forwarded_are_recorded_where_the_person_was(db: Dat
             ("asked", COMMUNE_A, "hmn"),
             ("forwarded", COMMUNE_A, "hmn"),
         }
+
+
+def test_the_admin_page_makes_the_report_and_its_files(
+    client: httpx.Client, db: Database, history: Log
+) -> None:
+    """A province admin picks the yearly period and the province, presses 'Tạo báo cáo' and sees the
+    tables and charts, a hostile village name as text; the DOCX and XLSX download; a commune officer
+    gets only their commune, and asking for another is refused."""
+    make_admin(db, "tinh")
+    make_admin(db, "xa", Role.commune_officer, (COMMUNE_A,))
+    login(client, "tinh")
+    form = client.get("/admin/reports")
+    assert form.status_code == 200 and "Tạo báo cáo" in form.text and 'value="year-2026"' in form.text
+    query = {"made": "1", "period": "year-2026", "scope": "province"}
+    page = client.get("/admin/reports", params=query)
+    assert page.status_code == 200
+    assert (
+        "(Từ ngày 16/12/2025 đến ngày 15/12/2026)" in page.text and "Bảng 1.1. Người dân theo xã" in page.text
+    )
+    assert (
+        HOSTILE not in page.text
+        and "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;Bản &amp; &#34;Nà&#34;" in page.text
+    )
+    assert page.text.count('class="report-chart"') == 2 and commune_label(COMMUNE_B) in page.text
+    docx_file = client.get("/admin/reports/report.docx", params=query)
+    assert docx_file.status_code == 200 and "attachment" in docx_file.headers["content-disposition"]
+    assert (
+        "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
+        in Document(io.BytesIO(docx_file.content)).tables[0].rows[0].cells[1].text
+    )
+    xlsx_file = client.get("/admin/reports/report.xlsx", params=query)
+    assert load_workbook(io.BytesIO(xlsx_file.content)).sheetnames[0].startswith("1.1")
+    ranged = client.get(
+        "/admin/reports", params={"made": "1", "period": "range", "start": "2026-12-01", "end": "2026-01-01"}
+    )
+    assert ranged.status_code == 400
+    client.post("/admin/logout", data={"csrf_token": csrf(page)})
+    login(client, "xa")
+    mine = client.get("/admin/reports", params={"made": "1", "period": "year-2026"})
+    assert mine.status_code == 200 and commune_label(COMMUNE_A) in mine.text
+    assert commune_label(COMMUNE_B) not in mine.text
+    for scope in ("province", f"commune-{COMMUNE_B}"):
+        refused = client.get("/admin/reports/report.xlsx", params={**query, "scope": scope})
+        assert refused.status_code == 404

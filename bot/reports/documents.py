@@ -196,9 +196,19 @@ def xlsx(report: Report, _: Translate) -> bytes:
     return workbook_of(sheets)
 
 
+def has_office() -> bool:
+    """Whether LibreOffice is installed to make PDFs."""
+    return _office() is not None
+
+
+def _office() -> str | None:
+    """LibreOffice's command, if installed."""
+    return shutil.which("libreoffice") or shutil.which("soffice")
+
+
 def pdf(document: bytes) -> bytes | None:
     """The DOCX as PDF through LibreOffice, when it is installed (None otherwise)."""
-    office = shutil.which("libreoffice") or shutil.which("soffice")
+    office = _office()
     if office is None:
         return None
     with tempfile.TemporaryDirectory(prefix="loaban-report-") as folder:
