@@ -9,7 +9,7 @@ from functools import cache
 
 from PIL import Image, ImageDraw, ImageFont
 
-WIDTH, ROW, MARGIN = 1600, 56, 40
+WIDTH, ROW, MARGIN = 1600, 84, 40
 BLUE, GREY, INK = (29, 111, 165), (200, 200, 200), (20, 20, 20)
 Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
 
@@ -32,7 +32,7 @@ def _png(image: Image.Image) -> bytes:
 
 def bars(labels: Sequence[str], values: Sequence[int]) -> bytes:
     """Horizontal bars, one per label (communes), the value written at the end of each."""
-    font = _font(26)
+    font = _font(36)
     label_width = min(640, max((int(font.getlength(label)) for label in labels), default=0) + 20)
     image = Image.new("RGB", (WIDTH, 2 * MARGIN + ROW * max(1, len(labels))), "white")
     draw = ImageDraw.Draw(image)
@@ -40,16 +40,16 @@ def bars(labels: Sequence[str], values: Sequence[int]) -> bytes:
     room = WIDTH - label_width - 2 * MARGIN - 120
     for i, (label, value) in enumerate(zip(labels, values, strict=True)):
         y = MARGIN + i * ROW
-        draw.text((MARGIN, y + 10), label, fill=INK, font=font)
+        draw.text((MARGIN, y + 18), label, fill=INK, font=font)
         x0 = MARGIN + label_width
         draw.rectangle((x0, y + 8, x0 + max(2, int(room * value / top)), y + ROW - 8), fill=BLUE)
-        draw.text((x0 + int(room * value / top) + 12, y + 10), str(value), fill=INK, font=font)
+        draw.text((x0 + int(room * value / top) + 12, y + 18), str(value), fill=INK, font=font)
     return _png(image)
 
 
 def line(labels: Sequence[str], values: Sequence[int]) -> bytes:
     """A line through one value per label (months), with the values written above the points."""
-    font, height = _font(24), 700
+    font, height = _font(26), 640
     image = Image.new("RGB", (WIDTH, height), "white")
     draw = ImageDraw.Draw(image)
     left, right, top, bottom = 2 * MARGIN, WIDTH - 2 * MARGIN, 2 * MARGIN, height - 2 * MARGIN - 20

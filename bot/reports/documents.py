@@ -12,11 +12,12 @@ import tempfile
 from pathlib import Path
 
 from docx import Document
+from docx.document import Document as Word
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
-from docx.shared import Cm, Mm, Pt
-from docx.table import _Cell
+from docx.shared import Cm, Length, Mm, Pt
+from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
 
 from bot.reports import charts
@@ -43,7 +44,7 @@ def period_line(report: Report, _: Translate) -> str:
 
 
 def _paragraph(
-    where: _Cell | Document,
+    where: _Cell | Word,
     words: str,
     *,
     size: int = 13,
@@ -60,7 +61,7 @@ def _paragraph(
     return paragraph
 
 
-def _page(document: Document) -> None:
+def _page(document: Word) -> None:
     """A4 with the margins of Decree 30/2020 on administrative documents, Times New Roman 13."""
     section = document.sections[0]
     section.page_width, section.page_height = Mm(210), Mm(297)
@@ -74,11 +75,22 @@ def _page(document: Document) -> None:
     style.paragraph_format.space_after = Pt(3)
 
 
-def _title_block(document: Document, report: Report, unit: str, _: Translate) -> None:
+def _two_columns(document: Word, left: Length, right: Length) -> Table:
+    """A borderless table of two fixed columns (the title block, the signatures): Word reads the cells'
+    widths, LibreOffice the grid's."""
+    block: Table = document.add_table(rows=1, cols=2)
+    block.autofit = False
+    for column, width in zip(block.columns, (left, right), strict=True):
+        column.width = width
+        for cell in column.cells:
+            cell.width = width
+    return block
+
+
+def _title_block(document: Word, report: Report, unit: str, _: Translate) -> None:
     """The unit and number on the left, the national motto and the place/date line on the right."""
-    block = document.add_table(rows=1, cols=2)
+    block = _two_columns(document, Cm(6), Cm(10.5))
     left, right = block.rows[0].cells
-    left.width, right.width = Cm(6.5), Cm(10)
     for cell, lines in (
         (left, [(unit or _("TÊN CƠ QUAN, ĐƠN VỊ"), True, False), (_("Số: ....../BC-......"), False, False)]),
         (
@@ -119,7 +131,7 @@ def scope_line(report: Report, _: Translate) -> str:
     )
 
 
-def _table(document: Document, number: str, title: str, header: list[str], rows: list[list[Cell]]) -> None:
+def _table(document: Word, number: str, title: str, header: list[str], rows: list[list[Cell]]) -> None:
     """A numbered table with its caption, a bold header row and numbers aligned right."""
     _paragraph(document, f"{number}. {title}", bold=True, italic=True)
     table = document.add_table(rows=1, cols=len(header))
@@ -138,7 +150,7 @@ def _table(document: Document, number: str, title: str, header: list[str], rows:
     document.add_paragraph()
 
 
-def _picture(document: Document, png: bytes, caption: str) -> None:
+def _picture(document: Word, png: bytes, caption: str) -> None:
     """A chart across the text width, with its caption."""
     document.add_picture(io.BytesIO(png), width=Cm(16))
     _paragraph(document, caption, italic=True, center=True)
@@ -175,9 +187,9 @@ def docx(report: Report, _: Translate, *, unit: str = "") -> bytes:
     return buf.getvalue()
 
 
-def _signatures(document: Document, _: Translate) -> None:
+def _signatures(document: Word, _: Translate) -> None:
     """Who receives it on the left, who signs on the right, left blank for the office."""
-    block = document.add_table(rows=1, cols=2)
+    block = _two_columns(document, Cm(7), Cm(9.5))
     left, right = block.rows[0].cells
     left.paragraphs[0].add_run(_("Nơi nhận:")).bold = True
     left.add_paragraph(_("- Như trên;"))

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, event, inspect, select
+from sqlalchemy import ForeignKey, Index, String, event, insert, inspect, select
 from sqlalchemy.orm import Mapped, Session, UOWTransaction, mapped_column
 
 from bot.db import Base, utcnow
@@ -65,9 +65,9 @@ def _channel(session: Session, person: Person) -> str:
     """The app the person first came from: stable when they link a second one."""
     loaded = inspect(person).attrs.identities.loaded_value
     if isinstance(loaded, list) and loaded:
-        return min(loaded, key=lambda i: i.id or 0).channel
+        return str(min(loaded, key=lambda i: i.id or 0).channel)
     first = select(Identity.channel).where(Identity.person_id == person.id).order_by(Identity.id).limit(1)
-    return session.scalar(first) or ""
+    return str(session.scalar(first) or "")
 
 
 def _now(session: Session, person: Person) -> Snapshot | None:
@@ -98,7 +98,7 @@ def _counted(session: Session, person_id: int) -> tuple[Snapshot | None, bool]:
     ).first()
     if last is None:
         return None, False
-    return (tuple(last[1:]) if last[0] > 0 else None), True  # type: ignore[return-value]
+    return (tuple(last[1:]) if last[0] > 0 else None), True
 
 
 def _row(kind: str, person_id: int | None, delta: int, snap: Snapshot, at: datetime) -> dict[str, Any]:
@@ -156,7 +156,7 @@ def _keep_ledger(session: Session, _context: UOWTransaction) -> None:
     rows = session.info.pop(PENDING, [])
     rows += [row for person in changed for row in _reach_rows(session, person, False, at)]
     if rows:
-        session.connection().execute(ReportEvent.__table__.insert(), rows)
+        session.connection().execute(insert(ReportEvent), rows)
 
 
 def record_question(

@@ -8,9 +8,10 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, select, true
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, and_, case, func, select, true
 from sqlalchemy.orm import Session
 
 from bot.areas import service as areas
@@ -76,7 +77,7 @@ class Scope:
 
     communes: tuple[int, ...] | None = None
 
-    def where(self, column: ColumnElement[int | None]) -> ColumnElement[bool]:
+    def where(self, column: SQLColumnExpression[Any]) -> ColumnElement[bool]:
         """A condition limiting a commune column to the scope."""
         return true() if self.communes is None else column.in_(self.communes)
 
@@ -125,7 +126,7 @@ class Reach:
         return self.villages_with_prestigious / self.villages if self.villages else 0.0
 
 
-def _ledger(scope: Scope, before: datetime) -> Select[tuple[int]]:
+def _ledger(scope: Scope, before: datetime) -> Select[Any]:
     """Reach rows of the scope up to an instant."""
     return select(ReportEvent.id).where(
         ReportEvent.kind.in_(REACH_KINDS), ReportEvent.at < before, scope.where(ReportEvent.commune_code)
@@ -133,7 +134,7 @@ def _ledger(scope: Scope, before: datetime) -> Select[tuple[int]]:
 
 
 def _reach_by(
-    session: Session, column: ColumnElement[object], scope: Scope, start: datetime, end: datetime
+    session: Session, column: SQLColumnExpression[Any], scope: Scope, start: datetime, end: datetime
 ) -> dict[object, tuple[int, int, int]]:
     """Per value of a ledger column: the sum of deltas before `end`, joins and leaves within the period."""
     inside = and_(ReportEvent.at >= start, ReportEvent.at < end)
@@ -192,13 +193,17 @@ def reach(session: Session, period: Period, scope: Scope, zone: ZoneInfo) -> Rea
     )
 
 
-def _where_at(scope: Scope, end: datetime) -> Select[tuple[int | None, int | None, int | None]]:
+Placed = Select[int | None, int | None, int | None]  # person, commune, village
+
+
+def _where_at(scope: Scope, end: datetime) -> Placed:
     """Each person's commune and village as the ledger last knew them before `end` (so a bulletin's
     recipients are placed the same way whenever the report is made)."""
     last = select(func.max(ReportEvent.id)).where(
         ReportEvent.kind.in_(REACH_KINDS), ReportEvent.at < end, ReportEvent.person_id.is_not(None)
     )
-    return select(ReportEvent.person_id, ReportEvent.commune_code, ReportEvent.village_id).where(
+    placed = select(ReportEvent.person_id, ReportEvent.commune_code, ReportEvent.village_id)
+    return placed.where(
         ReportEvent.id.in_(last.group_by(ReportEvent.person_id)), scope.where(ReportEvent.commune_code)
     )
 
@@ -249,11 +254,8 @@ class Bulletins:
 UNDELIVERABLE = (DeliveryStatus.unreachable, DeliveryStatus.blocked)
 
 
-Placed = Select[tuple[int | None, int | None, int | None]]
-
-
 def _delivery_rows(
-    session: Session, sent: Select[tuple[int]], placed: Placed | None, *, by_commune: bool
+    session: Session, sent: Select[Any], placed: Placed | None, *, by_commune: bool
 ) -> dict[object, DeliveryRow]:
     """Outbox rows of the period's bulletins, by language or by the recipient's commune (`placed`: where
     each recipient was; None: everyone, also people who erased their data)."""
@@ -504,7 +506,9 @@ def feedback(session: Session, period: Period, scope: Scope, zone: ZoneInfo) -> 
         .outerjoin(first_reply, first_reply.c.ticket_id == Ticket.id)
         .where(Ticket.created_at >= start, Ticket.created_at < end, scope.where(Ticket.commune_code))
     )
-    total, by_category, by_commune = _Tally(), defaultdict(_Tally), defaultdict(_Tally)
+    total = _Tally()
+    by_category: defaultdict[str, _Tally] = defaultdict(_Tally)
+    by_commune: defaultdict[int | None, _Tally] = defaultdict(_Tally)
     for ticket_id, commune, category, created, due_on, due_at, replied in session.execute(tickets):
         deadline = _deadline(due_on, due_at, zone)
         outcome = (1 if replied <= deadline else 2) if replied is not None else 3 if deadline < end else 4
@@ -584,7 +588,7 @@ class MonthRow:
     tickets: int
 
 
-def _in(column: ColumnElement[datetime], start: datetime, end: datetime) -> ColumnElement[int]:
+def _in(column: SQLColumnExpression[datetime], start: datetime, end: datetime) -> ColumnElement[int]:
     """1 when an instant falls in [start, end), for summing."""
     return case((and_(column >= start, column < end), 1), else_=0)
 

@@ -42,6 +42,11 @@ def _number(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f}".replace(".", ",")
 
 
+def _cells(*values: Cell) -> list[Cell]:
+    """One row of a table."""
+    return list(values)
+
+
 def _reach_table(
     key: str, title: str, first: str, rows: Sequence[ReachRow], total: ReachRow, _: Translate
 ) -> Table:
@@ -59,7 +64,14 @@ def _delivery_table(
     body: list[list[Cell]] = [
         [r.name, r.bulletins, r.recipients, r.delivered, r.undeliverable, r.failed] for r in rows
     ]
-    last = [_("Tổng"), total.bulletins, total.recipients, total.delivered, total.undeliverable, total.failed]
+    last: list[Cell] = [
+        _("Tổng"),
+        total.bulletins,
+        total.recipients,
+        total.delivered,
+        total.undeliverable,
+        total.failed,
+    ]
     return Table(key, title, header, [*body, last])
 
 
@@ -229,8 +241,8 @@ def sections(report: Report, _: Translate) -> list[Section]:
         _("Người có uy tín xác nhận đã truyền đạt, theo thôn, bản"),
         [_("Xã"), _("Thôn, bản"), _("Lượt xác nhận"), _("Số hộ được truyền đạt")],
         [
-            *([r.commune, r.village, r.relays, r.households] for r in bulletins.relays),
-            [_("Tổng"), "", bulletins.relay_count, bulletins.households],
+            *(_cells(r.commune, r.village, r.relays, r.households) for r in bulletins.relays),
+            _cells(_("Tổng"), "", bulletins.relay_count, bulletins.households),
         ],
     )
     topics = Table(
