@@ -464,3 +464,31 @@ def test_the_admin_page_makes_the_report_and_its_files(
     for scope in ("province", f"commune-{COMMUNE_B}"):
         refused = client.get("/admin/reports/report.xlsx", params={**query, "scope": scope})
         assert refused.status_code == 404
+
+
+def test_merging_and_erasing_people_keep_the_ledger_exact(db: Database) -> None:
+    """One human on two apps counted twice until their records are joined, then once; after erasing,
+    nobody: the ledger's sum always equals the people receiving bulletins, and erased rows are unlinked."""
+    from bot.reports.models import REACH_KINDS, ReportEvent
+
+    def ledger() -> tuple[int, int]:
+        with db.transaction() as session:
+            rows = session.query(ReportEvent).filter(ReportEvent.kind.in_(REACH_KINDS)).all()
+            live = sum(1 for p in session.query(Person).all() if p.onboarded and p.subscribed)
+            return sum(r.delta for r in rows), live
+
+    with db.transaction() as session:
+        for urn in ("telegram:71", "zalo:72"):
+            person, _ = people.get_or_create_by_urn(session, urn)
+            person.commune_code, person.language, person.consented_at = COMMUNE_A, "vi", datetime.now(UTC)
+    assert ledger() == (2, 2)
+    with db.transaction() as session:
+        keep, drop = people.get_by_urn(session, "telegram:71"), people.get_by_urn(session, "zalo:72")
+        assert keep is not None and drop is not None
+        people.merge(session, keep=keep, drop=drop)
+    assert ledger() == (1, 1)
+    with db.transaction() as session:
+        session.delete(people.get_by_urn(session, "telegram:71"))
+    assert ledger() == (0, 0)
+    with db.transaction() as session:
+        assert session.query(ReportEvent).filter(ReportEvent.person_id.is_not(None)).count() == 0

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, event, insert, inspect, select
+from sqlalchemy import Index, String, event, insert, inspect, select, update
 from sqlalchemy.orm import Mapped, Session, UOWTransaction, mapped_column
 
 from bot.db import Base, utcnow
@@ -28,12 +28,17 @@ class ReportEvent(Base):
     as they were: the subscribed people of any moment, by any of these, are a SUM of deltas up to it."""
 
     __tablename__ = "report_events"
-    __table_args__ = (Index("ix_report_events_kind_at", "kind", "at"),)
+    __table_args__ = (
+        Index("ix_report_events_kind_at", "kind", "at"),
+        Index("ix_report_events_person_id", "person_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow)
     kind: Mapped[str] = mapped_column(String(12))
-    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    # No foreign key: merging two records must not move one's rows to the other (its -1 reverses its own
+    # +1); a deleted person's rows are unlinked explicitly (_note_deleted).
+    person_id: Mapped[int | None]
     delta: Mapped[int] = mapped_column(default=0)
     province_code: Mapped[int | None]
     commune_code: Mapped[int | None]
@@ -137,13 +142,20 @@ PENDING = "report_ledger_rows"  # session.info key: rows for people deleted by t
 
 @event.listens_for(Session, "before_flush")
 def _note_deleted(session: Session, _context: UOWTransaction, _instances: object) -> None:
-    """A deleted person's -1 is read from the ledger before the delete unlinks their rows."""
+    """A deleted person (erased, or merged into their other record) counts no more: their -1 is read from
+    the ledger, then their rows are unlinked from them, as everything else they leave behind is."""
     at = utcnow()
-    rows = [
-        row for p in session.deleted if isinstance(p, Person) for row in _reach_rows(session, p, True, at)
-    ]
+    deleted = [p for p in session.deleted if isinstance(p, Person)]
+    rows = [row for p in deleted for row in _reach_rows(session, p, True, at)]
     if rows:
         session.info.setdefault(PENDING, []).extend(rows)
+    if deleted:
+        session.execute(
+            update(ReportEvent)
+            .where(ReportEvent.person_id.in_([p.id for p in deleted]))
+            .values(person_id=None)
+            .execution_options(synchronize_session=False)
+        )
 
 
 @event.listens_for(Session, "after_flush")

@@ -33,10 +33,10 @@ def upgrade() -> None:
     sa.Column('channel', sa.String(length=20), nullable=False),
     sa.Column('outcome', sa.String(length=20), nullable=False),
     sa.Column('entry_id', sa.String(length=80), nullable=True),
-    sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_report_events_person_id_people'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_report_events'))
     )
     op.create_index('ix_report_events_kind_at', 'report_events', ['kind', 'at'], unique=False)
+    op.create_index('ix_report_events_person_id', 'report_events', ['person_id', 'id'], unique=False)
     # What the stored rows still tell: who finished onboarding and when (they answered the privacy
     # notice), where they are and on which app they came; who is unsubscribed now left at their last
     # message (the moment is not stored, the last sign of them is the best bound). Forwarded questions
@@ -64,5 +64,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index('ix_report_events_person_id', table_name='report_events')
     op.drop_index('ix_report_events_kind_at', table_name='report_events')
     op.drop_table('report_events')
