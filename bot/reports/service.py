@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, SQLColumnExpression, and_, case, func, select, true
+from sqlalchemy import ColumnElement, SQLColumnExpression, Subquery, and_, case, func, select, true
 from sqlalchemy.orm import Session
 
 from bot.areas import service as areas
@@ -126,29 +126,35 @@ class Reach:
         return self.villages_with_prestigious / self.villages if self.villages else 0.0
 
 
-def _ledger(scope: Scope, before: datetime) -> Select[Any]:
-    """Reach rows of the scope up to an instant."""
-    return select(ReportEvent.id).where(
-        ReportEvent.kind.in_(REACH_KINDS), ReportEvent.at < before, scope.where(ReportEvent.commune_code)
-    )
+Tally = dict[object, tuple[int, int, int]]
 
 
-def _reach_by(
-    session: Session, column: SQLColumnExpression[Any], scope: Scope, start: datetime, end: datetime
-) -> dict[object, tuple[int, int, int]]:
-    """Per value of a ledger column: the sum of deltas before `end`, joins and leaves within the period."""
+def _reach_by(session: Session, scope: Scope, start: datetime, end: datetime) -> tuple[Tally, Tally, Tally]:
+    """By commune, by language and by app: the sum of deltas before `end` (subscribed then), the joins and
+    the leaves within the period; one pass over the ledger, folded three ways here."""
     inside = and_(ReportEvent.at >= start, ReportEvent.at < end)
+    keys = (ReportEvent.commune_code, ReportEvent.language, ReportEvent.channel)
     stmt = (
         select(
-            column,
+            *keys,
             func.sum(ReportEvent.delta),
             func.sum(case((and_(inside, ReportEvent.kind == JOINED), 1), else_=0)),
             func.sum(case((and_(inside, ReportEvent.kind.in_((LEFT, GONE))), 1), else_=0)),
         )
         .where(ReportEvent.kind.in_(REACH_KINDS), ReportEvent.at < end, scope.where(ReportEvent.commune_code))
-        .group_by(column)
+        .group_by(*keys)
     )
-    return {key: (int(s or 0), int(j or 0), int(g or 0)) for key, s, j, g in session.execute(stmt)}
+    folded: tuple[Counter[tuple[object, int]], ...] = (Counter(), Counter(), Counter())
+    for commune, language, channel, subscribed, joined, left in session.execute(stmt):
+        for counter, key in zip(folded, (commune, language, channel), strict=True):
+            for i, n in enumerate((subscribed, joined, left)):
+                counter[(key, i)] += int(n or 0)
+    return _fold(folded[0]), _fold(folded[1]), _fold(folded[2])
+
+
+def _fold(counter: Counter[tuple[object, int]]) -> Tally:
+    """(key, figure) counts as one triple per key."""
+    return {key: (counter[(key, 0)], counter[(key, 1)], counter[(key, 2)]) for key, _ in counter}
 
 
 def _rows(counts: dict[object, tuple[int, int, int]], name: Callable[[object], str]) -> list[ReachRow]:
@@ -161,7 +167,7 @@ def reach(session: Session, period: Period, scope: Scope, zone: ZoneInfo) -> Rea
     """Who was subscribed at the end of the period, who joined and who left in it, where, in which
     language and on which app; and how many villages had a prestigious person subscribed."""
     start, end = period.bounds(zone)
-    communes = _reach_by(session, ReportEvent.commune_code, scope, start, end)
+    communes, languages, channels = _reach_by(session, scope, start, end)
     total = ReachRow("", *(sum(c[i] for c in communes.values()) for i in range(3)))
     prestigious = (
         select(ReportEvent.village_id)
@@ -182,30 +188,25 @@ def reach(session: Session, period: Period, scope: Scope, zone: ZoneInfo) -> Rea
     return Reach(
         total=total,
         communes=_rows(communes, lambda c: commune_label(c if isinstance(c, int) else None)),
-        languages=_rows(
-            _reach_by(session, ReportEvent.language, scope, start, end), lambda c: language_label(str(c))
-        ),
-        channels=_rows(
-            _reach_by(session, ReportEvent.channel, scope, start, end), lambda c: channel_label(str(c))
-        ),
+        languages=_rows(languages, lambda c: language_label(str(c))),
+        channels=_rows(channels, lambda c: channel_label(str(c))),
         villages=int(session.scalar(villages) or 0),
         villages_with_prestigious=int(session.scalar(with_prestigious) or 0),
     )
 
 
-Placed = Select[int | None, int | None, int | None]  # person, commune, village
-
-
-def _where_at(scope: Scope, end: datetime) -> Placed:
-    """Each person's commune and village as the ledger last knew them before `end` (so a bulletin's
-    recipients are placed the same way whenever the report is made)."""
-    last = select(func.max(ReportEvent.id)).where(
-        ReportEvent.kind.in_(REACH_KINDS), ReportEvent.at < end, ReportEvent.person_id.is_not(None)
+def _where_at(scope: Scope, end: datetime) -> Subquery:
+    """Each person's commune as the ledger last knew it before `end` (so a bulletin's recipients are
+    placed the same way whenever the report is made): their last row, by a window over the ledger's
+    (person, id) index rather than a lookup per person."""
+    last = func.row_number().over(partition_by=ReportEvent.person_id, order_by=ReportEvent.id.desc())
+    rows = (
+        select(ReportEvent.person_id, ReportEvent.commune_code, last.label("rank"))
+        .where(ReportEvent.kind.in_(REACH_KINDS), ReportEvent.at < end, ReportEvent.person_id.is_not(None))
+        .subquery()
     )
-    placed = select(ReportEvent.person_id, ReportEvent.commune_code, ReportEvent.village_id)
-    return placed.where(
-        ReportEvent.id.in_(last.group_by(ReportEvent.person_id)), scope.where(ReportEvent.commune_code)
-    )
+    placed = select(rows.c.person_id, rows.c.commune_code).where(rows.c.rank == 1)
+    return placed.where(scope.where(rows.c.commune_code)).subquery()
 
 
 @dataclass(frozen=True)
@@ -254,61 +255,38 @@ class Bulletins:
 UNDELIVERABLE = (DeliveryStatus.unreachable, DeliveryStatus.blocked)
 
 
-def _delivery_rows(
-    session: Session, sent: Select[Any], placed: Placed | None, *, by_commune: bool
-) -> dict[object, DeliveryRow]:
-    """Outbox rows of the period's bulletins, by language or by the recipient's commune (`placed`: where
-    each recipient was; None: everyone, also people who erased their data)."""
-    status = Delivery.status
-    where = placed.subquery() if placed is not None else None
-    key = where.c.commune_code if where is not None and by_commune else Delivery.language
-    stmt = select(
-        key,
-        func.count(func.distinct(Delivery.bulletin_id)),
-        func.count(),
-        func.sum(case((status == DeliveryStatus.sent, 1), else_=0)),
-        func.sum(case((status.in_(UNDELIVERABLE), 1), else_=0)),
-        func.sum(case((status == DeliveryStatus.failed, 1), else_=0)),
-    ).where(Delivery.bulletin_id.in_(sent))
-    if where is not None:
-        stmt = stmt.join(where, where.c.person_id == Delivery.person_id)
-    return {
-        k: DeliveryRow("", int(b), int(n), int(d or 0), int(u or 0), int(f or 0))
-        for k, b, n, d, u, f in session.execute(stmt.group_by(key))
-    }
-
-
 def bulletins(session: Session, period: Period, scope: Scope, zone: ZoneInfo) -> Bulletins:
     """Bulletins sent in the period (by when they were sent) and their messages to the scope's people,
-    each placed where the ledger had them when the period ended."""
+    each placed where the ledger had them when the period ended (for the province also the messages of
+    people who erased their data since, placed nowhere): one grouped pass over the outbox."""
     start, end = period.bounds(zone)
     sent = select(Bulletin.id).where(
         Bulletin.send_at >= start, Bulletin.send_at < end, Bulletin.status != BulletinStatus.draft
     )
     placed = _where_at(scope, end)
-    by_language = _delivery_rows(session, sent, None if scope.communes is None else placed, by_commune=False)
-    by_commune = _delivery_rows(session, sent, placed, by_commune=True)
+    stmt = select(
+        Delivery.bulletin_id, Delivery.language, placed.c.commune_code, Delivery.status, func.count()
+    ).where(Delivery.bulletin_id.in_(sent))
     if scope.communes is None:
-        reached = sent
+        stmt = stmt.outerjoin(placed, placed.c.person_id == Delivery.person_id)
     else:
-        inner = placed.subquery()
-        reached = (
-            select(Delivery.bulletin_id)
-            .join(inner, inner.c.person_id == Delivery.person_id)
-            .where(Delivery.bulletin_id.in_(sent))
-            .distinct()
-        )
+        stmt = stmt.join(placed, placed.c.person_id == Delivery.person_id)
+    grouped = session.execute(
+        stmt.group_by(Delivery.bulletin_id, Delivery.language, placed.c.commune_code, Delivery.status)
+    ).all()
+    by_language: dict[object, _Outbox] = defaultdict(_Outbox)
+    by_commune: dict[object, _Outbox] = defaultdict(_Outbox)
+    everyone = _Outbox()
+    for bulletin_id, language, commune, status, n in grouped:
+        targets = [by_language[language], everyone] + ([by_commune[commune]] if commune is not None else [])
+        for tally in targets:
+            tally.add(bulletin_id, DeliveryStatus(status), int(n))
+    reached = sorted(everyone.bulletins) if scope.communes is not None else list(session.scalars(sent))
     voice = (
         select(func.coalesce(func.sum(Media.duration), 0.0))
         .select_from(BulletinVersion)
         .join(Media, Media.id == BulletinVersion.voice_id)
         .where(BulletinVersion.bulletin_id.in_(reached))
-    )
-    fields = ("recipients", "delivered", "undeliverable", "failed")
-    total = DeliveryRow(
-        "",
-        int(session.scalar(select(func.count()).select_from(reached.subquery())) or 0),
-        *(sum(getattr(r, f) for r in by_language.values()) for f in fields),
     )
     relays = (
         select(Relay.commune_code, Village.name, func.count(), func.coalesce(func.sum(Relay.households), 0))
@@ -320,7 +298,7 @@ def bulletins(session: Session, period: Period, scope: Scope, zone: ZoneInfo) ->
         RelayRow(commune_label(c), v or NO_PLACE, int(n), int(h)) for c, v, n, h in session.execute(relays)
     ]
     return Bulletins(
-        total=total,
+        total=replace(everyone.row(""), bulletins=len(reached)),
         minutes=round(float(session.scalar(voice) or 0.0) / 60, 1),
         languages=_named(by_language, lambda k: language_label(str(k))),
         communes=_named(by_commune, lambda k: commune_label(k if isinstance(k, int) else None)),
@@ -328,9 +306,35 @@ def bulletins(session: Session, period: Period, scope: Scope, zone: ZoneInfo) ->
     )
 
 
-def _named(rows: dict[object, DeliveryRow], name: Callable[[object], str]) -> list[DeliveryRow]:
+@dataclass
+class _Outbox:
+    """Outbox rows under one name while they are read."""
+
+    bulletins: set[int] = field(default_factory=set)
+    counts: Counter[str] = field(default_factory=Counter)
+
+    def add(self, bulletin_id: int, status: DeliveryStatus, n: int) -> None:
+        """Count n rows of a bulletin in a status."""
+        self.bulletins.add(bulletin_id)
+        self.counts["recipients"] += n
+        if status == DeliveryStatus.sent:
+            self.counts["delivered"] += n
+        elif status in UNDELIVERABLE:
+            self.counts["undeliverable"] += n
+        elif status == DeliveryStatus.failed:
+            self.counts["failed"] += n
+
+    def row(self, name: str) -> DeliveryRow:
+        """The finished row."""
+        c = self.counts
+        return DeliveryRow(
+            name, len(self.bulletins), c["recipients"], c["delivered"], c["undeliverable"], c["failed"]
+        )
+
+
+def _named(rows: dict[object, _Outbox], name: Callable[[object], str]) -> list[DeliveryRow]:
     """Rows given their names, most recipients first."""
-    return sorted((replace(r, name=name(k)) for k, r in rows.items()), key=lambda r: (-r.recipients, r.name))
+    return sorted((r.row(name(k)) for k, r in rows.items()), key=lambda r: (-r.recipients, r.name))
 
 
 @dataclass(frozen=True)
