@@ -120,11 +120,6 @@ class Reach:
     villages: int
     villages_with_prestigious: int
 
-    @property
-    def village_share(self) -> float:
-        """The share of the scope's villages with at least one prestigious person on Loa Bản."""
-        return self.villages_with_prestigious / self.villages if self.villages else 0.0
-
 
 Tally = dict[object, tuple[int, int, int]]
 
