@@ -11,6 +11,7 @@ from sqlalchemy import Select, UniqueConstraint, and_, case, exists, func, or_, 
 from sqlalchemy import delete as sql_delete
 from sqlalchemy.orm import Session
 
+import bot.reports.models  # noqa: F401  (the reach ledger follows every change of a person)
 from bot import codes
 from bot.db import utcnow
 from bot.people.models import Identity, Invite, Person, PersonRole
