@@ -7,7 +7,8 @@ from datetime import timedelta
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
-from admin.common import redirect, render
+from admin import translations
+from admin.common import render
 from admin.deps import AdminDep, SessionDep, csrf_protect
 from bot.accounts import service as accounts
 from bot.accounts.models import Role
@@ -29,7 +30,7 @@ def dashboard(request: Request, session: SessionDep, admin: AdminDep) -> Respons
     """Who Loa Bản reaches and how much it is used, in the admin's scope; a translator's home is the
     workbench."""
     if admin.role == Role.translator:
-        return redirect("/admin/translations")
+        return translations.overview(request, session, admin)
     scope = accounts.scope(admin)
     since = utcnow() - timedelta(days=14)
     per_day: dict[str, dict[str, int]] = {}
