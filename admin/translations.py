@@ -5,7 +5,7 @@ back as .po or .xlsx. Translators see only this page and only their languages.""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, UploadFile
@@ -123,60 +123,6 @@ def language_page(
     return _listing(request, session, admin, language, q=q, state=state, everything=everything, page=page)
 
 
-@router.post("/translations/{language}/save", response_class=HTMLResponse)
-def save(
-    request: Request,
-    session: SessionDep,
-    admin: WorkbenchDep,
-    language: str,
-    msgid: Annotated[str, Form(max_length=5000)],
-    text: Annotated[str, Form(max_length=5000)],
-    context: Annotated[str, Form(max_length=200)] = "",
-    q: Annotated[str, Form(max_length=200)] = "",
-) -> Response:
-    """Store a draft; a refused one (a placeholder lost, a label too long) says why and keeps the page."""
-    checked_language(request, admin, language)
-    source = source_of(request, msgid, context)
-    try:
-        translations.save(session, runtime_of(request).catalogs, admin, language, source, text.strip())
-    except translations.TranslationError as exc:
-        message = exc.translate(admin_gettext(request))
-        return _listing(request, session, admin, language, q=q or msgid[:60], status=400, error=message)
-    accounts.audit(
-        session, admin, "translation_saved", f"translation:{language}", client_ip(request), msgid=msgid[:200]
-    )
-    return redirect(f"/admin/translations/{language}?q={quote(q)}")
-
-
-@router.post("/translations/{language}/approve", response_class=HTMLResponse)
-def approve(
-    request: Request,
-    session: SessionDep,
-    admin: WorkbenchDep,
-    language: str,
-    msgid: Annotated[str, Form(max_length=5000)],
-    context: Annotated[str, Form(max_length=200)] = "",
-    q: Annotated[str, Form(max_length=200)] = "",
-) -> Response:
-    """A second person approves the current translation; people read it from their next message."""
-    checked_language(request, admin, language)
-    source = source_of(request, msgid, context)
-    try:
-        translations.approve(session, runtime_of(request).catalogs, admin, language, source)
-    except translations.TranslationError as exc:
-        message = exc.translate(admin_gettext(request))
-        return _listing(request, session, admin, language, q=q or msgid[:60], status=400, error=message)
-    accounts.audit(
-        session,
-        admin,
-        "translation_approved",
-        f"translation:{language}",
-        client_ip(request),
-        msgid=msgid[:200],
-    )
-    return redirect(f"/admin/translations/{language}?q={quote(q)}")
-
-
 @router.get("/translations/{language}/export.{fmt}")
 def export(request: Request, session: SessionDep, admin: WorkbenchDep, language: str, fmt: str) -> Response:
     """The language's catalog to translate offline: .po for translation tools, .xlsx for Excel."""
@@ -220,3 +166,40 @@ def import_file(
         saved=report.saved,
     )
     return _listing(request, session, admin, language, saved=report.saved)
+
+
+@router.post("/translations/{language}/{action}", response_class=HTMLResponse)
+def change(
+    request: Request,
+    session: SessionDep,
+    admin: WorkbenchDep,
+    language: str,
+    action: Literal["save", "approve"],
+    msgid: Annotated[str, Form(max_length=5000)],
+    text: Annotated[str, Form(max_length=5000)] = "",
+    context: Annotated[str, Form(max_length=200)] = "",
+    q: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Store a draft, or approve the current translation as the second person (people read it from
+    their next message); a refusal (a placeholder lost, a label too long, one's own draft) says why."""
+    checked_language(request, admin, language)
+    source, catalogs, ip = (
+        source_of(request, msgid, context),
+        runtime_of(request).catalogs,
+        client_ip(request),
+    )
+    try:
+        if action == "save":
+            translations.save(session, catalogs, admin, language, source, text.strip())
+            accounts.audit(
+                session, admin, "translation_saved", f"translation:{language}", ip, msgid=msgid[:200]
+            )
+        else:
+            translations.approve(session, catalogs, admin, language, source)
+            accounts.audit(
+                session, admin, "translation_approved", f"translation:{language}", ip, msgid=msgid[:200]
+            )
+    except translations.TranslationError as exc:
+        message = exc.translate(admin_gettext(request))
+        return _listing(request, session, admin, language, q=q or msgid[:60], status=400, error=message)
+    return redirect(f"/admin/translations/{language}?q={quote(q)}")

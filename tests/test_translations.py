@@ -6,7 +6,6 @@ translator opens nothing else."""
 from __future__ import annotations
 
 import io
-import itertools
 import re
 
 import httpx
@@ -31,13 +30,11 @@ from bot.db import Database
 from bot.i18n import KNOWN_LANGUAGES, Catalogs
 from bot.spreadsheet import workbook
 from bot.translations import service as translations
-from tests.drivers import Driver, on_channel
+from tests.drivers import Driver
 from tests.fakes.server import LiveServer
-from tests.fakes.telegram_api import FakeBotAPI
-from tests.fakes.zalo_api import FakeZalo
 from tests.test_admin import PASSWORD, csrf, login
+from tests.test_conversation import person  # noqa: F401  (a new person on each channel)
 
-_chat_ids = itertools.count(7_100_001)
 ADMIN_PAGES = (
     accounts_admin,
     audit_admin,
@@ -68,18 +65,6 @@ HMONG = {
 DRAFT = "[hmn-draft] Koj nyob zos twg ntawm {province}?"
 
 
-@pytest.fixture(params=["telegram", "zalo", "web"])
-def person(
-    request: pytest.FixtureRequest,
-    client: httpx.Client,
-    fake_telegram: FakeBotAPI,
-    fake_zalo: FakeZalo,
-    db: Database,
-) -> Driver:
-    """A new person on one channel."""
-    return on_channel(request.param, client, fake_telegram, db, next(_chat_ids), fake_zalo)
-
-
 def add_admin(db: Database, username: str, role: Role, languages: tuple[str, ...] = ()) -> None:
     """An admin account straight in the database."""
     with db.transaction() as session:
@@ -100,7 +85,9 @@ def post(browser: httpx.Client, url: str, **form: str) -> httpx.Response:
 
 
 def test_reviewed_strings_reach_a_hmong_person_at_once(
-    person: Driver, live: LiveServer, db: Database
+    person: Driver,  # noqa: F811  (the fixture imported above)
+    live: LiveServer,
+    db: Database,
 ) -> None:
     add_admin(db, "dich-hmn", Role.translator, ("hmn",))
     add_admin(db, "duyet-hmn", Role.translator, ("hmn",))

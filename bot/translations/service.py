@@ -81,7 +81,7 @@ def refresh(session: Session, catalogs: Catalogs) -> None:
         ).where(CatalogString.published.is_not(None))
     )
     for language, context, msgid, published in rows:
-        overrides.setdefault(language, {})[message_key(msgid, context)] = published
+        overrides.setdefault(language, {})[message_key(msgid, context)] = published or ""
     catalogs.use_overrides(current, overrides)
 
 

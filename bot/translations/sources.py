@@ -45,7 +45,7 @@ def places() -> dict[str, Place]:
     if not cfg.exists():
         return {}
     with cfg.open() as fh:
-        method_map, options_map = parse_mapping_cfg(fh)
+        method_map, options_map = parse_mapping_cfg(fh)  # type: ignore[no-untyped-call]
     found: dict[str, list[tuple[str, bool]]] = {}
     for filename, lineno, message, _comments, context in extract_from_dir(
         str(ROOT), method_map, options_map, keywords=KEYWORDS
