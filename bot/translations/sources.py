@@ -26,14 +26,19 @@ class Place:
     people: bool
 
 
+@cache
+def _lines(path: Path) -> tuple[str, ...]:
+    """A source file's lines, read once however many messages it holds."""
+    try:
+        return tuple(path.read_text(encoding="utf-8").splitlines())
+    except (OSError, UnicodeDecodeError):
+        return ()
+
+
 def _is_button(path: Path, lineno: int) -> bool:
     """Whether the call around a message's line makes it a button label (the marker is on its line or
     the line before, where a long Button( call breaks)."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        return False
-    near = " ".join(lines[max(0, lineno - 2) : lineno])
+    near = " ".join(_lines(path)[max(0, lineno - 2) : lineno])
     return any(marker in near for marker in BUTTON_MARKERS)
 
 
@@ -54,6 +59,7 @@ def places() -> dict[str, Place]:
             continue
         key = f"{context}\x04{message}" if context else message
         found.setdefault(key, []).append((f"{filename}:{lineno}", _is_button(ROOT / filename, lineno)))
+    _lines.cache_clear()  # the files were needed only to look around each message
     return {
         key: Place(
             lines=tuple(where for where, _b in spots),
