@@ -36,6 +36,18 @@ PLACEHOLDER = re.compile(r"\{[a-zA-Z_][a-zA-Z0-9_]*\}|%\([a-zA-Z_]+\)[sd]")
 BUTTON_MAX = 100
 BUTTON_COMFORTABLE = 30
 XLSX_COLUMNS = ("context", "msgid", "translation", "state", "where")
+# Code in the order a villager meets it; anything else follows, officials' pages last.
+MET_FIRST = (
+    "bot/conversation/onboarding.py",
+    "bot/privacy/",
+    "bot/conversation/engine.py",
+    "bot/conversation/qa.py",
+    "bot/conversation/feedback.py",
+    "bot/conversation/news.py",
+    "bot/conversation/",
+    "bot/",
+    "admin/",
+)
 STATE_LABELS = {
     TranslationState.untranslated: mark("chưa dịch"),
     TranslationState.draft: mark("bản nháp"),
@@ -159,12 +171,26 @@ def stored(session: Session, language: str) -> dict[str, CatalogString]:
 
 
 def entries(session: Session, catalogs: Catalogs, language: str) -> list[Entry]:
-    """Every source message in a language, in catalog order."""
+    """Every source message in a language, those people meet first at the top."""
     rows, where = stored(session, language), places()
-    return [
+    found = [
         Entry(m, where.get(m.key), catalogs.shipped(language, m.key), rows.get(m.key))
         for m in catalogs.sources
     ]
+    return sorted(found, key=_met_first)
+
+
+def _met_first(entry: Entry) -> tuple[int, str, int]:
+    """The earliest place a string is used, files a villager meets first ranked first (onboarding, then
+    each feature, then the rest of the chat, then officials' pages), so translators start with those."""
+
+    def rank(path: str) -> int:
+        return next((i for i, prefix in enumerate(MET_FIRST) if path.startswith(prefix)), len(MET_FIRST))
+
+    spots = [where.rpartition(":") for where in (entry.place.lines if entry.place else ())]
+    return min(
+        ((rank(path), path, int(line)) for path, _sep, line in spots), default=(len(MET_FIRST) + 1, "", 0)
+    )
 
 
 @dataclass(frozen=True)

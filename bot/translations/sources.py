@@ -13,7 +13,7 @@ from babel.messages.frontend import parse_mapping_cfg
 ROOT = Path(__file__).resolve().parent.parent.parent
 KEYWORDS: dict[str, None] = {"_": None, "mark": None}
 # Code only officials read; a message used anywhere else reaches people (the chat, its notices, the web chat).
-OFFICIALS_PATHS = ("admin/", "bot/accounts/")
+OFFICIALS_PATHS = ("admin/", "bot/accounts/", "bot/qa/service.py", "bot/content.py", "bot/cli.py")
 BUTTON_MARKERS = ("Button(", "MenuEntry(", "label=")
 
 
