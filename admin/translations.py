@@ -41,9 +41,9 @@ def checked_language(request: Request, admin: AdminUser, language: str) -> str:
     return language
 
 
-def source_of(request: Request, msgid: str, context: str) -> SourceMessage:
+def source_of(request: Request, session: Session, msgid: str, context: str) -> SourceMessage:
     """The catalog message a form names, or a 404 page."""
-    found = translations.find(runtime_of(request).catalogs, msgid, context)
+    found = translations.find(session, runtime_of(request).catalogs, msgid, context)
     if found is None:
         raise HTTPException(status_code=404, detail=mark("Không có câu này trong danh mục."))
     return found
@@ -184,7 +184,7 @@ def change(
     their next message); a refusal (a placeholder lost, a label too long, one's own draft) says why."""
     checked_language(request, admin, language)
     source, catalogs, ip = (
-        source_of(request, msgid, context),
+        source_of(request, session, msgid, context),
         runtime_of(request).catalogs,
         client_ip(request),
     )

@@ -27,6 +27,7 @@ from bot.accounts.models import Role
 from bot.cli import main as loaban
 from bot.config import Settings, get_settings
 from bot.db import Database
+from bot.feedback.models import Category
 from bot.i18n import KNOWN_LANGUAGES, Catalogs
 from bot.spreadsheet import workbook
 from bot.translations import service as translations
@@ -62,6 +63,7 @@ HMONG = {
     PROVINCE: "[hmn] Koj nyob xeev twg?",
     AGREE: "✅ [hmn] Kuv pom zoo",
 }
+WATER = "Nước sinh hoạt bản Pa Pe"
 DRAFT = "[hmn-draft] Koj nyob zos twg ntawm {province}?"
 
 
@@ -91,15 +93,17 @@ def test_reviewed_strings_reach_a_hmong_person_at_once(
 ) -> None:
     add_admin(db, "dich-hmn", Role.translator, ("hmn",))
     add_admin(db, "duyet-hmn", Role.translator, ("hmn",))
+    with db.transaction() as session:  # a category officials added: content, not in any catalog
+        session.add(Category(code="nuoc-pa-pe", label=WATER, position=1))
     first = person.send("/start")  # the server has read the catalogs before anything is translated
     assert ("Lus Hmoob — một phần", "lang:hmn") in first[-1].buttons, "a partial language says so"
     translator, reviewer = signed_in(live, "dich-hmn"), signed_in(live, "duyet-hmn")
-    for msgid, text in [*HMONG.items(), (COMMUNE, DRAFT)]:
+    for msgid, text in [*HMONG.items(), (COMMUNE, DRAFT), (WATER, "[hmn] Dej haus")]:
         saved = post(translator, "/admin/translations/hmn/save", msgid=msgid, text=text)
         assert saved.status_code == 303, saved.text
     own = post(translator, "/admin/translations/hmn/approve", msgid=PROVINCE)
     assert own.status_code == 400 and "người thứ hai" in own.text, "a translator does not approve their own"
-    for msgid in HMONG:
+    for msgid in [*HMONG, WATER]:
         assert post(reviewer, "/admin/translations/hmn/approve", msgid=msgid).status_code == 303
     edited = post(translator, "/admin/translations/hmn/save", msgid=PROVINCE, text="[hmn-draft] Xeev twg?")
     assert edited.status_code == 303  # a new draft of a reviewed string waits for its own review
@@ -113,7 +117,9 @@ def test_reviewed_strings_reach_a_hmong_person_at_once(
     consent = person.send("phong tho")
     assert any("[hmn] Kuv pom zoo" in label for label, _ in consent[-1].buttons), consent[-1].buttons
     done = person.tap("consent:yes")
-    everything = chosen + communes + consent + done
+    categories = person.tap("fb")
+    assert any("[hmn] Dej haus" in label for label, _ in categories[-1].buttons), categories[-1].buttons
+    everything = chosen + communes + consent + done + categories
     assert sum("tseem tsis tau txhais" in r.text for r in everything) == 1, "the note is said once"
     assert not any(
         "[hmn-draft]" in r.text or any("[hmn-draft]" in b for b, _ in r.buttons) for r in everything
@@ -247,7 +253,7 @@ def test_locales_status_counts_reviewed_strings(
         t, r = accounts.get_by_username(session, "dich"), accounts.get_by_username(session, "duyet")
         assert t is not None and r is not None
         for msgid, text in HMONG.items():
-            source = translations.find(catalogs, msgid)
+            source = translations.find(session, catalogs, msgid)
             assert source is not None
             translations.save(session, catalogs, t, "hmn", source, text)
             translations.approve(session, catalogs, r, "hmn", source)

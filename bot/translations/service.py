@@ -11,6 +11,7 @@ import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import PoFileError, read_po, write_po
@@ -170,12 +171,22 @@ def stored(session: Session, language: str) -> dict[str, CatalogString]:
     return {message_key(r.msgid, r.context): r for r in rows}
 
 
+def sources(session: Session, catalogs: Catalogs) -> list[SourceMessage]:
+    """What translators translate: the catalog's messages, and the labels of feedback categories officials
+    added (people read them through the same catalog lookup, so an approved label reaches them too)."""
+    known = {m.key for m in catalogs.sources}
+    labels = session.scalars(
+        select(Category.label).where(Category.active.is_(True)).order_by(Category.position)
+    )
+    return catalogs.sources + [SourceMessage(label) for label in dict.fromkeys(labels) if label not in known]
+
+
 def entries(session: Session, catalogs: Catalogs, language: str) -> list[Entry]:
     """Every source message in a language, those people meet first at the top."""
     rows, where = stored(session, language), places()
     found = [
         Entry(m, where.get(m.key), catalogs.shipped(language, m.key), rows.get(m.key))
-        for m in catalogs.sources
+        for m in sources(session, catalogs)
     ]
     return sorted(found, key=_met_first)
 
@@ -227,10 +238,10 @@ def progress(session: Session, catalogs: Catalogs, language: str) -> Progress:
     )
 
 
-def find(catalogs: Catalogs, msgid: str, context: str = "") -> SourceMessage | None:
+def find(session: Session, catalogs: Catalogs, msgid: str, context: str = "") -> SourceMessage | None:
     """A source message by its text and context."""
     key = message_key(msgid, context)
-    return next((m for m in catalogs.sources if m.key == key), None)
+    return next((m for m in sources(session, catalogs) if m.key == key), None)
 
 
 # --- changes --------------------------------------------------------------------------------------
@@ -452,7 +463,7 @@ def missing_content(session: Session, catalogs: Catalogs, language: str) -> list
         if not (e.translations.get(language) or {}).get("answer")
     ]
     found += [
-        Missing("category", c.label, "/admin/feedback-categories")
+        Missing("category", c.label, f"/admin/translations/{language}?q={quote(c.label)}")
         for c in session.scalars(
             select(Category).where(Category.active.is_(True)).order_by(Category.position)
         )
