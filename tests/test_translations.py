@@ -270,3 +270,21 @@ def reviewed(status: str, language: str) -> tuple[str, str]:
     found = re.search(r"\d+%\s+(\d+)\s+\d+\s+\d+\s+(\w+)$", line)
     assert found, line
     return found.group(1), found.group(2)
+
+
+@pytest.mark.parametrize(
+    ("text", "button", "refused"),
+    [
+        ("[hmn] {language} tsis tau", False, None),
+        ("[hmn] tsis tau", False, "Bản dịch thiếu {names}: giữ nguyên các chỗ này."),
+        ("[hmn] {language} {name}", False, "Bản dịch có {names} mà câu gốc không có."),
+        ("   ", False, "Bản dịch đang trống."),
+        ("{language} " + "x" * 100, True, "Nhãn nút dài quá: tối đa {n} ký tự."),
+        ("{language} " + "x" * 80, True, None),
+    ],
+)
+def test_placeholders_are_kept_and_button_labels_fit_zalo(
+    text: str, button: bool, refused: str | None
+) -> None:
+    problem = translations.check("{language} — một phần", text, button=button)
+    assert (problem.msgid if problem else None) == refused
