@@ -8,7 +8,7 @@ CHARTJS := admin/static/vendor/chart.umd.min.js
 PYBABEL := $(BIN)/pybabel
 LOCALES := locales
 
-.PHONY: run test install system-deps frontend lint format locales-extract locales-update locales-compile bench clean
+.PHONY: run test install system-deps frontend lint format locales-extract locales-update locales-pull locales-compile bench clean
 
 run: install frontend system-deps
 	$(BIN)/loaban migrate
@@ -64,6 +64,10 @@ locales-extract: install
 # pybabel update refuses languages CLDR lacks (hmn, tyz, ium, nut); tools/locales.py merges them all.
 locales-update: locales-extract
 	$(BIN)/python tools/locales.py
+
+# Strings native speakers reviewed in the admin's workbench (database) written into locales/ to commit.
+locales-pull: install
+	$(BIN)/loaban locales pull
 
 # The app compiles catalogs in memory at start-up; .mo files are for packagers who want them.
 locales-compile: install

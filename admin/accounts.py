@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from admin.common import parse_codes, redirect, render
+from admin.common import parse_codes, parse_languages, redirect, render
 from admin.deps import (
     AdminDep,
     ProvinceAdminDep,
@@ -20,7 +20,7 @@ from admin.deps import (
 )
 from bot.accounts import service as accounts
 from bot.accounts.models import AdminUser, Role
-from bot.i18n import mark
+from bot.i18n import KNOWN_LANGUAGES, SOURCE_LANGUAGE, mark
 from bot.runtime import runtime_of
 from bot.security import client_ip
 
@@ -119,7 +119,14 @@ def account_form(
     """The create/edit account form, with an error (status 400) when a change was refused."""
     status = 400 if error else 200
     return render(
-        request, "admin_form.html", admin, status=status, target=target, error=error, roles=list(Role)
+        request,
+        "admin_form.html",
+        admin,
+        status=status,
+        target=target,
+        error=error,
+        roles=list(Role),
+        languages=[lang for code, lang in KNOWN_LANGUAGES.items() if code != SOURCE_LANGUAGE],
     )
 
 
@@ -153,6 +160,7 @@ def admin_create(
     full_name: Annotated[str, Form(max_length=200)] = "",
     unit: Annotated[str, Form(max_length=200)] = "",
     communes: Annotated[str, Form()] = "",
+    languages: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
     """Create an admin with a one-time password shown once."""
     password = accounts.generate_password()
@@ -165,6 +173,7 @@ def admin_create(
             full_name=full_name,
             unit=unit,
             commune_codes=parse_codes(communes),
+            language_codes=parse_languages(languages),
             must_change_password=True,
         )
     except accounts.AccountError as exc:
@@ -192,6 +201,7 @@ def admin_update(
     unit: Annotated[str, Form(max_length=200)] = "",
     communes: Annotated[str, Form()] = "",
     active: Annotated[bool, Form()] = False,
+    languages: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
     """Save an admin's role, communes and status; nobody can lock themselves out."""
     target = get_account(session, admin_id)
@@ -206,6 +216,7 @@ def admin_update(
             unit=unit,
             active=active,
             commune_codes=parse_codes(communes),
+            language_codes=parse_languages(languages),
         )
     except accounts.AccountError as exc:
         return account_form(request, admin, target, exc.translate(admin_gettext(request)))

@@ -61,6 +61,9 @@ ACTIONS = {
     "ticket_merged": mark("Gộp phản ánh trùng"),
     "reply_template_created": mark("Thêm mẫu trả lời"),
     "reply_template_deleted": mark("Xóa mẫu trả lời"),
+    "translation_saved": mark("Lưu bản dịch"),
+    "translation_approved": mark("Duyệt bản dịch"),
+    "translations_imported": mark("Nhập bản dịch từ tệp"),
 }
 OBJECTS = {
     "admin": mark("Tài khoản #{id}"),
@@ -74,6 +77,7 @@ OBJECTS = {
     "qa": mark("Mục hỏi đáp «{id}»"),
     "invite": mark("Mã mời {id}"),
     "category": mark("Loại phản ánh #{id}"),
+    "translation": mark("Bản dịch ({id})"),
 }
 # Actions that record their object without a "kind:" prefix (a ticket's code, a bulletin's or person's id).
 IMPLIED_OBJECTS = {

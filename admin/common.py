@@ -19,7 +19,7 @@ from admin.deps import LoginRequired, PasswordChangeRequired, admin_gettext, csr
 from bot.accounts import service as accounts
 from bot.accounts.models import AdminUser, Role
 from bot.areas import service as areas
-from bot.i18n import KNOWN_LANGUAGES, mark
+from bot.i18n import KNOWN_LANGUAGES, SOURCE_LANGUAGE, mark
 from bot.media.models import Media
 from bot.people import service as people
 from bot.runtime import runtime_of
@@ -31,6 +31,7 @@ ROLE_LABELS = {
     Role.editor: mark("Biên tập viên"),
     Role.commune_officer: mark("Cán bộ xã"),
     Role.viewer: mark("Người xem"),
+    Role.translator: mark("Người dịch"),
 }
 
 
@@ -130,6 +131,14 @@ def parse_codes(raw: str) -> list[int]:
             raise accounts.AccountError(mark("Mã xã '{code}' không tồn tại."), code=part)
         codes.append(int(part))
     return codes
+
+
+def parse_languages(codes: list[str] | None) -> list[str]:
+    """The languages ticked for a translator; an unknown code is refused with a message."""
+    for code in codes or []:
+        if code not in KNOWN_LANGUAGES or code == SOURCE_LANGUAGE:
+            raise accounts.AccountError(mark("Không có ngôn ngữ '{code}'."), code=code[:20])
+    return sorted(set(codes or []))
 
 
 def install_handlers(app: FastAPI) -> None:

@@ -7,9 +7,11 @@ from datetime import timedelta
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
+from admin import translations
 from admin.common import render
 from admin.deps import AdminDep, SessionDep, csrf_protect
 from bot.accounts import service as accounts
+from bot.accounts.models import Role
 from bot.channels import service as channels
 from bot.conversation.feedback import STATUS_LABELS as TICKET_LABELS
 from bot.db import local_today, utcnow
@@ -25,7 +27,10 @@ router = APIRouter(prefix="/admin", dependencies=[Depends(csrf_protect)])
 
 @router.get("", response_class=HTMLResponse)
 def dashboard(request: Request, session: SessionDep, admin: AdminDep) -> Response:
-    """Who Loa Bản reaches and how much it is used, in the admin's scope."""
+    """Who Loa Bản reaches and how much it is used, in the admin's scope; a translator's home is the
+    workbench."""
+    if admin.role == Role.translator:
+        return translations.overview(request, session, admin)
     scope = accounts.scope(admin)
     since = utcnow() - timedelta(days=14)
     per_day: dict[str, dict[str, int]] = {}

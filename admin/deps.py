@@ -18,13 +18,17 @@ from bot.accounts.models import AdminUser, Role
 from bot.accounts.service import BULLETIN_AUTHORS, CONTENT_EDITORS
 from bot.i18n import mark
 from bot.runtime import runtime_of
+from bot.translations import service as translations
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """The request owns its transaction: committed when the view returns, rolled back if it raises."""
-    with runtime_of(request).db.transaction() as session:
+    """The request owns its transaction: committed when the view returns, rolled back if it raises; what
+    the page sends people (an official's reply) reads the strings reviewed so far."""
+    runtime = runtime_of(request)
+    with runtime.db.transaction() as session:
+        translations.refresh(session, runtime.catalogs)
         yield session
 
 
@@ -122,7 +126,18 @@ def current_admin(request: Request, session: SessionDep) -> AdminUser:
         raise LoginRequired
     if admin.must_change_password and request.url.path != "/admin/password":
         raise PasswordChangeRequired
+    if admin.role == Role.translator and not translator_may_open(request.url.path):
+        raise HTTPException(status_code=403, detail=mark("Bạn không có quyền làm việc này."))
     return admin
+
+
+TRANSLATOR_PATHS = ("/admin/translations/", "/admin/translations", "/admin/password", "/admin")
+
+
+def translator_may_open(path: str) -> bool:
+    """A translator works in the workbench and nowhere else (the dashboard only sends them there): one
+    check for every admin route, so a page added later cannot forget it."""
+    return path in TRANSLATOR_PATHS or path.startswith(TRANSLATOR_PATHS[0])
 
 
 AdminDep = Annotated[AdminUser, Depends(current_admin)]

@@ -1,4 +1,4 @@
-"""The `loaban` command: serve, worker, migrate, create-admin, import-content, qa, bulletin."""
+"""The `loaban` command: serve, worker, migrate, create-admin, import-content, qa, bulletin, locales."""
 
 from __future__ import annotations
 
@@ -76,6 +76,7 @@ def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
                 password=password,
                 role=Role(args.role),
                 commune_codes=args.commune,
+                language_codes=args.language,
                 must_change_password=one_time,
             )
         except accounts.AccountError as exc:
@@ -296,6 +297,35 @@ def cmd_bulletin_control(settings: Settings, args: argparse.Namespace) -> int:
     return _on_bulletin(settings, args.id, steer)
 
 
+def cmd_locales_status(settings: Settings, _args: argparse.Namespace) -> int:
+    """How complete each language is for people: shipped catalog plus the strings reviewed in the
+    workbench, and what still waits for a reviewer."""
+    from bot.i18n import KNOWN_LANGUAGES, Catalogs
+    from bot.translations import service as translations
+
+    catalogs = Catalogs(settings.locales_dir, settings.languages)
+    with _transaction(settings) as session:
+        translations.refresh(session, catalogs)
+        rows = [translations.progress(session, catalogs, code) for code in catalogs.available]
+    print(f"{'language':<24} {'readable':>8} {'reviewed':>9} {'drafts':>7} {'missing':>8}")
+    for p in rows:
+        name = KNOWN_LANGUAGES[p.language].endonym if p.language in KNOWN_LANGUAGES else p.language
+        state = "complete" if catalogs.is_complete(p.language) else "partial"
+        label = f"{p.language} {name}"
+        print(f"{label:<24} {p.readable:>7.0%} {p.reviewed:>9} {p.drafts:>7} {p.untranslated:>8}  {state}")
+    return 0
+
+
+def cmd_locales_pull(settings: Settings, _args: argparse.Namespace) -> int:
+    """Write the strings reviewed in the workbench into locales/, for developers to commit."""
+    from bot.translations import service as translations
+
+    with _transaction(settings) as session:
+        written = translations.write_back(session, settings.locales_dir, settings.languages)
+    print("Written: " + (", ".join(f"{k}={v}" for k, v in written.items()) or "nothing"))
+    return 0
+
+
 def _engine(settings: Settings, kb: str | None, lexical_only: bool) -> Engine:
     """A Q&A engine over a YAML file (a throw-away index, the database untouched), else over the
     configured database's entries answerable on the deployment's local day."""
@@ -445,12 +475,20 @@ def build_parser() -> argparse.ArgumentParser:
     admin = sub.add_parser("create-admin", help="create an admin account")
     admin.add_argument("--username", default="admin")
     admin.add_argument(
-        "--role", default="province_admin", choices=["province_admin", "editor", "commune_officer", "viewer"]
+        "--role",
+        default="province_admin",
+        choices=["province_admin", "editor", "commune_officer", "viewer", "translator"],
     )
     admin.add_argument("--password", help="default: LOABAN_ADMIN_PASSWORD, else a printed one-time password")
     admin.add_argument("--commune", type=int, action="append", default=[], help="commune code (repeatable)")
+    admin.add_argument("--language", action="append", default=[], help="a translator's language (repeatable)")
     admin.add_argument("--first", action="store_true", help="only if no admin exists yet")
     admin.set_defaults(func=cmd_create_admin)
+
+    locales = sub.add_parser("locales", help="the catalogs and the workbench's reviewed strings")
+    lsub = locales.add_subparsers(dest="locales_command", required=True)
+    lsub.add_parser("status", help="completeness per language").set_defaults(func=cmd_locales_status)
+    lsub.add_parser("pull", help="write reviewed strings into locales/").set_defaults(func=cmd_locales_pull)
 
     qa = sub.add_parser("qa", help="policy Q&A engine").add_subparsers(dest="qa_command", required=True)
     ask = qa.add_parser("ask", help="answer a question (or a JSONL batch) as JSON")

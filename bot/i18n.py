@@ -51,14 +51,36 @@ def mark(message: str) -> str:
     return message
 
 
+def message_key(msgid: str, context: str = "") -> str:
+    """A message's identity as gettext looks it up: the context and the msgid joined by EOT."""
+    return f"{context}\x04{msgid}" if context else msgid
+
+
+@dataclass(frozen=True)
+class SourceMessage:
+    """One message of the shipped catalog as translators meet it: the Vietnamese text and its context."""
+
+    msgid: str
+    context: str = ""
+
+    @property
+    def key(self) -> str:
+        """Its identity in the catalogs and in the overrides."""
+        return message_key(self.msgid, self.context)
+
+
 class Catalogs:
-    """The gettext catalogs found in a locales folder, compiled in memory from the .po files."""
+    """The gettext catalogs found in a locales folder, compiled in memory from the .po files, with the
+    reviewed overrides of the database laid over them (see bot/translations)."""
 
     def __init__(self, locales_dir: Path, wanted: list[str]) -> None:
         self.locales_dir = locales_dir
         self.available = [code for code in wanted if code == SOURCE_LANGUAGE or self._po_path(code).exists()]
         self._translations: dict[str, gettext.GNUTranslations | gettext.NullTranslations] = {}
-        self._ratios: dict[str, float] = {}
+        self._shipped: dict[str, dict[str, str]] = {}
+        self.sources: list[SourceMessage] = []
+        self._overrides: dict[str, dict[str, str]] = {}
+        self.version = -1  # of the overrides loaded; -1 until the database was first read
         for code in self.available:
             self._load(code)
 
@@ -71,30 +93,66 @@ class Catalogs:
         path = self._po_path(code)
         if not path.exists():
             self._translations[code] = gettext.NullTranslations()
-            self._ratios[code] = 1.0 if code == SOURCE_LANGUAGE else 0.0
+            self._shipped[code] = {}
             return
         with path.open("rb") as fh:
             catalog = read_po(fh, locale=None)
-        messages = [m for m in catalog if m.id]
-        translated = [m for m in messages if m.string and not m.fuzzy]
-        self._ratios[code] = len(translated) / len(messages) if messages else 1.0
+        messages = [m for m in catalog if m.id and isinstance(m.id, str)]
+        self._shipped[code] = {
+            message_key(str(m.id), m.context or ""): str(m.string)
+            for m in messages
+            if m.string and not m.fuzzy
+        }
+        if code == SOURCE_LANGUAGE:
+            self.sources = [SourceMessage(str(m.id), m.context or "") for m in messages]
         buf = io.BytesIO()
         write_mo(buf, catalog)
         buf.seek(0)
         self._translations[code] = gettext.GNUTranslations(buf)
 
+    def use_overrides(self, version: int, overrides: dict[str, dict[str, str]]) -> None:
+        """Lay reviewed strings (language -> message key -> text) over the shipped catalogs; every
+        translate function handed out so far sees them from now on."""
+        self._overrides = overrides
+        self.version = version
+
     def gettext(self, code: str | None) -> Callable[[str], str]:
-        """The translate function for a language; missing strings fall back to the Vietnamese source."""
-        return self._translations.get(code or SOURCE_LANGUAGE, self._translations[SOURCE_LANGUAGE]).gettext
+        """The translate function for a language: a reviewed override, else the shipped catalog, else the
+        Vietnamese source."""
+        language = code or SOURCE_LANGUAGE
+        shipped = self._translations.get(language, self._translations[SOURCE_LANGUAGE]).gettext
+
+        def translate(message: str) -> str:
+            return self._overrides.get(language, {}).get(message) or shipped(message)
+
+        return translate
 
     def ngettext(self, code: str | None) -> Callable[[str, str, int], str]:
-        """Plural-aware translate function for a language."""
+        """Plural-aware translate function for a language (plurals are not overridden)."""
         fallback = self._translations[SOURCE_LANGUAGE]
         return self._translations.get(code or SOURCE_LANGUAGE, fallback).ngettext
 
+    def has(self, code: str | None, message: str) -> bool:
+        """Whether a message reads in that language rather than falling back to Vietnamese."""
+        language = code or SOURCE_LANGUAGE
+        return language == SOURCE_LANGUAGE or bool(
+            self._overrides.get(language, {}).get(message) or self._shipped.get(language, {}).get(message)
+        )
+
+    def shipped(self, code: str, key: str) -> str:
+        """A message's translation in the shipped catalog, or '' when it has none."""
+        return self._shipped.get(code, {}).get(key, "")
+
+    def completeness(self, code: str) -> float:
+        """The share of the source messages that read in that language (shipped or reviewed)."""
+        if code == SOURCE_LANGUAGE or not self.sources:
+            return 1.0
+        done = self._shipped.get(code, {}).keys() | self._overrides.get(code, {}).keys()
+        return sum(1 for m in self.sources if m.key in done) / len(self.sources)
+
     def is_complete(self, code: str) -> bool:
         """Whether a language's catalog is translated enough to be shown as that language."""
-        return self._ratios.get(code, 0.0) >= COMPLETE_RATIO
+        return self.completeness(code) >= COMPLETE_RATIO
 
     def languages(self) -> list[Language]:
         """The languages people can pick, in the configured order."""

@@ -1,6 +1,6 @@
 """Imports every model so the metadata Alembic compares against is complete."""
 
-from bot.accounts.models import AdminCommune, AdminUser, AuditEntry, LoginAttempt
+from bot.accounts.models import AdminCommune, AdminLanguage, AdminUser, AuditEntry, LoginAttempt
 from bot.areas.models import Village
 from bot.bulletins.models import (
     Bulletin,
@@ -23,15 +23,19 @@ from bot.polls.models import Poll, PollAnswer, PollChoice, PollQuestion, PollRes
 from bot.privacy.models import Export
 from bot.qa.models import OpenQuestion, PassageVector, QAEntry
 from bot.reports.models import ReportEvent
+from bot.translations.models import CatalogString, CatalogVersion
 
 __all__ = [
     "AdminCommune",
+    "AdminLanguage",
     "AdminUser",
     "Attachment",
     "AuditEntry",
     "Base",
     "Bulletin",
     "BulletinVersion",
+    "CatalogString",
+    "CatalogVersion",
     "Category",
     "ChannelToken",
     "CodeAttempt",

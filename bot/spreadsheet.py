@@ -5,9 +5,10 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterable, Sequence
+from datetime import date, datetime
 from typing import Any
 
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 
 
 def workbook(title: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
@@ -35,3 +36,29 @@ def workbook_of(sheets: Iterable[tuple[str, Sequence[str], Iterable[Sequence[Any
     buf = io.BytesIO()
     book.save(buf)
     return buf.getvalue()
+
+
+def cell_text(value: Any) -> str:
+    """A cell as text: dates in ISO form, empty cells as ''."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def read_rows(data: bytes) -> list[dict[str, str] | None]:
+    """The first sheet's rows under its header row as {column: text}; a blank row is None, so row numbers
+    match the sheet (the first data row is line 2)."""
+    sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).worksheets[0]
+    rows = list(sheet.iter_rows(values_only=True))
+    if not rows:
+        return []
+    header = [cell_text(h) for h in rows[0]]
+    out: list[dict[str, str] | None] = []
+    for values in rows[1:]:
+        cells = {name: cell_text(v) for name, v in zip(header, values, strict=False) if name}
+        out.append(cells if any(cells.values()) else None)
+    return out

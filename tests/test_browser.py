@@ -239,6 +239,8 @@ ADMIN_PAGES = [
     "/admin/villages",
     "/admin/admins",
     "/admin/audit",
+    "/admin/translations",
+    "/admin/translations/hmn",
 ]
 
 

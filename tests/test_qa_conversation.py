@@ -322,3 +322,22 @@ def test_officials_see_what_loa_ban_could_not_answer_even_when_nobody_sent_it(
     assert 'id="missed"' not in elsewhere and "tro cap that nghiep" not in elsewhere, (
         "only the officer's communes"
     )
+
+
+def test_an_answer_comes_in_the_persons_language_else_in_vietnamese_with_a_note(
+    person: Driver, db: Database
+) -> None:
+    with db.transaction() as session:
+        found = session.get(QAEntry, "tao-hon")
+        assert found is not None
+        found.translations = {"en": {"question": "Is child marriage allowed?", "answer": "No: 18 and 20."}}
+    person.tap("settings")
+    person.tap("set:lang")
+    person.tap("lang:en")
+    untranslated = person.send("the bao hiem y te cho nguoi dan toc co mat tien ko")[0]
+    assert "không phải đóng tiền" in untranslated.text
+    note = "(This answer is not translated into your language yet, so Loa Bản sends it in Vietnamese.)"
+    assert untranslated.text.count(note) == 1
+    translated = person.tap("qa:tao-hon") if carries_payloads(person) else None
+    if translated is not None:
+        assert "No: 18 and 20." in translated[0].text and note not in translated[0].text

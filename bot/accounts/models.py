@@ -14,12 +14,14 @@ from bot.db import Base, str_enum, utcnow
 
 
 class Role(enum.StrEnum):
-    """What an admin may do: everything, content, their communes only, or only look."""
+    """What an admin may do: everything, content, their communes only, only look, or translate their
+    languages (and nothing else)."""
 
     province_admin = "province_admin"
     editor = "editor"
     commune_officer = "commune_officer"
     viewer = "viewer"
+    translator = "translator"
 
 
 class AdminUser(LinkCoded, Base):
@@ -46,10 +48,19 @@ class AdminUser(LinkCoded, Base):
         cascade="all, delete-orphan", passive_deletes=True, lazy="selectin"
     )
 
+    languages: Mapped[list[AdminLanguage]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, lazy="selectin"
+    )
+
     @property
     def commune_codes(self) -> list[int]:
         """The communes this admin is assigned to."""
         return [c.commune_code for c in self.communes]
+
+    @property
+    def language_codes(self) -> list[str]:
+        """The languages a translator works on."""
+        return [lang.language for lang in self.languages]
 
 
 class AdminCommune(Base):
@@ -59,6 +70,15 @@ class AdminCommune(Base):
 
     admin_id: Mapped[int] = mapped_column(ForeignKey("admin_users.id", ondelete="CASCADE"), primary_key=True)
     commune_code: Mapped[int] = mapped_column(primary_key=True)
+
+
+class AdminLanguage(Base):
+    """One language a translator translates and reviews."""
+
+    __tablename__ = "admin_languages"
+
+    admin_id: Mapped[int] = mapped_column(ForeignKey("admin_users.id", ondelete="CASCADE"), primary_key=True)
+    language: Mapped[str] = mapped_column(String(16), primary_key=True)
 
 
 class LoginAttempt(Base):

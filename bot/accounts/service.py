@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from bot import codes
-from bot.accounts.models import AdminCommune, AdminUser, AuditEntry, LoginAttempt, Role
+from bot.accounts.models import AdminCommune, AdminLanguage, AdminUser, AuditEntry, LoginAttempt, Role
 from bot.db import utcnow
 from bot.errors import Refusal
 from bot.i18n import mark
@@ -72,6 +72,7 @@ def create(
     full_name: str = "",
     unit: str = "",
     commune_codes: Iterable[int] = (),
+    language_codes: Iterable[str] = (),
     must_change_password: bool = False,
 ) -> AdminUser:
     """Create an admin; refuses duplicate usernames with a readable message."""
@@ -89,6 +90,7 @@ def create(
         must_change_password=must_change_password,
     )
     admin.communes = [AdminCommune(commune_code=c) for c in sorted(set(commune_codes))]
+    admin.languages = [AdminLanguage(language=code) for code in sorted(set(language_codes))]
     session.add(admin)
     session.flush()
     return admin
@@ -103,9 +105,10 @@ def update(
     unit: str,
     active: bool,
     commune_codes: Iterable[int],
+    language_codes: Iterable[str] = (),
 ) -> AdminUser:
-    """Change an admin's role, name, unit, status and communes; a new role or a deactivation ends the
-    account's sessions."""
+    """Change an admin's role, name, unit, status, communes and languages; a new role or a deactivation
+    ends the account's sessions."""
     if role != admin.role or (admin.active and not active):
         end_sessions(admin)
     admin.role = role
@@ -115,6 +118,10 @@ def update(
     wanted = set(commune_codes)
     admin.communes = [c for c in admin.communes if c.commune_code in wanted] + [
         AdminCommune(commune_code=c) for c in sorted(wanted - set(admin.commune_codes))
+    ]
+    languages = set(language_codes)
+    admin.languages = [lang for lang in admin.languages if lang.language in languages] + [
+        AdminLanguage(language=code) for code in sorted(languages - set(admin.language_codes))
     ]
     session.flush()
     return admin
@@ -208,6 +215,14 @@ def login(
 def scope(admin: AdminUser) -> list[int] | None:
     """The communes an admin is limited to; None means the whole province."""
     return admin.commune_codes if admin.role == Role.commune_officer else None
+
+
+def languages_of(admin: AdminUser) -> list[str] | None:
+    """The languages an admin may translate; None means every language (province admins, editors), an
+    empty list none at all."""
+    if admin.role == Role.translator:
+        return admin.language_codes
+    return None if admin.role in CONTENT_EDITORS else []
 
 
 CONTENT_EDITORS = (Role.province_admin, Role.editor)

@@ -43,6 +43,7 @@ from bot.people import service as people
 from bot.people.models import Identity
 from bot.people.windows import ReplyWindow, WindowState, reply_windows
 from bot.privacy import service as privacy
+from bot.translations import service as translations
 
 log = logging.getLogger(__name__)
 LEASE_NAME = "bulletin-sender"
@@ -378,6 +379,7 @@ class Sender:
             if len(self._messages) >= MESSAGE_CACHE_SIZE:
                 self._messages.clear()  # old bulletins' messages; live ones are composed again in a moment
             with self.db.transaction() as session:
+                translations.refresh(session, self.catalogs)
                 self._messages[key] = compose.for_recipient(
                     session, row.bulletin_id, row.language, row.prestigious, self.catalogs, self.settings
                 )

@@ -11,6 +11,7 @@ from bot.i18n import Catalogs
 from bot.messages import service as messages
 from bot.people import service as people
 from bot.qa.knowledge import Knowledge
+from bot.translations import service as translations
 
 
 class Conversation:
@@ -50,6 +51,7 @@ class Conversation:
             return Outcome(duplicate=True, person_id=None)
         if inbound.kind == "event":
             return self._event(session, inbound, stored.id)
+        translations.refresh(session, self.catalogs)  # a string reviewed a moment ago reads at once
         person, is_new = people.get_or_create_by_urn(session, inbound.urn, display_name=inbound.display_name)
         ctx = Context(
             session=session,

@@ -8,7 +8,7 @@ from bot.areas import villages as village_service
 from bot.conversation.picker import page_arg, paged
 from bot.conversation.router import Context, Router
 from bot.conversation.types import Button
-from bot.i18n import KNOWN_LANGUAGES, SOURCE_LANGUAGE
+from bot.i18n import KNOWN_LANGUAGES
 from bot.privacy import service as privacy
 from bot.privacy.notice import NOTICE
 from bot.text import closest, fold
@@ -54,10 +54,19 @@ def start(ctx: Context) -> None:
 
 
 def ask_language(ctx: Context) -> None:
-    """Languages are named in themselves, so a person finds theirs without reading Vietnamese."""
+    """Languages are named in themselves, so a person finds theirs without reading Vietnamese; one whose
+    catalog is not finished says so ('Lus Hmoob — một phần'), so nobody is promised what is not there."""
     _ = ctx._
     ctx.goto(STEP_LANGUAGE)
-    buttons = [Button(lang.endonym, f"lang:{lang.code}") for lang in ctx.catalogs.languages()]
+    buttons = [
+        Button(
+            lang.endonym
+            if ctx.catalogs.is_complete(lang.code)
+            else _("{language} — một phần").format(language=lang.endonym),
+            f"lang:{lang.code}",
+        )
+        for lang in ctx.catalogs.languages()
+    ]
     ctx.reply(
         _("Xin chào! Đây là Loa Bản, kênh thông tin hai chiều của chính quyền. Bạn chọn ngôn ngữ nhé:"),
         buttons,
@@ -66,14 +75,15 @@ def ask_language(ctx: Context) -> None:
 
 
 def choose_language(ctx: Context) -> None:
-    """Save the language; a language without a finished translation falls back to Vietnamese, said once."""
+    """Save the language; a language without a finished translation falls back to Vietnamese, said once
+    in that language when the notice itself is translated."""
     code = ctx.arg
     if code not in ctx.catalogs.available:
         ask_language(ctx)
         return
     ctx.person.language = code
     if not ctx.catalogs.is_complete(code) and not ctx.person.fallback_notice_sent:
-        _ = ctx.catalogs.gettext(SOURCE_LANGUAGE)
+        _ = ctx.catalogs.gettext(code)
         name = KNOWN_LANGUAGES[code].vietnamese_name if code in KNOWN_LANGUAGES else code
         ctx.reply(
             _(

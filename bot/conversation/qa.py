@@ -14,7 +14,7 @@ from bot.conversation.picker import page_arg, paged
 from bot.conversation.router import Context, MenuEntry, Router
 from bot.conversation.types import Button
 from bot.db import local_today
-from bot.i18n import mark
+from bot.i18n import SOURCE_LANGUAGE, mark
 from bot.qa import service as qa
 from bot.qa.engine import Place
 from bot.qa.models import ForwardReason, QAEntry
@@ -158,6 +158,10 @@ def show_answer(ctx: Context, entry: QAEntry, others: list[QAEntry], *, question
     translated = entry.translations.get(ctx.person.language or "") or {}
     answer = translated.get("answer") or entry.answer
     lines = [_("❓ Bạn hỏi: “{question}”").format(question=_question(ctx, entry)), "", answer, ""]
+    if not translated.get("answer") and (ctx.person.language or SOURCE_LANGUAGE) != SOURCE_LANGUAGE:
+        lines[3:3] = [
+            _("(Câu trả lời này chưa được dịch sang tiếng của bạn, nên Loa Bản gửi bằng tiếng Việt.)")
+        ]
     source = source_line(ctx, entry)
     if source:
         lines.append(_("📄 Nguồn: {source}").format(source=source))

@@ -3,13 +3,9 @@ with ' | ', translations in 'question:<lang>' and 'answer:<lang>' columns."""
 
 from __future__ import annotations
 
-import io
-from datetime import date, datetime
 from typing import Any
 
-from openpyxl import load_workbook
-
-from bot.spreadsheet import workbook
+from bot.spreadsheet import read_rows, workbook
 
 COLUMNS = [
     "id",
@@ -26,31 +22,13 @@ COLUMNS = [
     "communes",
 ]
 SEPARATOR = " | "
-HEADER_ROWS = 1
-
-
-def _cell(value: Any) -> str:
-    """A cell as text: dates in ISO form, empty cells as ''."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value).strip()
 
 
 def rows_from_xlsx(data: bytes) -> list[Any]:
     """The first sheet's rows in the YAML import format; blank rows kept so row numbers match the sheet."""
-    sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).worksheets[0]
-    rows = list(sheet.iter_rows(values_only=True))
-    if not rows:
-        return []
-    header = [_cell(h) for h in rows[0]]
     out: list[Any] = []
-    for values in rows[HEADER_ROWS:]:
-        cells = {name: _cell(v) for name, v in zip(header, values, strict=False) if name}
-        if not any(cells.values()):
+    for cells in read_rows(data):
+        if cells is None:
             out.append(None)
             continue
         row: dict[str, Any] = {

@@ -1,0 +1,1 @@
+"""Catalog overrides translators write and reviewers approve, layered over the shipped gettext catalogs."""
