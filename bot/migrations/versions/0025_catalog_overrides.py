@@ -1,7 +1,7 @@
 """catalog overrides: translated strings per language, their version counter, translators' languages
 
 Revision ID: 0025
-Revises: 0019
+Revises: 0023
 Create Date: 2026-12-06 21:10:00
 """
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ import bot.db
 
 
 revision: str = '0025'
-down_revision: str | None = '0019'
+down_revision: str | None = '0023'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
