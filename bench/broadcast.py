@@ -36,6 +36,7 @@ from sqlalchemy.engine import make_url
 from telegram.ext import AIORateLimiter, ApplicationBuilder
 
 from bot.audio import service as audio
+from bot.bulletins import outbox
 from bot.bulletins import service as bulletins
 from bot.bulletins.models import Delivery, DeliveryStatus
 from bot.config import Settings
@@ -96,6 +97,7 @@ def prepare(url: str, media: Path, recipients: int, *, urgent: bool = False) -> 
         )
         bulletins.send(session, bulletin, lead=timedelta(0), urgent=urgent)
         bulletin_id = bulletin.id
+    outbox.build(db, {}, bulletin_id)  # everyone is on Telegram, which has no reply window
     db.dispose()
     return bulletin_id
 
