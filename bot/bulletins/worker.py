@@ -6,7 +6,8 @@ thread of its own: a sender starts a send only while its claims surely hold, and
 for a row that still carries its token, so a slow sender whose claim ran out neither sends beside the one
 that took its rows nor overwrites their outcome. A crash leaves at most `delivery_concurrency` rows in
 flight, taken again once their claims expire, never while their sender lives. Housekeeping (taking those
-rows back, moving bulletins along, pruning people's data) is one process's job: the lease holder's."""
+rows back, moving bulletins along, pruning people's data and finished jobs) is one process's job: the
+lease holder's."""
 
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ from bot.config import Settings
 from bot.conversation.types import Reply
 from bot.db import Database, utcnow
 from bot.i18n import Catalogs
+from bot.jobs import service as jobs
 from bot.messages import service as messages
 from bot.people import service as people
 from bot.people.models import Identity
@@ -347,8 +349,8 @@ class Sender:
 
     def _housekeeping(self, claims: Collection[str]) -> None:
         """Renew this sender's claims and keep (or win) the lease; the lease holder then takes back the rows
-        of senders that stopped renewing theirs, moves bulletins along, and removes people's copies of
-        their data once their time is up (one process does it)."""
+        of senders that stopped renewing theirs, moves bulletins along, removes people's copies of their
+        data once their time is up, and deletes jobs finished long ago (one process does it)."""
         seconds = self.settings.delivery_lease_seconds
         with self.db.transaction() as session:
             renew_claims(session, self.holder, claims, seconds)
@@ -362,6 +364,7 @@ class Sender:
                     log.warning("took back %d bulletin messages left in flight by a stopped sender", retaken)
                 advance_bulletins(session)
                 privacy.prune(session, Path(self.settings.media_dir))
+                jobs.prune(session, timedelta(days=self.settings.jobs_keep_days))
         except Exception:
             log.exception("bulletin housekeeping failed; it is tried again at the next renewal")
 

@@ -307,6 +307,7 @@ class TelegramBot(ChannelService):
     """The running Telegram side of a process: the PTB application, its channel and how updates arrive."""
 
     channel: TelegramChannel
+    resends = True
 
     def __init__(self, settings: Settings, hub: Hub, *, polling: bool) -> None:
         if not settings.telegram_token:

@@ -325,6 +325,8 @@ def claim_unfinished(
     all send the same replies. PostgreSQL skips rows another claimer holds; SQLite claims one at a time."""
     now = utcnow()
     status = Status.pending if direction == Direction.outbound else Status.received
+    # A reply a platform refused for now is held (with its reason) until the person writes again.
+    held_back = [Message.error.is_(None)] if direction == Direction.outbound else []
     free = (
         select(Message.id)
         .where(
@@ -333,6 +335,7 @@ def claim_unfinished(
             Message.status == status,
             Message.created_at <= now - older_than,
             or_(Message.claimed_until.is_(None), Message.claimed_until <= now),
+            *held_back,
         )
         .order_by(Message.id)
         .limit(limit)
