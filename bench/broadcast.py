@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import os
 import secrets
 import signal
@@ -24,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from functools import partial
@@ -38,7 +39,7 @@ from telegram.ext import AIORateLimiter, ApplicationBuilder
 from bot.audio import service as audio
 from bot.bulletins import outbox
 from bot.bulletins import service as bulletins
-from bot.bulletins.models import Delivery, DeliveryStatus
+from bot.bulletins.models import Bulletin, Delivery, DeliveryStatus
 from bot.config import Settings
 from bot.db import Database, utcnow
 from bot.migrations import upgrade
@@ -113,7 +114,7 @@ def progress(url: str, bulletin_id: int) -> bulletins.Progress:
 
 
 def in_flight(url: str, pid: int) -> int:
-    """Rows a killed worker had in flight (claimed, not recorded): the most that can be sent twice."""
+    """Rows a worker has in flight (claimed, not recorded): at a kill, the most that can be sent twice."""
     db = Database(url)
     try:
         with db.transaction() as session:
@@ -126,6 +127,30 @@ def in_flight(url: str, pid: int) -> int:
                 )
                 or 0
             )
+    finally:
+        db.dispose()
+
+
+def cut_connections(url: str, application: str) -> int:
+    """Drop every database connection of one worker, as a failover or a restarted pooler does."""
+    db = Database(url)
+    try:
+        with db.transaction() as session:
+            found = session.execute(
+                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :a"),
+                {"a": application},
+            )
+            return len(found.all())
+    finally:
+        db.dispose()
+
+
+def is_done(url: str, bulletin_id: int) -> bool:
+    """Whether the bulletin reached "done"."""
+    db = Database(url)
+    try:
+        with db.transaction() as session:
+            return session.scalar(select(Bulletin.status).where(Bulletin.id == bulletin_id)) == "done"
     finally:
         db.dispose()
 
@@ -155,8 +180,11 @@ def start_worker(
     redis: str | None = None,
     *,
     paid: bool = False,
+    name: str = "loaban-worker",
 ) -> subprocess.Popen[bytes]:
-    """`loaban worker` as its own process, as in production."""
+    """`loaban worker` as its own process, as in production; `name` is its database application name."""
+    if url.startswith("postgresql"):
+        url = f"{url}{'&' if '?' in url else '?'}application_name={name}"
     env = os.environ | {
         "LOABAN_DATABASE_URL": url,
         "LOABAN_TELEGRAM_TOKEN": fake.token,
@@ -181,30 +209,28 @@ def run_loaban(
     rate: float,
     *,
     kill_at: float | None,
+    cut_at: float | None = None,
     workers: int = 1,
     postgres: str | None = None,
     redis: str | None = None,
     paid: bool = False,
 ) -> dict[str, Any]:
     """One broadcast by `workers` real worker processes (SQLite: one, as there only the lease holder
-    sends); optionally kill -9 the first at a fraction of the way (alone, it is started again). `paid`:
-    an urgent warning, sent by Telegram's paid broadcast."""
-    procs: list[subprocess.Popen[bytes]] = []
-    killed: dict[str, int] = {}
+    sends). Optionally kill -9 the first at a fraction of the way (alone, it is started again) and cut
+    every database connection of the second at another (PostgreSQL). `paid`: an urgent warning, sent by
+    Telegram's paid broadcast."""
+    voices_sent = itertools.count()
+    sent_so_far = [0]
 
     def on_call(call: Call) -> None:
-        voice = call.method == "sendVoice" and call.status == 200
-        if (
-            kill_at is not None
-            and not killed
-            and voice
-            and len(fake.sent(method="sendVoice")) >= kill_at * recipients
-        ):
-            killed["after"], killed["pid"] = len(fake.sent(method="sendVoice")), procs[0].pid
-            os.kill(procs[0].pid, signal.SIGKILL)
+        if call.method == "sendVoice" and call.status == 200:
+            sent_so_far[0] = next(voices_sent) + 1
 
     # A bot of its own per run: its shared rate (in PostgreSQL or Redis) starts afresh.
     fake = FakeBotAPI(f"{secrets.randbelow(10**9)}:BENCH-TOKEN", on_call=on_call).start()
+    names = [f"loaban-bench-{i}-{secrets.token_hex(3)}" for i in range(workers)]
+    killed: dict[str, int] = {}
+    in_flight_at: dict[str, int] = {}
     with (
         tempfile.TemporaryDirectory(prefix="loaban-bench-") as tmp,
         postgres_database(postgres) if postgres else _sqlite(tmp) as url,
@@ -212,16 +238,23 @@ def run_loaban(
         media = Path(tmp) / "media"
         bulletin_id = prepare(url, media, recipients, urgent=paid)
         start = partial(start_worker, url, fake, media, concurrency, rate, redis, paid=paid)
-        procs.extend(start() for _ in range(workers))
-        lost_in_flight: int | str = "-"
-        if kill_at is not None:
-            procs[0].wait()
-            lost_in_flight = in_flight(url, killed["pid"])
-            if workers == 1:
-                procs[0] = start()
+        procs = [start(name=name) for name in names]
         while progress(url, bulletin_id).pending:
-            time.sleep(0.5)
-        final = progress(url, bulletin_id)
+            done = sent_so_far[0] / recipients
+            if kill_at is not None and not killed and done >= kill_at:
+                killed["after"], killed["pid"] = sent_so_far[0], procs[0].pid
+                os.kill(procs[0].pid, signal.SIGKILL)
+                procs[0].wait()
+                in_flight_at["kill"] = in_flight(url, killed["pid"])
+                if workers == 1:
+                    procs[0] = start(name=names[0])
+            if cut_at is not None and workers > 1 and "cut" not in in_flight_at and done >= cut_at:
+                in_flight_at["cut"] = in_flight(url, procs[1].pid)
+                cut_connections(url, names[1])
+            time.sleep(0.1)
+        final, done_at = progress(url, bulletin_id), time.monotonic() + 60
+        while not (finished := is_done(url, bulletin_id)) and time.monotonic() < done_at:
+            time.sleep(0.5)  # the lease holder moves it to "done" at its next housekeeping
         for proc in procs:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
@@ -235,10 +268,11 @@ def run_loaban(
         "429": fake.too_many(),
         "duplicates": len(chats) - len(set(chats)),
         "lost": recipients - len(set(chats)),
-        "in_flight": lost_in_flight,
+        "in_flight": " + ".join(str(n) for n in in_flight_at.values()) or "-",
         "retaken": final.retaken,
         "killed_after": killed.get("after"),
         "seconds": voices[-1].at - voices[0].at,
+        "done": finished,
     }
 
 
@@ -299,8 +333,38 @@ def audio_sizes() -> tuple[float, float]:
     return len(voice) / 1000 / minutes, len(mp3) / 1000 / minutes
 
 
+def postgres_runs(
+    broadcast: Callable[..., dict[str, Any]], workers: int, postgres: str
+) -> list[tuple[str, dict[str, Any]]]:
+    """On PostgreSQL: one worker (today's single sender), `workers` sharing the outbox, and `workers` of
+    which one is killed -9 a third of the way and another has its database connections cut half way."""
+    n = workers
+    return [
+        ("Loa Bản, 1 worker, PostgreSQL (single sender)", broadcast(kill_at=None, postgres=postgres)),
+        (f"Loa Bản, {n} workers, PostgreSQL", broadcast(kill_at=None, workers=n, postgres=postgres)),
+        (
+            f"Loa Bản, {n} workers, PostgreSQL, kill -9 of one at 1/3, connections of another cut at 1/2",
+            broadcast(kill_at=1 / 3, cut_at=1 / 2, workers=n, postgres=postgres),
+        ),
+    ]
+
+
+def print_table(rows: list[tuple[str, dict[str, Any]]], limit: float) -> None:
+    """The runs side by side, as a Markdown table."""
+    print(
+        f"| sender | msg/s | rate ÷ {limit:g}/s | 429s | duplicates | lost | rows in flight at kill (+ cut) "
+        "| retaken | done | seconds |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for name, r in rows:
+        print(
+            f"| {name} | {r['rate']:.1f} | {r['rate'] / limit:.3f} | {r['429']} | {r['duplicates']} "
+            f"| {r['lost']} | {r['in_flight']} | {r['retaken']} | {r.get('done', '-')} | {r['seconds']:.0f} |"
+        )
+
+
 def main() -> None:
-    """Run the three broadcasts and print them side by side."""
+    """Run the broadcasts and print them side by side."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--recipients", type=int, default=5000)
     parser.add_argument("--concurrency", type=int, default=16)
@@ -334,14 +398,7 @@ def main() -> None:
             ("Loa Bản, 1 worker, SQLite, kill -9 at 50% + restart", broadcast(kill_at=0.5)),
         ]
     if pg:
-        rows += [
-            ("Loa Bản, 1 worker, PostgreSQL", broadcast(kill_at=None, postgres=pg)),
-            (f"Loa Bản, {n} workers, PostgreSQL", broadcast(kill_at=None, workers=n, postgres=pg)),
-            (
-                f"Loa Bản, {n} workers, PostgreSQL, kill -9 of one at 50%",
-                broadcast(kill_at=0.5, workers=n, postgres=pg),
-            ),
-        ]
+        rows += postgres_runs(broadcast, n, pg)
     if pg and args.redis:
         shared = broadcast(kill_at=None, workers=n, postgres=pg, redis=args.redis)
         rows.append((f"Loa Bản, {n} workers, PostgreSQL, rate in Redis", shared))
@@ -350,16 +407,7 @@ def main() -> None:
         f"\n{args.recipients} recipients, Telegram limits on (30/s overall, 1,000/s by paid broadcast, 1/s "
         f"per chat), senders paced at {pace} (together, when they share the rate), 2 cores\n"
     )
-    print(
-        f"| sender | msg/s | rate ÷ {limit:g}/s | 429s | duplicates | lost | rows in flight at kill "
-        "| retaken | seconds |"
-    )
-    print("|---|---|---|---|---|---|---|---|---|")
-    for name, r in rows:
-        print(
-            f"| {name} | {r['rate']:.1f} | {r['rate'] / limit:.3f} | {r['429']} | {r['duplicates']} "
-            f"| {r['lost']} | {r['in_flight']} | {r['retaken']} | {r['seconds']:.0f} |"
-        )
+    print_table(rows, limit)
     opus, mp3 = audio_sizes()
     print(
         f"\nVoice note (OGG/Opus mono 24 kbps): {opus:.0f} KB/min; "
