@@ -25,7 +25,7 @@ from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import Select, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
@@ -80,16 +80,23 @@ def take_lease(session: Session, holder: str, seconds: float) -> bool:
 def renew_claims(session: Session, holder: str, claims: Collection[str], seconds: float) -> None:
     """Push back the expiry of this sender's claims on the rows it has in flight."""
     if claims:
+        mine = (
+            Delivery.status == DeliveryStatus.sending,
+            Delivery.claimed_by == holder,
+            Delivery.claim_id.in_(claims),
+        )
         session.execute(
             update(Delivery)
-            .where(
-                Delivery.status == DeliveryStatus.sending,
-                Delivery.claimed_by == holder,
-                Delivery.claim_id.in_(claims),
-            )
+            .where(Delivery.id.in_(_in_order(*mine)))
             .values(claim_expires_at=utcnow() + timedelta(seconds=seconds)),
             execution_options={"synchronize_session": False},
         )
+
+
+def _in_order(*where: ColumnElement[bool]) -> Select[int]:
+    """The ids of rows to update, locked in id order: recording a batch locks its rows in that order too,
+    so a renewal or a retake beside it waits instead of deadlocking."""
+    return select(Delivery.id).where(*where).order_by(Delivery.id).with_for_update()
 
 
 def retake_expired(session: Session, max_attempts: int) -> int:
@@ -104,13 +111,13 @@ def retake_expired(session: Session, max_attempts: int) -> int:
     options = {"synchronize_session": False}
     session.execute(
         update(Delivery)
-        .where(*expired, Delivery.attempts >= max_attempts)
+        .where(Delivery.id.in_(_in_order(*expired, Delivery.attempts >= max_attempts)))
         .values(status=DeliveryStatus.failed, error=STOPPED_EACH_TIME, **RELEASED),
         execution_options=options,
     )
     result = session.execute(
         update(Delivery)
-        .where(*expired)
+        .where(Delivery.id.in_(_in_order(*expired)))
         .values(status=DeliveryStatus.pending, retaken=Delivery.retaken + 1, due_at=now, **RELEASED),
         execution_options=options,
     )
