@@ -335,32 +335,35 @@ def audio_sizes() -> tuple[float, float]:
 
 def postgres_runs(
     broadcast: Callable[..., dict[str, Any]], workers: int, postgres: str
-) -> list[tuple[str, dict[str, Any]]]:
-    """On PostgreSQL: one worker (today's single sender), `workers` sharing the outbox, and `workers` of
-    which one is killed -9 a third of the way and another has its database connections cut half way."""
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """On PostgreSQL, one after the other: one worker (today's single sender), `workers` sharing the
+    outbox, and `workers` of which one is killed -9 a third of the way and another has its database
+    connections cut half way."""
     n = workers
-    return [
-        ("Loa Bản, 1 worker, PostgreSQL (single sender)", broadcast(kill_at=None, postgres=postgres)),
-        (f"Loa Bản, {n} workers, PostgreSQL", broadcast(kill_at=None, workers=n, postgres=postgres)),
-        (
-            f"Loa Bản, {n} workers, PostgreSQL, kill -9 of one at 1/3, connections of another cut at 1/2",
-            broadcast(kill_at=1 / 3, cut_at=1 / 2, workers=n, postgres=postgres),
-        ),
-    ]
+    yield "Loa Bản, 1 worker, PostgreSQL (single sender)", broadcast(kill_at=None, postgres=postgres)
+    yield f"Loa Bản, {n} workers, PostgreSQL", broadcast(kill_at=None, workers=n, postgres=postgres)
+    yield (
+        f"Loa Bản, {n} workers, PostgreSQL, kill -9 of one at 1/3, connections of another cut at 1/2",
+        broadcast(kill_at=1 / 3, cut_at=1 / 2, workers=n, postgres=postgres),
+    )
 
 
-def print_table(rows: list[tuple[str, dict[str, Any]]], limit: float) -> None:
-    """The runs side by side, as a Markdown table."""
+def print_header(limit: float) -> None:
+    """The head of a Markdown table of runs."""
     print(
         f"| sender | msg/s | rate ÷ {limit:g}/s | 429s | duplicates | lost | rows in flight at kill (+ cut) "
         "| retaken | done | seconds |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    for name, r in rows:
-        print(
-            f"| {name} | {r['rate']:.1f} | {r['rate'] / limit:.3f} | {r['429']} | {r['duplicates']} "
-            f"| {r['lost']} | {r['in_flight']} | {r['retaken']} | {r.get('done', '-')} | {r['seconds']:.0f} |"
-        )
+    print("|---|---|---|---|---|---|---|---|---|---|", flush=True)
+
+
+def print_row(name: str, r: dict[str, Any], limit: float) -> None:
+    """One run's line, printed as soon as it is over."""
+    print(
+        f"| {name} | {r['rate']:.1f} | {r['rate'] / limit:.3f} | {r['429']} | {r['duplicates']} "
+        f"| {r['lost']} | {r['in_flight']} | {r['retaken']} | {r.get('done', '-')} | {r['seconds']:.0f} |",
+        flush=True,
+    )
 
 
 def main() -> None:
@@ -398,7 +401,7 @@ def main() -> None:
             ("Loa Bản, 1 worker, SQLite, kill -9 at 50% + restart", broadcast(kill_at=0.5)),
         ]
     if pg:
-        rows += postgres_runs(broadcast, n, pg)
+        rows += list(postgres_runs(broadcast, n, pg))
     if pg and args.redis:
         shared = broadcast(kill_at=None, workers=n, postgres=pg, redis=args.redis)
         rows.append((f"Loa Bản, {n} workers, PostgreSQL, rate in Redis", shared))
@@ -407,7 +410,9 @@ def main() -> None:
         f"\n{args.recipients} recipients, Telegram limits on (30/s overall, 1,000/s by paid broadcast, 1/s "
         f"per chat), senders paced at {pace} (together, when they share the rate), 2 cores\n"
     )
-    print_table(rows, limit)
+    print_header(limit)
+    for name, run in rows:
+        print_row(name, run, limit)
     opus, mp3 = audio_sizes()
     print(
         f"\nVoice note (OGG/Opus mono 24 kbps): {opus:.0f} KB/min; "

@@ -365,14 +365,15 @@ def deliver(server: str, *, quick: bool) -> None:
     """The delivery half: 3 workers beside one, at the unpaid rate then by paid broadcast."""
     rate = Settings(_env_file=None).telegram_max_messages_per_second  # type: ignore[call-arg]
     runs = [
-        (False, 900 if quick else 9_000, broadcast.LIMIT, f"30/s (senders paced at {rate:g}/s)"),
         (True, 5_000 if quick else 100_000, broadcast.PAID_LIMIT, "1,000/s by paid broadcast (990/s)"),
+        (False, 900 if quick else 9_000, broadcast.LIMIT, f"30/s (senders paced at {rate:g}/s)"),
     ]
     for paid, recipients, limit, what in runs:
         send = partial(broadcast.run_loaban, recipients, DELIVERY_CONCURRENCY, rate, paid=paid)
-        rows = broadcast.postgres_runs(send, DELIVERY_WORKERS, f"{server}/postgres")
         print(f"\n{recipients:,} people, a voice note each, {what}; fake Bot API limits on\n")
-        broadcast.print_table(rows, limit)
+        broadcast.print_header(limit)
+        for name, result in broadcast.postgres_runs(send, DELIVERY_WORKERS, f"{server}/postgres"):
+            broadcast.print_row(name, result, limit)
 
 
 def main() -> None:
