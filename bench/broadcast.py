@@ -34,6 +34,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, func, insert, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 from telegram.ext import AIORateLimiter, ApplicationBuilder
 
 from bot.audio import service as audio
@@ -103,56 +104,52 @@ def prepare(url: str, media: Path, recipients: int, *, urgent: bool = False) -> 
     return bulletin_id
 
 
-def progress(url: str, bulletin_id: int) -> bulletins.Progress:
-    """The bulletin's counts now."""
+@contextmanager
+def transaction(url: str) -> Iterator[Session]:
+    """A transaction on an engine of its own, disposed after: the bench looks in now and then while the
+    workers, not this process, do the work."""
     db = Database(url)
     try:
         with db.transaction() as session:
-            return bulletins.progress(session, bulletin_id)
+            yield session
     finally:
         db.dispose()
+
+
+def progress(url: str, bulletin_id: int) -> bulletins.Progress:
+    """The bulletin's counts now."""
+    with transaction(url) as session:
+        return bulletins.progress(session, bulletin_id)
 
 
 def in_flight(url: str, pid: int) -> int:
     """Rows a worker has in flight (claimed, not recorded): at a kill, the most that can be sent twice."""
-    db = Database(url)
-    try:
-        with db.transaction() as session:
-            return int(
-                session.scalar(
-                    select(func.count()).where(
-                        Delivery.status == DeliveryStatus.sending,
-                        Delivery.claimed_by.startswith(f"{socket.gethostname()}:{pid}:"),
-                    )
+    with transaction(url) as session:
+        return int(
+            session.scalar(
+                select(func.count()).where(
+                    Delivery.status == DeliveryStatus.sending,
+                    Delivery.claimed_by.startswith(f"{socket.gethostname()}:{pid}:"),
                 )
-                or 0
             )
-    finally:
-        db.dispose()
+            or 0
+        )
 
 
 def cut_connections(url: str, application: str) -> int:
     """Drop every database connection of one worker, as a failover or a restarted pooler does."""
-    db = Database(url)
-    try:
-        with db.transaction() as session:
-            found = session.execute(
-                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :a"),
-                {"a": application},
-            )
-            return len(found.all())
-    finally:
-        db.dispose()
+    with transaction(url) as session:
+        found = session.execute(
+            text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :a"),
+            {"a": application},
+        )
+        return len(found.all())
 
 
 def is_done(url: str, bulletin_id: int) -> bool:
     """Whether the bulletin reached "done"."""
-    db = Database(url)
-    try:
-        with db.transaction() as session:
-            return session.scalar(select(Bulletin.status).where(Bulletin.id == bulletin_id)) == "done"
-    finally:
-        db.dispose()
+    with transaction(url) as session:
+        return session.scalar(select(Bulletin.status).where(Bulletin.id == bulletin_id)) == "done"
 
 
 @contextmanager
