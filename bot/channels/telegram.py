@@ -52,6 +52,7 @@ router = APIRouter()
 WEBHOOK_PATH = "/webhooks/telegram"
 MAX_UPDATE_BYTES = 1_000_000
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+CONNECTIONS_BESIDE = 64  # for replies and menus while a paid broadcast holds its connections
 PAID_BROADCAST_RATE = 990.0  # Telegram allows 1,000/s with allow_paid_broadcast; a little under for jitter
 MEDIA_KINDS: dict[str, str] = {  # what a person may send with a reflection, and its type if Telegram omits it
     "photo": "image/jpeg",
@@ -331,6 +332,8 @@ class TelegramBot(ChannelService):
             .base_url(f"{api}/bot")
             .base_file_url(f"{api}/file/bot")
             .rate_limiter(limiter)
+            # every send in flight holds a connection: PTB's 256 would cap a larger paid-broadcast setting
+            .connection_pool_size(max(256, settings.delivery_paid_concurrency + CONNECTIONS_BESIDE))
             .concurrent_updates(PerChatUpdateProcessor(settings.telegram_max_concurrent_updates))
         )
         if not polling:
