@@ -16,6 +16,8 @@ from bot.channels import service as channels
 from bot.conversation.feedback import STATUS_LABELS as TICKET_LABELS
 from bot.db import local_today, utcnow
 from bot.feedback import service as feedback
+from bot.jobs import service as jobs
+from bot.jobs.base import JOB_TYPES
 from bot.messages import service as messages
 from bot.people import service as people
 from bot.people.windows import reply_windows
@@ -23,6 +25,7 @@ from bot.polls import service as polls
 from bot.runtime import runtime_of
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(csrf_protect)])
+FAILED_JOBS_SHOWN = 10
 
 
 @router.get("", response_class=HTMLResponse)
@@ -39,6 +42,9 @@ def dashboard(request: Request, session: SessionDep, admin: AdminDep) -> Respons
     settings = runtime_of(request).settings
     tickets, overdue = feedback.summary(session, scope, local_today(settings.timezone))
     open_polls = polls.open_now(session, scope)
+    # Work given up (a bulletin's audio that could not be made) concerns the whole deployment: province
+    # admins see it, with the reason, so that someone acts on it.
+    failed_jobs = jobs.given_up(session, FAILED_JOBS_SHOWN) if admin.role == Role.province_admin else []
     return render(
         request,
         "dashboard.html",
@@ -56,4 +62,6 @@ def dashboard(request: Request, session: SessionDep, admin: AdminDep) -> Respons
         ticket_labels=TICKET_LABELS,
         open_polls=open_polls,
         poll_counts=polls.counts(session, [p.id for p in open_polls], scope),
+        failed_jobs=failed_jobs,
+        job_labels={kind: job.label for kind, job in JOB_TYPES.items() if job.label},
     )

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import os
 import secrets
 import signal
@@ -24,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from functools import partial
@@ -33,11 +34,13 @@ from typing import Any
 
 from sqlalchemy import create_engine, func, insert, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 from telegram.ext import AIORateLimiter, ApplicationBuilder
 
 from bot.audio import service as audio
+from bot.bulletins import outbox
 from bot.bulletins import service as bulletins
-from bot.bulletins.models import Delivery, DeliveryStatus
+from bot.bulletins.models import Bulletin, Delivery, DeliveryStatus
 from bot.config import Settings
 from bot.db import Database, utcnow
 from bot.migrations import upgrade
@@ -96,36 +99,57 @@ def prepare(url: str, media: Path, recipients: int, *, urgent: bool = False) -> 
         )
         bulletins.send(session, bulletin, lead=timedelta(0), urgent=urgent)
         bulletin_id = bulletin.id
+    outbox.build(db, {}, bulletin_id)  # everyone is on Telegram, which has no reply window
     db.dispose()
     return bulletin_id
 
 
-def progress(url: str, bulletin_id: int) -> bulletins.Progress:
-    """The bulletin's counts now."""
+@contextmanager
+def transaction(url: str) -> Iterator[Session]:
+    """A transaction on an engine of its own, disposed after: the bench looks in now and then while the
+    workers, not this process, do the work."""
     db = Database(url)
     try:
         with db.transaction() as session:
-            return bulletins.progress(session, bulletin_id)
+            yield session
     finally:
         db.dispose()
+
+
+def progress(url: str, bulletin_id: int) -> bulletins.Progress:
+    """The bulletin's counts now."""
+    with transaction(url) as session:
+        return bulletins.progress(session, bulletin_id)
 
 
 def in_flight(url: str, pid: int) -> int:
-    """Rows a killed worker had in flight (claimed, not recorded): the most that can be sent twice."""
-    db = Database(url)
-    try:
-        with db.transaction() as session:
-            return int(
-                session.scalar(
-                    select(func.count()).where(
-                        Delivery.status == DeliveryStatus.sending,
-                        Delivery.claimed_by.startswith(f"{socket.gethostname()}:{pid}:"),
-                    )
+    """Rows a worker has in flight (claimed, not recorded): at a kill, the most that can be sent twice."""
+    with transaction(url) as session:
+        return int(
+            session.scalar(
+                select(func.count()).where(
+                    Delivery.status == DeliveryStatus.sending,
+                    Delivery.claimed_by.startswith(f"{socket.gethostname()}:{pid}:"),
                 )
-                or 0
             )
-    finally:
-        db.dispose()
+            or 0
+        )
+
+
+def cut_connections(url: str, application: str) -> int:
+    """Drop every database connection of one worker, as a failover or a restarted pooler does."""
+    with transaction(url) as session:
+        found = session.execute(
+            text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :a"),
+            {"a": application},
+        )
+        return len(found.all())
+
+
+def is_done(url: str, bulletin_id: int) -> bool:
+    """Whether the bulletin reached "done"."""
+    with transaction(url) as session:
+        return session.scalar(select(Bulletin.status).where(Bulletin.id == bulletin_id)) == "done"
 
 
 @contextmanager
@@ -153,8 +177,11 @@ def start_worker(
     redis: str | None = None,
     *,
     paid: bool = False,
+    name: str = "loaban-worker",
 ) -> subprocess.Popen[bytes]:
-    """`loaban worker` as its own process, as in production."""
+    """`loaban worker` as its own process, as in production; `name` is its database application name."""
+    if url.startswith("postgresql"):
+        url = f"{url}{'&' if '?' in url else '?'}application_name={name}"
     env = os.environ | {
         "LOABAN_DATABASE_URL": url,
         "LOABAN_TELEGRAM_TOKEN": fake.token,
@@ -179,30 +206,28 @@ def run_loaban(
     rate: float,
     *,
     kill_at: float | None,
+    cut_at: float | None = None,
     workers: int = 1,
     postgres: str | None = None,
     redis: str | None = None,
     paid: bool = False,
 ) -> dict[str, Any]:
     """One broadcast by `workers` real worker processes (SQLite: one, as there only the lease holder
-    sends); optionally kill -9 the first at a fraction of the way (alone, it is started again). `paid`:
-    an urgent warning, sent by Telegram's paid broadcast."""
-    procs: list[subprocess.Popen[bytes]] = []
-    killed: dict[str, int] = {}
+    sends). Optionally kill -9 the first at a fraction of the way (alone, it is started again) and cut
+    every database connection of the second at another (PostgreSQL). `paid`: an urgent warning, sent by
+    Telegram's paid broadcast."""
+    voices_sent = itertools.count()
+    sent_so_far = [0]
 
     def on_call(call: Call) -> None:
-        voice = call.method == "sendVoice" and call.status == 200
-        if (
-            kill_at is not None
-            and not killed
-            and voice
-            and len(fake.sent(method="sendVoice")) >= kill_at * recipients
-        ):
-            killed["after"], killed["pid"] = len(fake.sent(method="sendVoice")), procs[0].pid
-            os.kill(procs[0].pid, signal.SIGKILL)
+        if call.method == "sendVoice" and call.status == 200:
+            sent_so_far[0] = next(voices_sent) + 1
 
     # A bot of its own per run: its shared rate (in PostgreSQL or Redis) starts afresh.
     fake = FakeBotAPI(f"{secrets.randbelow(10**9)}:BENCH-TOKEN", on_call=on_call).start()
+    names = [f"loaban-bench-{i}-{secrets.token_hex(3)}" for i in range(workers)]
+    killed: dict[str, int] = {}
+    in_flight_at: dict[str, int] = {}
     with (
         tempfile.TemporaryDirectory(prefix="loaban-bench-") as tmp,
         postgres_database(postgres) if postgres else _sqlite(tmp) as url,
@@ -210,16 +235,23 @@ def run_loaban(
         media = Path(tmp) / "media"
         bulletin_id = prepare(url, media, recipients, urgent=paid)
         start = partial(start_worker, url, fake, media, concurrency, rate, redis, paid=paid)
-        procs.extend(start() for _ in range(workers))
-        lost_in_flight: int | str = "-"
-        if kill_at is not None:
-            procs[0].wait()
-            lost_in_flight = in_flight(url, killed["pid"])
-            if workers == 1:
-                procs[0] = start()
+        procs = [start(name=name) for name in names]
         while progress(url, bulletin_id).pending:
-            time.sleep(0.5)
-        final = progress(url, bulletin_id)
+            done = sent_so_far[0] / recipients
+            if kill_at is not None and not killed and done >= kill_at:
+                killed["after"], killed["pid"] = sent_so_far[0], procs[0].pid
+                os.kill(procs[0].pid, signal.SIGKILL)
+                procs[0].wait()
+                in_flight_at["kill"] = in_flight(url, killed["pid"])
+                if workers == 1:
+                    procs[0] = start(name=names[0])
+            if cut_at is not None and workers > 1 and "cut" not in in_flight_at and done >= cut_at:
+                in_flight_at["cut"] = in_flight(url, procs[1].pid)
+                cut_connections(url, names[1])
+            time.sleep(0.1)
+        final, done_at = progress(url, bulletin_id), time.monotonic() + 60
+        while not (finished := is_done(url, bulletin_id)) and time.monotonic() < done_at:
+            time.sleep(0.5)  # the lease holder moves it to "done" at its next housekeeping
         for proc in procs:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
@@ -233,10 +265,11 @@ def run_loaban(
         "429": fake.too_many(),
         "duplicates": len(chats) - len(set(chats)),
         "lost": recipients - len(set(chats)),
-        "in_flight": lost_in_flight,
+        "in_flight": " + ".join(str(n) for n in in_flight_at.values()) or "-",
         "retaken": final.retaken,
         "killed_after": killed.get("after"),
         "seconds": voices[-1].at - voices[0].at,
+        "done": finished,
     }
 
 
@@ -297,8 +330,41 @@ def audio_sizes() -> tuple[float, float]:
     return len(voice) / 1000 / minutes, len(mp3) / 1000 / minutes
 
 
+def postgres_runs(
+    broadcast: Callable[..., dict[str, Any]], workers: int, postgres: str
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """On PostgreSQL, one after the other: one worker (today's single sender), `workers` sharing the
+    outbox, and `workers` of which one is killed -9 a third of the way and another has its database
+    connections cut half way."""
+    n = workers
+    yield "Loa Bản, 1 worker, PostgreSQL (single sender)", broadcast(kill_at=None, postgres=postgres)
+    yield f"Loa Bản, {n} workers, PostgreSQL", broadcast(kill_at=None, workers=n, postgres=postgres)
+    yield (
+        f"Loa Bản, {n} workers, PostgreSQL, kill -9 of one at 1/3, connections of another cut at 1/2",
+        broadcast(kill_at=1 / 3, cut_at=1 / 2, workers=n, postgres=postgres),
+    )
+
+
+def print_header(limit: float) -> None:
+    """The head of a Markdown table of runs."""
+    print(
+        f"| sender | msg/s | rate ÷ {limit:g}/s | 429s | duplicates | lost | rows in flight at kill (+ cut) "
+        "| retaken | done | seconds |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|", flush=True)
+
+
+def print_row(name: str, r: dict[str, Any], limit: float) -> None:
+    """One run's line, printed as soon as it is over."""
+    print(
+        f"| {name} | {r['rate']:.1f} | {r['rate'] / limit:.3f} | {r['429']} | {r['duplicates']} "
+        f"| {r['lost']} | {r['in_flight']} | {r['retaken']} | {r.get('done', '-')} | {r['seconds']:.0f} |",
+        flush=True,
+    )
+
+
 def main() -> None:
-    """Run the three broadcasts and print them side by side."""
+    """Run the broadcasts and print them side by side."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--recipients", type=int, default=5000)
     parser.add_argument("--concurrency", type=int, default=16)
@@ -332,14 +398,7 @@ def main() -> None:
             ("Loa Bản, 1 worker, SQLite, kill -9 at 50% + restart", broadcast(kill_at=0.5)),
         ]
     if pg:
-        rows += [
-            ("Loa Bản, 1 worker, PostgreSQL", broadcast(kill_at=None, postgres=pg)),
-            (f"Loa Bản, {n} workers, PostgreSQL", broadcast(kill_at=None, workers=n, postgres=pg)),
-            (
-                f"Loa Bản, {n} workers, PostgreSQL, kill -9 of one at 50%",
-                broadcast(kill_at=0.5, workers=n, postgres=pg),
-            ),
-        ]
+        rows += list(postgres_runs(broadcast, n, pg))
     if pg and args.redis:
         shared = broadcast(kill_at=None, workers=n, postgres=pg, redis=args.redis)
         rows.append((f"Loa Bản, {n} workers, PostgreSQL, rate in Redis", shared))
@@ -348,16 +407,9 @@ def main() -> None:
         f"\n{args.recipients} recipients, Telegram limits on (30/s overall, 1,000/s by paid broadcast, 1/s "
         f"per chat), senders paced at {pace} (together, when they share the rate), 2 cores\n"
     )
-    print(
-        f"| sender | msg/s | rate ÷ {limit:g}/s | 429s | duplicates | lost | rows in flight at kill "
-        "| retaken | seconds |"
-    )
-    print("|---|---|---|---|---|---|---|---|---|")
-    for name, r in rows:
-        print(
-            f"| {name} | {r['rate']:.1f} | {r['rate'] / limit:.3f} | {r['429']} | {r['duplicates']} "
-            f"| {r['lost']} | {r['in_flight']} | {r['retaken']} | {r['seconds']:.0f} |"
-        )
+    print_header(limit)
+    for name, run in rows:
+        print_row(name, run, limit)
     opus, mp3 = audio_sizes()
     print(
         f"\nVoice note (OGG/Opus mono 24 kbps): {opus:.0f} KB/min; "

@@ -3,14 +3,25 @@ outbox build and a progress poll take at 500,000 people, and the memory they nee
 of before (kept here as small baseline functions: the reach that loads every recipient into Python, the
 send that inserts the whole outbox in one transaction and RETURNINGs every id to count it).
 
-Creates and drops its own database on the local server (user postgres, trust auth):
+Then the delivery half: a bulletin sent through the fake Bot API by 3 `loaban worker` processes sharing
+the outbox and the rate, beside one worker alone (today's single sender) in the same run, at 30/s over
+5 minutes (9,000 people) and as an urgent warning by paid broadcast at 1,000/s (100,000 people), each also
+with one worker killed -9 a third of the way and the database connections of another cut half way:
+rate ÷ limit, 429s, people lost, duplicates against the rows in flight at the kill and the cut, and
+whether the bulletin reached "done" (bench/broadcast.py runs them).
+
+Creates and drops its own databases on the local server (user postgres, trust auth):
 
     python -m bench.scale [--people 500000] [--server postgresql://postgres@127.0.0.1:5432]
+        [--quick] [--delivery-only]
+
+--quick: 20,000 people, 30 s at 30/s (900 people), 5,000 people by paid broadcast.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import resource
 import statistics
@@ -19,14 +30,17 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any, TypeVar
 
 from sqlalchemy import and_, case, create_engine, delete, func, insert, literal, or_, select, text, update
 from sqlalchemy.orm import Session, aliased
 
+from bench import broadcast
 from bot.bulletins import outbox
 from bot.bulletins import service as bulletins
 from bot.bulletins.models import Delivery, DeliveryCount, DeliveryCountChange, DeliveryStatus
+from bot.config import Settings
 from bot.db import Database, utcnow
 from bot.migrations import upgrade
 from bot.people.models import Identity, Person, PersonRole
@@ -35,6 +49,7 @@ from bot.people.windows import ReplyWindow
 PROVINCE, FIRST_COMMUNE, COMMUNES = 12, 3549, 20
 WINDOWS = {"zalo": ReplyWindow(free_for=timedelta(hours=48), free_messages=8, open_for=timedelta(days=7))}
 T = TypeVar("T")
+DELIVERY_WORKERS, DELIVERY_CONCURRENCY = 3, 16
 
 
 @dataclass
@@ -346,13 +361,34 @@ def run(server: str, people: int) -> None:
     print(f"{rss_mb():.0f} MB after the baselines")
 
 
+def deliver(server: str, *, quick: bool) -> None:
+    """The delivery half: 3 workers beside one, at the unpaid rate then by paid broadcast."""
+    rate = Settings(_env_file=None).telegram_max_messages_per_second  # type: ignore[call-arg]
+    runs = [
+        (True, 5_000 if quick else 100_000, broadcast.PAID_LIMIT, "1,000/s by paid broadcast (990/s)"),
+        (False, 900 if quick else 9_000, broadcast.LIMIT, f"30/s (senders paced at {rate:g}/s)"),
+    ]
+    for paid, recipients, limit, what in runs:
+        send = partial(broadcast.run_loaban, recipients, DELIVERY_CONCURRENCY, rate, paid=paid)
+        print(f"\n{recipients:,} people, a voice note each, {what}; fake Bot API limits on\n")
+        broadcast.print_header(limit)
+        for name, result in broadcast.postgres_runs(send, DELIVERY_WORKERS, f"{server}/postgres"):
+            broadcast.print_row(name, result, limit)
+
+
 def main() -> None:
     """Parse the options and run."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--people", type=int, default=500_000)
     parser.add_argument("--server", default="postgresql://postgres@127.0.0.1:5432")
+    parser.add_argument("--quick", action="store_true", help="short runs, to try the bench")
+    parser.add_argument("--delivery-only", action="store_true", help="only the delivery half")
     args = parser.parse_args()
-    run(args.server, args.people)
+    print(f"load average at start: {' '.join(f'{n:.1f}' for n in os.getloadavg())} ({os.cpu_count()} cores)")
+    if not args.delivery_only:
+        run(args.server, 20_000 if args.quick else args.people)
+    deliver(args.server, quick=args.quick)
+    print(f"\nload average at the end: {' '.join(f'{n:.1f}' for n in os.getloadavg())}")
 
 
 if __name__ == "__main__":

@@ -80,6 +80,8 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Ho_Chi_Minh"
     question_answer_days: int = 3  # a forwarded question answered later counts as late in reports
     delivery_concurrency: int = 16  # messages in flight at once: also the most a crash can duplicate
+    # Urgent warnings sent by paid broadcast (1,000/s) need more in flight to keep that pace: this many.
+    delivery_paid_concurrency: int = 256
     delivery_max_attempts: int = 5
     delivery_chat_interval_seconds: float = 1.0  # between two messages to one person (Telegram: 1/s)
     # The housekeeping lease, and each claim on outbox rows: a sender that stops renewing them is replaced,
@@ -92,6 +94,11 @@ class Settings(BaseSettings):
     jobs_claim_seconds: float = 60.0  # a job whose process stops renewing its claim is taken again after this
     jobs_max_attempts: int = 5  # a job failing this often is given up, with its reason
     jobs_retry_seconds: float = 10.0  # the wait before the first retry, doubling up to 10 minutes
+    jobs_keep_days: int = 30  # finished jobs (done or given up) are deleted after this many days
+    # Replies a crash left unsent are looked for this often by every process with a channel running, each
+    # claimed before it is resent (one process sends it, once); only replies at least this old are taken.
+    resend_every_seconds: float = 60.0
+    resend_after_seconds: float = 300.0
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:

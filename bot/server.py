@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -95,9 +96,19 @@ async def running(runtime: Runtime, *, sender: bool, receive: bool = True) -> As
     if sender:
         runtime.sender = Sender(runtime.db, runtime.hub, runtime.settings, runtime.catalogs)
         task = asyncio.create_task(runtime.sender.run())
+    settings = runtime.settings
+    resending = asyncio.create_task(
+        runtime.hub.keep_resending(
+            [code for code, service in runtime.channels.items() if service.resends],
+            settings.resend_every_seconds,
+            timedelta(seconds=settings.resend_after_seconds),
+        )
+    )
     try:
         yield
     finally:
+        resending.cancel()
+        await asyncio.wait([resending])
         if builder is not None and building is not None:
             builder.stop()
             await building

@@ -316,7 +316,7 @@ def test_progress_from_the_counts_stays_the_count_of_rows_through_every_change(
     assert_counted(db, bulletin_id)
 
     with db.transaction() as session:
-        claimed = claim(session, "sender-1", 10, quiet=False, hold_for=timedelta(0), windows=WINDOWS)
+        claimed = claim(session, "sender-1", 10, urgent_only=False, hold_for=timedelta(0), windows=WINDOWS)
     assert len(claimed) == 6
     assert_counted(db, bulletin_id)
     outcomes = [DeliveryStatus.sent, DeliveryStatus.sent, DeliveryStatus.failed, DeliveryStatus.blocked]

@@ -17,14 +17,18 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx
 import pytest
 from alembic import command
 from sqlalchemy import select
 
+import bot.server  # first: the sender's modules import each other through the conversation
+from bot.accounts.models import Role
 from bot.audio import ffmpeg
 from bot.audio import service as audio_service
 from bot.bulletins import service as bulletins
 from bot.bulletins import voices
+from bot.bulletins.worker import Sender
 from bot.config import Settings
 from bot.db import Database, utcnow
 from bot.jobs import service as jobs
@@ -34,6 +38,7 @@ from bot.jobs.runner import JobRunner
 from bot.migrations import alembic_config, upgrade
 from tests.conftest import make_settings
 from tests.fakes.gtts_api import FakeGoogleTTS
+from tests.test_admin import login, make_admin
 from tests.test_bulletins import PHONG_THO, google
 
 __all__ = ["google"]  # the fake gTTS fixture this module shares with test_bulletins
@@ -388,3 +393,57 @@ def test_a_worker_killed_mid_speech_leaves_the_audio_to_a_fresh_worker(
         fresh.kill()
     [made] = audio_jobs(db)
     assert made.status == JobStatus.done and made.attempts == 2 and made.claim_expires_at is None
+
+
+def test_jobs_finished_long_ago_are_pruned_by_the_lease_holder_and_the_rest_kept(
+    database_url: str, db: Database
+) -> None:
+    """Done and given-up jobs older than LOABAN_JOBS_KEEP_DAYS go at the sender's housekeeping; recent
+    ones (admins still read why a job failed), and work not finished however old, stay."""
+    long_ago, lately = utcnow() - timedelta(days=31), utcnow() - timedelta(days=29)
+    kept_for = {
+        "old done": (JobStatus.done, long_ago, False),
+        "old failed": (JobStatus.failed, long_ago, False),
+        "recent failed": (JobStatus.failed, lately, True),
+        "recent done": (JobStatus.done, lately, True),
+        "old pending": (JobStatus.pending, None, True),
+        "old running": (JobStatus.running, None, True),
+    }
+    with db.transaction() as session:
+        for name, (status, finished, _kept) in kept_for.items():
+            session.add(
+                Job(kind=name, status=status, finished_at=finished, created_at=long_ago, due_at=long_ago)
+            )
+    settings = make_settings(database_url, jobs_keep_days=30)
+    runtime = bot.server.build_runtime(settings)
+    sender = Sender(runtime.db, runtime.hub, settings, runtime.catalogs)
+    sender._housekeeping(set())
+    runtime.db.dispose()
+    with db.transaction() as session:
+        left = set(session.scalars(select(Job.kind)))
+    assert left == {name for name, (_s, _f, kept) in kept_for.items() if kept}
+
+
+def test_jobs_given_up_are_shown_with_their_reason_to_province_admins_only(
+    client: httpx.Client, db: Database
+) -> None:
+    with db.transaction() as session:
+        session.add(
+            Job(
+                kind=voices.AUDIO_JOB,
+                payload={"bulletin_id": 41},
+                status=JobStatus.failed,
+                finished_at=utcnow(),
+                error="SpeechError: <b>máy đọc không trả lời</b>",
+            )
+        )
+    make_admin(db, "tinh", Role.province_admin)
+    make_admin(db, "xa", Role.commune_officer, (PHONG_THO,))
+    login(client, "tinh")
+    page = client.get("/admin").text
+    assert 'id="failed-jobs"' in page and "Làm âm thanh cho bản tin" in page
+    assert 'href="/admin/bulletins/41"' in page
+    assert "&lt;b&gt;máy đọc không trả lời&lt;/b&gt;" in page, "the reason, escaped"
+    client.cookies.clear()
+    login(client, "xa")
+    assert 'id="failed-jobs"' not in client.get("/admin").text

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -158,6 +159,35 @@ def test_two_servers_restarting_after_a_crash_send_each_unsent_reply_once(
         assert [c.params["text"] for c in fake_telegram.sent(chat_id)] == texts, "each once, in order"
     assert [c.params["text"] for c in fake_telegram.sent(died)] == ["Đã nhận câu hỏi của bạn"]
     assert fake_telegram.sent(busy) == []
+
+
+def test_replies_left_unsent_while_two_servers_run_are_sent_once_without_a_restart(
+    settings: Settings, fake_telegram: FakeBotAPI, db: Database
+) -> None:
+    """Two servers run; a third process died after committing replies it never sent. Without any restart,
+    the servers' periodic look finds them: each reply reaches its chat once, in order, while replies a
+    live process is resending, and one a platform held back for now, are left alone."""
+    every = settings.model_copy(update={"resend_every_seconds": 0.3, "resend_after_seconds": 60})
+    servers = start_together(every)
+    try:
+        chats = {next(_chats): [f"Trả lời {n} khi máy kia dừng" for n in range(1, 4)] for _ in range(4)}
+        for chat_id, texts in chats.items():
+            unsent(db, chat_id, texts)
+        busy = next(_chats)
+        unsent(db, busy, ["Đang gửi ở máy khác"], claimed_until_in=timedelta(minutes=5))
+        held = next(_chats)
+        unsent(db, held, ["Chờ người dân nhắn lại"])
+        with db.transaction() as session:
+            session.execute(update(Message).where(Message.urn == f"telegram:{held}").values(error=""))
+        fake_telegram.wait_for(lambda: pending_count(db) == 2, timeout=30)
+        time.sleep(1)  # a few more looks: nothing is sent twice
+    finally:
+        for server in servers:
+            server.stop()
+
+    for chat_id, texts in chats.items():
+        assert [c.params["text"] for c in fake_telegram.sent(chat_id)] == texts, "each once, in order"
+    assert fake_telegram.sent(busy) == [] and fake_telegram.sent(held) == []
 
 
 def test_a_zalo_event_whose_handling_failed_is_handled_later_without_a_restart(

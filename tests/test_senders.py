@@ -20,13 +20,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import bindparam, select, text, update
+from sqlalchemy import bindparam, event, select, text, update
 
 import bot.server  # first: the sender's modules import each other through the conversation
 from bot.bulletins import outbox, worker
 from bot.bulletins import service as bulletins
 from bot.bulletins.models import Bulletin, BulletinStatus, Delivery, DeliveryStatus
+from bot.conversation.types import Reply
 from bot.db import Database, utcnow
+from bot.messages.models import Message, Status
 from tests.conftest import TG_TOKEN, make_settings
 from tests.factories import add_person, wait_done
 from tests.fakes.gtts_api import FakeGoogleTTS
@@ -147,17 +149,17 @@ def test_a_sender_whose_claim_ran_out_cannot_record_an_outcome(database_url: str
     text_bulletin(db)
     hold = timedelta(seconds=settings.delivery_lease_seconds)
     with db.transaction() as session:
-        [mine] = worker.claim(session, a.holder, 10, quiet=False, hold_for=hold)
+        [mine] = worker.claim(session, a.holder, 10, urgent_only=False, hold_for=hold)
     with db.transaction() as session:
         assert worker.retake_expired(session, max_attempts=5) == 0, "a live claim is never taken back"
         session.execute(update(Delivery).values(claim_expires_at=utcnow() - timedelta(seconds=1)))
     with db.transaction() as session:
         assert worker.retake_expired(session, max_attempts=5) == 1
     with db.transaction() as session:
-        [theirs] = worker.claim(session, b.holder, 10, quiet=False, hold_for=hold)
+        [theirs] = worker.claim(session, b.holder, 10, urgent_only=False, hold_for=hold)
     assert theirs.id == mine.id and theirs.claim != mine.claim
 
-    a._record(mine, None, 1, worker.Result())
+    assert a._record([worker.Outcome(mine, None, 1, worker.Result())]) == 0
     with db.transaction() as session:
         row = session.get(Delivery, mine.id)
         assert row is not None and (row.status, row.claimed_by) == (DeliveryStatus.sending, b.holder)
@@ -167,10 +169,57 @@ def test_a_sender_whose_claim_ran_out_cannot_record_an_outcome(database_url: str
         assert row is not None and row.claim_expires_at is not None
         assert row.claim_expires_at < utcnow() + hold + timedelta(seconds=5), "A cannot extend B's claim"
 
-    b._record(theirs, None, 1, worker.Result())
+    assert b._record([worker.Outcome(theirs, None, 1, worker.Result())]) == 1
     with db.transaction() as session:
         row = session.get(Delivery, mine.id)
         assert row is not None and (row.status, row.retaken, row.claim_id) == (DeliveryStatus.sent, 1, None)
+    runtime.db.dispose()
+
+
+def test_a_batch_of_outcomes_is_one_transaction_and_a_row_whose_claim_ran_out_gets_nothing(
+    database_url: str, db: Database
+) -> None:
+    """Sender A sent three people the bulletin and records the three outcomes together, but one row's
+    claim ran out meanwhile and sender B holds it now: one commit writes the two rows A still holds (sent,
+    in the people's message history), and nothing at all of the third, not even its history."""
+    settings = make_settings(database_url)
+    runtime = bot.server.build_runtime(settings)
+    a, b = (worker.Sender(runtime.db, runtime.hub, settings, runtime.catalogs) for _ in range(2))
+    chats = people(db, 3)
+    text_bulletin(db)
+    hold = timedelta(seconds=settings.delivery_lease_seconds)
+    with db.transaction() as session:
+        claimed = worker.claim(session, a.holder, 10, urgent_only=False, hold_for=hold)
+    lost = claimed[1]
+    with db.transaction() as session:
+        session.execute(
+            update(Delivery)
+            .where(Delivery.id == lost.id)
+            .values(claim_expires_at=utcnow() - timedelta(seconds=1))
+        )
+        assert worker.retake_expired(session, max_attempts=5) == 1
+    with db.transaction() as session:
+        [theirs] = worker.claim(session, b.holder, 10, urgent_only=False, hold_for=hold)
+    assert theirs.id == lost.id
+
+    commits: list[object] = []
+
+    def committed(connection: object) -> None:
+        commits.append(connection)
+
+    event.listen(runtime.db.engine, "commit", committed)
+    reply = Reply(text=TEXT)
+    recorded = a._record([worker.Outcome(row, reply, 1, worker.Result(sent_id="77")) for row in claimed])
+    event.remove(runtime.db.engine, "commit", committed)
+    assert recorded == 2 and len(commits) == 1, "the batch is written in one transaction"
+
+    with db.transaction() as session:
+        rows = {r.id: r for r in session.scalars(select(Delivery))}
+        history = list(session.scalars(select(Message).where(Message.kind == "bulletin")))
+    assert {rows[r.id].status for r in claimed if r is not lost} == {DeliveryStatus.sent}
+    assert (rows[lost.id].status, rows[lost.id].claimed_by) == (DeliveryStatus.sending, b.holder)
+    kept = {m.urn for m in history if m.status == Status.sent and m.sent_id == "77"}
+    assert kept == {f"telegram:{c}" for c in chats} - {lost.urn}, "no history for the row A lost"
     runtime.db.dispose()
 
 

@@ -107,6 +107,7 @@ class Delivery(Base):
     __table_args__ = (
         UniqueConstraint("bulletin_id", "person_id", "channel", name="uq_deliveries_recipient"),
         Index("ix_deliveries_status_due", "status", "due_at"),
+        Index("ix_deliveries_status_urgent_due", "status", "urgent", "due_at"),  # urgent warnings first
         Index("ix_deliveries_bulletin_status", "bulletin_id", "status"),
     )
 

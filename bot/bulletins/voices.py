@@ -19,6 +19,7 @@ from bot.bulletins.models import AUDIO_STORAGE_ERROR as STORAGE_ERROR
 from bot.bulletins.models import AUDIO_UPLOAD_PREFIX as UPLOAD_PREFIX
 from bot.bulletins.models import Bulletin, BulletinVersion
 from bot.config import Settings
+from bot.i18n import mark
 from bot.jobs import service as jobs
 from bot.jobs.base import Work, register_job
 from bot.jobs.models import Job
@@ -120,4 +121,4 @@ def _given_up(session: Session, job: Job) -> None:
             version.audio_source = (ERROR_PREFIX + job.error)[:120]
 
 
-register_job(AUDIO_JOB, make_audio, given_up=_given_up)
+register_job(AUDIO_JOB, make_audio, given_up=_given_up, label=mark("Làm âm thanh cho bản tin"))

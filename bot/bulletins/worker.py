@@ -6,7 +6,8 @@ thread of its own: a sender starts a send only while its claims surely hold, and
 for a row that still carries its token, so a slow sender whose claim ran out neither sends beside the one
 that took its rows nor overwrites their outcome. A crash leaves at most `delivery_concurrency` rows in
 flight, taken again once their claims expire, never while their sender lives. Housekeeping (taking those
-rows back, moving bulletins along, pruning people's data) is one process's job: the lease holder's."""
+rows back, moving bulletins along, pruning people's data and finished jobs) is one process's job: the
+lease holder's."""
 
 from __future__ import annotations
 
@@ -16,14 +17,15 @@ import logging
 import os
 import secrets
 import socket
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import Select, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
@@ -38,6 +40,7 @@ from bot.config import Settings
 from bot.conversation.types import Reply
 from bot.db import Database, utcnow
 from bot.i18n import Catalogs
+from bot.jobs import service as jobs
 from bot.messages import service as messages
 from bot.people import service as people
 from bot.people.models import Identity
@@ -49,6 +52,7 @@ log = logging.getLogger(__name__)
 LEASE_NAME = "bulletin-sender"
 MAX_BACKOFF = timedelta(minutes=10)
 MESSAGE_CACHE_SIZE = 256
+RECORD_WINDOW = 0.05  # seconds of outcomes recorded in one transaction
 STOPPED_EACH_TIME = "its sender stopped while sending it, each time it was tried"
 RELEASED: dict[str, object] = {"claim_id": None, "claim_expires_at": None}  # claimed_by: who took it last
 
@@ -77,16 +81,23 @@ def take_lease(session: Session, holder: str, seconds: float) -> bool:
 def renew_claims(session: Session, holder: str, claims: Collection[str], seconds: float) -> None:
     """Push back the expiry of this sender's claims on the rows it has in flight."""
     if claims:
+        mine = (
+            Delivery.status == DeliveryStatus.sending,
+            Delivery.claimed_by == holder,
+            Delivery.claim_id.in_(claims),
+        )
         session.execute(
             update(Delivery)
-            .where(
-                Delivery.status == DeliveryStatus.sending,
-                Delivery.claimed_by == holder,
-                Delivery.claim_id.in_(claims),
-            )
+            .where(Delivery.id.in_(_in_order(*mine)))
             .values(claim_expires_at=utcnow() + timedelta(seconds=seconds)),
             execution_options={"synchronize_session": False},
         )
+
+
+def _in_order(*where: ColumnElement[bool]) -> Select[int]:
+    """The ids of rows to update, locked in id order: recording a batch locks its rows in that order too,
+    so a renewal or a retake beside it waits instead of deadlocking."""
+    return select(Delivery.id).where(*where).order_by(Delivery.id).with_for_update()
 
 
 def retake_expired(session: Session, max_attempts: int) -> int:
@@ -101,13 +112,13 @@ def retake_expired(session: Session, max_attempts: int) -> int:
     options = {"synchronize_session": False}
     session.execute(
         update(Delivery)
-        .where(*expired, Delivery.attempts >= max_attempts)
+        .where(Delivery.id.in_(_in_order(*expired, Delivery.attempts >= max_attempts)))
         .values(status=DeliveryStatus.failed, error=STOPPED_EACH_TIME, **RELEASED),
         execution_options=options,
     )
     result = session.execute(
         update(Delivery)
-        .where(*expired)
+        .where(Delivery.id.in_(_in_order(*expired)))
         .values(status=DeliveryStatus.pending, retaken=Delivery.retaken + 1, due_at=now, **RELEASED),
         execution_options=options,
     )
@@ -158,13 +169,14 @@ def claim(
     holder: str,
     limit: int,
     *,
-    quiet: bool,
+    urgent_only: bool,
     hold_for: timedelta,
     windows: Mapping[str, ReplyWindow] | None = None,
 ) -> list[Claimed]:
     """Take up to `limit` due rows of live bulletins, oldest first, skipping rows another sender is taking
-    at this moment; in quiet hours only urgent ones. The claim holds for `hold_for` unless renewed. Rows
-    for addresses whose reply window is closed are settled as unreachable instead of being sent."""
+    at this moment; only urgent ones when asked (quiet hours, or urgent warnings first). The claim holds
+    for `hold_for` unless renewed. Rows for addresses whose reply window is closed are settled as
+    unreachable instead of being sent."""
     stmt = (
         select(Delivery)
         .join(Bulletin, Bulletin.id == Delivery.bulletin_id)
@@ -177,7 +189,7 @@ def claim(
         .limit(limit)
         .with_for_update(of=Delivery, skip_locked=True)
     )
-    if quiet:
+    if urgent_only:
         stmt = stmt.where(Delivery.urgent.is_(True))
     rows = _outside_windows(session, list(session.scalars(stmt)), windows or {})
     token, expires = secrets.token_hex(8), utcnow() + hold_for
@@ -240,6 +252,16 @@ class Result:
     error: SendError | None = None
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """A row sent (or refused), waiting to be recorded with the batch it falls in."""
+
+    row: Claimed
+    reply: Reply | None  # the part sent; None when the recipient had nothing left to get
+    total: int  # parts the recipient gets
+    result: Result
+
+
 class Sender:
     """The loop that drains the bulletin outbox; runs inside `serve` or as `loaban worker`."""
 
@@ -257,6 +279,9 @@ class Sender:
         self._keeper = ThreadPoolExecutor(1, thread_name_prefix="sender-lease")  # never behind sends
         self._inflight: dict[asyncio.Task[None], str] = {}  # each send in flight, with its claim's token
         self._messages: dict[tuple[int, str, bool], list[Reply]] = {}
+        self._unrecorded: list[tuple[Outcome, asyncio.Future[None]]] = []  # the next batch to record
+        self._flush: asyncio.Task[None] | None = None  # the task that will record it
+        self._flushes: set[asyncio.Task[None]] = set()  # batches being recorded
 
     async def run(self) -> None:
         """Send until stopped, renewing the lease and the claims every third of the lease's length."""
@@ -269,14 +294,14 @@ class Sender:
             if not (self.shared or self.leading):
                 await self._pause(self.settings.delivery_lease_seconds / 3)
                 continue
-            free = self.settings.delivery_concurrency - len(self._inflight)
-            if free <= 0:  # wait for a slot, but not past the lease's renewal
+            urgent, ordinary = self._room()
+            if not (urgent or ordinary):  # wait for a slot, but not past the lease's renewal
                 wait = max(0.0, renew_at - loop.time())
                 await asyncio.wait(set(self._inflight), timeout=wait, return_when=asyncio.FIRST_COMPLETED)
                 continue
             quiet = is_quiet(utcnow(), self.quiet_window, self.zone)
             try:
-                rows = await asyncio.to_thread(self._claim, free, quiet)
+                rows = await asyncio.to_thread(self._claim, urgent, 0 if quiet else ordinary)
             except Exception:  # the database went away for a moment: try again once it is back
                 log.exception("the sender could not claim bulletin messages; it tries again in a moment")
                 await self._pause(1.0)
@@ -332,8 +357,8 @@ class Sender:
 
     def _housekeeping(self, claims: Collection[str]) -> None:
         """Renew this sender's claims and keep (or win) the lease; the lease holder then takes back the rows
-        of senders that stopped renewing theirs, moves bulletins along, and removes people's copies of
-        their data once their time is up (one process does it)."""
+        of senders that stopped renewing theirs, moves bulletins along, removes people's copies of their
+        data once their time is up, and deletes jobs finished long ago (one process does it)."""
         seconds = self.settings.delivery_lease_seconds
         with self.db.transaction() as session:
             renew_claims(session, self.holder, claims, seconds)
@@ -347,6 +372,7 @@ class Sender:
                     log.warning("took back %d bulletin messages left in flight by a stopped sender", retaken)
                 advance_bulletins(session)
                 privacy.prune(session, Path(self.settings.media_dir))
+                jobs.prune(session, timedelta(days=self.settings.jobs_keep_days))
         except Exception:
             log.exception("bulletin housekeeping failed; it is tried again at the next renewal")
 
@@ -366,11 +392,28 @@ class Sender:
             )
             advance_bulletins(session)
 
-    def _claim(self, limit: int, quiet: bool) -> list[Claimed]:
-        """Take due rows in one transaction."""
+    def _room(self) -> tuple[int, int]:
+        """How many urgent rows, and how many rows of any kind, to claim now: up to the free slots (more
+        for urgent warnings going by paid broadcast, which the platform lets go 33 times as fast), and
+        only once a quarter of them is free, so that rows are claimed by batches, not one by one."""
+        s, busy = self.settings, len(self._inflight)
+        paid = s.delivery_paid_concurrency if s.telegram_paid_broadcast else s.delivery_concurrency
+
+        def free(limit: int) -> int:
+            left = limit - busy
+            return left if left >= max(1, limit // 4) or (busy == 0 and left > 0) else 0
+
+        return free(max(paid, s.delivery_concurrency)), free(s.delivery_concurrency)
+
+    def _claim(self, urgent: int, ordinary: int) -> list[Claimed]:
+        """Take due rows in one transaction: urgent warnings first, then any row (none in quiet hours)."""
         hold_for = timedelta(seconds=self.settings.delivery_lease_seconds)
+        take = partial(claim, holder=self.holder, hold_for=hold_for, windows=self.windows)
         with self.db.transaction() as session:
-            return claim(session, self.holder, limit, quiet=quiet, hold_for=hold_for, windows=self.windows)
+            rows = take(session, limit=urgent, urgent_only=True) if urgent else []
+            if ordinary > len(rows):
+                rows += take(session, limit=ordinary - len(rows), urgent_only=False)
+            return rows
 
     def _parts(self, row: Claimed) -> list[Reply]:
         """The messages this recipient gets, composed once per (bulletin, language, role)."""
@@ -396,14 +439,36 @@ class Sender:
         except Exception as exc:
             log.exception("bulletin message %s could not be sent; it will be tried again", row.id)
             sent = (None, 0, Result(error=SendError(f"{type(exc).__name__} in Loa Bản")))
-        if sent is None:
-            return
+        if sent is not None:
+            await self._recorded(Outcome(row, *sent))
+
+    async def _recorded(self, outcome: Outcome) -> None:
+        """Hand an outcome to the next batch and wait until the batch is written: the row stays in flight
+        (its claim renewed) until then, so what a crash can repeat stays within the rows in flight."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._unrecorded.append((outcome, done))
+        if self._flush is None:
+            self._flush = asyncio.create_task(self._record_soon())
+            self._flushes.add(self._flush)
+            self._flush.add_done_callback(self._flushes.discard)
+        await done
+
+    async def _record_soon(self) -> None:
+        """Group-commit the outcomes of a short window in one transaction (at 1,000 messages/s one
+        transaction per message is the bottleneck). A batch that cannot be written (the database went
+        away) is tried once more, then left to its rows' claims, which are no longer renewed: the rows
+        are taken again when they expire and counted as possible duplicates."""
+        await asyncio.sleep(RECORD_WINDOW)
+        batch, self._unrecorded, self._flush = self._unrecorded, [], None
         for attempt in (1, 2):
             try:
-                await asyncio.to_thread(self._record, row, *sent)
-                return
+                await asyncio.to_thread(self._record, [outcome for outcome, _ in batch])
+                break
             except Exception:
-                log.exception("bulletin message %s: outcome not recorded (attempt %d)", row.id, attempt)
+                log.exception("%d bulletin outcomes not recorded (attempt %d)", len(batch), attempt)
+        for _, done in batch:
+            if not done.done():
+                done.set_result(None)
 
     async def _send(self, row: Claimed) -> tuple[Reply | None, int, Result] | None:
         """The message sent (or the platform's refusal) with the count of the recipient's messages; None
@@ -442,36 +507,41 @@ class Sender:
             Delivery.claim_id == row.claim,
         )
 
-    def _record(self, row: Claimed, reply: Reply | None, total: int, result: Result) -> None:
-        """One transaction per message: the row's new state (only while it still carries this sender's
-        claim), the person's message history, and an unsubscription when the person blocked the bot."""
+    def _record(self, outcomes: Sequence[Outcome]) -> int:
+        """One transaction for a batch of outcomes: each row's new state, the people's message history, and
+        unsubscriptions of people who blocked the bot. A row whose claim this sender lost (it is locked
+        here, so the claim cannot change meanwhile) gets nothing written. Returns how many were written."""
         with self.db.transaction() as session:
-            held = session.execute(
-                update(Delivery)
-                .where(*self._still_mine(row))
-                .values(**RELEASED, **self._outcome(row, total, result)),
-                execution_options={"synchronize_session": False},
-            )
-            if not int(getattr(held, "rowcount", 0) or 0):
-                log.warning("bulletin message %s: this sender's claim ran out; outcome not recorded", row.id)
-                return
-            error = result.error
-            if error is None and reply is not None:
-                message_id = messages.record_outbound(
-                    session,
-                    person_id=row.person_id,
-                    urn=row.urn,
-                    kind="bulletin",
-                    text=reply.text,
-                    payload=reply.to_payload(),
+            locked = session.execute(
+                select(Delivery.id, Delivery.claim_id)
+                .where(
+                    Delivery.id.in_([o.row.id for o in outcomes]),
+                    Delivery.status == DeliveryStatus.sending,
+                    Delivery.claimed_by == self.holder,
                 )
-                messages.mark_delivered(session, [(message_id, result.sent_id, None)])
-                if row.channel in self.windows:
-                    people.count_sent(session, [row.urn])
-            elif error is not None and error.blocked and row.person_id is not None:
-                person = people.get(session, person_id=row.person_id)
-                if person is not None:
-                    person.subscribed = False
+                .order_by(Delivery.id)
+                .with_for_update()
+            )
+            held = {row_id: claim_id for row_id, claim_id in locked}
+            mine = [o for o in outcomes if held.get(o.row.id) == o.row.claim]
+            lost = sorted(o.row.id for o in outcomes if held.get(o.row.id) != o.row.claim)
+            if lost:
+                log.warning("bulletin messages %s: this sender's claim ran out; outcome not recorded", lost)
+            if not mine:
+                return 0
+            session.execute(
+                update(Delivery),
+                [{"id": o.row.id, **RELEASED, **self._outcome(o.row, o.total, o.result)} for o in mine],
+            )
+            sent = [(o.row, o.reply, o.result.sent_id) for o in mine if o.result.error is None]
+            messages.record_sent(
+                session,
+                [(r.person_id, r.urn, "bulletin", m.text, m.to_payload(), i) for r, m, i in sent if m],
+            )
+            people.count_sent(session, [r.urn for r, m, _ in sent if m and r.channel in self.windows])
+            blocked = [o.row.person_id for o in mine if o.result.error and o.result.error.blocked]
+            people.unsubscribe(session, [person for person in blocked if person is not None])
+        return len(mine)
 
     def _outcome(self, row: Claimed, total: int, result: Result) -> dict[str, object]:
         """The row's next state: the next part or done, settled as not deliverable, or tried again later

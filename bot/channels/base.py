@@ -7,7 +7,7 @@ import dataclasses
 import json
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
@@ -137,6 +137,8 @@ class ChannelService:
     for it, started and stopped with the process. A channel with nothing to run (the web chat, whose
     clients fetch their replies) is this base as it is."""
 
+    resends: ClassVar[bool] = False  # whether its processes send replies a stopped process left unsent
+
     def __init__(self, hub: Hub, channel: Channel) -> None:
         self.hub = hub
         self.channel = channel
@@ -265,6 +267,21 @@ class Hub:
             await asyncio.gather(*(self.deliver(items) for items in by_urn.values()))
             total += len(pending)
         return total
+
+    async def keep_resending(self, channels: Collection[str], every: float, older_than: timedelta) -> None:
+        """Look for replies left unsent every `every` seconds, not only at start: a process that died while
+        the others run leaves replies behind, and one of the others claims each and sends it, once. Only
+        replies at least `older_than` old are taken (a live process sends its own well within that)."""
+        while True:
+            await asyncio.sleep(every)
+            for channel in channels:
+                try:
+                    sent = await self.resend_pending(channel, older_than)
+                except Exception:
+                    log.exception("could not look for unsent %s replies; looked for again later", channel)
+                    continue
+                if sent:
+                    log.warning("%d %s replies left unsent by a stopped process were sent", sent, channel)
 
     async def deliver(self, outgoing: Sequence[Outgoing], replace: str | None = None) -> list[Delivery]:
         """Send replies in order (one conversation's replies must not overtake each other), then record.

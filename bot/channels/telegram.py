@@ -52,6 +52,7 @@ router = APIRouter()
 WEBHOOK_PATH = "/webhooks/telegram"
 MAX_UPDATE_BYTES = 1_000_000
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+CONNECTIONS_BESIDE = 64  # for replies and menus while a paid broadcast holds its connections
 PAID_BROADCAST_RATE = 990.0  # Telegram allows 1,000/s with allow_paid_broadcast; a little under for jitter
 MEDIA_KINDS: dict[str, str] = {  # what a person may send with a reflection, and its type if Telegram omits it
     "photo": "image/jpeg",
@@ -307,6 +308,7 @@ class TelegramBot(ChannelService):
     """The running Telegram side of a process: the PTB application, its channel and how updates arrive."""
 
     channel: TelegramChannel
+    resends = True
 
     def __init__(self, settings: Settings, hub: Hub, *, polling: bool) -> None:
         if not settings.telegram_token:
@@ -330,6 +332,8 @@ class TelegramBot(ChannelService):
             .base_url(f"{api}/bot")
             .base_file_url(f"{api}/file/bot")
             .rate_limiter(limiter)
+            # every send in flight holds a connection: PTB's 256 would cap a larger paid-broadcast setting
+            .connection_pool_size(max(256, settings.delivery_paid_concurrency + CONNECTIONS_BESIDE))
             .concurrent_updates(PerChatUpdateProcessor(settings.telegram_max_concurrent_updates))
         )
         if not polling:

@@ -241,6 +241,7 @@ class ZaloBot(ChannelService):
     """The running Zalo side of a process: API client, channel, and events handled after the 200."""
 
     channel: ZaloChannel
+    resends = True
     # An event whose handling failed is tried again while the process runs: looked for this often (in
     # seconds), once it is this old (a younger one may still be in hand in the process it came to).
     retry_every: ClassVar[float] = 30.0

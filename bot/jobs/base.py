@@ -52,15 +52,16 @@ class JobType:
 
     run: Handler
     given_up: jobs.GiveUp | None = None
+    label: str = ""  # what the admins read for it (marked for translation)
 
 
 JOB_TYPES: dict[str, JobType] = {}
 
 
-def register_job(kind: str, run: Handler, *, given_up: jobs.GiveUp | None = None) -> None:
+def register_job(kind: str, run: Handler, *, given_up: jobs.GiveUp | None = None, label: str = "") -> None:
     """Make a kind of job known to runners: they claim only kinds their process can run. A handler runs
     outside any transaction, opens short ones with `Work.transaction`, and may run again after a crash."""
-    JOB_TYPES[kind] = JobType(run, given_up)
+    JOB_TYPES[kind] = JobType(run, given_up, label)
 
 
 def give_up(session: Session, job: Job) -> None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.db import after, utcnow
@@ -144,3 +144,24 @@ def _give_up(session: Session, job: Job, reason: str, given_up: GiveUp) -> None:
         reason[:2000],
     )
     given_up(session, job)
+
+
+def prune(session: Session, keep: timedelta) -> int:
+    """Delete jobs settled (done or given up) longer than `keep` ago: the table holds the work under way
+    and its recent history, not every job ever run. Returns how many went."""
+    gone = session.execute(
+        delete(Job).where(
+            Job.status.in_([JobStatus.done, JobStatus.failed]), Job.finished_at < utcnow() - keep
+        ),
+        execution_options={"synchronize_session": False},
+    )
+    return int(getattr(gone, "rowcount", 0) or 0)
+
+
+def given_up(session: Session, limit: int) -> list[Job]:
+    """The jobs given up most recently, for the admins to see what failed and why."""
+    return list(
+        session.scalars(
+            select(Job).where(Job.status == JobStatus.failed).order_by(Job.finished_at.desc()).limit(limit)
+        )
+    )

@@ -206,6 +206,33 @@ def record_outbound(
     return record_outbound_many(session, person_id=person_id, urn=urn, items=[(kind, text, payload)])[0]
 
 
+def record_sent(
+    session: Session, items: Sequence[tuple[int | None, str, str, str, dict[str, Any], str | None]]
+) -> None:
+    """Keep (person id, urn, kind, text, payload, platform id) of messages already sent, in one statement:
+    the sender that sent them recorded their outcome first, so they never wait in the outbox."""
+    if not items:
+        return
+    now = utcnow()
+    rows = [
+        {
+            "person_id": person_id,
+            "urn": urn,
+            "channel": channel_of(urn),
+            "direction": Direction.outbound,
+            "status": Status.sent,
+            "kind": kind,
+            "text": text,
+            "payload": payload,
+            "sent_id": sent_id,
+            "created_at": now,
+            "done_at": now,
+        }
+        for person_id, urn, kind, text, payload, sent_id in items
+    ]
+    session.connection().execute(insert(_T), rows)
+
+
 def mark_delivered(session: Session, outcomes: Sequence[tuple[int, str | None, str | None]]) -> None:
     """Record (message id, platform id, error) for sent messages in one statement; an error means failed."""
     if not outcomes:
@@ -298,6 +325,8 @@ def claim_unfinished(
     all send the same replies. PostgreSQL skips rows another claimer holds; SQLite claims one at a time."""
     now = utcnow()
     status = Status.pending if direction == Direction.outbound else Status.received
+    # A reply a platform refused for now is held (with its reason) until the person writes again.
+    held_back = [Message.error.is_(None)] if direction == Direction.outbound else []
     free = (
         select(Message.id)
         .where(
@@ -306,6 +335,7 @@ def claim_unfinished(
             Message.status == status,
             Message.created_at <= now - older_than,
             or_(Message.claimed_until.is_(None), Message.claimed_until <= now),
+            *held_back,
         )
         .order_by(Message.id)
         .limit(limit)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -73,12 +74,23 @@ def wrote(session: Session, urn: str, at: datetime) -> None:
 
 
 def count_sent(session: Session, urns: Collection[str]) -> None:
-    """Messages reached these addresses: they count against a reply window's free messages."""
-    if urns:
+    """Messages reached these addresses (one per occurrence): they count against a reply window's free
+    messages. One statement per distinct count, so a batch of any size is a statement or two."""
+    counts = Counter(urns)
+    for times in set(counts.values()):
         session.execute(
             update(Identity)
-            .where(Identity.urn.in_(list(urns)))
-            .values(sent_since_inbound=Identity.sent_since_inbound + 1),
+            .where(Identity.urn.in_([urn for urn, n in counts.items() if n == times]))
+            .values(sent_since_inbound=Identity.sent_since_inbound + times),
+            execution_options={"synchronize_session": False},
+        )
+
+
+def unsubscribe(session: Session, person_ids: Collection[int]) -> None:
+    """These people blocked the bot: they get nothing more until they come back."""
+    if person_ids:
+        session.execute(
+            update(Person).where(Person.id.in_(list(person_ids))).values(subscribed=False),
             execution_options={"synchronize_session": False},
         )
 
