@@ -13,6 +13,7 @@ from bot.bulletins.models import (
 )
 from bot.channels.models import ChannelToken, RateBucket
 from bot.codes import CodeAttempt
+from bot.contests.models import Attempt, Contest, ContestAnswer, ContestQuestion, ContestRound, Entrant
 from bot.db import Base
 from bot.feedback.models import Attachment, Category, Ticket, TicketEvent
 from bot.jobs.models import Job
@@ -27,6 +28,7 @@ __all__ = [
     "AdminCommune",
     "AdminUser",
     "Attachment",
+    "Attempt",
     "AuditEntry",
     "Base",
     "Bulletin",
@@ -34,9 +36,14 @@ __all__ = [
     "Category",
     "ChannelToken",
     "CodeAttempt",
+    "Contest",
+    "ContestAnswer",
+    "ContestQuestion",
+    "ContestRound",
     "Delivery",
     "DeliveryCount",
     "DeliveryCountChange",
+    "Entrant",
     "Export",
     "Identity",
     "Invite",
