@@ -11,6 +11,7 @@ from admin.common import render
 from admin.deps import AdminDep, SessionDep, csrf_protect
 from bot.accounts import service as accounts
 from bot.channels import service as channels
+from bot.contests import service as contests
 from bot.conversation.feedback import STATUS_LABELS as TICKET_LABELS
 from bot.db import local_today, utcnow
 from bot.feedback import service as feedback
@@ -34,6 +35,7 @@ def dashboard(request: Request, session: SessionDep, admin: AdminDep) -> Respons
     settings = runtime_of(request).settings
     tickets, overdue = feedback.summary(session, scope, local_today(settings.timezone))
     open_polls = polls.open_now(session, scope)
+    open_rounds = contests.open_rounds(session, scope)
     return render(
         request,
         "dashboard.html",
@@ -51,4 +53,6 @@ def dashboard(request: Request, session: SessionDep, admin: AdminDep) -> Respons
         ticket_labels=TICKET_LABELS,
         open_polls=open_polls,
         poll_counts=polls.counts(session, [p.id for p in open_polls], scope),
+        open_rounds=open_rounds,
+        round_counts={r.id: contests.results(session, r, by="commune", communes=scope) for r in open_rounds},
     )

@@ -5,23 +5,27 @@ prediction and then the time break ties; results count by commune; officials see
 
 from __future__ import annotations
 
+import io
 import itertools
 import re
 from datetime import timedelta
 
 import httpx
+from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select, update
 
+from bot.accounts.models import Role
 from bot.bulletins.service import Audience
 from bot.contests import service as contests
-from bot.contests.models import Attempt, ContestAnswer, ContestRound
+from bot.contests.models import Attempt, ContestAnswer, ContestQuestion, ContestRound
 from bot.db import Database, utcnow
-from bot.people.models import Identity
+from bot.people.models import Identity, Person
+from bot.qa import service as qa
 from tests import factories
 from tests.drivers import Seen, TelegramDriver, WebDriver, ZaloDriver, onboard
 from tests.fakes.telegram_api import FakeBotAPI
 from tests.fakes.zalo_api import FakeZalo
-from tests.test_admin import MUONG_TE, PHONG_THO
+from tests.test_admin import MUONG_TE, PHONG_THO, csrf, login, make_admin
 
 LAI_CHAU = 12
 MENU = "🏆 Cuộc thi"
@@ -258,6 +262,35 @@ def test_a_two_round_contest_over_the_web_chat_telegram_and_zalo(
     assert "Bạn đã dự thi vòng này rồi" in other_app.tap("contests")[-1].text
     assert len(_attempts(db)) == 5
 
+    # The results page: winners named only with consent, participation by commune, share right.
+    make_admin(db, "tinh")
+    login(client, "tinh")
+    page = client.get(f"/admin/contests/{contest_id}/rounds/{first}").text
+    ranking = page[page.index('id="ranking"') :].split("</table>")[0]
+    rows = re.findall(r"<tr><td class=\"num\">(\d)</td><td>(.*?)</td><td>(.*?)</td>", ranking)
+    assert [(place, re.sub(r"<[^>]+>", "", name), commune) for place, name, commune in rows] == [
+        ("1", "Lò Văn Hùng", "Xã Phong Thổ"),
+        ("2", "(không nêu tên)", "Xã Mường Tè"),
+        ("3", "Lò Văn Hùng", "Xã Phong Thổ"),
+    ]
+    participation = page[page.index('id="participation"') :].split("</table>")[0]
+    assert re.search(r"<td>Xã Phong Thổ</td><td class=\"num\">2</td><td class=\"num\">1</td>", participation)
+    assert re.search(r"<td>Xã Mường Tè</td><td class=\"num\">1</td><td class=\"num\">1</td>", participation)
+    assert "Số người trả lời đúng tất cả: 2." in page
+    shares = page[page.index('id="questions"') :].split("</table>")[0]
+    assert len(re.findall(r"<td class=\"num\">3</td><td class=\"num\">[23] \((67|100)%\)</td>", shares)) == 3
+    by_language = client.get(f"/admin/contests/{contest_id}/rounds/{first}", params={"by": "language"}).text
+    assert re.search(r"<td>Tiếng Anh</td><td class=\"num\">1</td>", by_language)
+    book = load_workbook(
+        io.BytesIO(client.get(f"/admin/contests/{contest_id}/rounds/{first}/export.xlsx").content)
+    )
+    assert [row[:4] for row in book.active.iter_rows(min_row=2, values_only=True)] == [
+        (1, "Lò Văn Hùng", "Xã Phong Thổ", 3),
+        (2, "(không nêu tên)", "Xã Mường Tè", 3),
+        (3, "Lò Văn Hùng", "Xã Phong Thổ", 2),
+    ]
+    assert "Tìm hiểu pháp luật 2026" in client.get("/admin").text, "the dashboard shows the round open now"
+
 
 def test_a_prestigious_person_answers_for_a_household_group_counted_apart(
     client: httpx.Client, db: Database, fake_telegram: FakeBotAPI, live: object
@@ -280,3 +313,224 @@ def test_a_prestigious_person_answers_for_a_household_group_counted_apart(
         assert [r.attempt.for_group for r in contests.ranking(session, round_)] == [False], "never ranked"
         results = contests.results(session, round_, by="commune")
         assert results.for_groups == 1 and results.finished == 1
+
+
+def _sheet(*rows: list[str]) -> bytes:
+    """An .xlsx file of question rows under the import's header."""
+    book = Workbook()
+    sheet = book.active
+    sheet.append(
+        ["question", "option_a", "option_b", "option_c", "correct", "explanation", "source", "question:en"]
+    )
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def test_an_editor_writes_a_contest_its_rounds_and_its_question_bank(
+    client: httpx.Client, db: Database
+) -> None:
+    with db.transaction() as session:
+        report = qa.import_rows(
+            session,
+            [
+                {
+                    "id": "bhyt-tre-em",
+                    "question": "Trẻ dưới 6 tuổi có được cấp thẻ BHYT miễn phí không?",
+                    "answer": "Có, Nhà nước đóng.",
+                    "tags": ["bhyt"],
+                    "source": {"document": "Luật BHYT", "section": "Điều 12"},
+                }
+            ],
+        )
+        assert not report.errors
+    make_admin(db, "tinh")
+    login(client, "tinh")
+    token = csrf(client.get("/admin/contests/new"))
+    created = client.post(
+        "/admin/contests/new",
+        data={
+            "csrf_token": token,
+            "title": "Tìm hiểu Luật BHYT",
+            "rules": "3 câu mỗi vòng",
+            "everyone": "yes",
+            "required": ["phone"],
+        },
+    )
+    assert created.status_code == 303, created.text
+    contest_id = int(created.headers["location"].rsplit("/", 1)[1])
+    base = f"/admin/contests/{contest_id}"
+    backwards = {
+        "csrf_token": token,
+        "title": "Vòng 1",
+        "starts_at": "2030-01-08T08:00",
+        "ends_at": "2030-01-01T08:00",
+        "draw": "2",
+    }
+    refused = client.post(f"{base}/rounds/new", data=backwards)
+    assert refused.status_code == 400 and "Thời điểm kết thúc phải sau thời điểm bắt đầu." in refused.text
+    round_form = backwards | {"ends_at": "2030-01-15T20:00"}
+    assert client.post(f"{base}/rounds/new", data=round_form).status_code == 303
+    page = client.get(base).text
+    assert "08/01/2030 08:00 → 15/01/2030 20:00" in page, "local time, as typed"
+    assert "Chờ mở" in page
+
+    # A question written by hand: one option is refused, then two with the right one.
+    question = {
+        "csrf_token": token,
+        "text_vi": "Ai đóng BHYT cho trẻ dưới 6 tuổi?",
+        "option0_vi": "Nhà nước",
+        "correct": "0",
+        "source": "Điều 12",
+    }
+    one = client.post(f"{base}/questions/new", data=question)
+    assert one.status_code == 400 and "Câu hỏi cần từ 2 đến 4 phương án." in one.text
+    assert client.post(f"{base}/questions/new", data=question | {"option1_vi": "Gia đình"}).status_code == 303
+    # Begun from a Q&A entry: its question, answer as the explanation, and source are filled in.
+    from_qa = client.get(f"{base}/questions/new", params={"entry": "bhyt-tre-em"}).text
+    assert "Trẻ dưới 6 tuổi có được cấp thẻ BHYT miễn phí không?</textarea>" in from_qa
+    assert "Có, Nhà nước đóng.</textarea>" in from_qa and 'value="Điều 12, Luật BHYT"' in from_qa
+    assert client.get(f"{base}/questions/new", params={"entry": "khong-co"}).status_code == 404
+
+    # An Excel import with a bad row refuses the whole file and names the row; a good one adds them.
+    good = [
+        "Tảo hôn là gì?",
+        "Kết hôn khi chưa đủ tuổi",
+        "Kết hôn muộn",
+        "",
+        "A",
+        "Luật HN&GĐ",
+        "Điều 3",
+        "What is child marriage?",
+    ]
+    bad = ["Câu không có đáp án đúng", "Có", "Không", "", "E", "", "", ""]
+    files = {"file": ("cau-hoi.xlsx", _sheet(good, bad), "application/octet-stream")}
+    refused = client.post(f"{base}/questions/import", data={"csrf_token": token}, files=files)
+    assert refused.status_code == 400 and "dòng 3: Hãy chọn phương án đúng." in refused.text
+    assert "Ngân hàng câu hỏi (1)</h2>" in refused.text, "the page again, the bank as it was"
+    with db.transaction() as session:
+        contest = contests.get(session, contest_id=contest_id)
+        assert contest is not None and len(contest.questions) == 1, "nothing of the bad file was added"
+    files = {"file": ("cau-hoi.xlsx", _sheet(good), "application/octet-stream")}
+    assert client.post(f"{base}/questions/import", data={"csrf_token": token}, files=files).status_code == 303
+    with db.transaction() as session:
+        contest = contests.get(session, contest_id=contest_id)
+        assert contest is not None
+        imported = contest.questions[-1]
+        assert imported.texts == {"vi": "Tảo hôn là gì?", "en": "What is child marriage?"}
+        assert imported.correct == 0 and imported.source == "Điều 3"
+    audit = client.get("/admin/audit").text
+    assert "Nhập câu hỏi cuộc thi từ Excel" in audit and "Lưu vòng thi" in audit
+
+
+def test_officers_see_only_their_communes_and_viewers_only_read(client: httpx.Client, db: Database) -> None:
+    theirs = _contest(db, audience=Audience(communes=(MUONG_TE,)), title="Riêng xã Mường Tè")
+    shared = _contest(db, title="Chung toàn tỉnh")
+    [round_id, _later] = _rounds(db, theirs)
+    [shared_round, _] = _rounds(db, shared)
+    for commune, name in ((MUONG_TE, "Người Mường Tè"), (PHONG_THO, "Người Phong Thổ")):
+        person_id = factories.add_person(db, f"web:{commune}" + "x" * 40, commune=commune, province=LAI_CHAU)
+        _all_right(db, shared_round, person_id, name)
+    make_admin(db, "xa", Role.commune_officer, communes=(PHONG_THO,))
+    login(client, "xa")
+    token = csrf(client.get("/admin/contests"))
+    assert "Riêng xã Mường Tè" not in client.get("/admin/contests").text
+    [question_id] = [q for q in _question_ids(db, theirs)][:1]
+    for url in (
+        f"/admin/contests/{theirs}",
+        f"/admin/contests/{theirs}/edit",
+        f"/admin/contests/{theirs}/rounds/{round_id}",
+        f"/admin/contests/{theirs}/rounds/{round_id}/edit",
+        f"/admin/contests/{theirs}/rounds/{round_id}/export.xlsx",
+        f"/admin/contests/{theirs}/questions/new",
+        f"/admin/contests/{theirs}/questions/{question_id}/edit",
+    ):
+        assert client.get(url).status_code == 404, url
+    for url in (
+        f"/admin/contests/{theirs}/edit",
+        f"/admin/contests/{theirs}/rounds/new",
+        f"/admin/contests/{theirs}/rounds/{round_id}/edit",
+        f"/admin/contests/{theirs}/questions/new",
+        f"/admin/contests/{theirs}/questions/{question_id}/edit",
+        f"/admin/contests/{theirs}/questions/import",
+    ):
+        sheet = {"file": ("q.xlsx", _sheet(), "application/octet-stream")}
+        assert client.post(url, data={"csrf_token": token}, files=sheet).status_code == 404, url
+    # The province's contest: readable, only their commune's people, not theirs to change.
+    page = client.get(f"/admin/contests/{shared}/rounds/{shared_round}").text
+    assert "Người Phong Thổ" in page and "Người Mường Tè" not in page
+    book = load_workbook(
+        io.BytesIO(client.get(f"/admin/contests/{shared}/rounds/{shared_round}/export.xlsx").content)
+    )
+    assert [r[1] for r in book.active.iter_rows(min_row=2, values_only=True)] == ["Người Phong Thổ"]
+    assert client.post(f"/admin/contests/{shared}/edit", data={"csrf_token": token}).status_code == 403
+    assert client.get(f"/admin/contests/{shared}/questions/new").status_code == 403
+    # Their own contest they may write, only for their communes.
+    own = {"csrf_token": token, "title": "Của xã Phong Thổ", "everyone": "no", "communes": [str(PHONG_THO)]}
+    assert client.post("/admin/contests/new", data=own).status_code == 303
+    outside = client.post("/admin/contests/new", data=own | {"communes": [str(MUONG_TE)]})
+    assert outside.status_code == 400
+
+    make_admin(db, "xem", Role.viewer)
+    with httpx.Client(base_url=str(client.base_url)) as viewer:
+        login(viewer, "xem")
+        token = csrf(viewer.get("/admin/contests"))
+        assert viewer.get(f"/admin/contests/{theirs}/rounds/{round_id}").status_code == 200
+        assert viewer.get("/admin/contests/new").status_code == 403
+        assert (
+            viewer.post(f"/admin/contests/{theirs}/rounds/new", data={"csrf_token": token}).status_code == 403
+        )
+
+
+def _all_right(db: Database, round_id: int, person_id: int, name: str) -> None:
+    """A person registered under `name` (agreeing to be named) answers a whole round right."""
+    with db.transaction() as session:
+        person = session.get(Person, person_id)
+        round_ = session.get(ContestRound, round_id)
+        assert person is not None and round_ is not None
+        contests.register(session, round_.contest, person, {"name": name}, named=True)
+        attempt = contests.start(session, round_, person, "web")
+        for question_id in attempt.question_ids:
+            question = session.get(ContestQuestion, question_id)
+            assert question is not None
+            contests.answer(session, attempt, question, question.correct)
+
+
+def _question_ids(db: Database, contest_id: int) -> list[int]:
+    """The contest's bank question ids."""
+    with db.transaction() as session:
+        return list(
+            session.scalars(select(ContestQuestion.id).where(ContestQuestion.contest_id == contest_id))
+        )
+
+
+def test_hostile_text_is_shown_escaped(client: httpx.Client, db: Database) -> None:
+    contest_id = _contest(db, title="<script>alert('t')</script> Thi")
+    [round_id, _] = _rounds(db, contest_id)
+    with db.transaction() as session:
+        contest = contests.get(session, contest_id=contest_id)
+        assert contest is not None
+        contests.write_question(
+            session,
+            contest,
+            None,
+            contests.QuestionDraft(
+                {"vi": "<img src=x onerror=alert(1)> Câu?"}, ({"vi": "<b>A</b>"}, {"vi": "B"}), 0
+            ),
+        )
+    person_id = factories.add_person(db, "web:" + "z" * 40, commune=PHONG_THO, province=LAI_CHAU)
+    _all_right(db, round_id, person_id, "<svg onload=alert(2)>")
+    make_admin(db, "tinh")
+    login(client, "tinh")
+    pages = [
+        client.get(f"/admin/contests/{contest_id}").text,
+        client.get(f"/admin/contests/{contest_id}/rounds/{round_id}").text,
+    ]
+    for page in pages:
+        assert "<script>alert" not in page and "&lt;script&gt;alert(&#39;t&#39;)&lt;/script&gt; Thi" in page
+    assert "<img src=x" not in pages[0] and "&lt;img src=x onerror=alert(1)&gt; Câu?" in pages[0]
+    assert "<b>A</b>" not in pages[0]
+    assert "<svg" not in pages[1] and "&lt;svg onload=alert(2)&gt;" in pages[1]
+    assert "<script>alert" not in client.get("/admin/contests").text
