@@ -20,8 +20,12 @@ from admin.deps import AdminDep, AuthorDep, FormDep, SessionDep, admin_gettext, 
 from admin.polls import GROUP_LABELS, group_names, local_moment
 from bot.accounts import service as accounts
 from bot.accounts.models import AdminUser
+from bot.bulletins import service as bulletins
+from bot.bulletins import voices
 from bot.contests import service as contests
 from bot.contests.models import Contest, ContestQuestion, ContestRound
+from bot.conversation import contests as conversation
+from bot.db import utcnow
 from bot.errors import Refusal
 from bot.i18n import mark
 from bot.people import service as people
@@ -283,6 +287,39 @@ def round_update(
         )
     accounts.audit(session, admin, "contest_round_saved", str(contest.id), round=round_.title[:80])
     return redirect(f"/admin/contests/{contest.id}")
+
+
+@router.post("/contests/{contest_id}/rounds/{round_id}/invite")
+def round_invite(
+    request: Request, session: SessionDep, admin: AuthorDep, contest_id: int, round_id: int
+) -> Response:
+    """Write the round's invitation as a bulletin draft to the contest's audience (in each language the
+    invitation is translated into), to be sent from its page like any bulletin: through the outbox, quiet
+    hours respected, prestigious persons first."""
+    contest = _runnable(session, admin, contest_id)
+    round_ = _round(contest, round_id)
+    if round_.invited_at is not None:
+        raise HTTPException(status_code=409, detail=mark("Lời mời của vòng này đã được soạn rồi."))
+    runtime = runtime_of(request)
+    texts = {
+        lang.code: conversation.invitation(
+            runtime.catalogs.gettext(lang.code), round_, runtime.settings.timezone
+        )
+        for lang in runtime.catalogs.languages()
+    }
+    bulletin = bulletins.create(
+        session,
+        title=f"🏆 {contest.title} – {round_.title}"[:200],
+        versions=[(code, text, None) for code, text in texts.items() if code == "vi" or text != texts["vi"]],
+        audience=contests.audience_of(contest),
+        created_by=admin.id,
+    )
+    for version in bulletin.versions:
+        voices.mark_pending(version, runtime.settings, None)
+    voices.queue(session, bulletin)
+    round_.invited_at = utcnow()
+    accounts.audit(session, admin, "contest_invited", str(contest.id), round=round_.title[:80])
+    return redirect(f"/admin/bulletins/{bulletin.id}")
 
 
 # --- the question bank -------------------------------------------------------------------------------

@@ -15,6 +15,8 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select, update
 
 from bot.accounts.models import Role
+from bot.bulletins import service as bulletins
+from bot.bulletins.models import BulletinStatus
 from bot.bulletins.service import Audience
 from bot.contests import service as contests
 from bot.contests.models import Attempt, ContestAnswer, ContestQuestion, ContestRound
@@ -421,8 +423,29 @@ def test_an_editor_writes_a_contest_its_rounds_and_its_question_bank(
         imported = contest.questions[-1]
         assert imported.texts == {"vi": "Tảo hôn là gì?", "en": "What is child marriage?"}
         assert imported.correct == 0 and imported.source == "Điều 3"
+
+    # The round's invitation: a bulletin draft to the contest's audience, sent like any bulletin.
+    [round_id] = _rounds(db, contest_id)
+    invited = client.post(f"{base}/rounds/{round_id}/invite", data={"csrf_token": token})
+    assert invited.status_code == 303 and invited.headers["location"].startswith("/admin/bulletins/")
+    bulletin_id = int(invited.headers["location"].rsplit("/", 1)[1])
+    with db.transaction() as session:
+        bulletin = bulletins.get(session, bulletin_id=bulletin_id)
+        assert bulletin is not None and bulletin.status == BulletinStatus.draft
+        texts = {v.language: v.text for v in bulletin.versions}
+        assert (
+            "Mời bà con dự thi «Tìm hiểu Luật BHYT» – Vòng 1, từ 08:00 08/01 đến 20:00 15/01/2030"
+            in texts["vi"]
+        )
+        assert "Bấm «🏆 Cuộc thi» trong menu" in texts["vi"] and texts["en"].startswith("🏆 You are invited")
+        assert bulletin.audience == contests.audience_of(contest).to_json()
+    assert client.post(f"{base}/rounds/{round_id}/invite", data={"csrf_token": token}).status_code == 409
     audit = client.get("/admin/audit").text
-    assert "Nhập câu hỏi cuộc thi từ Excel" in audit and "Lưu vòng thi" in audit
+    assert (
+        "Nhập câu hỏi cuộc thi từ Excel" in audit
+        and "Lưu vòng thi" in audit
+        and "Soạn bản tin mời dự thi" in audit
+    )
 
 
 def test_officers_see_only_their_communes_and_viewers_only_read(client: httpx.Client, db: Database) -> None:

@@ -5,6 +5,7 @@ Resumed where left, one attempt per round, answers after the round's end refused
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -381,6 +382,21 @@ def named(ctx: Context) -> None:
     ctx.goto("")
     ctx.reply(ctx._("Đã đăng ký dự thi. Chúc bạn may mắn!"))
     _begin(ctx, round_, for_group=None)
+
+
+def invitation(gettext: Callable[[str], str], round_: ContestRound, zone: str) -> str:
+    """The bulletin that invites the audience when a round opens: what, when, and where to tap."""
+    local = ZoneInfo(zone)
+    return gettext(
+        "🏆 Mời bà con dự thi «{title}» – {round}, từ {start} đến {end}. "
+        "Bấm «🏆 Cuộc thi» trong menu để trả lời. Giải thưởng: {prizes}"
+    ).format(
+        title=round_.contest.title,
+        round=round_.title,
+        start=round_.starts_at.astimezone(local).strftime("%H:%M %d/%m"),
+        end=round_.ends_at.astimezone(local).strftime("%H:%M %d/%m/%Y"),
+        prizes=round_.contest.prizes or "—",
+    )
 
 
 def _int(text: str) -> int:
