@@ -100,8 +100,20 @@ def _answer_all(
         options, right = BANK[text]
         pick = next(o for o in options if o != right) if wrong > 0 else right
         wrong -= 1
-        replies = person.tap(asked.payload(f". {pick}"))
+        replies = _pick(person, asked, pick)
     return replies
+
+
+def _pick(person: WebDriver | TelegramDriver | ZaloDriver, asked: Seen, label: str) -> list[Seen]:
+    """Answer a question: on Telegram by voting in its quiz poll, elsewhere by tapping the option."""
+    if not isinstance(person, TelegramDriver):
+        return person.tap(asked.payload(f". {label}"))
+    poll = person.fake.last_poll(person.chat_id)
+    assert poll is not None and poll["question"] == asked.text
+    assert poll["type"] == "quiz" and not poll["is_anonymous"], "a quiz whose answers come back"
+    index = next(i for i, o in enumerate(poll["options"]) if o["text"].endswith(f". {label}"))
+    person.fake.vote(poll["id"], person.chat_id, index)
+    return person.deliver(factories.poll_answer_update(person.chat_id, poll["id"], [index]))
 
 
 def _button(seen: Seen, prefix: str, suffix: str = "") -> str:
@@ -177,13 +189,21 @@ def test_a_two_round_contest_over_the_web_chat_telegram_and_zalo(
     replies = _register(telegram, registering, named=False)
     asked, text = _question(replies)
     options, right = BANK[text]
-    tap = factories.callback_update(
-        chat, asked.payload(f". {right}"), telegram.message_with(asked.payload(f". {right}"))
+    quiz = fake_telegram.last_poll(chat)
+    assert quiz is not None and asked.buttons == [("☰ Main menu", "menu")], (
+        "a native quiz, the menu under it"
     )
-    replies = telegram.deliver(tap)
+    index = [o["text"] for o in quiz["options"]].index(f"{'ABC'[options.index(right)]}. {right}")
+    assert quiz["correct_option_ids"] == [index] and quiz["explanation"] == "Giải thích ngắn."
+    fake_telegram.vote(quiz["id"], chat, index)
+    vote = factories.poll_answer_update(chat, quiz["id"], [index])
+    replies = telegram.deliver(vote)
     assert replies[0].text.startswith("✅")
-    assert telegram.post(tap).status_code == 200
-    telegram.wait_settled(str(tap["update_id"]))
+    assert telegram.post(vote).status_code == 200, "the same answer delivered again"
+    telegram.wait_settled(str(vote["update_id"]))
+    fake_telegram.wait_for(
+        lambda: fake_telegram.messages[(chat, fake_telegram.polls[quiz["id"]][1])]["poll"]["is_closed"]
+    )
     end = _answer_all(telegram, replies)
     assert any("3/3" in r.text for r in end)
     telegram.send("1")
@@ -557,3 +577,27 @@ def test_hostile_text_is_shown_escaped(client: httpx.Client, db: Database) -> No
     assert "<b>A</b>" not in pages[0]
     assert "<svg" not in pages[1] and "&lt;svg onload=alert(2)&gt;" in pages[1]
     assert "<script>alert" not in client.get("/admin/contests").text
+
+
+def test_a_question_too_long_for_a_telegram_quiz_is_asked_with_buttons(
+    client: httpx.Client, db: Database, fake_telegram: FakeBotAPI, live: object
+) -> None:
+    contest_id = _contest(db)
+    [round_id, _] = _rounds(db, contest_id)
+    with db.transaction() as session:
+        round_ = session.get(ContestRound, round_id)
+        assert round_ is not None
+        for question in round_.contest.questions:
+            question.explanation = {"vi": "Giải thích dài. " * 20}  # over the quiz's 200 characters
+    chat = next(_chat_ids)
+    person_id = factories.add_person(db, f"telegram:{chat}", commune=PHONG_THO, province=LAI_CHAU)
+    with db.transaction() as session:
+        person, contest = session.get(Person, person_id), contests.get(session, contest_id=contest_id)
+        assert person is not None and contest is not None
+        contests.register(session, contest, person, {"phone": "0912345678"}, named=False)
+    telegram = TelegramDriver(client, fake_telegram, db, chat)
+    asked, text = _question(telegram.tap("contests"))
+    assert fake_telegram.last_poll(chat) is None, "no native quiz"
+    _options, right = BANK[text]
+    answered = telegram.tap(asked.payload(f". {right}"))
+    assert answered[0].text.startswith("✅") and "Giải thích dài." in answered[0].text

@@ -13,7 +13,7 @@ from bot.contests import service as contests
 from bot.contests.models import Attempt, ContestQuestion, ContestRound
 from bot.conversation import onboarding
 from bot.conversation.router import Context, MenuEntry, Router
-from bot.conversation.types import Button
+from bot.conversation.types import Button, Quiz
 from bot.i18n import mark
 from bot.people.models import PersonRole
 
@@ -177,8 +177,15 @@ def _ask(ctx: Context, attempt: Attempt, question: ContestQuestion) -> None:
         )
         for index, option in enumerate(question.options)
     ]
+    quiz = Quiz(
+        question=text,
+        options=tuple(button.label for button in buttons),
+        correct=question.correct,
+        explanation=contests.text_in(question.explanation, language),
+        answer=f"ca:{attempt.id}:{question.id}",
+    )
     ctx.goto("")
-    ctx.reply(text, [*buttons, Button(ctx._("☰ Menu chính"), "menu")])
+    ctx.reply(text, [*buttons, Button(ctx._("☰ Menu chính"), "menu")], quiz=quiz)
 
 
 def _ask_prediction(ctx: Context, attempt: Attempt) -> None:
