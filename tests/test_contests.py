@@ -9,6 +9,7 @@ import io
 import itertools
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 from openpyxl import Workbook, load_workbook
@@ -18,10 +19,12 @@ from bot.accounts.models import Role
 from bot.bulletins import service as bulletins
 from bot.bulletins.models import BulletinStatus
 from bot.bulletins.service import Audience
+from bot.config import Settings
 from bot.contests import service as contests
 from bot.contests.models import Attempt, ContestAnswer, ContestQuestion, ContestRound
 from bot.db import Database, utcnow
 from bot.people.models import Identity, Person
+from bot.privacy import service as privacy
 from bot.qa import service as qa
 from tests import factories
 from tests.drivers import Seen, TelegramDriver, WebDriver, ZaloDriver, onboard
@@ -601,3 +604,25 @@ def test_a_question_too_long_for_a_telegram_quiz_is_asked_with_buttons(
     _options, right = BANK[text]
     answered = telegram.tap(asked.payload(f". {right}"))
     assert answered[0].text.startswith("✅") and "Giải thích dài." in answered[0].text
+
+
+def test_erasure_keeps_the_attempt_counted_and_drops_the_registration(
+    db: Database, settings: Settings
+) -> None:
+    contest_id = _contest(db)
+    [round_id, _] = _rounds(db, contest_id)
+    person_id = factories.add_person(db, "web:" + "e" * 40, commune=PHONG_THO, province=LAI_CHAU)
+    _all_right(db, round_id, person_id, "Lò Thị Mai")
+    with db.transaction() as session:
+        person = session.get(Person, person_id)
+        assert person is not None
+        [entrant, attempt] = privacy.document(session, person)["contests"]
+        assert entrant["name"] == "Lò Thị Mai" and attempt["score"] == 3, "in the person's copy of their data"
+        privacy.erase(session, Path(settings.media_dir), person)
+    with db.transaction() as session:
+        round_ = session.get(ContestRound, round_id)
+        assert round_ is not None
+        assert contests.results(session, round_, by="commune").groups == {PHONG_THO: (1, 1)}, "still counted"
+        [ranked] = contests.ranking(session, round_)
+        assert ranked.entrant is not None and (ranked.entrant.name, ranked.entrant.phone) == ("", "")
+        assert ranked.attempt.person_id is None
