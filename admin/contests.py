@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, HTTPException, Request, UploadFile
+from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
@@ -17,6 +17,7 @@ from starlette.datastructures import FormData
 from admin.bulletins import audience_fields, audience_from_form, audience_input, audience_values
 from admin.common import commune_name, language_name, redirect, render
 from admin.deps import AdminDep, AuthorDep, FormDep, SessionDep, admin_gettext, csrf_protect
+from admin.feedback import Outbox, queue_messages
 from admin.polls import GROUP_LABELS, group_names, local_moment
 from bot.accounts import service as accounts
 from bot.accounts.models import AdminUser
@@ -25,6 +26,7 @@ from bot.bulletins import voices
 from bot.contests import service as contests
 from bot.contests.models import Contest, ContestQuestion, ContestRound
 from bot.conversation import contests as conversation
+from bot.conversation.types import Reply
 from bot.db import utcnow
 from bot.errors import Refusal
 from bot.i18n import mark
@@ -322,6 +324,52 @@ def round_invite(
     return redirect(f"/admin/bulletins/{bulletin.id}")
 
 
+@router.post("/contests/{contest_id}/rounds/{round_id}/publish")
+def round_publish(
+    request: Request,
+    session: SessionDep,
+    admin: AuthorDep,
+    background: BackgroundTasks,
+    contest_id: int,
+    round_id: int,
+) -> Response:
+    """Once the round is over, send each person who took part their own commune's results, in their
+    language, through the outbox (sent after this commit)."""
+    contest = _runnable(session, admin, contest_id)
+    round_ = _round(contest, round_id)
+    try:
+        contests.publish(round_)
+    except contests.ContestError as exc:
+        raise HTTPException(status_code=409, detail=exc.msgid) from exc
+    catalogs = runtime_of(request).catalogs
+    found = contests.participants(session, round_)
+    per_commune = {
+        code: contests.results(session, round_, by="commune", communes=[code] if code else [])
+        for code in {p.commune_code for p in found}
+    }
+    outbox: Outbox = [
+        (
+            p.urn,
+            p.person_id,
+            [
+                Reply(
+                    conversation.summary(
+                        catalogs.gettext(p.language),
+                        round_,
+                        per_commune[p.commune_code],
+                        commune_name(p.commune_code),
+                        p.language,
+                    )
+                )
+            ],
+        )
+        for p in found
+    ]
+    queue_messages(session, request, background, outbox)
+    accounts.audit(session, admin, "contest_published", str(contest.id), round=round_.title[:80])
+    return redirect(f"/admin/contests/{contest.id}/rounds/{round_.id}")
+
+
 # --- the question bank -------------------------------------------------------------------------------
 
 
@@ -488,6 +536,7 @@ def round_results(
         group_labels=GROUP_LABELS,
         names=names,
         order=sorted(names, key=lambda key: names[key]),
+        can_run=_may_run(session, admin, contest),
     )
 
 

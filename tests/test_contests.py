@@ -27,7 +27,7 @@ from bot.people.models import Identity, Person
 from bot.privacy import service as privacy
 from bot.qa import service as qa
 from tests import factories
-from tests.drivers import Seen, TelegramDriver, WebDriver, ZaloDriver, onboard
+from tests.drivers import Seen, TelegramDriver, WebDriver, ZaloDriver, onboard, wait_for_text
 from tests.fakes.telegram_api import FakeBotAPI
 from tests.fakes.zalo_api import FakeZalo
 from tests.test_admin import MUONG_TE, PHONG_THO, csrf, login, make_admin
@@ -315,6 +315,25 @@ def test_a_two_round_contest_over_the_web_chat_telegram_and_zalo(
         (3, "Lò Văn Hùng", "Xã Phong Thổ", 2),
     ]
     assert "Tìm hiểu pháp luật 2026" in client.get("/admin").text, "the dashboard shows the round open now"
+
+    # Round 1 is over: each commune's results go back to its people, once, in their language.
+    token = csrf(client.get(f"/admin/contests/{contest_id}/rounds/{first}"))
+    publish = f"/admin/contests/{contest_id}/rounds/{first}/publish"
+    assert (
+        client.post(
+            f"/admin/contests/{contest_id}/rounds/{second}/publish", data={"csrf_token": token}
+        ).status_code
+        == 409
+    )
+    assert client.post(publish, data={"csrf_token": token}).status_code == 303
+    told = wait_for_text(web, "Kết quả «Tìm hiểu pháp luật 2026 – Vòng 1» ở Xã Phong Thổ: 2 người tham gia.")
+    assert re.search(
+        r"• Thẻ bảo hiểm y tế của trẻ dưới 6 tuổi do ai chi trả\?: (50|100)% trả lời đúng", told.text
+    )
+    in_english = wait_for_text(telegram, "in Xã Mường Tè: 1 people took part.")
+    assert in_english.text.count("100% answered right") == 3
+    assert not any("Kết quả" in r.text for r in late.send("menu")), "who did not finish is told nothing"
+    assert client.post(publish, data={"csrf_token": token}).status_code == 409, "once"
 
 
 def test_a_prestigious_person_answers_for_a_household_group_counted_apart(

@@ -49,7 +49,8 @@ class ContestRound(Base):
     starts_at: Mapped[datetime]
     ends_at: Mapped[datetime]
     draw: Mapped[int] = mapped_column(default=5)
-    invited_at: Mapped[datetime | None]  # when its invitation went to the audience as a bulletin
+    invited_at: Mapped[datetime | None]  # when its invitation was written as a bulletin
+    published_at: Mapped[datetime | None]  # when each commune's results went to its participants
 
     contest: Mapped[Contest] = relationship(back_populates="rounds")
 

@@ -22,6 +22,7 @@ from bot.contests.models import Attempt, Contest, ContestAnswer, ContestQuestion
 from bot.db import utcnow
 from bot.errors import Refusal
 from bot.i18n import mark
+from bot.people import service as people
 from bot.people.models import Person
 from bot.polls.service import GROUPS, text_in
 from bot.qa.models import QAEntry
@@ -596,6 +597,40 @@ def results(
     }
     questions = [QuestionShare(q, *shares[q.id]) for q in round_.contest.questions if q.id in shares]
     return RoundResults(started, finished, for_groups, groups, questions)
+
+
+def publish(round_: ContestRound) -> None:
+    """Mark the results as sent back to the participants: once, and only after the round's end."""
+    if utcnow() < round_.ends_at:
+        raise ContestError(mark("Chỉ gửi kết quả khi vòng thi đã kết thúc."))
+    if round_.published_at is not None:
+        raise ContestError(mark("Kết quả vòng thi này đã được gửi rồi."))
+    round_.published_at = utcnow()
+
+
+@dataclass(frozen=True)
+class Participant:
+    """Someone who finished a round and is still known: where to tell them and in which language."""
+
+    person_id: int
+    urn: str
+    language: str
+    commune_code: int | None
+
+
+def participants(session: Session, round_: ContestRound) -> list[Participant]:
+    """The people who finished a round themselves (not for a group), each at the app they answered from."""
+    rows = session.execute(
+        select(Attempt.person_id, Attempt.channel, Attempt.language, Attempt.commune_code)
+        .where(Attempt.round_id == round_.id, Attempt.for_group.is_(False), Attempt.finished_at.is_not(None))
+        .order_by(Attempt.id)
+    ).all()
+    found = []
+    for person_id, channel, language, commune in rows:
+        urn = people.address_of(session, person_id, channel) if person_id is not None else None
+        if person_id is not None and urn is not None:
+            found.append(Participant(person_id, urn, language, commune))
+    return found
 
 
 def forget(session: Session, person: Person) -> None:

@@ -406,6 +406,28 @@ def invitation(gettext: Callable[[str], str], round_: ContestRound, zone: str) -
     )
 
 
+def summary(
+    gettext: Callable[[str], str],
+    round_: ContestRound,
+    results: contests.RoundResults,
+    place: str,
+    language: str,
+) -> str:
+    """A commune's results as one message to the people there who took part: how many, and the share
+    right of each question (which laws the commune misunderstands)."""
+    lines = [
+        gettext("🏆 Kết quả «{title} – {round}» ở {place}: {n} người tham gia.").format(
+            title=round_.contest.title, round=round_.title, place=place, n=results.finished
+        )
+    ]
+    for share in results.questions:
+        text = contests.text_in(share.question.texts, language)
+        right = gettext("{pct}% trả lời đúng").format(pct=round(100 * share.share))
+        lines.append(f"• {text}: {right}")
+    lines.append(gettext("Cảm ơn bạn đã tham gia!"))
+    return "\n".join(lines)
+
+
 def _int(text: str) -> int:
     """A number from a button payload; 0 when tampered with."""
     return int(text) if text.isdigit() else 0

@@ -67,6 +67,7 @@ def upgrade() -> None:
     sa.Column('ends_at', bot.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('draw', sa.Integer(), nullable=False),
     sa.Column('invited_at', bot.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('published_at', bot.db.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['contest_id'], ['contests.id'], name=op.f('fk_contest_rounds_contest_id_contests'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_contest_rounds'))
     )
