@@ -529,7 +529,7 @@ def round_results(
         contest=contest,
         round=round_,
         results=results,
-        ranked=contests.ranking(session, round_, scope)[:RANKED_SHOWN],
+        ranked=contests.ranking(session, round_, scope, limit=RANKED_SHOWN),
         perfect=contests.perfect_count(session, round_),
         by=by,
         groups=contests.GROUPS,

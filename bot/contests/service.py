@@ -14,7 +14,7 @@ from typing import Any, Literal
 from openpyxl import load_workbook
 from sqlalchemy import ColumnElement, case, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from bot.areas import service as areas
 from bot.bulletins.service import Audience
@@ -33,6 +33,8 @@ MIN_OPTIONS, MAX_OPTIONS = 2, 4
 LETTERS = "ABCD"
 OPTION_LIMIT = 100
 MAX_DRAW = 30
+NO_PREDICTION = 1 << 30  # ranks after every prediction
+CHUNK = 5000  # ids per IN (…) when loading ranked attempts
 FIELDS = ("name", "birth_year", "phone", "village")  # what a registration may ask, in this order
 GROUP_COLUMNS: dict[str, Any] = {
     "province": Attempt.province_code,
@@ -468,8 +470,12 @@ def predict(session: Session, attempt: Attempt, guess: int) -> bool:
 
 def seconds_taken(attempt: Attempt) -> int:
     """How long an attempt took, from its first question to its last answer."""
-    end = attempt.finished_at or utcnow()
-    return max(0, int((end - attempt.started_at).total_seconds()))
+    return _elapsed(attempt.started_at, attempt.finished_at)
+
+
+def _elapsed(started: datetime, finished: datetime | None) -> int:
+    """Whole seconds from a start to an end (now, while unfinished)."""
+    return max(0, int(((finished or utcnow()) - started).total_seconds()))
 
 
 @dataclass(frozen=True)
@@ -506,30 +512,41 @@ def perfect_count(session: Session, round_: ContestRound) -> int:
     )
 
 
-def ranking(session: Session, round_: ContestRound, communes: Collection[int] | None = None) -> list[Ranked]:
+def ranking(
+    session: Session, round_: ContestRound, communes: Collection[int] | None = None, limit: int | None = None
+) -> list[Ranked]:
     """Finished personal attempts ranked as such contests rank: score, then the prediction's closeness to
-    the number of perfect scores (none given: last), then the time taken; group attempts never ranked."""
+    the number of perfect scores (none given: last), then the time taken; group attempts never ranked.
+    Ordered from a few columns of every attempt; only the `limit` first are loaded, with their entrants."""
     perfect = perfect_count(session, round_)
-    rows = session.scalars(
-        select(Attempt).where(
+    rows = session.execute(
+        select(Attempt.id, Attempt.score, Attempt.prediction, Attempt.started_at, Attempt.finished_at).where(
             *_scope(round_, communes), Attempt.for_group.is_(False), Attempt.finished_at.is_not(None)
         )
     ).all()
-
-    def key(attempt: Attempt) -> tuple[int, int, int, int]:
-        distance = abs(attempt.prediction - perfect) if attempt.prediction is not None else 1 << 30
-        return (-attempt.score, distance, seconds_taken(attempt), attempt.id)
-
-    ordered = sorted(rows, key=key)
+    places: list[tuple[int, int, int, int]] = sorted(
+        (
+            -score,
+            abs(prediction - perfect) if prediction is not None else NO_PREDICTION,
+            _elapsed(started, finished),
+            attempt_id,
+        )
+        for attempt_id, score, prediction, started, finished in rows
+    )[:limit]
+    loaded: dict[int, Attempt] = {}
+    for first in range(0, len(places), CHUNK):
+        ids = [place[3] for place in places[first : first + CHUNK]]
+        stmt = select(Attempt).where(Attempt.id.in_(ids)).options(selectinload(Attempt.entrant))
+        loaded.update((a.id, a) for a in session.scalars(stmt))
     return [
         Ranked(
-            place,
-            attempt,
-            attempt.entrant,
-            abs(attempt.prediction - perfect) if attempt.prediction is not None else None,
-            seconds_taken(attempt),
+            number,
+            loaded[attempt_id],
+            loaded[attempt_id].entrant,
+            distance if distance != NO_PREDICTION else None,
+            seconds,
         )
-        for place, attempt in enumerate(ordered, start=1)
+        for number, (_score, distance, seconds, attempt_id) in enumerate(places, start=1)
     ]
 
 
