@@ -34,7 +34,6 @@ LETTERS = "ABCD"
 OPTION_LIMIT = 100
 MAX_DRAW = 30
 NO_PREDICTION = 1 << 30  # ranks after every prediction
-CHUNK = 5000  # ids per IN (…) when loading ranked attempts
 FIELDS = ("name", "birth_year", "phone", "village")  # what a registration may ask, in this order
 GROUP_COLUMNS: dict[str, Any] = {
     "province": Attempt.province_code,
@@ -470,12 +469,8 @@ def predict(session: Session, attempt: Attempt, guess: int) -> bool:
 
 def seconds_taken(attempt: Attempt) -> int:
     """How long an attempt took, from its first question to its last answer."""
-    return _elapsed(attempt.started_at, attempt.finished_at)
-
-
-def _elapsed(started: datetime, finished: datetime | None) -> int:
-    """Whole seconds from a start to an end (now, while unfinished)."""
-    return max(0, int(((finished or utcnow()) - started).total_seconds()))
+    end = attempt.finished_at or utcnow()
+    return max(0, int((end - attempt.started_at).total_seconds()))
 
 
 @dataclass(frozen=True)
@@ -517,36 +512,32 @@ def ranking(
 ) -> list[Ranked]:
     """Finished personal attempts ranked as such contests rank: score, then the prediction's closeness to
     the number of perfect scores (none given: last), then the time taken; group attempts never ranked.
-    Ordered from a few columns of every attempt; only the `limit` first are loaded, with their entrants."""
+    The database orders them, so a page of the first places loads only those (with their entrants)."""
     perfect = perfect_count(session, round_)
-    rows = session.execute(
-        select(Attempt.id, Attempt.score, Attempt.prediction, Attempt.started_at, Attempt.finished_at).where(
-            *_scope(round_, communes), Attempt.for_group.is_(False), Attempt.finished_at.is_not(None)
-        )
-    ).all()
-    places: list[tuple[int, int, int, int]] = sorted(
-        (
-            -score,
-            abs(prediction - perfect) if prediction is not None else NO_PREDICTION,
-            _elapsed(started, finished),
-            attempt_id,
-        )
-        for attempt_id, score, prediction, started, finished in rows
-    )[:limit]
-    loaded: dict[int, Attempt] = {}
-    for first in range(0, len(places), CHUNK):
-        ids = [place[3] for place in places[first : first + CHUNK]]
-        stmt = select(Attempt).where(Attempt.id.in_(ids)).options(selectinload(Attempt.entrant))
-        loaded.update((a.id, a) for a in session.scalars(stmt))
+    distance = case(
+        (Attempt.prediction.is_(None), NO_PREDICTION), else_=func.abs(Attempt.prediction - perfect)
+    )
+    taken: ColumnElement[Any] = (
+        func.julianday(Attempt.finished_at) - func.julianday(Attempt.started_at)
+        if session.get_bind().dialect.name == "sqlite"
+        else Attempt.finished_at - Attempt.started_at
+    )
+    stmt = (
+        select(Attempt)
+        .where(*_scope(round_, communes), Attempt.for_group.is_(False), Attempt.finished_at.is_not(None))
+        .order_by(Attempt.score.desc(), distance, taken, Attempt.id)
+        .options(selectinload(Attempt.entrant))
+        .limit(limit)
+    )
     return [
         Ranked(
             number,
-            loaded[attempt_id],
-            loaded[attempt_id].entrant,
-            distance if distance != NO_PREDICTION else None,
-            seconds,
+            attempt,
+            attempt.entrant,
+            abs(attempt.prediction - perfect) if attempt.prediction is not None else None,
+            seconds_taken(attempt),
         )
-        for number, (_score, distance, seconds, attempt_id) in enumerate(places, start=1)
+        for number, attempt in enumerate(session.scalars(stmt), start=1)
     ]
 
 
