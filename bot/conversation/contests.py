@@ -61,25 +61,17 @@ def _round(ctx: Context, round_id: int) -> ContestRound | None:
     return round_
 
 
+FOR_WHOM = {"contest": None, "cm": False, "cg": True}  # the button: ask a prestigious person, self, group
+
+
 def begin(ctx: Context) -> None:
-    """'contest:<round>': start the round (a prestigious person first says for whom), or resume it."""
+    """'contest:<round>' starts the round (a prestigious person first says for whom) or resumes it;
+    'cm:<round>' a prestigious person answers for themselves, 'cg:<round>' for a household group."""
     round_ = _round(ctx, _int(ctx.arg))
     if round_ is not None:
-        _begin(ctx, round_, for_group=None)
-
-
-def begin_mine(ctx: Context) -> None:
-    """'cm:<round>': a prestigious person answers for themselves."""
-    round_ = _round(ctx, _int(ctx.arg))
-    if round_ is not None:
-        _begin(ctx, round_, for_group=False)
-
-
-def begin_group(ctx: Context) -> None:
-    """'cg:<round>': a prestigious person enters the answers of a household group (counted apart)."""
-    round_ = _round(ctx, _int(ctx.arg))
-    if round_ is not None and ctx.person.role == PersonRole.prestigious:
-        _begin(ctx, round_, for_group=True)
+        for_group = FOR_WHOM.get(ctx.inbound.payload.split(":", 1)[0])
+        prestigious = ctx.person.role == PersonRole.prestigious
+        _begin(ctx, round_, for_group=for_group if prestigious else None)
 
 
 def _begin(ctx: Context, round_: ContestRound, *, for_group: bool | None) -> None:
@@ -437,8 +429,8 @@ def register(router: Router) -> None:
     """Contest buttons, the registration and tie-breaker steps, and the menu entry while a round is open."""
     router.button("contests", listing, onboarded_only=True)
     router.button("contest", begin, onboarded_only=True)
-    router.button("cm", begin_mine, onboarded_only=True)
-    router.button("cg", begin_group, onboarded_only=True)
+    router.button("cm", begin, onboarded_only=True)
+    router.button("cg", begin, onboarded_only=True)
     router.button("ca", answered, onboarded_only=True)
     router.button("cc", consented, onboarded_only=True)
     router.button("cs", skipped, onboarded_only=True)
