@@ -124,12 +124,6 @@ def _form(
     request: Request, session: Session, admin: AdminUser, error: str | None, values: dict[str, Any]
 ) -> Response:
     """The new-bulletin form, again with the admin's input and the reason when it was refused."""
-    runtime = runtime_of(request)
-    scope = accounts.scope(admin)
-
-    def chosen(name: str) -> list[int]:
-        return [int(v) for v in values.get(name, []) if str(v).isdigit()]
-
     return _page(
         request,
         "bulletin_form.html",
@@ -137,18 +131,52 @@ def _form(
         status=400 if error else 200,
         error=error,
         values=values,
-        languages=runtime.catalogs.languages(),
-        provinces=areas.provinces(),
-        villages=areas.villages_in(session, scope),
-        scope=scope,
-        own_communes=[c for code in scope or [] if (c := areas.get_commune(code)) is not None],
-        chosen_provinces=chosen("provinces"),
-        chosen_communes=chosen("communes"),
-        chosen_villages=chosen("villages"),
-        chosen=[c for code in chosen("communes") if (c := areas.get_commune(code)) is not None],
-        matches=[],
-        commune_q="",
+        languages=runtime_of(request).catalogs.languages(),
+        **audience_fields(session, admin, values),
     )
+
+
+def audience_fields(session: Session, admin: AdminUser, values: dict[str, Any]) -> dict[str, Any]:
+    """What audience_picks.html needs: the places this admin may pick, and what the form had chosen
+    (bulletins, polls and contests pick their audience alike)."""
+    scope = accounts.scope(admin)
+
+    def chosen(name: str) -> list[int]:
+        return [int(v) for v in values.get(name, []) if str(v).isdigit()]
+
+    return {
+        "provinces": areas.provinces(),
+        "villages": areas.villages_in(session, scope),
+        "scope": scope,
+        "own_communes": [c for code in scope or [] if (c := areas.get_commune(code)) is not None],
+        "chosen_provinces": chosen("provinces"),
+        "chosen_communes": chosen("communes"),
+        "chosen_villages": chosen("villages"),
+        "chosen_languages": [str(v) for v in values.get("languages", [])],
+        "chosen_roles": [str(v) for v in values.get("roles", [])],
+        "chosen": [c for code in chosen("communes") if (c := areas.get_commune(code)) is not None],
+        "matches": [],
+        "commune_q": "",
+    }
+
+
+def audience_values(audience: bulletins.Audience) -> dict[str, Any]:
+    """A stored audience as the form's fields, to edit what holds it."""
+    return {
+        "everyone": "no" if audience.provinces or audience.communes or audience.villages else "yes",
+        "provinces": list(audience.provinces),
+        "communes": list(audience.communes),
+        "villages": list(audience.villages),
+        "languages": list(audience.languages),
+        "roles": list(audience.roles),
+    }
+
+
+def audience_input(form: FormData) -> dict[str, Any]:
+    """What a refused form had typed and ticked, to show it again."""
+    values: dict[str, Any] = {k: v for k, v in form.items() if isinstance(v, str)}
+    values.update({k: form.getlist(k) for k in ("provinces", "communes", "villages", "languages", "roles")})
+    return values
 
 
 def _upload(form: FormData, name: str) -> tuple[bytes, str] | None:

@@ -13,6 +13,7 @@ from admin.deps import AdminDep, SessionDep, csrf_protect
 from bot.accounts import service as accounts
 from bot.accounts.models import Role
 from bot.channels import service as channels
+from bot.contests import service as contests
 from bot.conversation.feedback import STATUS_LABELS as TICKET_LABELS
 from bot.db import local_today, utcnow
 from bot.feedback import service as feedback
@@ -45,6 +46,7 @@ def dashboard(request: Request, session: SessionDep, admin: AdminDep) -> Respons
     # Work given up (a bulletin's audio that could not be made) concerns the whole deployment: province
     # admins see it, with the reason, so that someone acts on it.
     failed_jobs = jobs.given_up(session, FAILED_JOBS_SHOWN) if admin.role == Role.province_admin else []
+    open_rounds = contests.open_rounds(session, scope)
     return render(
         request,
         "dashboard.html",
@@ -64,4 +66,6 @@ def dashboard(request: Request, session: SessionDep, admin: AdminDep) -> Respons
         poll_counts=polls.counts(session, [p.id for p in open_polls], scope),
         failed_jobs=failed_jobs,
         job_labels={kind: job.label for kind, job in JOB_TYPES.items() if job.label},
+        open_rounds=open_rounds,
+        round_counts={r.id: contests.results(session, r, by="commune", communes=scope) for r in open_rounds},
     )

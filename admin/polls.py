@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from admin.bulletins import audience_from_form
+from admin.bulletins import audience_fields, audience_from_form, audience_input, audience_values
 from admin.common import (
     PAGE_SIZE,
     Page,
@@ -30,7 +30,6 @@ from admin.deps import AdminDep, AuthorDep, FormDep, SessionDep, admin_gettext, 
 from admin.feedback import Outbox, queue_messages
 from bot.accounts import service as accounts
 from bot.accounts.models import AdminUser
-from bot.areas import service as areas
 from bot.areas import villages as village_service
 from bot.conversation import polls as conversation
 from bot.conversation.types import Reply
@@ -166,11 +165,9 @@ def _save(
         draft = _draft(request, session, admin, form)
         saved = polls.write(session, poll, draft, created_by=admin.id)
     except Refusal as exc:
-        values: dict[str, Any] = {k: v for k, v in form.items() if isinstance(v, str)}
-        values.update(
-            {k: form.getlist(k) for k in ("provinces", "communes", "villages", "languages", "roles")}
+        return _form(
+            request, session, admin, poll, exc.translate(admin_gettext(request)), audience_input(form)
         )
-        return _form(request, session, admin, poll, exc.translate(admin_gettext(request)), values)
     accounts.audit(session, admin, "poll_saved", str(saved.id), title=saved.title[:80])
     return redirect(f"/admin/polls/{saved.id}")
 
@@ -185,8 +182,8 @@ def _draft(request: Request, session: Session, admin: AdminUser, form: FormData)
         intro={code: str(form.get(f"intro_{code}") or "") for code in languages},
         questions=tuple(questions),
         audience=audience_from_form(session, form, admin),
-        opens_at=_moment(request, str(form.get("opens_at") or "")),
-        closes_at=_moment(request, str(form.get("closes_at") or "")),
+        opens_at=local_moment(request, str(form.get("opens_at") or "")),
+        closes_at=local_moment(request, str(form.get("closes_at") or "")),
     )
 
 
@@ -223,8 +220,8 @@ def _question(form: FormData, slot: int, languages: list[str]) -> polls.Question
     return polls.QuestionDraft(QuestionKind(kind), texts, choices if has_choices else ())
 
 
-def _moment(request: Request, value: str) -> datetime | None:
-    """A local date and time from the form, as a moment; empty means none."""
+def local_moment(request: Request, value: str) -> datetime | None:
+    """A local date and time from a form, as a moment; empty means none (polls and contest rounds)."""
     if not value.strip():
         return None
     try:
@@ -236,17 +233,11 @@ def _moment(request: Request, value: str) -> datetime | None:
 def _values_of(request: Request, poll: Poll) -> dict[str, Any]:
     """A draft as the form's fields, to edit it."""
     zone = ZoneInfo(runtime_of(request).settings.timezone)
-    audience = polls.audience_of(poll)
     values: dict[str, Any] = {
         "title": poll.title,
         "opens_at": poll.opens_at.astimezone(zone).strftime("%Y-%m-%dT%H:%M") if poll.opens_at else "",
         "closes_at": poll.closes_at.astimezone(zone).strftime("%Y-%m-%dT%H:%M") if poll.closes_at else "",
-        "everyone": "no" if audience.provinces or audience.communes or audience.villages else "yes",
-        "provinces": list(audience.provinces),
-        "communes": list(audience.communes),
-        "villages": list(audience.villages),
-        "languages": list(audience.languages),
-        "roles": list(audience.roles),
+        **audience_values(polls.audience_of(poll)),
     }
     values.update({f"intro_{code}": text for code, text in poll.intro.items()})
     for slot, question in enumerate(poll.questions):
@@ -266,11 +257,6 @@ def _form(
     values: dict[str, Any],
 ) -> Response:
     """The poll form (new or a draft's), with the admin's input and the reason when it was refused."""
-    scope = accounts.scope(admin)
-
-    def chosen(name: str) -> list[int]:
-        return [int(v) for v in values.get(name, []) if str(v).isdigit()]
-
     return _page(
         request,
         "poll_form.html",
@@ -282,18 +268,7 @@ def _form(
         slots=range(FORM_QUESTIONS),
         kinds=list(QuestionKind),
         languages=runtime_of(request).catalogs.languages(),
-        provinces=areas.provinces(),
-        villages=areas.villages_in(session, scope),
-        scope=scope,
-        own_communes=[c for code in scope or [] if (c := areas.get_commune(code)) is not None],
-        chosen_provinces=chosen("provinces"),
-        chosen_communes=chosen("communes"),
-        chosen_villages=chosen("villages"),
-        chosen_languages=[str(v) for v in values.get("languages", [])],
-        chosen_roles=[str(v) for v in values.get("roles", [])],
-        chosen=[c for code in chosen("communes") if (c := areas.get_commune(code)) is not None],
-        matches=[],
-        commune_q="",
+        **audience_fields(session, admin, values),
     )
 
 
@@ -329,7 +304,7 @@ def _results(request: Request, session: Session, admin: AdminUser, poll: Poll, b
     scope = accounts.scope(admin)
     results = polls.results(session, poll, by=by, communes=scope)
     gettext = admin_gettext(request)
-    names = _group_names(session, by, {k for r in results.questions for k in r.groups}, gettext)
+    names = group_names(session, by, {k for r in results.questions for k in r.groups}, gettext)
     charts = {
         r.question.id: json.dumps(
             {
@@ -356,7 +331,7 @@ def _results(request: Request, session: Session, admin: AdminUser, poll: Poll, b
     }
 
 
-def _group_names(session: Session, by: str, keys: set[Any], gettext: Any) -> dict[Any, str]:
+def group_names(session: Session, by: str, keys: set[Any], gettext: Any) -> dict[Any, str]:
     """What officials call each group: a place's name, a language's, an app's, a role's."""
     unknown = gettext(mark("Chưa rõ"))
     if by == "commune":
@@ -469,7 +444,7 @@ def poll_export(request: Request, session: SessionDep, admin: AdminDep, poll_id:
     ]
     rows = polls.answer_rows(session, poll, communes=accounts.scope(admin))
     # Names looked up once per place, not once per row: a province's poll has tens of thousands of rows.
-    villages = _group_names(session, "village", {r.response.village_id for r in rows}, _)
+    villages = group_names(session, "village", {r.response.village_id for r in rows}, _)
     communes = {code: commune_name(code) for code in {r.response.commune_code for r in rows}}
     provinces = {code: province_name(code) for code in {r.response.province_code for r in rows}}
     body = [

@@ -13,6 +13,7 @@ from bot.bulletins.models import (
 )
 from bot.channels.models import ChannelToken, RateBucket
 from bot.codes import CodeAttempt
+from bot.contests.models import Attempt, Contest, ContestAnswer, ContestQuestion, ContestRound, Entrant
 from bot.db import Base
 from bot.feedback.models import Attachment, Category, Ticket, TicketEvent
 from bot.jobs.models import Job
@@ -30,6 +31,7 @@ __all__ = [
     "AdminLanguage",
     "AdminUser",
     "Attachment",
+    "Attempt",
     "AuditEntry",
     "Base",
     "Bulletin",
@@ -39,9 +41,14 @@ __all__ = [
     "Category",
     "ChannelToken",
     "CodeAttempt",
+    "Contest",
+    "ContestAnswer",
+    "ContestQuestion",
+    "ContestRound",
     "Delivery",
     "DeliveryCount",
     "DeliveryCountChange",
+    "Entrant",
     "Export",
     "Identity",
     "Invite",

@@ -19,6 +19,7 @@ import admin
 from admin import accounts as accounts_admin
 from admin import audit as audit_admin
 from admin import bulletins as bulletins_admin
+from admin import contests as contests_admin
 from admin import dashboard as dashboard_admin
 from admin import feedback as feedback_admin
 from admin import people as people_admin
@@ -163,6 +164,7 @@ def create_app(settings: Settings, *, polling: bool = False) -> FastAPI:
         polls_admin,
         reports_admin,
         translations_admin,
+        contests_admin,
     ):
         app.include_router(module.router)
     install_handlers(app)

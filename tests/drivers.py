@@ -123,7 +123,10 @@ class TelegramDriver:
         assert response.status_code == 200, response.text
         self.wait_settled(str(update["update_id"]))
         shown = self.fake.shown(self.chat_id)[before:]
-        return [Seen(c.params.get("text") or c.params.get("caption") or "", c.buttons) for c in shown]
+        texts = ("text", "caption", "question")  # a poll shows its question
+        return [
+            Seen(next((str(c.params[k]) for k in texts if c.params.get(k)), ""), c.buttons) for c in shown
+        ]
 
     def screen(self) -> Seen:
         on_screen = [m for (chat, _), m in sorted(self.fake.messages.items()) if chat == self.chat_id]

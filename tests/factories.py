@@ -40,6 +40,19 @@ def text_update(
     return {"update_id": update_id or next(_update_ids), "message": _message(chat_id, first_name, **content)}
 
 
+def poll_answer_update(chat_id: int, poll_id: str, option_ids: list[int]) -> dict[str, Any]:
+    """A person voted in a non-anonymous poll the bot sent them (an empty list: took the vote back)."""
+    return {
+        "update_id": next(_update_ids),
+        "poll_answer": {
+            "poll_id": poll_id,
+            "user": user(chat_id),
+            "option_ids": option_ids,
+            "option_persistent_ids": [str(i) for i in option_ids],  # Bot API 9.6; the fake numbers them so
+        },
+    }
+
+
 def callback_update(
     chat_id: int, data: str, message_id: int | None = None, first_name: str = "A Páo"
 ) -> dict[str, Any]:

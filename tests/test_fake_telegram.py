@@ -126,3 +126,43 @@ async def test_limits_answer_429_with_retry_after() -> None:
             group.stop()
     finally:
         fake.stop()
+
+
+async def test_quiz_polls_are_checked_stopped_and_answered_as_telegram_does(
+    fake_telegram: FakeBotAPI,
+) -> None:
+    async with bot_for(fake_telegram) as bot:
+        quiz = await bot.send_poll(
+            CHAT,
+            "Tảo hôn là gì?",
+            ["A. Chưa đủ tuổi", "B. Đủ tuổi"],
+            is_anonymous=False,
+            type="quiz",
+            correct_option_ids=[0],
+            explanation="Luật Hôn nhân và gia đình",
+        )
+        assert quiz.poll is not None and quiz.poll.type == "quiz" and not quiz.poll.is_anonymous
+        assert quiz.poll.correct_option_ids == (0,) and quiz.poll.explanation == "Luật Hôn nhân và gia đình"
+        for refused in (
+            {"question": "?" * 301, "options": ["A", "B"], "correct_option_ids": [0]},
+            {"question": "Câu?", "options": ["A"], "correct_option_ids": [0]},
+            {"question": "Câu?", "options": ["A", "B" * 101], "correct_option_ids": [0]},
+            {"question": "Câu?", "options": ["A", "B"]},
+            {"question": "Câu?", "options": ["A", "B"], "correct_option_ids": [2]},
+            {"question": "Câu?", "options": ["A", "B"], "correct_option_ids": [0], "explanation": "x" * 201},
+        ):
+            with pytest.raises(BadRequest):
+                await bot.send_poll(CHAT, is_anonymous=False, type="quiz", **refused)  # type: ignore[arg-type]
+        fake_telegram.vote(quiz.poll.id, CHAT, 1)
+        with pytest.raises(AssertionError, match="one answer"):
+            fake_telegram.vote(quiz.poll.id, CHAT, 0)
+        stopped = await bot.stop_poll(CHAT, quiz.message_id)
+        assert stopped.is_closed and stopped.total_voter_count == 1 and stopped.options[1].voter_count == 1
+        with pytest.raises(BadRequest, match="already been closed"):
+            await bot.stop_poll(CHAT, quiz.message_id)
+        with pytest.raises(AssertionError, match="closed"):
+            fake_telegram.vote(quiz.poll.id, CHAT + 1, 0)
+        anonymous = await bot.send_poll(CHAT, "Ẩn danh?", ["Có", "Không"])
+        assert anonymous.poll is not None
+        with pytest.raises(AssertionError, match="anonymous"):
+            fake_telegram.vote(anonymous.poll.id, CHAT, 0)

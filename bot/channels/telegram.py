@@ -42,7 +42,7 @@ from bot.channels.base import (
 from bot.channels.locks import KeyedLocks
 from bot.channels.rate import Bucket, Pace, paid_broadcast, shared_bucket
 from bot.config import Settings
-from bot.conversation.types import Attachment, Inbound, Outcome, Received, Reply
+from bot.conversation.types import Attachment, Inbound, Outcome, Quiz, Received, Reply
 from bot.messages.models import Direction
 from bot.messages.models import Message as Stored
 from bot.runtime import runtime_of
@@ -51,8 +51,11 @@ log = logging.getLogger(__name__)
 router = APIRouter()
 WEBHOOK_PATH = "/webhooks/telegram"
 MAX_UPDATE_BYTES = 1_000_000
-ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 CONNECTIONS_BESIDE = 64  # for replies and menus while a paid broadcast holds its connections
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member", "poll_answer"]
+# Telegram's limits on a quiz poll; a question beyond them is asked with buttons instead.
+QUIZ_QUESTION, QUIZ_OPTION, QUIZ_EXPLANATION, QUIZ_OPTIONS = 300, 100, 200, (2, 10)
+POLL_SENT = "poll:"  # how a sent quiz is recorded: poll:<poll id>:<message id>
 PAID_BROADCAST_RATE = 990.0  # Telegram allows 1,000/s with allow_paid_broadcast; a little under for jitter
 MEDIA_KINDS: dict[str, str] = {  # what a person may send with a reflection, and its type if Telegram omits it
     "photo": "image/jpeg",
@@ -84,6 +87,9 @@ def to_inbound(update: Update) -> Inbound:
     }
     if update.callback_query is not None:
         return Inbound(kind="button", payload=update.callback_query.data or "", **common)
+    if update.poll_answer is not None:  # an answer to a quiz: `interpret` finds the question it was
+        answer = {"poll_id": update.poll_answer.poll_id, "option_ids": list(update.poll_answer.option_ids)}
+        return Inbound(kind="event", payload="poll_answer", raw=answer, **common)
     if update.my_chat_member is not None:
         status = update.my_chat_member.new_chat_member.status
         return Inbound(kind="event", payload="blocked" if status == "kicked" else "member", **common)
@@ -131,6 +137,29 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup([buttons[i : i + cols] for i in range(0, len(buttons), cols)])
 
 
+def quiz_sent(session: Session, urn: str, poll_id: str) -> tuple[dict[str, Any], str] | None:
+    """The stored reply that sent a quiz poll to this person, and how it was recorded as sent."""
+    row = session.execute(
+        select(Stored.payload, Stored.sent_id).where(
+            Stored.urn == urn,
+            Stored.direction == Direction.outbound,
+            Stored.sent_id.startswith(f"{POLL_SENT}{poll_id}:"),
+        )
+    ).first()
+    return (row[0], row[1]) if row is not None else None
+
+
+def fits_quiz(quiz: Quiz | None) -> bool:
+    """Whether a quiz fits Telegram's native quiz poll (else its buttons ask it)."""
+    return (
+        quiz is not None
+        and len(quiz.question) <= QUIZ_QUESTION
+        and QUIZ_OPTIONS[0] <= len(quiz.options) <= QUIZ_OPTIONS[1]
+        and all(0 < len(option) <= QUIZ_OPTION for option in quiz.options)
+        and len(quiz.explanation) <= QUIZ_EXPLANATION
+    )
+
+
 def contact_keyboard(reply: Reply) -> ReplyKeyboardMarkup:
     """A reply that asks for the person's number gets a keyboard under the input field instead (only
     those can share a contact): the contact button first, then the others, whose taps come back as their
@@ -152,7 +181,10 @@ class TelegramChannel(Channel):
 
     def interpret(self, session: Session, inbound: Inbound) -> Inbound:
         """A tap on a keyboard under the input field arrives as the button's label: it becomes the button
-        it stands for, when the message just shown had such a keyboard."""
+        it stands for, when the message just shown had such a keyboard. An answer to a quiz poll becomes
+        the tap of its option's button."""
+        if inbound.kind == "event" and inbound.payload == "poll_answer":
+            return self._quiz_answer(session, inbound)
         if inbound.kind != "text":
             return inbound
         latest = session.scalar(
@@ -164,6 +196,16 @@ class TelegramChannel(Channel):
         shown = Reply.from_payload("", latest or {})
         tapped = next((b for b in shown.buttons if shown.contact and b.label == inbound.text), None)
         return replace(inbound, kind="button", payload=tapped.payload) if tapped else inbound
+
+    def _quiz_answer(self, session: Session, inbound: Inbound) -> Inbound:
+        """The option picked in a quiz this person was sent, as its button's payload (a poll not sent
+        to them, or a vote taken back, stays an event that changes nothing)."""
+        found = quiz_sent(session, inbound.urn, str(inbound.raw.get("poll_id")))
+        quiz = Reply.from_payload("", found[0]).quiz if found else None
+        picked = inbound.raw.get("option_ids") or []
+        if quiz is None or not picked:
+            return inbound
+        return replace(inbound, kind="button", payload=f"{quiz.answer}:{int(picked[0])}")
 
     async def send(self, urn: str, reply: Reply, replace: str | None = None) -> str | None:
         """One reply: text with its keyboard, or a voice note or picture with the text as caption (a
@@ -177,6 +219,8 @@ class TelegramChannel(Channel):
         try:
             if attachment is not None:
                 return await self._send_file(chat_id, reply, attachment)
+            if reply.quiz is not None and fits_quiz(reply.quiz):
+                return await self._send_quiz(chat_id, reply, reply.quiz)
             if replace is not None and not reply.contact:
                 edited = await self._edit(chat_id, int(replace), reply)
                 if edited is not None:
@@ -200,6 +244,26 @@ class TelegramChannel(Channel):
         except TelegramError as exc:
             raise SendError(f"{type(exc).__name__}: {exc}") from exc
         return str(sent.message_id)
+
+    async def _send_quiz(self, chat_id: int, reply: Reply, quiz: Quiz) -> str:
+        """A native, non-anonymous quiz poll (so each person's answer comes back as a `poll_answer`), with
+        the reply's other buttons (the way back to the menu) under it."""
+        others = replace(
+            reply, buttons=tuple(b for b in reply.buttons if not b.payload.startswith(quiz.answer))
+        )
+        sent = await self.application.bot.send_poll(
+            chat_id,
+            quiz.question,
+            list(quiz.options),
+            is_anonymous=False,
+            type="quiz",
+            correct_option_ids=[quiz.correct],
+            explanation=quiz.explanation or None,
+            reply_markup=keyboard(others),
+            **_paid(),
+        )
+        assert sent.poll is not None
+        return f"{POLL_SENT}{sent.poll.id}:{sent.message_id}"
 
     async def _send_file(self, chat_id: int, reply: Reply, attachment: Attachment) -> str:
         """Send a stored file by the id Telegram gave it, uploading it only the first time; a document is
@@ -427,6 +491,25 @@ class TelegramBot(ChannelService):
             await self.hub.receive(await self.fetch(update, to_inbound(update)), replace)
         else:
             await self.hub.deliver(outcome.outgoing, replace)
+        if update.poll_answer is not None:
+            await self._stop_quiz(urn_of(update), update.poll_answer.poll_id)
+
+    async def _stop_quiz(self, urn: str, poll_id: str) -> None:
+        """Close a quiz once answered, so its message shows the result and takes no other vote."""
+
+        def sent_id() -> str | None:
+            with self.hub.db.transaction() as session:
+                found = quiz_sent(session, urn, poll_id)
+                return found[1] if found else None
+
+        found = await asyncio.to_thread(sent_id)
+        if found is None:
+            return
+        message_id = found.removeprefix(POLL_SENT).partition(":")[2]
+        try:
+            await self.application.bot.stop_poll(int(urn.split(":", 1)[1]), int(message_id))
+        except TelegramError as exc:  # already closed, or gone: nothing to stop
+            log.info("quiz not stopped: %s", type(exc).__name__)
 
 
 def _update_shaped(data: Any) -> bool:

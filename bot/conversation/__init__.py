@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.conversation import account, feedback, linking, news, onboarding, polls, privacy, qa
+from bot.conversation import account, contests, feedback, linking, news, onboarding, polls, privacy, qa
 from bot.conversation.router import Router
 
 
@@ -16,5 +16,6 @@ def build_router() -> Router:
     news.register(router)
     feedback.register(router)
     polls.register(router)
+    contests.register(router)
     linking.register(router)
     return router

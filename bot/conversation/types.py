@@ -63,16 +63,46 @@ class Attachment:
 
 
 @dataclass(frozen=True)
+class Quiz:
+    """A question with one right option that a platform may show natively (Telegram's quiz poll); the
+    reply's buttons stay the way everywhere else. The option picked comes back as the payload
+    `<answer>:<index>`, as if its button were tapped."""
+
+    question: str
+    options: tuple[str, ...]
+    correct: int
+    explanation: str
+    answer: str
+
+    def to_payload(self) -> dict[str, Any]:
+        """The stored form."""
+        return {
+            "question": self.question,
+            "options": list(self.options),
+            "correct": self.correct,
+            "explanation": self.explanation,
+            "answer": self.answer,
+        }
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> Quiz:
+        """Rebuild from the stored form."""
+        return cls(**(payload | {"options": tuple(payload.get("options", ()))}))
+
+
+@dataclass(frozen=True)
 class Reply:
     """One message from Loa Bản: text (a caption when there is an attachment), optional buttons laid out
     in columns, and at most one attachment. `contact` labels a button that shares the person's own phone
-    number where the platform has one (Telegram); elsewhere the text must say to type it."""
+    number where the platform has one (Telegram); elsewhere the text must say to type it. A `quiz` is the
+    same question for a platform that shows quizzes natively (its buttons are the way elsewhere)."""
 
     text: str
     buttons: tuple[Button, ...] = ()
     columns: int = 1
     attachment: Attachment | None = None
     contact: str = ""
+    quiz: Quiz | None = None
 
     def to_payload(self) -> dict[str, Any]:
         """The stored and web-chat form of a reply."""
@@ -81,7 +111,7 @@ class Reply:
             "columns": self.columns,
             "attachment": self.attachment.to_payload() if self.attachment else None,
             "contact": self.contact,
-        }
+        } | ({"quiz": self.quiz.to_payload()} if self.quiz else {})
 
     @classmethod
     def from_payload(cls, text: str, payload: dict[str, Any]) -> Reply:
@@ -93,6 +123,7 @@ class Reply:
             columns=int(payload.get("columns", 1)),
             attachment=Attachment.from_payload(attached) if attached else None,
             contact=str(payload.get("contact", "")),
+            quiz=Quiz.from_payload(payload["quiz"]) if payload.get("quiz") else None,
         )
 
 

@@ -105,6 +105,17 @@ def app_name(urn: str) -> str:
     return APP_NAMES.get(channel, channel)
 
 
+def address_of(session: Session, person_id: int, channel: str) -> str | None:
+    """Where to tell a person something they took part in: the app they used then, else the one they
+    wrote from last (polls' and contests' results back to the people)."""
+    return session.scalar(
+        select(Identity.urn)
+        .where(Identity.person_id == person_id)
+        .order_by((Identity.channel == channel).desc(), Identity.last_inbound_at.desc().nulls_last())
+        .limit(1)
+    )
+
+
 def urns_of(session: Session, person: Person) -> list[str]:
     """Every channel address of a person."""
     return list(session.scalars(select(Identity.urn).where(Identity.person_id == person.id)))

@@ -19,7 +19,8 @@ from bot.db import utcnow
 from bot.errors import Refusal
 from bot.i18n import mark
 from bot.media.models import Media
-from bot.people.models import Identity, Person
+from bot.people import service as people
+from bot.people.models import Person
 from bot.polls.models import (
     Poll,
     PollAnswer,
@@ -232,14 +233,7 @@ def respondents(session: Session, poll: Poll) -> list[Respondent]:
     ).all()
     found = []
     for response, person in rows:
-        urn = session.scalar(
-            select(Identity.urn)
-            .where(Identity.person_id == person.id)
-            .order_by(
-                (Identity.channel == response.channel).desc(), Identity.last_inbound_at.desc().nulls_last()
-            )
-            .limit(1)
-        )
+        urn = people.address_of(session, person.id, response.channel)
         if urn is not None:
             found.append(
                 Respondent(person.id, urn, person.language or SOURCE, response.commune_code, person.consented)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 import bot.models  # noqa: F401  (every table that may point at a stored file is known to the metadata)
 from bot.areas import service as areas
 from bot.bulletins.models import Bulletin, Delivery, DeliveryStatus, Relay
+from bot.contests import service as contests
 from bot.db import Base, after, utcnow
 from bot.feedback import service as feedback
 from bot.feedback.models import Ticket, TicketStatus
@@ -122,6 +123,7 @@ def erase(session: Session, root: Path, person: Person) -> Kept:
         execution_options={"synchronize_session": False},
     )
     files |= polls.forget(session, person)
+    contests.forget(session, person)
     for export in session.scalars(select(Export).where(Export.person_id == person.id)):
         _remove(session, root, export)
     messages.forget(session, person.id, urns)
@@ -273,6 +275,7 @@ def document(session: Session, person: Person) -> dict[str, Any]:
             for r in relays
         ],
         "poll_answers": polls.answers_of(session, person),
+        "contests": contests.entries_of(session, person),
     }
 
 

@@ -145,6 +145,8 @@ class FakeBotAPI(LoopbackService):
         self._message_ids: dict[int, int] = {}
         self.messages: dict[tuple[int, int], dict[str, Any]] = {}  # (chat, message id) -> the message
         self.keyboards: dict[int, dict[str, Any]] = {}  # chat -> the reply keyboard under its input field
+        self.polls: dict[str, tuple[int, int]] = {}  # poll id -> (chat, message id)
+        self.voters: dict[str, set[int]] = {}  # poll id -> who voted
         self._lock = threading.Lock()
         self._new_update: asyncio.Event | None = None
         self.app = Starlette(
@@ -505,33 +507,88 @@ class FakeBotAPI(LoopbackService):
         return await self._send_media(p, f, "document")
 
     async def _m_sendPoll(self, p: dict[str, Any], _f: dict[str, bytes]) -> JSONResponse:
+        """A regular or quiz poll, checked as Telegram checks it: question 1–300 characters, 2–10 options
+        of 1–100, a quiz with its `correct_option_ids` and an explanation of at most 200 characters;
+        anonymous unless `is_anonymous` is false (only then do votes come back as `poll_answer`)."""
         refused = self._check_chat(p)
         if refused:
             return refused
         options = p.get("options")
         options = json.loads(options) if isinstance(options, str) else options
-        if not p.get("question") or not isinstance(options, list) or not 2 <= len(options) <= 10:
+        question = str(p.get("question") or "")
+        if not 1 <= len(question) <= 300:
+            return self._error(400, "Bad Request: poll question length must not exceed 300")
+        if not isinstance(options, list) or not 2 <= len(options) <= 10:
             return self._error(400, "Bad Request: poll must have 2-10 options")
-        poll = {
+        texts = [o if isinstance(o, str) else str(o.get("text") or "") for o in options]
+        if not all(1 <= len(t) <= 100 for t in texts):
+            return self._error(400, "Bad Request: poll options length must not exceed 100")
+        kind = str(p.get("type") or "regular")
+        correct = p.get("correct_option_ids")  # Bot API 9.6: a list (correct_option_id before it)
+        correct = json.loads(correct) if isinstance(correct, str) else correct
+        if kind == "quiz" and (
+            not isinstance(correct, list) or not correct or not all(0 <= int(c) < len(texts) for c in correct)
+        ):
+            return self._error(400, "Bad Request: wrong correct option id specified")
+        if len(str(p.get("explanation") or "")) > 200:
+            return self._error(400, "Bad Request: explanation is too long")
+        markup = self._markup(p)
+        placed = self._placed(int(p["chat_id"]), markup)
+        if isinstance(placed, JSONResponse):
+            return placed
+        poll: dict[str, Any] = {
             "id": str(next(self._ids)),
-            "question": p["question"],
-            "options": [
-                {
-                    "text": o if isinstance(o, str) else o.get("text"),
-                    "voter_count": 0,
-                    "persistent_id": str(i),
-                }
-                for i, o in enumerate(options)
-            ],
+            "question": question,
+            "options": [{"text": t, "voter_count": 0, "persistent_id": str(i)} for i, t in enumerate(texts)],
             "total_voter_count": 0,
             "is_closed": False,
-            "is_anonymous": True,
-            "type": "regular",
+            "is_anonymous": _flag(p.get("is_anonymous", True)),
+            "type": kind,
             "allows_multiple_answers": False,
             "allows_revoting": False,
             "members_only": False,
         }
-        return self._ok(self._message(int(p["chat_id"]), poll=poll))
+        if kind == "quiz":
+            poll["correct_option_ids"] = [int(c) for c in correct]  # type: ignore[union-attr]
+            if p.get("explanation"):
+                poll["explanation"] = str(p["explanation"])
+        message = self._message(int(p["chat_id"]), poll=poll, **placed)
+        with self._lock:
+            self.polls[poll["id"]] = (int(p["chat_id"]), int(message["message_id"]))
+        return self._ok(message)
+
+    async def _m_stopPoll(self, p: dict[str, Any], _f: dict[str, bytes]) -> JSONResponse:
+        """Close a poll the bot sent: no vote is taken after; a poll closed already is refused."""
+        key = (int(p.get("chat_id") or 0), int(p.get("message_id") or 0))
+        message = self.messages.get(key)
+        if message is None or "poll" not in message:
+            return self._error(400, "Bad Request: message with poll to stop not found")
+        if message["poll"]["is_closed"]:
+            return self._error(400, "Bad Request: poll has already been closed")
+        message["poll"]["is_closed"] = True
+        return self._ok(message["poll"])
+
+    def last_poll(self, chat_id: int) -> dict[str, Any] | None:
+        """The latest poll sent to a chat, as its message holds it (closed once stopped)."""
+        found = [
+            m["poll"] for (chat, _), m in sorted(self.messages.items()) if chat == chat_id and "poll" in m
+        ]
+        return found[-1] if found else None
+
+    def vote(self, poll_id: str, user_id: int, option: int) -> None:
+        """A person picks an option, as the Telegram app lets them: only in an open poll, once in a quiz
+        (no revoting); raises where the app would not let them, and for an anonymous poll, whose votes
+        Telegram never reports to the bot."""
+        chat_id, message_id = self.polls[poll_id]
+        poll = self.messages[(chat_id, message_id)]["poll"]
+        assert not poll["is_closed"], "the poll is closed"
+        assert not poll["is_anonymous"], "an anonymous poll sends no poll_answer"
+        with self._lock:
+            voters = self.voters.setdefault(poll_id, set())
+            assert user_id not in voters, "a quiz takes one answer"
+            voters.add(user_id)
+            poll["options"][option]["voter_count"] += 1
+            poll["total_voter_count"] += 1
 
     async def _m_getFile(self, p: dict[str, Any], _f: dict[str, bytes]) -> JSONResponse:
         file_id = str(p.get("file_id") or "")

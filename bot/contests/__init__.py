@@ -1,0 +1,1 @@
+"""Law contests ("cuộc thi tìm hiểu chính sách, pháp luật"): rounds, a question bank, attempts, ranking."""
