@@ -1,54 +1,190 @@
-"""The admin's first page: who Loa Bản reaches and how much it is used."""
+"""The admin's first page: who Loa Bản really reaches, what waits for an official, what is being sent,
+over a period the official chooses; every number links to the list it counts."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
 
 from admin.common import render
 from admin.deps import AdminDep, SessionDep, csrf_protect
+from admin.feedback import DUE_SOON_DAYS
+from admin.qa import waited
 from bot.accounts import service as accounts
+from bot.accounts.models import AdminUser
+from bot.bulletins import service as bulletins
+from bot.bulletins import timing
 from bot.channels import service as channels
 from bot.conversation.feedback import STATUS_LABELS as TICKET_LABELS
 from bot.db import local_today, utcnow
 from bot.feedback import service as feedback
 from bot.messages import service as messages
 from bot.people import service as people
+from bot.people.service import PersonFilter, Standing
 from bot.people.windows import reply_windows
 from bot.polls import service as polls
+from bot.qa import service as qa
+from bot.qa.models import QuestionStatus
 from bot.runtime import runtime_of
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(csrf_protect)])
+PRESETS = (7, 30, 90, 365)  # the periods offered as one click, in days up to today
+DEFAULT_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Period:
+    """The local days the period figures count, both included."""
+
+    first: date
+    last: date
+
+    @classmethod
+    def chosen(cls, today: date, days: int, start: str, end: str) -> Period:
+        """The typed range when it makes sense, else the last `days` days (a preset) up to today."""
+        try:
+            first, last = date.fromisoformat(start), date.fromisoformat(end)
+        except ValueError:
+            days = days if days in PRESETS else DEFAULT_DAYS
+            return cls(today - timedelta(days=days - 1), today)
+        return cls(min(first, last), max(first, last))
+
+    @property
+    def query(self) -> dict[str, str]:
+        """The period as the lists behind the numbers read it."""
+        return {"start": self.first.isoformat(), "end": self.last.isoformat()}
+
+    def bounds(self, zone: ZoneInfo) -> tuple[datetime, datetime]:
+        """The UTC moments the period's local days run between."""
+        return (
+            datetime.combine(self.first, time(), zone),
+            datetime.combine(self.last + timedelta(days=1), time(), zone),
+        )
+
+    def days(self) -> list[str]:
+        """Every day of the period, so a chart shows the quiet days too."""
+        return [
+            (self.first + timedelta(days=i)).isoformat() for i in range((self.last - self.first).days + 1)
+        ]
+
+
+def link(path: str, **params: object) -> str:
+    """The list behind a number, with the filters that make its length that number."""
+    kept = {k: str(v) for k, v in params.items() if v not in (None, "", False)}
+    return f"{path}?{urlencode(kept)}" if kept else path
 
 
 @router.get("", response_class=HTMLResponse)
-def dashboard(request: Request, session: SessionDep, admin: AdminDep) -> Response:
-    """Who Loa Bản reaches and how much it is used, in the admin's scope."""
-    scope = accounts.scope(admin)
-    since = utcnow() - timedelta(days=14)
-    per_day: dict[str, dict[str, int]] = {}
-    for day, direction, n in messages.count_per_day(session, since, scope):
-        per_day.setdefault(day, {"in": 0, "out": 0})[direction] = n
+def dashboard(
+    request: Request,
+    session: SessionDep,
+    admin: AdminDep,
+    days: int = DEFAULT_DAYS,
+    start: str = "",
+    end: str = "",
+) -> Response:
+    """Who Loa Bản reaches and what waits, in the admin's scope and the chosen period."""
     settings = runtime_of(request).settings
-    tickets, overdue = feedback.summary(session, scope, local_today(settings.timezone))
-    open_polls = polls.open_now(session, scope)
+    zone = ZoneInfo(settings.timezone)
+    today = local_today(settings.timezone)
+    period = Period.chosen(today, days, start, end)
+    scope = accounts.scope(admin)
+    onboarded = PersonFilter(commune_codes=scope, standing=Standing.onboarded)
+    since, until = period.bounds(zone)
+    joined = PersonFilter(commune_codes=scope, standing=Standing.onboarded, since=since, until=until)
     return render(
         request,
         "dashboard.html",
         admin,
-        total=people.count_all(session, scope),
-        by_language=people.count_by_language(session, scope),
-        by_channel=people.count_by_channel(session, scope, reply_windows(settings)),
+        period=period,
+        presets=PRESETS,
+        preset=next((n for n in PRESETS if period == Period.chosen(today, n, "", "")), None),
+        link=link,
+        standings={
+            s.value: people.count(session, PersonFilter(commune_codes=scope, standing=s)) for s in Standing
+        },
+        joined=people.count(session, joined),
+        by_language=people.count_by_language(session, onboarded),
+        by_channel=people.count_by_channel(session, onboarded, reply_windows(settings)),
+        by_commune=people.count_by_commune(session, onboarded, limit=50),
         zalo=settings.zalo_enabled,
         zalo_token_expiry=channels.token_expiry(session, "zalo"),
-        by_commune=people.count_by_commune(session, scope),
-        new_per_day=people.new_per_day(session, since, scope),
-        messages_per_day=sorted(per_day.items()),
-        tickets=tickets,
-        overdue=overdue,
+        charts=_charts(session, period, (since, until), settings.timezone, scope),
+        **_waiting(session, scope, today, (since, until)),
         ticket_labels=TICKET_LABELS,
-        open_polls=open_polls,
-        poll_counts=polls.counts(session, [p.id for p in open_polls], scope),
+        due_soon_days=DUE_SOON_DAYS,
+        running=_running(request, session, admin),
+        **_polls(session, scope),
     )
+
+
+def _waiting(
+    session: Session, scope: list[int] | None, today: date, period: tuple[datetime, datetime]
+) -> dict[str, object]:
+    """What waits for an official: tickets open, overdue, due soon, and questions forwarded to them."""
+    soon = (today, today + timedelta(days=DUE_SOON_DAYS - 1))
+    oldest, waiting = qa.questions(session, QuestionStatus.open, scope, limit=1)
+    return {
+        "tickets": feedback.count_by_status(session, feedback.TicketFilter(communes=scope)),
+        "tickets_open": feedback.count(session, feedback.TicketFilter(communes=scope, open_only=True)),
+        "overdue": feedback.count(session, feedback.TicketFilter(communes=scope, overdue_on=today)),
+        "due_soon": feedback.count(session, feedback.TicketFilter(communes=scope, due_within=soon)),
+        "tickets_received": feedback.count(
+            session, feedback.TicketFilter(communes=scope, since=period[0], until=period[1])
+        ),
+        "questions_waiting": waiting,
+        "oldest_wait": waited(oldest[0].created_at, utcnow()) if oldest else None,
+    }
+
+
+def _running(request: Request, session: Session, admin: AdminUser) -> list[bulletins.Running]:
+    """The sends under way that the official may see, each with when it should be over."""
+    settings = runtime_of(request).settings
+    every = bulletins.running(
+        session,
+        utcnow(),
+        settings.telegram_max_messages_per_second,
+        quiet=timing.parse_quiet_hours(settings.quiet_hours),
+        zone=ZoneInfo(settings.timezone),
+    )
+    scope = accounts.scope(admin)
+    return [r for r in every if bulletins.open_to(session, r.bulletin, scope, admin.id)]
+
+
+def _polls(session: Session, scope: list[int] | None) -> dict[str, object]:
+    """The polls open now, and how many started and finished each (in the official's communes)."""
+    open_polls = polls.open_now(session, scope)
+    return {"open_polls": open_polls, "poll_counts": polls.counts(session, [p.id for p in open_polls], scope)}
+
+
+def _charts(
+    session: Session,
+    period: Period,
+    bounds: tuple[datetime, datetime],
+    zone: str,
+    scope: list[int] | None,
+) -> dict[str, str]:
+    """The period's two day-by-day series as Chart.js data (drawn by dashboard.js; no inline script)."""
+    days = period.days()
+    joined = PersonFilter(commune_codes=scope, standing=Standing.onboarded, since=bounds[0], until=bounds[1])
+    new = dict(people.new_per_day(session, joined, zone))
+    sent: dict[str, dict[str, int]] = {"in": {}, "out": {}}
+    for day, direction, n in messages.count_per_day(session, bounds, zone, scope):
+        sent[direction][day] = n
+    labels = [f"{d[8:10]}/{d[5:7]}" for d in days]
+    return {
+        "people": json.dumps({"labels": labels, "series": [[new.get(d, 0) for d in days]]}),
+        "messages": json.dumps(
+            {
+                "labels": labels,
+                "series": [[sent["in"].get(d, 0) for d in days], [sent["out"].get(d, 0) for d in days]],
+            }
+        ),
+    }

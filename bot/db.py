@@ -12,7 +12,18 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import JSON, DateTime, Engine, Enum, MetaData, create_engine, event
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    DateTime,
+    Engine,
+    Enum,
+    MetaData,
+    create_engine,
+    event,
+    func,
+    literal,
+)
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -34,6 +45,18 @@ def utcnow() -> datetime:
 def local_today(zone: str) -> date:
     """Today where the deployment is (deadlines and quiet hours count local days)."""
     return utcnow().astimezone(ZoneInfo(zone)).date()
+
+
+def local_day(session: Session, moment: ColumnElement[datetime], zone: str) -> ColumnElement[Any]:
+    """The local calendar day ('2026-11-22') of a stored UTC moment, for counting per day as officials
+    live them: `func.date()` alone buckets by UTC on SQLite and by the session's zone on PostgreSQL.
+    SQLite has no zone database and gets the zone's offset now (exact for Viet Nam, which keeps no summer
+    time); both values are inlined so GROUP BY repeats the very expression the SELECT has."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.date(func.timezone(literal(zone, literal_execute=True), moment))
+    offset = utcnow().astimezone(ZoneInfo(zone)).utcoffset()
+    minutes = int(offset.total_seconds() // 60) if offset else 0
+    return func.date(moment, literal(f"{minutes:+d} minutes", literal_execute=True))
 
 
 def after(session: Session, outcome: Literal["commit", "rollback"], action: Callable[[], None]) -> None:

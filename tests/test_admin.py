@@ -73,7 +73,7 @@ def test_login_and_dashboard(client: httpx.Client, db: Database) -> None:
     assert response.status_code == 303 and response.headers["location"] == "/admin"
     dashboard = client.get("/admin")
     assert dashboard.status_code == 200
-    assert '<strong id="total-people">1</strong>' in dashboard.text
+    assert 'id="total-people" href="/admin/people?standing=onboarded">1</a>' in dashboard.text
     assert "Xã Phong Thổ" in dashboard.text and "Tiếng Việt" in dashboard.text
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from bot.db import utcnow
+from bot.db import local_day, utcnow
 from bot.messages.models import Direction, Message, Status
 from bot.people.models import Person
 from bot.people.service import channel_of
@@ -322,13 +322,17 @@ def claim_unfinished(
 
 
 def count_per_day(
-    session: Session, since: datetime, commune_codes: Collection[int] | None
+    session: Session,
+    period: tuple[datetime, datetime],
+    zone: str,
+    commune_codes: Collection[int] | None,
 ) -> list[tuple[str, str, int]]:
-    """(day, direction, count) rows for the dashboard, limited to people of some communes if given."""
-    day = func.date(Message.created_at)
+    """(local day, direction, count) rows of a period for the dashboard, limited to people of some
+    communes if given."""
+    day = local_day(session, Message.created_at, zone)
     stmt = (
         select(day, Message.direction, func.count())
-        .where(Message.created_at >= since)
+        .where(Message.created_at >= period[0], Message.created_at < period[1])
         .group_by(day, Message.direction)
         .order_by(day)
     )

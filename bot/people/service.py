@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, UniqueConstraint, and_, case, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, UniqueConstraint, and_, case, exists, func, or_, select, update
 from sqlalchemy import delete as sql_delete
 from sqlalchemy.orm import Session
 
 from bot import codes
-from bot.db import utcnow
+from bot.db import local_day, utcnow
 from bot.people.models import Identity, Invite, Person, PersonRole
 from bot.people.windows import ReplyWindow
 
@@ -97,26 +98,59 @@ def urns_of(session: Session, person: Person) -> list[str]:
     return list(session.scalars(select(Identity.urn).where(Identity.person_id == person.id)))
 
 
+class Standing(enum.StrEnum):
+    """Where a person stands with Loa Bản: the dashboard counts and the people list filter by it alike."""
+
+    onboarded = "onboarded"  # answered the privacy notice: reached by bulletins unless they stopped
+    receiving = "receiving"  # onboarded and not stopped
+    stopped = "stopped"  # onboarded, then asked for no more bulletins
+    signing_up = "signing_up"  # said hello and never finished onboarding
+
+
+STANDINGS: dict[Standing, ColumnElement[bool]] = {
+    Standing.onboarded: Person.onboarded,
+    Standing.receiving: and_(Person.onboarded, Person.subscribed.is_(True)),
+    Standing.stopped: and_(Person.onboarded, Person.subscribed.is_(False)),
+    Standing.signing_up: ~Person.onboarded,
+}
+
+
 @dataclass(frozen=True)
 class PersonFilter:
-    """What the admin's people list can be narrowed to."""
+    """What the admin's people list and the dashboard's counts can be narrowed to; `since`/`until` bound
+    the moment they first wrote."""
 
     query: str = ""
     language: str | None = None
     commune_codes: Collection[int] | None = None
     role: PersonRole | None = None
+    standing: Standing | None = None
+    commune_code: int | None = None
+    channel: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
 
 
 S = TypeVar("S", bound=Select[*tuple[Any, ...]])
 
 
 def _filtered(stmt: S, flt: PersonFilter) -> S:
-    """Apply search text, language and commune scope to a people query."""
+    """Apply search text, language, standing, place, app, period and commune scope to a people query."""
     stmt = _scoped(stmt, flt.commune_codes)
     if flt.language:
         stmt = stmt.where(Person.language == flt.language)
     if flt.role:
         stmt = stmt.where(Person.role == flt.role)
+    if flt.standing:
+        stmt = stmt.where(STANDINGS[flt.standing])
+    if flt.commune_code is not None:
+        stmt = stmt.where(Person.commune_code == flt.commune_code)
+    if flt.channel:
+        stmt = stmt.where(Person.identities.any(Identity.channel == flt.channel))
+    if flt.since is not None:
+        stmt = stmt.where(Person.created_at >= flt.since)
+    if flt.until is not None:
+        stmt = stmt.where(Person.created_at < flt.until)
     if flt.query:
         like = f"%{flt.query.strip()}%"
         stmt = stmt.where(
@@ -127,9 +161,8 @@ def _filtered(stmt: S, flt: PersonFilter) -> S:
 
 def get_all(session: Session, flt: PersonFilter, *, offset: int, limit: int) -> tuple[list[Person], int]:
     """One page of people, newest first, with the total count for pagination."""
-    total = session.scalar(_filtered(select(func.count(Person.id)), flt)) or 0
     stmt = _filtered(select(Person), flt).order_by(Person.id.desc()).offset(offset).limit(limit)
-    return list(session.scalars(stmt)), total
+    return list(session.scalars(stmt)), count(session, flt)
 
 
 def in_scope(person: Person, commune_codes: Collection[int] | None) -> bool:
@@ -153,14 +186,15 @@ class ChannelCount:
 
 
 def count_by_channel(
-    session: Session, commune_codes: Collection[int] | None, windows: Mapping[str, ReplyWindow]
+    session: Session, flt: PersonFilter, windows: Mapping[str, ReplyWindow]
 ) -> list[ChannelCount]:
-    """Addresses per app, and per windowed app how many can be written to now for free or from the
-    quota (the rest are closed until they write again)."""
+    """People per app, and per windowed app how many addresses can be written to now for free or from
+    the quota (the rest are closed until they write again)."""
     now = utcnow()
     counts = []
-    stmt = select(Identity.channel, func.count()).join(Person, Person.id == Identity.person_id)
-    for channel, n in session.execute(_scoped(stmt.group_by(Identity.channel), commune_codes)):
+    people = func.count(func.distinct(Person.id))
+    stmt = select(Identity.channel, people).join(Person, Person.id == Identity.person_id)
+    for channel, n in session.execute(_filtered(stmt.group_by(Identity.channel), flt)):
         window = windows.get(channel)
         if window is None:
             counts.append(ChannelCount(channel, int(n)))
@@ -171,41 +205,38 @@ def count_by_channel(
             func.coalesce(func.sum(case((free, 1), else_=0)), 0),
             func.coalesce(func.sum(case((and_(is_open, ~free), 1), else_=0)), 0),
         ).join(Person, Person.id == Identity.person_id)
-        row = session.execute(_scoped(split.where(Identity.channel == channel), commune_codes)).one()
+        row = session.execute(_filtered(split.where(Identity.channel == channel), flt)).one()
         counts.append(ChannelCount(channel, int(n), int(row[0]), int(row[1])))
     return sorted(counts, key=lambda c: -c.total)
 
 
-def count_by_language(session: Session, commune_codes: Collection[int] | None) -> list[tuple[str, int]]:
+def count_by_language(session: Session, flt: PersonFilter) -> list[tuple[str, int]]:
     """How many people chose each language, most first."""
-    stmt = _scoped(select(Person.language, func.count()).group_by(Person.language), commune_codes)
+    stmt = _filtered(select(Person.language, func.count()).group_by(Person.language), flt)
     rows = [(lang or "", int(n)) for lang, n in session.execute(stmt)]
     return sorted(rows, key=lambda r: -r[1])
 
 
-def count_by_commune(
-    session: Session, commune_codes: Collection[int] | None, limit: int = 15
-) -> list[tuple[int | None, int]]:
+def count_by_commune(session: Session, flt: PersonFilter, limit: int = 15) -> list[tuple[int | None, int]]:
     """The communes with the most people."""
     n = func.count().label("n")
-    stmt = _scoped(select(Person.commune_code, n).group_by(Person.commune_code), commune_codes)
-    return [(code, int(c)) for code, c in session.execute(stmt.order_by(n.desc()).limit(limit))]
+    stmt = _filtered(select(Person.commune_code, n).group_by(Person.commune_code), flt)
+    return [
+        (code, int(c))
+        for code, c in session.execute(stmt.order_by(n.desc(), Person.commune_code).limit(limit))
+    ]
 
 
-def new_per_day(
-    session: Session, since: datetime, commune_codes: Collection[int] | None
-) -> list[tuple[str, int]]:
-    """People who first wrote on each day."""
-    day = func.date(Person.created_at)
-    stmt = _scoped(
-        select(day, func.count()).where(Person.created_at >= since).group_by(day).order_by(day), commune_codes
-    )
+def new_per_day(session: Session, flt: PersonFilter, zone: str) -> list[tuple[str, int]]:
+    """People who first wrote on each local day (of those the filter keeps)."""
+    day = local_day(session, Person.created_at, zone)
+    stmt = _filtered(select(day, func.count()).group_by(day).order_by(day), flt)
     return [(str(d), int(c)) for d, c in session.execute(stmt)]
 
 
-def count_all(session: Session, commune_codes: Collection[int] | None) -> int:
-    """People in scope."""
-    return session.scalar(_scoped(select(func.count(Person.id)), commune_codes)) or 0
+def count(session: Session, flt: PersonFilter) -> int:
+    """People the filter keeps: what the list behind a dashboard number shows."""
+    return session.scalar(_filtered(select(func.count(Person.id)), flt)) or 0
 
 
 def create_invite(session: Session, *, commune_code: int | None, created_by: int | None) -> Invite:
