@@ -215,7 +215,8 @@ def _filtered(stmt: S, flt: TicketFilter) -> S:
         stmt = stmt.where(Ticket.status.in_(OPEN))
     if flt.due_within is not None:
         first, last = flt.due_within
-        stmt = stmt.where(Ticket.status.in_(OPEN), ~_late(first), Ticket.due_on <= last)
+        on_time = or_(and_(Ticket.due_at.is_(None), Ticket.due_on >= first), Ticket.due_at >= utcnow())
+        stmt = stmt.where(Ticket.status.in_(OPEN), on_time, Ticket.due_on <= last)
     if flt.since is not None:
         stmt = stmt.where(Ticket.created_at >= flt.since)
     if flt.until is not None:
