@@ -15,7 +15,7 @@ import pytest
 
 from bot.accounts.models import Role
 from bot.bulletins import service as bulletins
-from bot.bulletins.models import BulletinStatus
+from bot.bulletins.models import BulletinStatus, Delivery, DeliveryStatus
 from bot.db import Database, utcnow
 from bot.feedback import service as feedback
 from bot.feedback.models import TicketStatus
@@ -109,7 +109,9 @@ def build(db: Database) -> None:
             versions=[("vi", "Tin", None)],
             audience=bulletins.Audience(communes=(PHONG_THO,)),
         )
-        bulletin.status = BulletinStatus.sending
+        bulletin.status = (
+            BulletinStatus.paused
+        )  # a send under way the worker leaves alone while the test looks
 
 
 def sender_urn() -> str:
@@ -192,6 +194,8 @@ def test_every_figure_is_an_independent_count_and_links_to_a_list_that_long(
         assert listed(client, f"/admin/people?standing=onboarded&commune={PHONG_THO}") == 0
     else:
         assert "&lt;script&gt;alert(" in page and HOSTILE not in page, "a title is shown escaped"
+        running = page[page.index('id="running"') :].split("</section>")[0]
+        assert "đang tạm dừng" in running
 
 
 def test_a_chosen_period_counts_its_days_only(client: httpx.Client, db: Database) -> None:
@@ -230,3 +234,41 @@ def test_days_are_counted_on_the_deployment_clock(db: Database) -> None:
         since = datetime(2026, 3, 1, tzinfo=UTC)
         days = people.new_per_day(session, PersonFilter(since=since), "Asia/Ho_Chi_Minh")
     assert days == [("2026-03-10", 2), ("2026-03-11", 1)]
+
+
+def test_sends_under_way_end_one_after_another_at_the_shared_rate(db: Database) -> None:
+    """Sends share the platform's rate: urgent rows leave first, then the oldest send's; a paused send has
+    no end; the rows already sent do not count."""
+    now = utcnow()
+    with db.transaction() as session:
+        made = {}
+        for name, urgent, status in (
+            ("older", False, BulletinStatus.sending),
+            ("urgent", True, BulletinStatus.sending),
+            ("paused", False, BulletinStatus.paused),
+        ):
+            b = bulletins.create(
+                session, title=name, versions=[("vi", "Tin", None)], audience=bulletins.Audience()
+            )
+            b.status, b.urgent, made[name] = status, urgent, b
+        session.flush()
+        rows = {"older": (290, 10), "urgent": (58, 0), "paused": (100, 0)}
+        for name, (pending, sent) in rows.items():
+            for i in range(pending + sent):
+                session.add(
+                    Delivery(
+                        bulletin_id=made[name].id,
+                        urn=f"web:{name}{i}",
+                        channel="web",
+                        language="vi",
+                        status=DeliveryStatus.pending if i < pending else DeliveryStatus.sent,
+                    )
+                )
+    with db.transaction() as session:
+        found = bulletins.running(session, now, 29.0, quiet=None, zone=ZONE)
+    assert [(r.bulletin.title, r.progress.pending, r.progress.sent) for r in found] == [
+        ("urgent", 58, 0),
+        ("older", 290, 10),
+        ("paused", 100, 0),
+    ]
+    assert [r.expected_end for r in found] == [now + timedelta(seconds=2), now + timedelta(seconds=12), None]
