@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -22,6 +23,7 @@ from bot.accounts.models import AdminUser
 from bot.bulletins import service as bulletins
 from bot.bulletins import timing
 from bot.channels import service as channels
+from bot.config import Settings
 from bot.conversation.feedback import STATUS_LABELS as TICKET_LABELS
 from bot.db import local_today, utcnow
 from bot.feedback import service as feedback
@@ -92,13 +94,8 @@ def dashboard(
 ) -> Response:
     """Who Loa Bản reaches and what waits, in the admin's scope and the chosen period."""
     settings = runtime_of(request).settings
-    zone = ZoneInfo(settings.timezone)
     today = local_today(settings.timezone)
     period = Period.chosen(today, days, start, end)
-    scope = accounts.scope(admin)
-    onboarded = PersonFilter(commune_codes=scope, standing=Standing.onboarded)
-    since, until = period.bounds(zone)
-    joined = PersonFilter(commune_codes=scope, standing=Standing.onboarded, since=since, until=until)
     return render(
         request,
         "dashboard.html",
@@ -107,22 +104,35 @@ def dashboard(
         presets=PRESETS,
         preset=next((n for n in PRESETS if period == Period.chosen(today, n, "", "")), None),
         link=link,
-        standings={
-            s.value: people.count(session, PersonFilter(commune_codes=scope, standing=s)) for s in Standing
-        },
-        joined=people.count(session, joined),
-        by_language=people.count_by_language(session, onboarded),
-        by_channel=people.count_by_channel(session, onboarded, reply_windows(settings)),
-        by_commune=people.count_by_commune(session, onboarded, limit=50),
         zalo=settings.zalo_enabled,
         zalo_token_expiry=channels.token_expiry(session, "zalo"),
-        charts=_charts(session, period, (since, until), settings.timezone, scope),
-        **_waiting(session, scope, today, (since, until)),
         ticket_labels=TICKET_LABELS,
         due_soon_days=DUE_SOON_DAYS,
-        running=_running(request, session, admin),
-        **_polls(session, scope),
+        **figures(session, settings, admin, period),
     )
+
+
+def figures(session: Session, settings: Settings, admin: AdminUser, period: Period) -> dict[str, Any]:
+    """Every figure of the page, in the admin's communes (bench/report.py times this very function)."""
+    zone = ZoneInfo(settings.timezone)
+    scope = accounts.scope(admin)
+    onboarded = PersonFilter(commune_codes=scope, standing=Standing.onboarded)
+    since, until = period.bounds(zone)
+    joined = PersonFilter(commune_codes=scope, standing=Standing.onboarded, since=since, until=until)
+    standings = {
+        s.value: people.count(session, PersonFilter(commune_codes=scope, standing=s)) for s in Standing
+    }
+    return {
+        "standings": standings,
+        "joined": people.count(session, joined),
+        "by_language": people.count_by_language(session, onboarded),
+        "by_channel": people.count_by_channel(session, onboarded, reply_windows(settings)),
+        "by_commune": people.count_by_commune(session, onboarded, limit=50),
+        "charts": _charts(session, period, (since, until), settings.timezone, scope),
+        **_waiting(session, scope, local_today(settings.timezone), (since, until)),
+        "running": _running(session, settings, admin),
+        **_polls(session, scope),
+    }
 
 
 def _waiting(
@@ -144,9 +154,8 @@ def _waiting(
     }
 
 
-def _running(request: Request, session: Session, admin: AdminUser) -> list[bulletins.Running]:
+def _running(session: Session, settings: Settings, admin: AdminUser) -> list[bulletins.Running]:
     """The sends under way that the official may see, each with when it should be over."""
-    settings = runtime_of(request).settings
     every = bulletins.running(
         session,
         utcnow(),
