@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -25,7 +25,7 @@ from bot.bulletins import timing
 from bot.channels import service as channels
 from bot.config import Settings
 from bot.conversation.feedback import STATUS_LABELS as TICKET_LABELS
-from bot.db import local_today, utcnow
+from bot.db import local_today, midnights, utcnow
 from bot.feedback import service as feedback
 from bot.messages import service as messages
 from bot.people import service as people
@@ -63,18 +63,9 @@ class Period:
         """The period as the lists behind the numbers read it."""
         return {"start": self.first.isoformat(), "end": self.last.isoformat()}
 
-    def bounds(self, zone: ZoneInfo) -> tuple[datetime, datetime]:
-        """The UTC moments the period's local days run between."""
-        return (
-            datetime.combine(self.first, time(), zone),
-            datetime.combine(self.last + timedelta(days=1), time(), zone),
-        )
-
-    def days(self) -> list[str]:
-        """Every day of the period, so a chart shows the quiet days too."""
-        return [
-            (self.first + timedelta(days=i)).isoformat() for i in range((self.last - self.first).days + 1)
-        ]
+    def edges(self, zone: ZoneInfo) -> list[datetime]:
+        """The local midnights that begin each day of the period, and the one that ends it."""
+        return midnights(self.first, (self.last - self.first).days + 1, zone)
 
 
 def link(path: str, **params: object) -> str:
@@ -114,22 +105,18 @@ def dashboard(
 
 def figures(session: Session, settings: Settings, admin: AdminUser, period: Period) -> dict[str, Any]:
     """Every figure of the page, in the admin's communes (bench/report.py times this very function)."""
-    zone = ZoneInfo(settings.timezone)
+    edges = period.edges(ZoneInfo(settings.timezone))
     scope = accounts.scope(admin)
     onboarded = PersonFilter(commune_codes=scope, standing=Standing.onboarded)
-    since, until = period.bounds(zone)
-    joined = PersonFilter(commune_codes=scope, standing=Standing.onboarded, since=since, until=until)
-    standings = {
-        s.value: people.count(session, PersonFilter(commune_codes=scope, standing=s)) for s in Standing
-    }
+    new = dict(people.new_per_day(session, onboarded, edges))
     return {
-        "standings": standings,
-        "joined": people.count(session, joined),
+        "standings": people.count_standings(session, PersonFilter(commune_codes=scope)),
+        "joined": sum(new.values()),
         "by_language": people.count_by_language(session, onboarded),
         "by_channel": people.count_by_channel(session, onboarded, reply_windows(settings)),
         "by_commune": people.count_by_commune(session, onboarded, limit=50),
-        "charts": _charts(session, period, (since, until), settings.timezone, scope),
-        **_waiting(session, scope, local_today(settings.timezone), (since, until)),
+        "charts": _charts(session, edges, new, scope),
+        **_waiting(session, scope, local_today(settings.timezone), (edges[0], edges[-1])),
         "running": _running(session, settings, admin),
         **_polls(session, scope),
     }
@@ -174,26 +161,17 @@ def _polls(session: Session, scope: list[int] | None) -> dict[str, object]:
 
 
 def _charts(
-    session: Session,
-    period: Period,
-    bounds: tuple[datetime, datetime],
-    zone: str,
-    scope: list[int] | None,
+    session: Session, edges: list[datetime], new: dict[date, int], scope: list[int] | None
 ) -> dict[str, str]:
-    """The period's two day-by-day series as Chart.js data (drawn by dashboard.js; no inline script)."""
-    days = period.days()
-    joined = PersonFilter(commune_codes=scope, standing=Standing.onboarded, since=bounds[0], until=bounds[1])
-    new = dict(people.new_per_day(session, joined, zone))
-    sent: dict[str, dict[str, int]] = {"in": {}, "out": {}}
-    for day, direction, n in messages.count_per_day(session, bounds, zone, scope):
+    """The period's two day-by-day series (people who joined, messages each way), quiet days included, as
+    Chart.js data (drawn by dashboard.js; no inline script)."""
+    days = [edge.date() for edge in edges[:-1]]
+    sent: dict[str, dict[date, int]] = {"in": {}, "out": {}}
+    for day, direction, n in messages.count_per_day(session, edges, scope):
         sent[direction][day] = n
-    labels = [f"{d[8:10]}/{d[5:7]}" for d in days]
+    labels = [d.strftime("%d/%m") for d in days]
+    series = [[new.get(d, 0) for d in days]], [[sent[way].get(d, 0) for d in days] for way in ("in", "out")]
     return {
-        "people": json.dumps({"labels": labels, "series": [[new.get(d, 0) for d in days]]}),
-        "messages": json.dumps(
-            {
-                "labels": labels,
-                "series": [[sent["in"].get(d, 0) for d in days], [sent["out"].get(d, 0) for d in days]],
-            }
-        ),
+        "people": json.dumps({"labels": labels, "series": series[0]}),
+        "messages": json.dumps({"labels": labels, "series": series[1]}),
     }

@@ -5,9 +5,9 @@ from __future__ import annotations
 import contextlib
 import enum
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 from zoneinfo import ZoneInfo
@@ -19,11 +19,13 @@ from sqlalchemy import (
     Engine,
     Enum,
     MetaData,
+    bindparam,
+    case,
     create_engine,
     event,
     func,
-    literal,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -47,16 +49,23 @@ def local_today(zone: str) -> date:
     return utcnow().astimezone(ZoneInfo(zone)).date()
 
 
-def local_day(session: Session, moment: ColumnElement[datetime], zone: str) -> ColumnElement[Any]:
-    """The local calendar day ('2026-11-22') of a stored UTC moment, for counting per day as officials
-    live them: `func.date()` alone buckets by UTC on SQLite and by the session's zone on PostgreSQL.
-    SQLite has no zone database and gets the zone's offset now (exact for Viet Nam, which keeps no summer
-    time); both values are inlined so GROUP BY repeats the very expression the SELECT has."""
+def midnights(first: date, days: int, zone: ZoneInfo) -> list[datetime]:
+    """The local midnights that begin `days` days from `first`, and the one after the last: the edges
+    officials' days have, summer time included."""
+    return [datetime.combine(first + timedelta(days=i), time(), zone) for i in range(days + 1)]
+
+
+def day_number(
+    session: Session, moment: ColumnElement[datetime], edges: Sequence[datetime]
+) -> ColumnElement[int]:
+    """Which of the days between `edges` (see `midnights`) a stored moment falls in, 1 for the first: a
+    count per day as officials live them (`func.date()` buckets by UTC on SQLite and by the session's
+    zone on PostgreSQL). PostgreSQL finds the day by a binary search over the edges (width_bucket), with
+    no time-zone conversion per row; SQLite, for development, by a CASE."""
     if session.get_bind().dialect.name == "postgresql":
-        return func.date(func.timezone(literal(zone, literal_execute=True), moment))
-    offset = utcnow().astimezone(ZoneInfo(zone)).utcoffset()
-    minutes = int(offset.total_seconds() // 60) if offset else 0
-    return func.date(moment, literal(f"{minutes:+d} minutes", literal_execute=True))
+        bounds = bindparam("day_edges", list(edges), type_=postgresql.ARRAY(DateTime(timezone=True)))
+        return func.width_bucket(moment, bounds)
+    return case(*((moment < edge, i) for i, edge in enumerate(edges)), else_=len(edges))
 
 
 def after(session: Session, outcome: Literal["commit", "rollback"], action: Callable[[], None]) -> None:

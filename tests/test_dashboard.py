@@ -7,7 +7,7 @@ import html
 import json
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -16,7 +16,7 @@ import pytest
 from bot.accounts.models import Role
 from bot.bulletins import service as bulletins
 from bot.bulletins.models import BulletinStatus, Delivery, DeliveryStatus
-from bot.db import Database, utcnow
+from bot.db import Database, midnights, utcnow
 from bot.feedback import service as feedback
 from bot.feedback.models import TicketStatus
 from bot.people import service as people
@@ -231,9 +231,10 @@ def test_days_are_counted_on_the_deployment_clock(db: Database) -> None:
             person, _ = people.get_or_create_by_urn(session, urn)
             person.created_at = moment
     with db.transaction() as session:
-        since = datetime(2026, 3, 1, tzinfo=UTC)
-        days = people.new_per_day(session, PersonFilter(since=since), "Asia/Ho_Chi_Minh")
-    assert days == [("2026-03-10", 2), ("2026-03-11", 1)]
+        days = people.new_per_day(session, PersonFilter(), midnights(date(2026, 3, 1), 31, ZONE))
+        edge = people.new_per_day(session, PersonFilter(), midnights(date(2026, 3, 11), 1, ZONE))
+    assert days == [(date(2026, 3, 10), 2), (date(2026, 3, 11), 1)]
+    assert edge == [(date(2026, 3, 11), 1)], "a period's first day starts at local midnight"
 
 
 def test_sends_under_way_end_one_after_another_at_the_shared_rate(db: Database) -> None:

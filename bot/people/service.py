@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, UniqueConstraint, and_, case, exists, func, or_, select, update
@@ -13,7 +13,7 @@ from sqlalchemy import delete as sql_delete
 from sqlalchemy.orm import Session
 
 from bot import codes
-from bot.db import local_day, utcnow
+from bot.db import day_number, utcnow
 from bot.people.models import Identity, Invite, Person, PersonRole
 from bot.people.windows import ReplyWindow
 
@@ -227,11 +227,20 @@ def count_by_commune(session: Session, flt: PersonFilter, limit: int = 15) -> li
     ]
 
 
-def new_per_day(session: Session, flt: PersonFilter, zone: str) -> list[tuple[str, int]]:
-    """People who first wrote on each local day (of those the filter keeps)."""
-    day = local_day(session, Person.created_at, zone)
-    stmt = _filtered(select(day, func.count()).group_by(day).order_by(day), flt)
-    return [(str(d), int(c)) for d, c in session.execute(stmt)]
+def new_per_day(session: Session, flt: PersonFilter, edges: Sequence[datetime]) -> list[tuple[date, int]]:
+    """People the filter keeps who first wrote on each local day between `edges` (bot.db.midnights)."""
+    number = day_number(session, Person.created_at, edges).label("day")
+    period = (Person.created_at >= edges[0], Person.created_at < edges[-1])
+    days = _filtered(select(number).where(*period), flt).subquery()
+    stmt = select(days.c.day, func.count()).group_by(days.c.day)
+    return sorted((edges[int(n) - 1].date(), int(c)) for n, c in session.execute(stmt))
+
+
+def count_standings(session: Session, flt: PersonFilter) -> dict[Standing, int]:
+    """How many people the filter keeps stand where, in one pass over them."""
+    sums = [func.coalesce(func.sum(case((kept, 1), else_=0)), 0) for kept in STANDINGS.values()]
+    row = session.execute(_filtered(select(*sums), flt)).one()
+    return {standing: int(n) for standing, n in zip(STANDINGS, row, strict=True)}
 
 
 def count(session: Session, flt: PersonFilter) -> int:
