@@ -51,18 +51,23 @@ HISTORY = [
        FROM generate_series(1, :n) AS i""",
     """INSERT INTO identities (id, person_id, urn, channel, created_at, last_inbound_at, sent_since_inbound)
        SELECT i, i, (ARRAY['telegram','telegram','zalo','web'])[1 + i % 4] || ':' || i,
-              (ARRAY['telegram','telegram','zalo','web'])[1 + i % 4], now(), now() - make_interval(hours => i % 300),
+              (ARRAY['telegram','telegram','zalo','web'])[1 + i % 4], now(),
+              now() - make_interval(hours => i % 300),
               i % 10
        FROM generate_series(1, :n) AS i""",
     """INSERT INTO messages (person_id, urn, channel, direction, status, kind, text, payload, created_at)
-       SELECT 1 + (j % :n), 'telegram:' || (1 + j % :n), 'telegram', CASE WHEN j % 2 = 0 THEN 'in' ELSE 'out' END,
+       SELECT 1 + (j % :n), 'telegram:' || (1 + j % :n), 'telegram',
+              CASE WHEN j % 2 = 0 THEN 'in' ELSE 'out' END,
               CASE WHEN j % 2 = 0 THEN 'received' ELSE 'sent' END, 'text', 'Xin chào', '{}',
               now() - make_interval(secs => 31536000.0 * j / (5 * :n))
        FROM generate_series(1, 5 * :n) AS j""",
-    """INSERT INTO tickets (code, person_id, urn, anonymous, sender_name, commune_code, language, status, text,
+    """INSERT INTO tickets (code, person_id, urn, anonymous, sender_name, commune_code, language,
+              status, text,
            due_on, reopened, created_at, answered_at)
-       SELECT 'PA-' || k, 20 * k, 'telegram:' || (20 * k), false, '', (:communes)[1 + k % cardinality(:communes)],
-              'vi', (ARRAY['new','received','in_progress','answered','closed','closed'])[1 + k % 6], 'Đường hỏng',
+       SELECT 'PA-' || k, 20 * k, 'telegram:' || (20 * k), false, '',
+              (:communes)[1 + k % cardinality(:communes)],
+              'vi',
+              (ARRAY['new','received','in_progress','answered','closed','closed'])[1 + k % 6], 'Đường hỏng',
               (now() - make_interval(secs => 31536000.0 * k / (:n / 20)) + interval '14 days')::date, false,
               now() - make_interval(secs => 31536000.0 * k / (:n / 20)),
               CASE WHEN k % 6 >= 3 THEN now() - make_interval(secs => 31536000.0 * k / (:n / 20))
@@ -73,7 +78,8 @@ HISTORY = [
               CASE WHEN q % 4 = 0 THEN 'open' ELSE 'answered' END, '',
               now() - make_interval(secs => 31536000.0 * q / (:n / 50))
        FROM generate_series(1, :n / 50) AS q""",
-    """INSERT INTO deliveries (bulletin_id, person_id, urn, channel, language, prestigious, urgent, status, part,
+    """INSERT INTO deliveries (bulletin_id, person_id, urn, channel, language, prestigious, urgent,
+              status, part,
            attempts, due_at, retaken)
        SELECT (SELECT max(id) FROM bulletins), i, 'telegram:' || i, 'telegram', 'vi', false, false,
               CASE WHEN i % 2 = 0 THEN 'sent' ELSE 'pending' END, 0, 0, now(), 0
@@ -152,7 +158,8 @@ def run(server: str, people: int, communes: int) -> None:
         started = time.perf_counter()
         populate(db, people, codes)
         print(
-            f"{people:,} people in {len(codes)} communes, a year of history, in {time.perf_counter() - started:.1f} s"
+            f"{people:,} people in {len(codes)} communes, a year of history, "
+            f"in {time.perf_counter() - started:.1f} s"
         )
         with db.transaction() as session:
             sizes = {t: session.execute(text(f"SELECT count(*) FROM {t}")).scalar() for t in TABLES}
@@ -167,7 +174,8 @@ def run(server: str, people: int, communes: int) -> None:
         print(f"{name:<36} {t.median:>9.3f} {t.worst:>8.3f}")
     worst = max(t.worst for name, t in results.items() if name.startswith("dashboard"))
     print(
-        f"\ndashboard worst {worst:.3f} s (bound {DASHBOARD_LIMIT:.0f} s): {'ok' if worst <= DASHBOARD_LIMIT else 'TOO SLOW'}"
+        f"\ndashboard worst {worst:.3f} s (bound {DASHBOARD_LIMIT:.0f} s): "
+        f"{'ok' if worst <= DASHBOARD_LIMIT else 'TOO SLOW'}"
     )
 
 
