@@ -4,6 +4,7 @@ over a period the official chooses; every number links to the list it counts."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -110,15 +111,29 @@ def figures(session: Session, settings: Settings, admin: AdminUser, period: Peri
     onboarded = PersonFilter(commune_codes=scope, standing=Standing.onboarded)
     new = dict(people.new_per_day(session, onboarded, edges))
     return {
-        "standings": people.count_standings(session, PersonFilter(commune_codes=scope)),
+        **_reach(people.tally(session, PersonFilter(commune_codes=scope))),
         "joined": sum(new.values()),
-        "by_language": people.count_by_language(session, onboarded),
         "by_channel": people.count_by_channel(session, onboarded, reply_windows(settings)),
-        "by_commune": people.count_by_commune(session, onboarded, limit=50),
         "charts": _charts(session, edges, new, scope),
         **_waiting(session, scope, local_today(settings.timezone), (edges[0], edges[-1])),
         "running": _running(session, settings, admin),
         **_polls(session, scope),
+    }
+
+
+def _reach(tallies: list[people.Tally]) -> dict[str, object]:
+    """People by standing, and those who finished onboarding by commune and by language, most first."""
+    standings: Counter[str] = Counter()
+    communes: Counter[int | None] = Counter()
+    languages: Counter[str] = Counter()
+    for t in tallies:
+        standings.update({s.value: n for s, n in t.standings.items()})
+        communes[t.commune_code] += t.standings[Standing.onboarded]
+        languages[t.language] += t.standings[Standing.onboarded]
+    return {
+        "standings": {s.value: standings[s.value] for s in Standing},
+        "by_commune": [(c, n) for c, n in sorted(communes.items(), key=lambda r: (-r[1], r[0] or 0)) if n],
+        "by_language": [(lang, n) for lang, n in languages.most_common() if n],
     }
 
 

@@ -210,23 +210,6 @@ def count_by_channel(
     return sorted(counts, key=lambda c: -c.total)
 
 
-def count_by_language(session: Session, flt: PersonFilter) -> list[tuple[str, int]]:
-    """How many people chose each language, most first."""
-    stmt = _filtered(select(Person.language, func.count()).group_by(Person.language), flt)
-    rows = [(lang or "", int(n)) for lang, n in session.execute(stmt)]
-    return sorted(rows, key=lambda r: -r[1])
-
-
-def count_by_commune(session: Session, flt: PersonFilter, limit: int = 15) -> list[tuple[int | None, int]]:
-    """The communes with the most people."""
-    n = func.count().label("n")
-    stmt = _filtered(select(Person.commune_code, n).group_by(Person.commune_code), flt)
-    return [
-        (code, int(c))
-        for code, c in session.execute(stmt.order_by(n.desc(), Person.commune_code).limit(limit))
-    ]
-
-
 def new_per_day(session: Session, flt: PersonFilter, edges: Sequence[datetime]) -> list[tuple[date, int]]:
     """People the filter keeps who first wrote on each local day between `edges` (bot.db.midnights)."""
     number = day_number(session, Person.created_at, edges).label("day")
@@ -236,11 +219,25 @@ def new_per_day(session: Session, flt: PersonFilter, edges: Sequence[datetime]) 
     return sorted((edges[int(n) - 1].date(), int(c)) for n, c in session.execute(stmt))
 
 
-def count_standings(session: Session, flt: PersonFilter) -> dict[Standing, int]:
-    """How many people the filter keeps stand where, in one pass over them."""
+@dataclass(frozen=True)
+class Tally:
+    """How many people of one commune and language stand where."""
+
+    commune_code: int | None
+    language: str
+    standings: dict[Standing, int]
+
+
+def tally(session: Session, flt: PersonFilter) -> list[Tally]:
+    """The people the filter keeps by commune and language, each group by standing, in one pass over them:
+    the dashboard's totals, communes and languages all add up from it."""
     sums = [func.coalesce(func.sum(case((kept, 1), else_=0)), 0) for kept in STANDINGS.values()]
-    row = session.execute(_filtered(select(*sums), flt)).one()
-    return {standing: int(n) for standing, n in zip(STANDINGS, row, strict=True)}
+    stmt = _filtered(select(Person.commune_code, Person.language, *sums), flt)
+    rows = session.execute(stmt.group_by(Person.commune_code, Person.language))
+    return [
+        Tally(commune, language or "", dict(zip(STANDINGS, map(int, counts), strict=True)))
+        for commune, language, *counts in rows
+    ]
 
 
 def count(session: Session, flt: PersonFilter) -> int:
