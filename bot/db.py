@@ -19,6 +19,7 @@ from sqlalchemy import (
     Engine,
     Enum,
     MetaData,
+    SQLColumnExpression,
     bindparam,
     case,
     create_engine,
@@ -56,7 +57,7 @@ def midnights(first: date, days: int, zone: ZoneInfo) -> list[datetime]:
 
 
 def day_number(
-    session: Session, moment: ColumnElement[datetime], edges: Sequence[datetime]
+    session: Session, moment: SQLColumnExpression[datetime], edges: Sequence[datetime]
 ) -> ColumnElement[int]:
     """Which of the days between `edges` (see `midnights`) a stored moment falls in, 1 for the first: a
     count per day as officials live them (`func.date()` buckets by UTC on SQLite and by the session's

@@ -108,7 +108,7 @@ class Standing(enum.StrEnum):
 
 
 STANDINGS: dict[Standing, ColumnElement[bool]] = {
-    Standing.onboarded: Person.onboarded,
+    Standing.onboarded: and_(Person.onboarded),
     Standing.receiving: and_(Person.onboarded, Person.subscribed.is_(True)),
     Standing.stopped: and_(Person.onboarded, Person.subscribed.is_(False)),
     Standing.signing_up: ~Person.onboarded,
