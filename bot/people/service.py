@@ -8,7 +8,19 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, UniqueConstraint, and_, case, exists, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    UniqueConstraint,
+    and_,
+    case,
+    exists,
+    false,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy import delete as sql_delete
 from sqlalchemy.orm import Session
 
@@ -189,24 +201,35 @@ def count_by_channel(
     session: Session, flt: PersonFilter, windows: Mapping[str, ReplyWindow]
 ) -> list[ChannelCount]:
     """People per app, and per windowed app how many addresses can be written to now for free or from
-    the quota (the rest are closed until they write again)."""
+    the quota (the rest are closed until they write again), in one pass over the addresses."""
     now = utcnow()
-    counts = []
-    people = func.count(func.distinct(Person.id))
-    stmt = select(Identity.channel, people).join(Person, Person.id == Identity.person_id)
-    for channel, n in session.execute(_filtered(stmt.group_by(Identity.channel), flt)):
-        window = windows.get(channel)
-        if window is None:
-            counts.append(ChannelCount(channel, int(n)))
-            continue
-        is_open = window.is_open(Identity.last_inbound_at, now)
-        free = window.is_free(Identity.last_inbound_at, Identity.sent_since_inbound, now)
-        split = select(
-            func.coalesce(func.sum(case((free, 1), else_=0)), 0),
-            func.coalesce(func.sum(case((and_(is_open, ~free), 1), else_=0)), 0),
-        ).join(Person, Person.id == Identity.person_id)
-        row = session.execute(_filtered(split.where(Identity.channel == channel), flt)).one()
-        counts.append(ChannelCount(channel, int(n), int(row[0]), int(row[1])))
+    free = or_(
+        false(),
+        *(
+            and_(
+                Identity.channel == channel,
+                w.is_free(Identity.last_inbound_at, Identity.sent_since_inbound, now),
+            )
+            for channel, w in windows.items()
+        ),
+    )
+    quota = or_(
+        false(),
+        *(
+            and_(Identity.channel == channel, w.is_open(Identity.last_inbound_at, now))
+            for channel, w in windows.items()
+        ),
+    )
+    stmt = select(
+        Identity.channel,
+        func.count(func.distinct(Person.id)),
+        func.coalesce(func.sum(case((free, 1), else_=0)), 0),
+        func.coalesce(func.sum(case((and_(quota, ~free), 1), else_=0)), 0),
+    ).join(Person, Person.id == Identity.person_id)
+    counts = [
+        ChannelCount(channel, int(n), int(f), int(q)) if channel in windows else ChannelCount(channel, int(n))
+        for channel, n, f, q in session.execute(_filtered(stmt.group_by(Identity.channel), flt))
+    ]
     return sorted(counts, key=lambda c: -c.total)
 
 
