@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -30,7 +31,11 @@ from bot.bulletins import service as bulletins
 from bot.bulletins.models import BulletinStatus
 from bot.config import Settings
 from bot.db import Database, local_today
+from bot.messages import service as messages
 from bot.migrations import upgrade
+from bot.people import service as people
+from bot.people.service import PersonFilter, Standing
+from bot.people.windows import reply_windows
 
 PROVINCE = 12
 TABLES = ("people", "identities", "messages", "tickets", "qa_questions", "deliveries")
@@ -138,13 +143,17 @@ def figures_to_time(settings: Settings, communes: list[int]) -> dict[str, Callab
         role=Role.commune_officer,
         communes=[AdminCommune(commune_code=c) for c in communes[:2]],
     )
-    today = local_today(settings.timezone)
+    today, zone = local_today(settings.timezone), ZoneInfo(settings.timezone)
+    onboarded = PersonFilter(standing=Standing.onboarded)
     month, year = Period(today - timedelta(days=29), today), Period(today - timedelta(days=364), today)
     return {
         f"COUNT(*) over {len(TABLES)} tables": plain_counts,
         "dashboard, province, 30 days": lambda s: figures(s, settings, province, month),
         "dashboard, province, 1 year": lambda s: figures(s, settings, province, year),
         "dashboard, officer of 2 communes": lambda s: figures(s, settings, officer, month),
+        "  part: people by standing, place, lang": lambda s: people.tally(s, PersonFilter()),
+        "  part: people by app": lambda s: people.count_by_channel(s, onboarded, reply_windows(settings)),
+        "  part: messages per day, 1 year": lambda s: messages.count_per_day(s, year.edges(zone), None),
     }
 
 
@@ -169,9 +178,9 @@ def run(server: str, people: int, communes: int) -> None:
             with db.transaction() as session:
                 results[name] = timed(lambda: figure(session))  # noqa: B023 (used at once)
         db.dispose()
-    print(f"\n{'figure':<36} {'median s':>9} {'worst s':>8}")
+    print(f"\n{'figure':<40} {'median s':>9} {'worst s':>8}")
     for name, t in results.items():
-        print(f"{name:<36} {t.median:>9.3f} {t.worst:>8.3f}")
+        print(f"{name:<40} {t.median:>9.3f} {t.worst:>8.3f}")
     worst = max(t.worst for name, t in results.items() if name.startswith("dashboard"))
     print(
         f"\ndashboard worst {worst:.3f} s (bound {DASHBOARD_LIMIT:.0f} s): "
