@@ -78,6 +78,7 @@ class Settings(BaseSettings):
     relay_lead_minutes: int = 60  # prestigious persons get bulletins this much earlier
     quiet_hours: str = "21:00-06:00"  # non-urgent bulletins wait; empty to send at any hour
     timezone: str = "Asia/Ho_Chi_Minh"
+    question_answer_days: int = 3  # a forwarded question answered later counts as late in reports
     delivery_concurrency: int = 16  # messages in flight at once: also the most a crash can duplicate
     delivery_max_attempts: int = 5
     delivery_chat_interval_seconds: float = 1.0  # between two messages to one person (Telegram: 1/s)

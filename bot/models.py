@@ -22,6 +22,7 @@ from bot.people.models import Identity, Invite, Person
 from bot.polls.models import Poll, PollAnswer, PollChoice, PollQuestion, PollResponse
 from bot.privacy.models import Export
 from bot.qa.models import OpenQuestion, PassageVector, QAEntry
+from bot.reports.models import ReportEvent
 
 __all__ = [
     "AdminCommune",
@@ -56,6 +57,7 @@ __all__ = [
     "QAEntry",
     "RateBucket",
     "Relay",
+    "ReportEvent",
     "Ticket",
     "TicketEvent",
     "Village",

@@ -23,6 +23,7 @@ from admin import feedback as feedback_admin
 from admin import people as people_admin
 from admin import polls as polls_admin
 from admin import qa as qa_admin
+from admin import reports as reports_admin
 from admin import villages as villages_admin
 from admin.common import install_handlers
 from admin.deps import SignedInGate
@@ -148,6 +149,7 @@ def create_app(settings: Settings, *, polling: bool = False) -> FastAPI:
         qa_admin,
         feedback_admin,
         polls_admin,
+        reports_admin,
     ):
         app.include_router(module.router)
     install_handlers(app)

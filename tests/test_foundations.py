@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import importlib
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+from string import Formatter
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from babel.messages.catalog import Message
 from babel.messages.pofile import read_po
 from pydantic import ValidationError
 
@@ -62,6 +67,49 @@ def test_every_string_is_in_the_catalog_and_translated(extracted: set[str], lang
     assert missing == [], f"run `make locales-update` and translate: {missing}"
     untranslated = sorted(k for k in extracted if not catalog[k].string or catalog[k].fuzzy)
     assert untranslated == []
+
+
+def placeholders(message: Message, text: str) -> list[str]:
+    """The named slots a string fills in (`{name}` or `%(name)s`), which every translation must keep."""
+    if "python-format" in message.flags:
+        return sorted(re.findall(r"%\((\w+)\)", text))
+    if "python-brace-format" not in message.flags:
+        return []
+    try:
+        return sorted(str(name) for _, name, _, _ in Formatter().parse(text) if name is not None)
+    except ValueError:  # an unbalanced brace: .format() would fail on it too
+        return ["<unbalanced>"]
+
+
+@pytest.mark.parametrize("language", sorted(p.name for p in LOCALES.iterdir() if p.is_dir()))
+def test_translations_keep_every_placeholder(language: str) -> None:
+    with (LOCALES / language / "LC_MESSAGES" / "messages.po").open("rb") as fh:
+        catalog = read_po(fh)
+    broken = [m.id for m, errors in catalog.check() if errors]  # Babel's own %-format checks
+    broken += [
+        m.id
+        for m in catalog
+        if m.id and m.string and placeholders(m, str(m.string)) != placeholders(m, str(m.id))
+    ]
+    assert broken == [], "a translation lost or renamed a placeholder"
+
+
+@pytest.mark.parametrize("language", ["zh", "km"])
+def test_a_catalog_awaiting_a_native_reviewer_stays_marked_through_an_update(
+    language: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.syspath_prepend(str(PROJECT_ROOT / "tools"))
+    locales_tool = importlib.import_module("locales")
+
+    shutil.copytree(LOCALES / language, tmp_path / language)
+    shutil.copy(LOCALES / "messages.pot", tmp_path / "messages.pot")
+    monkeypatch.setattr(locales_tool, "LOCALES", tmp_path)
+    locales_tool.update(language)
+    po_path = tmp_path / language / "LC_MESSAGES" / "messages.po"
+    assert '"X-Reviewed: no\\n"' in po_path.read_text(encoding="utf-8")
+    with po_path.open("rb") as fh:
+        written = [m for m in read_po(fh) if m.id and m.string]
+    assert written and all("unreviewed" in m.user_comments for m in written)
 
 
 def test_minority_catalogs_exist_and_fall_back_to_vietnamese() -> None:

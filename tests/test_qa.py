@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+from calendar import month_name
 from pathlib import Path
 from typing import Any
 
@@ -429,6 +431,26 @@ def test_shipped_entries_written_from_one_provinces_plan_carry_that_province() -
             assert provinces == cited, f"{row['id']} gives one province's targets"
         scoped += bool(provinces)
     assert scoped >= 30
+
+
+def figures(text: str) -> set[str]:
+    """The numbers a text states, written one way: Vietnamese 2,5% and 100.000, English 100,000 and
+    14 October 2021 (the month as its number) all reduce to the digits a reader would compare."""
+    for number, month in enumerate(month_name[1:], start=1):
+        text = re.sub(rf"\b{month}\b", str(number), text)
+    text = re.sub(r"(?<=\d)[.,](?=\d{3}(?!\d))", "", text)  # thousands separators
+    return {n.lstrip("0") for n in re.findall(r"\d+(?:[.,]\d+)?", text.replace(",", "."))}
+
+
+def test_shipped_entries_say_the_same_in_english_and_chinese() -> None:
+    """A government channel must never say in one language what it does not say in another: every shipped
+    entry is translated into English and Chinese with the same figures, dates and document numbers."""
+    for row in _shipped_rows():
+        said = figures(f"{row['question']} {row['answer']}")
+        for language in ("en", "zh"):
+            translated = row["translations"][language]
+            assert translated["question"].strip() and translated["answer"].strip(), (row["id"], language)
+            assert figures(f"{translated['question']} {translated['answer']}") == said, (row["id"], language)
 
 
 def test_rebuilding_after_an_edit_embeds_only_what_changed() -> None:

@@ -3,12 +3,15 @@ that `pybabel update` refuses; Vietnamese, the source language, gets msgstr = ms
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
 from babel.messages.pofile import read_po, write_po
 
 LOCALES = Path(__file__).resolve().parent.parent / "locales"
+# Whether a native speaker reviewed a catalog the team wrote ("X-Reviewed: no" until one has).
+REVIEWED = re.compile(r'"X-Reviewed: \w+\\n"\n')
 
 
 def update(code: str) -> None:
@@ -16,6 +19,7 @@ def update(code: str) -> None:
     with (LOCALES / "messages.pot").open("rb") as fh:
         template = read_po(fh)
     po_path = LOCALES / code / "LC_MESSAGES" / "messages.po"
+    reviewed = REVIEWED.search(po_path.read_text(encoding="utf-8")) if po_path.exists() else None
     if po_path.exists():
         with po_path.open("rb") as fh:
             catalog = read_po(fh)
@@ -35,7 +39,9 @@ def update(code: str) -> None:
     header = po_path.read_text(encoding="utf-8")
     if '"Language: ' not in header:
         header = header.replace('"MIME-Version: 1.0\\n"', f'"Language: {code}\\n"\n"MIME-Version: 1.0\\n"', 1)
-        po_path.write_text(header, encoding="utf-8")
+    if reviewed and reviewed.group(0) not in header:  # Babel drops headers it does not know
+        header = header.replace('"Generated-By: ', reviewed.group(0) + '"Generated-By: ', 1)
+    po_path.write_text(header, encoding="utf-8")
 
 
 def main(codes: list[str]) -> int:

@@ -18,6 +18,7 @@ from bot.i18n import mark
 from bot.qa import service as qa
 from bot.qa.engine import Place
 from bot.qa.models import ForwardReason, QAEntry
+from bot.reports.models import ASKED, record_question
 from bot.text import fold
 
 GREETINGS = {"chao", "xin chao", "chao ban", "chao em", "chao anh", "chao chi", "hello", "hi", "alo", "a lo"}
@@ -113,6 +114,14 @@ def free_text(ctx: Context) -> None:
         return
     question = ctx.inbound.text[:1000]
     found = ctx.knowledge.ask(ctx.session, question, _place(ctx))
+    outcome = "answered" if found.best is not None else ("unsure" if found.covered and found.closest else "")
+    record_question(
+        ctx.session,
+        ctx.person,
+        ASKED,
+        outcome=outcome or ForwardReason.not_covered.value,
+        entry_id=found.best.id if found.best is not None else None,
+    )
     if found.best is not None:
         others = [e for e in found.closest if e.id != found.best.id]
         show_answer(ctx, found.best, others, question=question)
@@ -270,6 +279,7 @@ def send_to_officials(ctx: Context) -> None:
 def typed_question(ctx: Context) -> None:
     """The text typed after 'send a question to an official'."""
     ctx.person.state_data = {"pending_question": ctx.inbound.text[:1000], "reason": ForwardReason.typed.value}
+    record_question(ctx.session, ctx.person, ASKED, outcome=ForwardReason.typed.value)
     send_to_officials(ctx)
 
 

@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy import delete as sql_delete
 from sqlalchemy.orm import Session
 
+import bot.reports.models  # noqa: F401  (the reach ledger follows every change of a person)
 from bot import codes
 from bot.db import day_number, utcnow
 from bot.people.models import Identity, Invite, Person, PersonRole

@@ -24,6 +24,7 @@ from bot.people.models import Person
 from bot.qa.engine import Entry
 from bot.qa.models import EntryStatus, ForwardReason, OpenQuestion, PassageVector, QAEntry, QuestionStatus
 from bot.qa.normalize import syllables, words
+from bot.reports.models import FORWARDED, record_question
 from bot.text import fold
 
 # Entry ids travel in button payloads ("qa_down:<id>"), which Telegram limits to 64 bytes.
@@ -311,6 +312,7 @@ def ask_officials(
         offered=list(offered or []),
     )
     session.add(question)
+    record_question(session, person, FORWARDED, outcome=reason.value)
     session.flush()
     return question
 
