@@ -47,6 +47,7 @@ PAGES = [
     "/admin/admins",
     "/admin/admins/new",
     "/admin/audit",
+    "/admin/reports",
     "/admin/password",
 ]
 
