@@ -7,8 +7,10 @@ import logging
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exception_handlers import http_exception_handler
@@ -104,6 +106,20 @@ def day_label(day: str) -> str:
     """'2026-11-22' -> '22/11', as Vietnamese write short dates."""
     parts = day.split("-")
     return f"{parts[2]}/{parts[1]}" if len(parts) == 3 else day
+
+
+def local_period(start: str, end: str, zone: ZoneInfo) -> tuple[datetime | None, datetime | None]:
+    """Typed local days '2026-06-01'..'2026-06-30' (both included; either may be blank) as the UTC moments
+    that bound them: officials count days on the deployment's clock."""
+
+    def moment(text: str, shift: int) -> datetime | None:
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            return None
+        return datetime.combine(day + timedelta(days=shift), time(), zone)
+
+    return moment(start, 0), moment(end, 1)
 
 
 def redirect(url: str) -> RedirectResponse:

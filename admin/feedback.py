@@ -5,17 +5,19 @@ duplicates, close; urgent and overdue tickets stand out; Excel export."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Form, HTTPException, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from admin.common import PAGE_SIZE, Page, private_file, redirect, render
+from admin.common import PAGE_SIZE, Page, local_period, private_file, redirect, render
 from admin.deps import (
     AdminDep,
     AnswererDep,
@@ -52,6 +54,7 @@ from bot.spreadsheet import workbook
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(csrf_protect)])
 MAX_VOICE_REPLY_MB = 10
+DUE_SOON_DAYS = 7  # "due this week" on the dashboard: a deadline within the next seven days
 EVENT_LABELS = {
     "reply": mark("Trả lời"),
     "note": mark("Ghi chú nội bộ"),
@@ -99,16 +102,20 @@ def _today(request: Request) -> date:
     return local_today(runtime_of(request).settings.timezone)
 
 
-def _filter(
-    admin: AdminUser, status: str, category: str, commune: str, overdue: bool, today: date
-) -> feedback.TicketFilter:
+def _filter(request: Request, admin: AdminUser, shown: Inbox) -> feedback.TicketFilter:
     """The inbox filter from the query string, always inside the admin's communes."""
+    today = _today(request)
+    since, until = local_period(shown.start, shown.end, ZoneInfo(runtime_of(request).settings.timezone))
     return feedback.TicketFilter(
         communes=accounts.scope(admin),
-        status=TicketStatus(status) if status in TicketStatus.__members__ else None,
-        category_id=int(category) if category.isdigit() else None,
-        commune_code=int(commune) if commune.isdigit() else None,
-        overdue_on=today if overdue else None,
+        status=TicketStatus(shown.status) if shown.status in TicketStatus.__members__ else None,
+        category_id=int(shown.category) if shown.category.isdigit() else None,
+        commune_code=int(shown.commune) if shown.commune.isdigit() else None,
+        overdue_on=today if shown.overdue else None,
+        open_only=shown.open,
+        due_within=(today, today + timedelta(days=DUE_SOON_DAYS - 1)) if shown.due == "soon" else None,
+        since=since,
+        until=until,
     )
 
 
@@ -120,33 +127,49 @@ def _filter_communes(session: Session, admin: AdminUser) -> list[Area]:
     return sorted((a for code in codes if (a := areas.get_commune(code)) is not None), key=lambda a: a.name)
 
 
+class Inbox(BaseModel):
+    """The inbox's filters as typed in its query string (the dashboard's numbers link to them)."""
+
+    status: str = ""
+    category: str = ""
+    commune: str = ""
+    overdue: bool = False
+    open: bool = False  # waiting for an official
+    due: str = ""  # 'soon': due within DUE_SOON_DAYS days and not overdue yet
+    start: str = ""  # received from this local day ...
+    end: str = ""  # ... to this one, both included
+
+    @property
+    def query(self) -> str:
+        """The same filters for the pager's links."""
+        return urlencode({k: "true" if v is True else v for k, v in self.model_dump().items() if v})
+
+
 @router.get("/feedback", response_class=HTMLResponse)
 def inbox(
     request: Request,
     session: SessionDep,
     admin: AdminDep,
-    status: str = "",
-    category: str = "",
-    commune: str = "",
-    overdue: bool = False,
+    shown: Annotated[Inbox, Query()],
     page: Annotated[int, Query(ge=1)] = 1,
 ) -> Response:
     """Tickets open first, by due date; overdue ones marked."""
     today = _today(request)
-    flt = _filter(admin, status, category, commune, overdue, today)
+    flt = _filter(request, admin, shown)
     rows, total = feedback.get_all(session, flt, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
-    query = f"status={status}&category={category}&commune={commune}" + ("&overdue=true" if overdue else "")
     return render(
         request,
         "feedback.html",
         admin,
         rows=rows,
         page=Page(page, total),
-        query=query,
-        status_filter=status,
-        category=category,
-        commune=commune,
-        overdue=overdue,
+        query=shown.query,
+        status_filter=shown.status,
+        category=shown.category,
+        commune=shown.commune,
+        overdue=shown.overdue,
+        shown=shown,
+        due_soon_days=DUE_SOON_DAYS,
         today=today,
         categories=category_service.get_all(session, active_only=False),
         category_label=category_label(request),
@@ -178,19 +201,12 @@ def export(
 ) -> Response:
     """Tickets of a period (local days, both included) and area, as a spreadsheet."""
     zone = ZoneInfo(runtime_of(request).settings.timezone)
-
-    def moment(text: str, shift: int) -> datetime | None:
-        try:
-            day = date.fromisoformat(text)
-        except ValueError:
-            return None
-        return datetime.combine(day + timedelta(days=shift), time(), zone)
-
+    since, until = local_period(start, end, zone)
     flt = feedback.TicketFilter(
         communes=accounts.scope(admin),
         commune_code=int(commune) if commune.isdigit() else None,
-        since=moment(start, 0),
-        until=moment(end, 1),
+        since=since,
+        until=until,
     )
     _ = admin_gettext(request)
     header = [

@@ -4,20 +4,61 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Annotated
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel
 
-from admin.common import PAGE_SIZE, Page, render
+from admin.common import PAGE_SIZE, Page, local_period, render
 from admin.deps import AdminDep, SessionDep, admin_gettext, csrf_protect
 from bot.accounts import service as accounts
+from bot.accounts.models import AdminUser
 from bot.i18n import mark
 from bot.messages import service as messages
 from bot.messages.models import Direction, Message
 from bot.people import service as people
 from bot.runtime import runtime_of
 
+STANDING_LABELS = {
+    people.Standing.onboarded: mark("Đã đăng ký xong"),
+    people.Standing.receiving: mark("Đang nhận tin"),
+    people.Standing.stopped: mark("Đã ngừng nhận"),
+    people.Standing.signing_up: mark("Đang đăng ký"),
+}
 router = APIRouter(prefix="/admin", dependencies=[Depends(csrf_protect)])
+
+
+class Listing(BaseModel):
+    """The people list's filters as typed in its query string (the dashboard's numbers link to them)."""
+
+    q: str = ""
+    lang: str = ""
+    standing: str = ""  # a people.Standing value: finished onboarding, receiving, stopped, signing up
+    commune: str = ""
+    channel: str = ""
+    start: str = ""  # first wrote from this local day ...
+    end: str = ""  # ... to this one, both included
+
+    @property
+    def query(self) -> str:
+        """The same filters for the pager's links."""
+        return urlencode({k: v for k, v in self.model_dump().items() if v})
+
+    def to_filter(self, admin: AdminUser, zone: ZoneInfo) -> people.PersonFilter:
+        """The service's filter, always inside the admin's communes."""
+        since, until = local_period(self.start, self.end, zone)
+        return people.PersonFilter(
+            query=self.q,
+            language=self.lang or None,
+            commune_codes=accounts.scope(admin),
+            standing=people.Standing(self.standing) if self.standing in people.Standing.__members__ else None,
+            commune_code=int(self.commune) if self.commune.isdigit() else None,
+            channel=self.channel or None,
+            since=since,
+            until=until,
+        )
 
 
 @router.get("/people", response_class=HTMLResponse)
@@ -25,12 +66,11 @@ def people_list(
     request: Request,
     session: SessionDep,
     admin: AdminDep,
-    q: str = "",
-    lang: str = "",
+    shown: Annotated[Listing, Query()],
     page: Annotated[int, Query(ge=1)] = 1,
 ) -> Response:
     """Searchable, paginated list of people in the admin's communes."""
-    flt = people.PersonFilter(query=q, language=lang or None, commune_codes=accounts.scope(admin))
+    flt = shown.to_filter(admin, ZoneInfo(runtime_of(request).settings.timezone))
     rows, total = people.get_all(session, flt, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
     template = "people_rows.html" if request.headers.get("HX-Request") else "people.html"
     return render(
@@ -39,8 +79,10 @@ def people_list(
         admin,
         rows=rows,
         page=Page(page, total),
-        q=q,
-        lang=lang,
+        shown=shown,
+        q=shown.q,
+        lang=shown.lang,
+        standing_labels=STANDING_LABELS,
         languages=runtime_of(request).catalogs.languages(),
     )
 

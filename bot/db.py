@@ -5,14 +5,28 @@ from __future__ import annotations
 import contextlib
 import enum
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import JSON, DateTime, Engine, Enum, MetaData, create_engine, event
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    DateTime,
+    Engine,
+    Enum,
+    MetaData,
+    SQLColumnExpression,
+    bindparam,
+    case,
+    create_engine,
+    event,
+    func,
+)
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -34,6 +48,25 @@ def utcnow() -> datetime:
 def local_today(zone: str) -> date:
     """Today where the deployment is (deadlines and quiet hours count local days)."""
     return utcnow().astimezone(ZoneInfo(zone)).date()
+
+
+def midnights(first: date, days: int, zone: ZoneInfo) -> list[datetime]:
+    """The local midnights that begin `days` days from `first`, and the one after the last: the edges
+    officials' days have, summer time included."""
+    return [datetime.combine(first + timedelta(days=i), time(), zone) for i in range(days + 1)]
+
+
+def day_number(
+    session: Session, moment: SQLColumnExpression[datetime], edges: Sequence[datetime]
+) -> ColumnElement[int]:
+    """Which of the days between `edges` (see `midnights`) a stored moment falls in, 1 for the first: a
+    count per day as officials live them (`func.date()` buckets by UTC on SQLite and by the session's
+    zone on PostgreSQL). PostgreSQL finds the day by a binary search over the edges (width_bucket), with
+    no time-zone conversion per row; SQLite, for development, by a CASE."""
+    if session.get_bind().dialect.name == "postgresql":
+        bounds = bindparam("day_edges", list(edges), type_=postgresql.ARRAY(DateTime(timezone=True)))
+        return func.width_bucket(moment, bounds)
+    return case(*((moment < edge, i) for i, edge in enumerate(edges)), else_=len(edges))
 
 
 def after(session: Session, outcome: Literal["commit", "rollback"], action: Callable[[], None]) -> None:

@@ -172,7 +172,10 @@ def test_three_people_on_three_apps_answer_once_and_the_results_count_them(
     assert client.get("/static/admin/vendor/chart.umd.min.js").status_code == 200, "served by Loa Bản"
     dashboard = client.get("/admin").text
     activity = dashboard[dashboard.index('id="polls"') :].split("</section>")[0]
-    assert re.search(r"Nước sạch ở bản</a></td><td class=\"num\">3</td><td class=\"num\">3</td>", activity)
+    linked = rf'<a href="/admin/polls/{poll_id}">3</a>'
+    assert re.search(
+        rf'Nước sạch ở bản</a></td><td class="num">{linked}</td><td class="num">{linked}</td>', activity
+    )
 
 
 def _poll(

@@ -38,7 +38,7 @@ from bot.bulletins.models import (
     DeliveryStatus,
     Relay,
 )
-from bot.bulletins.timing import plan
+from bot.bulletins.timing import QuietHours, expected_end, plan
 from bot.db import utcnow
 from bot.errors import Refusal
 from bot.i18n import mark
@@ -494,6 +494,36 @@ def progress_of(session: Session, bulletin_ids: Sequence[int]) -> dict[int, Prog
         )
         for i, c in counts.items()
     }
+
+
+@dataclass(frozen=True)
+class Running:
+    """A bulletin being sent (or waiting for its hour, or paused), its counts, and when its last row should
+    leave: None while paused."""
+
+    bulletin: Bulletin
+    progress: Progress
+    expected_end: datetime | None
+
+
+def running(
+    session: Session, now: datetime, per_second: float, *, quiet: QuietHours, zone: ZoneInfo
+) -> list[Running]:
+    """Every bulletin not finished yet, in the order the worker sends their rows (urgent first, then the
+    oldest): the sends share one rate, so each ends after the rows of those before it have left too."""
+    stmt = select(Bulletin).where(Bulletin.status.in_([*LIVE, BulletinStatus.paused]))
+    found = list(session.scalars(stmt.order_by(Bulletin.urgent.desc(), Bulletin.id)))
+    counts = progress_of(session, [b.id for b in found])
+    ahead, shown = 0, []
+    for bulletin in found:
+        progress = counts[bulletin.id]
+        end = None
+        if bulletin.status != BulletinStatus.paused:
+            ahead += progress.pending
+            start = max(now, bulletin.send_at or now)
+            end = expected_end(start, ahead, per_second, urgent=bulletin.urgent, quiet=quiet, zone=zone)
+        shown.append(Running(bulletin, progress, end))
+    return shown
 
 
 def fold_counts(session: Session) -> None:

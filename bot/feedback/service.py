@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.areas import service as areas
@@ -190,6 +190,8 @@ class TicketFilter:
     category_id: int | None = None
     commune_code: int | None = None
     overdue_on: date | None = None  # only tickets overdue on this day (urgent ones: now)
+    open_only: bool = False  # only tickets still waiting for an official (new, received, in progress)
+    due_within: tuple[date, date] | None = None  # open, not overdue on the first day, due by the last
     since: datetime | None = None
     until: datetime | None = None
 
@@ -208,8 +210,13 @@ def _filtered(stmt: S, flt: TicketFilter) -> S:
     if flt.commune_code is not None:
         stmt = stmt.where(Ticket.commune_code == flt.commune_code)
     if flt.overdue_on is not None:
-        late = or_(and_(Ticket.due_at.is_(None), Ticket.due_on < flt.overdue_on), Ticket.due_at < utcnow())
-        stmt = stmt.where(Ticket.status.in_(OPEN), late)
+        stmt = stmt.where(Ticket.status.in_(OPEN), _late(flt.overdue_on))
+    if flt.open_only:
+        stmt = stmt.where(Ticket.status.in_(OPEN))
+    if flt.due_within is not None:
+        first, last = flt.due_within
+        on_time = or_(and_(Ticket.due_at.is_(None), Ticket.due_on >= first), Ticket.due_at >= utcnow())
+        stmt = stmt.where(Ticket.status.in_(OPEN), on_time, Ticket.due_on <= last)
     if flt.since is not None:
         stmt = stmt.where(Ticket.created_at >= flt.since)
     if flt.until is not None:
@@ -217,11 +224,16 @@ def _filtered(stmt: S, flt: TicketFilter) -> S:
     return stmt
 
 
+def _late(today: date) -> ColumnElement[bool]:
+    """Past the due day (an urgent ticket: past its due moment), as `is_overdue` says of one ticket."""
+    return or_(and_(Ticket.due_at.is_(None), Ticket.due_on < today), Ticket.due_at < utcnow())
+
+
 def get_all(session: Session, flt: TicketFilter, *, offset: int, limit: int) -> tuple[list[Ticket], int]:
     """One page of the inbox and the total: open tickets first, urgent ones at the top until answered,
     then the oldest due."""
     stmt = _filtered(select(Ticket), flt)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    total = count(session, flt)
     handled = Ticket.status.in_([TicketStatus.answered, TicketStatus.closed])
     order = (handled, Ticket.due_at.is_(None), Ticket.due_on, Ticket.due_at, Ticket.id)
     return list(session.scalars(stmt.order_by(*order).offset(offset).limit(limit))), total
@@ -424,11 +436,12 @@ def _commune_name(code: int | None) -> str:
     return area.name if area else ""
 
 
-def summary(session: Session, communes: Collection[int] | None, today: date) -> tuple[dict[str, int], int]:
-    """Tickets by status, and how many are overdue, in an admin's communes (for the dashboard)."""
-    scoped = _filtered(select(Ticket.status, func.count()), TicketFilter(communes=communes))
-    counts = {str(status): int(n) for status, n in session.execute(scoped.group_by(Ticket.status))}
-    late = _filtered(
-        select(func.count()).select_from(Ticket), TicketFilter(communes=communes, overdue_on=today)
-    )
-    return counts, int(session.scalar(late) or 0)
+def count(session: Session, flt: TicketFilter) -> int:
+    """Tickets the filter keeps: what the inbox behind a dashboard number lists."""
+    return int(session.scalar(_filtered(select(func.count()).select_from(Ticket), flt)) or 0)
+
+
+def count_by_status(session: Session, flt: TicketFilter) -> dict[str, int]:
+    """Tickets the filter keeps, by status (the dashboard's table beside the inbox's status filter)."""
+    stmt = _filtered(select(Ticket.status, func.count()), flt).group_by(Ticket.status)
+    return {str(status): int(n) for status, n in session.execute(stmt)}

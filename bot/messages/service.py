@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, delete, func, insert, or_, select, update
@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from bot.db import utcnow
+from bot.db import day_number, utcnow
 from bot.messages.models import Direction, Message, Status
 from bot.people.models import Person
 from bot.people.service import channel_of
@@ -352,21 +352,22 @@ def claim_unfinished(
 
 
 def count_per_day(
-    session: Session, since: datetime, commune_codes: Collection[int] | None
-) -> list[tuple[str, str, int]]:
-    """(day, direction, count) rows for the dashboard, limited to people of some communes if given."""
-    day = func.date(Message.created_at)
-    stmt = (
-        select(day, Message.direction, func.count())
-        .where(Message.created_at >= since)
-        .group_by(day, Message.direction)
-        .order_by(day)
+    session: Session, edges: Sequence[datetime], commune_codes: Collection[int] | None
+) -> list[tuple[date, str, int]]:
+    """(local day, direction, count) rows for the days between `edges` (bot.db.midnights), limited to
+    people of some communes if given: the dashboard's chart."""
+    number = day_number(session, Message.created_at, edges).label("day")
+    stmt = select(number, Message.direction).where(
+        Message.created_at >= edges[0], Message.created_at < edges[-1]
     )
     if commune_codes is not None:
         stmt = stmt.join(Person, Person.id == Message.person_id).where(
             Person.commune_code.in_(list(commune_codes))
         )
-    return [(str(d), str(direction), int(n)) for d, direction, n in session.execute(stmt)]
+    days = stmt.subquery()
+    counted = select(days.c.day, days.c.direction, func.count()).group_by(days.c.day, days.c.direction)
+    found = session.execute(counted)
+    return sorted((edges[int(n) - 1].date(), str(direction), int(c)) for n, direction, c in found)
 
 
 def last_inbound_urn(session: Session, person_id: int) -> str | None:

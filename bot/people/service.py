@@ -2,19 +2,32 @@
 
 from __future__ import annotations
 
+import enum
 from collections import Counter
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, UniqueConstraint, and_, case, exists, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    UniqueConstraint,
+    and_,
+    case,
+    exists,
+    false,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy import delete as sql_delete
 from sqlalchemy.orm import Session
 
 import bot.reports.models  # noqa: F401  (the reach ledger follows every change of a person)
 from bot import codes
-from bot.db import utcnow
+from bot.db import day_number, utcnow
 from bot.people.models import Identity, Invite, Person, PersonRole
 from bot.people.windows import ReplyWindow
 
@@ -121,26 +134,59 @@ def urns_of(session: Session, person: Person) -> list[str]:
     return list(session.scalars(select(Identity.urn).where(Identity.person_id == person.id)))
 
 
+class Standing(enum.StrEnum):
+    """Where a person stands with Loa Bản: the dashboard counts and the people list filter by it alike."""
+
+    onboarded = "onboarded"  # answered the privacy notice: reached by bulletins unless they stopped
+    receiving = "receiving"  # onboarded and not stopped
+    stopped = "stopped"  # onboarded, then asked for no more bulletins
+    signing_up = "signing_up"  # said hello and never finished onboarding
+
+
+STANDINGS: dict[Standing, ColumnElement[bool]] = {
+    Standing.onboarded: and_(Person.onboarded),
+    Standing.receiving: and_(Person.onboarded, Person.subscribed.is_(True)),
+    Standing.stopped: and_(Person.onboarded, Person.subscribed.is_(False)),
+    Standing.signing_up: ~Person.onboarded,
+}
+
+
 @dataclass(frozen=True)
 class PersonFilter:
-    """What the admin's people list can be narrowed to."""
+    """What the admin's people list and the dashboard's counts can be narrowed to; `since`/`until` bound
+    the moment they first wrote."""
 
     query: str = ""
     language: str | None = None
     commune_codes: Collection[int] | None = None
     role: PersonRole | None = None
+    standing: Standing | None = None
+    commune_code: int | None = None
+    channel: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
 
 
 S = TypeVar("S", bound=Select[*tuple[Any, ...]])
 
 
 def _filtered(stmt: S, flt: PersonFilter) -> S:
-    """Apply search text, language and commune scope to a people query."""
+    """Apply search text, language, standing, place, app, period and commune scope to a people query."""
     stmt = _scoped(stmt, flt.commune_codes)
     if flt.language:
         stmt = stmt.where(Person.language == flt.language)
     if flt.role:
         stmt = stmt.where(Person.role == flt.role)
+    if flt.standing:
+        stmt = stmt.where(STANDINGS[flt.standing])
+    if flt.commune_code is not None:
+        stmt = stmt.where(Person.commune_code == flt.commune_code)
+    if flt.channel:
+        stmt = stmt.where(Person.identities.any(Identity.channel == flt.channel))
+    if flt.since is not None:
+        stmt = stmt.where(Person.created_at >= flt.since)
+    if flt.until is not None:
+        stmt = stmt.where(Person.created_at < flt.until)
     if flt.query:
         like = f"%{flt.query.strip()}%"
         stmt = stmt.where(
@@ -151,9 +197,8 @@ def _filtered(stmt: S, flt: PersonFilter) -> S:
 
 def get_all(session: Session, flt: PersonFilter, *, offset: int, limit: int) -> tuple[list[Person], int]:
     """One page of people, newest first, with the total count for pagination."""
-    total = session.scalar(_filtered(select(func.count(Person.id)), flt)) or 0
     stmt = _filtered(select(Person), flt).order_by(Person.id.desc()).offset(offset).limit(limit)
-    return list(session.scalars(stmt)), total
+    return list(session.scalars(stmt)), count(session, flt)
 
 
 def in_scope(person: Person, commune_codes: Collection[int] | None) -> bool:
@@ -177,59 +222,74 @@ class ChannelCount:
 
 
 def count_by_channel(
-    session: Session, commune_codes: Collection[int] | None, windows: Mapping[str, ReplyWindow]
+    session: Session, flt: PersonFilter, windows: Mapping[str, ReplyWindow]
 ) -> list[ChannelCount]:
-    """Addresses per app, and per windowed app how many can be written to now for free or from the
-    quota (the rest are closed until they write again)."""
+    """People per app, and per windowed app how many addresses can be written to now for free or from
+    the quota (the rest are closed until they write again), in one pass over the addresses."""
     now = utcnow()
-    counts = []
-    stmt = select(Identity.channel, func.count()).join(Person, Person.id == Identity.person_id)
-    for channel, n in session.execute(_scoped(stmt.group_by(Identity.channel), commune_codes)):
-        window = windows.get(channel)
-        if window is None:
-            counts.append(ChannelCount(channel, int(n)))
-            continue
-        is_open = window.is_open(Identity.last_inbound_at, now)
-        free = window.is_free(Identity.last_inbound_at, Identity.sent_since_inbound, now)
-        split = select(
-            func.coalesce(func.sum(case((free, 1), else_=0)), 0),
-            func.coalesce(func.sum(case((and_(is_open, ~free), 1), else_=0)), 0),
-        ).join(Person, Person.id == Identity.person_id)
-        row = session.execute(_scoped(split.where(Identity.channel == channel), commune_codes)).one()
-        counts.append(ChannelCount(channel, int(n), int(row[0]), int(row[1])))
+    free = or_(
+        false(),
+        *(
+            and_(
+                Identity.channel == channel,
+                w.is_free(Identity.last_inbound_at, Identity.sent_since_inbound, now),
+            )
+            for channel, w in windows.items()
+        ),
+    )
+    quota = or_(
+        false(),
+        *(
+            and_(Identity.channel == channel, w.is_open(Identity.last_inbound_at, now))
+            for channel, w in windows.items()
+        ),
+    )
+    stmt = select(
+        Identity.channel,
+        func.count(func.distinct(Person.id)),
+        func.coalesce(func.sum(case((free, 1), else_=0)), 0),
+        func.coalesce(func.sum(case((and_(quota, ~free), 1), else_=0)), 0),
+    ).join(Person, Person.id == Identity.person_id)
+    counts = [
+        ChannelCount(channel, int(n), int(f), int(q)) if channel in windows else ChannelCount(channel, int(n))
+        for channel, n, f, q in session.execute(_filtered(stmt.group_by(Identity.channel), flt))
+    ]
     return sorted(counts, key=lambda c: -c.total)
 
 
-def count_by_language(session: Session, commune_codes: Collection[int] | None) -> list[tuple[str, int]]:
-    """How many people chose each language, most first."""
-    stmt = _scoped(select(Person.language, func.count()).group_by(Person.language), commune_codes)
-    rows = [(lang or "", int(n)) for lang, n in session.execute(stmt)]
-    return sorted(rows, key=lambda r: -r[1])
+def new_per_day(session: Session, flt: PersonFilter, edges: Sequence[datetime]) -> list[tuple[date, int]]:
+    """People the filter keeps who first wrote on each local day between `edges` (bot.db.midnights)."""
+    number = day_number(session, Person.created_at, edges).label("day")
+    period = (Person.created_at >= edges[0], Person.created_at < edges[-1])
+    days = _filtered(select(number).where(*period), flt).subquery()
+    stmt = select(days.c.day, func.count()).group_by(days.c.day)
+    return sorted((edges[int(n) - 1].date(), int(c)) for n, c in session.execute(stmt))
 
 
-def count_by_commune(
-    session: Session, commune_codes: Collection[int] | None, limit: int = 15
-) -> list[tuple[int | None, int]]:
-    """The communes with the most people."""
-    n = func.count().label("n")
-    stmt = _scoped(select(Person.commune_code, n).group_by(Person.commune_code), commune_codes)
-    return [(code, int(c)) for code, c in session.execute(stmt.order_by(n.desc()).limit(limit))]
+@dataclass(frozen=True)
+class Tally:
+    """How many people of one commune and language stand where."""
+
+    commune_code: int | None
+    language: str
+    standings: dict[Standing, int]
 
 
-def new_per_day(
-    session: Session, since: datetime, commune_codes: Collection[int] | None
-) -> list[tuple[str, int]]:
-    """People who first wrote on each day."""
-    day = func.date(Person.created_at)
-    stmt = _scoped(
-        select(day, func.count()).where(Person.created_at >= since).group_by(day).order_by(day), commune_codes
-    )
-    return [(str(d), int(c)) for d, c in session.execute(stmt)]
+def tally(session: Session, flt: PersonFilter) -> list[Tally]:
+    """The people the filter keeps by commune and language, each group by standing, in one pass over them:
+    the dashboard's totals, communes and languages all add up from it."""
+    sums = [func.coalesce(func.sum(case((kept, 1), else_=0)), 0) for kept in STANDINGS.values()]
+    stmt = _filtered(select(Person.commune_code, Person.language, *sums), flt)
+    rows = session.execute(stmt.group_by(Person.commune_code, Person.language))
+    return [
+        Tally(commune, language or "", dict(zip(STANDINGS, map(int, counts), strict=True)))
+        for commune, language, *counts in rows
+    ]
 
 
-def count_all(session: Session, commune_codes: Collection[int] | None) -> int:
-    """People in scope."""
-    return session.scalar(_scoped(select(func.count(Person.id)), commune_codes)) or 0
+def count(session: Session, flt: PersonFilter) -> int:
+    """People the filter keeps: what the list behind a dashboard number shows."""
+    return session.scalar(_filtered(select(func.count(Person.id)), flt)) or 0
 
 
 def create_invite(session: Session, *, commune_code: int | None, created_by: int | None) -> Invite:

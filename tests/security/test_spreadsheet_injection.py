@@ -40,7 +40,7 @@ def test_hostile_text_stays_text_in_a_workbook() -> None:
     assert formulas(data) == []
     sheet = load_workbook(io.BytesIO(data)).active
     kept = [sheet.cell(row=i + 2, column=1).value for i in range(len(HOSTILE))]
-    assert kept == HOSTILE, "as typed (openpyxl writes through lxml, which python-docx brings, and keeps a CR)"
+    assert kept == HOSTILE, "as typed (openpyxl writes through lxml, which python-docx brings: a CR stays)"
     assert sheet.cell(row=2, column=2).value == 3, "numbers stay numbers"
 
 

@@ -1,0 +1,275 @@
+"""The dashboard tells the truth: each figure equals an independent count of a built history, each number
+links to a list of exactly that many, an officer sees their communes only, days are the deployment's days."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from bot.accounts.models import Role
+from bot.bulletins import service as bulletins
+from bot.bulletins.models import BulletinStatus, Delivery, DeliveryStatus
+from bot.db import Database, midnights, utcnow
+from bot.feedback import service as feedback
+from bot.feedback.models import TicketStatus
+from bot.people import service as people
+from bot.people.service import PersonFilter
+from bot.qa.models import OpenQuestion, QuestionStatus
+from tests.test_admin import MUONG_TE, PHONG_THO, login, make_admin
+
+ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+LAI_CHAU = 12
+
+
+@dataclass(frozen=True)
+class Someone:
+    """One person of the built history, as the test itself knows them."""
+
+    urn: str
+    commune: int
+    language: str
+    standing: str  # receiving, stopped or signing_up
+    days_ago: int
+
+
+@dataclass(frozen=True)
+class Complaint:
+    """One ticket of the built history: its commune, status and due day relative to today."""
+
+    commune: int
+    status: TicketStatus
+    due_in: int  # days from today (negative: overdue if still open)
+    days_ago: int  # when it was received
+
+
+PEOPLE = [
+    Someone("telegram:1001", PHONG_THO, "vi", "receiving", 2),
+    Someone("telegram:1002", PHONG_THO, "hmn", "receiving", 20),
+    Someone("zalo:1003", PHONG_THO, "hmn", "stopped", 40),
+    Someone("web:1004", PHONG_THO, "vi", "signing_up", 1),
+    Someone("telegram:1005", MUONG_TE, "en", "receiving", 100),
+    Someone("zalo:1006", MUONG_TE, "vi", "receiving", 5),
+    Someone("zalo:1007", MUONG_TE, "en", "signing_up", 3),
+    Someone("telegram:1008", MUONG_TE, "vi", "stopped", 300),
+    Someone("web:1009", PHONG_THO, "vi", "receiving", 29),
+]
+TICKETS = [
+    Complaint(PHONG_THO, TicketStatus.new, -3, 20),  # overdue
+    Complaint(PHONG_THO, TicketStatus.in_progress, 2, 10),  # due soon
+    Complaint(PHONG_THO, TicketStatus.received, 30, 1),  # open, not soon
+    Complaint(PHONG_THO, TicketStatus.closed, -10, 50),  # closed: neither open nor overdue
+    Complaint(MUONG_TE, TicketStatus.received, -1, 60),  # overdue
+    Complaint(MUONG_TE, TicketStatus.answered, 1, 4),  # answered: waits for the rating, not an official
+    Complaint(MUONG_TE, TicketStatus.new, 6, 2),  # due soon (the seventh day)
+    Complaint(MUONG_TE, TicketStatus.new, 7, 2),  # the eighth day: not soon
+]
+QUESTIONS = [(PHONG_THO, 50, QuestionStatus.open), (MUONG_TE, 5, QuestionStatus.open)]  # hours ago
+QUESTIONS += [(PHONG_THO, 2, QuestionStatus.answered)]
+HOSTILE = "<script>alert('x')</script> Bản tin"
+
+
+def build(db: Database) -> None:
+    """The history: people in two communes, three languages and three apps; tickets; questions; a send."""
+    now = utcnow()
+    with db.transaction() as session:
+        for s in PEOPLE:
+            person, _ = people.get_or_create_by_urn(session, s.urn)
+            person.commune_code, person.province_code, person.language = s.commune, LAI_CHAU, s.language
+            person.created_at = now - timedelta(days=s.days_ago)
+            if s.standing != "signing_up":
+                person.consented_at = person.created_at
+            person.subscribed = s.standing != "stopped"
+        sender = people.get_by_urn(session, "telegram:1001")
+        assert sender is not None
+        today = now.astimezone(ZONE).date()
+        for t in TICKETS:
+            sender.commune_code = t.commune
+            ticket = feedback.create(
+                session, person=sender, urn=sender_urn(), filing=feedback.Filing(None, "Đường hỏng"), now=now
+            )
+            ticket.status, ticket.due_on = t.status, today + timedelta(days=t.due_in)
+            ticket.created_at = now - timedelta(days=t.days_ago)
+        sender.commune_code = PHONG_THO
+        for commune, hours, status in QUESTIONS:
+            session.add(
+                OpenQuestion(
+                    commune_code=commune, text="Hỏi?", status=status, created_at=now - timedelta(hours=hours)
+                )
+            )
+        bulletin = bulletins.create(
+            session,
+            title=HOSTILE,
+            versions=[("vi", "Tin", None)],
+            audience=bulletins.Audience(communes=(PHONG_THO,)),
+        )
+        bulletin.status = (
+            BulletinStatus.paused
+        )  # a send under way the worker leaves alone while the test looks
+
+
+def sender_urn() -> str:
+    """Where the tickets came from (one person files them all, moved from commune to commune)."""
+    return "telegram:1001"
+
+
+def expected(communes: tuple[int, ...], days: int = 30) -> dict[str, int]:
+    """The figures counted by hand from the lists above, not by the code under test."""
+    mine = [s for s in PEOPLE if s.commune in communes]
+    tickets = [t for t in TICKETS if t.commune in communes]
+    waiting = [t for t in tickets if t.status in feedback.OPEN]
+    return {
+        "total-people": sum(s.standing != "signing_up" for s in mine),
+        "people-receiving": sum(s.standing == "receiving" for s in mine),
+        "people-stopped": sum(s.standing == "stopped" for s in mine),
+        "people-signing-up": sum(s.standing == "signing_up" for s in mine),
+        "people-joined": sum(s.standing != "signing_up" and s.days_ago < days for s in mine),
+        "tickets-open": len(waiting),
+        "tickets-overdue": sum(t.due_in < 0 for t in waiting),
+        "tickets-due-soon": sum(0 <= t.due_in < 7 for t in waiting),
+        "tickets-received": sum(t.days_ago < days for t in tickets),
+        "questions-waiting": sum(c in communes and s == QuestionStatus.open for c, _, s in QUESTIONS),
+    }
+
+
+def numbers(page: str) -> dict[str, tuple[int, str]]:
+    """Each figure the dashboard shows by its id, with the link it carries."""
+    found = re.findall(r'<a id="([a-z-]+)"(?: class="error")? href="([^"]+)">(\d+)</a>', page)
+    return {name: (int(n), html.unescape(href)) for name, href, n in found}
+
+
+def listed(client: httpx.Client, href: str) -> int:
+    """How many rows the list behind a link holds, checked against the total it states."""
+    page = client.get(href)
+    assert page.status_code == 200, href
+    if href.startswith("/admin/questions"):
+        return len(re.findall(r'<section class="card question', page.text))
+    total = int(re.search(r'id="(?:people|tickets)-total">Tìm thấy (\d+)', page.text).group(1))  # type: ignore[union-attr]
+    rows = len(re.findall(r'<a href="/admin/(?:people|feedback)/\d+"', page.text))
+    assert rows == total, f"{href}: {rows} rows shown, {total} said"
+    return total
+
+
+@pytest.mark.parametrize(
+    ("role", "communes"),
+    [(Role.province_admin, (PHONG_THO, MUONG_TE)), (Role.commune_officer, (MUONG_TE,))],
+)
+def test_every_figure_is_an_independent_count_and_links_to_a_list_that_long(
+    client: httpx.Client, db: Database, role: Role, communes: tuple[int, ...]
+) -> None:
+    build(db)
+    make_admin(db, "xem", role, communes if role == Role.commune_officer else ())
+    login(client, "xem")
+    page = client.get("/admin").text
+    shown = numbers(page)
+    want = expected(communes)
+    assert {k: shown[k][0] for k in want} == want
+    for name, (n, href) in shown.items():
+        assert listed(client, href) == n, f"{name} links to {href}"
+    by_commune = dict(
+        re.findall(r'href="/admin/people\?standing=onboarded&amp;commune=(\d+)">(\d+)</a>', page)
+    )
+    assert {int(c): int(n) for c, n in by_commune.items()} == {
+        c: sum(s.commune == c and s.standing != "signing_up" for s in PEOPLE) for c in communes
+    }
+    for code, n in by_commune.items():
+        assert listed(client, f"/admin/people?standing=onboarded&commune={code}") == int(n)
+    by_app = dict(re.findall(r'href="/admin/people\?standing=onboarded&amp;channel=(\w+)">(\d+)</a>', page))
+    mine = [s for s in PEOPLE if s.commune in communes and s.standing != "signing_up"]
+    assert {a: int(n) for a, n in by_app.items()} == {
+        a: sum(s.urn.startswith(f"{a}:") for s in mine) for a in {s.urn.split(":")[0] for s in mine}
+    }
+    by_language = dict(re.findall(r'href="/admin/people\?standing=onboarded&amp;lang=(\w+)">(\d+)</a>', page))
+    assert {lang: int(n) for lang, n in by_language.items()} == {
+        lang: sum(s.language == lang for s in mine) for lang in {s.language for s in mine}
+    }
+    if role == Role.commune_officer:
+        assert "Xã Phong Thổ" not in page and HOSTILE not in page, "another commune's figures stay hidden"
+        assert listed(client, f"/admin/people?standing=onboarded&commune={PHONG_THO}") == 0
+    else:
+        assert "&lt;script&gt;alert(" in page and HOSTILE not in page, "a title is shown escaped"
+        running = page[page.index('id="running"') :].split("</section>")[0]
+        assert "đang tạm dừng" in running
+
+
+def test_a_chosen_period_counts_its_days_only(client: httpx.Client, db: Database) -> None:
+    build(db)
+    make_admin(db, "tinh")
+    login(client, "tinh")
+    for days in (7, 90, 365):
+        shown = numbers(client.get("/admin", params={"days": days}).text)
+        want = expected((PHONG_THO, MUONG_TE), days)
+        assert shown["people-joined"][0] == want["people-joined"]
+        assert shown["tickets-received"][0] == want["tickets-received"]
+        assert listed(client, shown["people-joined"][1]) == want["people-joined"]
+    today = datetime.now(ZONE).date()
+    typed = {
+        "start": (today - timedelta(days=45)).isoformat(),
+        "end": (today - timedelta(days=10)).isoformat(),
+    }
+    page = client.get("/admin", params=typed).text
+    shown = numbers(page)
+    assert shown["people-joined"][0] == sum(
+        s.standing != "signing_up" and 10 <= s.days_ago <= 45 for s in PEOPLE
+    )  # 1002 (20 days ago) and 1003 (40); 1009 (29)
+    chart = json.loads(html.unescape(re.search(r'data-chart="([^"]+)"', page).group(1)))  # type: ignore[union-attr]
+    assert len(chart["labels"]) == 36 and sum(chart["series"][0]) == shown["people-joined"][0]
+
+
+def test_days_are_counted_on_the_deployment_clock(db: Database) -> None:
+    """A person who wrote at 23:30 UTC wrote the next morning in Viet Nam: that is the day they count on."""
+    late = datetime(2026, 3, 9, 23, 30, tzinfo=UTC)  # 06:30 on 10/3 in Hà Nội
+    early = datetime(2026, 3, 10, 16, 59, tzinfo=UTC)  # 23:59 on 10/3
+    with db.transaction() as session:
+        for urn, moment in (("web:a", late), ("web:b", early), ("web:c", early + timedelta(minutes=2))):
+            person, _ = people.get_or_create_by_urn(session, urn)
+            person.created_at = moment
+    with db.transaction() as session:
+        days = people.new_per_day(session, PersonFilter(), midnights(date(2026, 3, 1), 31, ZONE))
+        edge = people.new_per_day(session, PersonFilter(), midnights(date(2026, 3, 11), 1, ZONE))
+    assert days == [(date(2026, 3, 10), 2), (date(2026, 3, 11), 1)]
+    assert edge == [(date(2026, 3, 11), 1)], "a period's first day starts at local midnight"
+
+
+def test_sends_under_way_end_one_after_another_at_the_shared_rate(db: Database) -> None:
+    """Sends share the platform's rate: urgent rows leave first, then the oldest send's; a paused send has
+    no end; the rows already sent do not count."""
+    now = utcnow()
+    with db.transaction() as session:
+        made = {}
+        for name, urgent, status in (
+            ("older", False, BulletinStatus.sending),
+            ("urgent", True, BulletinStatus.sending),
+            ("paused", False, BulletinStatus.paused),
+        ):
+            b = bulletins.create(
+                session, title=name, versions=[("vi", "Tin", None)], audience=bulletins.Audience()
+            )
+            b.status, b.urgent, made[name] = status, urgent, b
+        session.flush()
+        rows = {"older": (290, 10), "urgent": (58, 0), "paused": (100, 0)}
+        for name, (pending, sent) in rows.items():
+            for i in range(pending + sent):
+                session.add(
+                    Delivery(
+                        bulletin_id=made[name].id,
+                        urn=f"web:{name}{i}",
+                        channel="web",
+                        language="vi",
+                        status=DeliveryStatus.pending if i < pending else DeliveryStatus.sent,
+                    )
+                )
+    with db.transaction() as session:
+        found = bulletins.running(session, now, 29.0, quiet=None, zone=ZONE)
+    assert [(r.bulletin.title, r.progress.pending, r.progress.sent) for r in found] == [
+        ("urgent", 58, 0),
+        ("older", 290, 10),
+        ("paused", 100, 0),
+    ]
+    assert [r.expected_end for r in found] == [now + timedelta(seconds=2), now + timedelta(seconds=12), None]
