@@ -133,6 +133,7 @@ DETAILS = {
     "agency": mark("cơ quan"),
     "round": mark("vòng thi"),
     "question": mark("câu hỏi"),
+    "msgid": mark("câu gốc"),
 }
 STATUSES: dict[str, str] = {
     **{status.value: label for status, label in TICKET_LABELS.items()},
