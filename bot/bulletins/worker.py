@@ -20,7 +20,6 @@ from collections.abc import Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, or_, select, update
@@ -38,6 +37,7 @@ from bot.config import Settings
 from bot.conversation.types import Reply
 from bot.db import Database, utcnow
 from bot.i18n import Catalogs
+from bot.media import store
 from bot.messages import service as messages
 from bot.people import service as people
 from bot.people.models import Identity
@@ -345,7 +345,7 @@ class Sender:
                 if retaken:
                     log.warning("took back %d bulletin messages left in flight by a stopped sender", retaken)
                 advance_bulletins(session)
-                privacy.prune(session, Path(self.settings.media_dir))
+                privacy.prune(session, store.of(self.settings))
         except Exception:
             log.exception("bulletin housekeeping failed; it is tried again at the next renewal")
 
@@ -379,7 +379,7 @@ class Sender:
                 self._messages.clear()  # old bulletins' messages; live ones are composed again in a moment
             with self.db.transaction() as session:
                 self._messages[key] = compose.for_recipient(
-                    session, row.bulletin_id, row.language, row.prestigious, self.catalogs, self.settings
+                    session, row.bulletin_id, row.language, row.prestigious, self.catalogs
                 )
         return self._messages[key]
 
