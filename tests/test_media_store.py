@@ -17,16 +17,20 @@ from typing import Any
 import boto3
 import httpx
 import pytest
+from alembic import command
 from moto.server import ThreadedMotoServer
 from sqlalchemy import select
 
 from bot.audio import ffmpeg
 from bot.bulletins.models import Bulletin
 from bot.config import Settings
+from bot.conversation.types import Outgoing
 from bot.db import Database
 from bot.feedback.models import Ticket
 from bot.media import store
 from bot.media.models import Media
+from bot.messages.models import Direction, Message, Status
+from bot.migrations import alembic_config, upgrade
 from tests import factories
 from tests.conftest import TG_TOKEN, webhook_settings
 from tests.drivers import WebDriver, ZaloDriver, on_channel, onboard, wait_for_text
@@ -268,3 +272,43 @@ def test_erasure_removes_the_persons_objects_and_is_refused_while_the_store_is_d
 def _refuse(key: str) -> None:
     """An S3 DELETE that did not go through."""
     raise store.StoreError("S3 delete_object failed: EndpointConnectionError")
+
+
+def test_replies_queued_before_the_store_name_their_files_by_key(database_url: str, db: Database) -> None:
+    """Migration 0020: an outbox row written with a path on the old machine's disk (absolute, or relative
+    to where it ran) names its file by store key, so any machine can resend it."""
+    voice = {"kind": "voice", "media_id": 7, "url": "/media/ab.ogg", "duration": 3, "name": "", "echo": False}
+    old = {
+        "/srv/loaban/data/media/ab/abcd.ogg": "ab/abcd.ogg",
+        "data/media/exports/tok.json": "exports/tok.json",
+    }
+    with db.transaction() as session:
+        rows = [
+            Message(
+                urn="telegram:1",
+                channel="telegram",
+                direction=Direction.outbound,
+                status=Status.pending,
+                payload={"buttons": [], "attachment": voice | {"path": path, "platform_ids": []}},
+            )
+            for path in old
+        ]
+        plain = Message(
+            urn="telegram:1",
+            channel="telegram",
+            direction=Direction.outbound,
+            status=Status.pending,
+            text='"path"',
+            payload={"buttons": [{"label": "path", "payload": "path"}], "attachment": None},
+        )
+        session.add_all([*rows, plain])
+        session.flush()
+        ids = [r.id for r in rows]
+        plain_id = plain.id
+    command.downgrade(alembic_config(database_url), "0019")
+    upgrade(database_url)
+    with db.transaction() as session:
+        payloads = {i: session.get(Message, i).payload for i in [*ids, plain_id]}  # type: ignore[union-attr]
+    resent = [Outgoing.from_row(i, "telegram:1", "", payloads[i]).reply.attachment for i in ids]
+    assert [a.key for a in resent if a is not None] == list(old.values())
+    assert payloads[plain_id]["buttons"] == [{"label": "path", "payload": "path"}], "no attachment: untouched"
