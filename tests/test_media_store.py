@@ -32,7 +32,7 @@ from bot.media.models import Media
 from bot.messages.models import Direction, Message, Status
 from bot.migrations import alembic_config, upgrade
 from tests import factories
-from tests.conftest import TG_TOKEN, webhook_settings
+from tests.conftest import TG_TOKEN, make_settings, webhook_settings
 from tests.drivers import WebDriver, ZaloDriver, on_channel, onboard, wait_for_text
 from tests.factories import PNG, wait_done
 from tests.fakes.server import free_port
@@ -312,3 +312,28 @@ def test_replies_queued_before_the_store_name_their_files_by_key(database_url: s
     resent = [Outgoing.from_row(i, "telegram:1", "", payloads[i]).reply.attachment for i in ids]
     assert [a.key for a in resent if a is not None] == list(old.values())
     assert payloads[plain_id]["buttons"] == [{"label": "path", "payload": "path"}], "no attachment: untouched"
+
+
+@pytest.mark.parametrize("kind", ["folder", "s3"])
+def test_both_stores_keep_stream_and_delete_by_key_and_refuse_paths(
+    kind: str, tmp_path: Path, s3: str, bucket: str
+) -> None:
+    extra = s3_settings(s3, bucket) if kind == "s3" else {}
+    settings = make_settings("sqlite://", media_dir=tmp_path / "media", **extra)
+    files = store.of(settings)
+    assert isinstance(files, store.S3Store if kind == "s3" else store.FolderStore)
+    big = os.urandom(3 * store.CHUNK + 5)
+    files.put("ab/clip.ogg", big)
+    assert files.exists("ab/clip.ogg") and files.get("ab/clip.ogg") == big
+    assert b"".join(files.open("ab/clip.ogg")) == big
+    with files.as_file("ab/clip.ogg") as copy:
+        assert copy.suffix == ".ogg" and copy.read_bytes() == big, "ffmpeg gets a real file"
+    files.delete("ab/clip.ogg")
+    files.delete("ab/clip.ogg")  # already gone: nothing to do
+    assert not files.exists("ab/clip.ogg")
+    with pytest.raises(FileNotFoundError):
+        files.get("ab/clip.ogg")
+    for hostile in ("../outside", "/etc/passwd", "ab/../../x", "a\\b", ""):
+        with pytest.raises(ValueError):
+            files.put(hostile, b"x")
+    assert not (tmp_path / "outside").exists()

@@ -62,7 +62,7 @@ class MediaStore(ABC):
         return None
 
     @contextmanager
-    def as_file(self, key: str, suffix: str = "") -> Iterator[Path]:
+    def as_file(self, key: str) -> Iterator[Path]:
         """A file on disk with the key's content, for a tool that reads files (ffmpeg): the stored file
         itself in a folder store, else a temporary copy removed afterwards."""
         local = self.local_path(key)
@@ -72,7 +72,7 @@ class MediaStore(ABC):
             yield local
             return
         chunks = self.open(key)
-        with tempfile.NamedTemporaryFile(suffix=suffix or PurePosixPath(key).suffix) as copy:
+        with tempfile.NamedTemporaryFile(suffix=PurePosixPath(key).suffix) as copy:
             for chunk in chunks:
                 copy.write(chunk)
             copy.flush()
