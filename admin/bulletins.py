@@ -4,7 +4,6 @@ later, follow delivery live, pause, resume, cancel; relay coverage; station feed
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -26,6 +25,7 @@ from bot.bulletins.models import Bulletin, BulletinStatus
 from bot.db import utcnow
 from bot.i18n import mark
 from bot.media import service as media
+from bot.media import store
 from bot.people import service as people
 from bot.people.models import PersonRole
 from bot.people.windows import reply_windows
@@ -224,9 +224,9 @@ def bulletin_create(request: Request, session: SessionDep, admin: AuthorDep, for
         uploads = {code: _upload(form, f"audio_{code}") for code in languages}
         texts = {code: str(form.get(f"text_{code}") or "") for code in languages}
         chosen = [code for code in languages if texts[code].strip() or uploads[code]]
-        root = Path(settings.media_dir)
+        files = store.of(settings)
         image_ids = [
-            media.store(session, root, data, kind="image", mime=media.image_type(data) or "").id
+            media.store(session, files, data, kind="image", mime=media.image_type(data) or "").id
             for data in pictures
         ]
         bulletin = bulletins.create(

@@ -8,13 +8,12 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exception_handlers import http_exception_handler
-from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from admin.deps import LoginRequired, PasswordChangeRequired, admin_gettext, csrf_token, to_login
@@ -22,7 +21,9 @@ from bot.accounts import service as accounts
 from bot.accounts.models import AdminUser, Role
 from bot.areas import service as areas
 from bot.i18n import KNOWN_LANGUAGES, SOURCE_LANGUAGE, mark
+from bot.media import store
 from bot.media.models import Media
+from bot.media.responses import stored_file
 from bot.people import service as people
 from bot.runtime import runtime_of
 
@@ -132,8 +133,11 @@ def private_file(request: Request, stored: Media | None) -> Response:
     answer, a draft's audio), never cached anywhere on the way; 404 when there is none."""
     if stored is None:
         raise HTTPException(status_code=404, detail=mark("Không có tệp này."))
-    path = Path(runtime_of(request).settings.media_dir) / stored.path
-    return FileResponse(path, media_type=stored.mime, headers={"Cache-Control": "private, no-store"})
+    files = store.of(runtime_of(request).settings)
+    found = stored_file(files, stored.path, stored.mime, {"Cache-Control": "private, no-store"})
+    if found is None:
+        raise HTTPException(status_code=404, detail=mark("Không có tệp này."))
+    return found
 
 
 def parse_codes(raw: str) -> list[int]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, timedelta
 from functools import partial
-from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -46,6 +45,7 @@ from bot.feedback import reply_templates as template_service
 from bot.feedback import service as feedback
 from bot.feedback.models import Category, ReplyTemplate, Ticket, TicketStatus
 from bot.i18n import mark
+from bot.media import store
 from bot.messages import service as messages
 from bot.people import service as people
 from bot.runtime import runtime_of
@@ -430,14 +430,12 @@ def ticket_reply(
     duplicates closed into the ticket."""
     runtime = runtime_of(request)
     ticket = _ticket(session, admin, ticket_id)
-    stored = audio.store(session, Path(runtime.settings.media_dir), clip).voice if clip else None
+    stored = audio.store(session, store.of(runtime.settings), clip).voice if clip else None
     try:
         feedback.answer(ticket, admin.id, text, stored)
     except feedback.FeedbackError as exc:
         raise HTTPException(status_code=400, detail=exc.msgid) from exc
-    voice_note = (
-        attachment(Path(runtime.settings.media_dir), stored, "voice", private=True) if stored else None
-    )
+    voice_note = attachment(stored, "voice", private=True) if stored else None
 
     def answer_to(duplicate: Ticket | None) -> Callable[[Callable[[str], str]], list[Reply]]:
         return lambda gettext: answer_messages(gettext, ticket, text, voice_note, duplicate)

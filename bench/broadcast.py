@@ -43,6 +43,7 @@ from bot.bulletins import service as bulletins
 from bot.bulletins.models import Bulletin, Delivery, DeliveryStatus
 from bot.config import Settings
 from bot.db import Database, utcnow
+from bot.media import store
 from bot.migrations import upgrade
 from bot.people.models import Identity, Person
 from tests.fakes.gtts_api import speak_mp3
@@ -90,7 +91,7 @@ def prepare(url: str, media: Path, recipients: int, *, urgent: bool = False) -> 
                 for i in range(1, recipients + 1)
             ],
         )
-        stored = audio.store(session, media, clip) if clip else None
+        stored = audio.store(session, store.of(settings), clip) if clip else None
         bulletin = bulletins.create(
             session,
             title="Vay vốn ưu đãi",

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from bot import logs
 from bot.config import Settings, get_settings
+from bot.media import store
 
 if TYPE_CHECKING:
     from bot.bulletins.models import Bulletin
@@ -191,12 +192,12 @@ def cmd_bulletin_create(settings: Settings, args: argparse.Namespace) -> int:
         print(f"warning: no audio for '{args.lang}' ({exc}); the bulletin is text only", file=sys.stderr)
         clip = None
     audience = _audience(args)
-    root = Path(settings.media_dir)
+    files = store.of(settings)
     try:
         with _transaction(settings) as session:
-            stored = audio.store(session, root, clip) if clip else None
+            stored = audio.store(session, files, clip) if clip else None
             image_ids = [
-                media.store(session, root, data, kind="image", mime=media.image_type(data) or "").id
+                media.store(session, files, data, kind="image", mime=media.image_type(data) or "").id
                 for data in images
             ]
             bulletin = bulletins.create(

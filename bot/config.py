@@ -67,6 +67,13 @@ class Settings(BaseSettings):
     max_request_bytes: int = 65536
 
     media_dir: Path = Path("data/media")
+    # s3://bucket/prefix keeps every file in S3-compatible object storage that all machines reach; unset,
+    # files stay in media_dir (one machine, or a folder every machine mounts).
+    media_url: str = ""
+    s3_endpoint_url: str | None = None  # MinIO, Ceph, a provider's storage; unset: AWS
+    s3_region: str | None = None
+    s3_access_key_id: str | None = None  # unset: boto3's own chain (environment, instance role)
+    s3_secret_access_key: str | None = None
     max_upload_mb: int = 20
     data_export_hours: int = 24  # how long a person's copy of their data (📄 Dữ liệu của tôi) can be fetched
     tts_engine: Literal["auto", "gtts", "espeak"] = "auto"  # auto: gTTS, espeak-ng when Google fails

@@ -21,6 +21,7 @@ SECRET_SETTINGS = (
     "zalo_refresh_token",
     "secret_key",
     "admin_password",
+    "s3_secret_access_key",
 )
 # python-telegram-bot logs each Bot API call with its parameters and each update whole at debug level.
 PAYLOAD_LOGGERS = ("telegram",)

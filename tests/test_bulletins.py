@@ -26,6 +26,7 @@ from bot.bulletins import service as bulletins
 from bot.bulletins.models import Delivery, DeliveryStatus, Relay
 from bot.config import Settings
 from bot.db import Database
+from bot.media import store
 from bot.people.models import Person
 from tests import factories
 from tests.conftest import TG_TOKEN, make_settings, webhook_settings
@@ -78,7 +79,7 @@ def make_bulletin(
     clip = audio.clip_for(settings, text, "vi")
     audience.setdefault("communes", (PHONG_THO,))
     with db.transaction() as session:
-        stored = audio.store(session, Path(settings.media_dir), clip) if clip else None
+        stored = audio.store(session, store.of(settings), clip) if clip else None
         bulletin = bulletins.create(
             session, title=title, versions=[("vi", text, stored)], audience=bulletins.Audience(**audience)
         )
@@ -378,7 +379,7 @@ def test_speech_is_opus_at_about_24_kbps_cached_and_falls_back_to_espeak(
 
     upgrade(database.url)
     with database.transaction() as session:
-        audio.store(session, tmp_path, clip)
+        audio.store(session, store.of(settings), clip)
     database.dispose()
     requests = len(google.requests)
     again = audio.clip_for(settings, TEXT, "vi")

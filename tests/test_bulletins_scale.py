@@ -22,6 +22,7 @@ from bot.bulletins import service as bulletins
 from bot.bulletins.models import Bulletin, BulletinStatus, Delivery, DeliveryStatus
 from bot.bulletins.worker import advance_bulletins, claim, retake_expired
 from bot.db import Database, utcnow
+from bot.media import store
 from bot.people import service as people
 from bot.people.models import Identity, Person, PersonRole
 from bot.people.windows import ReplyWindow, WindowState
@@ -337,7 +338,7 @@ def test_progress_from_the_counts_stays_the_count_of_rows_through_every_change(
     with db.transaction() as session:
         gone = people.get(session, person_id=telegram[-1])
         assert gone is not None
-        privacy.erase(session, tmp_path, gone)
+        privacy.erase(session, store.FolderStore(tmp_path), gone)
     assert_counted(db, bulletin_id)
     with db.transaction() as session:
         bulletin = bulletins.get(session, bulletin_id=bulletin_id)

@@ -20,6 +20,7 @@ from bot.audio import ffmpeg
 from bot.bulletins.service import Audience
 from bot.config import Settings
 from bot.db import Database, utcnow
+from bot.media import store
 from bot.people import service as people_service
 from bot.people.models import Person
 from bot.polls import service as polls
@@ -331,7 +332,7 @@ def test_erasure_keeps_the_counts_and_drops_what_the_person_typed(db: Database, 
             ("Chủ nhật", None),
             (None, "Nhà tôi ở cạnh suối Nậm Na"),
         ], "the person's copy of their data has their answers"
-        privacy.erase(session, Path(settings.media_dir), person)
+        privacy.erase(session, store.of(settings), person)
     with db.transaction() as session:
         poll = polls.get(session, poll_id=poll_id)
         assert poll is not None
@@ -383,7 +384,7 @@ def test_a_voice_answer_is_kept_heard_by_officials_of_the_commune_and_erased_wit
     with db.transaction() as session:
         leaver = people_service.get_by_urn(session, f"telegram:{chat}")
         assert leaver is not None
-        privacy.erase(session, Path(settings.media_dir), leaver)
+        privacy.erase(session, store.of(settings), leaver)
     assert client.get(voices[1]).status_code == 404, "the recording went with its sender"
     assert client.get(voices[0]).status_code == 200, "the other stays"
     assert "2 người đã bắt đầu" in client.get(f"/admin/polls/{poll_id}").text, "still counted"

@@ -29,6 +29,7 @@ from bot.db import Base, Database, utcnow
 from bot.feedback.models import Attachment as TicketFile
 from bot.feedback.models import Ticket, TicketEvent
 from bot.media import service as media
+from bot.media import store
 from bot.media.models import Media
 from bot.messages.models import Message
 from bot.people import service as people
@@ -97,7 +98,7 @@ def send_bulletin(db: Database, settings: Settings) -> int:
     """A bulletin with a picture for Phong Thổ, sent now to its one person; its id once the sender has
     finished it."""
     with db.transaction() as session:
-        picture = media.store(session, Path(settings.media_dir), PNG, kind="image", mime="image/png")
+        picture = media.store(session, store.of(settings), PNG, kind="image", mime="image/png")
         bulletin = bulletins.create(
             session,
             title="Tiêm phòng cho trâu bò",

@@ -26,6 +26,7 @@ from bot.conversation.engine import Conversation
 from bot.conversation.types import Inbound
 from bot.db import Database, utcnow
 from bot.media import service as media
+from bot.media import store
 from bot.messages import service as messages
 from bot.messages.models import Direction, Message
 from bot.people import service as people
@@ -398,8 +399,8 @@ def test_pictures_are_uploaded_once_and_voice_becomes_a_link(
     users = [follower(db, fake_zalo) for _ in range(3)]
     clip = audio.recording(tone(tmp_path / "loa.mp3", seconds=1), "loa.mp3", 10_000_000)
     with db.transaction() as session:
-        picture = media.store(session, Path(settings.media_dir), PNG, kind="image", mime="image/png")
-        voice = audio.store(session, Path(settings.media_dir), clip)
+        picture = media.store(session, store.of(settings), PNG, kind="image", mime="image/png")
+        voice = audio.store(session, store.of(settings), clip)
         bulletin = bulletins.create(
             session,
             title="Lịch tiêm",

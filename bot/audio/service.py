@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from sqlalchemy.orm import Session
 
@@ -11,7 +10,9 @@ from bot.audio import ffmpeg
 from bot.audio.tts import Engine, SpeechError, can_speak, engines_for
 from bot.config import Settings
 from bot.media import service as media
+from bot.media import store as stores
 from bot.media.models import Media
+from bot.media.store import MediaStore
 
 RECORDING_TYPES = ("mp3", "m4a", "ogg", "oga", "opus", "wav", "aac", "amr", "3gp", "webm")
 
@@ -44,25 +45,26 @@ def _file_key(kind: str, clip_key: str) -> str:
     return media.digest(f"{kind}:{clip_key}".encode())
 
 
-def _paths(root: Path, key: str) -> tuple[Path, Path]:
+def _keys(key: str) -> tuple[str, str]:
     """Where media.store keeps a clip's two files, so a rendered clip is found again without rendering."""
-    voice, mp3 = (root / media.relative_path(_file_key(kind, key), mime) for kind, mime in FORMS)
+    voice, mp3 = (media.relative_path(_file_key(kind, key), mime) for kind, mime in FORMS)
     return voice, mp3
 
 
-def _cached(root: Path, key: str, source: str) -> Clip | None:
-    """A clip rendered before (same text, language, engine and voice), read back from disk."""
-    voice_path, mp3_path = _paths(root, key)
-    if not (voice_path.exists() and mp3_path.exists()):
-        return None
+def _cached(files: MediaStore, key: str, source: str) -> Clip | None:
+    """A clip rendered before (same text, language, engine and voice), read back from the store (ffmpeg
+    measures the voice note from a file: a temporary copy when the store is not a folder)."""
+    voice_key, mp3_key = _keys(key)
     try:
-        seconds = ffmpeg.duration(voice_path)
-    except ffmpeg.AudioError:
+        with files.as_file(voice_key) as voice_path:
+            seconds = ffmpeg.duration(voice_path)
+            voice = voice_path.read_bytes()
+        return Clip(key, voice, files.get(mp3_key), seconds, source)
+    except (ffmpeg.AudioError, FileNotFoundError):
         return None
-    return Clip(key, voice_path.read_bytes(), mp3_path.read_bytes(), seconds, source)
 
 
-def speak(engines: list[Engine], root: Path, text: str, language: str) -> Clip:
+def speak(engines: list[Engine], files: MediaStore, text: str, language: str) -> Clip:
     """Speech for a text from the first engine that can say it, cached by (text, language, engine, voice)."""
     errors: list[str] = []
     for engine in engines:
@@ -71,7 +73,7 @@ def speak(engines: list[Engine], root: Path, text: str, language: str) -> Clip:
             continue
         source = f"{engine.name}:{voice}"
         key = media.digest(f"{engine.name}\n{voice}\n{language}\n{text}".encode())
-        cached = _cached(root, key, source)
+        cached = _cached(files, key, source)
         if cached is not None:
             return cached
         try:
@@ -96,11 +98,11 @@ def recording(data: bytes, filename: str, max_bytes: int) -> Clip:
     return Clip(media.digest(data), voice_data, mp3_data, seconds, "recording")
 
 
-def store(session: Session, root: Path, clip: Clip) -> StoredClip:
-    """Both files of a clip on disk and in the media table (re-using any stored before)."""
+def store(session: Session, files: MediaStore, clip: Clip) -> StoredClip:
+    """Both files of a clip in the media store and table (re-using any stored before)."""
     voice, mp3 = (
         media.store(
-            session, root, data, kind=kind, mime=mime, duration=clip.seconds, key=_file_key(kind, clip.key)
+            session, files, data, kind=kind, mime=mime, duration=clip.seconds, key=_file_key(kind, clip.key)
         )
         for (kind, mime), data in zip(FORMS, (clip.voice, clip.mp3), strict=True)
     )
@@ -113,13 +115,12 @@ def clip_for(
     """The audio of one bulletin version: the uploaded recording if any, else speech from the configured
     engines when one speaks the language, else None (a person has to record it). Runs outside any
     transaction; raises AudioError for a bad recording, SpeechError when every engine failed."""
-    root = Path(settings.media_dir)
     if upload is not None:
         return recording(upload[0], upload[1], settings.max_upload_mb * 1_000_000)
     chosen = engines(settings)
     if not text.strip() or not can_speak(chosen, language):
         return None
-    return speak(chosen, root, text, language)
+    return speak(chosen, stores.of(settings), text, language)
 
 
 def engines(settings: Settings) -> list[Engine]:

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 from sqlalchemy.orm import Session
 
 from bot.bulletins import service as bulletins
 from bot.bulletins.models import Bulletin, BulletinVersion
-from bot.config import Settings
 from bot.conversation.types import Attachment, Button, Reply
 from bot.i18n import KNOWN_LANGUAGES, SOURCE_LANGUAGE, Catalogs
 from bot.media import service as media
@@ -20,13 +18,13 @@ CAPTION_LIMIT = 1024  # a voice note's caption (Telegram's limit; Zalo's is larg
 TEXT_LIMIT = 4000  # one text message, under Telegram's 4096
 
 
-def attachment(root: Path, stored: Media, kind: str, *, private: bool = False) -> Attachment:
+def attachment(stored: Media, kind: str, *, private: bool = False) -> Attachment:
     """A stored file as something a channel can send; a private one (not a bulletin's) carries a random
     token, so only the recipient's web chat can open it."""
     return Attachment(
         kind="voice" if kind == "voice" else "image",
         media_id=stored.id,
-        path=str(root / stored.path),
+        key=stored.path,
         url=media.url(stored),
         duration=round(stored.duration or 0),
         platform_ids=tuple(sorted((k, str(v)) for k, v in stored.platform_ids.items())),
@@ -63,7 +61,6 @@ def messages(
     language: str,
     prestigious: bool,
     gettext: Callable[[str], str],
-    root: Path,
     images: Sequence[Media] = (),
 ) -> list[Reply]:
     """The bulletin as a person receives it. Villagers: a voice note captioned with the short text (the
@@ -93,13 +90,13 @@ def messages(
     voice = audio_version.voice if audio_version is not None else None
     if voice is not None:
         if len(caption) <= CAPTION_LIMIT:
-            replies.append(Reply(caption, attachment=attachment(root, voice, "voice")))
+            replies.append(Reply(caption, attachment=attachment(voice, "voice")))
         else:
             replies += [Reply(chunk) for chunk in split(caption)]
-            replies.append(Reply(header, attachment=attachment(root, voice, "voice")))
+            replies.append(Reply(header, attachment=attachment(voice, "voice")))
     elif caption and (not prestigious or notes):
         replies += [Reply(chunk) for chunk in split(caption)]
-    replies += [Reply("", attachment=attachment(root, image, "image")) for image in images]
+    replies += [Reply("", attachment=attachment(image, "image")) for image in images]
     buttons = (
         [Button(_("✅ Đã truyền đạt cho bà con"), f"relay:{bulletin.id}")]
         if prestigious
@@ -116,7 +113,6 @@ def for_recipient(
     language: str,
     prestigious: bool,
     catalogs: Catalogs,
-    settings: Settings,
 ) -> list[Reply]:
     """Load a bulletin with its pictures and compose what one kind of recipient receives."""
     bulletin = bulletins.get(session, bulletin_id=bulletin_id)
@@ -127,6 +123,5 @@ def for_recipient(
         language=language,
         prestigious=prestigious,
         gettext=catalogs.gettext(language),
-        root=Path(settings.media_dir),
         images=[m for m in (media.get(session, i) for i in bulletin.image_ids) if m is not None],
     )

@@ -7,18 +7,19 @@ import asyncio
 import re
 import time
 from email.utils import format_datetime
-from pathlib import Path
 from typing import Annotated
 from xml.sax.saxutils import escape
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 
 from bot.areas import service as areas
 from bot.bulletins import service as bulletins
 from bot.bulletins.models import Bulletin, BulletinVersion
 from bot.i18n import KNOWN_LANGUAGES
 from bot.media import service as media
+from bot.media import store
+from bot.media.responses import stored_file
 from bot.runtime import runtime_of
 
 router = APIRouter()
@@ -39,23 +40,20 @@ async def media_file(
         f"/media/{name}", expires, sig, runtime.settings.secret_key, time.time()
     )
 
-    def find() -> tuple[Path, str, bool] | None:
+    def find() -> Response | None:
         with runtime.db.transaction() as session:
             found = media.by_key(session, match.group(1))
             if found is None:
                 return None
             public = bulletins.uses_media(session, found.id)
-            return (
-                (Path(runtime.settings.media_dir) / found.path, found.mime, public)
-                if public or signed
-                else None
-            )
+            if not (public or signed):
+                return None
+            key, mime = found.path, found.mime
+        cache = "public, max-age=31536000, immutable" if public else "private, no-store"
+        return stored_file(store.of(runtime.settings), key, mime, {"Cache-Control": cache})
 
     found = await asyncio.to_thread(find)
-    if found is None or not found[0].exists():
-        return JSONResponse({"error": "not found"}, status_code=404)
-    cache = "public, max-age=31536000, immutable" if found[2] else "private, no-store"
-    return FileResponse(found[0], media_type=found[1], headers={"Cache-Control": cache})
+    return found if found is not None else JSONResponse({"error": "not found"}, status_code=404)
 
 
 @router.get("/feeds/{commune_code}/{language}.xml", include_in_schema=False)

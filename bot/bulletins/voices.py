@@ -5,7 +5,6 @@ request's; a crash meanwhile leaves the job to be taken again, so "pending" alwa
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from sqlalchemy.orm import Session
 
@@ -24,15 +23,18 @@ from bot.jobs import service as jobs
 from bot.jobs.base import Work, register_job
 from bot.jobs.models import Job
 from bot.media import service as media
+from bot.media import store
 
 log = logging.getLogger(__name__)
 AUDIO_JOB = "bulletin-audio"
 
 
 def keep_upload(settings: Settings, data: bytes, filename: str) -> str:
-    """Park an uploaded recording on disk (not in a transaction) and return the version's pending mark."""
+    """Park an uploaded recording in the media store (not in a transaction: the job that transcodes it
+    may run on another machine) and return the version's pending mark."""
     extension = filename.rsplit(".", 1)[-1].lower()[:8] if "." in filename else "bin"
-    return UPLOAD_PREFIX + media.park(Path(settings.media_dir), data, f".{extension}").name
+    key = media.park(store.of(settings), data, f".{extension}")
+    return UPLOAD_PREFIX + key.removeprefix(media.INCOMING + "/")
 
 
 def mark_pending(version: BulletinVersion, settings: Settings, upload_mark: str | None) -> None:
@@ -62,12 +64,16 @@ def make_audio(work: Work) -> None:
             for v in (bulletin.versions if bulletin else [])
             if v.audio_source.startswith(PENDING)
         ]
-    root = Path(work.settings.media_dir)
+    files = store.of(work.settings)
     for language, text, source in todo:
         upload: tuple[bytes, str] | None = None
-        parked = media.incoming(root) / source.removeprefix(UPLOAD_PREFIX)
+        name = source.removeprefix(UPLOAD_PREFIX)
+        parked = f"{media.INCOMING}/{name}"
         if source.startswith(UPLOAD_PREFIX):
-            upload = (parked.read_bytes(), parked.name) if parked.exists() else (b"", parked.name)
+            try:
+                upload = (files.get(parked), name)
+            except FileNotFoundError:
+                upload = (b"", name)
         try:
             clip = audio.clip_for(work.settings, text, language, upload)
             failed = None
@@ -82,7 +88,7 @@ def make_audio(work: Work) -> None:
             _record(work, bulletin_id, pending, None, STORAGE_ERROR + source)
             continue
         if upload is not None:
-            parked.unlink(missing_ok=True)
+            files.delete(parked)
 
 
 def _record(
@@ -97,7 +103,7 @@ def _record(
         if version is None or (version.text, version.audio_source) != (text, source):
             return
         if clip is not None:
-            stored = audio.store(session, Path(work.settings.media_dir), clip)
+            stored = audio.store(session, store.of(work.settings), clip)
             version.voice, version.mp3, version.audio_source = stored.voice, stored.mp3, stored.source
         else:
             version.audio_source = failed

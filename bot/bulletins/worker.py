@@ -22,7 +22,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, exists, or_, select, update
@@ -41,6 +40,7 @@ from bot.conversation.types import Reply
 from bot.db import Database, utcnow
 from bot.i18n import Catalogs
 from bot.jobs import service as jobs
+from bot.media import store
 from bot.messages import service as messages
 from bot.people import service as people
 from bot.people.models import Identity
@@ -371,7 +371,7 @@ class Sender:
                 if retaken:
                     log.warning("took back %d bulletin messages left in flight by a stopped sender", retaken)
                 advance_bulletins(session)
-                privacy.prune(session, Path(self.settings.media_dir))
+                privacy.prune(session, store.of(self.settings))
                 jobs.prune(session, timedelta(days=self.settings.jobs_keep_days))
         except Exception:
             log.exception("bulletin housekeeping failed; it is tried again at the next renewal")
@@ -424,7 +424,7 @@ class Sender:
             with self.db.transaction() as session:
                 translations.refresh(session, self.catalogs)
                 self._messages[key] = compose.for_recipient(
-                    session, row.bulletin_id, row.language, row.prestigious, self.catalogs, self.settings
+                    session, row.bulletin_id, row.language, row.prestigious, self.catalogs
                 )
         return self._messages[key]
 

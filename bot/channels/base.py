@@ -11,7 +11,6 @@ from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
-from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 from fastapi import APIRouter
@@ -23,21 +22,24 @@ from bot.conversation.engine import Conversation
 from bot.conversation.types import AfterSend, Attachment, Inbound, Outcome, Outgoing, Received, Reply
 from bot.db import Database
 from bot.media import service as media
+from bot.media import store
+from bot.media.store import MediaStore
 from bot.messages import service as messages
 from bot.messages.models import Direction, Message
 from bot.people import service as people
 from bot.people.windows import ReplyWindow
 
 
-async def parked(media_dir: Path, received: Received, data: bytes) -> Received:
+async def parked(files: MediaStore, received: Received, data: bytes) -> Received:
     """A file a person sent, parked until the conversation stores it; marked 'unavailable' when the
-    media folder cannot be written (read-only, full), so the person is told to send it again later."""
+    media store cannot be written (read-only, full, unreachable), so the person is told to send it again
+    later."""
     try:
-        path = await asyncio.to_thread(media.park, media_dir, data)
+        key = await asyncio.to_thread(media.park, files, data)
     except OSError as exc:
-        log.error("could not keep a file in the media folder: %s", exc)
+        log.error("could not keep a file in the media store: %s", exc)
         return dataclasses.replace(received, error="unavailable", size=len(data))
-    return dataclasses.replace(received, path=str(path), size=len(data))
+    return dataclasses.replace(received, key=key, size=len(data))
 
 
 def parse_json(raw: bytes) -> Any:
@@ -107,8 +109,8 @@ class PlatformFiles:
     per file (a broadcast's first seconds would otherwise upload it hundreds of times); new ids go through
     the hub to the database, so other processes do not upload it again."""
 
-    def __init__(self, channel: Channel) -> None:
-        self.channel = channel
+    def __init__(self, channel: Channel, files: MediaStore) -> None:
+        self.channel, self.store = channel, files
         self.ids: dict[int, str] = {}
         self._uploading = KeyedLocks()
 
@@ -122,7 +124,7 @@ class PlatformFiles:
             async with self._uploading.hold(str(attachment.media_id)):
                 known = self.ids.get(attachment.media_id)
                 if known is None:
-                    data = await asyncio.to_thread(Path(attachment.path).read_bytes)
+                    data = await asyncio.to_thread(self.store.get, attachment.key)
                     result, new_id = await post(data)
                     if new_id is not None:
                         self.ids[attachment.media_id] = new_id
@@ -215,6 +217,14 @@ class Hub:
 
         await asyncio.to_thread(save)
 
+    def _unpark(self, key: str) -> None:
+        """Remove a parked file once its message was handled; one left behind (the store refused) is only
+        a stray copy of what the person sent, so it is logged, not raised."""
+        try:
+            store.of(self.conversation.settings).delete(key)
+        except OSError as exc:
+            log.warning("a parked file stayed in the media store: %s", exc)
+
     def handle(self, inbound: Inbound) -> Outcome:
         """One transaction: store the message, act on it, queue replies (runs in a worker thread). A file
         the person sent is parked only until then: whatever the handler kept, it stored itself. On a
@@ -232,8 +242,8 @@ class Hub:
                     outcome = dataclasses.replace(outcome, outgoing=(*held, *outcome.outgoing))
                 return outcome
         finally:
-            if inbound.received is not None and inbound.received.path:
-                Path(inbound.received.path).unlink(missing_ok=True)
+            if inbound.received is not None and inbound.received.key:
+                self._unpark(inbound.received.key)
 
     async def receive(self, inbound: Inbound, replace: str | None = None) -> Outcome:
         """Handle an inbound message and deliver its replies once they are committed."""

@@ -8,7 +8,6 @@ import secrets
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import replace
 from datetime import timedelta
-from pathlib import Path
 from typing import Any, ClassVar
 
 from fastapi import APIRouter, Request
@@ -43,6 +42,8 @@ from bot.channels.locks import KeyedLocks
 from bot.channels.rate import Bucket, Pace, paid_broadcast, shared_bucket
 from bot.config import Settings
 from bot.conversation.types import Attachment, Inbound, Outcome, Quiz, Received, Reply
+from bot.media import store
+from bot.media.store import MediaStore
 from bot.messages.models import Direction
 from bot.messages.models import Message as Stored
 from bot.runtime import runtime_of
@@ -174,9 +175,9 @@ class TelegramChannel(Channel):
 
     type: ClassVar[str] = "telegram"
 
-    def __init__(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    def __init__(self, application: Application[Any, Any, Any, Any, Any, Any], files: MediaStore) -> None:
         self.application = application
-        self.files = PlatformFiles(self)
+        self.files = PlatformFiles(self, files)
         self.asking: set[int] = set()  # chats shown a keyboard under the input field, until a plain message
 
     def interpret(self, session: Session, inbound: Inbound) -> Inbound:
@@ -270,7 +271,7 @@ class TelegramChannel(Channel):
         made for one person, so it is uploaded as it is, under its name."""
         if attachment.kind == "document":
             try:
-                data = await asyncio.to_thread(Path(attachment.path).read_bytes)
+                data = await asyncio.to_thread(self.files.store.get, attachment.key)
             except OSError as exc:
                 raise SendError(f"document gone: {type(exc).__name__}", permanent=True) from exc
             document = InputFile(data, filename=attachment.name)
@@ -406,7 +407,7 @@ class TelegramBot(ChannelService):
         self.application.add_handler(TypeHandler(Update, self._on_update))
         self._accepting = KeyedLocks()
         self._outcomes: dict[int, Outcome] = {}
-        super().__init__(hub, TelegramChannel(self.application))
+        super().__init__(hub, TelegramChannel(self.application, store.of(settings)))
 
     async def start(self, *, receive: bool = True) -> None:
         """Start the application and register the webhook or begin long polling; a process that only
@@ -464,7 +465,7 @@ class TelegramBot(ChannelService):
             return replace(inbound, received=replace(received, error="refused"))
         if len(data) > limit:
             return replace(inbound, received=replace(received, error="too_large"))
-        return replace(inbound, received=await parked(Path(self.settings.media_dir), received, data))
+        return replace(inbound, received=await parked(store.of(self.settings), received, data))
 
     async def accept(self, update: Update) -> bool:
         """Store the update and act on it in one transaction (state and outbox), then queue it for

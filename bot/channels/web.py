@@ -21,6 +21,8 @@ from bot.config import Settings
 from bot.conversation.types import Attachment, Inbound, MediaKind, Received, Reply
 from bot.i18n import mark
 from bot.media import service as media
+from bot.media import store
+from bot.media.responses import stored_file
 from bot.messages import service as messages
 from bot.messages.models import Direction, Message
 from bot.people import service as people
@@ -233,7 +235,7 @@ async def post_file(request: Request) -> Response:
     if len(data) > limit:
         received = replace(received, error="too_large")
     else:
-        received = await parked(Path(runtime.settings.media_dir), received, data)
+        received = await parked(store.of(runtime.settings), received, data)
     external_id = (
         f"{session}:{client_id}" if isinstance(client_id, str) and 0 < len(client_id) <= 64 else None
     )
@@ -290,8 +292,8 @@ async def message_media(
     message when the person erases their data."""
     runtime = runtime_of(request)
 
-    def find() -> tuple[Path, str] | None:
-        with runtime.db.transaction() as db:
+    def find() -> Response | None:
+        with runtime.db.transaction() as db:  # the file is streamed after the transaction
             sent = db.get(Message, message_id)
             if sent is None or sent.channel != WebChannel.type or sent.direction != Direction.outbound:
                 return None
@@ -299,12 +301,14 @@ async def message_media(
             if attached is None or not attached.token or not hmac.compare_digest(attached.token, token):
                 return None
             stored = media.get(db, attached.media_id)
-            return (Path(runtime.settings.media_dir) / stored.path, stored.mime) if stored else None
+            if stored is None:
+                return None
+            key, mime = stored.path, stored.mime
+        private = {"Cache-Control": "private, no-store"}
+        return stored_file(store.of(runtime.settings), key, mime, private)
 
     found = await asyncio.to_thread(find)
-    if found is None or not found[0].exists():
-        return _error(request, 404, mark("Không có tệp này."))
-    return FileResponse(found[0], media_type=found[1], headers={"Cache-Control": "private, no-store"})
+    return found if found is not None else _error(request, 404, mark("Không có tệp này."))
 
 
 @router.get("/chat/api/history")

@@ -14,7 +14,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import timedelta
-from pathlib import Path
 from typing import Any, ClassVar
 
 import httpx
@@ -40,6 +39,7 @@ from bot.channels.zalo_api import ZaloAPI
 from bot.config import Settings
 from bot.conversation.types import Attachment, Inbound, MediaKind, Received, Reply
 from bot.media import service as media
+from bot.media import store
 from bot.messages import service as messages
 from bot.messages.models import Direction
 from bot.people import service as people
@@ -154,7 +154,7 @@ class ZaloChannel(Channel):
     def __init__(self, api: ZaloAPI, settings: Settings) -> None:
         self.api, self.settings = api, settings
         self.window = reply_windows(settings)[self.type]
-        self.files = PlatformFiles(self)
+        self.files = PlatformFiles(self, store.of(settings))
 
     def interpret(self, session: Session, inbound: Inbound) -> Inbound:
         """A tapped `oa.query.show` button arrives as its label, a numbered menu's answer as a number: both
@@ -397,7 +397,7 @@ class ZaloBot(ChannelService):
             log.warning("could not fetch a %s from Zalo: %s", kind, type(exc).__name__)
             return replace(inbound, received=replace(received, error="refused"))
         data = b"".join(chunks)
-        kept = await parked(Path(self.settings.media_dir), replace(received, mime=mime), data)
+        kept = await parked(store.of(self.settings), replace(received, mime=mime), data)
         return replace(inbound, received=kept)
 
 

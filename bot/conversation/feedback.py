@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.accounts import service as accounts
@@ -153,7 +152,7 @@ def sent_file(ctx: Context) -> None:
         if received.error == "unavailable":
             _not_stored(ctx)
             return
-        if received.error or received.mime not in media.EXTENSIONS or not received.path:
+        if received.error or received.mime not in media.EXTENSIONS or not received.key:
             ctx.reply(
                 _("Không nhận được tệp này (loại tệp không hỗ trợ hoặc lỗi tải). Phần còn lại vẫn được giữ."),
                 _compose_buttons(ctx),
@@ -162,7 +161,11 @@ def sent_file(ctx: Context) -> None:
         if len(data.get("files", [])) >= MAX_FILES:
             ctx.reply(_("Đã đủ {n} tệp cho một phản ánh.").format(n=MAX_FILES), _compose_buttons(ctx))
             return
-        kept = media.accepted(Path(received.path).read_bytes(), received.mime)
+        sent = ctx.parked(received)
+        if sent is None:
+            _not_stored(ctx)
+            return
+        kept = media.accepted(sent, received.mime)
         if kept is None:
             ctx.reply(
                 _(
@@ -181,7 +184,7 @@ def sent_file(ctx: Context) -> None:
             data["text"] = "\n".join(p for p in (data.get("text", ""), inbound.text.strip()) if p)
         if received.kind == "photo":
             receipt = _("🖼 Đã nhận ảnh.")
-            shown = attachment(Path(ctx.settings.media_dir), stored, "image", private=True)
+            shown = attachment(stored, "image", private=True)
             echo = dataclasses.replace(shown, echo=True, platform_ids=received.platform_ids)
     ctx.goto(STEP_COMPOSE, **data)
     _acknowledge(ctx, receipt, echo)
@@ -458,7 +461,7 @@ def view(ctx: Context) -> None:
         if event.media is None or len(heard) > CAPTION_LIMIT:
             parts.append(heard)
         if event.media is not None:
-            voice = attachment(Path(ctx.settings.media_dir), event.media, "voice", private=True)
+            voice = attachment(event.media, "voice", private=True)
             replies.append(Reply(heard if len(heard) <= CAPTION_LIMIT else said, attachment=voice))
     ctx.goto("")
     ctx.replies += [Reply(chunk) for chunk in split("\n\n".join(parts))] + replies

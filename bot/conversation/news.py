@@ -49,9 +49,7 @@ def replay(ctx: Context) -> None:
         onboarding.back_to_menu(ctx, ctx._("Bản tin này không còn nữa."))
         return
     language = ctx.person.language or "vi"
-    ctx.replies += compose.for_recipient(
-        ctx.session, bulletin.id, language, False, ctx.catalogs, ctx.settings
-    )
+    ctx.replies += compose.for_recipient(ctx.session, bulletin.id, language, False, ctx.catalogs)
 
 
 def relayed(ctx: Context) -> None:

@@ -5,7 +5,6 @@ and the message that brings a commune's results back to the people who answered.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 from babel.numbers import format_decimal
 
@@ -263,7 +262,8 @@ def recorded(ctx: Context) -> None:
         ctx.reply(ctx._("Câu này trả lời bằng nút bấm hoặc gõ chữ nhé."))
         _ask(ctx, poll, question, _picked(ctx, question))
         return
-    kept = media.accepted(Path(received.path).read_bytes(), received.mime) if received.path else None
+    sent = ctx.parked(received)
+    kept = media.accepted(sent, received.mime) if sent is not None else None
     stored = ctx.keep_file(*kept, received) if kept is not None and not received.error else None
     if stored is None:
         ctx.reply(ctx._("Không nhận được ghi âm này. Bạn hãy gửi lại, hoặc gõ chữ nhé."))

@@ -4,8 +4,8 @@ anything else when its text changed since they agreed."""
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.areas import service as areas
@@ -13,10 +13,12 @@ from bot.conversation import onboarding
 from bot.conversation.router import Context, Router
 from bot.conversation.types import Attachment, Button
 from bot.i18n import KNOWN_LANGUAGES, format_day, mark
+from bot.media import store
 from bot.people import service as people
 from bot.people.models import PersonRole
 from bot.privacy import service as privacy
 
+log = logging.getLogger(__name__)
 SHOWN_CODES = 10
 ROLES = {PersonRole.villager: mark("người dân"), PersonRole.prestigious: mark("người có uy tín")}
 # Buttons a person whose notice changed may still use before answering it: their rights come first.
@@ -82,13 +84,12 @@ def my_data(ctx: Context) -> None:
         _("Bản tin đã gửi đến bạn: {n}").format(n=held.bulletins),
     ]
     ctx.reply(_("Loa Bản đang giữ về bạn:") + "\n" + "\n".join(f"• {line}" for line in lines))
-    root = Path(ctx.settings.media_dir)
     hours = ctx.settings.data_export_hours
-    export = privacy.export(ctx.session, root, ctx.person, ctx.inbound.urn, hours=hours)
+    export = privacy.export(ctx.session, store.of(ctx.settings), ctx.person, ctx.inbound.urn, hours=hours)
     document = Attachment(
         kind="document",
         media_id=0,
-        path=str(root / export.path),
+        key=export.path,
         url=f"/privacy/export/{export.token}",
         name=privacy.EXPORT_NAME,
     )
@@ -151,10 +152,21 @@ def erase(ctx: Context) -> None:
 
 
 def erase_confirmed(ctx: Context) -> None:
-    """Erase the person, then say exactly what was deleted and what was kept without their name, and why."""
+    """Erase the person, then say exactly what was deleted and what was kept without their name, and why;
+    when the media store refuses to delete their files, nothing is erased and they are told to try later
+    (never "deleted" while a recording or photo of theirs remains)."""
     _ = ctx._
     waiting = privacy.awaiting_answer(ctx.session, ctx.person)
-    kept = privacy.erase(ctx.session, Path(ctx.settings.media_dir), ctx.person)
+    try:
+        with ctx.session.begin_nested():
+            kept = privacy.erase(ctx.session, store.of(ctx.settings), ctx.person)
+    except OSError as exc:
+        log.error("erasure stopped: the media store did not delete a file: %s", exc)
+        ctx.reply(
+            _("Chưa xóa được dữ liệu của bạn vì kho tệp đang trục trặc. Xin bạn thử lại sau ít phút."),
+            [Button(_("🗑 Xóa dữ liệu của tôi"), "erase"), Button(_("☰ Menu chính"), "menu")],
+        )
+        return
     ctx.deleted = True
     lines = [
         _(

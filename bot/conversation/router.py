@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
@@ -13,6 +12,7 @@ from bot.config import Settings
 from bot.conversation.types import Button, Inbound, Received, Reply
 from bot.i18n import Catalogs
 from bot.media import service as media
+from bot.media import store
 from bot.media.models import Media
 from bot.people.models import Person
 
@@ -64,13 +64,21 @@ class Context:
         """Queue a message to another chat (an official's), sent with this message's replies."""
         self.elsewhere.append((urn, Reply(text=text)))
 
+    def parked(self, received: Received) -> bytes | None:
+        """The bytes of a file the person sent, as its channel parked them; None when there are none or
+        the media store cannot give them back now."""
+        try:
+            return store.of(self.settings).get(received.key) if received.key else None
+        except OSError:
+            return None
+
     def keep_file(self, data: bytes, mime: str, received: Received) -> Media | None:
-        """Store a checked file the person sent; None when the disk refused it (the file is written before
-        its row, so the transaction holds nothing of it)."""
+        """Store a checked file the person sent; None when the media store refused it (the file is written
+        before its row, so the transaction holds nothing of it)."""
         try:
             return media.store(
                 self.session,
-                Path(self.settings.media_dir),
+                store.of(self.settings),
                 data,
                 kind=received.kind,
                 mime=mime,

@@ -20,16 +20,17 @@ class Button:
 @dataclass(frozen=True)
 class Attachment:
     """A file sent with a reply: a voice note, a picture or a document. Channels upload a stored file
-    (`path`) once and keep the id the platform gives it (`platform_ids` carries those already known); web
-    clients fetch `url`. A document is made for one person (their data): never re-used, `media_id` 0,
-    `url` a link only its token opens, `name` the file name they see. An `echo` is the person's own
-    picture shown back as a receipt: only a platform that already holds it shows it (nobody's photo is
-    uploaded anywhere for a thumbnail). A `token` marks a file that is not public (a person's own, an
-    official's answer): the web chat opens it only with the token of the message that carries it."""
+    (`key` in the media store) once and keep the id the platform gives it (`platform_ids` carries those
+    already known); web clients fetch `url`. A document is made for one person (their data): never
+    re-used, `media_id` 0, `url` a link only its token opens, `name` the file name they see. An `echo` is
+    the person's own picture shown back as a receipt: only a platform that already holds it shows it
+    (nobody's photo is uploaded anywhere for a thumbnail). A `token` marks a file that is not public (a
+    person's own, an official's answer): the web chat opens it only with the token of the message that
+    carries it."""
 
     kind: Literal["voice", "image", "document"]
     media_id: int
-    path: str
+    key: str
     url: str
     duration: int = 0
     platform_ids: tuple[tuple[str, str], ...] = ()
@@ -46,7 +47,7 @@ class Attachment:
         return {
             "kind": self.kind,
             "media_id": self.media_id,
-            "path": self.path,
+            "key": self.key,
             "url": self.url,
             "duration": self.duration,
             "name": self.name,
@@ -130,11 +131,12 @@ class Reply:
 @dataclass(frozen=True)
 class Received:
     """A file a person sent, already fetched from the platform by the channel (outside any transaction)
-    into a file of its own; `error` says why it could not be kept (too large, refused), the rest of the
-    message is still handled. `platform_ids`: the id the platform keeps it under, to show it back."""
+    into the media store under a key of its own; `error` says why it could not be kept (too large,
+    refused), the rest of the message is still handled. `platform_ids`: the id the platform keeps it
+    under, to show it back."""
 
     kind: MediaKind
-    path: str = ""
+    key: str = ""
     mime: str = ""
     size: int = 0
     duration: int = 0

@@ -12,8 +12,8 @@ from bot.db import Base, utcnow
 
 
 class Media(Base):
-    """One file on disk under the media folder; `platform_ids` caches each platform's file id (Telegram
-    re-sends a file by id instead of uploading it again)."""
+    """One file in the media store (`path` is its key there); `platform_ids` caches each platform's file
+    id (Telegram re-sends a file by id instead of uploading it again)."""
 
     __tablename__ = "media"
 

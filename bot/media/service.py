@@ -1,20 +1,18 @@
-"""Keep files under the media folder by content hash and find them again."""
+"""Keep files in the media store by content hash and find them again."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import io
-import os
 import secrets
-from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot.db import after
 from bot.media.models import Media
+from bot.media.store import MediaStore
 
 EXTENSIONS = {
     "audio/ogg": "ogg",
@@ -39,6 +37,7 @@ CONTAINERS = {
     "video/webm": ("video/webm", "audio/webm"),
     "audio/wav": ("audio/wav", "audio/x-wav"),
 }
+INCOMING = "incoming"  # files that arrived and wait to be handled
 MAX_PIXELS = 40_000_000  # a picture larger than this is a decompression bomb, not a phone's photo
 
 
@@ -49,7 +48,7 @@ def digest(data: bytes) -> str:
 
 def store(
     session: Session,
-    root: Path,
+    files: MediaStore,
     data: bytes,
     *,
     kind: str,
@@ -57,21 +56,18 @@ def store(
     duration: float | None = None,
     key: str | None = None,
 ) -> Media:
-    """Write a file (atomically) and its row, or return the row already stored under the same key and
-    type; the same bytes under another type (an MP4 sent as audio, then as video) get a key of their own."""
+    """Write a file (whole or not at all) and its row, or return the row already stored under the same key
+    and type; the same bytes under another type (an MP4 sent as audio, then as video) get a key of their
+    own. A file lost from the store since is written again."""
     key = key or digest(data)
     found = session.scalar(select(Media).where(Media.key == key))
     if found is not None and found.mime != mime:
         key = digest(mime.encode() + b"\0" + data)
         found = session.scalar(select(Media).where(Media.key == key))
-    if found is not None and (root / found.path).exists():
+    if found is not None and files.exists(found.path):
         return found
     relative = relative_path(key, mime)
-    target = root / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(target.suffix + f".{os.getpid()}.part")
-    partial.write_bytes(data)
-    partial.replace(target)
+    files.put(relative, data)
     if found is not None:
         return found
     media = Media(key=key, kind=kind, mime=mime, path=relative, size=len(data), duration=duration)
@@ -80,30 +76,24 @@ def store(
     return media
 
 
-def delete(session: Session, root: Path, media: Media) -> None:
-    """Forget a stored file: the row now, the file once the transaction commits. Files are shared by
-    content, so the caller first makes sure nothing else uses this one."""
-    path = root / media.path
+def delete(session: Session, files: MediaStore, media: Media) -> None:
+    """Forget a stored file: the file now, so nobody is told it is gone while it remains (raises OSError
+    when the store refuses), and the row with the transaction. Files are shared by content, so the caller
+    first makes sure nothing else uses this one."""
+    files.delete(media.path)
     session.delete(media)
-    after(session, "commit", lambda: path.unlink(missing_ok=True))
 
 
-def incoming(root: Path) -> Path:
-    """Where files wait, outside any transaction, until whatever handles them stores what it keeps."""
-    return root / "incoming"
-
-
-def park(root: Path, data: bytes, suffix: str = "") -> Path:
-    """Write a file that arrived (a person's photo, an admin's recording) under a random name."""
-    folder = incoming(root)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{secrets.token_hex(12)}{suffix}"
-    path.write_bytes(data)
-    return path
+def park(files: MediaStore, data: bytes, suffix: str = "") -> str:
+    """Keep a file that arrived (a person's photo, an admin's recording) under a random key until whatever
+    handles it (maybe another process, on another machine) stores what it keeps; returns the key."""
+    key = f"{INCOMING}/{secrets.token_hex(12)}{suffix}"
+    files.put(key, data)
+    return key
 
 
 def relative_path(key: str, mime: str) -> str:
-    """Where under the media folder a file with this key and type is kept."""
+    """The store key of a file with this content key and type (its place under the media folder)."""
     return f"{key[:2]}/{key}.{EXTENSIONS[mime]}"
 
 

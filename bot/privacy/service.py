@@ -1,13 +1,13 @@
 """Consent, a copy of everything about a person, and erasure decided per kind of data. Never commits: the
-caller owns the transaction; files on disk follow its outcome."""
+caller owns the transaction; files in the media store follow its outcome (an erased person's at once)."""
 
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
@@ -22,6 +22,7 @@ from bot.feedback import service as feedback
 from bot.feedback.models import Ticket, TicketStatus
 from bot.media import service as media
 from bot.media.models import Media
+from bot.media.store import MediaStore
 from bot.messages import service as messages
 from bot.messages.models import Direction, Message
 from bot.people import service as people
@@ -31,7 +32,8 @@ from bot.privacy import notice
 from bot.privacy.models import Export
 from bot.qa.models import OpenQuestion
 
-EXPORTS = "exports"  # under the media folder; never served by /media (its names are content hashes)
+log = logging.getLogger(__name__)
+EXPORTS = "exports"  # key prefix in the media store; never served by /media (its names are content hashes)
 EXPORT_NAME = "loaban-du-lieu-cua-toi.json"  # the file name the person sees
 KEPT_EVENT_TEXT = {"status", "assign"}  # of a ticket's history only how it moved, never what was said
 
@@ -79,20 +81,22 @@ def awaiting_answer(session: Session, person: Person) -> list[str]:
     return [ticket.code for ticket in tickets if ticket.status in waiting]
 
 
-def erase(session: Session, root: Path, person: Person) -> Kept:
+def erase(session: Session, files: MediaStore, person: Person) -> Kept:
     """Delete the person's identity, chat addresses, messages, questions, the text, files and location of
     their reflections (the officials' notices quoting them too) and their data exports; close their tickets,
     as nobody is left to answer; keep each ticket's category, commune, status and dates, their bulletin
     deliveries and relays, and their poll choices and numbers (not what they typed or recorded), with the
     link to them removed (Decree 13/2023/NĐ-CP lets records the State must keep outlive the link to the
-    person)."""
+    person). Their files leave the media store before this returns (OSError when the store refuses, so the
+    caller rolls back and never says "deleted" while a file remains)."""
     urns = people.urns_of(session, person)
-    files = {int(media_id) for _kind, media_id in person.state_data.get("files", [])}  # a reflection begun
+    begun = person.state_data.get("files", [])  # the files of a reflection not yet sent
+    media_ids = {int(media_id) for _kind, media_id in begun}
     tickets = _tickets(session, person, urns)
     now = utcnow()
     for ticket in tickets:
-        files |= {a.media_id for a in ticket.attachments}
-        files |= {e.media_id for e in ticket.events if e.media_id is not None}
+        media_ids |= {a.media_id for a in ticket.attachments}
+        media_ids |= {e.media_id for e in ticket.events if e.media_id is not None}
         ticket.attachments.clear()
         for event in ticket.events:
             event.media = None
@@ -122,15 +126,16 @@ def erase(session: Session, root: Path, person: Person) -> Kept:
         update(Relay).where(Relay.person_id == person.id).values(person_id=None),
         execution_options={"synchronize_session": False},
     )
-    files |= polls.forget(session, person)
+    media_ids |= polls.forget(session, person)
     contests.forget(session, person)
     for export in session.scalars(select(Export).where(Export.person_id == person.id)):
-        _remove(session, root, export)
+        files.delete(export.path)
+        session.delete(export)
     messages.forget(session, person.id, urns)
     session.delete(person)
     session.flush()
-    for unused in _unshared(session, files):
-        media.delete(session, root, unused)
+    for unused in _unshared(session, media_ids):
+        media.delete(session, files, unused)
     return Kept(len(tickets), deliveries, relays)
 
 
@@ -284,16 +289,14 @@ def _time(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 
-def export(session: Session, root: Path, person: Person, urn: str, *, hours: int) -> Export:
+def export(session: Session, files: MediaStore, person: Person, urn: str, *, hours: int) -> Export:
     """Write the person's data to a file only a fresh unguessable token opens, for `hours`; a failed
     transaction takes the file away again. Expired copies of anyone are removed first."""
-    prune(session, root)
+    prune(session, files)
     token = secrets.token_urlsafe(32)
     relative = f"{EXPORTS}/{token}.json"
-    path = root / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(document(session, person), ensure_ascii=False, indent=2), encoding="utf-8")
-    after(session, "rollback", lambda: path.unlink(missing_ok=True))
+    files.put(relative, json.dumps(document(session, person), ensure_ascii=False, indent=2).encode())
+    after(session, "rollback", lambda: _discard(files, relative))
     found = Export(
         token=token,
         person_id=person.id,
@@ -306,28 +309,38 @@ def export(session: Session, root: Path, person: Person, urn: str, *, hours: int
     return found
 
 
-def get_export(session: Session, root: Path, token: str, urn: str | None) -> Export | None:
+def get_export(session: Session, files: MediaStore, token: str, urn: str | None) -> Export | None:
     """An unexpired export by its token; one made in the web chat only for the session that asked (`urn`
     of the caller, None when it is not a web chat)."""
     found = session.get(Export, token)
     if found is None:
         return None
     if found.expires_at <= utcnow():
-        _remove(session, root, found)
+        _remove(session, files, found)
         return None
     if found.urn.startswith("web:") and found.urn != urn:
         return None
     return found
 
 
-def prune(session: Session, root: Path) -> None:
+def prune(session: Session, files: MediaStore) -> None:
     """Remove the copies whose time is up."""
     for expired in session.scalars(select(Export).where(Export.expires_at <= utcnow())):
-        _remove(session, root, expired)
+        _remove(session, files, expired)
 
 
-def _remove(session: Session, root: Path, found: Export) -> None:
-    """An export's row now, its file with the commit."""
-    path = root / found.path
+def _remove(session: Session, files: MediaStore, found: Export) -> None:
+    """An expired export's row now, its file with the commit (nobody can open it meanwhile: the row is
+    what the link is checked against)."""
+    key = found.path
     session.delete(found)
-    after(session, "commit", lambda: path.unlink(missing_ok=True))
+    after(session, "commit", lambda: _discard(files, key))
+
+
+def _discard(files: MediaStore, key: str) -> None:
+    """Remove a file nothing refers to any more; one the store refuses to remove is logged, not raised
+    (the transaction is over, and no link opens it)."""
+    try:
+        files.delete(key)
+    except OSError as exc:
+        log.warning("an unused data export stayed in the media store: %s", exc)

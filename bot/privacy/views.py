@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import re
-from pathlib import Path
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, PlainTextResponse, Response
+from fastapi.responses import PlainTextResponse, Response
 
 from bot.channels.web import well_formed
 from bot.i18n import mark
+from bot.media import store
+from bot.media.responses import stored_file
 from bot.privacy import service as privacy
 from bot.runtime import runtime_of
 
@@ -24,25 +25,24 @@ async def export_file(request: Request, token: str, session: str = "") -> Respon
     """The JSON file, never cached; anything else gets one plain answer, whether the token is wrong,
     expired or asked for from another session, so nothing is learnt by trying."""
     runtime = runtime_of(request)
-    root = Path(runtime.settings.media_dir)
+    files = store.of(runtime.settings)
     urn = f"web:{session}" if well_formed(session) else None
 
-    def find() -> Path | None:
+    def find() -> Response | None:
         with runtime.db.transaction() as db:
-            found = privacy.get_export(db, root, token, urn) if TOKEN_RE.match(token) else None
-            return root / found.path if found is not None else None
+            found = privacy.get_export(db, files, token, urn) if TOKEN_RE.match(token) else None
+            if found is None:
+                return None
+            key = found.path
+        private = {"Cache-Control": "private, no-store"}
+        return stored_file(files, key, "application/json", private, filename=privacy.EXPORT_NAME)
 
-    path = await asyncio.to_thread(find)
-    if path is None or not path.exists():
+    found = await asyncio.to_thread(find)
+    if found is None:
         gettext = runtime.catalogs.gettext(runtime.settings.admin_language)
         refused = mark(
             "Liên kết này không mở được hoặc đã hết hạn. Bạn vào ⚙️ Cài đặt → «📄 Dữ liệu của tôi» "
             "để nhận tệp mới."
         )
         return PlainTextResponse(gettext(refused), status_code=404)
-    return FileResponse(
-        path,
-        media_type="application/json",
-        filename=privacy.EXPORT_NAME,
-        headers={"Cache-Control": "private, no-store"},
-    )
+    return found

@@ -20,6 +20,7 @@ from bot.config import Settings
 from bot.db import Database
 from bot.feedback.models import Ticket
 from bot.media import service as media
+from bot.media import store
 from bot.media.models import Media
 from bot.people import service as people
 from tests import factories
@@ -99,7 +100,7 @@ def test_a_bulletins_picture_and_audio_stay_public(
     bulletin_id = send_bulletin(db, settings)
     voice = b"OggS" + os.urandom(128)
     with db.transaction() as session:
-        stored = media.store(session, Path(settings.media_dir), voice, kind="voice", mime="audio/ogg")
+        stored = media.store(session, store.of(settings), voice, kind="voice", mime="audio/ogg")
         bulletin = bulletins.get(session, bulletin_id=bulletin_id)
         assert bulletin is not None
         bulletin.versions[0].voice_id = stored.id

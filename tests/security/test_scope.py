@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -25,6 +24,7 @@ from bot.db import Database
 from bot.feedback import reply_templates as template_service
 from bot.feedback import service as feedback
 from bot.media import service as media
+from bot.media import store
 from bot.people import service as people
 from bot.people.models import PersonRole
 from bot.qa import service as qa
@@ -67,7 +67,7 @@ def other(client: httpx.Client, db: Database, settings: Settings) -> Other:
     make_admin(db, "tinh")
     make_admin(db, "xa", Role.commune_officer, communes=(PHONG_THO,))
     person_id = factories.add_person(db, OTHER_URN, commune=MUONG_TE, province=LAI_CHAU, name=OTHER)
-    root = Path(settings.media_dir)
+    root = store.of(settings)
     with db.transaction() as session:
         province_admin = session.scalars(select(AdminUser).where(AdminUser.username == "tinh")).one()
         person = people.get(session, person_id=person_id)

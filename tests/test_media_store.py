@@ -1,0 +1,339 @@
+"""Media in S3-compatible object storage, against a real S3 HTTP server on loopback (moto's server mode):
+a bulletin uploaded on one machine is sent by a worker on another whose media folder is empty; people's
+photos and voice notes reach the store and officials play them from it; a Zalo person's signed link
+streams from it; erasure removes a person's objects, and is refused, not claimed, when the store fails."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+from alembic import command
+from moto.server import ThreadedMotoServer
+from sqlalchemy import select
+
+from bot.audio import ffmpeg
+from bot.bulletins.models import Bulletin
+from bot.config import Settings
+from bot.conversation.types import Outgoing
+from bot.db import Database
+from bot.feedback.models import Ticket
+from bot.media import store
+from bot.media.models import Media
+from bot.messages.models import Direction, Message, Status
+from bot.migrations import alembic_config, upgrade
+from tests import factories
+from tests.conftest import TG_TOKEN, make_settings, webhook_settings
+from tests.drivers import WebDriver, ZaloDriver, on_channel, onboard, wait_for_text
+from tests.factories import PNG, wait_done
+from tests.fakes.server import free_port
+from tests.fakes.telegram_api import FakeBotAPI
+from tests.fakes.zalo_api import FakeZalo
+from tests.security.test_private_media import ANSWER, PHOTO, answer_by_voice
+from tests.test_admin import login, make_admin
+from tests.test_bulletins import PHONG_THO, telegram_person
+from tests.test_bulletins_admin import create, send, wait_audio
+from tests.test_privacy import file_reflection
+
+pytestmark = pytest.mark.skipif(not ffmpeg.available(), reason="needs ffmpeg (make system-deps)")
+CREDENTIALS = {"aws_access_key_id": "loaban-test", "aws_secret_access_key": "loaban-test-secret"}
+
+
+@pytest.fixture
+def s3() -> Iterator[str]:
+    """A real S3 HTTP server (moto) on a free loopback port; its endpoint URL."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+def s3_settings(endpoint: str, bucket: str) -> dict[str, Any]:
+    """The settings that put a deployment's media in the bucket (created here), under a prefix."""
+    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", **CREDENTIALS).create_bucket(
+        Bucket=bucket
+    )
+    return {
+        "media_url": f"s3://{bucket}/loaban",
+        "s3_endpoint_url": endpoint,
+        "s3_region": "us-east-1",
+        "s3_access_key_id": CREDENTIALS["aws_access_key_id"],
+        "s3_secret_access_key": CREDENTIALS["aws_secret_access_key"],
+    }
+
+
+def objects(endpoint: str, bucket: str) -> dict[str, bytes]:
+    """Every object in the bucket, by name, with its bytes."""
+    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", **CREDENTIALS)
+    names = [o["Key"] for o in client.list_objects_v2(Bucket=bucket).get("Contents", [])]
+    return {name: client.get_object(Bucket=bucket, Key=name)["Body"].read() for name in names}
+
+
+def files_under(folder: Path) -> list[Path]:
+    """The files a media folder holds (none when it was never made)."""
+    return [p for p in folder.rglob("*") if p.is_file()] if folder.exists() else []
+
+
+@pytest.fixture
+def bucket() -> str:
+    """A bucket of this test's own."""
+    return f"loaban-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def settings(
+    database_url: str,
+    fake_telegram: FakeBotAPI,
+    fake_zalo: FakeZalo,
+    tmp_path: Path,
+    s3: str,
+    bucket: str,
+) -> Settings:
+    """Machine A: the admin's server, media in S3, sending left to workers elsewhere."""
+    return webhook_settings(
+        database_url,
+        fake_telegram,
+        fake_zalo,
+        media_dir=tmp_path / "machine-a",
+        run_worker=False,
+        quiet_hours="",
+        qa_semantic=False,
+        relay_lead_minutes=0,
+        delivery_chat_interval_seconds=0.05,
+        tts_engine="espeak",
+        **s3_settings(s3, bucket),
+    )
+
+
+def test_a_bulletin_uploaded_on_one_machine_is_sent_by_a_worker_on_another(
+    client: httpx.Client,
+    db: Database,
+    database_url: str,
+    fake_telegram: FakeBotAPI,
+    settings: Settings,
+    tmp_path: Path,
+    s3: str,
+    bucket: str,
+) -> None:
+    """The admin (machine A, no sender) uploads a recording and a picture; a `loaban worker` on machine B,
+    whose media folder is empty, sends the voice note and the picture from the same S3 bucket."""
+    villager = telegram_person(db, language="hmn")
+    make_admin(db, "tinh")
+    login(client, "tinh")
+    recording = factories.tone(tmp_path / "elder.wav")
+    made = create(
+        client,
+        {"title": "Tiêm vắc xin", "text_hmn": "Hnub Ib txhaj tshuaj.", "communes": str(PHONG_THO)},
+        {"audio_hmn": ("elder.wav", recording, "audio/wav"), "images": ("poster.png", PNG, "image/png")},
+    )
+    assert made.status_code == 303
+    url = made.headers["location"]
+    page = wait_audio(client, url, timeout=60)
+    assert page.count("<audio controls") == 1
+    bulletin_id = int(url.rsplit("/", 1)[1])
+    with db.transaction() as session:
+        bulletin = session.get(Bulletin, bulletin_id)
+        assert bulletin is not None and bulletin.versions[0].voice is not None
+        voice_key, picture_key = (
+            bulletin.versions[0].voice.path,
+            session.get(Media, bulletin.image_ids[0]).path,
+        )
+    stored = objects(s3, bucket)
+    assert set(stored) == {f"loaban/{voice_key}", f"loaban/{picture_key}"} | {
+        n for n in stored if n.endswith(".mp3")
+    }, "the recording and the picture are in the bucket; the parked upload is gone"
+    assert stored[f"loaban/{picture_key}"] == PNG and stored[f"loaban/{voice_key}"].startswith(b"OggS")
+    assert files_under(settings.media_dir) == [], "machine A kept nothing on its own disk"
+    [played] = [part.split('"')[0] for part in page.split('<audio controls preload="none" src="')[1:]]
+    assert client.get(played).content == stored[f"loaban/{voice_key}"], "the official plays it from S3"
+
+    machine_b = tmp_path / "machine-b"
+    env = os.environ | {
+        "LOABAN_DATABASE_URL": database_url,
+        "LOABAN_TELEGRAM_TOKEN": TG_TOKEN,
+        "LOABAN_TELEGRAM_API_URL": fake_telegram.url,
+        "LOABAN_MEDIA_DIR": str(machine_b),
+        "LOABAN_MEDIA_URL": settings.media_url,
+        "LOABAN_S3_ENDPOINT_URL": s3,
+        "LOABAN_S3_REGION": "us-east-1",
+        "LOABAN_S3_ACCESS_KEY_ID": CREDENTIALS["aws_access_key_id"],
+        "LOABAN_S3_SECRET_ACCESS_KEY": CREDENTIALS["aws_secret_access_key"],
+        "LOABAN_QUIET_HOURS": "",
+        "LOABAN_QA_SEMANTIC": "false",
+        "LOABAN_PORT": str(free_port()),
+    }
+    assert send(client, url, people=1).status_code == 303
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "worker"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        progress = wait_done(db, bulletin_id, timeout=90)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        _out, errors = worker.communicate(timeout=30)
+    assert progress.sent == 1 and progress.failed == 0, errors.decode(errors="replace")[-2000:]
+    [voice, picture] = fake_telegram.sent(villager)
+    assert voice.method == "sendVoice" and voice.files["voice"] == stored[f"loaban/{voice_key}"]
+    assert picture.method == "sendPhoto" and picture.files["photo"] == PNG
+    assert files_under(machine_b) == [], "machine B read everything from the bucket"
+
+
+def reflect(person: ZaloDriver | WebDriver, db: Database, tmp_path: Path) -> tuple[Ticket, dict[str, bytes]]:
+    """The person files a reflection with a photo and a voice note; the ticket, and the files as sent."""
+    onboard(person)
+    note = factories.tone(tmp_path / "note.ogg", codec="libopus")
+    file_reflection(person, (PHOTO, "photo", "image/jpeg"), (note, "voice", "audio/ogg"))
+    with db.transaction() as session:
+        ticket = session.scalars(select(Ticket).where(Ticket.urn == person.urn)).one()
+        ticket.attachments.sort(key=lambda a: a.kind)
+        return ticket, {"photo": PHOTO, "voice": note}
+
+
+def test_peoples_files_live_in_the_store_and_a_zalo_link_streams_from_it(
+    client: httpx.Client,
+    db: Database,
+    fake_telegram: FakeBotAPI,
+    fake_zalo: FakeZalo,
+    settings: Settings,
+    tmp_path: Path,
+    s3: str,
+    bucket: str,
+) -> None:
+    person = on_channel("zalo", client, fake_telegram, db, 9_700_001, fake_zalo)
+    assert isinstance(person, ZaloDriver)
+    ticket, sent = reflect(person, db, tmp_path)
+    stored = objects(s3, bucket)
+    keys = {a.kind: f"loaban/{a.media.path}" for a in ticket.attachments}
+    assert stored[keys["voice"]] == sent["voice"], "a voice note is kept exactly as sent"
+    assert stored[keys["photo"]].startswith(b"\xff\xd8\xff"), "a photo is kept, drawn again from its pixels"
+    assert not any(name.startswith("loaban/incoming/") for name in stored), "nothing parked is left"
+
+    answer_by_voice(client, db, ticket.id, tmp_path)  # signs the province official in
+    for attachment in ticket.attachments:
+        played = client.get(f"/admin/feedback/{ticket.id}/files/{attachment.id}")
+        assert played.status_code == 200 and played.content == stored[keys[attachment.kind]]
+        assert played.headers["cache-control"] == "private, no-store"
+    link = wait_for_text(person, ANSWER).text.split("🔊 ", 1)[1].split()[0]
+    path = "/" + link.split("://", 1)[1].split("/", 1)[1]
+    heard = httpx.get(str(client.base_url) + path)
+    assert heard.status_code == 200 and heard.content.startswith(b"OggS")
+    assert heard.content in objects(s3, bucket).values(), "the official's answer is streamed from S3"
+    assert httpx.get(str(client.base_url) + path[:-1] + ("0" if path[-1] != "0" else "1")).status_code == 404
+    assert files_under(settings.media_dir) == []
+
+
+def test_erasure_removes_the_persons_objects_and_is_refused_while_the_store_is_down(
+    client: httpx.Client,
+    db: Database,
+    settings: Settings,
+    tmp_path: Path,
+    s3: str,
+    bucket: str,
+) -> None:
+    person = WebDriver(client)
+    ticket, _sent = reflect(person, db, tmp_path)
+    theirs = {f"loaban/{a.media.path}" for a in ticket.attachments}
+    assert theirs <= set(objects(s3, bucket))
+    person.tap("settings")
+    person.tap("my_data")
+    exports = {n for n in objects(s3, bucket) if n.startswith("loaban/exports/")}
+    assert len(exports) == 1, "the person's copy of their data is in the store too"
+
+    person.tap("settings")
+    person.tap("erase")
+    refused = store.of(settings)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(refused, "delete", _refuse)
+        said = person.tap("erase_yes")
+    assert "Chưa xóa được" in said[0].text and not any("Đã xóa" in s.text for s in said)
+    with db.transaction() as session:
+        assert session.scalars(select(Ticket).where(Ticket.urn == person.urn)).one().text, "nothing erased"
+    assert theirs | exports <= set(objects(s3, bucket)), "and every file is still there, as they were told"
+
+    done = person.tap("erase_yes")
+    assert "Đã xóa" in done[0].text
+    left = set(objects(s3, bucket))
+    assert not (theirs | exports) & left, "their photo, voice note and data copy are gone from S3"
+
+
+def _refuse(key: str) -> None:
+    """An S3 DELETE that did not go through."""
+    raise store.StoreError("S3 delete_object failed: EndpointConnectionError")
+
+
+def test_replies_queued_before_the_store_name_their_files_by_key(database_url: str, db: Database) -> None:
+    """Migration 0020: an outbox row written with a path on the old machine's disk (absolute, or relative
+    to where it ran) names its file by store key, so any machine can resend it."""
+    voice = {"kind": "voice", "media_id": 7, "url": "/media/ab.ogg", "duration": 3, "name": "", "echo": False}
+    old = {
+        "/srv/loaban/data/media/ab/abcd.ogg": "ab/abcd.ogg",
+        "data/media/exports/tok.json": "exports/tok.json",
+    }
+    with db.transaction() as session:
+        rows = [
+            Message(
+                urn="telegram:1",
+                channel="telegram",
+                direction=Direction.outbound,
+                status=Status.pending,
+                payload={"buttons": [], "attachment": voice | {"path": path, "platform_ids": []}},
+            )
+            for path in old
+        ]
+        plain = Message(
+            urn="telegram:1",
+            channel="telegram",
+            direction=Direction.outbound,
+            status=Status.pending,
+            text='"path"',
+            payload={"buttons": [{"label": "path", "payload": "path"}], "attachment": None},
+        )
+        session.add_all([*rows, plain])
+        session.flush()
+        ids = [r.id for r in rows]
+        plain_id = plain.id
+    command.downgrade(alembic_config(database_url), "0019")
+    upgrade(database_url)
+    with db.transaction() as session:
+        payloads = {i: session.get(Message, i).payload for i in [*ids, plain_id]}  # type: ignore[union-attr]
+    resent = [Outgoing.from_row(i, "telegram:1", "", payloads[i]).reply.attachment for i in ids]
+    assert [a.key for a in resent if a is not None] == list(old.values())
+    assert payloads[plain_id]["buttons"] == [{"label": "path", "payload": "path"}], "no attachment: untouched"
+
+
+@pytest.mark.parametrize("kind", ["folder", "s3"])
+def test_both_stores_keep_stream_and_delete_by_key_and_refuse_paths(
+    kind: str, tmp_path: Path, s3: str, bucket: str
+) -> None:
+    extra = s3_settings(s3, bucket) if kind == "s3" else {}
+    settings = make_settings("sqlite://", media_dir=tmp_path / "media", **extra)
+    files = store.of(settings)
+    assert isinstance(files, store.S3Store if kind == "s3" else store.FolderStore)
+    big = os.urandom(3 * store.CHUNK + 5)
+    files.put("ab/clip.ogg", big)
+    assert files.exists("ab/clip.ogg") and files.get("ab/clip.ogg") == big
+    assert b"".join(files.open("ab/clip.ogg")) == big
+    with files.as_file("ab/clip.ogg") as copy:
+        assert copy.suffix == ".ogg" and copy.read_bytes() == big, "ffmpeg gets a real file"
+    files.delete("ab/clip.ogg")
+    files.delete("ab/clip.ogg")  # already gone: nothing to do
+    assert not files.exists("ab/clip.ogg")
+    with pytest.raises(FileNotFoundError):
+        files.get("ab/clip.ogg")
+    for hostile in ("../outside", "/etc/passwd", "ab/../../x", "a\\b", ""):
+        with pytest.raises(ValueError):
+            files.put(hostile, b"x")
+    assert not (tmp_path / "outside").exists()
