@@ -22,6 +22,7 @@ from bot.people.models import Identity, Invite, Person
 from bot.polls.models import Poll, PollAnswer, PollChoice, PollQuestion, PollResponse
 from bot.privacy.models import Export
 from bot.qa.models import OpenQuestion, PassageVector, QAEntry
+from bot.voice.models import VoiceClip
 
 __all__ = [
     "AdminCommune",
@@ -59,4 +60,5 @@ __all__ = [
     "Ticket",
     "TicketEvent",
     "Village",
+    "VoiceClip",
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.conversation import account, feedback, linking, news, onboarding, polls, privacy, qa
+from bot.conversation import account, feedback, linking, listen, news, onboarding, polls, privacy, qa
 from bot.conversation.router import Router
 
 
@@ -17,4 +17,5 @@ def build_router() -> Router:
     feedback.register(router)
     polls.register(router)
     linking.register(router)
+    listen.register(router)
     return router

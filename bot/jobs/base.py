@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -10,9 +10,12 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
+from bot.conversation.types import Outgoing
 from bot.db import Database
 from bot.jobs import service as jobs
 from bot.jobs.models import Job
+
+Deliver = Callable[[Sequence[Outgoing]], None]  # sends committed outbox rows, from a job's thread
 
 
 class ClaimLost(Exception):
@@ -21,11 +24,19 @@ class ClaimLost(Exception):
 
 @dataclass(frozen=True)
 class Work:
-    """One run of a job: the process's database and settings, and the claim its writes are fenced by."""
+    """One run of a job: the process's database and settings, the claim its writes are fenced by, and
+    what sends the messages it queued."""
 
     db: Database
     settings: Settings
     claim: jobs.Claim
+    deliver: Deliver | None = None  # the process's hub, where it runs channels
+
+    def send(self, outgoing: Sequence[Outgoing]) -> None:
+        """Send replies the handler queued in the outbox (after its commit); a process without channels
+        leaves them to the next start's resend."""
+        if self.deliver is not None and outgoing:
+            self.deliver(outgoing)
 
     @property
     def payload(self) -> dict[str, Any]:

@@ -1,0 +1,37 @@
+"""voice clips: voice notes of texts ('🔊 Nghe' under answers) kept by what they speak, made once
+
+Revision ID: 0026
+Revises: 0019
+Create Date: 2026-12-06 21:20:00
+"""
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+import bot.db
+
+
+revision: str = '0026'
+down_revision: str | None = '0019'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table('voice_clips',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('key', sa.String(length=64), nullable=False),
+    sa.Column('language', sa.String(length=8), nullable=False),
+    sa.Column('origin', sa.String(length=10), nullable=False),
+    sa.Column('engine', sa.String(length=40), nullable=False),
+    sa.Column('media_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', bot.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['media_id'], ['media.id'], name=op.f('fk_voice_clips_media_id_media'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_voice_clips')),
+    sa.UniqueConstraint('key', name=op.f('uq_voice_clips_key'))
+    )
+
+
+def downgrade() -> None:
+    op.drop_table('voice_clips')
