@@ -5,17 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
-from bot.conversation.types import Outgoing
 from bot.db import Database
 from bot.jobs import service as jobs
 from bot.jobs.models import Job
 
-Deliver = Callable[[Sequence[Outgoing]], None]  # sends committed outbox rows, from a job's thread
+if TYPE_CHECKING:  # the conversation imports jobs (to queue its own), so only for types here
+    from bot.conversation.types import Outgoing
+
+Deliver = Callable[[Sequence["Outgoing"]], None]  # sends committed outbox rows, from a job's thread
 
 
 class ClaimLost(Exception):
