@@ -245,7 +245,7 @@ async def post_file(request: Request) -> Response:
     if len(data) > limit:
         received = replace(received, error="too_large")
     else:
-        if received.kind in ("voice", "audio"):
+        if received.kind in ("voice", "audio") and mime != "audio/ogg":  # OGG: already a voice note
             received, data = await asyncio.to_thread(as_voice_note, received, data)
         received = await parked(Path(runtime.settings.media_dir), received, data)
     external_id = (

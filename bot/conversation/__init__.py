@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.conversation import account, feedback, linking, listen, news, onboarding, polls, privacy, qa
+from bot.conversation import account, feedback, linking, listen, news, onboarding, polls, privacy, qa, spoken
 from bot.conversation.router import Router
 
 
@@ -18,4 +18,5 @@ def build_router() -> Router:
     polls.register(router)
     linking.register(router)
     listen.register(router)
+    spoken.register(router)
     return router

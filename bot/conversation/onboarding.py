@@ -58,6 +58,7 @@ def ask_language(ctx: Context) -> None:
     _ = ctx._
     ctx.goto(STEP_LANGUAGE)
     buttons = [Button(lang.endonym, f"lang:{lang.code}") for lang in ctx.catalogs.languages()]
+    buttons.append(Button(_("🔊 Nghe hướng dẫn"), "spoken:on"))  # Vietnamese, each step read aloud
     ctx.reply(
         _("Xin chào! Đây là Loa Bản, kênh thông tin hai chiều của chính quyền. Bạn chọn ngôn ngữ nhé:"),
         buttons,

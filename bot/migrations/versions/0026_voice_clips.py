@@ -1,4 +1,5 @@
-"""voice clips: voice notes of texts ('🔊 Nghe' under answers) kept by what they speak, made once
+"""voice clips: voice notes of texts ('🔊 Nghe' under answers, spoken prompts) kept by what they speak,
+made once; people who chose to hear the prompts
 
 Revision ID: 0026
 Revises: 0019
@@ -31,7 +32,11 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_voice_clips')),
     sa.UniqueConstraint('key', name=op.f('uq_voice_clips_key'))
     )
+    with op.batch_alter_table('people') as batch:
+        batch.add_column(sa.Column('spoken_prompts', sa.Boolean(), nullable=False, server_default=sa.false()))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('people') as batch:
+        batch.drop_column('spoken_prompts')
     op.drop_table('voice_clips')
