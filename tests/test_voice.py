@@ -17,6 +17,8 @@ from sqlalchemy import func, select
 
 from bot.config import Settings
 from bot.db import Database
+from bot.people import service as people
+from bot.privacy import service as privacy
 from bot.qa import service as qa
 from bot.qa.models import OpenQuestion
 from bot.voice.models import VoiceClip
@@ -135,7 +137,9 @@ def test_a_forged_payload_cannot_read_out_someone_elses_answer(person: Driver, d
     assert voice_notes(person) == []
 
 
-def test_an_officials_answer_can_be_heard(person: Driver, client: httpx.Client, db: Database) -> None:
+def test_an_officials_answer_can_be_heard_and_goes_when_the_person_erases_their_data(
+    person: Driver, client: httpx.Client, db: Database, settings: Settings
+) -> None:
     from bot.accounts.models import Role
     from tests.test_admin import csrf, login, make_admin
 
@@ -154,3 +158,13 @@ def test_an_officials_answer_can_be_heard(person: Driver, client: httpx.Client, 
     reached = wait_for_text(person, "Gọi cán bộ thú y xã")
     person.tap(reached.payload("🔊 Nghe"))
     heard(person, 1)
+
+    with db.transaction() as session:  # the person erases their data: the answer's voice goes with it
+        [clip] = session.scalars(select(VoiceClip)).all()
+        kept = Path(settings.media_dir) / clip.media.path
+        found = people.get_by_urn(session, person.urn)
+        assert found is not None and kept.exists()
+        privacy.erase(session, Path(settings.media_dir), found)
+    with db.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(VoiceClip)) == 0
+    assert not kept.exists()

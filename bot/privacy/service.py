@@ -19,6 +19,7 @@ from bot.bulletins.models import Bulletin, Delivery, DeliveryStatus, Relay
 from bot.db import Base, after, utcnow
 from bot.feedback import service as feedback
 from bot.feedback.models import Ticket, TicketStatus
+from bot.i18n import SOURCE_LANGUAGE
 from bot.media import service as media
 from bot.media.models import Media
 from bot.messages import service as messages
@@ -29,6 +30,8 @@ from bot.polls import service as polls
 from bot.privacy import notice
 from bot.privacy.models import Export
 from bot.qa.models import OpenQuestion
+from bot.voice import service as voice
+from bot.voice.service import Spoken
 
 EXPORTS = "exports"  # under the media folder; never served by /media (its names are content hashes)
 EXPORT_NAME = "loaban-du-lieu-cua-toi.json"  # the file name the person sees
@@ -88,6 +91,9 @@ def erase(session: Session, root: Path, person: Person) -> Kept:
     urns = people.urns_of(session, person)
     files = {int(media_id) for _kind, media_id in person.state_data.get("files", [])}  # a reflection begun
     tickets = _tickets(session, person, urns)
+    answers = [e.text for t in tickets for e in t.events if e.kind == "reply" and e.text]
+    answers += session.scalars(select(OpenQuestion.answer).where(OpenQuestion.person_id == person.id)).all()
+    files |= voice.forget(session, [Spoken(text, SOURCE_LANGUAGE) for text in answers if text])  # '🔊 Nghe'
     now = utcnow()
     for ticket in tickets:
         files |= {a.media_id for a in ticket.attachments}

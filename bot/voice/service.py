@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -85,3 +85,12 @@ def keep(session: Session, root: Path, spoken: Spoken, speech: Speech) -> Media:
     except IntegrityError:
         return cached(session, spoken) or stored
     return stored
+
+
+def forget(session: Session, said: list[Spoken]) -> set[int]:
+    """Drop the clips of texts that belonged to one person (officials' answers to them, when they erase
+    their data); returns their files, for the caller to delete where nothing else uses them."""
+    keys = [s.key for s in said]
+    files = set(session.scalars(select(VoiceClip.media_id).where(VoiceClip.key.in_(keys))))
+    session.execute(delete(VoiceClip).where(VoiceClip.key.in_(keys)))
+    return files
