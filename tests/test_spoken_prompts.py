@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -14,7 +15,10 @@ from sqlalchemy import func, select
 
 from bot.config import Settings
 from bot.db import Database
+from bot.media import service as media
+from bot.voice import service as voice
 from bot.voice.models import VoiceClip
+from bot.voice.service import Spoken
 from tests.conftest import webhook_settings
 from tests.drivers import Driver, TelegramDriver, WebDriver, on_channel
 from tests.fakes.telegram_api import FakeBotAPI
@@ -108,3 +112,18 @@ def test_a_person_who_chose_to_listen_hears_each_prompt_before_its_buttons(
         assert session.scalar(select(func.count()).select_from(VoiceClip)) == made, (
             "the prompt was not made again"
         )
+
+
+def test_a_recorded_clip_takes_the_place_of_the_made_one(db: Database, settings: Settings) -> None:
+    """A translator's recording of a prompt in their language (the workbench's, later) is what people hear."""
+    root, said = Path(settings.media_dir), Spoken("Bạn ở tỉnh hay thành phố nào?", "vi")
+    speech = voice.speak(settings, said)
+    with db.transaction() as session:
+        made = voice.keep(session, root, said, speech)
+        assert voice.cached(session, said) == made
+        recording = media.store(session, root, b"OggS a person's voice", kind="voice", mime="audio/ogg")
+        voice.record(session, said, recording)
+    with db.transaction() as session:
+        heard = voice.cached(session, said)
+        assert heard is not None and heard.id == recording.id
+        assert voice.cached(session, Spoken(said.text, "en")) is None, "per language"

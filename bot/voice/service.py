@@ -47,10 +47,23 @@ def speakable(settings: Settings, language: str) -> bool:
 
 
 def cached(session: Session, spoken: Spoken) -> Media | None:
-    """The stored voice note of this text in this language, if it was made before."""
+    """The stored voice note of this text in this language: a person's recording when there is one,
+    else the one an engine made before."""
     return session.scalar(
-        select(Media).join(VoiceClip, VoiceClip.media_id == Media.id).where(VoiceClip.key == spoken.key)
+        select(Media)
+        .join(VoiceClip, VoiceClip.media_id == Media.id)
+        .where(VoiceClip.key == spoken.key)
+        .order_by((VoiceClip.origin == "recorded").desc())
+        .limit(1)
     )
+
+
+def record(session: Session, spoken: Spoken, stored: Media) -> None:
+    """Keep a person's recording of a text (a prompt read by a translator): it replaces any earlier
+    recording of it and is preferred to the engine's."""
+    session.execute(delete(VoiceClip).where(VoiceClip.key == spoken.key, VoiceClip.origin == "recorded"))
+    session.add(VoiceClip(key=spoken.key, language=spoken.language, origin="recorded", media_id=stored.id))
+    session.flush()
 
 
 def speak(settings: Settings, spoken: Spoken) -> Speech:

@@ -30,7 +30,7 @@ def upgrade() -> None:
     sa.Column('created_at', bot.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['media_id'], ['media.id'], name=op.f('fk_voice_clips_media_id_media'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_voice_clips')),
-    sa.UniqueConstraint('key', name=op.f('uq_voice_clips_key'))
+    sa.UniqueConstraint('key', 'origin', name=op.f('uq_voice_clips_key'))
     )
     with op.batch_alter_table('people') as batch:
         batch.add_column(sa.Column('spoken_prompts', sa.Boolean(), nullable=False, server_default=sa.false()))
