@@ -29,6 +29,7 @@ from bot.accounts import service as accounts
 from bot.accounts.models import AdminUser, Role
 from bot.areas import service as areas
 from bot.content import ContentError, knowledge_rows
+from bot.conversation import listen
 from bot.conversation.types import Outgoing, Reply
 from bot.db import utcnow
 from bot.errors import Refusal
@@ -225,7 +226,8 @@ def answer_question(
         reply = Reply(
             _("Cán bộ xã trả lời câu hỏi của bạn «{question}»:\n\n{answer}").format(
                 question=question.text, answer=question.answer
-            )
+            ),
+            (listen.button(_, "oq", str(question.id)),),
         )
         message_id = messages.record_outbound(
             session, person_id=person.id, urn=urn, kind="text", text=reply.text, payload=reply.to_payload()

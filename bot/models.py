@@ -25,6 +25,7 @@ from bot.privacy.models import Export
 from bot.qa.models import OpenQuestion, PassageVector, QAEntry
 from bot.reports.models import ReportEvent
 from bot.translations.models import CatalogString, CatalogVersion
+from bot.voice.models import VoiceClip
 
 __all__ = [
     "AdminCommune",
@@ -72,4 +73,5 @@ __all__ = [
     "Ticket",
     "TicketEvent",
     "Village",
+    "VoiceClip",
 ]

@@ -89,7 +89,7 @@ async def running(runtime: Runtime, *, sender: bool, receive: bool = True) -> As
         await asyncio.to_thread(knowledge.warm)
     for service in runtime.channels.values():
         await service.start(receive=receive)
-    jobs = JobRunner(runtime.db, runtime.settings)
+    jobs = JobRunner(runtime.db, runtime.settings, runtime.hub.deliver_from(asyncio.get_running_loop()))
     jobs.start()
     task: asyncio.Task[None] | None = None
     builder = outbox.Builder(runtime.db, runtime.settings) if sender else None

@@ -160,6 +160,7 @@ def test_a_reflection_with_voice_photo_and_location_is_answered_and_reopened_onc
     assert answer.buttons == [
         ("😊 Hài lòng", f"fb_ok:{ticket.id}"),
         ("😞 Chưa hài lòng", f"fb_no:{ticket.id}"),
+        ("🔊 Nghe", f"listen:fb:{ticket.id}"),  # a written answer can be heard
     ]
 
     why = person.tap(f"fb_no:{ticket.id}")
@@ -932,7 +933,7 @@ def test_a_duplicate_is_merged_and_both_people_get_the_answer(
         data={"csrf_token": csrf(page), "text": "Điện lực đang sửa đường dây."},
     )
     to_first = wait_for_text(first, "Điện lực đang sửa đường dây.")
-    assert [label for label, _ in to_first.buttons] == ["😊 Hài lòng", "😞 Chưa hài lòng"]
+    assert [label for label, _ in to_first.buttons] == ["😊 Hài lòng", "😞 Chưa hài lòng", "🔊 Nghe"]
     to_second = wait_for_text(second, "Điện lực đang sửa đường dây.")
     assert f"đã gộp phản ánh {duplicate.code} của bạn" in to_second.text and to_second.buttons == []
     second.tap("fb_mine")

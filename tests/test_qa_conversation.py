@@ -81,7 +81,11 @@ def test_an_answer_says_what_it_understood_its_source_and_where_it_holds(
     assert "không phải đóng tiền" in answer.text
     assert "📄 Nguồn: Luật Bảo hiểm y tế – Điều 12" in answer.text
     assert "📍 Áp dụng: toàn quốc" in answer.text
-    assert answer.buttons == [("👍", "qa_up:bhyt-mien-phi"), ("👎", "qa_down:bhyt-mien-phi")]
+    assert answer.buttons == [
+        ("👍", "qa_up:bhyt-mien-phi"),
+        ("👎", "qa_down:bhyt-mien-phi"),
+        ("🔊 Nghe", "listen:qa:bhyt-mien-phi"),  # heard as a voice note (tests/test_voice.py)
+    ]
     assert entry(db, "bhyt-mien-phi").served_count == 1
     thanked = person.tap("qa_up:bhyt-mien-phi")
     assert thanked[0].text == "Cảm ơn bạn đã cho biết!"

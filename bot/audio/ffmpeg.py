@@ -6,6 +6,8 @@ import json
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 VOICE_ARGS = ["-ac", "1", "-ar", "48000", "-c:a", "libopus", "-b:a", "24k", "-application", "voip"]
@@ -90,11 +92,27 @@ def encode(source: Path, args: list[str], fmt: str, *, strict: bool = True) -> b
         return target.read_bytes()
 
 
-def transcode(data: bytes, *, strict: bool = True) -> tuple[bytes, bytes, float]:
-    """(OGG/Opus voice note, station MP3, seconds) from audio bytes in any format ffmpeg reads."""
+@contextmanager
+def _written(data: bytes) -> Iterator[Path]:
+    """Bytes in a temporary file, since ffmpeg probes and seeks its input."""
     with tempfile.TemporaryDirectory(prefix="loaban-audio-") as tmp:
         source = Path(tmp) / "in"
         source.write_bytes(data)
+        yield source
+
+
+def transcode(data: bytes, *, strict: bool = True) -> tuple[bytes, bytes, float]:
+    """(OGG/Opus voice note, station MP3, seconds) from audio bytes in any format ffmpeg reads."""
+    with _written(data) as source:
         seconds = duration(source)
         voice = encode(source, VOICE_ARGS, VOICE_FORMAT, strict=strict)
         return voice, encode(source, STATION_ARGS, STATION_FORMAT, strict=strict), seconds
+
+
+def voice_note(data: bytes, *, strict: bool = True) -> tuple[bytes, float]:
+    """(OGG/Opus voice note, seconds) alone, for chats only: a browser's WebM recording, spoken text. The
+    length is read from the note made, since a browser's recording does not say it."""
+    with _written(data) as source:
+        voice = encode(source, VOICE_ARGS, VOICE_FORMAT, strict=strict)
+    with _written(voice) as note:
+        return voice, duration(note)

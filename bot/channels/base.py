@@ -252,6 +252,14 @@ class Hub:
             await self.deliver(outcome.outgoing, replace)
         return outcome
 
+    def deliver_from(self, loop: asyncio.AbstractEventLoop) -> Callable[[Sequence[Outgoing]], None]:
+        """How a job, on a thread of its own, sends what it queued: on this hub's loop, waiting until sent."""
+
+        def send(outgoing: Sequence[Outgoing]) -> None:
+            asyncio.run_coroutine_threadsafe(self.deliver(outgoing), loop).result()
+
+        return send
+
     async def resend_pending(self, channel: str, older_than: timedelta = timedelta(seconds=30)) -> int:
         """Send replies a crash left in the outbox (committed, never sent), claimed a batch at a time so
         that of processes restarting together one sends each, once; returns how many."""

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.datastructures import UploadFile
 
+from bot.audio import ffmpeg
 from bot.channels.base import Channel, ChannelService, ChannelType, Hub, parked, parse_json, register_channel
 from bot.config import Settings
 from bot.conversation.types import Attachment, Inbound, MediaKind, Received, Reply
@@ -167,6 +168,17 @@ def media_kind(mime: str) -> MediaKind:
     return "video" if mime.startswith("video/") else "document"
 
 
+def as_voice_note(received: Received, data: bytes) -> tuple[Received, bytes]:
+    """A recording made in the browser (WebM, MP4) as the OGG/Opus voice note every app plays and the
+    admin keeps, made before the transaction opens; what ffmpeg cannot decode goes on as it came, for
+    the conversation to refuse by its content."""
+    try:
+        voice, seconds = ffmpeg.voice_note(data, strict=False)
+    except ffmpeg.AudioError:
+        return received, data
+    return replace(received, kind="voice", mime="audio/ogg", size=len(voice), duration=round(seconds)), voice
+
+
 @router.get("/chat", response_class=HTMLResponse, include_in_schema=False)
 async def chat_page(request: Request) -> Response:
     """The chat page itself: one small HTML file with inline CSS and a small script, no framework."""
@@ -235,6 +247,8 @@ async def post_file(request: Request) -> Response:
     if len(data) > limit:
         received = replace(received, error="too_large")
     else:
+        if received.kind in ("voice", "audio") and mime != "audio/ogg":  # OGG: already a voice note
+            received, data = await asyncio.to_thread(as_voice_note, received, data)
         received = await parked(store.of(runtime.settings), received, data)
     external_id = (
         f"{session}:{client_id}" if isinstance(client_id, str) and 0 < len(client_id) <= 64 else None

@@ -37,7 +37,7 @@ from bot.channels.base import (
 from bot.channels.locks import KeyedLocks
 from bot.channels.zalo_api import ZaloAPI
 from bot.config import Settings
-from bot.conversation.types import Attachment, Inbound, MediaKind, Received, Reply
+from bot.conversation.types import KEYCAPS, Attachment, Inbound, MediaKind, Received, Reply
 from bot.media import service as media
 from bot.media import store
 from bot.messages import service as messages
@@ -54,7 +54,6 @@ MAX_EVENT_BYTES = 1_000_000
 PRIVATE_LINK_SECONDS = 7 * 24 * 3600  # a voice answer stays playable for a week after it is sent
 MAX_TEXT = 2000  # characters of a text message
 MAX_TITLE, MAX_SUBTITLE, MAX_BUTTONS = 100, 500, 5  # of a list template with buttons
-KEYCAPS = ["1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣", "6️⃣", "7️⃣", "8️⃣", "9️⃣", "🔟"]
 MEDIA_EVENTS: dict[str, tuple[MediaKind, str]] = {  # event -> (kind, type when the download names none)
     "user_send_image": ("photo", "image/jpeg"),
     "user_send_audio": ("voice", "audio/aac"),
@@ -134,7 +133,8 @@ def _attachment_url(event: dict[str, Any]) -> str:
 
 def numbered(text: str, labels: list[str]) -> str:
     """A numbered menu under the text: the person answers with the number."""
-    lines = [f"{KEYCAPS[i] if i < len(KEYCAPS) else f'{i + 1}.'} {label}" for i, label in enumerate(labels)]
+    marks = [KEYCAPS[i] if i < len(KEYCAPS) else f"{i + 1}." for i in range(len(labels))]
+    lines = [label if label.startswith(m) else f"{m} {label}" for m, label in zip(marks, labels, strict=True)]
     menu = "\n".join(lines)
     room = MAX_TEXT - len(menu) - 2
     body = text if len(text) <= room else text[: max(0, room - 1)] + "…"

@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from bot.conversation import account, contests, feedback, linking, news, onboarding, polls, privacy, qa
+from bot.conversation import (
+    account,
+    contests,
+    feedback,
+    linking,
+    listen,
+    news,
+    onboarding,
+    polls,
+    privacy,
+    qa,
+    spoken,
+)
 from bot.conversation.router import Router
 
 
@@ -18,4 +30,6 @@ def build_router() -> Router:
     polls.register(router)
     contests.register(router)
     linking.register(router)
+    listen.register(router)
+    spoken.register(router)
     return router

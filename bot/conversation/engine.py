@@ -64,6 +64,8 @@ class Conversation:
             is_new=is_new,
         )
         self.dispatch(ctx)
+        if self.router.before_send is not None and not ctx.deleted:
+            self.router.before_send(ctx)
         person_id = None if ctx.deleted else ctx.person.id  # a handler may have merged the person
         consented = not ctx.deleted and ctx.person.consented
         messages.mark_handled(session, stored.id, person_id, keep_content=consented)

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from bot.accounts import service as accounts
 from bot.bulletins.compose import CAPTION_LIMIT, attachment, split
-from bot.conversation import onboarding
+from bot.conversation import listen, onboarding
 from bot.conversation.router import Context, MenuEntry, Router
 from bot.conversation.types import Attachment, Button, Reply
 from bot.db import utcnow
@@ -21,6 +21,7 @@ from bot.feedback.models import Ticket, TicketStatus
 from bot.i18n import format_day, mark
 from bot.media import service as media
 from bot.people.models import PersonRole
+from bot.voice.service import Spoken
 
 STEP_COMPOSE = "feedback.compose"
 STEP_NAME = "feedback.name"
@@ -540,6 +541,17 @@ def register(router: Router) -> None:
     router.step(STEP_REASON, reason)
     router.add_menu(MenuEntry("fb", mark("📝 Góp ý – Phản ánh"), order=60))
     router.add_menu(MenuEntry("fb_mine", mark("📋 Phản ánh của tôi"), order=70))
+    listen.source("fb", heard_answer)
+
+
+def heard_answer(ctx: Context, ticket_id: str) -> Spoken | None:
+    """What '🔊 Nghe' reads under an official's answer: the latest written answer to the person's own
+    ticket (officials write Vietnamese)."""
+    ticket = feedback.get(ctx.session, int(ticket_id)) if ticket_id.isdigit() else None
+    if ticket is None or ticket.person_id != ctx.person.id:
+        return None
+    said = [e.text for e in ticket.events if e.kind == "reply" and e.text.strip()]
+    return Spoken(said[-1], "vi") if said else None
 
 
 def answer_messages(
@@ -559,7 +571,9 @@ def answer_messages(
             code=ticket.code, yours=duplicate.code
         )
     body = f"{header}\n\n{text.strip()}" if text.strip() else header
-    buttons = () if duplicate is not None else _rating_buttons(_, ticket)
+    buttons: tuple[Button, ...] = () if duplicate is not None else _rating_buttons(_, ticket)
+    if text.strip() and voice is None and duplicate is None:  # a written answer can be heard
+        buttons = (*buttons, listen.button(_, "fb", str(ticket.id)))
     if voice is None:
         return [Reply(body, buttons, columns=2)]
     if len(body) <= CAPTION_LIMIT:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from bot.areas import service as areas
-from bot.conversation import onboarding
+from bot.conversation import listen, onboarding
 from bot.conversation.picker import page_arg, paged
 from bot.conversation.router import Context, MenuEntry, Router
 from bot.conversation.types import Button
@@ -20,6 +20,7 @@ from bot.qa.engine import Place
 from bot.qa.models import ForwardReason, QAEntry
 from bot.reports.models import ASKED, record_question
 from bot.text import fold
+from bot.voice.service import Spoken
 
 GREETINGS = {"chao", "xin chao", "chao ban", "chao em", "chao anh", "chao chi", "hello", "hi", "alo", "a lo"}
 THANKS = {
@@ -155,10 +156,9 @@ def show_answer(ctx: Context, entry: QAEntry, others: list[QAEntry], *, question
     where it holds, a rating; the person's own question and the other candidates are kept for a 👎."""
     _ = ctx._
     qa.count_served(ctx.session, entry.id)
-    translated = entry.translations.get(ctx.person.language or "") or {}
-    answer = translated.get("answer") or entry.answer
-    lines = [_("❓ Bạn hỏi: “{question}”").format(question=_question(ctx, entry)), "", answer, ""]
-    if not translated.get("answer") and (ctx.person.language or SOURCE_LANGUAGE) != SOURCE_LANGUAGE:
+    answer = _spoken(ctx, entry)
+    lines = [_("❓ Bạn hỏi: “{question}”").format(question=_question(ctx, entry)), "", answer.text, ""]
+    if answer.language == SOURCE_LANGUAGE and (ctx.person.language or SOURCE_LANGUAGE) != SOURCE_LANGUAGE:
         lines[3:3] = [
             _("(Câu trả lời này chưa được dịch sang tiếng của bạn, nên Loa Bản gửi bằng tiếng Việt.)")
         ]
@@ -167,7 +167,8 @@ def show_answer(ctx: Context, entry: QAEntry, others: list[QAEntry], *, question
         lines.append(_("📄 Nguồn: {source}").format(source=source))
     lines.append(_("📍 Áp dụng: {area}").format(area=area_name(ctx, entry)))
     lines += ["", _("Câu trả lời này có đúng điều bạn hỏi không?")]
-    ctx.reply("\n".join(lines), [Button("👍", f"qa_up:{entry.id}"), Button("👎", f"qa_down:{entry.id}")], 2)
+    rating = [Button("👍", f"qa_up:{entry.id}"), Button("👎", f"qa_down:{entry.id}")]
+    ctx.reply("\n".join(lines), [*rating, *listen.buttons(ctx, "qa", entry.id, answer.language)], 2)
     asked = question if question is not None else str(ctx.person.state_data.get("pending_question") or "")
     ctx.goto(
         "",
@@ -177,6 +178,33 @@ def show_answer(ctx: Context, entry: QAEntry, others: list[QAEntry], *, question
     )
     if others:
         ctx.reply(_("Có thể bạn cũng muốn hỏi:"), [*_question_buttons(ctx, others[:2]), *_way_back(ctx)])
+
+
+def _spoken(ctx: Context, entry: QAEntry) -> Spoken:
+    """An entry's answer in the person's language when translated, else in Vietnamese."""
+    translated = entry.translations.get(ctx.person.language or "") or {}
+    if translated.get("answer"):
+        return Spoken(str(translated["answer"]), ctx.person.language or SOURCE_LANGUAGE)
+    return Spoken(entry.answer, SOURCE_LANGUAGE)
+
+
+def heard_answer(ctx: Context, entry_id: str) -> Spoken | None:
+    """What '🔊 Nghe' reads under an answer: the question understood, then the answer, in the language
+    shown; only an entry this person may be shown today."""
+    entry = _shown(ctx, entry_id)
+    if entry is None:
+        return None
+    answer = _spoken(ctx, entry)
+    question = _question(ctx, entry) if answer.language != "vi" else entry.question
+    return Spoken(f"{question}\n\n{answer.text}", answer.language)
+
+
+def heard_official(ctx: Context, question_id: str) -> Spoken | None:
+    """What '🔊 Nghe' reads under an official's answer to this person's own question (in Vietnamese)."""
+    question = qa.get_question(ctx.session, int(question_id)) if question_id.isdigit() else None
+    if question is None or question.person_id != ctx.person.id or not question.answer:
+        return None
+    return Spoken(question.answer, "vi")
 
 
 def source_line(ctx: Context, entry: QAEntry) -> str:
@@ -336,3 +364,5 @@ def register(router: Router) -> None:
     router.button("topic", topic, onboarded_only=True)
     router.step(STEP_QUESTION, typed_question)
     router.add_menu(MenuEntry("topics", mark("💬 Hỏi đáp"), order=100, visible=has_entries))
+    listen.source("qa", heard_answer)
+    listen.source("oq", heard_official)

@@ -139,6 +139,8 @@ class Router:
         # Looks at every message before any route and may answer it instead (True): the privacy notice
         # changed since the person agreed.
         self.gate: Callable[[Context], bool] | None = None
+        # Sees the replies once a handler made them, and may change how they go out (spoken prompts).
+        self.before_send: Handler | None = None
 
     def command(
         self, name: str, handler: Handler, *, onboarded_only: bool = False, first_contact: bool = False

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+# Numbers people tell buttons apart by without reading (Zalo's numbered menus, spoken prompts).
+KEYCAPS = ["1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣", "6️⃣", "7️⃣", "8️⃣", "9️⃣", "🔟"]
 InboundKind = Literal["text", "button", "command", "media", "location", "unsupported", "event"]
 MediaKind = Literal["photo", "voice", "audio", "video", "document"]
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
@@ -14,6 +14,11 @@ from bot.db import Database
 from bot.jobs import service as jobs
 from bot.jobs.models import Job
 
+if TYPE_CHECKING:  # the conversation imports jobs (to queue its own), so only for types here
+    from bot.conversation.types import Outgoing
+
+Deliver = Callable[[Sequence["Outgoing"]], None]  # sends committed outbox rows, from a job's thread
+
 
 class ClaimLost(Exception):
     """Raised in a handler's transaction when another runner took the job meanwhile: nothing is written."""
@@ -21,11 +26,19 @@ class ClaimLost(Exception):
 
 @dataclass(frozen=True)
 class Work:
-    """One run of a job: the process's database and settings, and the claim its writes are fenced by."""
+    """One run of a job: the process's database and settings, the claim its writes are fenced by, and
+    what sends the messages it queued."""
 
     db: Database
     settings: Settings
     claim: jobs.Claim
+    deliver: Deliver | None = None  # the process's hub, where it runs channels
+
+    def send(self, outgoing: Sequence[Outgoing]) -> None:
+        """Send replies the handler queued in the outbox (after its commit); a process without channels
+        leaves them to the next start's resend."""
+        if self.deliver is not None and outgoing:
+            self.deliver(outgoing)
 
     @property
     def payload(self) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from bot.config import Settings
 from bot.db import Database
 from bot.jobs import service as jobs
-from bot.jobs.base import JOB_TYPES, ClaimLost, Work, give_up
+from bot.jobs.base import JOB_TYPES, ClaimLost, Deliver, Work, give_up
 
 log = logging.getLogger(__name__)
 
@@ -22,8 +22,8 @@ class JobRunner:
     """Claims at most `jobs_threads` jobs at a time and settles each: done, or retried after an error and
     given up with its reason after `jobs_max_attempts`; nothing stays running past its claim."""
 
-    def __init__(self, db: Database, settings: Settings) -> None:
-        self.db, self.settings = db, settings
+    def __init__(self, db: Database, settings: Settings, deliver: Deliver | None = None) -> None:
+        self.db, self.settings, self.deliver = db, settings, deliver
         self._pool = ThreadPoolExecutor(settings.jobs_threads, thread_name_prefix="job")
         self._held: dict[int, jobs.Claim] = {}
         self._held_lock = threading.Lock()
@@ -100,7 +100,7 @@ class JobRunner:
         """Run one job's handler outside any transaction, then record its outcome under its claim."""
         try:
             try:
-                JOB_TYPES[held.kind].run(Work(self.db, self.settings, held))
+                JOB_TYPES[held.kind].run(Work(self.db, self.settings, held, self.deliver))
                 failure = None
             except ClaimLost:
                 log.warning("job %s (%s): taken by another runner while it ran", held.job_id, held.kind)

@@ -44,6 +44,9 @@ class Person(LinkCoded, Base):  # a link code joins another app's address to the
     consent_version: Mapped[str] = mapped_column(String(40), default="")  # the notice they answered
     subscribed: Mapped[bool] = mapped_column(default=True)
     fallback_notice_sent: Mapped[bool] = mapped_column(default=False)
+    spoken_prompts: Mapped[bool] = mapped_column(
+        default=False
+    )  # chose "🔊 Nghe hướng dẫn": prompts read aloud
     state: Mapped[str] = mapped_column(String(40), default="")
     state_data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

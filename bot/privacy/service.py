@@ -20,6 +20,7 @@ from bot.contests import service as contests
 from bot.db import Base, after, utcnow
 from bot.feedback import service as feedback
 from bot.feedback.models import Ticket, TicketStatus
+from bot.i18n import SOURCE_LANGUAGE
 from bot.media import service as media
 from bot.media.models import Media
 from bot.media.store import MediaStore
@@ -31,6 +32,8 @@ from bot.polls import service as polls
 from bot.privacy import notice
 from bot.privacy.models import Export
 from bot.qa.models import OpenQuestion
+from bot.voice import service as voice
+from bot.voice.service import Spoken
 
 log = logging.getLogger(__name__)
 EXPORTS = "exports"  # key prefix in the media store; never served by /media (its names are content hashes)
@@ -93,6 +96,9 @@ def erase(session: Session, files: MediaStore, person: Person) -> Kept:
     begun = person.state_data.get("files", [])  # the files of a reflection not yet sent
     media_ids = {int(media_id) for _kind, media_id in begun}
     tickets = _tickets(session, person, urns)
+    answers = [e.text for t in tickets for e in t.events if e.kind == "reply" and e.text]
+    answers += session.scalars(select(OpenQuestion.answer).where(OpenQuestion.person_id == person.id)).all()
+    media_ids |= voice.forget(session, [Spoken(text, SOURCE_LANGUAGE) for text in answers if text])  # '🔊 Nghe'
     now = utcnow()
     for ticket in tickets:
         media_ids |= {a.media_id for a in ticket.attachments}

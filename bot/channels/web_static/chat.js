@@ -46,6 +46,13 @@
     if (x[1] === null) return;
     if (!x[0]) { bubble("bot", x[1].error || "?"); return; }
     x[1].replies.forEach(show);
+    if (!x[1].replies.length && !x[1].duplicate) hurry(20);  // being made (a voice note): fetch it soon
+  }
+  function hurry(n) {  // poll every second until something arrives, n times at most
+    var before = cursor;
+    fetch("/chat/api/messages?after=" + cursor, mine())
+      .then(function (r) { return r.json(); }).then(function (j) { (j.replies || []).forEach(show); })
+      .catch(function () {}).then(function () { if (cursor === before && n > 1) setTimeout(function () { hurry(n - 1); }, 1000); });
   }
   function send(body, echo, tries) {  // no echo: the page's own /start is not shown as if the person typed it
     tries = tries || 0; body.session = session; body.id = body.id || newId();
@@ -80,14 +87,72 @@
       send({text: "/start"}); setTimeout(poll, 15000);
     }).catch(function () { status.textContent = OFFLINE; setTimeout(begin, 5000); });
   }
-  function upload(file) {
-    var body = new FormData(); body.append("session", session); body.append("id", newId()); body.append("file", file);
-    var me = bubble("me", "📎 " + file.name);
+  function upload(file, spoken) {  // spoken: a recording made here, shown as a player rather than a name
+    var body = new FormData(); body.append("session", session); body.append("id", newId()); body.append("file", file, file.name);
+    var me = bubble("me", spoken ? "🎤 " + spoken : "📎 " + file.name);
     if (file.type.indexOf("image/") === 0 && window.URL) {  // the picture itself, shown from the phone
       var thumb = document.createElement("img"); thumb.src = URL.createObjectURL(file); thumb.alt = ""; me.appendChild(thumb);
     }
+    if (spoken && window.URL) {
+      var own = document.createElement("audio"); own.controls = true; own.src = URL.createObjectURL(file); me.appendChild(own);
+    }
     fetch("/chat/api/files", {method: "POST", body: body}).then(answered).then(replies)
       .catch(function () { status.textContent = OFFLINE; });
+  }
+  recorder(upload);
+  function recorder(upload) {  // hold 🎤 to speak, let go to send, slide off to cancel; a short tap keeps it recording
+    var mic = document.getElementById("mic"), bar = document.getElementById("rec"), clock = document.getElementById("rec-time");
+    var media = navigator.mediaDevices;
+    if (!window.MediaRecorder || !media || !media.getUserMedia) { mic.hidden = true; return; }
+    var rec = null, stream = null, chunks = [], started = 0, timer = null, pressed = 0, held = false, keep = false, LIMIT = 300;
+    function kind() {
+      var types = ["audio/webm;codecs=opus", "audio/ogg;codecs=opus", "audio/mp4"];
+      for (var i = 0; i < types.length; i++) if (MediaRecorder.isTypeSupported(types[i])) return types[i];
+      return "";
+    }
+    function tick() {
+      var s = Math.floor((Date.now() - started) / 1000);
+      clock.textContent = Math.floor(s / 60) + ":" + ("0" + s % 60).slice(-2);
+      if (s >= LIMIT) finish(true);
+    }
+    function lock() { bar.className = "locked"; }
+    function begin() {
+      if (rec || stream) return;
+      media.getUserMedia({audio: true}).then(function (s) {
+        stream = s; chunks = []; keep = false;
+        var t = kind(); rec = t ? new MediaRecorder(s, {mimeType: t}) : new MediaRecorder(s);
+        rec.ondataavailable = function (e) { if (e.data && e.data.size) chunks.push(e.data); };
+        rec.onstop = done;
+        rec.start(250); started = Date.now(); tick(); timer = setInterval(tick, 250);
+        bar.className = held ? "held" : "locked"; bar.hidden = false; mic.className = "on";
+      }).catch(function () { stream = null; status.textContent = mic.getAttribute("data-denied"); });
+    }
+    function finish(send) { keep = send; if (rec && rec.state !== "inactive") rec.stop(); }
+    function done() {
+      clearInterval(timer); bar.hidden = true; mic.className = "";
+      stream.getTracks().forEach(function (t) { t.stop(); });
+      var type = (rec.mimeType || "audio/webm").split(";")[0], took = clock.textContent;
+      rec = null; stream = null;
+      if (!keep || !chunks.length) return;
+      var ext = type.indexOf("mp4") >= 0 ? "m4a" : type.indexOf("ogg") >= 0 ? "ogg" : "webm";
+      upload(new File(chunks, "voice." + ext, {type: type}), took);
+    }
+    function press(e) { e.preventDefault(); pressed = Date.now(); held = true; begin(); }
+    function release(x, y) {
+      if (!held) return;
+      held = false;
+      if (!rec || Date.now() - pressed < 500) { lock(); return; }  // a tap: go on until ✔ or ✖
+      var over = document.elementFromPoint(x, y);
+      finish(over === mic || mic.contains(over));
+    }
+    mic.addEventListener("touchstart", press);
+    mic.addEventListener("touchend", function (e) { var t = e.changedTouches[0]; e.preventDefault(); release(t.clientX, t.clientY); });
+    mic.addEventListener("touchcancel", function () { if (held) { held = false; finish(false); } });
+    mic.addEventListener("mousedown", press);
+    document.addEventListener("mouseup", function (e) { release(e.clientX, e.clientY); });
+    mic.addEventListener("contextmenu", function (e) { e.preventDefault(); });  // a long press is not a menu
+    document.getElementById("rec-send").onclick = function () { finish(true); };
+    document.getElementById("rec-cancel").onclick = function () { finish(false); };
   }
   var picker = document.getElementById("file");
   document.getElementById("att").onclick = function () { picker.click(); };

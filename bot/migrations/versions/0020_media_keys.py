@@ -2,7 +2,7 @@
 instead of a path on the disk of the machine that queued it, so any machine can send it
 
 Revision ID: 0020
-Revises: 0022
+Revises: 0019
 Create Date: 2026-12-06 21:05:00
 """
 import json
@@ -14,7 +14,7 @@ from alembic import op
 
 
 revision: str = '0020'
-down_revision: str | None = '0022'
+down_revision: str | None = '0019'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """deliveries: an index for claiming urgent warnings first, without walking every ordinary row
 
 Revision ID: 0021
-Revises: 0025
+Revises: 0020
 Create Date: 2026-12-06 21:10:00
 """
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ from alembic import op
 
 
 revision: str = '0021'
-down_revision: str | None = '0025'
+down_revision: str | None = '0020'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """report events: the reach ledger and the questions asked, for reports of past periods
 
 Revision ID: 0023
-Revises: 0019
+Revises: 0022
 Create Date: 2026-12-06 21:20:00
 """
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ import bot.db
 
 
 revision: str = '0023'
-down_revision: str | None = '0019'
+down_revision: str | None = '0022'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
