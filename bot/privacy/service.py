@@ -98,7 +98,8 @@ def erase(session: Session, files: MediaStore, person: Person) -> Kept:
     tickets = _tickets(session, person, urns)
     answers = [e.text for t in tickets for e in t.events if e.kind == "reply" and e.text]
     answers += session.scalars(select(OpenQuestion.answer).where(OpenQuestion.person_id == person.id)).all()
-    media_ids |= voice.forget(session, [Spoken(text, SOURCE_LANGUAGE) for text in answers if text])  # '🔊 Nghe'
+    # the clips of officials' answers to them, made for '🔊 Nghe'
+    media_ids |= voice.forget(session, [Spoken(text, SOURCE_LANGUAGE) for text in answers if text])
     now = utcnow()
     for ticket in tickets:
         media_ids |= {a.media_id for a in ticket.attachments}
