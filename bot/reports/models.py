@@ -50,6 +50,18 @@ class ReportEvent(Base):
     entry_id: Mapped[str | None] = mapped_column(String(80))  # the Q&A entry it was answered with
 
 
+class ReportReminder(Base):
+    """That officials were reminded of one report's due date ('half-2026'): unique, so of processes
+    checking together, or again after a restart, one sends it, once."""
+
+    __tablename__ = "report_reminders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period: Mapped[str] = mapped_column(String(20), unique=True)
+    recipients: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 Snapshot = tuple[
     int | None, int | None, int | None, str, str, str
 ]  # province, commune, village, lang, role, app

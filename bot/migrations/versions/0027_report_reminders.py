@@ -1,0 +1,33 @@
+"""report reminders: one row per report period whose due date officials were reminded of
+
+Revision ID: 0027
+Revises: 0026
+Create Date: 2026-12-06 22:10:00
+"""
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+import bot.db
+
+
+revision: str = '0027'
+down_revision: str | None = '0026'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table('report_reminders',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('period', sa.String(length=20), nullable=False),
+    sa.Column('recipients', sa.Integer(), nullable=False),
+    sa.Column('created_at', bot.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_report_reminders')),
+    sa.UniqueConstraint('period', name=op.f('uq_report_reminders_period'))
+    )
+
+
+def downgrade() -> None:
+    op.drop_table('report_reminders')
