@@ -103,9 +103,19 @@ def test_linked_officials_are_reminded_once_with_their_own_draft(
     assert told_officer.endswith(f"{DRAFT}commune-{PHONG_THO}")
     assert told_both.endswith(DRAFT + "own")
     with db.transaction() as session:
-        assert session.scalars(select(ReportReminder.period)).all() == ["half-2026"]
+        assert session.scalars(select(ReportReminder.period)).all() == ["half-2026"] * 3
 
-    page = client.get("/admin/reports").text  # the admin without a chat
+    calendar.day = date(2026, 6, 11)  # an official who links their chat later in the window is told then
+    make_admin(db, "muon", Role.commune_officer, communes=(MUONG_TE,))
+    late = link_official_chat(client, db, fake_telegram, "muon")
+    [queued] = tick(db, settings)
+    assert queued.urn == late.urn and queued.reply.text.endswith(f"{DRAFT}commune-{MUONG_TE}")
+    assert tick(db, settings) == []
+    with db.transaction() as session:
+        assert len(session.scalars(select(ReportReminder.id)).all()) == 4
+    login(client, "tinhkhac")
+
+    page = client.get("/admin/reports").text  # the admin without a chat: no message, the banner
     assert DUE_TEXT in page and "/admin/reports?made=1&amp;period=half-2026&amp;scope=province" in page
     login(client, "xa")
     draft = client.get(told_officer.split("loaban.example.org", 1)[1])

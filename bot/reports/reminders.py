@@ -72,21 +72,22 @@ def draft_query(due: Due, admin: AdminUser) -> str:
 def remind(
     session: Session, today: date, settings: Settings, gettext: Callable[[str], str]
 ) -> list[Outgoing]:
-    """Queue the reminder due today, if any and not sent before, to every linked official in the caller's
-    transaction; the row saying it was sent is unique, so a second process's try adds nothing."""
+    """Queue the reminder due today, if any, to every linked official not yet told, in the caller's
+    transaction; the row saying who was told is unique, so a second process's try adds nothing."""
     due = due_on(today)
-    if due is None or session.scalar(select(ReportReminder.id).where(ReportReminder.period == due.key)):
+    if due is None:
         return []
-    officials = [a for a in accounts.linked(session) if accounts.scope(a) != []]
-    try:
-        with session.begin_nested():
-            session.add(ReportReminder(period=due.key, recipients=len(officials)))
-    except IntegrityError:
-        return []
+    told = set(session.scalars(select(ReportReminder.admin_id).where(ReportReminder.period == due.key)))
     head = announce(due, gettext, settings.admin_language)
     outgoing = []
-    for admin in officials:
-        assert admin.chat_urn is not None
+    for admin in accounts.linked(session):
+        if admin.id in told or accounts.scope(admin) == [] or admin.chat_urn is None:
+            continue
+        try:
+            with session.begin_nested():
+                session.add(ReportReminder(period=due.key, admin_id=admin.id))
+        except IntegrityError:
+            continue
         link = f"{settings.base_url}/admin/reports?{draft_query(due, admin)}"
         reply = Reply(text=f"📅 {head}\n" + gettext("Bản nháp đã chuẩn bị sẵn: {link}").format(link=link))
         [queued] = messages.record_outbound_many(

@@ -1,4 +1,4 @@
-"""report reminders: one row per report period whose due date officials were reminded of
+"""report reminders: one row per report period and official reminded of its due date
 
 Revision ID: 0027
 Revises: 0026
@@ -22,10 +22,11 @@ def upgrade() -> None:
     op.create_table('report_reminders',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('period', sa.String(length=20), nullable=False),
-    sa.Column('recipients', sa.Integer(), nullable=False),
+    sa.Column('admin_id', sa.Integer(), nullable=False),
     sa.Column('created_at', bot.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['admin_id'], ['admin_users.id'], name=op.f('fk_report_reminders_admin_id_admin_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_report_reminders')),
-    sa.UniqueConstraint('period', name=op.f('uq_report_reminders_period'))
+    sa.UniqueConstraint('period', 'admin_id', name=op.f('uq_report_reminders_period'))
     )
 
 
