@@ -22,7 +22,7 @@ from bot.accounts import service as accounts
 from bot.accounts.models import AdminUser, Role
 from bot.db import local_today
 from bot.i18n import mark
-from bot.reports import documents
+from bot.reports import documents, reminders
 from bot.reports import service as reports
 from bot.reports.models import ReportEvent
 from bot.reports.service import Period, Report, Scope, commune_label
@@ -133,9 +133,11 @@ def report_page(
     request: Request, session: SessionDep, admin: AdminDep, asked: AskedDep, made: bool = False
 ) -> Response:
     """The form; once 'Tạo báo cáo' is pressed, the report's sections, tables and charts below it."""
-    today = local_today(runtime_of(request).settings.timezone)
+    settings = runtime_of(request).settings
+    today = local_today(settings.timezone)
     _ = admin_gettext(request)
     report, choice = _report(request, session, admin, asked) if made else (None, None)
+    due = reminders.due_on(today)
     return render(
         request,
         "reports.html",
@@ -150,6 +152,8 @@ def report_page(
         scope_line=documents.scope_line(report, _) if report else "",
         query=request.url.query,
         pdf=documents.has_office(),
+        due=reminders.announce(due, _, settings.admin_language) if due else "",
+        draft=reminders.draft_query(due, admin) if due else "",
     )
 
 

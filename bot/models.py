@@ -23,7 +23,7 @@ from bot.people.models import Identity, Invite, Person
 from bot.polls.models import Poll, PollAnswer, PollChoice, PollQuestion, PollResponse
 from bot.privacy.models import Export
 from bot.qa.models import OpenQuestion, PassageVector, QAEntry
-from bot.reports.models import ReportEvent
+from bot.reports.models import ReportEvent, ReportReminder
 from bot.translations.models import CatalogString, CatalogVersion
 from bot.voice.models import VoiceClip
 
@@ -70,6 +70,7 @@ __all__ = [
     "RateBucket",
     "Relay",
     "ReportEvent",
+    "ReportReminder",
     "Ticket",
     "TicketEvent",
     "Village",

@@ -45,6 +45,7 @@ from bot.jobs.runner import JobRunner
 from bot.privacy import views as privacy_views
 from bot.qa.engine import load_embedder
 from bot.qa.knowledge import Knowledge
+from bot.reports import reminders
 from bot.runtime import Runtime, runtime_of
 from bot.templating import make_templates
 
@@ -105,11 +106,15 @@ async def running(runtime: Runtime, *, sender: bool, receive: bool = True) -> As
             timedelta(seconds=settings.resend_after_seconds),
         )
     )
+    reminding = asyncio.create_task(
+        reminders.keep_reminding(runtime.db, settings, runtime.catalogs, runtime.hub.deliver)
+    )
     try:
         yield
     finally:
         resending.cancel()
-        await asyncio.wait([resending])
+        reminding.cancel()
+        await asyncio.wait([resending, reminding])
         if builder is not None and building is not None:
             builder.stop()
             await building

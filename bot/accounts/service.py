@@ -282,11 +282,16 @@ def link_chat(session: Session, code: str, urn: str) -> AdminUser | None:
     return admin
 
 
-def to_notify(session: Session, commune_code: int | None) -> list[AdminUser]:
-    """Active province admins, and commune officers of that commune, who linked a chat."""
+def linked(session: Session) -> list[AdminUser]:
+    """Active province admins and commune officers who linked a chat: whom the bot tells of their work."""
     stmt = select(AdminUser).where(
         AdminUser.active.is_(True),
         AdminUser.chat_urn.is_not(None),
         AdminUser.role.in_([Role.province_admin, Role.commune_officer]),
     )
-    return [a for a in session.scalars(stmt) if scope(a) is None or commune_code in (scope(a) or [])]
+    return list(session.scalars(stmt.order_by(AdminUser.id)))
+
+
+def to_notify(session: Session, commune_code: int | None) -> list[AdminUser]:
+    """Active province admins, and commune officers of that commune, who linked a chat."""
+    return [a for a in linked(session) if scope(a) is None or commune_code in (scope(a) or [])]

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, String, event, insert, inspect, select, update
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, event, insert, inspect, select, update
 from sqlalchemy.orm import Mapped, Session, UOWTransaction, mapped_column
 
 from bot.db import Base, utcnow
@@ -48,6 +48,20 @@ class ReportEvent(Base):
     channel: Mapped[str] = mapped_column(String(20), default="")  # the app the person first came from
     outcome: Mapped[str] = mapped_column(String(20), default="")  # questions: answered, unsure, not_covered…
     entry_id: Mapped[str | None] = mapped_column(String(80))  # the Q&A entry it was answered with
+
+
+class ReportReminder(Base):
+    """That one official was reminded of one report's due date ('half-2026'): unique, so of processes
+    checking together, or again after a restart, one tells them, once; an official who links a chat later
+    in the window is told then."""
+
+    __tablename__ = "report_reminders"
+    __table_args__ = (UniqueConstraint("period", "admin_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period: Mapped[str] = mapped_column(String(20))
+    admin_id: Mapped[int] = mapped_column(ForeignKey("admin_users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 Snapshot = tuple[
