@@ -9,7 +9,9 @@ onboarded and consented, each with a Telegram identity, in 20 communes of Lai Ch
 Driven over the webhook, each person one step at a time (a step waits for what it shows, as a person
 would), `--concurrency` people at once: the "🏆 Cuộc thi" tap (the attempt is drawn and the first
 question asked), ten answers (by tapping the option's button, or with --quiz by voting in the native
-quiz poll: a `poll_answer` update), then the tie-breaker prediction typed as a number.
+quiz poll: a `poll_answer` update), then the tie-breaker prediction typed as a number. With --quiz each
+person reads the quiz for --think seconds before voting (a vote that comes before the bot has recorded
+the poll as sent is dropped as a poll it never sent), so answers/s is then paced by the think time.
 
 Measured: answers handled per second, the time from an answer's webhook POST to the fake Bot API
 receiving its feedback message ("✅ Đúng rồi!" / "❌ Chưa đúng…"), nothing lost (every answer stored, every
@@ -19,7 +21,7 @@ baseline: as many plain text updates (a greeting, "chào") from the same people,
 
 Creates and drops its own PostgreSQL database (user postgres, trust auth), or a SQLite file:
 
-    python -m bench.contest [--people 20000] [--concurrency 100] [--quiz] [--sqlite] [--quick]
+    python -m bench.contest [--people 20000] [--concurrency 100] [--quiz [--think 3]] [--sqlite] [--quick]
         [--server postgresql://postgres@127.0.0.1:5432]
 
 --quick: 1,000 people.
@@ -248,7 +250,7 @@ class Figures:
 
 
 async def drive(
-    url: str, screen: Screen, people: int, concurrency: int, correct: dict[int, int], *, quiz: bool
+    url: str, screen: Screen, people: int, concurrency: int, correct: dict[int, int], *, think: float
 ) -> Figures:
     """The baseline (a greeting from everyone), then the round (everyone answers), each timed whole."""
     figures = Figures()
@@ -284,6 +286,9 @@ async def drive(
                 question = int((payloads[0] if payloads else "").split(":")[2]) if payloads else None
                 since = screen.mark(chat)
                 if poll is not None:
+                    # A person reads the quiz before voting: a vote sooner than the bot records the poll
+                    # as sent finds no quiz and is dropped (bot/channels/telegram.py, _quiz_answer).
+                    await asyncio.sleep(think)
                     assert screen.fake is not None
                     chat_of, message = screen.fake.polls[poll]
                     found = screen.fake.messages[(chat_of, message)]["poll"]
@@ -415,7 +420,7 @@ async def run(args: argparse.Namespace) -> None:
             }
             command = [sys.executable, "-m", "bot.cli", "serve"]
             async with child_server(command, env, Path(tmp) / "server.log", "/healthz") as (server, _pid):
-                figures = await drive(server, screen, people, args.concurrency, correct, quiz=args.quiz)
+                figures = await drive(server, screen, people, args.concurrency, correct, think=args.think)
                 page = await asyncio.to_thread(results_page, server, contest_id, round_id)
         problems = figures.failures[:5] + lost(url, round_id, figures, people)
     report(args, people, seeded, figures, page, problems, len(figures.failures))
@@ -470,6 +475,7 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=20_000)
     parser.add_argument("--concurrency", type=int, default=100, help="people answering at once")
     parser.add_argument("--quiz", action="store_true", help="answer by voting in native quiz polls")
+    parser.add_argument("--think", type=float, default=3.0, help="--quiz: seconds before each vote")
     parser.add_argument("--sqlite", action="store_true", help="a SQLite file instead of PostgreSQL")
     parser.add_argument("--server", default="postgresql://postgres@127.0.0.1:5432")
     parser.add_argument("--quick", action="store_true", help="1,000 people, to try the bench")
