@@ -19,10 +19,13 @@ from bot.accounts.models import Role
 from bot.bulletins import service as bulletins
 from bot.bulletins.models import BulletinStatus
 from bot.bulletins.service import Audience
+from bot.channels.telegram import POLL_SENT, quiz_sent
 from bot.config import Settings
 from bot.contests import service as contests
 from bot.contests.models import Attempt, ContestAnswer, ContestQuestion, ContestRound
+from bot.conversation.types import Quiz, Reply
 from bot.db import Database, utcnow
+from bot.messages import service as messages
 from bot.people.models import Identity, Person
 from bot.privacy import service as privacy
 from bot.qa import service as qa
@@ -645,3 +648,23 @@ def test_erasure_keeps_the_attempt_counted_and_drops_the_registration(
         [ranked] = contests.ranking(session, round_)
         assert ranked.entrant is not None and (ranked.entrant.name, ranked.entrant.phone) == ("", "")
         assert ranked.attempt.person_id is None
+
+
+def test_a_vote_before_its_poll_is_recorded_as_sent_still_finds_its_quiz(db: Database) -> None:
+    """Under load Telegram's poll_answer can arrive before the send's outcome is written: the vote must
+    count for the one quiz in flight to that person, never be dropped."""
+    urn = "telegram:4242"
+    quiz = Quiz("Câu hỏi?", ("Có", "Không"), 0, "Vì luật nói thế.", "cq:7")
+    payload = Reply("Câu hỏi?", quiz=quiz).to_payload()
+    with db.transaction() as session:
+        first = messages.record_outbound(
+            session, person_id=None, urn=urn, kind="text", text="", payload=payload
+        )
+        found = quiz_sent(session, urn, "poll-not-yet-recorded")
+        assert found is not None and found[0]["quiz"]["answer"] == "cq:7" and found[1] == ""
+        messages.mark_delivered(session, [(first, f"{POLL_SENT}p1:10", None)])
+        assert quiz_sent(session, urn, "p1") == (payload, f"{POLL_SENT}p1:10")
+        assert quiz_sent(session, urn, "poll-of-someone-else") is None, "nothing in flight: no guess"
+        for _ in range(2):  # two quizzes in flight at once: which one was voted on is unknown
+            messages.record_outbound(session, person_id=None, urn=urn, kind="text", text="", payload=payload)
+        assert quiz_sent(session, urn, "p2") is None

@@ -44,7 +44,7 @@ from bot.config import Settings
 from bot.conversation.types import Attachment, Inbound, Outcome, Quiz, Received, Reply
 from bot.media import store
 from bot.media.store import MediaStore
-from bot.messages.models import Direction
+from bot.messages.models import Direction, Status
 from bot.messages.models import Message as Stored
 from bot.runtime import runtime_of
 
@@ -57,6 +57,7 @@ ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_membe
 # Telegram's limits on a quiz poll; a question beyond them is asked with buttons instead.
 QUIZ_QUESTION, QUIZ_OPTION, QUIZ_EXPLANATION, QUIZ_OPTIONS = 300, 100, 200, (2, 10)
 POLL_SENT = "poll:"  # how a sent quiz is recorded: poll:<poll id>:<message id>
+QUIZZES_IN_FLIGHT_SEEN = 20  # a person's latest replies not yet recorded as sent, searched for a quiz
 PAID_BROADCAST_RATE = 990.0  # Telegram allows 1,000/s with allow_paid_broadcast; a little under for jitter
 MEDIA_KINDS: dict[str, str] = {  # what a person may send with a reflection, and its type if Telegram omits it
     "photo": "image/jpeg",
@@ -139,7 +140,9 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
 
 
 def quiz_sent(session: Session, urn: str, poll_id: str) -> tuple[dict[str, Any], str] | None:
-    """The stored reply that sent a quiz poll to this person, and how it was recorded as sent."""
+    """The stored reply that sent a quiz poll to this person, and how it was recorded as sent. A vote can
+    arrive before its poll is recorded as sent (the outcome is written a moment after Telegram answers):
+    then the one quiz still in flight to this person is the poll voted on ("" as its record)."""
     row = session.execute(
         select(Stored.payload, Stored.sent_id).where(
             Stored.urn == urn,
@@ -147,7 +150,16 @@ def quiz_sent(session: Session, urn: str, poll_id: str) -> tuple[dict[str, Any],
             Stored.sent_id.startswith(f"{POLL_SENT}{poll_id}:"),
         )
     ).first()
-    return (row[0], row[1]) if row is not None else None
+    if row is not None:
+        return (row[0], row[1])
+    in_flight = session.scalars(
+        select(Stored.payload)
+        .where(Stored.urn == urn, Stored.direction == Direction.outbound, Stored.status == Status.pending)
+        .order_by(Stored.id.desc())
+        .limit(QUIZZES_IN_FLIGHT_SEEN)
+    ).all()
+    quizzes = [payload for payload in in_flight if payload.get("quiz")]
+    return (quizzes[0], "") if len(quizzes) == 1 else None
 
 
 def fits_quiz(quiz: Quiz | None) -> bool:
@@ -504,7 +516,7 @@ class TelegramBot(ChannelService):
                 return found[1] if found else None
 
         found = await asyncio.to_thread(sent_id)
-        if found is None:
+        if not found:  # unknown, or not yet recorded as sent: it closes when the person answers elsewhere
             return
         message_id = found.removeprefix(POLL_SENT).partition(":")[2]
         try:
