@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import itertools
 import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -16,6 +15,7 @@ from sqlalchemy import func, select
 from bot.config import Settings
 from bot.db import Database
 from bot.media import service as media
+from bot.media import store
 from bot.voice import service as voice
 from bot.voice.models import VoiceClip
 from bot.voice.service import Spoken
@@ -116,7 +116,7 @@ def test_a_person_who_chose_to_listen_hears_each_prompt_before_its_buttons(
 
 def test_a_recorded_clip_takes_the_place_of_the_made_one(db: Database, settings: Settings) -> None:
     """A translator's recording of a prompt in their language (the workbench's, later) is what people hear."""
-    root, said = Path(settings.media_dir), Spoken("Bạn ở tỉnh hay thành phố nào?", "vi")
+    root, said = store.of(settings), Spoken("Bạn ở tỉnh hay thành phố nào?", "vi")
     speech = voice.speak(settings, said)
     with db.transaction() as session:
         made = voice.keep(session, root, said, speech)

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from bot.config import Settings
 from bot.db import Database
+from bot.media import store
 from bot.people import service as people
 from bot.privacy import service as privacy
 from bot.qa import service as qa
@@ -164,7 +165,7 @@ def test_an_officials_answer_can_be_heard_and_goes_when_the_person_erases_their_
         kept = Path(settings.media_dir) / clip.media.path
         found = people.get_by_urn(session, person.urn)
         assert found is not None and kept.exists()
-        privacy.erase(session, Path(settings.media_dir), found)
+        privacy.erase(session, store.of(settings), found)
     with db.transaction() as session:
         assert session.scalar(select(func.count()).select_from(VoiceClip)) == 0
     assert not kept.exists()
