@@ -314,8 +314,21 @@ def open_to(
     wrote, or one that reaches some of their people; never another commune's own."""
     if communes is None or (author_id is not None and bulletin.created_by == author_id):
         return True
-    audience = Audience.from_json(bulletin.audience)
-    return audience.touches(communes, areas.communes_of_villages(session, audience.villages))
+    return reaches_any(session, Audience.from_json(bulletin.audience), communes)
+
+
+def reaches_any(session: Session, audience: Audience, communes: Collection[int] | None) -> bool:
+    """Whether an audience reaches some people of these communes (None: the whole province): what an
+    official limited to them may read about, for bulletins, polls and contests alike."""
+    return communes is None or audience.touches(
+        communes, areas.communes_of_villages(session, audience.villages)
+    )
+
+
+def held_within(session: Session, audience: Audience, communes: Collection[int] | None) -> bool:
+    """Whether an audience lies wholly in these communes (None: the whole province): what an official
+    limited to them may change, open or close."""
+    return audience.within(communes, areas.communes_of_villages(session, audience.villages))
 
 
 def check_sendable(bulletin: Bulletin) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from bot.areas import service as areas
+from bot.bulletins import service as bulletins
 from bot.bulletins.service import Audience
 from bot.contests.models import Attempt, Contest, ContestAnswer, ContestQuestion, ContestRound, Entrant
 from bot.db import utcnow
@@ -279,16 +279,12 @@ def audience_of(contest: Contest) -> Audience:
 def open_to(session: Session, contest: Contest, communes: Collection[int] | None) -> bool:
     """Whether an official limited to `communes` (None: the whole province) may see a contest: one that
     reaches some of their people (and then only their people's attempts)."""
-    if communes is None:
-        return True
-    audience = audience_of(contest)
-    return audience.touches(communes, areas.communes_of_villages(session, audience.villages))
+    return bulletins.reaches_any(session, audience_of(contest), communes)
 
 
 def may_run(session: Session, contest: Contest, communes: Collection[int] | None) -> bool:
     """Whether an official limited to `communes` may change a contest: only one held only in them."""
-    audience = audience_of(contest)
-    return audience.within(communes, areas.communes_of_villages(session, audience.villages))
+    return bulletins.held_within(session, audience_of(contest), communes)
 
 
 def get_all(session: Session, *, communes: Collection[int] | None = None) -> list[Contest]:

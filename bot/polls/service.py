@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, Text, cast, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from bot.areas import service as areas
+from bot.bulletins import service as bulletins
 from bot.bulletins.service import Audience
 from bot.db import utcnow
 from bot.errors import Refusal
@@ -147,17 +147,13 @@ def audience_of(poll: Poll) -> Audience:
 def open_to(session: Session, poll: Poll, communes: Collection[int] | None) -> bool:
     """Whether an official limited to `communes` (None: the whole province) may see a poll: one that
     reaches some of their people (and then only their people's answers)."""
-    if communes is None:
-        return True
-    audience = audience_of(poll)
-    return audience.touches(communes, areas.communes_of_villages(session, audience.villages))
+    return bulletins.reaches_any(session, audience_of(poll), communes)
 
 
 def may_run(session: Session, poll: Poll, communes: Collection[int] | None) -> bool:
     """Whether an official limited to `communes` may change, open or close a poll: only one asked only
     in their communes."""
-    audience = audience_of(poll)
-    return audience.within(communes, areas.communes_of_villages(session, audience.villages))
+    return bulletins.held_within(session, audience_of(poll), communes)
 
 
 def get_all(
