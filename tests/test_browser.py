@@ -107,6 +107,13 @@ def onboard_in_chat(page: sync_api.Page, live: LiveServer) -> None:
     page.wait_for_selector("text=Bạn cần gì? Bấm vào một nút:")
 
 
+def wait_for_answer(page: sync_api.Page) -> None:
+    """Wait until the bot has answered the person's latest message, so what follows sees the answer."""
+    page.locator(
+        "xpath=//div[@id='log']/*[contains(@class,'me')][last()]/following-sibling::*[contains(@class,'bot')]"
+    ).first.wait_for(state="attached")
+
+
 def test_web_chat_in_a_real_browser(page: sync_api.Page, live: LiveServer) -> None:
     """The conversation survives a reload as it was: both sides in order, the newest in view, only the
     latest message's buttons live, and never a '/start' the person did not type."""
@@ -119,9 +126,10 @@ def test_web_chat_in_a_real_browser(page: sync_api.Page, live: LiveServer) -> No
     page.get_by_role("button", name="☰ Menu chính").last.click()
     # Locators, not wait_for_function: the chat's policy, like the admin's, forbids the eval polling uses.
     page.locator(".msg.me").nth(4).wait_for(state="attached")
+    wait_for_answer(page)
     page.fill("#t", "hôm nay có họp thôn không")
     page.press("#t", "Enter")
-    page.locator("#log > .bot:last-child").wait_for(state="attached")
+    wait_for_answer(page)
     before = page.eval_on_selector_all(".msg", "ms => ms.map(m => [m.className, m.firstChild.textContent])")
 
     page.reload()
