@@ -106,6 +106,7 @@ def fallback_note(ctx: Context, language: str) -> list[Reply]:
     if recorded is not None:
         return [notes.note(recorded)]
     name = KNOWN_LANGUAGES[language].vietnamese_name if language in KNOWN_LANGUAGES else language
+    name = name[:1].lower() + name[1:]  # inside a sentence: 'bằng tiếng H'Mông'
     return [Reply(ctx.catalogs.gettext(language)(prompts.FALLBACK_NOTE).format(language=name))]
 
 

@@ -78,7 +78,8 @@ def messages() -> tuple[SourceMessage, ...]:
     return tuple(SourceMessage(t) for t in dict.fromkeys(texts))
 
 
-def keys() -> frozenset[str]:
+@cache
+def recordable() -> frozenset[str]:
     """The message keys of the prompts, for the workbench to offer a recording on those rows."""
     return frozenset(m.key for m in messages())
 
@@ -131,6 +132,8 @@ def matcher(catalogs: Catalogs, language: str) -> Callable[[str], Heard | None]:
                 return Heard(source, found.groupdict())
         return None
 
+    for stale in [k for k in _matchers if k[0] != catalogs.version]:  # reviewed strings changed since
+        del _matchers[stale]
     _matchers[(catalogs.version, language)] = heard
     return heard
 
@@ -170,7 +173,7 @@ def clips(session: Session, source: SourceMessage, language: str) -> Clips:
 
 def of_rows(session: Session, sources: list[SourceMessage], language: str) -> dict[str, Clips]:
     """The recordings of the prompts among some workbench rows, by message key."""
-    return {s.key: clips(session, s, language) for s in sources if s.key in keys()}
+    return {s.key: clips(session, s, language) for s in sources if s.key in recordable()}
 
 
 def approved(session: Session, source: SourceMessage, language: str) -> Media | None:
@@ -201,7 +204,7 @@ def record(
 ) -> VoiceClip:
     """Keep a translator's recording (OGG/Opus, transcoded before the transaction) as the prompt's draft,
     in place of any earlier draft; people go on hearing the approved one until a second person approves."""
-    if source.key not in keys():
+    if source.key not in recordable():
         raise ClipError(mark("Câu này không được đọc cho người dân."))
     stored = media.store(
         session,
