@@ -295,3 +295,32 @@ def test_the_note_is_heard_in_the_language_when_recorded_and_a_recorded_onboardi
     )
     assert not any(NOTE_FRAGMENT in str(s) for kind, s in timeline(person) if kind == "text")
     assert 0 < spent <= BUDGET
+
+
+def test_a_new_draft_replaces_the_old_one_and_the_same_file_sent_twice_is_kept(
+    db: Database, settings: Settings
+) -> None:
+    files = store.of(settings)
+    first, seconds = espeak_recording("một")
+    second, _s = espeak_recording("hai")
+    with db.transaction() as session:
+        prompts.record(session, files, PROVINCE, "hmn", 1, first, seconds)
+        prompts.record(session, files, PROVINCE, "hmn", 1, first, seconds)  # sent again
+    assert stored_clip(db, settings, PROVINCE, "draft") == first, "its file is still there"
+    with db.transaction() as session:
+        old = prompts.clips(session, PROVINCE, "hmn").draft
+        assert old is not None
+        old_path = old.media.path
+        prompts.record(session, files, PROVINCE, "hmn", 1, second, seconds)
+        assert prompts.approved(session, PROVINCE, "hmn") is None, "a draft is not heard"
+        with pytest.raises(prompts.ClipError):
+            prompts.approve(session, files, PROVINCE, "hmn", 1)
+    assert stored_clip(db, settings, PROVINCE, "draft") == second
+    assert not files.exists(old_path), "the replaced draft's file is gone"
+    with db.transaction() as session:
+        prompts.approve(session, files, PROVINCE, "hmn", 2)
+        heard = prompts.approved(session, PROVINCE, "hmn")
+        assert heard is not None and files.get(heard.path) == second
+        assert prompts.clips(session, PROVINCE, "hmn").draft is None
+        with pytest.raises(prompts.ClipError):
+            prompts.record(session, files, SourceMessage("Đã đổi ngôn ngữ."), "hmn", 1, first, seconds)

@@ -216,8 +216,9 @@ def record(
         key=media.digest(b"prompt clip\0" + voice),  # a file of its own: removing it touches nothing else
     )
     old = _clip(session, source, language, DRAFT)
+    replaced = old.media if old is not None else None
     if old is not None:
-        _drop(session, files, old)
+        session.execute(delete(VoiceClip).where(VoiceClip.id == old.id))
     made = VoiceClip(
         key=clip_key(source, language),
         language=language,
@@ -227,6 +228,8 @@ def record(
     )
     session.add(made)
     session.flush()
+    if replaced is not None:  # the same file sent again is kept
+        _discard(session, files, replaced)
     return made
 
 
@@ -255,9 +258,15 @@ def remove(session: Session, files: MediaStore, source: SourceMessage, language:
 
 
 def _drop(session: Session, files: MediaStore, clip: VoiceClip) -> None:
-    """Forget one recording and its file (its own: stored under a key no other file shares)."""
+    """Forget one recording and its file."""
     stored = clip.media
     session.execute(delete(VoiceClip).where(VoiceClip.id == clip.id))
+    _discard(session, files, stored)
+
+
+def _discard(session: Session, files: MediaStore, stored: Media) -> None:
+    """Delete a recording's file once no recording uses it (it is stored under a key of its own, so no
+    other kind of row does)."""
     if (
         session.scalar(select(func.count()).select_from(VoiceClip).where(VoiceClip.media_id == stored.id))
         == 0
