@@ -183,7 +183,8 @@ def test_a_prompt_recorded_in_the_browser_reaches_hmong_listeners_on_every_chann
     sync_api.expect(row.get_by_text("bản ghi chờ duyệt")).to_be_visible()
     assert row.locator("audio").count() == 1, "the draft can be played back"
     ARTIFACTS.mkdir(exist_ok=True)
-    phone.screenshot(path=str(ARTIFACTS / "workbench-prompt-clip-360.png"))
+    row.screenshot(path=str(ARTIFACTS / "workbench-prompt-clip-360.png"))
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 360, "fits a phone"
 
     draft = stored_clip(db, settings, PROVINCE, "draft")
     with db.transaction() as session:
