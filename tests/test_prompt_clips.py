@@ -20,12 +20,18 @@ from sqlalchemy import select
 from bot.accounts.models import AuditEntry, Role
 from bot.audio import ffmpeg
 from bot.config import Settings
+from bot.conversation.types import Button, Outgoing, Reply
 from bot.db import Database
 from bot.i18n import SourceMessage
+from bot.jobs import service as jobs
+from bot.jobs.base import Work
 from bot.media import store
+from bot.media.models import Media
+from bot.people import service as people
 from bot.privacy.notice import NOTICE
-from bot.voice import prompts
+from bot.voice import notes, prompts
 from bot.voice.models import VoiceClip
+from bot.voice.service import Spoken
 from tests.conftest import webhook_settings
 from tests.drivers import Driver, Seen, TelegramDriver, WebDriver, ZaloDriver, on_channel
 from tests.fakes.server import LiveServer
@@ -182,6 +188,7 @@ def test_a_prompt_recorded_in_the_browser_reaches_hmong_listeners_on_every_chann
     row = phone.locator("section.translation", has_text="Bạn ở tỉnh hay thành phố nào?")
     sync_api.expect(row.get_by_text("bản ghi chờ duyệt")).to_be_visible()
     assert row.locator("audio").count() == 1, "the draft can be played back"
+    assert " KB" in row.inner_text(), "its length and weight shown"
     ARTIFACTS.mkdir(exist_ok=True)
     row.screenshot(path=str(ARTIFACTS / "workbench-prompt-clip-360.png"))
     assert phone.evaluate("document.documentElement.scrollWidth") <= 360, "fits a phone"
@@ -325,3 +332,32 @@ def test_a_new_draft_replaces_the_old_one_and_the_same_file_sent_twice_is_kept(
         assert prompts.clips(session, PROVINCE, "hmn").draft is None
         with pytest.raises(prompts.ClipError):
             prompts.record(session, files, SourceMessage("Đã đổi ngôn ngữ."), "hmn", 1, first, seconds)
+
+
+def test_held_prompts_go_out_each_after_its_recording_or_its_made_speech(
+    db: Database, settings: Settings
+) -> None:
+    """The job that holds prompts back until their speech is made keeps a recording in its place."""
+    files = store.of(settings)
+    approve_recording(db, settings, PROVINCE, "hmn")
+    with db.transaction() as session:
+        person, _new = people.get_or_create_by_urn(session, "web:held")
+        recorded = prompts.approved(session, PROVINCE, "hmn")
+        assert recorded is not None
+        steps: list[tuple[Spoken | Media | None, Reply]] = [
+            (Spoken("Bạn cần gì? Bấm vào một nút:", "vi"), Reply("[1]", (Button("A", "a"),))),
+            (None, Reply("[2]")),
+            (recorded, Reply("[3]", (Button("B", "b"),))),
+        ]
+        notes.queue_prompts(session, "web:held", person, steps)
+        recorded_bytes = files.get(recorded.path)
+    with db.transaction() as session:
+        [claim] = jobs.claim(session, [notes.PROMPTS_JOB], 1, 60, 5, lambda _s, _j, _r: None)
+    sent: list[Outgoing] = []
+    notes.send_prompts(Work(db, settings, claim, sent.extend))
+    shown = [o.reply.text if o.reply.attachment is None else o.reply.attachment.kind for o in sent]
+    assert shown == ["voice", "[1]", "[2]", "voice", "[3]"]
+    with db.transaction() as session:
+        attached = sent[3].reply.attachment
+        last = session.get(Media, attached.media_id) if attached is not None else None
+        assert last is not None and files.get(last.path) == recorded_bytes, "the recording itself"
