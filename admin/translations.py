@@ -21,6 +21,7 @@ from bot.runtime import runtime_of
 from bot.security import client_ip
 from bot.translations import service as translations
 from bot.translations.models import TranslationState
+from bot.voice import prompts
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(csrf_protect)])
 WorkbenchDep = Annotated[AdminUser, Depends(require(Role.province_admin, Role.editor, Role.translator))]
@@ -83,6 +84,7 @@ def _listing(
     if needle:
         entries = [e for e in entries if needle in e.source.msgid.lower() or needle in e.text.lower()]
     paging = Page(max(1, page), len(entries))
+    shown = entries[paging.offset : paging.offset + PAGE_SIZE]
     return render(
         request,
         "translation_language.html",
@@ -90,7 +92,8 @@ def _listing(
         status=status,
         language=language,
         progress=translations.progress(session, catalogs, language),
-        rows=entries[paging.offset : paging.offset + PAGE_SIZE],
+        rows=shown,
+        clips=prompts.of_rows(session, [e.source for e in shown], language),  # spoken prompts' recordings
         page=paging,
         q=q,
         state=state,

@@ -24,6 +24,7 @@ from admin import dashboard as dashboard_admin
 from admin import feedback as feedback_admin
 from admin import people as people_admin
 from admin import polls as polls_admin
+from admin import prompt_clips as prompt_clips_admin
 from admin import qa as qa_admin
 from admin import reports as reports_admin
 from admin import translations as translations_admin
@@ -169,6 +170,7 @@ def create_app(settings: Settings, *, polling: bool = False) -> FastAPI:
         polls_admin,
         reports_admin,
         translations_admin,
+        prompt_clips_admin,
         contests_admin,
     ):
         app.include_router(module.router)

@@ -42,3 +42,41 @@
     });
   });
 })();
+(function () {
+  // A spoken prompt's recording in the workbench: tap 🎤 to record (a timer runs; ✔ keeps it, ✖ drops it),
+  // or hold it and let go to keep; what was recorded goes into the row's file field and the form is sent.
+  if (!window.MediaRecorder || !navigator.mediaDevices || !window.DataTransfer) return;
+  Array.prototype.forEach.call(document.querySelectorAll("form.clip-record"), function (form) {
+    var mic = form.querySelector(".clip-mic"), panel = form.querySelector(".clip-rec");
+    var clock = form.querySelector(".clip-time"), field = form.querySelector("input[type=file]");
+    var recorder = null, chunks = [], keep = false, started = 0, ticking = null, pressed = 0;
+    mic.hidden = false;
+    function shown(seconds) { return Math.floor(seconds / 60) + ":" + ("0" + (seconds % 60)).slice(-2); }
+    function stop(keepIt) {
+      if (!recorder) return;
+      keep = keepIt; recorder.stop();
+    }
+    function start() {
+      navigator.mediaDevices.getUserMedia({audio: true}).then(function (stream) {
+        recorder = new MediaRecorder(stream); chunks = []; keep = false;
+        recorder.ondataavailable = function (e) { chunks.push(e.data); };
+        recorder.onstop = function () {
+          stream.getTracks().forEach(function (t) { t.stop(); });
+          clearInterval(ticking); panel.hidden = true; mic.hidden = false;
+          var type = recorder.mimeType || "audio/webm", ext = type.indexOf("ogg") >= 0 ? "ogg" : "webm";
+          recorder = null;
+          if (!keep) return;
+          var files = new DataTransfer(); files.items.add(new File(chunks, "loi-doc." + ext, {type: type}));
+          field.files = files.files; form.submit();
+        };
+        recorder.start(250); started = Date.now(); clock.textContent = "0:00";
+        ticking = setInterval(function () { clock.textContent = shown(Math.floor((Date.now() - started) / 1000)); }, 250);
+        mic.hidden = true; panel.hidden = false;
+      });
+    }
+    mic.addEventListener("pointerdown", function () { pressed = Date.now(); start(); });
+    mic.addEventListener("pointerup", function () { if (Date.now() - pressed > 800) stop(true); });  // held
+    form.querySelector(".clip-stop").addEventListener("click", function () { stop(true); });
+    form.querySelector(".clip-cancel").addEventListener("click", function () { stop(false); });
+  });
+})();

@@ -67,7 +67,8 @@ def ask_language(ctx: Context) -> None:
         )
         for lang in ctx.catalogs.languages()
     ]
-    buttons.append(Button(_("🔊 Nghe hướng dẫn"), "spoken:on"))  # Vietnamese, each step read aloud
+    if not ctx.person.spoken_prompts:  # each step read aloud from the next one on
+        buttons.append(Button(_("🔊 Nghe hướng dẫn"), "spoken:on"))
     ctx.reply(
         _("Xin chào! Đây là Loa Bản, kênh thông tin hai chiều của chính quyền. Bạn chọn ngôn ngữ nhé:"),
         buttons,

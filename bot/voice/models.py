@@ -15,7 +15,9 @@ class VoiceClip(Base):
     """One voice note under a key that says what it speaks (a text in a language, or one prompt in one
     language): the second request for the same key sends the stored file, without making it again.
     `origin` is 'tts' (made by an engine, `engine` says which voice) or 'recorded' (a person's voice: a
-    translator reading a prompt in their language), which a look-up prefers; one of each per key."""
+    translator reading a prompt in their language), which a look-up prefers; one of each per key. A
+    translator's recording of a prompt is a 'draft' until a second person approves it (bot/voice/prompts.py),
+    and its `engine` then names who spoke it."""
 
     __tablename__ = "voice_clips"
     __table_args__ = (UniqueConstraint("key", "origin"),)

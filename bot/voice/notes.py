@@ -38,43 +38,54 @@ def queue(session: Session, urn: str, person_id: int, spoken: Spoken) -> None:
     )
 
 
-def queue_prompts(session: Session, urn: str, person: Person, language: str, replies: list[Reply]) -> None:
+Voice = Spoken | int | None  # a text an engine reads aloud, a stored recording (its media id), or nothing
+Step = tuple[Voice, Reply | None]  # (what is heard first, the reply sent after it)
+
+
+def queue_prompts(
+    session: Session, urn: str, person: Person, steps: list[tuple[Spoken | Media | None, Reply]]
+) -> None:
     """Hold replies back until the clips of their prompts are made: a job sends them, each prompt after
-    its voice note, in the order given."""
-    held = [[r.text, r.to_payload()] for r in replies]
-    payload = {"urn": urn, "person_id": person.id, "language": language, "replies": held}
+    its voice note (read by an engine, or a person's recording), in the order given."""
+    payload = {
+        "urn": urn,
+        "person_id": person.id,
+        "replies": [[r.text, r.to_payload()] for _heard, r in steps],
+        "said": [[h.text, h.language] if isinstance(h, Spoken) else None for h, _r in steps],
+        "clips": [h.id if isinstance(h, Media) else None for h, _r in steps],
+    }
     jobs.enqueue(session, PROMPTS_JOB, payload)
 
 
-def _speech(work: Work, texts: list[str], language: str) -> dict[str, Speech]:
+def _speech(work: Work, said: list[Spoken]) -> dict[Spoken, Speech]:
     """Speech for those texts that have no clip yet, made outside any transaction."""
     with work.transaction() as session:
-        missing = [t for t in dict.fromkeys(texts) if voice.cached(session, Spoken(t, language)) is None]
-    return {t: voice.speak(work.settings, Spoken(t, language)) for t in missing}
+        missing = [s for s in dict.fromkeys(said) if voice.cached(session, s) is None]
+    return {s: voice.speak(work.settings, s) for s in missing}
 
 
-Step = tuple[str | None, Reply | None]  # (a text to send read aloud first, a reply to send after it)
-
-
-def _sent(work: Work, urn: str, person_id: int, language: str, steps: list[Step]) -> None:
+def _sent(work: Work, urn: str, person_id: int, steps: list[Step]) -> None:
     """Queue voice notes and replies to a person in order, then send them; nothing when the person erased
-    their data meanwhile. As the conversation does, the text of what is sent is kept only for a person
-    who agreed to it."""
+    their data meanwhile (and no note for a recording removed meanwhile). As the conversation does, the
+    text of what is sent is kept only for a person who agreed to it."""
     files = store.of(work.settings)
-    made = _speech(work, [said for said, _reply in steps if said], language)
+    made = _speech(work, [heard for heard, _reply in steps if isinstance(heard, Spoken)])
     with work.transaction() as session:
         person = people.get(session, person_id=person_id)
         if person is None:
             return
         out: list[Reply] = []
-        for said, reply in steps:
-            if said:
-                spoken = Spoken(said, language)
+        for heard, reply in steps:
+            stored: Media | None = None
+            if isinstance(heard, Spoken):
                 stored = (
-                    voice.keep(session, files, spoken, made[said])
-                    if said in made
-                    else _cached(session, spoken)
+                    voice.keep(session, files, heard, made[heard])
+                    if heard in made
+                    else _cached(session, heard)
                 )
+            elif isinstance(heard, int):
+                stored = session.get(Media, heard)
+            if stored is not None:
                 out.append(note(stored))
             if reply is not None:
                 out.append(reply)
@@ -94,15 +105,24 @@ def _cached(session: Session, spoken: Spoken) -> Media:
 def send_note(work: Work) -> None:
     """'🔊 Nghe': the text read aloud, alone."""
     p = work.payload
-    _sent(work, str(p["urn"]), int(p["person_id"]), str(p["language"]), [(str(p["text"]), None)])
+    said = Spoken(str(p["text"]), str(p["language"]))
+    _sent(work, str(p["urn"]), int(p["person_id"]), [(said, None)])
 
 
 def send_prompts(work: Work) -> None:
-    """Prompts held back for their clips: each voice note, then its prompt."""
+    """Prompts held back for their clips: each voice note, then its prompt. A job queued before prompts
+    had recordings carries only the person's language: then every prompt is read in it."""
     p = work.payload
     replies = [Reply.from_payload(text, payload) for text, payload in p["replies"]]
-    steps: list[Step] = [(r.text if r.buttons and r.attachment is None else None, r) for r in replies]
-    _sent(work, str(p["urn"]), int(p["person_id"]), str(p["language"]), steps)
+    said = p.get("said") or [
+        [r.text, p["language"]] if r.buttons and r.attachment is None else None for r in replies
+    ]
+    clips = p.get("clips") or [None] * len(replies)
+    steps: list[Step] = [
+        (Spoken(str(s[0]), str(s[1])) if s else (int(c) if c else None), r)
+        for s, c, r in zip(said, clips, replies, strict=True)
+    ]
+    _sent(work, str(p["urn"]), int(p["person_id"]), steps)
 
 
 register_job(NOTE_JOB, send_note)

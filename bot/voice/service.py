@@ -52,7 +52,7 @@ def cached(session: Session, spoken: Spoken) -> Media | None:
     return session.scalar(
         select(Media)
         .join(VoiceClip, VoiceClip.media_id == Media.id)
-        .where(VoiceClip.key == spoken.key)
+        .where(VoiceClip.key == spoken.key, VoiceClip.origin != "draft")  # a draft waits for review
         .order_by((VoiceClip.origin == "recorded").desc())
         .limit(1)
     )
