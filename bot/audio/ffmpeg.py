@@ -10,7 +10,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-VOICE_ARGS = ["-ac", "1", "-ar", "48000", "-c:a", "libopus", "-b:a", "24k", "-application", "voip"]
+# 16 kbit/s: Opus's voice mode keeps speech clear there, and people pay for every byte on weak networks
+# (a spoken onboarding, privacy notice included, must stay near 200 KB even read slowly).
+VOICE_ARGS = ["-ac", "1", "-ar", "48000", "-c:a", "libopus", "-b:a", "16k", "-application", "voip"]
 VOICE_FORMAT = "ogg"
 STATION_ARGS = ["-ac", "1", "-ar", "44100", "-c:a", "libmp3lame", "-b:a", "64k"]
 STATION_FORMAT = "mp3"
