@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import Page
 from sqlalchemy import create_engine, pool
 from sqlalchemy.engine import make_url
 
@@ -24,6 +25,7 @@ from bot.db import Database
 from bot.migrations import upgrade
 from bot.qa.engine import load_embedder
 from bot.qa.knowledge import Knowledge
+from tests.browser import Chromium, launch
 from tests.fakes import zalo_api
 from tests.fakes.server import LiveServer
 from tests.fakes.telegram_api import FakeBotAPI
@@ -246,6 +248,21 @@ def client(live: LiveServer) -> Iterator[httpx.Client]:
     """An HTTP client for the live server (cookies kept, redirects not followed)."""
     with httpx.Client(base_url=live.url, timeout=20) as http:
         yield http
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Chromium]:
+    """One Chromium per test process: launching it took seconds per browser test."""
+    browser = launch()
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def page(request: pytest.FixtureRequest, chromium: Chromium) -> Iterator[Page]:
+    """A fresh browser page on a 412 px phone; a screenshot is saved when the test fails."""
+    with chromium.page(request, viewport={"width": 412, "height": 860}) as page:
+        yield page
 
 
 @pytest.hookimpl(hookwrapper=True)

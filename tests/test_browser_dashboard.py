@@ -4,7 +4,7 @@ the strict CSP, and hostile titles stay text."""
 
 from __future__ import annotations
 
-import pytest
+from playwright import sync_api
 from sqlalchemy import select
 
 from bot.accounts.models import AdminUser
@@ -13,18 +13,13 @@ from bot.db import Database
 from bot.feedback.models import Ticket
 from bot.people.models import Person
 from bot.qa.models import OpenQuestion, QAEntry, QuestionStatus
+from tests.browser import ARTIFACTS
 from tests.fakes.server import LiveServer
 from tests.test_admin import make_admin
-from tests.test_browser import ARTIFACTS, CHROMIUM, page, sign_in
+from tests.test_browser import sign_in
 from tests.test_dashboard import build
 from tests.test_polls import _poll
 
-__all__ = ["page"]  # the fixture shared with test_browser
-
-sync_api = pytest.importorskip("playwright.sync_api")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="Debian's chromium is not installed (make system-deps)"
-)
 HOSTILE = "<img src=x onerror=document.title='pwned'> Ý kiến về chợ"
 PAGES = [
     "/admin",

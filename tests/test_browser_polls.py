@@ -4,24 +4,19 @@ not scroll sideways, hostile text stays text."""
 
 from __future__ import annotations
 
-import pytest
+from playwright import sync_api
 
 from bot.db import Database
 from bot.people.models import Person
 from bot.polls import service as polls
+from tests.browser import ARTIFACTS
 from tests.factories import add_person
 from tests.fakes.server import LiveServer
 from tests.test_admin import MUONG_TE, PHONG_THO, make_admin
-from tests.test_browser import ARTIFACTS, CHROMIUM, page, sign_in
+from tests.test_browser import sign_in
 from tests.test_polls import LAI_CHAU, _poll
 
-__all__ = ["page"]  # the fixture shared with test_browser
-
-sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="Debian's chromium is not installed (make system-deps)"
-)
 HOSTILE = "<img src=x onerror=document.title='pwned'> Chợ họp ngày nào?"
 
 

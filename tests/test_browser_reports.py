@@ -3,21 +3,16 @@ shown as text, wide tables scrolling inside their box on a 360 px phone; screens
 
 from __future__ import annotations
 
-import pytest
+from playwright import sync_api
 
 from bot.db import Database
+from tests.browser import ARTIFACTS
 from tests.fakes.server import LiveServer
 from tests.reports_history import HOSTILE, build
 from tests.test_admin import make_admin
-from tests.test_browser import ARTIFACTS, CHROMIUM, page, sign_in
+from tests.test_browser import sign_in
 
-__all__ = ["page"]  # the fixture shared with test_browser
-
-sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="Debian's chromium is not installed (make system-deps)"
-)
 
 
 def test_the_report_page_on_a_desk_and_on_a_phone(
