@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from bot.config import PROJECT_ROOT
+from bot.db import Database
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
@@ -64,6 +65,14 @@ class Chromium:
         asyncio._set_running_loop(self.loop)
         self.browser.close()
         self.playwright.stop()
+
+
+def look(page: Page, db: Database, name: str) -> None:
+    """Save a full-page screenshot to look at, on the SQLite run only: a test's PostgreSQL run shows the
+    same page and its widths are asserted there too, and its shot would overwrite the same file."""
+    if db.url.startswith("sqlite"):
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / name), full_page=True)
 
 
 def launch() -> Chromium:

@@ -6,7 +6,7 @@ from playwright import sync_api
 
 from bot.accounts.models import Role
 from bot.db import Database
-from tests.browser import ARTIFACTS
+from tests.browser import ARTIFACTS, look
 from tests.fakes.server import LiveServer
 from tests.fakes.telegram_api import FakeBotAPI
 from tests.test_admin import PASSWORD, add_person, make_admin
@@ -258,14 +258,12 @@ def test_the_admin_fits_a_phone_at_360_px_and_a_tablet(
     assert not page.is_visible("header nav"), "the menu is folded on a phone"
     page.click("label.nav-button")
     assert page.is_visible("header nav a[href='/admin/qa']")
-    ARTIFACTS.mkdir(exist_ok=True)
     for screen in (360, 768):
         page.set_viewport_size({"width": screen, "height": 740 if screen == 360 else 1024})
         for path in [*ADMIN_PAGES, *details]:
             page.goto(f"{live.url}{path}")
             width = page.evaluate("document.documentElement.scrollWidth")
-            shot = ARTIFACTS / f"admin-{screen}{path.replace('/', '-')}.png"
-            page.screenshot(path=str(shot), full_page=True)
+            look(page, db, f"admin-{screen}{path.replace('/', '-')}.png")
             assert width <= screen, f"{path} is {width} px wide on a {screen} px screen"
 
 

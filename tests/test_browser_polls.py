@@ -9,7 +9,7 @@ from playwright import sync_api
 from bot.db import Database
 from bot.people.models import Person
 from bot.polls import service as polls
-from tests.browser import ARTIFACTS
+from tests.browser import look
 from tests.factories import add_person
 from tests.fakes.server import LiveServer
 from tests.test_admin import MUONG_TE, PHONG_THO, make_admin
@@ -60,10 +60,9 @@ def test_a_polls_results_fit_a_phone_with_their_charts_drawn(
     )
     expect(page.locator("#results")).to_contain_text("4 người đã bắt đầu")
     page.wait_for_function("() => Chart.getChart(document.querySelector('#results canvas.poll-chart'))")
-    ARTIFACTS.mkdir(exist_ok=True)
     for path in ("/admin/polls", "/admin/polls/new", f"/admin/polls/{poll_id}"):
         page.goto(f"{live.url}{path}")
         width = page.evaluate("document.documentElement.scrollWidth")
-        page.screenshot(path=str(ARTIFACTS / f"admin-360{path.replace('/', '-')}.png"), full_page=True)
+        look(page, db, f"admin-360{path.replace('/', '-')}.png")
         assert width <= 360, f"{path} is {width} px wide on a 360 px screen"
     assert page.title() != "pwned" and refused == [], refused
