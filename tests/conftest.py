@@ -15,10 +15,12 @@ from typing import Any
 
 import httpx
 import pytest
+from argon2 import PasswordHasher
 from playwright.sync_api import Page
 from sqlalchemy import create_engine, pool
 from sqlalchemy.engine import make_url
 
+from bot.accounts import service as accounts
 from bot.config import PROJECT_ROOT, Settings
 from bot.content import import_all
 from bot.db import Database
@@ -41,6 +43,13 @@ MEDIA_ROOT = tempfile.TemporaryDirectory(prefix="loaban-tests-")  # removed when
 NO_CAS = tempfile.TemporaryDirectory(prefix="loaban-no-cas-")
 os.environ.pop("SSL_CERT_FILE", None)
 os.environ["SSL_CERT_DIR"] = NO_CAS.name
+
+# Every admin a test makes and every sign-in hashes a password: Argon2id at its production cost (64 MiB,
+# 3 passes, 4 lanes) takes a second of CPU on a busy 2-core machine. Tests hash with Argon2id at its
+# lowest cost; what they check (the right password signs in, a wrong one or an unknown name does not, and
+# still costs a check) does not depend on the cost, which the hash carries for whoever verifies it.
+accounts._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+accounts._DUMMY_HASH = accounts._hasher.hash("loaban-dummy-password")
 
 
 @pytest.fixture(scope="session")
