@@ -7,7 +7,7 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
@@ -69,6 +69,20 @@ class SourceMessage:
         return message_key(self.msgid, self.context)
 
 
+@lru_cache(maxsize=64)
+def _compiled(po: bytes) -> tuple[dict[str, str], tuple[SourceMessage, ...], bytes]:
+    """A .po's translated messages by key, its messages and its compiled .mo, kept per content: parsing
+    takes a second, and a process that builds several apps (tests build hundreds) reads the same files."""
+    catalog = read_po(io.BytesIO(po), locale=None)
+    messages = [m for m in catalog if m.id and isinstance(m.id, str)]
+    shipped = {
+        message_key(str(m.id), m.context or ""): str(m.string) for m in messages if m.string and not m.fuzzy
+    }
+    buf = io.BytesIO()
+    write_mo(buf, catalog)
+    return shipped, tuple(SourceMessage(str(m.id), m.context or "") for m in messages), buf.getvalue()
+
+
 class Catalogs:
     """The gettext catalogs found in a locales folder, compiled in memory from the .po files, with the
     reviewed overrides of the database laid over them (see bot/translations)."""
@@ -95,20 +109,11 @@ class Catalogs:
             self._translations[code] = gettext.NullTranslations()
             self._shipped[code] = {}
             return
-        with path.open("rb") as fh:
-            catalog = read_po(fh, locale=None)
-        messages = [m for m in catalog if m.id and isinstance(m.id, str)]
-        self._shipped[code] = {
-            message_key(str(m.id), m.context or ""): str(m.string)
-            for m in messages
-            if m.string and not m.fuzzy
-        }
+        shipped, sources, mo = _compiled(path.read_bytes())
+        self._shipped[code] = dict(shipped)
         if code == SOURCE_LANGUAGE:
-            self.sources = [SourceMessage(str(m.id), m.context or "") for m in messages]
-        buf = io.BytesIO()
-        write_mo(buf, catalog)
-        buf.seek(0)
-        self._translations[code] = gettext.GNUTranslations(buf)
+            self.sources = list(sources)
+        self._translations[code] = gettext.GNUTranslations(io.BytesIO(mo))
 
     def use_overrides(self, version: int, overrides: dict[str, dict[str, str]]) -> None:
         """Lay reviewed strings (language -> message key -> text) over the shipped catalogs; every

@@ -5,23 +5,29 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import tempfile
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
+from argon2 import PasswordHasher
+from playwright.sync_api import Page
+from sqlalchemy import create_engine, pool
 from sqlalchemy.engine import make_url
 
+from bot.accounts import service as accounts
 from bot.config import PROJECT_ROOT, Settings
 from bot.content import import_all
 from bot.db import Database
 from bot.migrations import upgrade
 from bot.qa.engine import load_embedder
 from bot.qa.knowledge import Knowledge
+from tests.browser import Chromium, launch
 from tests.fakes import zalo_api
 from tests.fakes.server import LiveServer
 from tests.fakes.telegram_api import FakeBotAPI
@@ -32,6 +38,18 @@ BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 WEBHOOK_SECRET = "s3cret-webhook-token_for-tests"
 TG_TOKEN = "123456:TEST-TOKEN"
 MEDIA_ROOT = tempfile.TemporaryDirectory(prefix="loaban-tests-")  # removed when the test process ends
+# Tests speak plain HTTP on loopback only. An empty CA directory spares every HTTP client (an app makes
+# four) loading certifi's bundle, a sixth of a second each; an HTTPS call a test made would fail, not leave.
+NO_CAS = tempfile.TemporaryDirectory(prefix="loaban-no-cas-")
+os.environ.pop("SSL_CERT_FILE", None)
+os.environ["SSL_CERT_DIR"] = NO_CAS.name
+
+# Every admin a test makes and every sign-in hashes a password: Argon2id at its production cost (64 MiB,
+# 3 passes, 4 lanes) takes a second of CPU on a busy 2-core machine. Tests hash with Argon2id at its
+# lowest cost; what they check (the right password signs in, a wrong one or an unknown name does not, and
+# still costs a check) does not depend on the cost, which the hash carries for whoever verifies it.
+accounts._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+accounts._DUMMY_HASH = accounts._hasher.hash("loaban-dummy-password")
 
 
 @pytest.fixture(scope="session")
@@ -66,6 +84,72 @@ def knowledge_of(live: LiveServer) -> Knowledge:
     return knowledge
 
 
+class PostgresSchemas:
+    """Fresh PostgreSQL schemas for tests, each a replay of one migrated template schema's dump, which
+    takes half the time of migrating. A thread of this test process makes the next schema while a test
+    runs and another drops the used ones behind it, so a test waits on neither."""
+
+    def __init__(self, url: str) -> None:
+        self.admin = create_engine(url, isolation_level="AUTOCOMMIT", poolclass=pool.NullPool)
+        self.base = make_url(url).set(drivername="postgresql+psycopg")
+        self.template = f"loaban_tpl_{uuid.uuid4().hex[:12]}"
+        self._run(f'CREATE SCHEMA "{self.template}"')
+        upgrade(self.url(self.template))
+        libpq = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        dump = subprocess.run(
+            ["pg_dump", "--schema", self.template, "--inserts", "--no-owner", "--no-privileges", libpq],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        # psql's meta-commands (\restrict) are not SQL; the rest is, schema name included.
+        self.script = "\n".join(line for line in dump.splitlines() if not line.startswith("\\"))
+        self.maker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pg-schemas")
+        self.dropper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pg-drops")
+        self.next: Future[str] = self.maker.submit(self._make)
+
+    def url(self, schema: str) -> str:
+        """The URL of a connection that works in this schema."""
+        url = self.base.update_query_dict({"options": f"-csearch_path={schema}"})
+        return url.render_as_string(hide_password=False)
+
+    def _run(self, sql: str) -> None:
+        with self.admin.connect() as conn:
+            conn.exec_driver_sql(sql)
+
+    def _make(self) -> str:
+        schema = f"t_{uuid.uuid4().hex[:12]}"
+        self._run(f"BEGIN;{self.script.replace(self.template, schema)};COMMIT;")
+        return schema
+
+    def take(self) -> str:
+        """A migrated schema nobody has used; the next one is made meanwhile."""
+        schema = self.next.result()
+        self.next = self.maker.submit(self._make)
+        return schema
+
+    def give_back(self, schema: str) -> None:
+        """Drop a used schema without waiting for it."""
+        self.dropper.submit(self._run, f'DROP SCHEMA "{schema}" CASCADE')
+
+    def close(self) -> None:
+        """Drop the unused schema and the template once every drop asked for has run."""
+        self.give_back(self.next.result())
+        self.give_back(self.template)
+        self.maker.shutdown(wait=True)
+        self.dropper.shutdown(wait=True)
+        self.admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_schemas() -> Iterator[PostgresSchemas]:
+    """This test process's template schema and its replays (one template per xdist worker)."""
+    assert PG_URL is not None
+    schemas = PostgresSchemas(PG_URL)
+    yield schemas
+    schemas.close()
+
+
 @pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> Iterator[str]:
     """A freshly migrated database of each backend, private to this test."""
@@ -74,21 +158,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template
         shutil.copy(sqlite_template, path)
         yield f"sqlite:///{path}"
         return
-    assert PG_URL is not None
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin_engine = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin_engine.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(PG_URL).set(drivername="postgresql+psycopg")
-    url = url.update_query_dict({"options": f"-csearch_path={schema}"})
-    rendered = url.render_as_string(hide_password=False)
-    upgrade(rendered)
+    schemas: PostgresSchemas = request.getfixturevalue("postgres_schemas")
+    schema = schemas.take()
     try:
-        yield rendered
+        yield schemas.url(schema)
     finally:
-        with admin_engine.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin_engine.dispose()
+        schemas.give_back(schema)
 
 
 @pytest.fixture
@@ -182,6 +257,21 @@ def client(live: LiveServer) -> Iterator[httpx.Client]:
     """An HTTP client for the live server (cookies kept, redirects not followed)."""
     with httpx.Client(base_url=live.url, timeout=20) as http:
         yield http
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Chromium]:
+    """One Chromium per test process: launching it took seconds per browser test."""
+    browser = launch()
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def page(request: pytest.FixtureRequest, chromium: Chromium) -> Iterator[Page]:
+    """A fresh browser page on a 412 px phone; a screenshot is saved when the test fails."""
+    with chromium.page(request, viewport={"width": 412, "height": 860}) as page:
+        yield page
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -2,53 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
-
-import pytest
+from playwright import sync_api
 
 from bot.accounts.models import Role
-from bot.config import PROJECT_ROOT
 from bot.db import Database
+from tests.browser import ARTIFACTS, look
 from tests.fakes.server import LiveServer
 from tests.fakes.telegram_api import FakeBotAPI
 from tests.test_admin import PASSWORD, add_person, make_admin
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ARTIFACTS = PROJECT_ROOT / "test-artifacts"
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="Debian's chromium is not installed (make system-deps)"
-)
-
-sync_api = pytest.importorskip("playwright.sync_api")
-
-
-@pytest.fixture
-def page(request: pytest.FixtureRequest) -> Iterator[sync_api.Page]:
-    """A fresh browser page; a screenshot is saved when the test fails."""
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--disable-quic",
-                "--use-fake-ui-for-media-stream",  # a fake microphone for the in-browser voice answer
-                "--use-fake-device-for-media-stream",
-            ],
-        )
-        context = browser.new_context(viewport={"width": 412, "height": 860}, locale="vi-VN")
-        pg = context.new_page()
-        yield pg
-        report = getattr(request.node, "rep_call", None)
-        if report is not None and report.failed:
-            ARTIFACTS.mkdir(exist_ok=True)
-            pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
-        browser.close()
 
 
 def sign_in(page: sync_api.Page, url: str, username: str = "tinh") -> None:
@@ -297,14 +258,12 @@ def test_the_admin_fits_a_phone_at_360_px_and_a_tablet(
     assert not page.is_visible("header nav"), "the menu is folded on a phone"
     page.click("label.nav-button")
     assert page.is_visible("header nav a[href='/admin/qa']")
-    ARTIFACTS.mkdir(exist_ok=True)
     for screen in (360, 768):
         page.set_viewport_size({"width": screen, "height": 740 if screen == 360 else 1024})
         for path in [*ADMIN_PAGES, *details]:
             page.goto(f"{live.url}{path}")
             width = page.evaluate("document.documentElement.scrollWidth")
-            shot = ARTIFACTS / f"admin-{screen}{path.replace('/', '-')}.png"
-            page.screenshot(path=str(shot), full_page=True)
+            look(page, db, f"admin-{screen}{path.replace('/', '-')}.png")
             assert width <= screen, f"{path} is {width} px wide on a {screen} px screen"
 
 

@@ -4,23 +4,18 @@ sideways."""
 
 from __future__ import annotations
 
-import pytest
+from playwright import sync_api
 
 from bot.contests import service as contests
 from bot.db import Database
+from tests.browser import look
 from tests.factories import add_person
 from tests.fakes.server import LiveServer
 from tests.test_admin import PHONG_THO, make_admin
-from tests.test_browser import ARTIFACTS, CHROMIUM, page, sign_in
+from tests.test_browser import sign_in
 from tests.test_contests import LAI_CHAU, _all_right, _contest, _rounds
 
-__all__ = ["page"]  # the fixture shared with test_browser
-
-sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="Debian's chromium is not installed (make system-deps)"
-)
 HOSTILE = "<img src=x onerror=document.title='pwned'> Luật nào?"
 
 
@@ -48,7 +43,6 @@ def test_a_contests_pages_fit_a_phone_and_keep_hostile_text_as_text(
     expect(page.locator("h1")).to_have_text(HOSTILE)
     page.goto(f"{live.url}/admin/contests/{contest_id}/rounds/{round_id}")
     expect(page.locator("#ranking")).to_contain_text("<svg onload=document.title='pwned'>")
-    ARTIFACTS.mkdir(exist_ok=True)
     for path in (
         "/admin/contests",
         "/admin/contests/new",
@@ -58,6 +52,6 @@ def test_a_contests_pages_fit_a_phone_and_keep_hostile_text_as_text(
     ):
         page.goto(f"{live.url}{path}")
         width = page.evaluate("document.documentElement.scrollWidth")
-        page.screenshot(path=str(ARTIFACTS / f"admin-360{path.replace('/', '-')}.png"), full_page=True)
+        look(page, db, f"admin-360{path.replace('/', '-')}.png")
         assert width <= 360, f"{path} is {width} px wide on a 360 px screen"
     assert page.title() != "pwned" and refused == [], refused

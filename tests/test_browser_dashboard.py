@@ -4,7 +4,7 @@ the strict CSP, and hostile titles stay text."""
 
 from __future__ import annotations
 
-import pytest
+from playwright import sync_api
 from sqlalchemy import select
 
 from bot.accounts.models import AdminUser
@@ -13,18 +13,13 @@ from bot.db import Database
 from bot.feedback.models import Ticket
 from bot.people.models import Person
 from bot.qa.models import OpenQuestion, QAEntry, QuestionStatus
+from tests.browser import look
 from tests.fakes.server import LiveServer
 from tests.test_admin import make_admin
-from tests.test_browser import ARTIFACTS, CHROMIUM, page, sign_in
+from tests.test_browser import sign_in
 from tests.test_dashboard import build
 from tests.test_polls import _poll
 
-__all__ = ["page"]  # the fixture shared with test_browser
-
-sync_api = pytest.importorskip("playwright.sync_api")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="Debian's chromium is not installed (make system-deps)"
-)
 HOSTILE = "<img src=x onerror=document.title='pwned'> Ý kiến về chợ"
 PAGES = [
     "/admin",
@@ -91,14 +86,13 @@ def test_every_admin_page_fits_a_phone_and_a_laptop(
     page.wait_for_function(
         "() => window.Chart && Chart.getChart(document.querySelector('canvas.dashboard-chart'))"
     )
-    ARTIFACTS.mkdir(exist_ok=True)
     for screen, height in ((360, 740), (1366, 768)):
         page.set_viewport_size({"width": screen, "height": height})
         for path in [*PAGES, *detail_pages(db, poll_id)]:
             assert page.goto(f"{live.url}{path}").status == 200, path  # type: ignore[union-attr]
             width = page.evaluate("document.documentElement.scrollWidth")
             name = path.replace("/", "-").replace("?", "_").replace("&", "_").replace("=", "-")
-            page.screenshot(path=str(ARTIFACTS / f"admin-{screen}{name}.png"), full_page=True)
+            look(page, db, f"admin-{screen}{name}.png")
             assert width <= screen, f"{path} is {width} px wide on a {screen} px screen"
             assert page.is_visible("header nav") == (screen > 640), f"{path}: the menu folds only on a phone"
     page.goto(f"{live.url}/admin")

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
+from playwright import sync_api
 
 from bot.accounts.models import Role
 from bot.audio import ffmpeg
@@ -20,16 +21,12 @@ from bot.people import service as people
 from tests.factories import add_person
 from tests.fakes.server import LiveServer
 from tests.test_admin import make_admin
-from tests.test_browser import CHROMIUM, page, sign_in
+from tests.test_browser import sign_in
 from tests.test_bulletins import LAI_CHAU, MUONG_TE, PHONG_THO, google, settings
 
-__all__ = ["google", "page", "settings"]  # fixtures shared with test_browser and test_bulletins
+__all__ = ["google", "settings"]  # fixtures shared with test_bulletins
 
-sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="Debian's chromium is not installed (make system-deps)"
-)
 
 
 def a_ticket(db: Database, urn: str, text: str, commune: int = PHONG_THO) -> tuple[int, str]:

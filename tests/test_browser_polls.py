@@ -4,24 +4,19 @@ not scroll sideways, hostile text stays text."""
 
 from __future__ import annotations
 
-import pytest
+from playwright import sync_api
 
 from bot.db import Database
 from bot.people.models import Person
 from bot.polls import service as polls
+from tests.browser import look
 from tests.factories import add_person
 from tests.fakes.server import LiveServer
 from tests.test_admin import MUONG_TE, PHONG_THO, make_admin
-from tests.test_browser import ARTIFACTS, CHROMIUM, page, sign_in
+from tests.test_browser import sign_in
 from tests.test_polls import LAI_CHAU, _poll
 
-__all__ = ["page"]  # the fixture shared with test_browser
-
-sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="Debian's chromium is not installed (make system-deps)"
-)
 HOSTILE = "<img src=x onerror=document.title='pwned'> Chợ họp ngày nào?"
 
 
@@ -65,10 +60,9 @@ def test_a_polls_results_fit_a_phone_with_their_charts_drawn(
     )
     expect(page.locator("#results")).to_contain_text("4 người đã bắt đầu")
     page.wait_for_function("() => Chart.getChart(document.querySelector('#results canvas.poll-chart'))")
-    ARTIFACTS.mkdir(exist_ok=True)
     for path in ("/admin/polls", "/admin/polls/new", f"/admin/polls/{poll_id}"):
         page.goto(f"{live.url}{path}")
         width = page.evaluate("document.documentElement.scrollWidth")
-        page.screenshot(path=str(ARTIFACTS / f"admin-360{path.replace('/', '-')}.png"), full_page=True)
+        look(page, db, f"admin-360{path.replace('/', '-')}.png")
         assert width <= 360, f"{path} is {width} px wide on a 360 px screen"
     assert page.title() != "pwned" and refused == [], refused

@@ -3,21 +3,16 @@ shown as text, wide tables scrolling inside their box on a 360 px phone; screens
 
 from __future__ import annotations
 
-import pytest
+from playwright import sync_api
 
 from bot.db import Database
+from tests.browser import look
 from tests.fakes.server import LiveServer
 from tests.reports_history import HOSTILE, build
 from tests.test_admin import make_admin
-from tests.test_browser import ARTIFACTS, CHROMIUM, page, sign_in
+from tests.test_browser import sign_in
 
-__all__ = ["page"]  # the fixture shared with test_browser
-
-sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="Debian's chromium is not installed (make system-deps)"
-)
 
 
 def test_the_report_page_on_a_desk_and_on_a_phone(
@@ -29,7 +24,6 @@ def test_the_report_page_on_a_desk_and_on_a_phone(
     make_admin(db, "tinh")
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    ARTIFACTS.mkdir(exist_ok=True)
     for width in (1366, 360):
         page.set_viewport_size({"width": width, "height": 900})
         if width == 1366:
@@ -45,7 +39,7 @@ def test_the_report_page_on_a_desk_and_on_a_phone(
             ".every((c) => Chart.getChart(c))"
         )
         expect(page.locator("td", has_text=HOSTILE).first).to_be_visible()
-        page.screenshot(path=str(ARTIFACTS / f"admin-{width}-reports.png"), full_page=True)
+        look(page, db, f"admin-{width}-reports.png")
         if width == 360:
             assert page.evaluate("document.documentElement.scrollWidth") <= 360
     assert dialogs == []

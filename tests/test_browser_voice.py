@@ -11,44 +11,25 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright import sync_api
 from sqlalchemy import select
 
 from bot.config import Settings
 from bot.db import Database
 from bot.feedback.models import Attachment, Ticket
 from bot.media.models import Media
+from tests.browser import ARTIFACTS, Chromium
 from tests.fakes.server import LiveServer
-from tests.test_browser import ARTIFACTS, CHROMIUM, onboard_in_chat
-
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="Debian's chromium is not installed (make system-deps)"
-)
-sync_api = pytest.importorskip("playwright.sync_api")
+from tests.test_browser import onboard_in_chat
 
 
 @pytest.fixture
-def phone(request: pytest.FixtureRequest) -> Iterator[sync_api.Page]:
+def phone(request: pytest.FixtureRequest, chromium: Chromium) -> Iterator[sync_api.Page]:
     """A 360 px Android-like page (touch, mobile) whose microphone is Chromium's fake one."""
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--use-fake-ui-for-media-stream",
-                "--use-fake-device-for-media-stream",
-            ],
-        )
-        context = browser.new_context(
-            viewport={"width": 360, "height": 740}, locale="vi-VN", has_touch=True, is_mobile=True
-        )
-        page = context.new_page()
+    with chromium.page(
+        request, viewport={"width": 360, "height": 740}, has_touch=True, is_mobile=True
+    ) as page:
         yield page
-        report = getattr(request.node, "rep_call", None)
-        if report is not None and report.failed:
-            ARTIFACTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
-        browser.close()
 
 
 def hold(page: sync_api.Page, seconds: float, *, release_at: tuple[float, float] | None = None) -> None:

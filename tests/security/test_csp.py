@@ -8,7 +8,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import httpx
-import pytest
+from playwright import sync_api
 
 from bot.accounts import service as accounts
 from bot.accounts.models import Role
@@ -20,11 +20,7 @@ from bot.people import service as people
 from tests.factories import add_person
 from tests.fakes.server import LiveServer
 from tests.test_admin import login, make_admin
-from tests.test_browser import ADMIN_PAGES, CHROMIUM, page, sign_in
-
-__all__ = ["page"]  # the browser fixture shared with test_browser
-
-sync_api = pytest.importorskip("playwright.sync_api")
+from tests.test_browser import ADMIN_PAGES, sign_in
 
 
 def csp_of(response: httpx.Response | sync_api.Response | None) -> dict[str, str]:
@@ -66,7 +62,6 @@ def a_ticket_with_a_template(db: Database) -> int:
         return ticket.id
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make system-deps)")
 def test_the_admin_works_in_chromium_under_the_policy(
     page: sync_api.Page, live: LiveServer, db: Database
 ) -> None:

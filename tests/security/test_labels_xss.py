@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import jinja2
-import pytest
 from jinja2 import nodes
 
 from bot.bulletins import service as bulletins
@@ -26,13 +25,12 @@ from bot.people import service as people
 from tests import factories
 from tests.fakes.server import LiveServer
 from tests.test_admin import PHONG_THO, csrf, login, make_admin
-from tests.test_browser import CHROMIUM, page, sign_in, sync_api
+from tests.test_browser import sign_in, sync_api
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 TEMPLATE_FOLDERS = ("admin/templates", "bot/channels/web_templates")
 GETTEXT_NAMES = {"_", "gettext", "ngettext", "pgettext", "npgettext"}
 _chat_ids = itertools.count(9_500_001)
-__all__ = ["page"]  # the browser page fixture, shared with tests/test_browser.py
 
 
 def gettext_calls_on_data(template: Path) -> list[str]:
@@ -130,7 +128,6 @@ def test_stored_event_and_relay_values_without_a_label_are_shown_as_text(
 HOSTILE_LABELS = ("<img src=x onerror=window.__xss=1>Nước", "<script>window.__xss=1</script>Điện")
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make system-deps)")
 def test_hostile_category_labels_are_shown_never_run_in_a_browser(
     page: sync_api.Page, live: LiveServer, db: Database
 ) -> None:
