@@ -32,13 +32,14 @@ from bot.privacy.notice import NOTICE
 from bot.voice import notes, prompts
 from bot.voice.models import VoiceClip
 from bot.voice.service import Spoken
+from tests.browser import ARTIFACTS, CHROMIUM
 from tests.conftest import webhook_settings
 from tests.drivers import Driver, Seen, TelegramDriver, WebDriver, ZaloDriver, on_channel
 from tests.fakes.server import LiveServer
 from tests.fakes.telegram_api import FakeBotAPI
 from tests.fakes.zalo_api import FakeZalo
 from tests.test_admin import csrf
-from tests.test_browser import ARTIFACTS, CHROMIUM, sign_in
+from tests.test_browser import sign_in
 from tests.test_browser_voice import phone, probe, sync_api  # noqa: F401  (the fake-microphone phone)
 from tests.test_translations import add_admin, signed_in
 
