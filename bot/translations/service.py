@@ -456,7 +456,7 @@ def missing_content(session: Session, catalogs: Catalogs, language: str) -> list
     """Published Q&A entries, active feedback categories, questions of polls not yet closed and recent
     bulletins that people of a language read in Vietnamese."""
     found = [
-        Missing("qa", e.question, f"/admin/qa/{e.id}")
+        Missing("qa", e.question, f"/admin/translations/{language}/content?q={quote(e.id)}")
         for e in session.scalars(
             select(QAEntry).where(QAEntry.status == EntryStatus.published).order_by(QAEntry.id)
         )
