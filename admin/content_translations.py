@@ -1,11 +1,11 @@
-"""The workbench's "Nội dung" section: per language, every Q&A entry's question and answer beside its
-Vietnamese, with its state; a translator drafts, a second person approves, and people of that language
-read the approved translation from their next question on (never a draft). Translators see only their
-languages."""
+"""The workbench's "Nội dung" section: per language, every Q&A entry's question and answer and every
+contest question's text, options and explanation beside the Vietnamese, with its state; a translator
+drafts, a second person approves, and people of that language read the approved translation from their
+next message on (never a draft). Translators see only their languages."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
@@ -17,6 +17,7 @@ from admin.deps import SessionDep, admin_gettext, csrf_protect
 from admin.translations import STATE_FILTERS, WorkbenchDep, checked_language
 from bot.accounts import service as accounts
 from bot.accounts.models import AdminUser
+from bot.contests.models import ContestQuestion
 from bot.i18n import mark
 from bot.qa import service as qa
 from bot.qa.models import QAEntry
@@ -25,6 +26,7 @@ from bot.translations import content as content_translations
 from bot.translations import service as translations
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(csrf_protect)])
+Kind = Literal["qa", "contest"]
 
 
 def _listing(
@@ -32,16 +34,18 @@ def _listing(
     session: Session,
     admin: AdminUser,
     language: str,
+    kind: str,
     *,
     q: str = "",
     state: str = "",
     page: int = 1,
     status: int = 200,
     error: str = "",
-    kept: dict[str, str] | None = None,
+    kept: dict[str, Any] | None = None,
 ) -> Response:
-    """One language's Q&A entries, searched, filtered by state and paged; a refused save keeps its text."""
-    found = content_translations.items(session, language, q=q, state=state)
+    """One language's content of a kind, searched, filtered by state and paged; a refused save keeps the
+    text typed."""
+    found = content_translations.items(session, kind, language, q=q, state=state)
     paging = Page(max(1, page), len(found))
     names = {a.id: a.username for a in accounts.get_all(session)}
     return render(
@@ -50,6 +54,8 @@ def _listing(
         admin,
         status=status,
         language=language,
+        kind=kind,
+        kinds=content_translations.KINDS,
         rows=found[paging.offset : paging.offset + PAGE_SIZE],
         page=paging,
         q=q,
@@ -69,21 +75,40 @@ def content_page(
     session: SessionDep,
     admin: WorkbenchDep,
     language: str,
+    kind: Kind = "qa",
     q: Annotated[str, Query(max_length=200)] = "",
     state: Annotated[str, Query(max_length=20)] = "",
     page: Annotated[int, Query(ge=1)] = 1,
 ) -> Response:
-    """Every Q&A entry of one language, searchable and filtered by state."""
+    """Every Q&A entry or contest question of one language, searchable and filtered by state."""
     checked_language(request, admin, language)
-    return _listing(request, session, admin, language, q=q, state=state, page=page)
+    return _listing(request, session, admin, language, kind, q=q, state=state, page=page)
 
 
-def _entry(session: Session, entry_id: str) -> QAEntry:
-    """The entry a form names, or a 404 page."""
-    entry = qa.get(session, entry_id=entry_id)
-    if entry is None:
-        raise HTTPException(status_code=404, detail=mark("Không có mục hỏi đáp này."))
-    return entry
+def _item(session: Session, kind: Kind, key: str) -> content_translations.Content:
+    """The item a form names, or a 404 page."""
+    found = (
+        qa.get(session, entry_id=key)
+        if kind == "qa"
+        else session.get(ContestQuestion, int(key))
+        if key.isdigit() and len(key) < 10
+        else None
+    )
+    if found is None:
+        raise HTTPException(status_code=404, detail=mark("Không có nội dung này."))
+    return found
+
+
+def _typed(item: content_translations.Content, fields: dict[str, str], options: list[str]) -> dict[str, Any]:
+    """The translation a form carries, in the item's shape (an option per Vietnamese option)."""
+    if isinstance(item, QAEntry):
+        return {"question": fields["question"].strip(), "answer": fields["answer"].strip()}
+    labels = [label.strip() for label in options][: len(item.options)]
+    return {
+        "text": fields["text"].strip(),
+        "options": labels + [""] * (len(item.options) - len(labels)),
+        "explanation": fields["explanation"].strip(),
+    }
 
 
 @router.post("/translations/{language}/content/{action}", response_class=HTMLResponse)
@@ -94,32 +119,35 @@ def content_change(
     language: str,
     action: Literal["save", "approve"],
     entry_id: Annotated[str, Form(max_length=80)],
+    kind: Annotated[Kind, Form()] = "qa",
     question: Annotated[str, Form(max_length=2000)] = "",
     answer: Annotated[str, Form(max_length=10000)] = "",
+    text: Annotated[str, Form(max_length=2000)] = "",
+    option: Annotated[list[str] | None, Form()] = None,
+    explanation: Annotated[str, Form(max_length=4000)] = "",
     q: Annotated[str, Form(max_length=200)] = "",
     state: Annotated[str, Form(max_length=20)] = "",
     page: Annotated[int, Form(ge=1)] = 1,
 ) -> Response:
-    """Store a draft of an entry's translation, or approve it as the second person (people read it from
-    their next question); a refusal (a figure lost, one's own draft) says why and keeps the text typed."""
+    """Store a draft of an item's translation, or approve it as the second person (people read it from
+    their next message); a refusal (a part or a figure missing, one's own draft) says why and keeps the
+    text typed."""
     checked_language(request, admin, language)
-    entry, ip = _entry(session, entry_id), client_ip(request)
+    item, ip = _item(session, kind, entry_id), client_ip(request)
+    fields = {"question": question, "answer": answer, "text": text, "explanation": explanation}
+    typed, target = _typed(item, fields, option or []), f"{kind}:{item.id}"
     try:
         if action == "save":
-            content_translations.save(session, admin, language, entry, question, answer)
-            accounts.audit(
-                session, admin, "content_translation_saved", f"qa:{entry.id}", ip, language=language
-            )
+            content_translations.save(session, admin, language, item, typed)
+            accounts.audit(session, admin, "content_translation_saved", target, ip, language=language)
         else:
-            content_translations.approve(session, admin, language, entry)
-            accounts.audit(
-                session, admin, "content_translation_approved", f"qa:{entry.id}", ip, language=language
-            )
+            content_translations.approve(session, admin, language, item)
+            accounts.audit(session, admin, "content_translation_approved", target, ip, language=language)
     except translations.TranslationError as exc:
         message = exc.translate(admin_gettext(request))
-        kept = {"entry_id": entry.id, "question": question, "answer": answer} if action == "save" else None
+        kept = {"key": str(item.id), **typed} if action == "save" else None
         return _listing(
-            request, session, admin, language, q=q or entry.id, status=400, error=message, kept=kept
+            request, session, admin, language, kind, q=q or str(item.id), status=400, error=message, kept=kept
         )
-    back = urlencode({"q": q, "state": state, "page": page})
-    return redirect(f"/admin/translations/{language}/content?{back}#e-{entry.id}")
+    back = urlencode({"kind": kind, "q": q, "state": state, "page": page})
+    return redirect(f"/admin/translations/{language}/content?{back}#e-{item.id}")

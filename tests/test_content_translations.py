@@ -5,6 +5,8 @@ reviewer."""
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 from sqlalchemy import select
@@ -13,14 +15,17 @@ from bot.accounts import service as accounts
 from bot.accounts.models import AuditEntry, Role
 from bot.config import PROJECT_ROOT
 from bot.content import import_all
+from bot.contests.models import ContestQuestion
 from bot.db import Database
 from bot.qa.models import QAEntry
 from bot.translations import content as content_translations
 from bot.translations.models import ContentReview, TranslationState
 from tests.conftest import knowledge_of
-from tests.drivers import Driver, onboard
+from tests.drivers import Driver, WebDriver, onboard
 from tests.fakes.server import LiveServer
 from tests.test_admin import PASSWORD, csrf
+from tests.test_contests import MENU as CONTEST_MENU
+from tests.test_contests import _contest, _register
 from tests.test_conversation import person  # noqa: F401  (a new person on each channel)
 from tests.test_translations import add_admin, signed_in
 
@@ -34,7 +39,9 @@ DRAFT = "[hmn-draft] Yog Daim ntawv 1719/QĐ-TTg, hnub 14/10/2021; 2021-2030, 20
 NOTE = "chưa được dịch sang tiếng của bạn"
 
 
-def post(browser: httpx.Client, action: str, language: str = "hmn", **form: str) -> httpx.Response:
+def post(
+    browser: httpx.Client, action: str, language: str = "hmn", **form: str | list[str]
+) -> httpx.Response:
     """Submit the content workbench's form with the page's CSRF token."""
     token = csrf(browser.get("/admin/translations"))
     return browser.post(
@@ -169,9 +176,95 @@ def test_only_translators_of_the_language_and_editors_open_it_and_hostile_text_i
     page = translator.get("/admin/translations/hmn/content", params={"q": "script"})
     assert "<script>alert" not in page.text and "&lt;script&gt;alert" in page.text
     assert page.text.count('class="card translation"') == 1, "the search finds the translation's words"
-    assert 'href="/admin/translations/hmn/content"' in translator.get("/admin/translations/hmn").text
+    assert 'href="/admin/translations/hmn/content?kind=qa"' in translator.get("/admin/translations/hmn").text
     with db.transaction() as session:
         entry = session.get(QAEntry, ENTRY)
         assert entry is not None
-        item = content_translations.items(session, "hmn", q=ENTRY)[0]
+        item = content_translations.items(session, "qa", "hmn", q=ENTRY)[0]
     assert item.state == TranslationState.draft and item.review is not None and item.review.reviewed is None
+
+
+def test_a_translation_written_in_the_qa_editor_is_its_editors_draft(
+    live: LiveServer, db: Database, shipped: None
+) -> None:
+    add_admin(db, "bien-tap", Role.editor)
+    add_admin(db, "duyet-hmn", Role.translator, ("hmn",))
+    editor = signed_in(live, "bien-tap")
+    with db.transaction() as session:
+        entry = session.get(QAEntry, ENTRY)
+        assert entry is not None
+        form = {
+            "question": entry.question,
+            "answer": entry.answer,
+            "tags": ", ".join(entry.tags),
+            "source_document": entry.source_document,
+            "source_section": entry.source_section,
+            "status": "published",
+            "tq_en": entry.translations["en"]["question"],
+            "ta_en": entry.translations["en"]["answer"],
+            "tq_hmn": QUESTION,
+            "ta_hmn": ANSWER,
+        }
+    page = editor.get(f"/admin/qa/{ENTRY}")
+    assert editor.post(f"/admin/qa/{ENTRY}", data={"csrf_token": csrf(page), **form}).status_code == 303
+    with db.transaction() as session:
+        entry = session.get(QAEntry, ENTRY)
+        assert entry is not None
+        assert set(content_translations.readable(session, [entry], "en")) == {ENTRY}, "English untouched"
+        assert content_translations.readable(session, [entry], "hmn") == {}, "a draft until approved"
+    own = post(editor, "approve")
+    assert own.status_code == 400 and "người thứ hai" in own.text
+    assert post(signed_in(live, "duyet-hmn"), "approve").status_code == 303
+    with db.transaction() as session:
+        entry = session.get(QAEntry, ENTRY)
+        assert entry is not None
+        assert content_translations.readable(session, [entry], "hmn")[ENTRY]["answer"] == ANSWER
+
+
+CHILD_MARRIAGE = "Tảo hôn là kết hôn khi nào?"
+CONTEST_HMN = {
+    "text": "[hmn] Yuav txij nkawm thaum ntxov yog thaum twg?",
+    "option": ["[hmn] Tsis tau hnub nyoog", "[hmn] Txog hnub nyoog"],
+    "explanation": "[hmn] Lus piav luv.",
+}
+
+
+def _contest_in_hmong(client: httpx.Client) -> list[str]:
+    """A H'Mông person in the web chat registers and answers the open round (option A each time);
+    everything the contest said to them."""
+    web = WebDriver(client)
+    onboard(web, "hmn")
+    replies = _register(web, web.tap(web.send("menu")[-1].payload(CONTEST_MENU)), named=False)
+    said = [r.text for r in replies] + [b for r in replies for b, _ in r.buttons]
+    while asked := [r for r in replies if re.search(r"\d/3: ", r.text)]:
+        replies = web.tap(asked[-1].payload("A. "))
+        said += [r.text for r in replies] + [b for r in replies for b, _ in r.buttons]
+    return said
+
+
+def test_an_approved_contest_question_is_asked_in_hmong_and_a_draft_never(
+    client: httpx.Client, live: LiveServer, db: Database
+) -> None:
+    contest_id = _contest(db)
+    with db.transaction() as session:
+        question = session.scalar(select(ContestQuestion).where(ContestQuestion.contest_id == contest_id))
+        assert question is not None
+        key = next(str(q.id) for q in question.contest.questions if q.texts["vi"] == CHILD_MARRIAGE)
+    add_admin(db, "dich-hmn", Role.translator, ("hmn",))
+    add_admin(db, "duyet-hmn", Role.translator, ("hmn",))
+    translator, reviewer = signed_in(live, "dich-hmn"), signed_in(live, "duyet-hmn")
+    page = translator.get("/admin/translations/hmn/content", params={"kind": "contest"}).text
+    assert CHILD_MARRIAGE in page and "Chưa đủ tuổi" in page, "the Vietnamese beside the fields"
+    short = post(translator, "save", kind="contest", entry_id=key, **CONTEST_HMN | {"option": ["[hmn] A"]})
+    assert short.status_code == 400 and "Cần dịch đủ" in short.text, "every option the Vietnamese has"
+    assert post(translator, "save", kind="contest", entry_id=key, **CONTEST_HMN).status_code == 303
+
+    drafted = _contest_in_hmong(client)
+    assert any(CHILD_MARRIAGE in s for s in drafted) and not any("[hmn" in s for s in drafted)
+
+    assert post(reviewer, "approve", kind="contest", entry_id=key).status_code == 303
+    approved = _contest_in_hmong(client)
+    assert any(CONTEST_HMN["text"] in s for s in approved) and not any(CHILD_MARRIAGE in s for s in approved)
+    assert any(s.startswith("A. [hmn] Tsis tau hnub nyoog") for s in approved), "its options too"
+    assert any("[hmn] Lus piav luv." in s for s in approved), "and its explanation"
+    assert any("Thẻ bảo hiểm y tế" in s for s in approved), "the others stay Vietnamese"
