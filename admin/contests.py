@@ -34,6 +34,7 @@ from bot.people import service as people
 from bot.qa.models import QAEntry
 from bot.runtime import runtime_of
 from bot.spreadsheet import workbook
+from bot.translations import content as content_translations
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(csrf_protect)])
 RANKED_SHOWN = 50
@@ -347,6 +348,10 @@ def round_publish(
         code: contests.results(session, round_, by="commune", communes=[code] if code else [])
         for code in {p.commune_code for p in found}
     }
+    asked = [share.question for commune in per_commune.values() for share in commune.questions]
+    approved = {
+        lang: set(content_translations.readable(session, asked, lang)) for lang in {p.language for p in found}
+    }
     outbox: Outbox = [
         (
             p.urn,
@@ -359,6 +364,7 @@ def round_publish(
                         per_commune[p.commune_code],
                         commune_name(p.commune_code),
                         p.language,
+                        approved[p.language],
                     )
                 )
             ],

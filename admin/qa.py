@@ -41,6 +41,7 @@ from bot.qa.models import EntryStatus, ForwardReason, OpenQuestion, QuestionStat
 from bot.qa.spreadsheet import xlsx_from_rows
 from bot.runtime import runtime_of
 from bot.security import client_ip
+from bot.translations import content as content_translations
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(csrf_protect)])
 
@@ -129,6 +130,7 @@ def qa_import(
     """Import a YAML or Excel file; a bad row refuses the whole file unless 'skip bad rows' is ticked."""
     _ = admin_gettext(request)
     filename = file.filename or ""
+    before = content_translations.translations_of(session)
     try:
         rows, first_line = knowledge_rows(filename, file.file.read())
         report = qa.import_rows(session, rows, skip_bad=skip_bad, first_line=first_line)
@@ -138,6 +140,7 @@ def qa_import(
         problems = [_("Không đọc được tệp ({reason}).").format(reason=exc)]
     refused = bool(problems) and not skip_bad
     if not refused:  # a refused file wrote nothing
+        content_translations.note_edits_since(session, admin, before)
         accounts.audit(
             session,
             admin,
@@ -437,10 +440,12 @@ def qa_entry_save(
     elif qa.get(session, entry_id=entry_id) is None:
         raise HTTPException(status_code=404, detail=mark("Không có mục hỏi đáp này."))
     row = _row_from_form(form, entry_id)
+    before = content_translations.translations_of(session)
     report = qa.import_rows(session, [row])
     if report.errors:
         _ = admin_gettext(request)
         return _entry_form(request, admin, row, new=new, errors=[e.text(_) for e in report.errors])
+    content_translations.note_edits_since(session, admin, before)
     accounts.audit(session, admin, "qa_entry_saved", f"qa:{entry_id}", client_ip(request))
     return redirect(f"/admin/qa/{entry_id}?saved=true")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,12 @@ from bot.areas import service as areas
 from bot.areas import villages as village_service
 from bot.qa import service as qa
 from bot.qa.spreadsheet import rows_from_xlsx
+from bot.translations import content as content_translations
+
+# The content's translations its authors stand behind as people may read them: English, which the team
+# writes and checks as it writes the Vietnamese. Its Chinese is marked "chưa được người bản ngữ duyệt"
+# (content/knowledge/sample.yaml), as the Chinese catalog is, so it waits for a native reviewer.
+SHIPPED_REVIEWED = ("en",)
 
 
 class ContentError(ValueError):
@@ -55,12 +62,19 @@ def knowledge_rows(name: str, data: bytes) -> tuple[list[Any], int]:
     return rows, 1
 
 
-def import_knowledge(session: Session, path: Path, *, skip_bad: bool = False) -> int:
-    """Q&A entries from a YAML or Excel file; refuses the whole file, naming each bad row, unless skip_bad."""
+def import_knowledge(
+    session: Session, path: Path, *, skip_bad: bool = False, reviewed: Collection[str] = ()
+) -> int:
+    """Q&A entries from a YAML or Excel file; refuses the whole file, naming each bad row, unless skip_bad.
+    Translations into the `reviewed` languages count as approved by whoever ships the file; any other
+    translation is a draft that people never read until a second person approves it in the workbench."""
     rows, first_line = knowledge_rows(path.name, path.read_bytes())
     report = qa.import_rows(session, rows, skip_bad=skip_bad, first_line=first_line)
     if report.errors and not skip_bad:
         raise ContentError(f"{path}: nothing imported:\n  " + "\n  ".join(map(str, report.errors)))
+    if reviewed:
+        ids = [str(r["id"]).strip() for r in rows if isinstance(r, dict) and isinstance(r.get("id"), str)]
+        content_translations.mark_shipped(session, ids, reviewed)
     return report.created + report.updated
 
 
@@ -72,5 +86,7 @@ def import_all(session: Session, content_dir: Path) -> dict[str, int]:
         results["villages"] = import_villages(session, villages)
     knowledge = sorted((content_dir / "knowledge").glob("*.yaml"))
     if knowledge:
-        results["qa_entries"] = sum(import_knowledge(session, path) for path in knowledge)
+        results["qa_entries"] = sum(
+            import_knowledge(session, path, reviewed=SHIPPED_REVIEWED) for path in knowledge
+        )
     return results

@@ -24,7 +24,7 @@ from bot.polls.models import Poll, PollAnswer, PollChoice, PollQuestion, PollRes
 from bot.privacy.models import Export
 from bot.qa.models import OpenQuestion, PassageVector, QAEntry
 from bot.reports.models import ReportEvent, ReportReminder
-from bot.translations.models import CatalogString, CatalogVersion
+from bot.translations.models import CatalogString, CatalogVersion, ContentReview
 from bot.voice.models import VoiceClip
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
     "Category",
     "ChannelToken",
     "CodeAttempt",
+    "ContentReview",
     "Contest",
     "ContestAnswer",
     "ContestQuestion",

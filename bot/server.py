@@ -19,6 +19,7 @@ import admin
 from admin import accounts as accounts_admin
 from admin import audit as audit_admin
 from admin import bulletins as bulletins_admin
+from admin import content_translations as content_translations_admin
 from admin import contests as contests_admin
 from admin import dashboard as dashboard_admin
 from admin import feedback as feedback_admin
@@ -171,6 +172,7 @@ def create_app(settings: Settings, *, polling: bool = False) -> FastAPI:
         reports_admin,
         translations_admin,
         prompt_clips_admin,
+        content_translations_admin,
         contests_admin,
     ):
         app.include_router(module.router)

@@ -13,9 +13,12 @@ import pytest
 import yaml
 from sqlalchemy import select
 
+from bot.accounts import service as accounts
+from bot.accounts.models import Role
 from bot.db import Database
 from bot.qa import service as qa
 from bot.qa.models import EntryStatus, ForwardReason, OpenQuestion, QAEntry
+from bot.translations import content as content_translations
 from tests.conftest import knowledge_of
 from tests.drivers import Driver, on_channel, onboard, wait_for_text
 from tests.fakes.server import LiveServer
@@ -335,6 +338,8 @@ def test_an_answer_comes_in_the_persons_language_else_in_vietnamese_with_a_note(
         found = session.get(QAEntry, "tao-hon")
         assert found is not None
         found.translations = {"en": {"question": "Is child marriage allowed?", "answer": "No: 18 and 20."}}
+        reviewer = accounts.create(session, username="reviewer", password="x" * 12, role=Role.editor)
+        content_translations.approve(session, reviewer, "en", found)  # people read only approved ones
     person.tap("settings")
     person.tap("set:lang")
     person.tap("lang:en")

@@ -5,7 +5,7 @@ Resumed where left, one attempt per round, answers after the round's end refused
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -16,6 +16,7 @@ from bot.conversation.router import Context, MenuEntry, Router
 from bot.conversation.types import Button, Quiz
 from bot.i18n import mark
 from bot.people.models import PersonRole
+from bot.translations import content as content_translations
 
 REGISTER = "contest.register"
 PREDICT = "contest.predict"
@@ -156,8 +157,9 @@ def _duration(ctx: Context, seconds: int) -> str:
 
 
 def _ask(ctx: Context, attempt: Attempt, question: ContestQuestion) -> None:
-    """One question with its options as big buttons (A, B, C, D)."""
-    language = ctx.person.language
+    """One question with its options as big buttons (A, B, C, D), in the person's language when its
+    translation is approved, else in Vietnamese."""
+    language = content_translations.shown_language(ctx.session, question, ctx.person.language)
     number = attempt.question_ids.index(question.id) + 1
     text = ctx._("Câu {n}/{total}: {question}").format(
         n=number, total=attempt.asked, question=contests.text_in(question.texts, language)
@@ -219,7 +221,7 @@ def answered(ctx: Context) -> None:
 def _feedback(ctx: Context, question: ContestQuestion, right: bool) -> str:
     """Right or wrong, the right option, the short explanation and the legal source."""
     _ = ctx._
-    language = ctx.person.language
+    language = content_translations.shown_language(ctx.session, question, ctx.person.language)
     correct = contests.option_label(question, question.correct, language)
     lines = [_("✅ Đúng rồi!") if right else _("❌ Chưa đúng. Đáp án đúng: {answer}").format(answer=correct)]
     explanation = contests.text_in(question.explanation, language)
@@ -404,16 +406,20 @@ def summary(
     results: contests.RoundResults,
     place: str,
     language: str,
+    approved: Collection[str] = (),
 ) -> str:
     """A commune's results as one message to the people there who took part: how many, and the share
-    right of each question (which laws the commune misunderstands)."""
+    right of each question (which laws the commune misunderstands); a question reads in their language
+    only when its translation is `approved` (ids)."""
     lines = [
         gettext("🏆 Kết quả «{title} – {round}» ở {place}: {n} người tham gia.").format(
             title=round_.contest.title, round=round_.title, place=place, n=results.finished
         )
     ]
     for share in results.questions:
-        text = contests.text_in(share.question.texts, language)
+        text = contests.text_in(
+            share.question.texts, language if str(share.question.id) in approved else None
+        )
         right = gettext("{pct}% trả lời đúng").format(pct=round(100 * share.share))
         lines.append(f"• {text}: {right}")
     lines.append(gettext("Cảm ơn bạn đã tham gia!"))

@@ -20,6 +20,7 @@ from bot.qa.engine import Place
 from bot.qa.models import ForwardReason, QAEntry
 from bot.reports.models import ASKED, record_question
 from bot.text import fold
+from bot.translations import content as content_translations
 from bot.voice.service import Spoken
 
 GREETINGS = {"chao", "xin chao", "chao ban", "chao em", "chao anh", "chao chi", "hello", "hi", "alo", "a lo"}
@@ -82,9 +83,15 @@ def _shown(ctx: Context, entry_id: str) -> QAEntry | None:
     return entry if entry.applies_to(ctx.person.province_code, ctx.person.commune_code) else None
 
 
+def _reviewed(ctx: Context, entries: list[QAEntry]) -> dict[str, dict[str, str]]:
+    """The approved translations of these entries in the person's language: a draft never reaches people."""
+    return content_translations.readable(ctx.session, entries, ctx.person.language)
+
+
 def _question_buttons(ctx: Context, entries: list[QAEntry]) -> list[Button]:
-    """Entries as buttons labelled with their question, in the person's language where translated."""
-    return [Button(label(_question(ctx, e)), f"qa:{e.id}") for e in entries]
+    """Entries as buttons labelled with their question, in the person's language where approved."""
+    texts = _reviewed(ctx, entries)
+    return [Button(label(texts.get(e.id, {}).get("question") or e.question), f"qa:{e.id}") for e in entries]
 
 
 def _way_back(ctx: Context) -> list[Button]:
@@ -93,9 +100,8 @@ def _way_back(ctx: Context) -> list[Button]:
 
 
 def _question(ctx: Context, entry: QAEntry) -> str:
-    """The entry's question in the person's language when translated, else in Vietnamese."""
-    translated = entry.translations.get(ctx.person.language or "") or {}
-    return str(translated.get("question") or entry.question)
+    """The entry's question in the person's language when approved, else in Vietnamese."""
+    return _reviewed(ctx, [entry]).get(entry.id, {}).get("question") or entry.question
 
 
 def free_text(ctx: Context) -> None:
@@ -152,7 +158,7 @@ def free_text(ctx: Context) -> None:
 
 
 def show_answer(ctx: Context, entry: QAEntry, others: list[QAEntry], *, question: str | None = None) -> None:
-    """The question it understood, the answer in the person's language when translated, its source and
+    """The question it understood, the answer in the person's language when approved, its source and
     where it holds, a rating; the person's own question and the other candidates are kept for a 👎."""
     _ = ctx._
     qa.count_served(ctx.session, entry.id)
@@ -181,10 +187,10 @@ def show_answer(ctx: Context, entry: QAEntry, others: list[QAEntry], *, question
 
 
 def _spoken(ctx: Context, entry: QAEntry) -> Spoken:
-    """An entry's answer in the person's language when translated, else in Vietnamese."""
-    translated = entry.translations.get(ctx.person.language or "") or {}
+    """An entry's answer in the person's language when an approved translation has it, else in Vietnamese."""
+    translated = _reviewed(ctx, [entry]).get(entry.id, {})
     if translated.get("answer"):
-        return Spoken(str(translated["answer"]), ctx.person.language or SOURCE_LANGUAGE)
+        return Spoken(translated["answer"], ctx.person.language or SOURCE_LANGUAGE)
     return Spoken(entry.answer, SOURCE_LANGUAGE)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -56,3 +57,27 @@ class CatalogVersion(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     version: Mapped[int] = mapped_column(default=0)
+
+
+class ContentReview(Base):
+    """Who drafted and who approved one content item's translation into one language (a Q&A entry's
+    question and answer). The working text stays with the content (QAEntry.translations, which the Q&A
+    editor, imports and exports use); `reviewed` is the text a second person approved, and people read
+    a translation only while it is still that text and the Vietnamese it was checked against
+    (`source_hash`) has not changed since."""
+
+    __tablename__ = "content_reviews"
+    __table_args__ = (UniqueConstraint("kind", "item_id", "language", name="uq_content_reviews_item"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "qa"
+    item_id: Mapped[str] = mapped_column(String(80))
+    language: Mapped[str] = mapped_column(String(16))
+    drafted_by: Mapped[int | None] = mapped_column(ForeignKey("admin_users.id", ondelete="SET NULL"))
+    drafted_at: Mapped[datetime | None]
+    reviewed: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    source_hash: Mapped[str] = mapped_column(String(64), default="")
+    reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("admin_users.id", ondelete="SET NULL"))
+    reviewed_at: Mapped[datetime | None]
+    # Approved by shipping it, not by a person: the team's English that came with the sample content.
+    shipped: Mapped[bool] = mapped_column(default=False)

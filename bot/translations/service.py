@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from bot.accounts.models import AdminUser
 from bot.bulletins.models import Bulletin
+from bot.contests.models import ContestQuestion
 from bot.db import utcnow
 from bot.errors import Refusal
 from bot.feedback.models import Category
@@ -447,16 +448,17 @@ CONTENT_KINDS = {
     "qa": mark("Hỏi đáp"),
     "category": mark("Loại phản ánh"),
     "poll": mark("Câu hỏi thăm dò"),
+    "contest": mark("Câu hỏi cuộc thi"),
     "bulletin": mark("Bản tin"),
 }
 RECENT_BULLETINS = 20
 
 
 def missing_content(session: Session, catalogs: Catalogs, language: str) -> list[Missing]:
-    """Published Q&A entries, active feedback categories, questions of polls not yet closed and recent
-    bulletins that people of a language read in Vietnamese."""
+    """Published Q&A entries, active feedback categories, questions of polls not yet closed, contest
+    questions and recent bulletins that people of a language read in Vietnamese."""
     found = [
-        Missing("qa", e.question, f"/admin/qa/{e.id}")
+        Missing("qa", e.question, f"/admin/translations/{language}/content?kind=qa&q={quote(e.id)}")
         for e in session.scalars(
             select(QAEntry).where(QAEntry.status == EntryStatus.published).order_by(QAEntry.id)
         )
@@ -475,6 +477,17 @@ def missing_content(session: Session, catalogs: Catalogs, language: str) -> list
             for q in poll.questions
             if not q.texts.get(language)
         ]
+    found += [
+        Missing(
+            "contest",
+            q.texts.get(SOURCE_LANGUAGE, ""),
+            f"/admin/translations/{language}/content?kind=contest&q={q.id}",
+        )
+        for q in session.scalars(
+            select(ContestQuestion).order_by(ContestQuestion.contest_id, ContestQuestion.id)
+        )
+        if not q.texts.get(language)
+    ]
     bulletins = session.scalars(select(Bulletin).order_by(Bulletin.id.desc()).limit(RECENT_BULLETINS))
     found += [
         Missing("bulletin", b.title, f"/admin/bulletins/{b.id}")
