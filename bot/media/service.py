@@ -6,11 +6,14 @@ import hashlib
 import hmac
 import io
 import secrets
+from dataclasses import dataclass, field
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot.db import Database
 from bot.media.models import Media
 from bot.media.store import MediaStore
 
@@ -46,6 +49,95 @@ def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A file already written to the store under its content key, waiting for its row (`record`)."""
+
+    key: str
+    kind: str
+    mime: str
+    path: str
+    data: bytes = field(repr=False)
+    duration: float | None = None
+
+
+def _placed(
+    session: Session, data: bytes, kind: str, mime: str, duration: float | None, key: str | None
+) -> tuple[Upload, bool]:
+    """Where a file goes, and whether a row already names it: under its key, or under a key of its own
+    when the same bytes are stored under another type (an MP4 sent as audio, then as video)."""
+    key = key or digest(data)
+    found = by_key(session, key)
+    if found is not None and found.mime != mime:
+        key = digest(mime.encode() + b"\0" + data)
+        found = by_key(session, key)
+    path = found.path if found is not None else relative_path(key, mime)
+    return Upload(key, kind, mime, path, data, duration), found is not None
+
+
+def _write(files: MediaStore, upload: Upload, known: bool) -> None:
+    """Write the file unless a row names it and it is there: a file lost from the store since is
+    written again (whole or not at all)."""
+    if not (known and files.exists(upload.path)):
+        files.put(upload.path, upload.data)
+
+
+def upload(
+    db: Database,
+    files: MediaStore,
+    data: bytes,
+    *,
+    kind: str,
+    mime: str,
+    duration: float | None = None,
+    key: str | None = None,
+) -> Upload:
+    """Write a file to the store before any transaction of the caller's opens (an S3 PUT may take seconds,
+    and a transaction held open that long holds up everyone waiting on its locks): a look-up of its own
+    picks the key, then the write runs with no transaction open. The key comes from the bytes and their
+    type, so writing again is harmless, and a file whose row never comes is only a stray copy."""
+    with db.transaction() as session:
+        placed, known = _placed(session, data, kind, mime, duration, key)
+    _write(files, placed, known)
+    return placed
+
+
+def record(session: Session, files: MediaStore, upload: Upload) -> Media:
+    """The row of an uploaded file, in the caller's transaction: the one already under its key, else a new
+    one; a row another process inserted meanwhile under the same key is taken instead (a savepoint keeps
+    the unique violation from spoiling the transaction)."""
+    found = by_key(session, upload.key)
+    if found is None:
+        media = Media(
+            key=upload.key,
+            kind=upload.kind,
+            mime=upload.mime,
+            path=upload.path,
+            size=len(upload.data),
+            duration=upload.duration,
+        )
+        try:
+            with session.begin_nested():
+                session.add(media)
+        except IntegrityError:
+            found = by_key(session, upload.key)
+        else:
+            return media
+    if found is not None and found.mime == upload.mime:
+        return found
+    # Another process stored these very bytes under another type since `upload` looked: their key is now
+    # taken, so they are written under a key of their own here, inside the transaction (rare, and small).
+    return store(
+        session,
+        files,
+        upload.data,
+        kind=upload.kind,
+        mime=upload.mime,
+        duration=upload.duration,
+        key=upload.key,
+    )
+
+
 def store(
     session: Session,
     files: MediaStore,
@@ -56,24 +148,12 @@ def store(
     duration: float | None = None,
     key: str | None = None,
 ) -> Media:
-    """Write a file (whole or not at all) and its row, or return the row already stored under the same key
-    and type; the same bytes under another type (an MP4 sent as audio, then as video) get a key of their
-    own. A file lost from the store since is written again."""
-    key = key or digest(data)
-    found = session.scalar(select(Media).where(Media.key == key))
-    if found is not None and found.mime != mime:
-        key = digest(mime.encode() + b"\0" + data)
-        found = session.scalar(select(Media).where(Media.key == key))
-    if found is not None and files.exists(found.path):
-        return found
-    relative = relative_path(key, mime)
-    files.put(relative, data)
-    if found is not None:
-        return found
-    media = Media(key=key, kind=kind, mime=mime, path=relative, size=len(data), duration=duration)
-    session.add(media)
-    session.flush()
-    return media
+    """Write a file (whole or not at all) and its row within the caller's transaction, or return the row
+    already stored under the same key and type. Only for what cannot write first (a race `record` lost,
+    tests): anything else calls `upload` before its transaction, then `record` in it."""
+    placed, known = _placed(session, data, kind, mime, duration, key)
+    _write(files, placed, known)
+    return record(session, files, placed)
 
 
 def delete(session: Session, files: MediaStore, media: Media) -> None:

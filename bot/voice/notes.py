@@ -62,6 +62,7 @@ def _sent(work: Work, urn: str, person_id: int, language: str, steps: list[Step]
     who agreed to it."""
     files = store.of(work.settings)
     made = _speech(work, [said for said, _reply in steps if said], language)
+    uploaded = {said: voice.upload(work.db, files, speech) for said, speech in made.items()}
     with work.transaction() as session:
         person = people.get(session, person_id=person_id)
         if person is None:
@@ -71,7 +72,7 @@ def _sent(work: Work, urn: str, person_id: int, language: str, steps: list[Step]
             if said:
                 spoken = Spoken(said, language)
                 stored = (
-                    voice.keep(session, files, spoken, made[said])
+                    voice.keep(session, files, spoken, made[said].engine, uploaded[said])
                     if said in made
                     else _cached(session, spoken)
                 )
