@@ -5,10 +5,12 @@ streams from it; erasure removes a person's objects, and is refused, not claimed
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +21,7 @@ import httpx
 import pytest
 from alembic import command
 from moto.server import ThreadedMotoServer
-from sqlalchemy import select
+from sqlalchemy import Connection, Engine, event, select
 
 from bot.audio import ffmpeg
 from bot.bulletins.models import Bulletin
@@ -33,9 +35,9 @@ from bot.messages.models import Direction, Message, Status
 from bot.migrations import alembic_config, upgrade
 from tests import factories
 from tests.conftest import TG_TOKEN, make_settings, webhook_settings
-from tests.drivers import WebDriver, ZaloDriver, on_channel, onboard, wait_for_text
+from tests.drivers import TelegramDriver, WebDriver, ZaloDriver, on_channel, onboard, wait_for_text
 from tests.factories import PNG, wait_done
-from tests.fakes.server import free_port
+from tests.fakes.server import LiveServer, free_port
 from tests.fakes.telegram_api import FakeBotAPI
 from tests.fakes.zalo_api import FakeZalo
 from tests.security.test_private_media import ANSWER, PHOTO, answer_by_voice
@@ -337,3 +339,117 @@ def test_both_stores_keep_stream_and_delete_by_key_and_refuse_paths(
         with pytest.raises(ValueError):
             files.put(hostile, b"x")
     assert not (tmp_path / "outside").exists()
+
+
+class Watched(store.MediaStore):
+    """The deployment's store, noting of each write whether the thread that made it had a transaction
+    of the app's engine open (the caller's own: what would hold its locks across the upload). Other
+    threads' transactions (the job runner polling, a page being read) are theirs, and not counted."""
+
+    def __init__(self, inner: store.MediaStore, engine: Engine) -> None:
+        self.inner = inner
+        self.began: dict[int, int] = {}  # connection → the thread that began its transaction
+        self.puts: list[tuple[str, bool]] = []  # (key, written inside a transaction)
+        self._lock = threading.Lock()
+        event.listen(engine, "begin", self._began)
+        event.listen(engine, "commit", self._ended)
+        event.listen(engine, "rollback", self._ended)
+
+    def _began(self, connection: Connection) -> None:
+        """A transaction began on this thread."""
+        with self._lock:
+            self.began[id(connection)] = threading.get_ident()
+
+    def _ended(self, connection: Connection) -> None:
+        """It committed or rolled back."""
+        with self._lock:
+            self.began.pop(id(connection), None)
+
+    def put(self, key: str, data: bytes) -> None:
+        """Note, then write."""
+        with self._lock:
+            inside = threading.get_ident() in self.began.values()
+            self.puts.append((key, inside))
+        self.inner.put(key, data)
+
+    def get(self, key: str) -> bytes:
+        """The inner store's."""
+        return self.inner.get(key)
+
+    def open(self, key: str) -> Iterator[bytes]:
+        """The inner store's."""
+        return self.inner.open(key)
+
+    def exists(self, key: str) -> bool:
+        """The inner store's."""
+        return self.inner.exists(key)
+
+    def delete(self, key: str) -> None:
+        """The inner store's."""
+        self.inner.delete(key)
+
+
+def test_nothing_is_written_to_the_store_inside_a_transaction(
+    live: LiveServer,
+    client: httpx.Client,
+    db: Database,
+    fake_telegram: FakeBotAPI,
+    fake_zalo: FakeZalo,
+    settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    s3: str,
+    bucket: str,
+) -> None:
+    """Issue 15: an S3 PUT never runs while its caller holds a transaction (and its row locks): not for a
+    villager's photo and voice note, an official's voice answer, a bulletin's picture and recording, the
+    audio a job makes, nor a copy of someone's data; and each still arrives and plays as before."""
+    engine = live.server.config.app.state.runtime.db.engine
+    watched = Watched(store.of(settings), engine)
+    monkeypatch.setattr(store, "of", lambda _settings: watched)
+
+    person = on_channel("telegram", client, fake_telegram, db, 9_700_002, fake_zalo)
+    assert isinstance(person, TelegramDriver)
+    ticket, sent = reflect(person, db, tmp_path)  # the conversation keeps the photo and the voice note
+    answer_by_voice(client, db, ticket.id, tmp_path)  # the official answers by voice (signs in as "tinh")
+    wait_for_text(person, ANSWER)
+    [answer] = fake_telegram.sent(person.chat_id, "sendVoice")
+    stored = objects(s3, bucket)
+    assert answer.files["voice"].startswith(b"OggS") and answer.files["voice"] in stored.values()
+    for attachment in ticket.attachments:
+        played = client.get(f"/admin/feedback/{ticket.id}/files/{attachment.id}")
+        assert played.status_code == 200 and played.content == stored[f"loaban/{attachment.media.path}"]
+    assert stored[f"loaban/{ticket.attachments[1].media.path}"] == sent["voice"]
+
+    made = create(
+        client,
+        {
+            "title": "Tiêm vắc xin",
+            "text_vi": "Thứ Hai tiêm vắc xin ở trạm y tế xã.",
+            "communes": str(PHONG_THO),
+        },
+        {
+            "audio_hmn": ("elder.wav", factories.tone(tmp_path / "elder.wav"), "audio/wav"),
+            "images": ("poster.png", PNG, "image/png"),
+        },
+    )
+    assert made.status_code == 303
+    page = wait_audio(client, made.headers["location"], timeout=90)
+    assert page.count("<audio controls") == 2, "the recording and the speech the job made both play"
+    with db.transaction() as session:
+        bulletin = session.get(Bulletin, int(made.headers["location"].rsplit("/", 1)[1]))
+        assert bulletin is not None and all(v.voice is not None for v in bulletin.versions)
+        picture = session.get(Media, bulletin.image_ids[0])
+        assert picture is not None and objects(s3, bucket)[f"loaban/{picture.path}"] == PNG
+
+    person.tap("settings")
+    person.tap("my_data")
+    [document] = fake_telegram.sent(person.chat_id, "sendDocument")
+    copy = json.loads(document.files["document"])
+    assert copy["chat_addresses"][0]["address"] == person.urn, "the data copy reached the person"
+
+    written = [key for key, _inside in watched.puts]
+    assert any(k.startswith("exports/") for k in written), "the data copy was written"
+    assert sum(k.endswith(".jpg") for k in written) >= 1 and sum(k.endswith(".png") for k in written) >= 1
+    assert sum(k.endswith(".mp3") for k in written) >= 2, "both versions' MP3s were written"
+    assert [key for key, inside in watched.puts if inside] == [], "written while a transaction was open"
