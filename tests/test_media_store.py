@@ -21,7 +21,7 @@ import httpx
 import pytest
 from alembic import command
 from moto.server import ThreadedMotoServer
-from sqlalchemy import Connection, Engine, event, select
+from sqlalchemy import Connection, Engine, event, func, select
 
 from bot.audio import ffmpeg
 from bot.bulletins.models import Bulletin
@@ -29,6 +29,7 @@ from bot.config import Settings
 from bot.conversation.types import Outgoing
 from bot.db import Database
 from bot.feedback.models import Ticket
+from bot.media import service as media
 from bot.media import store
 from bot.media.models import Media
 from bot.messages.models import Direction, Message, Status
@@ -453,3 +454,30 @@ def test_nothing_is_written_to_the_store_inside_a_transaction(
     assert sum(k.endswith(".jpg") for k in written) >= 1 and sum(k.endswith(".png") for k in written) >= 1
     assert sum(k.endswith(".mp3") for k in written) >= 2, "both versions' MP3s were written"
     assert [key for key, inside in watched.puts if inside] == [], "written while a transaction was open"
+
+
+def test_a_file_is_written_first_and_its_row_recorded_after(db: Database, tmp_path: Path) -> None:
+    """`upload` writes with no transaction open, `record` makes the row: a row another process recorded
+    meanwhile under the same key is taken, not a unique violation; the same bytes stored under another
+    type meanwhile get a key of their own; a file lost from the store since is written again."""
+    files = store.FolderStore(tmp_path / "media")
+    clip = b"\x00\x00\x00\x18ftypmp42 a recording"
+    ours = media.upload(db, files, clip, kind="voice", mime="audio/mp4")
+    theirs = media.upload(db, files, clip, kind="voice", mime="audio/mp4")
+    with db.transaction() as session:
+        first = media.record(session, files, theirs)
+    with db.transaction() as session:
+        again = media.record(session, files, ours)
+        assert again.id == first.id and session.scalar(select(func.count()).select_from(Media)) == 1
+
+    video = media.upload(db, files, b"\x00\x00\x00\x18ftypmp42 a film", kind="video", mime="video/mp4")
+    with db.transaction() as session:  # the same bytes kept as audio by someone else since the upload
+        media.store(session, files, video.data, kind="voice", mime="audio/mp4")
+    with db.transaction() as session:
+        kept = media.record(session, files, video)
+        assert kept.mime == "video/mp4" and kept.key != video.key
+        assert files.get(kept.path) == video.data
+
+    files.delete(first.path)
+    media.upload(db, files, clip, kind="voice", mime="audio/mp4")
+    assert files.get(first.path) == clip, "a file lost from the store is written again"
