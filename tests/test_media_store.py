@@ -13,6 +13,7 @@ import sys
 import threading
 import uuid
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +28,10 @@ from bot.audio import ffmpeg
 from bot.bulletins.models import Bulletin
 from bot.config import Settings
 from bot.conversation.types import Outgoing
-from bot.db import Database
+from bot.db import Database, utcnow
 from bot.feedback.models import Ticket
 from bot.media import service as media
-from bot.media import store
+from bot.media import store, sweep
 from bot.media.models import Media
 from bot.messages.models import Direction, Message, Status
 from bot.migrations import alembic_config, upgrade
@@ -389,6 +390,10 @@ class Watched(store.MediaStore):
         """The inner store's."""
         self.inner.delete(key)
 
+    def listing(self) -> Iterator[tuple[str, datetime]]:
+        """The inner store's."""
+        return self.inner.listing()
+
 
 def test_nothing_is_written_to_the_store_inside_a_transaction(
     live: LiveServer,
@@ -481,3 +486,23 @@ def test_a_file_is_written_first_and_its_row_recorded_after(db: Database, tmp_pa
     files.delete(first.path)
     media.upload(db, files, clip, kind="voice", mime="audio/mp4")
     assert files.get(first.path) == clip, "a file lost from the store is written again"
+
+
+@pytest.mark.parametrize("kind", ["folder", "s3"])
+def test_stray_files_a_day_old_are_swept_and_nothing_else(
+    kind: str, database_url: str, db: Database, tmp_path: Path, s3: str, bucket: str
+) -> None:
+    """A file written for a transaction that then failed is only a stray copy: a day later the sweep
+    deletes it; files with a row, parked files and data copies are never its business."""
+    extra = s3_settings(s3, bucket) if kind == "s3" else {}
+    files = store.of(make_settings(database_url, media_dir=tmp_path / "media", **extra))
+    kept = media.upload(db, files, PNG, kind="image", mime="image/png")
+    with db.transaction() as session:
+        media.record(session, files, kept)
+    stray = media.upload(db, files, PNG + b"\0", kind="image", mime="image/png")  # its transaction failed
+    parked = media.park(files, b"OggS a recording waiting for the audio job")
+    files.put("exports/copy.json", b"{}")
+    assert sweep.sweep(db, files, utcnow()) == 0, "nothing is a day old yet"
+    assert sweep.sweep(db, files, utcnow() + timedelta(days=1, minutes=1)) == 1
+    left = {key for key, _written in files.listing()}
+    assert left == {kept.path, parked, "exports/copy.json"} and stray.path not in left
