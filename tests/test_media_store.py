@@ -464,7 +464,8 @@ def test_nothing_is_written_to_the_store_inside_a_transaction(
 def test_a_file_is_written_first_and_its_row_recorded_after(db: Database, tmp_path: Path) -> None:
     """`upload` writes with no transaction open, `record` makes the row: a row another process recorded
     meanwhile under the same key is taken, not a unique violation; the same bytes stored under another
-    type meanwhile get a key of their own; a file lost from the store since is written again."""
+    type meanwhile get a key of their own; a file lost from the store since is written again, and so is
+    one whose row was deleted between the upload and the record."""
     files = store.FolderStore(tmp_path / "media")
     clip = b"\x00\x00\x00\x18ftypmp42 a recording"
     ours = media.upload(db, files, clip, kind="voice", mime="audio/mp4")
@@ -486,6 +487,15 @@ def test_a_file_is_written_first_and_its_row_recorded_after(db: Database, tmp_pa
     files.delete(first.path)
     media.upload(db, files, clip, kind="voice", mime="audio/mp4")
     assert files.get(first.path) == clip, "a file lost from the store is written again"
+
+    relied = media.upload(db, files, clip, kind="voice", mime="audio/mp4")  # found the row and its file
+    with db.transaction() as session:  # which another process then deleted, file and row
+        gone = session.get(Media, first.id)
+        assert gone is not None
+        media.delete(session, files, gone)
+    with db.transaction() as session:
+        again = media.record(session, files, relied)
+        assert files.get(again.path) == clip, "the file is there again for its new row"
 
 
 @pytest.mark.parametrize("kind", ["folder", "s3"])

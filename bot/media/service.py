@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import io
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import select, update
@@ -59,6 +59,7 @@ class Upload:
     path: str
     data: bytes = field(repr=False)
     duration: float | None = None
+    written: bool = False  # by this upload; else a row named the file, and it was there
 
 
 def _placed(
@@ -75,11 +76,13 @@ def _placed(
     return Upload(key, kind, mime, path, data, duration), found is not None
 
 
-def _write(files: MediaStore, upload: Upload, known: bool) -> None:
+def _write(files: MediaStore, upload: Upload, known: bool) -> Upload:
     """Write the file unless a row names it and it is there: a file lost from the store since is
     written again (whole or not at all)."""
-    if not (known and files.exists(upload.path)):
-        files.put(upload.path, upload.data)
+    if known and files.exists(upload.path):
+        return upload
+    files.put(upload.path, upload.data)
+    return replace(upload, written=True)
 
 
 def upload(
@@ -98,8 +101,7 @@ def upload(
     type, so writing again is harmless, and a file whose row never comes is only a stray copy."""
     with db.transaction() as session:
         placed, known = _placed(session, data, kind, mime, duration, key)
-    _write(files, placed, known)
-    return placed
+    return _write(files, placed, known)
 
 
 def record(session: Session, files: MediaStore, upload: Upload) -> Media:
@@ -107,7 +109,7 @@ def record(session: Session, files: MediaStore, upload: Upload) -> Media:
     one; a row another process inserted meanwhile under the same key is taken instead (a savepoint keeps
     the unique violation from spoiling the transaction)."""
     found = by_key(session, upload.key)
-    if found is None:
+    if found is None and upload.written:
         media = Media(
             key=upload.key,
             kind=upload.kind,
@@ -125,8 +127,9 @@ def record(session: Session, files: MediaStore, upload: Upload) -> Media:
             return media
     if found is not None and found.mime == upload.mime:
         return found
-    # Another process stored these very bytes under another type since `upload` looked: their key is now
-    # taken, so they are written under a key of their own here, inside the transaction (rare, and small).
+    # Rare races with another process since `upload` looked: the row it found was deleted (and its file
+    # with it), or these very bytes were stored under another type (their key is now taken). The file is
+    # then written here, inside the transaction, under the key it now gets.
     return store(
         session,
         files,
@@ -152,8 +155,7 @@ def store(
     already stored under the same key and type. Only for what cannot write first (a race `record` lost,
     tests): anything else calls `upload` before its transaction, then `record` in it."""
     placed, known = _placed(session, data, kind, mime, duration, key)
-    _write(files, placed, known)
-    return record(session, files, placed)
+    return record(session, files, _write(files, placed, known))
 
 
 def delete(session: Session, files: MediaStore, media: Media) -> None:
