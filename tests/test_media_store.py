@@ -477,8 +477,9 @@ def test_a_file_is_written_first_and_its_row_recorded_after(db: Database, tmp_pa
         assert again.id == first.id and session.scalar(select(func.count()).select_from(Media)) == 1
 
     video = media.upload(db, files, b"\x00\x00\x00\x18ftypmp42 a film", kind="video", mime="video/mp4")
+    heard = media.upload(db, files, video.data, kind="voice", mime="audio/mp4")
     with db.transaction() as session:  # the same bytes kept as audio by someone else since the upload
-        media.store(session, files, video.data, kind="voice", mime="audio/mp4")
+        media.record(session, files, heard)
     with db.transaction() as session:
         kept = media.record(session, files, video)
         assert kept.mime == "video/mp4" and kept.key != video.key

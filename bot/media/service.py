@@ -130,31 +130,13 @@ def record(session: Session, files: MediaStore, upload: Upload) -> Media:
     # Rare races with another process since `upload` looked: the row it found was deleted (and its file
     # with it), or these very bytes were stored under another type (their key is now taken). The file is
     # then written here, inside the transaction, under the key it now gets.
-    return store(
-        session,
-        files,
-        upload.data,
-        kind=upload.kind,
-        mime=upload.mime,
-        duration=upload.duration,
-        key=upload.key,
-    )
+    return _written_within(session, files, upload)
 
 
-def store(
-    session: Session,
-    files: MediaStore,
-    data: bytes,
-    *,
-    kind: str,
-    mime: str,
-    duration: float | None = None,
-    key: str | None = None,
-) -> Media:
-    """Write a file (whole or not at all) and its row within the caller's transaction, or return the row
-    already stored under the same key and type. Only for what cannot write first (a race `record` lost,
-    tests): anything else calls `upload` before its transaction, then `record` in it."""
-    placed, known = _placed(session, data, kind, mime, duration, key)
+def _written_within(session: Session, files: MediaStore, upload: Upload) -> Media:
+    """Place and write a file inside the caller's transaction, then record its row: only for the races
+    `record` lost."""
+    placed, known = _placed(session, upload.data, upload.kind, upload.mime, upload.duration, upload.key)
     return record(session, files, _write(files, placed, known))
 
 
