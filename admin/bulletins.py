@@ -3,6 +3,7 @@ later, follow delivery live, pause, resume, cancel; relay coverage; station feed
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -187,6 +188,45 @@ def _upload(form: FormData, name: str) -> tuple[bytes, str] | None:
     return value.file.read(), value.filename
 
 
+def _parked(request: Request, form: FormData, name: str) -> str | None:
+    """A recording field's file parked for the audio job (see voices.keep_upload), as the version's
+    pending mark; None when left empty."""
+    upload = _upload(form, name)
+    return voices.keep_upload(runtime_of(request).settings, *upload) if upload else None
+
+
+@dataclass(frozen=True)
+class DraftFiles:
+    """A new draft's files, written to the media store before the request's transaction opens (an S3
+    upload may take seconds, and the transaction would hold everyone's writes meanwhile): its pictures
+    (None when one is not a JPEG or PNG, and then nothing is written) and each language's recording,
+    parked for the audio job. A draft refused afterwards leaves only stray copies."""
+
+    pictures: list[media.Upload] | None
+    recordings: dict[str, str]  # language → the version's pending mark
+
+
+def draft_files(request: Request, form: FormDep) -> DraftFiles:
+    """Write a new draft's pictures and recordings to the store (a dependency: it runs before `session`)."""
+    runtime = runtime_of(request)
+    images = [f for f in form.getlist("images") if isinstance(f, UploadFile) and f.filename][:MAX_IMAGES]
+    pictures = [(data, media.image_type(data)) for data in (f.file.read() for f in images)]
+    if any(mime is None for _data, mime in pictures):
+        return DraftFiles(None, {})
+    files = store.of(runtime.settings)
+    uploaded = [
+        media.upload(runtime.db, files, data, kind="image", mime=mime or "") for data, mime in pictures
+    ]
+    codes = [lang.code for lang in runtime.catalogs.languages()]
+    parked = {code: _parked(request, form, f"audio_{code}") for code in codes}
+    return DraftFiles(uploaded, {code: mark_ for code, mark_ in parked.items() if mark_ is not None})
+
+
+def version_recording(request: Request, form: FormDep) -> str | None:
+    """A version's uploaded recording, parked before the request's transaction opens (as `draft_files`)."""
+    return _parked(request, form, "audio")
+
+
 def audience_from_form(session: Session, form: FormData, admin: AdminUser) -> bulletins.Audience:
     """The audience chosen in the form by names; nobody ticked must be chosen explicitly as everyone
     ("toàn tỉnh"), never fall out of an empty form. Commune officers may only address their own communes."""
@@ -210,25 +250,25 @@ def audience_from_form(session: Session, form: FormData, admin: AdminUser) -> bu
 
 
 @router.post("/bulletins/new")
-def bulletin_create(request: Request, session: SessionDep, admin: AuthorDep, form: FormDep) -> Response:
+def bulletin_create(
+    request: Request,
+    drafted: Annotated[DraftFiles, Depends(draft_files)],  # first: written before `session` opens
+    session: SessionDep,
+    admin: AuthorDep,
+    form: FormDep,
+) -> Response:
     """Save the draft at once (texts, parked recordings, pictures); its audio is made after the answer."""
     runtime = runtime_of(request)
     settings, _ = runtime.settings, admin_gettext(request)
     languages = [lang.code for lang in runtime.catalogs.languages()]
     try:
         audience = audience_from_form(session, form, admin)
-        images = [f for f in form.getlist("images") if isinstance(f, UploadFile) and f.filename][:MAX_IMAGES]
-        pictures = [f.file.read() for f in images]
-        if any(media.image_type(data) is None for data in pictures):
+        if drafted.pictures is None:
             raise bulletins.BulletinError(mark("Ảnh phải là tệp JPEG hoặc PNG."))
-        uploads = {code: _upload(form, f"audio_{code}") for code in languages}
         texts = {code: str(form.get(f"text_{code}") or "") for code in languages}
-        chosen = [code for code in languages if texts[code].strip() or uploads[code]]
+        chosen = [code for code in languages if texts[code].strip() or code in drafted.recordings]
         files = store.of(settings)
-        image_ids = [
-            media.store(session, files, data, kind="image", mime=media.image_type(data) or "").id
-            for data in pictures
-        ]
+        image_ids = [media.record(session, files, picture).id for picture in drafted.pictures]
         bulletin = bulletins.create(
             session,
             title=str(form.get("title") or ""),
@@ -243,9 +283,7 @@ def bulletin_create(request: Request, session: SessionDep, admin: AuthorDep, for
         values.update({k: form.getlist(k) for k in ("provinces", "communes", "villages")})
         return _form(request, session, admin, exc.translate(_), values)
     for version in bulletin.versions:
-        upload = uploads.get(version.language)
-        mark_ = voices.keep_upload(settings, *upload) if upload else None
-        voices.mark_pending(version, settings, mark_)
+        voices.mark_pending(version, settings, drafted.recordings.get(version.language))
     accounts.audit(session, admin, "bulletin_created", str(bulletin.id), title=bulletin.title[:80])
     voices.queue(session, bulletin)
     return redirect(f"/admin/bulletins/{bulletin.id}")
@@ -376,6 +414,7 @@ def bulletin_progress(
 @router.post("/bulletins/{bulletin_id}/versions")
 def bulletin_version(
     request: Request,
+    recording: Annotated[str | None, Depends(version_recording)],  # first: parked before `session` opens
     session: SessionDep,
     admin: AuthorDep,
     form: FormDep,
@@ -387,16 +426,13 @@ def bulletin_version(
     language = str(form.get("language") or "")
     if language not in [lang.code for lang in runtime.catalogs.languages()]:
         raise HTTPException(status_code=400, detail=mark("Ngôn ngữ không hợp lệ."))
-    upload = _upload(form, "audio")
     try:
         version = bulletins.set_version(bulletin, language, str(form.get("text") or ""), None)
     except bulletins.BulletinError as exc:
         raise HTTPException(status_code=409, detail=exc.msgid) from exc
-    if upload is None:
+    if recording is None:
         version.voice = version.mp3 = None
-    voices.mark_pending(
-        version, runtime.settings, voices.keep_upload(runtime.settings, *upload) if upload else None
-    )
+    voices.mark_pending(version, runtime.settings, recording)
     voices.queue(session, bulletin)
     return redirect(f"/admin/bulletins/{bulletin.id}")
 

@@ -401,24 +401,27 @@ def ticket_note(
     return redirect(f"/admin/feedback/{ticket.id}")
 
 
-def voice_reply(request: Request, voice: UploadFile | None = None) -> audio.Clip | None:
-    """An official's recorded answer, checked and transcoded before the request's transaction opens:
-    ffmpeg takes seconds, and a transaction held open that long would hold up other writers."""
+def voice_reply(request: Request, voice: UploadFile | None = None) -> audio.UploadedClip | None:
+    """An official's recorded answer, checked, transcoded and written to the media store before the
+    request's transaction opens: ffmpeg and an S3 upload take seconds, and a transaction held open that
+    long would hold up other writers (a reply refused afterwards leaves only a stray copy)."""
     if voice is None or not voice.filename:
         return None
     try:
-        return audio.recording(voice.file.read(), voice.filename, MAX_VOICE_REPLY_MB * 1_000_000)
+        clip = audio.recording(voice.file.read(), voice.filename, MAX_VOICE_REPLY_MB * 1_000_000)
     except AudioError as exc:
         _ = admin_gettext(request)
         raise HTTPException(
             status_code=400, detail=_("Không dùng được tệp ghi âm: {reason}").format(reason=exc)
         ) from exc
+    runtime = runtime_of(request)
+    return audio.upload(runtime.db, store.of(runtime.settings), clip)
 
 
 @router.post("/feedback/{ticket_id}/reply")
 def ticket_reply(
     request: Request,
-    clip: Annotated[audio.Clip | None, Depends(voice_reply)],  # first: transcoded before `session` opens
+    clip: Annotated[audio.UploadedClip | None, Depends(voice_reply)],  # first: stored before `session` opens
     session: SessionDep,
     admin: AnswererDep,
     background: BackgroundTasks,
@@ -430,7 +433,7 @@ def ticket_reply(
     duplicates closed into the ticket."""
     runtime = runtime_of(request)
     ticket = _ticket(session, admin, ticket_id)
-    stored = audio.store(session, store.of(runtime.settings), clip).voice if clip else None
+    stored = audio.record(session, store.of(runtime.settings), clip).voice if clip else None
     try:
         feedback.answer(ticket, admin.id, text, stored)
     except feedback.FeedbackError as exc:

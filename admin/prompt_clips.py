@@ -19,6 +19,7 @@ from bot.accounts import service as accounts
 from bot.audio import ffmpeg
 from bot.audio.service import RECORDING_TYPES
 from bot.i18n import SourceMessage, mark
+from bot.media import service as media
 from bot.media import store
 from bot.runtime import runtime_of
 from bot.security import client_ip
@@ -30,7 +31,7 @@ MAX_CLIP_MB = 5  # a prompt is read in seconds; minutes of audio are a mistake
 MAX_CLIP_SECONDS = 120
 
 
-def transcoded(request: Request, clip: UploadFile | None = None) -> tuple[bytes, float]:
+def transcoded(request: Request, clip: UploadFile | None = None) -> media.Upload:
     """The uploaded recording as a voice note (OGG/Opus), made before the request's transaction opens:
     ffmpeg takes seconds, and a transaction held that long would hold up other writers."""
     _ = admin_gettext(request)
@@ -56,7 +57,8 @@ def transcoded(request: Request, clip: UploadFile | None = None) -> tuple[bytes,
         raise HTTPException(
             status_code=400, detail=_("Bản ghi dài quá (tối đa {n} giây).").format(n=MAX_CLIP_SECONDS)
         )
-    return voice, seconds
+    runtime = runtime_of(request)
+    return prompts.upload(runtime.db, store.of(runtime.settings), voice, seconds)
 
 
 def _prompt(request: Request, session: Session, msgid: str, context: str) -> SourceMessage:
@@ -70,7 +72,7 @@ def _prompt(request: Request, session: Session, msgid: str, context: str) -> Sou
 @router.post("/translations/{language}/clips/record")
 def record(
     request: Request,
-    recording: Annotated[tuple[bytes, float], Depends(transcoded)],  # first: before `session` opens
+    recording: Annotated[media.Upload, Depends(transcoded)],  # first: before `session` opens
     session: SessionDep,
     admin: WorkbenchDep,
     language: str,
@@ -81,9 +83,8 @@ def record(
     """Keep a recording of a prompt as its draft in the language (it waits for a second person)."""
     checked_language(request, admin, language)
     source = _prompt(request, session, msgid, context)
-    voice, seconds = recording
     files = store.of(runtime_of(request).settings)
-    prompts.record(session, files, source, language, admin.id, voice, seconds)
+    prompts.record(session, files, source, language, admin.id, recording)
     accounts.audit(
         session,
         admin,
@@ -91,7 +92,7 @@ def record(
         f"translation:{language}",
         client_ip(request),
         msgid=msgid[:200],
-        seconds=round(seconds, 1),
+        seconds=round(recording.duration or 0.0, 1),
     )
     return redirect(f"/admin/translations/{language}?q={quote(q or msgid[:60])}")
 

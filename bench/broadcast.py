@@ -68,6 +68,7 @@ def prepare(url: str, media: Path, recipients: int, *, urgent: bool = False) -> 
     settings = Settings(_env_file=None, database_url=url, media_dir=media, tts_engine="espeak")  # type: ignore[call-arg]
     clip = audio.clip_for(settings, TEXT, "vi")
     db = Database(url)
+    uploaded = audio.upload(db, store.of(settings), clip) if clip else None  # before the transaction
     with db.transaction() as session:
         now = utcnow()
         session.execute(
@@ -91,7 +92,7 @@ def prepare(url: str, media: Path, recipients: int, *, urgent: bool = False) -> 
                 for i in range(1, recipients + 1)
             ],
         )
-        stored = audio.store(session, store.of(settings), clip) if clip else None
+        stored = audio.record(session, store.of(settings), uploaded) if uploaded else None
         bulletin = bulletins.create(
             session,
             title="Vay vốn ưu đãi",

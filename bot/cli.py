@@ -18,21 +18,28 @@ from bot.media import store
 if TYPE_CHECKING:
     from bot.bulletins.models import Bulletin
     from bot.bulletins.service import Audience as BulletinAudience
+    from bot.db import Database
     from bot.qa.engine import Engine
 
 
 @contextmanager
-def _transaction(settings: Settings) -> Iterator[Session]:
-    """One transaction for one CLI command, committed if it succeeds; the engine is disposed after."""
+def _database(settings: Settings) -> Iterator[Database]:
+    """The database of one CLI command; the engine is disposed after."""
     import bot.models  # noqa: F401  (every mapped class, so relationships across domains resolve)
     from bot.db import Database
 
     db = Database(settings.database_url)
     try:
-        with db.transaction() as session:
-            yield session
+        yield db
     finally:
         db.dispose()
+
+
+@contextmanager
+def _transaction(settings: Settings) -> Iterator[Session]:
+    """One transaction for one CLI command, committed if it succeeds."""
+    with _database(settings) as db, db.transaction() as session:
+        yield session
 
 
 def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
@@ -194,21 +201,24 @@ def cmd_bulletin_create(settings: Settings, args: argparse.Namespace) -> int:
     audience = _audience(args)
     files = store.of(settings)
     try:
-        with _transaction(settings) as session:
-            stored = audio.store(session, files, clip) if clip else None
-            image_ids = [
-                media.store(session, files, data, kind="image", mime=media.image_type(data) or "").id
+        with _database(settings) as db:
+            uploaded = audio.upload(db, files, clip) if clip else None  # written before the transaction
+            pictures = [
+                media.upload(db, files, data, kind="image", mime=media.image_type(data) or "")
                 for data in images
             ]
-            bulletin = bulletins.create(
-                session,
-                title=args.title,
-                versions=[(args.lang, text, stored)],
-                audience=audience,
-                image_ids=image_ids,
-                urgent=args.urgent,
-            )
-            bulletin_id = bulletin.id
+            with db.transaction() as session:
+                stored = audio.record(session, files, uploaded) if uploaded else None
+                image_ids = [media.record(session, files, picture).id for picture in pictures]
+                bulletin = bulletins.create(
+                    session,
+                    title=args.title,
+                    versions=[(args.lang, text, stored)],
+                    audience=audience,
+                    image_ids=image_ids,
+                    urgent=args.urgent,
+                )
+                bulletin_id = bulletin.id
     except bulletins.BulletinError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

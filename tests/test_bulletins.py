@@ -78,8 +78,9 @@ def make_bulletin(
     """A Vietnamese bulletin with gTTS audio for an audience (Phong Thổ by default), as a draft."""
     clip = audio.clip_for(settings, text, "vi")
     audience.setdefault("communes", (PHONG_THO,))
+    uploaded = audio.upload(db, store.of(settings), clip) if clip else None
     with db.transaction() as session:
-        stored = audio.store(session, store.of(settings), clip) if clip else None
+        stored = audio.record(session, store.of(settings), uploaded) if uploaded else None
         bulletin = bulletins.create(
             session, title=title, versions=[("vi", text, stored)], audience=bulletins.Audience(**audience)
         )
@@ -378,8 +379,9 @@ def test_speech_is_opus_at_about_24_kbps_cached_and_falls_back_to_espeak(
     from bot.migrations import upgrade
 
     upgrade(database.url)
+    uploaded = audio.upload(database, store.of(settings), clip)
     with database.transaction() as session:
-        audio.store(session, store.of(settings), clip)
+        audio.record(session, store.of(settings), uploaded)
     database.dispose()
     requests = len(google.requests)
     again = audio.clip_for(settings, TEXT, "vi")

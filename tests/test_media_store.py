@@ -5,12 +5,15 @@ streams from it; erasure removes a person's objects, and is refused, not claimed
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import uuid
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,23 +22,24 @@ import httpx
 import pytest
 from alembic import command
 from moto.server import ThreadedMotoServer
-from sqlalchemy import select
+from sqlalchemy import Connection, Engine, event, func, select
 
 from bot.audio import ffmpeg
 from bot.bulletins.models import Bulletin
 from bot.config import Settings
 from bot.conversation.types import Outgoing
-from bot.db import Database
+from bot.db import Database, utcnow
 from bot.feedback.models import Ticket
-from bot.media import store
+from bot.media import service as media
+from bot.media import store, sweep
 from bot.media.models import Media
 from bot.messages.models import Direction, Message, Status
 from bot.migrations import alembic_config, upgrade
 from tests import factories
 from tests.conftest import TG_TOKEN, make_settings, webhook_settings
-from tests.drivers import WebDriver, ZaloDriver, on_channel, onboard, wait_for_text
+from tests.drivers import TelegramDriver, WebDriver, ZaloDriver, on_channel, onboard, wait_for_text
 from tests.factories import PNG, wait_done
-from tests.fakes.server import free_port
+from tests.fakes.server import LiveServer, free_port
 from tests.fakes.telegram_api import FakeBotAPI
 from tests.fakes.zalo_api import FakeZalo
 from tests.security.test_private_media import ANSWER, PHOTO, answer_by_voice
@@ -337,3 +341,179 @@ def test_both_stores_keep_stream_and_delete_by_key_and_refuse_paths(
         with pytest.raises(ValueError):
             files.put(hostile, b"x")
     assert not (tmp_path / "outside").exists()
+
+
+class Watched(store.MediaStore):
+    """The deployment's store, noting of each write whether the thread that made it had a transaction
+    of the app's engine open (the caller's own: what would hold its locks across the upload). Other
+    threads' transactions (the job runner polling, a page being read) are theirs, and not counted."""
+
+    def __init__(self, inner: store.MediaStore, engine: Engine) -> None:
+        self.inner = inner
+        self.began: dict[int, int] = {}  # connection → the thread that began its transaction
+        self.puts: list[tuple[str, bool]] = []  # (key, written inside a transaction)
+        self._lock = threading.Lock()
+        event.listen(engine, "begin", self._began)
+        event.listen(engine, "commit", self._ended)
+        event.listen(engine, "rollback", self._ended)
+
+    def _began(self, connection: Connection) -> None:
+        """A transaction began on this thread."""
+        with self._lock:
+            self.began[id(connection)] = threading.get_ident()
+
+    def _ended(self, connection: Connection) -> None:
+        """It committed or rolled back."""
+        with self._lock:
+            self.began.pop(id(connection), None)
+
+    def put(self, key: str, data: bytes) -> None:
+        """Note, then write."""
+        with self._lock:
+            inside = threading.get_ident() in self.began.values()
+            self.puts.append((key, inside))
+        self.inner.put(key, data)
+
+    def get(self, key: str) -> bytes:
+        """The inner store's."""
+        return self.inner.get(key)
+
+    def open(self, key: str) -> Iterator[bytes]:
+        """The inner store's."""
+        return self.inner.open(key)
+
+    def exists(self, key: str) -> bool:
+        """The inner store's."""
+        return self.inner.exists(key)
+
+    def delete(self, key: str) -> None:
+        """The inner store's."""
+        self.inner.delete(key)
+
+    def listing(self) -> Iterator[tuple[str, datetime]]:
+        """The inner store's."""
+        return self.inner.listing()
+
+
+def test_nothing_is_written_to_the_store_inside_a_transaction(
+    live: LiveServer,
+    client: httpx.Client,
+    db: Database,
+    fake_telegram: FakeBotAPI,
+    fake_zalo: FakeZalo,
+    settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    s3: str,
+    bucket: str,
+) -> None:
+    """Issue 15: an S3 PUT never runs while its caller holds a transaction (and its row locks): not for a
+    villager's photo and voice note, an official's voice answer, a bulletin's picture and recording, the
+    audio a job makes, nor a copy of someone's data; and each still arrives and plays as before."""
+    engine = live.server.config.app.state.runtime.db.engine
+    watched = Watched(store.of(settings), engine)
+    monkeypatch.setattr(store, "of", lambda _settings: watched)
+
+    person = on_channel("telegram", client, fake_telegram, db, 9_700_002, fake_zalo)
+    assert isinstance(person, TelegramDriver)
+    ticket, sent = reflect(person, db, tmp_path)  # the conversation keeps the photo and the voice note
+    answer_by_voice(client, db, ticket.id, tmp_path)  # the official answers by voice (signs in as "tinh")
+    wait_for_text(person, ANSWER)
+    [answer] = fake_telegram.sent(person.chat_id, "sendVoice")
+    stored = objects(s3, bucket)
+    assert answer.files["voice"].startswith(b"OggS") and answer.files["voice"] in stored.values()
+    for attachment in ticket.attachments:
+        played = client.get(f"/admin/feedback/{ticket.id}/files/{attachment.id}")
+        assert played.status_code == 200 and played.content == stored[f"loaban/{attachment.media.path}"]
+    assert stored[f"loaban/{ticket.attachments[1].media.path}"] == sent["voice"]
+
+    made = create(
+        client,
+        {
+            "title": "Tiêm vắc xin",
+            "text_vi": "Thứ Hai tiêm vắc xin ở trạm y tế xã.",
+            "communes": str(PHONG_THO),
+        },
+        {
+            "audio_hmn": ("elder.wav", factories.tone(tmp_path / "elder.wav"), "audio/wav"),
+            "images": ("poster.png", PNG, "image/png"),
+        },
+    )
+    assert made.status_code == 303
+    page = wait_audio(client, made.headers["location"], timeout=90)
+    assert page.count("<audio controls") == 2, "the recording and the speech the job made both play"
+    with db.transaction() as session:
+        bulletin = session.get(Bulletin, int(made.headers["location"].rsplit("/", 1)[1]))
+        assert bulletin is not None and all(v.voice is not None for v in bulletin.versions)
+        picture = session.get(Media, bulletin.image_ids[0])
+        assert picture is not None and objects(s3, bucket)[f"loaban/{picture.path}"] == PNG
+
+    person.tap("settings")
+    person.tap("my_data")
+    [document] = fake_telegram.sent(person.chat_id, "sendDocument")
+    copy = json.loads(document.files["document"])
+    assert copy["chat_addresses"][0]["address"] == person.urn, "the data copy reached the person"
+
+    written = [key for key, _inside in watched.puts]
+    assert any(k.startswith("exports/") for k in written), "the data copy was written"
+    assert sum(k.endswith(".jpg") for k in written) >= 1 and sum(k.endswith(".png") for k in written) >= 1
+    assert sum(k.endswith(".mp3") for k in written) >= 2, "both versions' MP3s were written"
+    assert [key for key, inside in watched.puts if inside] == [], "written while a transaction was open"
+
+
+def test_a_file_is_written_first_and_its_row_recorded_after(db: Database, tmp_path: Path) -> None:
+    """`upload` writes with no transaction open, `record` makes the row: a row another process recorded
+    meanwhile under the same key is taken, not a unique violation; the same bytes stored under another
+    type meanwhile get a key of their own; a file lost from the store since is written again, and so is
+    one whose row was deleted between the upload and the record."""
+    files = store.FolderStore(tmp_path / "media")
+    clip = b"\x00\x00\x00\x18ftypmp42 a recording"
+    ours = media.upload(db, files, clip, kind="voice", mime="audio/mp4")
+    theirs = media.upload(db, files, clip, kind="voice", mime="audio/mp4")
+    with db.transaction() as session:
+        first = media.record(session, files, theirs)
+    with db.transaction() as session:
+        again = media.record(session, files, ours)
+        assert again.id == first.id and session.scalar(select(func.count()).select_from(Media)) == 1
+
+    video = media.upload(db, files, b"\x00\x00\x00\x18ftypmp42 a film", kind="video", mime="video/mp4")
+    heard = media.upload(db, files, video.data, kind="voice", mime="audio/mp4")
+    with db.transaction() as session:  # the same bytes kept as audio by someone else since the upload
+        media.record(session, files, heard)
+    with db.transaction() as session:
+        kept = media.record(session, files, video)
+        assert kept.mime == "video/mp4" and kept.key != video.key
+        assert files.get(kept.path) == video.data
+
+    files.delete(first.path)
+    media.upload(db, files, clip, kind="voice", mime="audio/mp4")
+    assert files.get(first.path) == clip, "a file lost from the store is written again"
+
+    relied = media.upload(db, files, clip, kind="voice", mime="audio/mp4")  # found the row and its file
+    with db.transaction() as session:  # which another process then deleted, file and row
+        gone = session.get(Media, first.id)
+        assert gone is not None
+        media.delete(session, files, gone)
+    with db.transaction() as session:
+        again = media.record(session, files, relied)
+        assert files.get(again.path) == clip, "the file is there again for its new row"
+
+
+@pytest.mark.parametrize("kind", ["folder", "s3"])
+def test_stray_files_a_day_old_are_swept_and_nothing_else(
+    kind: str, database_url: str, db: Database, tmp_path: Path, s3: str, bucket: str
+) -> None:
+    """A file written for a transaction that then failed is only a stray copy: a day later the sweep
+    deletes it; files with a row, parked files and data copies are never its business."""
+    extra = s3_settings(s3, bucket) if kind == "s3" else {}
+    files = store.of(make_settings(database_url, media_dir=tmp_path / "media", **extra))
+    kept = media.upload(db, files, PNG, kind="image", mime="image/png")
+    with db.transaction() as session:
+        media.record(session, files, kept)
+    stray = media.upload(db, files, PNG + b"\0", kind="image", mime="image/png")  # its transaction failed
+    parked = media.park(files, b"OggS a recording waiting for the audio job")
+    files.put("exports/copy.json", b"{}")
+    assert sweep.sweep(db, files, utcnow()) == 0, "nothing is a day old yet"
+    assert sweep.sweep(db, files, utcnow() + timedelta(days=1, minutes=1)) == 1
+    left = {key for key, _written in files.listing()}
+    assert left == {kept.path, parked, "exports/copy.json"} and stray.path not in left

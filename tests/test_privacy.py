@@ -97,8 +97,9 @@ def stored(db: Database, urn: str) -> Person | None:
 def send_bulletin(db: Database, settings: Settings) -> int:
     """A bulletin with a picture for Phong Thổ, sent now to its one person; its id once the sender has
     finished it."""
+    png = media.upload(db, store.of(settings), PNG, kind="image", mime="image/png")
     with db.transaction() as session:
-        picture = media.store(session, store.of(settings), PNG, kind="image", mime="image/png")
+        picture = media.record(session, store.of(settings), png)
         bulletin = bulletins.create(
             session,
             title="Tiêm phòng cho trâu bò",

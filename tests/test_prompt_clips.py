@@ -262,8 +262,9 @@ def approve_recording(db: Database, settings: Settings, source: SourceMessage, l
     """A prompt recorded by one translator and approved by another, through the service."""
     voice, seconds = espeak_recording(source.msgid.replace("{province}", ""))
     files = store.of(settings)
+    uploaded = prompts.upload(db, files, voice, seconds)
     with db.transaction() as session:
-        prompts.record(session, files, source, language, 1, voice, seconds)
+        prompts.record(session, files, source, language, 1, uploaded)
         prompts.approve(session, files, source, language, 2)
 
 
@@ -312,15 +313,16 @@ def test_a_new_draft_replaces_the_old_one_and_the_same_file_sent_twice_is_kept(
     files = store.of(settings)
     first, seconds = espeak_recording("một")
     second, _s = espeak_recording("hai")
+    one, again, two = (prompts.upload(db, files, voice, seconds) for voice in (first, first, second))
     with db.transaction() as session:
-        prompts.record(session, files, PROVINCE, "hmn", 1, first, seconds)
-        prompts.record(session, files, PROVINCE, "hmn", 1, first, seconds)  # sent again
+        prompts.record(session, files, PROVINCE, "hmn", 1, one)
+        prompts.record(session, files, PROVINCE, "hmn", 1, again)  # the same file sent again
     assert stored_clip(db, settings, PROVINCE, "draft") == first, "its file is still there"
     with db.transaction() as session:
         old = prompts.clips(session, PROVINCE, "hmn").draft
         assert old is not None
         old_path = old.media.path
-        prompts.record(session, files, PROVINCE, "hmn", 1, second, seconds)
+        prompts.record(session, files, PROVINCE, "hmn", 1, two)
         assert prompts.approved(session, PROVINCE, "hmn") is None, "a draft is not heard"
         with pytest.raises(prompts.ClipError):
             prompts.approve(session, files, PROVINCE, "hmn", 1)
@@ -332,7 +334,7 @@ def test_a_new_draft_replaces_the_old_one_and_the_same_file_sent_twice_is_kept(
         assert heard is not None and files.get(heard.path) == second
         assert prompts.clips(session, PROVINCE, "hmn").draft is None
         with pytest.raises(prompts.ClipError):
-            prompts.record(session, files, SourceMessage("Đã đổi ngôn ngữ."), "hmn", 1, first, seconds)
+            prompts.record(session, files, SourceMessage("Đã đổi ngôn ngữ."), "hmn", 1, one)
 
 
 def test_held_prompts_go_out_each_after_its_recording_or_its_made_speech(

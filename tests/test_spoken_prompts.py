@@ -123,10 +123,12 @@ def test_a_recorded_clip_takes_the_place_of_the_made_one(db: Database, settings:
     """A translator's recording of a prompt in their language (the workbench's, later) is what people hear."""
     root, said = store.of(settings), Spoken("Bạn ở tỉnh hay thành phố nào?", "vi")
     speech = voice.speak(settings, said)
+    uploaded = voice.upload(db, root, speech)
+    recorded = media.upload(db, root, b"OggS a person's voice", kind="voice", mime="audio/ogg")
     with db.transaction() as session:
-        made = voice.keep(session, root, said, speech)
+        made = voice.keep(session, root, said, speech.engine, uploaded)
         assert voice.cached(session, said) == made
-        recording = media.store(session, root, b"OggS a person's voice", kind="voice", mime="audio/ogg")
+        recording = media.record(session, root, recorded)
         voice.record(session, said, recording)
     with db.transaction() as session:
         heard = voice.cached(session, said)

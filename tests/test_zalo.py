@@ -398,9 +398,11 @@ def test_pictures_are_uploaded_once_and_voice_becomes_a_link(
 ) -> None:
     users = [follower(db, fake_zalo) for _ in range(3)]
     clip = audio.recording(tone(tmp_path / "loa.mp3", seconds=1), "loa.mp3", 10_000_000)
+    uploaded = audio.upload(db, store.of(settings), clip)
+    png = media.upload(db, store.of(settings), PNG, kind="image", mime="image/png")
     with db.transaction() as session:
-        picture = media.store(session, store.of(settings), PNG, kind="image", mime="image/png")
-        voice = audio.store(session, store.of(settings), clip)
+        picture = media.record(session, store.of(settings), png)
+        voice = audio.record(session, store.of(settings), uploaded)
         bulletin = bulletins.create(
             session,
             title="Lịch tiêm",

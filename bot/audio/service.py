@@ -1,4 +1,5 @@
-"""Render bulletin audio (outside any transaction: it takes seconds) and store it (inside one)."""
+"""Render bulletin audio and write it to the media store (outside any transaction: both take seconds),
+then record its rows (inside one)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from sqlalchemy.orm import Session
 from bot.audio import ffmpeg
 from bot.audio.tts import Engine, SpeechError, can_speak, engines_for
 from bot.config import Settings
+from bot.db import Database
 from bot.media import service as media
 from bot.media import store as stores
 from bot.media.models import Media
@@ -46,7 +48,7 @@ def _file_key(kind: str, clip_key: str) -> str:
 
 
 def _keys(key: str) -> tuple[str, str]:
-    """Where media.store keeps a clip's two files, so a rendered clip is found again without rendering."""
+    """Where media.upload keeps a clip's two files, so a rendered clip is found again without rendering."""
     voice, mp3 = (media.relative_path(_file_key(kind, key), mime) for kind, mime in FORMS)
     return voice, mp3
 
@@ -98,15 +100,33 @@ def recording(data: bytes, filename: str, max_bytes: int) -> Clip:
     return Clip(media.digest(data), voice_data, mp3_data, seconds, "recording")
 
 
-def store(session: Session, files: MediaStore, clip: Clip) -> StoredClip:
-    """Both files of a clip in the media store and table (re-using any stored before)."""
+@dataclass(frozen=True)
+class UploadedClip:
+    """A clip's two files written to the store, waiting for their rows."""
+
+    voice: media.Upload
+    mp3: media.Upload
+    source: str
+
+
+def upload(db: Database, files: MediaStore, clip: Clip) -> UploadedClip:
+    """Both files of a clip in the media store, before the caller's transaction opens (see media.upload)."""
     voice, mp3 = (
-        media.store(
-            session, files, data, kind=kind, mime=mime, duration=clip.seconds, key=_file_key(kind, clip.key)
+        media.upload(
+            db, files, data, kind=kind, mime=mime, duration=clip.seconds, key=_file_key(kind, clip.key)
         )
         for (kind, mime), data in zip(FORMS, (clip.voice, clip.mp3), strict=True)
     )
-    return StoredClip(voice, mp3, clip.source)
+    return UploadedClip(voice, mp3, clip.source)
+
+
+def record(session: Session, files: MediaStore, uploaded: UploadedClip) -> StoredClip:
+    """The rows of a clip's uploaded files, in the caller's transaction (re-using any stored before)."""
+    return StoredClip(
+        media.record(session, files, uploaded.voice),
+        media.record(session, files, uploaded.mp3),
+        uploaded.source,
+    )
 
 
 def clip_for(

@@ -82,7 +82,8 @@ def make_audio(work: Work) -> None:
             log.warning("bulletin %s: no audio for %s: %s", bulletin_id, language, exc)
         pending = (language, text, source)
         try:
-            _record(work, bulletin_id, pending, clip, failed or ERROR_PREFIX + "no audio")
+            uploaded = audio.upload(work.db, files, clip) if clip is not None else None
+            _record(work, bulletin_id, pending, uploaded, failed or ERROR_PREFIX + "no audio")
         except OSError as exc:  # the media folder cannot be written: the recording waits for a retry
             log.error("bulletin %s: audio for %s could not be saved: %s", bulletin_id, language, exc)
             _record(work, bulletin_id, pending, None, STORAGE_ERROR + source)
@@ -92,10 +93,11 @@ def make_audio(work: Work) -> None:
 
 
 def _record(
-    work: Work, bulletin_id: int, pending: tuple[str, str, str], clip: audio.Clip | None, failed: str
+    work: Work, bulletin_id: int, pending: tuple[str, str, str], clip: audio.UploadedClip | None, failed: str
 ) -> None:
-    """Keep a version's audio, or else mark it as `failed` says; `pending` is (language, text, what it
-    waits for): a version rewritten meanwhile is left to its new job."""
+    """Keep a version's audio (already written to the store: the transaction only records its rows), or
+    else mark it as `failed` says; `pending` is (language, text, what it waits for): a version rewritten
+    meanwhile is left to its new job, and the files it no longer wants are only stray copies."""
     language, text, source = pending
     with work.transaction() as session:
         bulletin = bulletins.get(session, bulletin_id=bulletin_id)
@@ -103,7 +105,7 @@ def _record(
         if version is None or (version.text, version.audio_source) != (text, source):
             return
         if clip is not None:
-            stored = audio.store(session, store.of(work.settings), clip)
+            stored = audio.record(session, store.of(work.settings), clip)
             version.voice, version.mp3, version.audio_source = stored.voice, stored.mp3, stored.source
         else:
             version.audio_source = failed

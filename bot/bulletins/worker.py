@@ -40,7 +40,7 @@ from bot.conversation.types import Reply
 from bot.db import Database, utcnow
 from bot.i18n import Catalogs
 from bot.jobs import service as jobs
-from bot.media import store
+from bot.media import store, sweep
 from bot.messages import service as messages
 from bot.people import service as people
 from bot.people.models import Identity
@@ -358,7 +358,8 @@ class Sender:
     def _housekeeping(self, claims: Collection[str]) -> None:
         """Renew this sender's claims and keep (or win) the lease; the lease holder then takes back the rows
         of senders that stopped renewing theirs, moves bulletins along, removes people's copies of their
-        data once their time is up, and deletes jobs finished long ago (one process does it)."""
+        data once their time is up, deletes jobs finished long ago and has stray media files swept once a day
+        (one process does it)."""
         seconds = self.settings.delivery_lease_seconds
         with self.db.transaction() as session:
             renew_claims(session, self.holder, claims, seconds)
@@ -373,6 +374,7 @@ class Sender:
                 advance_bulletins(session)
                 privacy.prune(session, store.of(self.settings))
                 jobs.prune(session, timedelta(days=self.settings.jobs_keep_days))
+                sweep.schedule(session)
         except Exception:
             log.exception("bulletin housekeeping failed; it is tried again at the next renewal")
 

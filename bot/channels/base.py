@@ -227,16 +227,17 @@ class Hub:
 
     def handle(self, inbound: Inbound) -> Outcome:
         """One transaction: store the message, act on it, queue replies (runs in a worker thread). A file
-        the person sent is parked only until then: whatever the handler kept, it stored itself. On a
+        the person sent is parked only until then: `prepare` wrote it to the store before the transaction,
+        and the handler recorded the row of what it kept. On a
         platform with a reply window the person's message opens it again: what it held back (an
         official's answer after a long silence) goes first."""
         try:
-            self.conversation.prepare(inbound)
+            arrived = self.conversation.prepare(self.db, inbound)
             with self.db.transaction() as session:
                 channel = self.channels.get(people.channel_of(inbound.urn))
                 if channel is not None:
                     inbound = channel.interpret(session, inbound)
-                outcome = self.conversation.handle(session, inbound)
+                outcome = self.conversation.handle(session, inbound, arrived)
                 if channel is not None and channel.window is not None and not outcome.duplicate:
                     held = _outgoing(messages.held(session, inbound.urn))
                     outcome = dataclasses.replace(outcome, outgoing=(*held, *outcome.outgoing))

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
-from bot.conversation.router import Context, Route, Router, Typed
+from bot.conversation.router import Arrived, Context, Route, Router, Typed
 from bot.conversation.types import AfterSend, Inbound, Outcome, Outgoing
+from bot.db import Database
 from bot.i18n import Catalogs
+from bot.media import service as media
+from bot.media import store
 from bot.messages import service as messages
 from bot.people import service as people
 from bot.qa.knowledge import Knowledge
 from bot.translations import service as translations
+
+log = logging.getLogger(__name__)
 
 
 class Conversation:
@@ -38,14 +45,31 @@ class Conversation:
             payload=inbound.raw,
         )
 
-    def prepare(self, inbound: Inbound) -> None:
-        """Slow work that needs no database, done before the caller opens the transaction: a typed text
-        may be a question, whose embedding is computed now."""
+    def prepare(self, db: Database, inbound: Inbound) -> Arrived:
+        """Slow work done before the caller opens the transaction: a typed text may be a question, whose
+        embedding is computed now; a file the person sent is read back, checked (a picture redrawn) and
+        written to the media store (an S3 PUT may take seconds), so the handler only records its row.
+        A file no handler keeps, or whose transaction fails, is only a stray copy."""
         if self.knowledge is not None and inbound.kind == "text" and inbound.text.strip():
             self.knowledge.prepare(inbound.text)
+        received = inbound.received
+        if received is None or received.error or not received.key:
+            return Arrived()
+        files = store.of(self.settings)
+        try:
+            kept = media.accepted(files.get(received.key), received.mime)
+            if kept is None:
+                return Arrived(refused=True)
+            data, mime = kept
+            duration = received.duration or None
+            return Arrived(media.upload(db, files, data, kind=received.kind, mime=mime, duration=duration))
+        except OSError as exc:
+            log.error("could not keep a file in the media store: %s", exc)
+            return Arrived()
 
-    def handle(self, session: Session, inbound: Inbound) -> Outcome:
-        """Store, dedupe and act on one message inside the caller's transaction."""
+    def handle(self, session: Session, inbound: Inbound, arrived: Arrived | None = None) -> Outcome:
+        """Store, dedupe and act on one message inside the caller's transaction (`arrived`: what
+        `prepare` made of a file the person sent)."""
         stored = self.record(session, inbound)
         if stored.handled:
             return Outcome(duplicate=True, person_id=None)
@@ -62,6 +86,7 @@ class Conversation:
             router=self.router,
             knowledge=self.knowledge,
             is_new=is_new,
+            arrived=arrived or Arrived(),
         )
         self.dispatch(ctx)
         if self.router.before_send is not None and not ctx.deleted:

@@ -162,12 +162,7 @@ def sent_file(ctx: Context) -> None:
         if len(data.get("files", [])) >= MAX_FILES:
             ctx.reply(_("Đã đủ {n} tệp cho một phản ánh.").format(n=MAX_FILES), _compose_buttons(ctx))
             return
-        sent = ctx.parked(received)
-        if sent is None:
-            _not_stored(ctx)
-            return
-        kept = media.accepted(sent, received.mime)
-        if kept is None:
+        if ctx.arrived.refused:
             ctx.reply(
                 _(
                     "Tệp này không phải là ảnh, ghi âm, video hay tệp PDF như đã gửi, nên không được nhận. "
@@ -176,7 +171,7 @@ def sent_file(ctx: Context) -> None:
                 _compose_buttons(ctx),
             )
             return
-        stored = ctx.keep_file(*kept, received)
+        stored = ctx.keep_file()
         if stored is None:
             _not_stored(ctx)
             return

@@ -13,7 +13,6 @@ from bot.conversation import onboarding
 from bot.conversation.router import Context, MenuEntry, Router
 from bot.conversation.types import Button
 from bot.i18n import mark
-from bot.media import service as media
 from bot.polls import service as polls
 from bot.polls.models import Poll, PollQuestion, PollResponse, QuestionKind
 
@@ -262,9 +261,7 @@ def recorded(ctx: Context) -> None:
         ctx.reply(ctx._("Câu này trả lời bằng nút bấm hoặc gõ chữ nhé."))
         _ask(ctx, poll, question, _picked(ctx, question))
         return
-    sent = ctx.parked(received)
-    kept = media.accepted(sent, received.mime) if sent is not None else None
-    stored = ctx.keep_file(*kept, received) if kept is not None and not received.error else None
+    stored = ctx.keep_file() if not received.error else None
     if stored is None:
         ctx.reply(ctx._("Không nhận được ghi âm này. Bạn hãy gửi lại, hoặc gõ chữ nhé."))
         _ask(ctx, poll, question, [])

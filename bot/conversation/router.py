@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
-from bot.conversation.types import Button, Inbound, Received, Reply
+from bot.conversation.types import Button, Inbound, Reply
 from bot.i18n import Catalogs
 from bot.media import service as media
 from bot.media import store
@@ -23,6 +23,16 @@ Handler = Callable[["Context"], None]
 # Kinds of chat address whose app has a voice-message button; elsewhere (the web chat) a recording or a
 # photo is attached as a file with 📎.
 VOICE_CHANNELS = frozenset({"telegram", "zalo"})
+
+
+@dataclass(frozen=True)
+class Arrived:
+    """A file a person sent, read back from where its channel parked it, checked and written to the
+    media store under its content key before the transaction opens: `upload` is None when there was
+    none, the store could not give it back or take it, or (`refused`) it is not what it claims to be."""
+
+    upload: media.Upload | None = None
+    refused: bool = False
 
 
 @dataclass
@@ -40,6 +50,7 @@ class Context:
     replies: list[Reply] = field(default_factory=list)
     elsewhere: list[tuple[str, Reply]] = field(default_factory=list)  # messages to other chats (officials)
     deleted: bool = False
+    arrived: Arrived = field(default_factory=Arrived)
 
     @property
     def _(self) -> Callable[[str], str]:
@@ -64,26 +75,13 @@ class Context:
         """Queue a message to another chat (an official's), sent with this message's replies."""
         self.elsewhere.append((urn, Reply(text=text)))
 
-    def parked(self, received: Received) -> bytes | None:
-        """The bytes of a file the person sent, as its channel parked them; None when there are none or
-        the media store cannot give them back now."""
-        try:
-            return store.of(self.settings).get(received.key) if received.key else None
-        except OSError:
+    def keep_file(self) -> Media | None:
+        """The row of the checked file the person sent, already in the media store (written before the
+        transaction: see Conversation.prepare); None when there is none, or the store did not take it."""
+        if self.arrived.upload is None:
             return None
-
-    def keep_file(self, data: bytes, mime: str, received: Received) -> Media | None:
-        """Store a checked file the person sent; None when the media store refused it (the file is written
-        before its row, so the transaction holds nothing of it)."""
         try:
-            return media.store(
-                self.session,
-                store.of(self.settings),
-                data,
-                kind=received.kind,
-                mime=mime,
-                duration=received.duration or None,
-            )
+            return media.record(self.session, store.of(self.settings), self.arrived.upload)
         except OSError:
             return None
 

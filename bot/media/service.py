@@ -6,11 +6,14 @@ import hashlib
 import hmac
 import io
 import secrets
+from dataclasses import dataclass, field, replace
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot.db import Database
 from bot.media.models import Media
 from bot.media.store import MediaStore
 
@@ -46,8 +49,44 @@ def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def store(
-    session: Session,
+@dataclass(frozen=True)
+class Upload:
+    """A file already written to the store under its content key, waiting for its row (`record`)."""
+
+    key: str
+    kind: str
+    mime: str
+    path: str
+    data: bytes = field(repr=False)
+    duration: float | None = None
+    written: bool = False  # by this upload; else a row named the file, and it was there
+
+
+def _placed(
+    session: Session, data: bytes, kind: str, mime: str, duration: float | None, key: str | None
+) -> tuple[Upload, bool]:
+    """Where a file goes, and whether a row already names it: under its key, or under a key of its own
+    when the same bytes are stored under another type (an MP4 sent as audio, then as video)."""
+    key = key or digest(data)
+    found = by_key(session, key)
+    if found is not None and found.mime != mime:
+        key = digest(mime.encode() + b"\0" + data)
+        found = by_key(session, key)
+    path = found.path if found is not None else relative_path(key, mime)
+    return Upload(key, kind, mime, path, data, duration), found is not None
+
+
+def _write(files: MediaStore, upload: Upload, known: bool) -> Upload:
+    """Write the file unless a row names it and it is there: a file lost from the store since is
+    written again (whole or not at all)."""
+    if known and files.exists(upload.path):
+        return upload
+    files.put(upload.path, upload.data)
+    return replace(upload, written=True)
+
+
+def upload(
+    db: Database,
     files: MediaStore,
     data: bytes,
     *,
@@ -55,25 +94,50 @@ def store(
     mime: str,
     duration: float | None = None,
     key: str | None = None,
-) -> Media:
-    """Write a file (whole or not at all) and its row, or return the row already stored under the same key
-    and type; the same bytes under another type (an MP4 sent as audio, then as video) get a key of their
-    own. A file lost from the store since is written again."""
-    key = key or digest(data)
-    found = session.scalar(select(Media).where(Media.key == key))
-    if found is not None and found.mime != mime:
-        key = digest(mime.encode() + b"\0" + data)
-        found = session.scalar(select(Media).where(Media.key == key))
-    if found is not None and files.exists(found.path):
+) -> Upload:
+    """Write a file to the store before any transaction of the caller's opens (an S3 PUT may take seconds,
+    and a transaction held open that long holds up everyone waiting on its locks): a look-up of its own
+    picks the key, then the write runs with no transaction open. The key comes from the bytes and their
+    type, so writing again is harmless, and a file whose row never comes is only a stray copy."""
+    with db.transaction() as session:
+        placed, known = _placed(session, data, kind, mime, duration, key)
+    return _write(files, placed, known)
+
+
+def record(session: Session, files: MediaStore, upload: Upload) -> Media:
+    """The row of an uploaded file, in the caller's transaction: the one already under its key, else a new
+    one; a row another process inserted meanwhile under the same key is taken instead (a savepoint keeps
+    the unique violation from spoiling the transaction)."""
+    found = by_key(session, upload.key)
+    if found is None and upload.written:
+        media = Media(
+            key=upload.key,
+            kind=upload.kind,
+            mime=upload.mime,
+            path=upload.path,
+            size=len(upload.data),
+            duration=upload.duration,
+        )
+        try:
+            with session.begin_nested():
+                session.add(media)
+        except IntegrityError:
+            found = by_key(session, upload.key)
+        else:
+            return media
+    if found is not None and found.mime == upload.mime:
         return found
-    relative = relative_path(key, mime)
-    files.put(relative, data)
-    if found is not None:
-        return found
-    media = Media(key=key, kind=kind, mime=mime, path=relative, size=len(data), duration=duration)
-    session.add(media)
-    session.flush()
-    return media
+    # Rare races with another process since `upload` looked: the row it found was deleted (and its file
+    # with it), or these very bytes were stored under another type (their key is now taken). The file is
+    # then written here, inside the transaction, under the key it now gets.
+    return _written_within(session, files, upload)
+
+
+def _written_within(session: Session, files: MediaStore, upload: Upload) -> Media:
+    """Place and write a file inside the caller's transaction, then record its row: only for the races
+    `record` lost."""
+    placed, known = _placed(session, upload.data, upload.kind, upload.mime, upload.duration, upload.key)
+    return record(session, files, _write(files, placed, known))
 
 
 def delete(session: Session, files: MediaStore, media: Media) -> None:

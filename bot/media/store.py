@@ -10,6 +10,7 @@ import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -56,6 +57,10 @@ class MediaStore(ABC):
     @abstractmethod
     def delete(self, key: str) -> None:
         """Remove the file (nothing to do when it is already gone); raises when it may remain."""
+
+    @abstractmethod
+    def listing(self) -> Iterator[tuple[str, datetime]]:
+        """Every key in the store, with the time its file was last written (UTC)."""
 
     def local_path(self, key: str) -> Path | None:
         """The file on this machine's disk when the store is a folder (served with ranges), else None."""
@@ -120,6 +125,15 @@ class FolderStore(MediaStore):
         """Unlink the file."""
         self._path(key).unlink(missing_ok=True)
 
+    def listing(self) -> Iterator[tuple[str, datetime]]:
+        """Walk the folder (a file being written, `*.part`, is not one yet)."""
+        for path in self.root.rglob("*"):
+            if path.is_file() and not path.name.endswith(".part"):
+                yield (
+                    path.relative_to(self.root).as_posix(),
+                    datetime.fromtimestamp(path.stat().st_mtime, UTC),
+                )
+
     def local_path(self, key: str) -> Path | None:
         """The file itself."""
         return self._path(key)
@@ -180,6 +194,20 @@ class S3Store(MediaStore):
     def delete(self, key: str) -> None:
         """One DELETE: S3 answers it only once the object is gone (and also when there was none)."""
         self._call(key, "delete_object")
+
+    def listing(self) -> Iterator[tuple[str, datetime]]:
+        """The objects under the prefix, a page of up to 1,000 per LIST."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        prefix = f"{self.prefix}/" if self.prefix else ""
+        try:
+            for page in self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=prefix
+            ):
+                for item in page.get("Contents", []):
+                    yield item["Key"].removeprefix(prefix), item["LastModified"]
+        except (BotoCoreError, ClientError) as exc:
+            raise StoreError(f"S3 list_objects_v2 failed: {type(exc).__name__}") from exc
 
 
 def of(settings: Settings) -> MediaStore:

@@ -297,13 +297,16 @@ def _time(moment: datetime | None) -> str | None:
 
 
 def export(session: Session, files: MediaStore, person: Person, urn: str, *, hours: int) -> Export:
-    """Write the person's data to a file only a fresh unguessable token opens, for `hours`; a failed
-    transaction takes the file away again. Expired copies of anyone are removed first."""
+    """The person's data as a file only a fresh unguessable token opens, for `hours`: the document is
+    made in the transaction (what it says is what the database holds), and written to the store once the
+    transaction has committed, never while it holds its locks (an S3 PUT may take seconds); a copy that
+    could not be written is logged, and its link answers that it cannot be opened and how to get a new
+    one. Expired copies of anyone are removed first."""
     prune(session, files)
     token = secrets.token_urlsafe(32)
     relative = f"{EXPORTS}/{token}.json"
-    files.put(relative, json.dumps(document(session, person), ensure_ascii=False, indent=2).encode())
-    after(session, "rollback", lambda: _discard(files, relative))
+    content = json.dumps(document(session, person), ensure_ascii=False, indent=2).encode()
+    after(session, "commit", lambda: _write(files, relative, content))
     found = Export(
         token=token,
         person_id=person.id,
@@ -342,6 +345,14 @@ def _remove(session: Session, files: MediaStore, found: Export) -> None:
     key = found.path
     session.delete(found)
     after(session, "commit", lambda: _discard(files, key))
+
+
+def _write(files: MediaStore, key: str, content: bytes) -> None:
+    """Write a committed export's file; a failure is logged, not raised (the transaction is over)."""
+    try:
+        files.put(key, content)
+    except OSError as exc:
+        log.error("a data export could not be written to the media store: %s", exc)
 
 
 def _discard(files: MediaStore, key: str) -> None:

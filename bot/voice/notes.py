@@ -70,6 +70,7 @@ def _sent(work: Work, urn: str, person_id: int, steps: list[Step]) -> None:
     text of what is sent is kept only for a person who agreed to it."""
     files = store.of(work.settings)
     made = _speech(work, [heard for heard, _reply in steps if isinstance(heard, Spoken)])
+    uploaded = {heard: voice.upload(work.db, files, speech) for heard, speech in made.items()}
     with work.transaction() as session:
         person = people.get(session, person_id=person_id)
         if person is None:
@@ -79,7 +80,7 @@ def _sent(work: Work, urn: str, person_id: int, steps: list[Step]) -> None:
             stored: Media | None = None
             if isinstance(heard, Spoken):
                 stored = (
-                    voice.keep(session, files, heard, made[heard])
+                    voice.keep(session, files, heard, made[heard].engine, uploaded[heard])
                     if heard in made
                     else _cached(session, heard)
                 )

@@ -16,6 +16,7 @@ from pathlib import Path
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from bot.db import Database
 from bot.errors import Refusal
 from bot.i18n import Catalogs, SourceMessage, mark
 from bot.media import service as media
@@ -199,22 +200,14 @@ def record(
     source: SourceMessage,
     language: str,
     admin_id: int,
-    voice: bytes,
-    seconds: float,
+    uploaded: media.Upload,
 ) -> VoiceClip:
-    """Keep a translator's recording (OGG/Opus, transcoded before the transaction) as the prompt's draft,
-    in place of any earlier draft; people go on hearing the approved one until a second person approves."""
+    """Keep a translator's recording (OGG/Opus, transcoded and uploaded before the transaction: see
+    `upload`) as the prompt's draft, in place of any earlier draft; people go on hearing the approved one
+    until a second person approves."""
     if source.key not in recordable():
         raise ClipError(mark("Câu này không được đọc cho người dân."))
-    stored = media.store(
-        session,
-        files,
-        voice,
-        kind="voice",
-        mime="audio/ogg",
-        duration=seconds,
-        key=media.digest(b"prompt clip\0" + voice),  # a file of its own: removing it touches nothing else
-    )
+    stored = media.record(session, files, uploaded)
     old = _clip(session, source, language, DRAFT)
     replaced = old.media if old is not None else None
     if old is not None:
@@ -231,6 +224,13 @@ def record(
     if replaced is not None:  # the same file sent again is kept
         _discard(session, files, replaced)
     return made
+
+
+def upload(db: Database, files: MediaStore, voice: bytes, seconds: float) -> media.Upload:
+    """A recording's file in the store before the transaction that keeps it, under a key of its own, so
+    removing it touches no other file with the same bytes."""
+    key = media.digest(b"prompt clip\0" + voice)
+    return media.upload(db, files, voice, kind="voice", mime="audio/ogg", duration=seconds, key=key)
 
 
 def approve(session: Session, files: MediaStore, source: SourceMessage, language: str, admin_id: int) -> None:

@@ -13,6 +13,7 @@ from bot.audio import ffmpeg
 from bot.audio.service import engines
 from bot.audio.tts import SpeechError, can_speak
 from bot.config import Settings
+from bot.db import Database
 from bot.media import service as media
 from bot.media.models import Media
 from bot.media.store import MediaStore
@@ -83,19 +84,22 @@ def speak(settings: Settings, spoken: Spoken) -> Speech:
     raise SpeechError("; ".join(errors) or f"no text-to-speech engine speaks '{spoken.language}'")
 
 
-def keep(session: Session, files: MediaStore, spoken: Spoken, speech: Speech) -> Media:
-    """Store a voice note made for a text under its cache key; when another process stored the same one
-    meanwhile, that one is used."""
+def upload(db: Database, files: MediaStore, speech: Speech) -> media.Upload:
+    """A voice note's file in the media store, before the transaction that keeps it (see media.upload)."""
+    return media.upload(db, files, speech.voice, kind="voice", mime="audio/ogg", duration=speech.seconds)
+
+
+def keep(session: Session, files: MediaStore, spoken: Spoken, engine: str, uploaded: media.Upload) -> Media:
+    """Keep a voice note made for a text (its file already in the store) under its cache key; when another
+    process stored the same one meanwhile, that one is used."""
     found = cached(session, spoken)
     if found is not None:
         return found
-    stored = media.store(
-        session, files, speech.voice, kind="voice", mime="audio/ogg", duration=speech.seconds
-    )
+    stored = media.record(session, files, uploaded)
     try:
         with session.begin_nested():
             session.add(
-                VoiceClip(key=spoken.key, language=spoken.language, engine=speech.engine, media_id=stored.id)
+                VoiceClip(key=spoken.key, language=spoken.language, engine=engine, media_id=stored.id)
             )
     except IntegrityError:
         return cached(session, spoken) or stored

@@ -99,8 +99,9 @@ def test_a_bulletins_picture_and_audio_stay_public(
     onboard(WebDriver(client))
     bulletin_id = send_bulletin(db, settings)
     voice = b"OggS" + os.urandom(128)
+    uploaded = media.upload(db, store.of(settings), voice, kind="voice", mime="audio/ogg")
     with db.transaction() as session:
-        stored = media.store(session, store.of(settings), voice, kind="voice", mime="audio/ogg")
+        stored = media.record(session, store.of(settings), uploaded)
         bulletin = bulletins.get(session, bulletin_id=bulletin_id)
         assert bulletin is not None
         bulletin.versions[0].voice_id = stored.id

@@ -68,13 +68,16 @@ def other(client: httpx.Client, db: Database, settings: Settings) -> Other:
     make_admin(db, "xa", Role.commune_officer, communes=(PHONG_THO,))
     person_id = factories.add_person(db, OTHER_URN, commune=MUONG_TE, province=LAI_CHAU, name=OTHER)
     root = store.of(settings)
+    photo_file = media.upload(db, root, b"\xff\xd8\xff\xe0muong-te", kind="photo", mime="image/jpeg")
+    voice_file = media.upload(db, root, b"OggS-answer", kind="voice", mime="audio/ogg")
+    picture_file = media.upload(db, root, PNG, kind="image", mime="image/png")
     with db.transaction() as session:
         province_admin = session.scalars(select(AdminUser).where(AdminUser.username == "tinh")).one()
         person = people.get(session, person_id=person_id)
         assert person is not None
         village = village_service.create(session, commune_code=MUONG_TE, name=OTHER_VILLAGE)
         person.village_id, person.role = village.id, PersonRole.prestigious
-        photo = media.store(session, root, b"\xff\xd8\xff\xe0muong-te", kind="photo", mime="image/jpeg")
+        photo = media.record(session, root, photo_file)
         filing = feedback.Filing(None, "Đường vào bản Mường Tè sạt lở.", media_ids=(("photo", photo.id),))
         ticket = feedback.create(
             session,
@@ -83,7 +86,7 @@ def other(client: httpx.Client, db: Database, settings: Settings) -> Other:
             filing=filing,
             now=datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")),
         )
-        voice = media.store(session, root, b"OggS-answer", kind="voice", mime="audio/ogg")
+        voice = media.record(session, root, voice_file)
         feedback.answer(ticket, province_admin.id, "Đã báo huyện.", voice)
         question = qa.ask_officials(
             session, person=person, text="Hỏi riêng xã Mường Tè", reason=ForwardReason.typed
@@ -96,7 +99,7 @@ def other(client: httpx.Client, db: Database, settings: Settings) -> Other:
             text="Trả lời Mường Tè",
             commune_code=MUONG_TE,
         )
-        picture = media.store(session, root, PNG, kind="image", mime="image/png")
+        picture = media.record(session, root, picture_file)
         theirs = bulletins.create(
             session,
             title=OTHER_BULLETIN,
