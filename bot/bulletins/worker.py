@@ -279,6 +279,7 @@ class Sender:
         self._until = 0.0  # loop time until which this sender's claims (and lease) surely hold
         self._keeper = ThreadPoolExecutor(1, thread_name_prefix="sender-lease")  # never behind sends
         self._inflight: dict[asyncio.Task[None], str] = {}  # each send in flight, with its claim's token
+        self._keeping: asyncio.Task[None] | None = None  # the task renewing the claims and the lease
         self._freed = asyncio.Event()  # a send ended: its slot is free (cheaper than waiting on every task)
         self._messages: dict[tuple[int, str, bool], list[Reply]] = {}
         self._unrecorded: list[tuple[Outcome, asyncio.Future[None]]] = []  # the next batch to record
@@ -286,23 +287,17 @@ class Sender:
         self._flushes: set[asyncio.Task[None]] = set()  # batches being recorded
 
     async def run(self) -> None:
-        """Send until stopped, renewing the lease and the claims every third of the lease's length."""
-        loop = asyncio.get_running_loop()
-        renew_at = 0.0
+        """Send until stopped; the claims and the lease are renewed meanwhile by a task of their own."""
+        self._keeping = asyncio.create_task(self._keep())
         while not self._stopping:
-            if loop.time() >= renew_at:
-                renewed = await self._keep_lease()
-                renew_at = loop.time() + (
-                    self.settings.delivery_lease_seconds / 3 if renewed else RETRY_RENEWAL
-                )
             if not (self.shared or self.leading) or not self._holds():  # claiming now would be in vain
-                await self._pause(max(0.0, renew_at - loop.time()))
+                await self._pause(RETRY_RENEWAL)
                 continue
             self._freed.clear()  # before counting the room: a send ending after this wakes the wait below
             urgent, ordinary = self._room()
-            if not (urgent or ordinary):  # wait for a slot, but not past the lease's renewal
+            if not (urgent or ordinary):  # wait for a slot, looking at the claims now and then
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._freed.wait(), max(0.0, renew_at - loop.time()))
+                    await asyncio.wait_for(self._freed.wait(), self.settings.delivery_lease_seconds / 3)
                 continue
             quiet = is_quiet(utcnow(), self.quiet_window, self.zone)
             try:
@@ -324,21 +319,30 @@ class Sender:
         self._freed.set()
 
     async def stop(self) -> None:
-        """Finish what is in flight (keeping the claims meanwhile, so nobody takes those rows), then let
+        """Finish what is in flight (its claims still renewed, so nobody takes those rows), then let
         another sender take over at once; what is still in flight after 30 s is taken again at once."""
         loop = asyncio.get_running_loop()
         self._stopping = True
         self.wake.set()
         deadline = loop.time() + 30
-        while self._inflight and loop.time() < deadline:
-            wait = min(self.settings.delivery_lease_seconds / 3, deadline - loop.time())
-            await asyncio.wait(set(self._inflight), timeout=wait)
-            if self._inflight:
-                await self._keep_lease()
+        if self._inflight:
+            await asyncio.wait(set(self._inflight), timeout=deadline - loop.time())
         for task in list(self._inflight):
             task.cancel()
+        if self._keeping is not None:
+            self._keeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._keeping
         await loop.run_in_executor(self._keeper, self._release)
         self._keeper.shutdown(wait=False)
+
+    async def _keep(self) -> None:
+        """Renew the claims and keep (or win) the lease every third of its length, or a second after the
+        database did not answer: on a task of its own, so that a slow claim (the default thread pool is
+        busy with sends' writes at paid-broadcast pace) never delays a renewal past the claims' margin."""
+        while True:
+            renewed = await self._keep_lease()
+            await asyncio.sleep(self.settings.delivery_lease_seconds / 3 if renewed else RETRY_RENEWAL)
 
     async def _keep_lease(self) -> bool:
         """Renew the claims and keep (or win) the lease on a thread of its own, and note until when they
