@@ -341,7 +341,10 @@ class Sender:
         database did not answer: on a task of its own, so that a slow claim (the default thread pool is
         busy with sends' writes at paid-broadcast pace) never delays a renewal past the claims' margin."""
         while True:
+            held = self._holds()
             renewed = await self._keep_lease()
+            if renewed and not held and self._holds():
+                self.wake.set()  # the send loop waits for the claims to hold: they do now
             await asyncio.sleep(self.settings.delivery_lease_seconds / 3 if renewed else RETRY_RENEWAL)
 
     async def _keep_lease(self) -> bool:
