@@ -14,13 +14,14 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import bindparam, event, select, text, update
+from sqlalchemy.exc import OperationalError
 
 import bot.server  # first: the sender's modules import each other through the conversation
 from bot.bulletins import outbox, worker
@@ -334,6 +335,41 @@ def test_a_sender_whose_database_connections_are_cut_goes_on_and_loses_no_one(
     received = [c.chat_id for c in fake.sent(method="sendMessage")]
     assert set(received) == set(chats), "nobody is lost"
     assert progress.sent == 200 and len(received) - len(set(received)) <= progress.retaken <= 8
+
+
+def test_a_sender_whose_renewal_failed_tries_again_within_a_second(
+    postgresql: str,
+    db: Database,
+    fake: FakeBotAPI,
+    tmp_path: Path,
+    google: FakeGoogleTTS,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The database did not answer a sender's renewal (its connection was cut in the middle of it): the
+    sender claims nothing while its claims are uncertain, and tries again a second later instead of a
+    third of the lease later (20 s here), so the bulletin goes out at once and nothing is taken twice."""
+    failed: list[float] = []
+    housekeeping = worker.Sender._housekeeping
+
+    def unanswered_once(self: worker.Sender, claims: Collection[str]) -> None:
+        if not failed:
+            failed.append(time.monotonic())
+            raise OperationalError("UPDATE deliveries", {}, Exception("server closed the connection"))
+        housekeeping(self, claims)
+
+    monkeypatch.setattr(worker.Sender, "_housekeeping", unanswered_once)
+    settings = bulletin_settings(postgresql, fake, tmp_path / "media", google, delivery_lease_seconds=60)
+    chats = people(db, 3)
+    bulletin_id = text_bulletin(db)
+    server = LiveServer(bot.server.create_app(settings)).start()
+    try:
+        progress = wait_done(db, bulletin_id, timeout=90)
+    finally:
+        server.stop()
+    received = fake.sent(method="sendMessage")
+    assert sorted(c.chat_id for c in received) == sorted(chats), "each person got it once"
+    assert progress.sent == 3 and progress.retaken == 0
+    assert received[0].at - failed[0] < 10, "sending began long before the next regular renewal"
 
 
 def wait_connected(db: Database, *names: str) -> None:

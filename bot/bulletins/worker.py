@@ -53,6 +53,7 @@ LEASE_NAME = "bulletin-sender"
 MAX_BACKOFF = timedelta(minutes=10)
 MESSAGE_CACHE_SIZE = 256
 RECORD_WINDOW = 0.05  # seconds of outcomes recorded in one transaction
+RETRY_RENEWAL = 1.0  # seconds before a renewal that failed (the database went away) is tried again
 STOPPED_EACH_TIME = "its sender stopped while sending it, each time it was tried"
 RELEASED: dict[str, object] = {"claim_id": None, "claim_expires_at": None}  # claimed_by: who took it last
 
@@ -278,26 +279,25 @@ class Sender:
         self._until = 0.0  # loop time until which this sender's claims (and lease) surely hold
         self._keeper = ThreadPoolExecutor(1, thread_name_prefix="sender-lease")  # never behind sends
         self._inflight: dict[asyncio.Task[None], str] = {}  # each send in flight, with its claim's token
+        self._keeping: asyncio.Task[None] | None = None  # the task renewing the claims and the lease
+        self._freed = asyncio.Event()  # a send ended: its slot is free (cheaper than waiting on every task)
         self._messages: dict[tuple[int, str, bool], list[Reply]] = {}
         self._unrecorded: list[tuple[Outcome, asyncio.Future[None]]] = []  # the next batch to record
         self._flush: asyncio.Task[None] | None = None  # the task that will record it
         self._flushes: set[asyncio.Task[None]] = set()  # batches being recorded
 
     async def run(self) -> None:
-        """Send until stopped, renewing the lease and the claims every third of the lease's length."""
-        loop = asyncio.get_running_loop()
-        renew_at = 0.0
+        """Send until stopped; the claims and the lease are renewed meanwhile by a task of their own."""
+        self._keeping = asyncio.create_task(self._keep())
         while not self._stopping:
-            if loop.time() >= renew_at:
-                await self._keep_lease()
-                renew_at = loop.time() + self.settings.delivery_lease_seconds / 3
-            if not (self.shared or self.leading):
-                await self._pause(self.settings.delivery_lease_seconds / 3)
+            if not (self.shared or self.leading) or not self._holds():  # claiming now would be in vain
+                await self._pause(RETRY_RENEWAL)
                 continue
+            self._freed.clear()  # before counting the room: a send ending after this wakes the wait below
             urgent, ordinary = self._room()
-            if not (urgent or ordinary):  # wait for a slot, but not past the lease's renewal
-                wait = max(0.0, renew_at - loop.time())
-                await asyncio.wait(set(self._inflight), timeout=wait, return_when=asyncio.FIRST_COMPLETED)
+            if not (urgent or ordinary):  # wait for a slot, looking at the claims now and then
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._freed.wait(), self.settings.delivery_lease_seconds / 3)
                 continue
             quiet = is_quiet(utcnow(), self.quiet_window, self.zone)
             try:
@@ -309,30 +309,49 @@ class Sender:
             for row in rows:
                 task = asyncio.create_task(self._deliver(row))
                 self._inflight[task] = row.claim
-                task.add_done_callback(self._inflight.pop)
+                task.add_done_callback(self._ended)
             if not rows:
                 await self._pause(0.5)
 
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        """A send ended: its slot is free."""
+        self._inflight.pop(task, None)
+        self._freed.set()
+
     async def stop(self) -> None:
-        """Finish what is in flight (keeping the claims meanwhile, so nobody takes those rows), then let
+        """Finish what is in flight (its claims still renewed, so nobody takes those rows), then let
         another sender take over at once; what is still in flight after 30 s is taken again at once."""
         loop = asyncio.get_running_loop()
         self._stopping = True
         self.wake.set()
         deadline = loop.time() + 30
-        while self._inflight and loop.time() < deadline:
-            wait = min(self.settings.delivery_lease_seconds / 3, deadline - loop.time())
-            await asyncio.wait(set(self._inflight), timeout=wait)
-            if self._inflight:
-                await self._keep_lease()
+        if self._inflight:
+            await asyncio.wait(set(self._inflight), timeout=deadline - loop.time())
         for task in list(self._inflight):
             task.cancel()
+        if self._keeping is not None:
+            self._keeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._keeping
         await loop.run_in_executor(self._keeper, self._release)
         self._keeper.shutdown(wait=False)
 
-    async def _keep_lease(self) -> None:
+    async def _keep(self) -> None:
+        """Renew the claims and keep (or win) the lease every third of its length, or a second after the
+        database did not answer: on a task of its own, so that a slow claim (the default thread pool is
+        busy with sends' writes at paid-broadcast pace) never delays a renewal past the claims' margin."""
+        while True:
+            held = self._holds()
+            renewed = await self._keep_lease()
+            if renewed and not held and self._holds():
+                self.wake.set()  # the send loop waits for the claims to hold: they do now
+            await asyncio.sleep(self.settings.delivery_lease_seconds / 3 if renewed else RETRY_RENEWAL)
+
+    async def _keep_lease(self) -> bool:
         """Renew the claims and keep (or win) the lease on a thread of its own, and note until when they
-        surely hold; when the database cannot be reached, nothing new is sent until it can."""
+        surely hold; when the database cannot be reached, nothing new is sent until it can. Whether the
+        database answered (if not, the caller tries again within a second: a cut connection is replaced
+        by the next checkout, and a sender should not sit idle for a third of the lease meanwhile)."""
         loop = asyncio.get_running_loop()
         started = loop.time()
         try:
@@ -340,9 +359,10 @@ class Sender:
         except Exception:
             log.exception("the sender could not renew its claims; it sends nothing until it can")
             self.leading, self._until = False, 0.0
-            return
+            return False
         held = self.shared or self.leading
         self._until = started + self.settings.delivery_lease_seconds if held else 0.0
+        return True
 
     def _holds(self) -> bool:
         """Whether a send may start: the claims hold for at least a third of the lease's length more."""
@@ -475,7 +495,10 @@ class Sender:
     async def _send(self, row: Claimed) -> tuple[Reply | None, int, Result] | None:
         """The message sent (or the platform's refusal) with the count of the recipient's messages; None
         when the row went back unsent because this sender's claims grew uncertain."""
-        parts = await asyncio.to_thread(self._parts, row)
+        key = (row.bulletin_id, row.language, row.prestigious)
+        parts = self._messages.get(key)
+        if parts is None:  # composed once per (bulletin, language, role): only then on a thread
+            parts = await asyncio.to_thread(self._parts, row)
         if not self._holds():
             await asyncio.to_thread(self._give_back, row)
             return None

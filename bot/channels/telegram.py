@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Coroutine
@@ -26,6 +27,7 @@ from telegram import (
 )
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter, Application, BaseUpdateProcessor, ContextTypes, TypeHandler
+from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
 from bot.channels.base import (
     Channel,
@@ -41,7 +43,7 @@ from bot.channels.base import (
 from bot.channels.locks import KeyedLocks
 from bot.channels.rate import Bucket, Pace, paid_broadcast, shared_bucket
 from bot.config import Settings
-from bot.conversation.types import Attachment, Inbound, Outcome, Quiz, Received, Reply
+from bot.conversation.types import Attachment, Button, Inbound, Outcome, Quiz, Received, Reply
 from bot.media import store
 from bot.media.store import MediaStore
 from bot.messages.models import Direction, Status
@@ -53,6 +55,7 @@ router = APIRouter()
 WEBHOOK_PATH = "/webhooks/telegram"
 MAX_UPDATE_BYTES = 1_000_000
 CONNECTIONS_BESIDE = 64  # for replies and menus while a paid broadcast holds its connections
+CONNECTIONS_PER_POOL = 32  # httpcore walks every connection of its pool on each request: keep pools small
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member", "poll_answer"]
 # Telegram's limits on a quiz poll; a question beyond them is asked with buttons instead.
 QUIZ_QUESTION, QUIZ_OPTION, QUIZ_EXPLANATION, QUIZ_OPTIONS = 300, 100, 200, (2, 10)
@@ -132,11 +135,15 @@ def _media_kind(message: dict[str, Any]) -> str:
 
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     """Neutral buttons as an inline keyboard, `columns` buttons per row."""
-    if not reply.buttons:
-        return None
-    cols = max(1, reply.columns)
-    buttons = [InlineKeyboardButton(b.label, callback_data=b.payload) for b in reply.buttons]
-    return InlineKeyboardMarkup([buttons[i : i + cols] for i in range(0, len(buttons), cols)])
+    return _inline_keyboard(reply.buttons, max(1, reply.columns)) if reply.buttons else None
+
+
+@functools.lru_cache(maxsize=1024)
+def _inline_keyboard(buttons: tuple[Button, ...], cols: int) -> InlineKeyboardMarkup:
+    """Built once per layout: a broadcast shows everyone the same keyboard, and PTB's objects cannot be
+    changed once built, so one can serve every send."""
+    row = [InlineKeyboardButton(b.label, callback_data=b.payload) for b in buttons]
+    return InlineKeyboardMarkup([row[i : i + cols] for i in range(0, len(row), cols)])
 
 
 def quiz_sent(session: Session, urn: str, poll_id: str) -> tuple[dict[str, Any], str] | None:
@@ -357,6 +364,51 @@ class SharedRateLimiter(AIORateLimiter):
         return await super().process_request(paced, args, kwargs, endpoint, data, rate_limit_args)
 
 
+class PooledRequest(BaseRequest):
+    """The Bot API's requests spread over several small HTTP connection pools, each request on the least
+    busy: httpcore looks at every connection of its pool (each idle one against all of them) whenever a
+    request starts or ends, which with the hundreds of connections of a paid broadcast cost more CPU
+    than the request itself."""
+
+    def __init__(self, connections: int) -> None:
+        count = max(1, -(-connections // CONNECTIONS_PER_POOL))
+        self.pools = [HTTPXRequest(connection_pool_size=CONNECTIONS_PER_POOL) for _ in range(count)]
+        self.busy = [0] * count
+
+    @property
+    def read_timeout(self) -> float | None:
+        """The pools' default read timeout (they share it)."""
+        return self.pools[0].read_timeout
+
+    async def initialize(self) -> None:
+        """Open every pool."""
+        await asyncio.gather(*(pool.initialize() for pool in self.pools))
+
+    async def shutdown(self) -> None:
+        """Close every pool."""
+        await asyncio.gather(*(pool.shutdown() for pool in self.pools))
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = BaseRequest.DEFAULT_NONE,
+        write_timeout: Any = BaseRequest.DEFAULT_NONE,
+        connect_timeout: Any = BaseRequest.DEFAULT_NONE,
+        pool_timeout: Any = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        """The request on the pool with the fewest requests in flight."""
+        index = min(range(len(self.pools)), key=self.busy.__getitem__)
+        self.busy[index] += 1
+        try:
+            return await self.pools[index].do_request(
+                url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
+            )
+        finally:
+            self.busy[index] -= 1
+
+
 def _seconds(value: float | timedelta) -> float:
     """PTB gives retry_after as seconds or a timedelta depending on its settings."""
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
@@ -409,8 +461,8 @@ class TelegramBot(ChannelService):
             .base_url(f"{api}/bot")
             .base_file_url(f"{api}/file/bot")
             .rate_limiter(limiter)
-            # every send in flight holds a connection: PTB's 256 would cap a larger paid-broadcast setting
-            .connection_pool_size(max(256, settings.delivery_paid_concurrency + CONNECTIONS_BESIDE))
+            # a send in flight may hold a connection: PTB's 256 would cap a larger paid-broadcast setting
+            .request(PooledRequest(max(256, settings.delivery_paid_concurrency + CONNECTIONS_BESIDE)))
             .concurrent_updates(PerChatUpdateProcessor(settings.telegram_max_concurrent_updates))
         )
         if not polling:
