@@ -14,11 +14,11 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from admin import audience
+from admin.audience import GROUP_LABELS, group_names, local_moment, percent
 from admin.bulletins import audience_fields, audience_from_form, audience_input, audience_values
 from admin.common import commune_name, language_name, redirect, render
 from admin.deps import AdminDep, AuthorDep, FormDep, SessionDep, admin_gettext, csrf_protect
-from admin.feedback import Outbox, queue_messages
-from admin.polls import GROUP_LABELS, group_names, local_moment
 from bot.accounts import service as accounts
 from bot.accounts.models import AdminUser
 from bot.bulletins import service as bulletins
@@ -26,18 +26,18 @@ from bot.bulletins import voices
 from bot.contests import service as contests
 from bot.contests.models import Contest, ContestQuestion, ContestRound
 from bot.conversation import contests as conversation
-from bot.conversation.types import Reply
 from bot.db import utcnow
 from bot.errors import Refusal
 from bot.i18n import mark
 from bot.people import service as people
 from bot.qa.models import QAEntry
 from bot.runtime import runtime_of
-from bot.spreadsheet import workbook
 from bot.translations import content as content_translations
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(csrf_protect)])
 RANKED_SHOWN = 50
+PARTICIPATION_HEADER = [mark("Xã"), mark("Làm xong"), mark("Đúng tất cả"), mark("Tỉ lệ đúng tất cả (%)")]
+QUESTIONS_HEADER = [mark("Câu hỏi"), mark("Số lượt trả lời"), mark("Đúng"), mark("Tỉ lệ đúng (%)")]
 STATUS_LABELS = {"scheduled": mark("Chờ mở"), "open": mark("Đang mở"), "closed": mark("Đã kết thúc")}
 FIELD_LABELS = {
     "name": mark("Họ và tên"),
@@ -45,7 +45,6 @@ FIELD_LABELS = {
     "phone": mark("Số điện thoại"),
     "village": mark("Thôn, bản"),
 }
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _page(request: Request, template: str, admin: AdminUser, status: int = 200, **ctx: Any) -> Response:
@@ -65,26 +64,15 @@ def _page(request: Request, template: str, admin: AdminUser, status: int = 200, 
 
 
 def _contest(session: Session, admin: AdminUser, contest_id: int) -> Contest:
-    """A contest this admin may see, or a 404 page (an officer learns nothing of other communes')."""
-    contest = contests.get(session, contest_id=contest_id)
-    if contest is None or not contests.open_to(session, contest, accounts.scope(admin)):
-        raise HTTPException(status_code=404, detail=mark("Không có cuộc thi này."))
-    return contest
-
-
-def _may_run(session: Session, admin: AdminUser, contest: Contest) -> bool:
-    """Authors run contests; commune officers only those held only in their communes."""
-    return admin.role in accounts.BULLETIN_AUTHORS and contests.may_run(
-        session, contest, accounts.scope(admin)
-    )
+    """A contest this admin may see, or a 404 page."""
+    found = contests.get(session, contest_id=contest_id)
+    return audience.seen(session, admin, found, mark("Không có cuộc thi này."))
 
 
 def _runnable(session: Session, admin: AdminUser, contest_id: int) -> Contest:
     """A contest this admin may change, or a 403/404 page."""
     contest = _contest(session, admin, contest_id)
-    if not _may_run(session, admin, contest):
-        raise HTTPException(status_code=403, detail=mark("Cuộc thi này tổ chức cả ngoài các xã của bạn."))
-    return contest
+    return audience.runnable(session, admin, contest, mark("Cuộc thi này tổ chức cả ngoài các xã của bạn."))
 
 
 def _round(contest: Contest, round_id: int) -> ContestRound:
@@ -216,7 +204,7 @@ def _detail(
         status=status,
         contest=contest,
         audience=contests.audience_of(contest),
-        can_run=_may_run(session, admin, contest),
+        can_run=audience.may_run(session, admin, contest),
         counts={r.id: contests.results(session, r, by="commune", communes=scope) for r in contest.rounds},
         error=error,
         problems=problems or [],
@@ -352,26 +340,20 @@ def round_publish(
     approved = {
         lang: set(content_translations.readable(session, asked, lang)) for lang in {p.language for p in found}
     }
-    outbox: Outbox = [
-        (
-            p.urn,
-            p.person_id,
-            [
-                Reply(
-                    conversation.summary(
-                        catalogs.gettext(p.language),
-                        round_,
-                        per_commune[p.commune_code],
-                        commune_name(p.commune_code),
-                        p.language,
-                        approved[p.language],
-                    )
-                )
-            ],
-        )
-        for p in found
-    ]
-    queue_messages(session, request, background, outbox)
+    audience.results_back(
+        session,
+        request,
+        background,
+        found,
+        lambda p: conversation.summary(
+            catalogs.gettext(p.language),
+            round_,
+            per_commune[p.commune_code],
+            commune_name(p.commune_code),
+            p.language,
+            approved[p.language],
+        ),
+    )
     accounts.audit(session, admin, "contest_published", str(contest.id), round=round_.title[:80])
     return redirect(f"/admin/contests/{contest.id}/rounds/{round_.id}")
 
@@ -527,7 +509,7 @@ def round_results(
     by = by if by in contests.GROUPS else "commune"
     scope = accounts.scope(admin)
     results = contests.results(session, round_, by=by, communes=scope)
-    names = group_names(session, by, set(results.groups), admin_gettext(request))
+    names = group_names(session, by, results.groups.keys(), admin_gettext(request))
     return _page(
         request,
         "contest_round.html",
@@ -541,8 +523,8 @@ def round_results(
         groups=contests.GROUPS,
         group_labels=GROUP_LABELS,
         names=names,
-        order=sorted(names, key=lambda key: names[key]),
-        can_run=_may_run(session, admin, contest),
+        order=list(names),
+        can_run=audience.may_run(session, admin, contest),
     )
 
 
@@ -550,10 +532,12 @@ def round_results(
 def round_export(
     request: Request, session: SessionDep, admin: AdminDep, contest_id: int, round_id: int
 ) -> Response:
-    """The round's ranking as a spreadsheet (the admin's communes): names only of those who agreed."""
+    """The round's ranking as a spreadsheet (the admin's communes): names only of those who agreed;
+    beside it, participation by commune and the share of right answers per question."""
     contest = _contest(session, admin, contest_id)
     round_ = _round(contest, round_id)
     _ = admin_gettext(request)
+    scope = accounts.scope(admin)
     header = [
         _("Hạng"),
         _("Họ và tên"),
@@ -578,12 +562,41 @@ def round_export(
             language_name(r.attempt.language),
             people.app_name(f"{r.attempt.channel}:"),
         ]
-        for r in contests.ranking(session, round_, accounts.scope(admin))
+        for r in contests.ranking(session, round_, scope)
     ]
-    return Response(
-        workbook(_("Xếp hạng"), header, body),
-        media_type=XLSX,
-        headers={
-            "Content-Disposition": f'attachment; filename="loaban-cuoc-thi-{contest.id}-{round_.id}.xlsx"'
-        },
+    results = contests.results(session, round_, by="commune", communes=scope)
+    return audience.spreadsheet(
+        f"loaban-cuoc-thi-{contest.id}-{round_.id}.xlsx",
+        [
+            (_("Xếp hạng"), header, body),
+            (
+                _("Tham gia theo xã"),
+                [_(h) for h in PARTICIPATION_HEADER],
+                _participation(session, results, _),
+            ),
+            (_("Đúng từng câu"), [_(h) for h in QUESTIONS_HEADER], _question_shares(results)),
+        ],
     )
+
+
+def _participation(session: Session, results: contests.RoundResults, _: Any) -> list[list[Any]]:
+    """Who finished the round by commune (by name), how many of them answered all right, and everyone
+    together; answers entered for a household group are counted apart, as on the page."""
+    names = group_names(session, "commune", results.groups.keys(), _)
+    counts = [(name, *results.groups[key]) for key, name in names.items()]
+    counts.append((_("Tất cả"), sum(c[1] for c in counts), sum(c[2] for c in counts)))
+    return [[name, finished, perfect, percent(perfect, finished)] for name, finished, perfect in counts]
+
+
+def _question_shares(results: contests.RoundResults) -> list[list[Any]]:
+    """Each question answered in the round: how many answered, how many right and the share right (which
+    laws people misunderstand)."""
+    return [
+        [
+            contests.text_in(q.question.texts, contests.SOURCE),
+            q.answered,
+            q.right,
+            percent(q.right, q.answered),
+        ]
+        for q in results.questions
+    ]

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -15,6 +14,8 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from admin import audience
+from admin.audience import GROUP_LABELS, ROLE_LABELS, group_names, local_moment, percent
 from admin.bulletins import audience_fields, audience_from_form, audience_input, audience_values
 from admin.common import (
     PAGE_SIZE,
@@ -27,24 +28,30 @@ from admin.common import (
     render,
 )
 from admin.deps import AdminDep, AuthorDep, FormDep, SessionDep, admin_gettext, csrf_protect
-from admin.feedback import Outbox, queue_messages
 from bot.accounts import service as accounts
 from bot.accounts.models import AdminUser
-from bot.areas import villages as village_service
 from bot.conversation import polls as conversation
-from bot.conversation.types import Reply
 from bot.errors import Refusal
 from bot.i18n import mark
 from bot.people import service as people
-from bot.people.models import PersonRole
 from bot.polls import service as polls
 from bot.polls.models import Poll, PollStatus, QuestionKind
 from bot.runtime import runtime_of
-from bot.spreadsheet import workbook
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(csrf_protect)])
 FORM_QUESTIONS = 5  # question slots on the form; empty ones are ignored
 TEXT_ANSWERS_SHOWN = 200
+SUMMARY_SPLITS = ("commune", "language")  # the summary sheet's groups, after everyone
+SUMMARY_HEADER = [
+    mark("Câu"),
+    mark("Câu hỏi"),
+    mark("Chia theo"),
+    mark("Nhóm"),
+    mark("Số trả lời"),
+    mark("Lựa chọn"),
+    mark("Số người chọn"),
+    mark("Tỉ lệ (%)"),
+]
 STATUS_LABELS = {
     "draft": mark("Bản nháp"),
     "scheduled": mark("Chờ mở"),
@@ -57,18 +64,6 @@ KIND_LABELS = {
     QuestionKind.number: mark("Con số"),
     QuestionKind.text: mark("Trả lời bằng chữ"),
     QuestionKind.voice: mark("Ghi âm (hoặc chữ)"),
-}
-GROUP_LABELS = {
-    "province": mark("Tỉnh"),
-    "commune": mark("Xã"),
-    "village": mark("Thôn, bản"),
-    "language": mark("Ngôn ngữ"),
-    "channel": mark("Ứng dụng"),
-    "role": mark("Vai trò"),
-}
-ROLE_LABELS = {
-    PersonRole.villager.value: mark("Người dân"),
-    PersonRole.prestigious.value: mark("Người có uy tín"),
 }
 
 
@@ -89,24 +84,14 @@ def _page(request: Request, template: str, admin: AdminUser, status: int = 200, 
 
 
 def _poll(session: Session, admin: AdminUser, poll_id: int) -> Poll:
-    """A poll this admin may see, or a 404 page (an officer learns nothing of other communes' polls)."""
-    poll = polls.get(session, poll_id=poll_id)
-    if poll is None or not polls.open_to(session, poll, accounts.scope(admin)):
-        raise HTTPException(status_code=404, detail=mark("Không có thăm dò này."))
-    return poll
-
-
-def _may_run(session: Session, admin: AdminUser, poll: Poll) -> bool:
-    """Authors run polls; commune officers only those asked only in their communes."""
-    return admin.role in accounts.BULLETIN_AUTHORS and polls.may_run(session, poll, accounts.scope(admin))
+    """A poll this admin may see, or a 404 page."""
+    return audience.seen(session, admin, polls.get(session, poll_id=poll_id), mark("Không có thăm dò này."))
 
 
 def _runnable(session: Session, admin: AdminUser, poll_id: int) -> Poll:
     """A poll this admin may change, open or close, or a 403/404 page."""
     poll = _poll(session, admin, poll_id)
-    if not _may_run(session, admin, poll):
-        raise HTTPException(status_code=403, detail=mark("Thăm dò này hỏi cả ngoài các xã của bạn."))
-    return poll
+    return audience.runnable(session, admin, poll, mark("Thăm dò này hỏi cả ngoài các xã của bạn."))
 
 
 @router.get("/polls", response_class=HTMLResponse)
@@ -220,16 +205,6 @@ def _question(form: FormData, slot: int, languages: list[str]) -> polls.Question
     return polls.QuestionDraft(QuestionKind(kind), texts, choices if has_choices else ())
 
 
-def local_moment(request: Request, value: str) -> datetime | None:
-    """A local date and time from a form, as a moment; empty means none (polls and contest rounds)."""
-    if not value.strip():
-        return None
-    try:
-        return datetime.fromisoformat(value).replace(tzinfo=ZoneInfo(runtime_of(request).settings.timezone))
-    except ValueError as exc:
-        raise polls.PollError(mark("Thời gian không hợp lệ: {value}"), value=value[:40]) from exc
-
-
 def _values_of(request: Request, poll: Poll) -> dict[str, Any]:
     """A draft as the form's fields, to edit it."""
     zone = ZoneInfo(runtime_of(request).settings.timezone)
@@ -283,7 +258,7 @@ def poll_detail(
         "poll.html",
         admin,
         audience=polls.audience_of(poll),
-        can_run=_may_run(session, admin, poll),
+        can_run=audience.may_run(session, admin, poll),
         **_results(request, session, admin, poll, by),
     )
 
@@ -325,28 +300,10 @@ def _results(request: Request, session: Session, admin: AdminUser, poll: Poll, b
         "by": by,
         "groups": polls.GROUPS,
         "names": names,
-        "order": sorted(names, key=lambda key: names[key]),
+        "order": list(names),
         "charts": charts,
         "texts": texts,
     }
-
-
-def group_names(session: Session, by: str, keys: set[Any], gettext: Any) -> dict[Any, str]:
-    """What officials call each group: a place's name, a language's, an app's, a role's."""
-    unknown = gettext(mark("Chưa rõ"))
-    if by == "commune":
-        return {k: commune_name(k) if k else unknown for k in keys}
-    if by == "province":
-        return {k: province_name(k) if k else unknown for k in keys}
-    if by == "village":
-        villages = [v for k in keys if k and (v := village_service.get(session, village_id=k)) is not None]
-        named = {v.id: v.name for v in villages}
-        return {k: named.get(k, unknown) for k in keys}
-    if by == "language":
-        return {k: language_name(k) for k in keys}
-    if by == "channel":
-        return {k: people.app_name(f"{k}:") for k in keys}
-    return {k: gettext(ROLE_LABELS[k]) if k in ROLE_LABELS else str(k) for k in keys}
 
 
 @router.get("/polls/{poll_id}/answers/{answer_id}/voice")
@@ -398,26 +355,20 @@ def poll_publish(
     results = polls.results(session, poll, by="commune")
     respondents = polls.respondents(session, poll)
     per_commune = Counter(r.commune_code for r in respondents)
-    outbox: Outbox = [
-        (
-            r.urn,
-            r.person_id,
-            [
-                Reply(
-                    conversation.summary(
-                        catalogs.gettext(r.language),
-                        poll,
-                        results,
-                        r.commune_code,
-                        per_commune[r.commune_code],
-                        r.language,
-                    )
-                )
-            ],
-        )
-        for r in respondents
-    ]
-    queue_messages(session, request, background, outbox)
+    audience.results_back(
+        session,
+        request,
+        background,
+        respondents,
+        lambda r: conversation.summary(
+            catalogs.gettext(r.language),
+            poll,
+            results,
+            r.commune_code,
+            per_commune[r.commune_code],
+            r.language,
+        ),
+    )
     accounts.audit(session, admin, "poll_published", str(poll.id), title=poll.title[:80])
     return redirect(f"/admin/polls/{poll.id}")
 
@@ -425,9 +376,10 @@ def poll_publish(
 @router.get("/polls/{poll_id}/export.xlsx")
 def poll_export(request: Request, session: SessionDep, admin: AdminDep, poll_id: int) -> Response:
     """Every answer (of the admin's communes, for an officer) as a spreadsheet row: no names, the place,
-    language, app and role the person answered with."""
+    language, app and role the person answered with; beside it, the results summed up."""
     poll = _poll(session, admin, poll_id)
     _ = admin_gettext(request)
+    scope = accounts.scope(admin)
     zone = ZoneInfo(runtime_of(request).settings.timezone)
     header = [
         _("Người trả lời"),
@@ -442,7 +394,7 @@ def poll_export(request: Request, session: SessionDep, admin: AdminDep, poll_id:
         _("Vai trò"),
         _("Thời gian"),
     ]
-    rows = polls.answer_rows(session, poll, communes=accounts.scope(admin))
+    rows = polls.answer_rows(session, poll, communes=scope)
     # Names looked up once per place, not once per row: a province's poll has tens of thousands of rows.
     villages = group_names(session, "village", {r.response.village_id for r in rows}, _)
     communes = {code: commune_name(code) for code in {r.response.commune_code for r in rows}}
@@ -463,11 +415,35 @@ def poll_export(request: Request, session: SessionDep, admin: AdminDep, poll_id:
         ]
         for row in rows
     ]
-    return Response(
-        workbook(_("Trả lời"), header, body),
-        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": f'attachment; filename="loaban-tham-do-{poll.id}.xlsx"'},
+    return audience.spreadsheet(
+        f"loaban-tham-do-{poll.id}.xlsx",
+        [
+            (_("Trả lời"), header, body),
+            (_("Tổng hợp"), [_(h) for h in SUMMARY_HEADER], _summary(session, poll, scope, _)),
+        ],
     )
+
+
+def _summary(session: Session, poll: Poll, scope: list[int] | None, _: Any) -> list[list[Any]]:
+    """Per question, for everyone, then by commune, then by language (by name): how many answered and,
+    for a question with choices, each choice's count and share of those answers."""
+    splits = [polls.results(session, poll, by=by, communes=scope) for by in SUMMARY_SPLITS]
+    rows: list[list[Any]] = []
+    for results in zip(*(split.questions for split in splits), strict=True):
+        question = results[0].question
+        tallies = [(_("Tất cả"), _("Tất cả"), results[0].total)]
+        for by, result in zip(SUMMARY_SPLITS, results, strict=True):
+            names = group_names(session, by, result.groups.keys(), _)
+            tallies += [(_(GROUP_LABELS[by]), name, result.groups[key]) for key, name in names.items()]
+        text = polls.text_in(question.texts, polls.SOURCE)
+        labels = [polls.text_in(c.texts, polls.SOURCE) for c in question.choices]
+        for split, name, tally in tallies:
+            head = [question.position + 1, text, split, name, tally.answers]
+            picked = [
+                (label, tally.choices.get(c.id, 0)) for label, c in zip(labels, question.choices, strict=True)
+            ]
+            rows += [[*head, label, n, percent(n, tally.answers)] for label, n in picked] or [head]
+    return rows
 
 
 def _answer_text(row: polls.AnswerRow) -> str | float:

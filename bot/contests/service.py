@@ -16,7 +16,6 @@ from sqlalchemy import ColumnElement, case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from bot.bulletins import service as bulletins
 from bot.bulletins.service import Audience
 from bot.contests.models import Attempt, Contest, ContestAnswer, ContestQuestion, ContestRound, Entrant
 from bot.db import utcnow
@@ -24,7 +23,16 @@ from bot.errors import Refusal
 from bot.i18n import mark
 from bot.people import service as people
 from bot.people.models import Person
-from bot.polls.service import GROUPS, text_in
+from bot.polls.service import (
+    GROUP_FIELDS,
+    GROUPS,
+    Recipient,
+    answered_from,
+    audience_of,
+    may_run,
+    open_to,
+    text_in,
+)
 from bot.qa.models import QAEntry
 from bot.qa.service import RowError
 
@@ -35,15 +43,7 @@ OPTION_LIMIT = 100
 MAX_DRAW = 30
 NO_PREDICTION = 1 << 30  # ranks after every prediction
 FIELDS = ("name", "birth_year", "phone", "village")  # what a registration may ask, in this order
-GROUP_COLUMNS: dict[str, Any] = {
-    "province": Attempt.province_code,
-    "commune": Attempt.commune_code,
-    "village": Attempt.village_id,
-    "language": Attempt.language,
-    "channel": Attempt.channel,
-    "role": Attempt.role,
-}
-__all__ = ["GROUPS", "text_in"]
+__all__ = ["GROUPS", "audience_of", "may_run", "open_to", "text_in"]
 
 
 class ContestError(Refusal):
@@ -271,22 +271,6 @@ def get(session: Session, *, contest_id: int) -> Contest | None:
     return session.get(Contest, contest_id)
 
 
-def audience_of(contest: Contest) -> Audience:
-    """Who a contest is for."""
-    return Audience.from_json(contest.audience)
-
-
-def open_to(session: Session, contest: Contest, communes: Collection[int] | None) -> bool:
-    """Whether an official limited to `communes` (None: the whole province) may see a contest: one that
-    reaches some of their people (and then only their people's attempts)."""
-    return bulletins.reaches_any(session, audience_of(contest), communes)
-
-
-def may_run(session: Session, contest: Contest, communes: Collection[int] | None) -> bool:
-    """Whether an official limited to `communes` may change a contest: only one held only in them."""
-    return bulletins.held_within(session, audience_of(contest), communes)
-
-
 def get_all(session: Session, *, communes: Collection[int] | None = None) -> list[Contest]:
     """Contests newest first; an official limited to communes sees theirs."""
     found = session.scalars(select(Contest).order_by(Contest.id.desc()))
@@ -388,12 +372,7 @@ def start(
         for_group=for_group,
         question_ids=drawn,
         asked=len(drawn),
-        channel=channel,
-        language=person.language or SOURCE,
-        role=person.role,
-        province_code=person.province_code,
-        commune_code=person.commune_code,
-        village_id=person.village_id,
+        **answered_from(person, channel),
     )
     try:
         with session.begin_nested():
@@ -567,7 +546,7 @@ def results(
     session: Session, round_: ContestRound, *, by: str, communes: Collection[int] | None = None
 ) -> RoundResults:
     """Counted by the database: attempts per group and right answers per question."""
-    column = GROUP_COLUMNS.get(by, Attempt.commune_code)
+    column = getattr(Attempt, GROUP_FIELDS.get(by, "commune_code"))
     scope = _scope(round_, communes)
     started, finished = session.execute(
         select(func.count(Attempt.id), func.count(Attempt.finished_at)).where(
@@ -612,17 +591,7 @@ def publish(round_: ContestRound) -> None:
     round_.published_at = utcnow()
 
 
-@dataclass(frozen=True)
-class Participant:
-    """Someone who finished a round and is still known: where to tell them and in which language."""
-
-    person_id: int
-    urn: str
-    language: str
-    commune_code: int | None
-
-
-def participants(session: Session, round_: ContestRound) -> list[Participant]:
+def participants(session: Session, round_: ContestRound) -> list[Recipient]:
     """The people who finished a round themselves (not for a group), each at the app they answered from."""
     rows = session.execute(
         select(Attempt.person_id, Attempt.channel, Attempt.language, Attempt.commune_code)
@@ -633,7 +602,7 @@ def participants(session: Session, round_: ContestRound) -> list[Participant]:
     for person_id, channel, language, commune in rows:
         urn = people.address_of(session, person_id, channel) if person_id is not None else None
         if person_id is not None and urn is not None:
-            found.append(Participant(person_id, urn, language, commune))
+            found.append(Recipient(person_id, urn, language, commune))
     return found
 
 

@@ -7,7 +7,7 @@ import json
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, Text, cast, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -35,15 +35,17 @@ SOURCE = "vi"
 MAX_QUESTIONS = 10
 MIN_CHOICES, MAX_CHOICES = 2, 10
 CHOICE_LIMIT = 60  # a button's label stays readable on a phone
-GROUPS = ("province", "commune", "village", "language", "channel", "role")
-GROUP_COLUMNS: dict[str, Any] = {
-    "province": PollResponse.province_code,
-    "commune": PollResponse.commune_code,
-    "village": PollResponse.village_id,
-    "language": PollResponse.language,
-    "channel": PollResponse.channel,
-    "role": PollResponse.role,
+# The groups results are counted by, each with the column that polls' responses and contests' attempts
+# both keep, copied from the person when they begin (see answered_from).
+GROUP_FIELDS = {
+    "province": "province_code",
+    "commune": "commune_code",
+    "village": "village_id",
+    "language": "language",
+    "channel": "channel",
+    "role": "role",
 }
+GROUPS = tuple(GROUP_FIELDS)
 
 
 class PollError(Refusal):
@@ -139,21 +141,43 @@ def get(session: Session, *, poll_id: int) -> Poll | None:
     return session.get(Poll, poll_id)
 
 
-def audience_of(poll: Poll) -> Audience:
-    """Who a poll is for."""
-    return Audience.from_json(poll.audience)
+class Addressed(Protocol):
+    """A poll or a contest: something asked of an audience stored as a bulletin's."""
+
+    @property
+    def audience(self) -> dict[str, Any]:
+        """The audience as stored."""
+        ...
 
 
-def open_to(session: Session, poll: Poll, communes: Collection[int] | None) -> bool:
-    """Whether an official limited to `communes` (None: the whole province) may see a poll: one that
-    reaches some of their people (and then only their people's answers)."""
-    return bulletins.reaches_any(session, audience_of(poll), communes)
+def audience_of(asked: Addressed) -> Audience:
+    """Who a poll or a contest is for."""
+    return Audience.from_json(asked.audience)
 
 
-def may_run(session: Session, poll: Poll, communes: Collection[int] | None) -> bool:
-    """Whether an official limited to `communes` may change, open or close a poll: only one asked only
-    in their communes."""
-    return bulletins.held_within(session, audience_of(poll), communes)
+def open_to(session: Session, asked: Addressed, communes: Collection[int] | None) -> bool:
+    """Whether an official limited to `communes` (None: the whole province) may see a poll or a contest:
+    one that reaches some of their people (and then only their people's answers)."""
+    return bulletins.reaches_any(session, audience_of(asked), communes)
+
+
+def may_run(session: Session, asked: Addressed, communes: Collection[int] | None) -> bool:
+    """Whether an official limited to `communes` may change, open or close a poll or a contest: only one
+    asked only in their communes."""
+    return bulletins.held_within(session, audience_of(asked), communes)
+
+
+def answered_from(person: Person, channel: str) -> dict[str, Any]:
+    """Where and as whom a person answers, kept with their response or attempt so that the results stay
+    as they were when the person later moves or changes language."""
+    return {
+        "channel": channel,
+        "language": person.language or SOURCE,
+        "role": person.role,
+        "province_code": person.province_code,
+        "commune_code": person.commune_code,
+        "village_id": person.village_id,
+    }
 
 
 def get_all(
@@ -208,17 +232,17 @@ def publish(poll: Poll) -> None:
 
 
 @dataclass(frozen=True)
-class Respondent:
-    """Someone who answered every question, where to tell them the results and in which language."""
+class Recipient:
+    """Someone who finished a poll or a contest round and is still known: where to tell them the results
+    and in which language."""
 
     person_id: int
     urn: str
     language: str
     commune_code: int | None
-    consented: bool
 
 
-def respondents(session: Session, poll: Poll) -> list[Respondent]:
+def respondents(session: Session, poll: Poll) -> list[Recipient]:
     """The people who finished a poll and are still known, each at the app they answered from (else the
     one they wrote from last)."""
     rows = session.execute(
@@ -231,9 +255,7 @@ def respondents(session: Session, poll: Poll) -> list[Respondent]:
     for response, person in rows:
         urn = people.address_of(session, person.id, response.channel)
         if urn is not None:
-            found.append(
-                Respondent(person.id, urn, person.language or SOURCE, response.commune_code, person.consented)
-            )
+            found.append(Recipient(person.id, urn, person.language or SOURCE, response.commune_code))
     return found
 
 
@@ -274,16 +296,7 @@ def start(session: Session, poll: Poll, person: Person, channel: str) -> PollRes
     found = response_of(session, poll, person)
     if found is not None:
         return found
-    response = PollResponse(
-        poll_id=poll.id,
-        person_id=person.id,
-        channel=channel,
-        language=person.language or SOURCE,
-        role=person.role,
-        province_code=person.province_code,
-        commune_code=person.commune_code,
-        village_id=person.village_id,
-    )
+    response = PollResponse(poll_id=poll.id, person_id=person.id, **answered_from(person, channel))
     try:
         with session.begin_nested():
             session.add(response)
@@ -438,7 +451,7 @@ def results(session: Session, poll: Poll, *, by: str, communes: Collection[int] 
     """Counts and shares per question, for everyone and per group (`by`: one of GROUPS). The database
     counts identical answers (same choices, number and group), so a province's thousands of answers come
     back as a few hundred rows."""
-    column = GROUP_COLUMNS[by]
+    column = getattr(PollResponse, GROUP_FIELDS[by])
     picked = cast(PollAnswer.choice_ids, Text)
     started, finished = session.execute(
         select(func.count(PollResponse.id), func.count(PollResponse.finished_at)).where(
