@@ -126,7 +126,7 @@ def figures(session: Session, settings: Settings, admin: AdminUser, period: Peri
         **_reach(people.tally(session, PersonFilter(commune_codes=scope))),
         "joined": sum(new.values()),
         "by_channel": people.count_by_channel(session, onboarded, reply_windows(settings)),
-        "charts": _charts(session, edges, new, scope),
+        "charts": _charts(session, edges, new, scope, settings.timezone),
         **_waiting(session, scope, local_today(settings.timezone), (edges[0], edges[-1])),
         "running": _running(session, settings, admin),
         **_polls(session, scope),
@@ -196,13 +196,13 @@ def _contests(session: Session, scope: list[int] | None) -> dict[str, object]:
 
 
 def _charts(
-    session: Session, edges: list[datetime], new: dict[date, int], scope: list[int] | None
+    session: Session, edges: list[datetime], new: dict[date, int], scope: list[int] | None, zone: str
 ) -> dict[str, str]:
     """The period's two day-by-day series (people who joined, messages each way), quiet days included, as
     Chart.js data (drawn by dashboard.js; no inline script)."""
     days = [edge.date() for edge in edges[:-1]]
     sent: dict[str, dict[date, int]] = {"in": {}, "out": {}}
-    for day, direction, n in messages.count_per_day(session, edges, scope):
+    for day, direction, n in messages.count_per_day(session, edges, scope, zone):
         sent[direction][day] = n
     labels = [d.strftime("%d/%m") for d in days]
     series = [[new.get(d, 0) for d in days]], [[sent[way].get(d, 0) for d in days] for way in ("in", "out")]

@@ -5,22 +5,31 @@ from __future__ import annotations
 
 import html
 import json
+import random
 import re
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 
 from bot.accounts.models import Role
 from bot.bulletins import service as bulletins
 from bot.bulletins.models import BulletinStatus, Delivery, DeliveryStatus
+from bot.config import Settings
 from bot.db import Database, midnights, utcnow
 from bot.feedback import service as feedback
 from bot.feedback.models import TicketStatus
+from bot.media import store
+from bot.messages import service as messages
+from bot.messages.models import Direction, Message, Status
 from bot.people import service as people
+from bot.people.models import Person
 from bot.people.service import PersonFilter
+from bot.privacy import service as privacy
 from bot.qa.models import OpenQuestion, QuestionStatus
 from tests.test_admin import MUONG_TE, PHONG_THO, login, make_admin
 
@@ -273,3 +282,91 @@ def test_sends_under_way_end_one_after_another_at_the_shared_rate(db: Database) 
         ("paused", 100, 0),
     ]
     assert [r.expected_end for r in found] == [now + timedelta(seconds=2), now + timedelta(seconds=12), None]
+
+
+Chart = list[tuple[date, str, int]]
+
+
+def _tally(rows: list[tuple[date, str, int | None]], communes: tuple[int, ...] | None) -> Chart:
+    """(day, direction, count) rows as count_per_day gives them, counted here from (day, direction,
+    commune) facts."""
+    counted = Counter((d, way) for d, way, c in rows if communes is None or c in communes)
+    return sorted((d, way, n) for (d, way), n in counted.items())
+
+
+def test_messages_per_day_count_each_message_on_its_local_day_where_its_person_was(
+    client: httpx.Client, db: Database, settings: Settings
+) -> None:
+    """A year of messages at instants on both sides of local midnight, from people in two communes (one
+    moves half way, one erases their data at the end) and from an address nobody onboarded: the chart's
+    days are the deployment's days, each message counts under the commune its person had when it was
+    stored, equal to a count over the messages themselves; an erasure leaves past days as they were."""
+    rng = random.Random(28)
+    today = datetime.now(ZONE).date()
+    first = today - timedelta(days=364)
+    edges = midnights(first, 365, ZONE)
+    log: list[tuple[date, str, int | None]] = []  # (local day, direction, commune then), the test's own
+    with db.transaction() as session:
+        folks = []
+        for i, commune in enumerate((PHONG_THO, PHONG_THO, MUONG_TE, MUONG_TE, None)):
+            person, _ = people.get_or_create_by_urn(session, f"telegram:77{i}")
+            person.commune_code = commune
+            folks.append(person)
+        session.flush()
+        for n in range(800):
+            if n == 400:  # the second person moves: what they wrote before stays where it was written
+                folks[1].commune_code = MUONG_TE
+                session.flush()
+            day = first + timedelta(days=365 * n // 800)
+            midnight = datetime.combine(day, datetime.min.time(), ZONE)
+            at = rng.choice(
+                [midnight, midnight + timedelta(days=1, microseconds=-1), midnight + timedelta(hours=7)]
+            )
+            person = rng.choice([*folks, None])
+            way = rng.choice([Direction.inbound, Direction.outbound])
+            linked = person is not None and (way == Direction.outbound or rng.random() < 0.5)
+            session.add(
+                Message(
+                    person_id=person.id if linked and person else None,  # inbound rows are linked later
+                    urn=f"telegram:77{folks.index(person)}" if person else "web:nobody",
+                    channel="web" if person is None else "telegram",
+                    direction=way,
+                    status=Status.received if way == Direction.inbound else Status.sent,
+                    created_at=at.astimezone(UTC),
+                )
+            )
+            log.append((at.date(), way.value, person.commune_code if person else None))
+        # today's messages through the code that stores them: the inbound one before it is linked
+        stored = messages.record_inbound(
+            session, urn="telegram:772", external_id="u1", kind="text", text="Chào", payload={}
+        )
+        messages.mark_handled(session, stored.id, folks[2].id)
+        messages.record_outbound(
+            session, person_id=folks[2].id, urn="telegram:772", kind="text", text="Dạ", payload={}
+        )
+        log += [(today, "in", MUONG_TE), (today, "out", MUONG_TE)]
+    scopes: list[tuple[int, ...] | None] = [None, (PHONG_THO,), (MUONG_TE,), (PHONG_THO, MUONG_TE)]
+    with db.transaction() as session:
+        stored_rows = session.execute(select(Message.created_at, Message.direction)).all()
+        before = {scope: messages.count_per_day(session, edges, scope, settings.timezone) for scope in scopes}
+    over_messages = [(at.astimezone(ZONE).date(), str(way), None) for at, way in stored_rows]
+    assert before[None] == _tally(over_messages, None), "the province's days equal a count over the messages"
+    for scope in scopes:
+        assert before[scope] == _tally(log, scope), scope
+    assert sum(n for _, _, n in before[(PHONG_THO,)]) > 0 and sum(n for _, _, n in before[(MUONG_TE,)]) > 0
+    with db.transaction() as session:
+        erased = session.get(Person, folks[0].id)
+        assert erased is not None
+        privacy.erase(session, store.of(settings), erased)
+    with db.transaction() as session:
+        after = {scope: messages.count_per_day(session, edges, scope, settings.timezone) for scope in scopes}
+        left = session.execute(select(func.count()).select_from(Message)).scalar_one()
+    assert left < len(stored_rows), "erasure deleted messages"
+    assert after == before, "the days people wrote on stay counted after one of them erased their data"
+    make_admin(db, "xa", Role.commune_officer, (MUONG_TE,))
+    login(client, "xa")
+    page = client.get("/admin", params={"days": 365}).text
+    chart = json.loads(html.unescape(re.findall(r'data-chart="([^"]+)"', page)[1]))
+    days = [d.date() for d in edges[:-1]]
+    want = {way: {d: n for d, w, n in before[(MUONG_TE,)] if w == way} for way in ("in", "out")}
+    assert chart["series"] == [[want[way].get(d, 0) for d in days] for way in ("in", "out")]

@@ -14,7 +14,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from bot.db import day_number, utcnow
-from bot.messages.models import Direction, Message, Status
+from bot.messages.models import Direction, Message, MessageDay, MessageDayZone, Status
 from bot.people.models import Person
 from bot.people.service import channel_of
 
@@ -352,10 +352,28 @@ def claim_unfinished(
 
 
 def count_per_day(
+    session: Session, edges: Sequence[datetime], commune_codes: Collection[int] | None, zone: str
+) -> list[tuple[date, str, int]]:
+    """(local day, direction, count) rows for the days between `edges` (bot.db.midnights in `zone`),
+    limited to some communes if given: the dashboard's chart, read from the counts kept per day
+    (MessageDay) when they are kept in that zone, else counted over the messages themselves."""
+    if session.scalar(select(MessageDayZone.zone)) != zone:
+        return count_messages_per_day(session, edges, commune_codes)
+    day = MessageDay.day
+    stmt = select(day, MessageDay.direction, func.sum(MessageDay.messages)).where(
+        day >= edges[0].date(), day < edges[-1].date()
+    )
+    if commune_codes is not None:
+        stmt = stmt.where(MessageDay.commune_code.in_(list(commune_codes)))
+    found = session.execute(stmt.group_by(day, MessageDay.direction))
+    return sorted((d, str(direction), int(n)) for d, direction, n in found if n)
+
+
+def count_messages_per_day(
     session: Session, edges: Sequence[datetime], commune_codes: Collection[int] | None
 ) -> list[tuple[date, str, int]]:
-    """(local day, direction, count) rows for the days between `edges` (bot.db.midnights), limited to
-    people of some communes if given: the dashboard's chart."""
+    """count_per_day over every message (people's communes as they are now): for a deployment whose
+    zone is not the one the kept counts follow (SQLite with summer time, or a zone changed since)."""
     number = day_number(session, Message.created_at, edges).label("day")
     stmt = select(number, Message.direction).where(
         Message.created_at >= edges[0], Message.created_at < edges[-1]
