@@ -19,7 +19,7 @@ from admin import translations
 from admin.common import render
 from admin.deps import AdminDep, SessionDep, csrf_protect
 from admin.feedback import DUE_SOON_DAYS
-from admin.qa import waited
+from admin.qa import WAITS, waited, waiting_since
 from bot.accounts import service as accounts
 from bot.accounts.models import AdminUser, Role
 from bot.bulletins import service as bulletins
@@ -153,9 +153,16 @@ def _reach(tallies: list[people.Tally]) -> dict[str, object]:
 def _waiting(
     session: Session, scope: list[int] | None, today: date, period: tuple[datetime, datetime]
 ) -> dict[str, object]:
-    """What waits for an official: tickets open, overdue, due soon, and questions forwarded to them."""
-    soon = (today, today + timedelta(days=DUE_SOON_DAYS - 1))
+    """What waits for an official: tickets open, overdue, due soon, and questions forwarded to them, how
+    many of them have waited longer than 1, 3 and 7 days, and the longest wait."""
+    soon, now = (today, today + timedelta(days=DUE_SOON_DAYS - 1)), utcnow()
     oldest, waiting = qa.questions(session, QuestionStatus.open, scope, limit=1)
+    longer = {
+        days: qa.questions(
+            session, QuestionStatus.open, scope, limit=0, asked_before=waiting_since(days, now)
+        )[1]
+        for days in WAITS
+    }
     return {
         "tickets": feedback.count_by_status(session, feedback.TicketFilter(communes=scope)),
         "tickets_open": feedback.count(session, feedback.TicketFilter(communes=scope, open_only=True)),
@@ -165,7 +172,8 @@ def _waiting(
             session, feedback.TicketFilter(communes=scope, since=period[0], until=period[1])
         ),
         "questions_waiting": waiting,
-        "oldest_wait": waited(oldest[0].created_at, utcnow()) if oldest else None,
+        "questions_longer": longer,  # days: how many have waited longer
+        "oldest_wait": waited(oldest[0].created_at, now) if oldest else None,
     }
 
 

@@ -80,6 +80,7 @@ TICKETS = [
     Complaint(MUONG_TE, TicketStatus.new, 7, 2),  # the eighth day: not soon
 ]
 QUESTIONS = [(PHONG_THO, 50, QuestionStatus.open), (MUONG_TE, 5, QuestionStatus.open)]  # hours ago
+QUESTIONS += [(MUONG_TE, 200, QuestionStatus.open), (MUONG_TE, 80, QuestionStatus.answered)]
 QUESTIONS += [(PHONG_THO, 2, QuestionStatus.answered)]
 HOSTILE = "<script>alert('x')</script> Bản tin"
 
@@ -144,12 +145,18 @@ def expected(communes: tuple[int, ...], days: int = 30) -> dict[str, int]:
         "tickets-due-soon": sum(0 <= t.due_in < 7 for t in waiting),
         "tickets-received": sum(t.days_ago < days for t in tickets),
         "questions-waiting": sum(c in communes and s == QuestionStatus.open for c, _, s in QUESTIONS),
+        **{
+            f"questions-over-{days}": sum(
+                c in communes and s == QuestionStatus.open and hours > 24 * days for c, hours, s in QUESTIONS
+            )
+            for days in (1, 3, 7)
+        },
     }
 
 
 def numbers(page: str) -> dict[str, tuple[int, str]]:
     """Each figure the dashboard shows by its id, with the link it carries."""
-    found = re.findall(r'<a id="([a-z-]+)"(?: class="error")? href="([^"]+)">(\d+)</a>', page)
+    found = re.findall(r'<a id="([a-z0-9-]+)"(?: class="error")? href="([^"]+)">(\d+)</a>', page)
     return {name: (int(n), html.unescape(href)) for name, href, n in found}
 
 
