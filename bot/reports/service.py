@@ -1,5 +1,6 @@
 """The report's figures, one function per table, each a plain query over the stored history (the reach
-ledger, outbox rows, relays, questions, tickets and their events, poll responses) bounded by the period's
+ledger, outbox rows, relays, questions, tickets and their events, poll responses, contest attempts and
+answers) bounded by the period's
 local days turned into UTC instants: a period and scope give the same figures whenever they are asked."""
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 from bot.areas import service as areas
 from bot.areas.models import Village
 from bot.bulletins.models import Bulletin, BulletinStatus, BulletinVersion, Delivery, DeliveryStatus, Relay
+from bot.contests.models import Attempt, Contest, ContestAnswer, ContestRound
 from bot.feedback.models import Category, Ticket, TicketEvent
 from bot.i18n import KNOWN_LANGUAGES
 from bot.media.models import Media
@@ -538,13 +540,10 @@ class ParticipationRow:
     finished: int
 
 
-ParticipationSource = Callable[[Session, datetime, datetime, Scope], list[ParticipationRow]]
-
-
-def poll_participation(
-    session: Session, start: datetime, end: datetime, scope: Scope
-) -> list[ParticipationRow]:
-    """Poll responses begun in the period, by poll and commune (where the person was when answering)."""
+def participation(session: Session, period: Period, scope: Scope, zone: ZoneInfo) -> list[ParticipationRow]:
+    """Table 5's polls: responses begun in the period, by poll and commune (where the person was when
+    answering), and those finished before its end."""
+    start, end = period.bounds(zone)
     stmt = (
         select(
             Poll.title,
@@ -560,20 +559,85 @@ def poll_participation(
         )
         .group_by(Poll.id, Poll.title, PollResponse.commune_code)
     )
-    return [
+    rows = [
         ParticipationRow(t, commune_label(c), int(n), int(f or 0)) for t, c, n, f in session.execute(stmt)
     ]
-
-
-# Activities whose participation table 5 lists; contests add their own source here when they exist.
-PARTICIPATION_SOURCES: list[ParticipationSource] = [poll_participation]
-
-
-def participation(session: Session, period: Period, scope: Scope, zone: ZoneInfo) -> list[ParticipationRow]:
-    """Table 5: participation in polls (and any other registered activity), by commune."""
-    start, end = period.bounds(zone)
-    rows = [row for source in PARTICIPATION_SOURCES for row in source(session, start, end, scope)]
     return sorted(rows, key=lambda r: (r.activity, r.commune))
+
+
+@dataclass(frozen=True)
+class ContestRow:
+    """One contest round's attempts in one commune (or all of the scope's): begun, finished, the answers
+    given and how many of them were right."""
+
+    commune: str
+    started: int = 0
+    finished: int = 0
+    answers: int = 0
+    right: int = 0
+
+
+@dataclass(frozen=True)
+class RoundFigures:
+    """Table 5's contests: one round, by commune, with its total."""
+
+    title: str
+    communes: list[ContestRow]
+    total: ContestRow
+
+
+def contests(session: Session, period: Period, scope: Scope, zone: ZoneInfo) -> list[RoundFigures]:
+    """Personal attempts at contest rounds begun in the period, by round and by the commune the person
+    answered from (a prestigious person's attempts for a household group are apart, as the round's own
+    results count them); those finished before the period's end; their answers given before it, and the
+    right ones among them."""
+    start, end = period.bounds(zone)
+    answered = (
+        select(
+            ContestAnswer.attempt_id,
+            func.count().label("answers"),
+            func.sum(case((ContestAnswer.right, 1), else_=0)).label("right"),
+        )
+        .where(ContestAnswer.created_at < end)
+        .group_by(ContestAnswer.attempt_id)
+        .subquery()
+    )
+    stmt = (
+        select(
+            ContestRound.id,
+            Contest.title,
+            ContestRound.title,
+            Attempt.commune_code,
+            func.count(),
+            func.sum(case((Attempt.finished_at < end, 1), else_=0)),
+            func.coalesce(func.sum(answered.c.answers), 0),
+            func.coalesce(func.sum(answered.c.right), 0),
+        )
+        .join(ContestRound, ContestRound.id == Attempt.round_id)
+        .join(Contest, Contest.id == ContestRound.contest_id)
+        .outerjoin(answered, answered.c.attempt_id == Attempt.id)
+        .where(
+            Attempt.for_group.is_(False),
+            Attempt.started_at >= start,
+            Attempt.started_at < end,
+            scope.where(Attempt.commune_code),
+        )
+        .group_by(ContestRound.id, Contest.title, ContestRound.title, Attempt.commune_code)
+    )
+    rounds: dict[tuple[str, int], list[ContestRow]] = defaultdict(list)
+    for round_id, contest, title, commune, *counts in session.execute(stmt):
+        rounds[(f"{contest} – {title}", round_id)].append(
+            ContestRow(commune_label(commune), *(int(n or 0) for n in counts))
+        )
+    figures = ("started", "finished", "answers", "right")
+    return [
+        RoundFigures(
+            title,
+            sorted(rows, key=lambda r: r.commune),
+            ContestRow("", *(sum(getattr(r, f) for r in rows) for f in figures)),
+        )
+        for (title, _), rows in sorted(rounds.items())
+    ]
 
 
 @dataclass(frozen=True)
@@ -644,6 +708,7 @@ class Report:
     questions: Questions
     feedback: Feedback
     participation: list[ParticipationRow]
+    contests: list[RoundFigures]
     months: list[MonthRow]
     previous: Report | None = None
 
@@ -666,6 +731,7 @@ def build(
         questions=questions(session, period, scope, zone, answer_days),
         feedback=feedback(session, period, scope, zone),
         participation=participation(session, period, scope, zone),
+        contests=contests(session, period, scope, zone),
         months=months(session, period, scope, zone),
         previous=build(session, period.previous(), scope, zone, answer_days=answer_days, compare=False)
         if compare
