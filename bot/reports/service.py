@@ -6,13 +6,13 @@ local days turned into UTC instants: a period and scope give the same figures wh
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, SQLColumnExpression, Subquery, and_, case, func, select, true
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, Subquery, and_, case, func, select, true
 from sqlalchemy.orm import Session
 
 from bot.areas import service as areas
@@ -123,6 +123,27 @@ class Reach:
     villages_with_prestigious: int
 
 
+Key = tuple[Any, ...]
+
+
+def _count_if(condition: SQLColumnExpression[bool]) -> ColumnElement[int]:
+    """How many rows of a group meet a condition: one figure of a grouped count."""
+    return func.sum(case((condition, 1), else_=0))
+
+
+def _grouped(
+    session: Session,
+    rows: Select[Any],
+    keys: Sequence[SQLColumnExpression[Any]],
+    figures: Sequence[SQLColumnExpression[Any]],
+) -> list[tuple[Key, list[int]]]:
+    """The one shape of the report's counts: the rows a query selects (`rows`: its tables, joins and
+    conditions, no columns), grouped by `keys`, each group's figures as whole numbers (none counted: 0)."""
+    n = len(keys)
+    found = session.execute(rows.add_columns(*keys, *figures).group_by(*keys))
+    return [(tuple(row[:n]), [int(v or 0) for v in row[n:]]) for row in found]
+
+
 Tally = dict[object, tuple[int, int, int]]
 
 
@@ -131,21 +152,19 @@ def _reach_by(session: Session, scope: Scope, start: datetime, end: datetime) ->
     the leaves within the period; one pass over the ledger, folded three ways here."""
     inside = and_(ReportEvent.at >= start, ReportEvent.at < end)
     keys = (ReportEvent.commune_code, ReportEvent.language, ReportEvent.channel)
-    stmt = (
-        select(
-            *keys,
-            func.sum(ReportEvent.delta),
-            func.sum(case((and_(inside, ReportEvent.kind == JOINED), 1), else_=0)),
-            func.sum(case((and_(inside, ReportEvent.kind.in_((LEFT, GONE))), 1), else_=0)),
-        )
-        .where(ReportEvent.kind.in_(REACH_KINDS), ReportEvent.at < end, scope.where(ReportEvent.commune_code))
-        .group_by(*keys)
+    rows = select().where(
+        ReportEvent.kind.in_(REACH_KINDS), ReportEvent.at < end, scope.where(ReportEvent.commune_code)
+    )
+    figures = (
+        func.sum(ReportEvent.delta),
+        _count_if(and_(inside, ReportEvent.kind == JOINED)),
+        _count_if(and_(inside, ReportEvent.kind.in_((LEFT, GONE)))),
     )
     folded: tuple[Counter[tuple[object, int]], ...] = (Counter(), Counter(), Counter())
-    for commune, language, channel, subscribed, joined, left in session.execute(stmt):
-        for counter, key in zip(folded, (commune, language, channel), strict=True):
-            for i, n in enumerate((subscribed, joined, left)):
-                counter[(key, i)] += int(n or 0)
+    for group, counts in _grouped(session, rows, keys, figures):
+        for counter, key in zip(folded, group, strict=True):
+            for i, n in enumerate(counts):
+                counter[(key, i)] += n
     return _fold(folded[0]), _fold(folded[1]), _fold(folded[2])
 
 
@@ -261,23 +280,17 @@ def bulletins(session: Session, period: Period, scope: Scope, zone: ZoneInfo) ->
         Bulletin.send_at >= start, Bulletin.send_at < end, Bulletin.status != BulletinStatus.draft
     )
     placed = _where_at(scope, end)
-    stmt = select(
-        Delivery.bulletin_id, Delivery.language, placed.c.commune_code, Delivery.status, func.count()
-    ).where(Delivery.bulletin_id.in_(sent))
-    if scope.communes is None:
-        stmt = stmt.outerjoin(placed, placed.c.person_id == Delivery.person_id)
-    else:
-        stmt = stmt.join(placed, placed.c.person_id == Delivery.person_id)
-    grouped = session.execute(
-        stmt.group_by(Delivery.bulletin_id, Delivery.language, placed.c.commune_code, Delivery.status)
-    ).all()
+    rows = select().select_from(Delivery).where(Delivery.bulletin_id.in_(sent))
+    on = placed.c.person_id == Delivery.person_id
+    rows = rows.outerjoin(placed, on) if scope.communes is None else rows.join(placed, on)
+    keys = (Delivery.bulletin_id, Delivery.language, placed.c.commune_code, Delivery.status)
     by_language: dict[object, _Outbox] = defaultdict(_Outbox)
     by_commune: dict[object, _Outbox] = defaultdict(_Outbox)
     everyone = _Outbox()
-    for bulletin_id, language, commune, status, n in grouped:
+    for (bulletin_id, language, commune, status), (n,) in _grouped(session, rows, keys, [func.count()]):
         targets = [by_language[language], everyone] + ([by_commune[commune]] if commune is not None else [])
         for tally in targets:
-            tally.add(bulletin_id, DeliveryStatus(status), int(n))
+            tally.add(bulletin_id, DeliveryStatus(status), n)
     reached = sorted(everyone.bulletins) if scope.communes is not None else list(session.scalars(sent))
     voice = (
         select(func.coalesce(func.sum(Media.duration), 0.0))
@@ -286,13 +299,16 @@ def bulletins(session: Session, period: Period, scope: Scope, zone: ZoneInfo) ->
         .where(BulletinVersion.bulletin_id.in_(reached))
     )
     relays = (
-        select(Relay.commune_code, Village.name, func.count(), func.coalesce(func.sum(Relay.households), 0))
+        select()
+        .select_from(Relay)
         .outerjoin(Village, Village.id == Relay.village_id)
         .where(Relay.bulletin_id.in_(sent), Relay.created_at < end, scope.where(Relay.commune_code))
-        .group_by(Relay.commune_code, Village.name)
     )
     relay_rows = [
-        RelayRow(commune_label(c), v or NO_PLACE, int(n), int(h)) for c, v, n, h in session.execute(relays)
+        RelayRow(commune_label(c), v or NO_PLACE, *counts)
+        for (c, v), counts in _grouped(
+            session, relays, (Relay.commune_code, Village.name), (func.count(), func.sum(Relay.households))
+        )
     ]
     return Bulletins(
         total=replace(everyone.row(""), bulletins=len(reached)),
@@ -363,15 +379,15 @@ def questions(session: Session, period: Period, scope: Scope, zone: ZoneInfo, an
     within `answer_days` or later, or still waiting when the period ended."""
     start, end = period.bounds(zone)
     inside = and_(ReportEvent.at >= start, ReportEvent.at < end, scope.where(ReportEvent.commune_code))
-    asked = select(
-        ReportEvent.commune_code,
-        func.sum(case((ReportEvent.kind == ASKED, 1), else_=0)),
-        func.sum(case((and_(ReportEvent.kind == ASKED, ReportEvent.outcome == "answered"), 1), else_=0)),
-        func.sum(case((ReportEvent.kind == FORWARDED, 1), else_=0)),
-    ).where(ReportEvent.kind.in_((ASKED, FORWARDED)), inside)
+    asked = (
+        _count_if(ReportEvent.kind == ASKED),
+        _count_if(and_(ReportEvent.kind == ASKED, ReportEvent.outcome == "answered")),
+        _count_if(ReportEvent.kind == FORWARDED),
+    )
+    events = select().where(ReportEvent.kind.in_((ASKED, FORWARDED)), inside)
     rows: dict[int | None, list[int]] = defaultdict(lambda: [0] * 6)
-    for commune, n, bot, forwarded in session.execute(asked.group_by(ReportEvent.commune_code)):
-        rows[commune][:3] = [int(n or 0), int(bot or 0), int(forwarded or 0)]
+    for (commune,), counts in _grouped(session, events, [ReportEvent.commune_code], asked):
+        rows[commune][:3] = counts
     late_after = timedelta(days=answer_days)
     officials = select(OpenQuestion.commune_code, OpenQuestion.created_at, OpenQuestion.answered_at).where(
         OpenQuestion.created_at >= start,
@@ -395,12 +411,8 @@ TOP_TOPICS = 10
 
 def _topics(session: Session, inside: ColumnElement[bool]) -> list[tuple[str, int]]:
     """The topics (the tags of the entries Loa Bản answered with) most asked about."""
-    answered = (
-        select(ReportEvent.entry_id, func.count())
-        .where(ReportEvent.kind == ASKED, ReportEvent.entry_id.is_not(None), inside)
-        .group_by(ReportEvent.entry_id)
-    )
-    counts = {str(e): int(n) for e, n in session.execute(answered)}
+    answered = select().where(ReportEvent.kind == ASKED, ReportEvent.entry_id.is_not(None), inside)
+    counts = {str(e): n for (e,), (n,) in _grouped(session, answered, [ReportEvent.entry_id], [func.count()])}
     tags = dict(
         (e, t)
         for e, t in session.execute(select(QAEntry.id, QAEntry.tags).where(QAEntry.id.in_(list(counts))))
@@ -479,18 +491,21 @@ def feedback(session: Session, period: Period, scope: Scope, zone: ZoneInfo) -> 
         .group_by(TicketEvent.ticket_id)
         .subquery()
     )
+    judged = (
+        select()
+        .select_from(TicketEvent)
+        .join(Ticket, Ticket.id == TicketEvent.ticket_id)
+        .where(
+            TicketEvent.kind.in_(("satisfied", "unsatisfied", "reopened")),
+            TicketEvent.created_at < end,
+            Ticket.created_at >= start,
+            Ticket.created_at < end,
+        )
+    )
     verdicts = {
-        (ticket_id, kind): int(n)
-        for ticket_id, kind, n in session.execute(
-            select(TicketEvent.ticket_id, TicketEvent.kind, func.count())
-            .join(Ticket, Ticket.id == TicketEvent.ticket_id)
-            .where(
-                TicketEvent.kind.in_(("satisfied", "unsatisfied", "reopened")),
-                TicketEvent.created_at < end,
-                Ticket.created_at >= start,
-                Ticket.created_at < end,
-            )
-            .group_by(TicketEvent.ticket_id, TicketEvent.kind)
+        (ticket_id, kind): n
+        for (ticket_id, kind), (n,) in _grouped(
+            session, judged, (TicketEvent.ticket_id, TicketEvent.kind), [func.count()]
         )
     }
     tickets = (
@@ -544,23 +559,21 @@ def participation(session: Session, period: Period, scope: Scope, zone: ZoneInfo
     """Table 5's polls: responses begun in the period, by poll and commune (where the person was when
     answering), and those finished before its end."""
     start, end = period.bounds(zone)
-    stmt = (
-        select(
-            Poll.title,
-            PollResponse.commune_code,
-            func.count(),
-            func.sum(case((PollResponse.finished_at < end, 1), else_=0)),
-        )
+    responses = (
+        select()
+        .select_from(PollResponse)
         .join(Poll, Poll.id == PollResponse.poll_id)
         .where(
             PollResponse.started_at >= start,
             PollResponse.started_at < end,
             scope.where(PollResponse.commune_code),
         )
-        .group_by(Poll.id, Poll.title, PollResponse.commune_code)
     )
+    keys = (Poll.id, Poll.title, PollResponse.commune_code)
+    figures = (func.count(), _count_if(PollResponse.finished_at < end))
     rows = [
-        ParticipationRow(t, commune_label(c), int(n), int(f or 0)) for t, c, n, f in session.execute(stmt)
+        ParticipationRow(t, commune_label(c), *counts)
+        for (_, t, c), counts in _grouped(session, responses, keys, figures)
     ]
     return sorted(rows, key=lambda r: (r.activity, r.commune))
 
@@ -596,23 +609,15 @@ def contests(session: Session, period: Period, scope: Scope, zone: ZoneInfo) -> 
         select(
             ContestAnswer.attempt_id,
             func.count().label("answers"),
-            func.sum(case((ContestAnswer.right, 1), else_=0)).label("right"),
+            _count_if(ContestAnswer.right).label("right"),
         )
         .where(ContestAnswer.created_at < end)
         .group_by(ContestAnswer.attempt_id)
         .subquery()
     )
-    stmt = (
-        select(
-            ContestRound.id,
-            Contest.title,
-            ContestRound.title,
-            Attempt.commune_code,
-            func.count(),
-            func.sum(case((Attempt.finished_at < end, 1), else_=0)),
-            func.coalesce(func.sum(answered.c.answers), 0),
-            func.coalesce(func.sum(answered.c.right), 0),
-        )
+    attempts = (
+        select()
+        .select_from(Attempt)
         .join(ContestRound, ContestRound.id == Attempt.round_id)
         .join(Contest, Contest.id == ContestRound.contest_id)
         .outerjoin(answered, answered.c.attempt_id == Attempt.id)
@@ -622,19 +627,23 @@ def contests(session: Session, period: Period, scope: Scope, zone: ZoneInfo) -> 
             Attempt.started_at < end,
             scope.where(Attempt.commune_code),
         )
-        .group_by(ContestRound.id, Contest.title, ContestRound.title, Attempt.commune_code)
+    )
+    keys = (ContestRound.id, Contest.title, ContestRound.title, Attempt.commune_code)
+    figures = (
+        func.count(),
+        _count_if(Attempt.finished_at < end),
+        func.sum(answered.c.answers),
+        func.sum(answered.c.right),
     )
     rounds: dict[tuple[str, int], list[ContestRow]] = defaultdict(list)
-    for round_id, contest, title, commune, *counts in session.execute(stmt):
-        rounds[(f"{contest} – {title}", round_id)].append(
-            ContestRow(commune_label(commune), *(int(n or 0) for n in counts))
-        )
-    figures = ("started", "finished", "answers", "right")
+    for (round_id, contest, title, commune), counts in _grouped(session, attempts, keys, figures):
+        rounds[(f"{contest} – {title}", round_id)].append(ContestRow(commune_label(commune), *counts))
+    names = ("started", "finished", "answers", "right")
     return [
         RoundFigures(
             title,
             sorted(rows, key=lambda r: r.commune),
-            ContestRow("", *(sum(getattr(r, f) for r in rows) for f in figures)),
+            ContestRow("", *(sum(getattr(r, name) for r in rows) for name in names)),
         )
         for (title, _), rows in sorted(rounds.items())
     ]
@@ -651,11 +660,6 @@ class MonthRow:
     tickets: int
 
 
-def _in(column: SQLColumnExpression[datetime], start: datetime, end: datetime) -> ColumnElement[int]:
-    """1 when an instant falls in [start, end), for summing."""
-    return case((and_(column >= start, column < end), 1), else_=0)
-
-
 def months(session: Session, period: Period, scope: Scope, zone: ZoneInfo) -> list[MonthRow]:
     """The period month by month (local months, each bounded in UTC), for the line chart."""
     parts = period.months()
@@ -666,19 +670,16 @@ def months(session: Session, period: Period, scope: Scope, zone: ZoneInfo) -> li
         select(
             func.sum(case((at < start, ReportEvent.delta), else_=0)),
             *(func.sum(case((and_(at >= a, at < b), ReportEvent.delta), else_=0)) for a, b in bounds),
-            *(
-                func.sum(case((and_(at >= a, at < b, ReportEvent.kind == JOINED), 1), else_=0))
-                for a, b in bounds
-            ),
+            *(_count_if(and_(at >= a, at < b, ReportEvent.kind == JOINED)) for a, b in bounds),
         ).where(ReportEvent.kind.in_(REACH_KINDS), at < end, scope.where(ReportEvent.commune_code))
     ).one()
     asked = session.execute(
-        select(*(func.sum(_in(at, a, b)) for a, b in bounds)).where(
+        select(*(_count_if(and_(at >= a, at < b)) for a, b in bounds)).where(
             ReportEvent.kind == ASKED, at >= start, at < end, scope.where(ReportEvent.commune_code)
         )
     ).one()
     filed = session.execute(
-        select(*(func.sum(_in(Ticket.created_at, a, b)) for a, b in bounds)).where(
+        select(*(_count_if(and_(Ticket.created_at >= a, Ticket.created_at < b)) for a, b in bounds)).where(
             Ticket.created_at >= start, Ticket.created_at < end, scope.where(Ticket.commune_code)
         )
     ).one()
