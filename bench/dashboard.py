@@ -182,6 +182,8 @@ def run(server: str, people: int, communes: int) -> None:
         db = Database(url)
         started = time.perf_counter()
         populate(db, people, codes)
+        with db.transaction() as session:  # as the outbox builder does every half second
+            messages.fold_days(session)
         print(
             f"{people:,} people in {len(codes)} communes, a year of history, "
             f"in {time.perf_counter() - started:.1f} s"

@@ -7,6 +7,7 @@ import html
 import json
 import random
 import re
+import threading
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -14,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from bot.accounts.models import Role
 from bot.bulletins import service as bulletins
@@ -25,7 +26,7 @@ from bot.feedback import service as feedback
 from bot.feedback.models import TicketStatus
 from bot.media import store
 from bot.messages import service as messages
-from bot.messages.models import Direction, Message, Status
+from bot.messages.models import Direction, Message, MessageDay, MessageDayChange, MessageDayZone, Status
 from bot.people import service as people
 from bot.people.models import Person
 from bot.people.service import PersonFilter
@@ -361,6 +362,13 @@ def test_messages_per_day_count_each_message_on_its_local_day_where_its_person_w
     for scope in scopes:
         assert before[scope] == _tally(log, scope), scope
     assert sum(n for _, _, n in before[(PHONG_THO,)]) > 0 and sum(n for _, _, n in before[(MUONG_TE,)]) > 0
+    with db.transaction() as session:  # what the outbox builder does every half second
+        assert session.scalar(select(func.count()).select_from(MessageDayChange)), "nothing folded yet"
+        messages.fold_days(session)
+    with db.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(MessageDayChange)) == 0
+        folded = {scope: messages.count_per_day(session, edges, scope, settings.timezone) for scope in scopes}
+    assert folded == before, "a fold changes no figure"
     with db.transaction() as session:
         erased = session.get(Person, folks[0].id)
         assert erased is not None
@@ -377,3 +385,107 @@ def test_messages_per_day_count_each_message_on_its_local_day_where_its_person_w
     days = [d.date() for d in edges[:-1]]
     want = {way: {d: n for d, w, n in before[(MUONG_TE,)] if w == way} for way in ("in", "out")}
     assert chart["series"] == [[want[way].get(d, 0) for d in days] for way in ("in", "out")]
+
+
+def _postgresql_only(db: Database) -> None:
+    """Skip on SQLite, whose one writer at a time never lets two transactions meet."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time")
+
+
+def _message(person: Person, at: datetime, way: Direction = Direction.outbound) -> Message:
+    """A stored message of a person's, at an instant."""
+    status = Status.sent if way == Direction.outbound else Status.received
+    urn = f"telegram:{person.id}"
+    return Message(
+        person_id=person.id, urn=urn, channel="telegram", direction=way, status=status, created_at=at
+    )
+
+
+def test_conversations_and_delivery_batches_never_wait_on_each_other_for_a_day_count(db: Database) -> None:
+    """Two open transactions storing messages of the same day and commune, then each of the other's
+    commune too, crosswise (a conversation that notifies officials elsewhere, and a delivery batch): none
+    waits for the other's commit (a counter row held until commit would make the third statement wait
+    and the fourth deadlock), and both are counted."""
+    _postgresql_only(db)
+    with db.transaction() as session:
+        here, there = Person(commune_code=PHONG_THO), Person(commune_code=MUONG_TE)
+        session.add_all([here, there])
+        session.flush()
+    now = utcnow()
+    conversation, batch = db.sessions(), db.sessions()
+    try:
+        for session in (conversation, batch):
+            session.execute(text("SET LOCAL lock_timeout = '2s'"))
+        for session, person in ((conversation, here), (batch, there), (conversation, there), (batch, here)):
+            session.add(_message(person, now))
+            session.flush()  # on the old counter rows: a lock timeout at the third
+        conversation.commit()
+        batch.commit()
+    finally:
+        conversation.close()
+        batch.close()
+    edges = midnights(now.astimezone(ZONE).date(), 1, ZONE)
+    with db.transaction() as session:
+        for scope in ((PHONG_THO,), (MUONG_TE,)):
+            assert messages.count_per_day(session, edges, scope, "Asia/Ho_Chi_Minh") == [
+                (now.astimezone(ZONE).date(), "out", 2)
+            ]
+
+
+def test_folds_while_messages_are_stored_lose_and_double_nothing(db: Database) -> None:
+    """Two writers store messages in many small transactions while two folders fold the changes (two
+    builders can run): every message is counted once, under its day, commune, app and direction."""
+    _postgresql_only(db)
+    with db.transaction() as session:
+        folks = [Person(commune_code=c) for c in (PHONG_THO, MUONG_TE, PHONG_THO)]
+        session.add_all(folks)
+        session.flush()
+        zone = ZoneInfo(session.scalar(select(MessageDayZone.zone)) or "")
+    start = utcnow() - timedelta(days=3)
+    stored: list[Counter[tuple[date, int, str, str]]] = [Counter(), Counter()]  # each writer's own
+    writing, errors = threading.Event(), []
+
+    def write(seed: int) -> None:
+        rng, mine = random.Random(seed), stored[seed]
+        try:
+            for _ in range(120):
+                with db.transaction() as session:
+                    for _ in range(rng.randint(1, 4)):
+                        person = rng.choice(folks)
+                        way = rng.choice([Direction.inbound, Direction.outbound])
+                        at = start + timedelta(hours=rng.randint(0, 72))
+                        session.add(_message(person, at, way))
+                        key = (at.astimezone(zone).date(), person.commune_code or 0, "telegram", way.value)
+                        mine[key] += 1
+        except Exception as error:
+            errors.append(error)
+
+    def fold() -> None:
+        try:
+            while writing.is_set():
+                with db.transaction() as session:
+                    messages.fold_days(session)
+        except Exception as error:
+            errors.append(error)
+
+    writing.set()
+    writers = [threading.Thread(target=write, args=(seed,)) for seed in (0, 1)]
+    folders = [threading.Thread(target=fold) for _ in range(2)]
+    for thread in [*writers, *folders]:
+        thread.start()
+    for thread in writers:
+        thread.join()
+    writing.clear()
+    for thread in folders:
+        thread.join()
+    assert errors == []
+    with db.transaction() as session:
+        folded = session.scalar(select(func.sum(MessageDay.messages)))
+        messages.fold_days(session)
+    with db.transaction() as session:
+        keys = (MessageDay.day, MessageDay.commune_code, MessageDay.channel, MessageDay.direction)
+        kept = session.execute(select(*keys, MessageDay.messages)).all()
+        assert session.scalar(select(func.count()).select_from(MessageDayChange)) == 0
+    assert {(d, c, ch, w): n for d, c, ch, w, n in kept} == dict(stored[0] + stored[1])
+    assert sum((stored[0] + stored[1]).values()) > 400 and folded, "the folders folded while they wrote"

@@ -62,9 +62,11 @@ class Message(Base):
 
 
 class MessageDay(Base):
-    """How many messages went each way on one local day, per commune and app: kept by triggers as messages
-    are stored (migration 0028), so the dashboard reads a year as a few thousand rows. Each message counts
-    under the commune its person had when it was stored, and stays counted: history, not today's state."""
+    """How many messages went each way on one local day, per commune and app, so the dashboard reads a year
+    as a few thousand rows. Kept by the database itself (migration 0028): triggers on `messages` append
+    each statement's messages to `message_day_changes`, and bot/bulletins/outbox.py folds those in here;
+    the chart adds the changes not folded yet, so it is exact. Each message counts under the commune its
+    person had when it was stored, and stays counted: history, not today's state."""
 
     __tablename__ = "message_days"
 
@@ -72,6 +74,20 @@ class MessageDay(Base):
     commune_code: Mapped[int] = mapped_column(primary_key=True)  # 0: nobody in a commune (a key: not NULL)
     channel: Mapped[str] = mapped_column(String(20), primary_key=True)
     direction: Mapped[str] = mapped_column(String(3), primary_key=True)
+    messages: Mapped[int]
+
+
+class MessageDayChange(Base):
+    """Messages one statement stored, per local day, commune, app and direction: only ever appended by the
+    triggers, so no conversation or delivery batch waits on another for a counter row (nor deadlocks)."""
+
+    __tablename__ = "message_day_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date]
+    commune_code: Mapped[int]
+    channel: Mapped[str] = mapped_column(String(20))
+    direction: Mapped[str] = mapped_column(String(3))
     messages: Mapped[int]
 
 

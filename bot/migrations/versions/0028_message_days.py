@@ -1,5 +1,6 @@
-"""message days: messages per local day, commune, app and direction, kept by triggers as messages are
-stored, so the dashboard's year of messages is a few thousand rows instead of every message
+"""message days: messages per local day, commune, app and direction, so the dashboard's year of messages
+is a few thousand rows instead of every message: triggers on messages append each statement's messages to
+message_day_changes, the outbox builder folds them into message_days (as 0018 does for deliveries)
 
 Revision ID: 0028
 Revises: 0027
@@ -23,19 +24,17 @@ depends_on: str | Sequence[str] | None = None
 # linked to their person, so the address's person), 0 when there is none. Never moved or taken back after:
 # a person who moves or erases their data leaves the days they wrote on as they were.
 PERSON = "COALESCE({m}.person_id, (SELECT i.person_id FROM identities i WHERE i.urn = {m}.urn))"
-# PostgreSQL: one upsert per statement from its transition table (a bulletin's 5,000 sent rows are one),
-# rows in key order so that two writers never wait on each other in opposite orders.
+# PostgreSQL: one row per key a statement stored, from its transition table (a bulletin's 5,000 sent rows
+# are a few), only ever inserted: no writer waits on a counter row that another has not committed yet.
 POSTGRESQL = [
     f"""
     CREATE FUNCTION message_days_count() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-        INSERT INTO message_days (day, commune_code, channel, direction, messages)
+        INSERT INTO message_day_changes (day, commune_code, channel, direction, messages)
         SELECT (m.created_at AT TIME ZONE z.zone)::date, COALESCE(p.commune_code, 0), m.channel, m.direction,
                count(*)
         FROM new_rows m CROSS JOIN message_day_zone z LEFT JOIN people p ON p.id = {PERSON.format(m="m")}
-        GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
-        ON CONFLICT (day, commune_code, channel, direction)
-        DO UPDATE SET messages = message_days.messages + EXCLUDED.messages;
+        GROUP BY 1, 2, 3, 4;
         RETURN NULL;
     END $$
     """,
@@ -48,11 +47,10 @@ SQLITE_DAY = "date(substr({m}.created_at, 1, 19), {modifier})"
 SQLITE = [
     "CREATE TRIGGER message_days_count AFTER INSERT ON messages "
     "WHEN EXISTS (SELECT 1 FROM message_day_zone WHERE zone <> '') BEGIN "
-    "INSERT INTO message_days (day, commune_code, channel, direction, messages) VALUES ("
+    "INSERT INTO message_day_changes (day, commune_code, channel, direction, messages) VALUES ("
     f"{SQLITE_DAY.format(m='NEW', modifier='(SELECT sqlite_modifier FROM message_day_zone)')}, "
     f"COALESCE((SELECT p.commune_code FROM people p WHERE p.id = {PERSON.format(m='NEW')}), 0), "
-    "NEW.channel, NEW.direction, 1) "
-    "ON CONFLICT (day, commune_code, channel, direction) DO UPDATE SET messages = messages + 1; END",
+    "NEW.channel, NEW.direction, 1); END",
 ]
 
 
@@ -76,6 +74,15 @@ def upgrade() -> None:
     sa.Column('direction', sa.String(length=3), nullable=False),
     sa.Column('messages', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('day', 'commune_code', 'channel', 'direction', name=op.f('pk_message_days'))
+    )
+    op.create_table('message_day_changes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('commune_code', sa.Integer(), nullable=False),
+    sa.Column('channel', sa.String(length=20), nullable=False),
+    sa.Column('direction', sa.String(length=3), nullable=False),
+    sa.Column('messages', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_message_day_changes'))
     )
     op.create_table('message_day_zone',
     sa.Column('zone', sa.String(length=64), nullable=False),
@@ -112,4 +119,5 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == 'postgresql':
         op.execute("DROP FUNCTION IF EXISTS message_days_count()")
     op.drop_table('message_day_zone')
+    op.drop_table('message_day_changes')
     op.drop_table('message_days')
