@@ -19,7 +19,7 @@ from admin import translations
 from admin.common import render
 from admin.deps import AdminDep, SessionDep, csrf_protect
 from admin.feedback import DUE_SOON_DAYS
-from admin.qa import waited
+from admin.qa import WAITS, waited, waiting_since
 from bot.accounts import service as accounts
 from bot.accounts.models import AdminUser, Role
 from bot.bulletins import service as bulletins
@@ -126,7 +126,7 @@ def figures(session: Session, settings: Settings, admin: AdminUser, period: Peri
         **_reach(people.tally(session, PersonFilter(commune_codes=scope))),
         "joined": sum(new.values()),
         "by_channel": people.count_by_channel(session, onboarded, reply_windows(settings)),
-        "charts": _charts(session, edges, new, scope),
+        "charts": _charts(session, edges, new, scope, settings.timezone),
         **_waiting(session, scope, local_today(settings.timezone), (edges[0], edges[-1])),
         "running": _running(session, settings, admin),
         **_polls(session, scope),
@@ -153,9 +153,16 @@ def _reach(tallies: list[people.Tally]) -> dict[str, object]:
 def _waiting(
     session: Session, scope: list[int] | None, today: date, period: tuple[datetime, datetime]
 ) -> dict[str, object]:
-    """What waits for an official: tickets open, overdue, due soon, and questions forwarded to them."""
-    soon = (today, today + timedelta(days=DUE_SOON_DAYS - 1))
+    """What waits for an official: tickets open, overdue, due soon, and questions forwarded to them, how
+    many of them have waited longer than 1, 3 and 7 days, and the longest wait."""
+    soon, now = (today, today + timedelta(days=DUE_SOON_DAYS - 1)), utcnow()
     oldest, waiting = qa.questions(session, QuestionStatus.open, scope, limit=1)
+    longer = {
+        days: qa.questions(
+            session, QuestionStatus.open, scope, limit=0, asked_before=waiting_since(days, now)
+        )[1]
+        for days in WAITS
+    }
     return {
         "tickets": feedback.count_by_status(session, feedback.TicketFilter(communes=scope)),
         "tickets_open": feedback.count(session, feedback.TicketFilter(communes=scope, open_only=True)),
@@ -165,7 +172,8 @@ def _waiting(
             session, feedback.TicketFilter(communes=scope, since=period[0], until=period[1])
         ),
         "questions_waiting": waiting,
-        "oldest_wait": waited(oldest[0].created_at, utcnow()) if oldest else None,
+        "questions_longer": longer,  # days: how many have waited longer
+        "oldest_wait": waited(oldest[0].created_at, now) if oldest else None,
     }
 
 
@@ -196,13 +204,13 @@ def _contests(session: Session, scope: list[int] | None) -> dict[str, object]:
 
 
 def _charts(
-    session: Session, edges: list[datetime], new: dict[date, int], scope: list[int] | None
+    session: Session, edges: list[datetime], new: dict[date, int], scope: list[int] | None, zone: str
 ) -> dict[str, str]:
     """The period's two day-by-day series (people who joined, messages each way), quiet days included, as
     Chart.js data (drawn by dashboard.js; no inline script)."""
     days = [edge.date() for edge in edges[:-1]]
     sent: dict[str, dict[date, int]] = {"in": {}, "out": {}}
-    for day, direction, n in messages.count_per_day(session, edges, scope):
+    for day, direction, n in messages.count_per_day(session, edges, scope, zone):
         sent[direction][day] = n
     labels = [d.strftime("%d/%m") for d in days]
     series = [[new.get(d, 0) for d in days]], [[sent[way].get(d, 0) for d in days] for way in ("in", "out")]

@@ -4,7 +4,7 @@ inbox of people's questions the bot could not answer."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -166,15 +166,34 @@ def get_question_in_scope(session: Session, admin: AdminUser, question_id: int) 
     return question
 
 
+WAITS = (1, 3, 7)  # the 'waiting longer than' filters offered, in days
+
+
+def waiting_since(days: int, now: datetime) -> datetime | None:
+    """When a question must have been sent to be waiting longer than `days` days (None: any)."""
+    return now - timedelta(days=days) if days in WAITS else None
+
+
 @router.get("/questions", response_class=HTMLResponse)
 def questions_page(
-    request: Request, session: SessionDep, admin: AdminDep, page: Annotated[int, Query(ge=1)] = 1
+    request: Request,
+    session: SessionDep,
+    admin: AdminDep,
+    page: Annotated[int, Query(ge=1)] = 1,
+    over: int = 0,
 ) -> Response:
-    """'Câu hỏi bà con gửi cán bộ': the questions people chose to send, waiting for an official, the longest
-    waiting first, each with where the person lives and what Loa Bản answered or offered; recent answers."""
-    scope = accounts.scope(admin)
+    """'Câu hỏi bà con gửi cán bộ': the questions people chose to send, waiting for an official (all, or
+    those waiting longer than `over` days), the longest waiting first, each with where the person lives
+    and what Loa Bản answered or offered; recent answers."""
+    scope, now = accounts.scope(admin), utcnow()
+    over = over if over in WAITS else 0
     waiting, total = qa.questions(
-        session, QuestionStatus.open, scope, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
+        session,
+        QuestionStatus.open,
+        scope,
+        offset=(page - 1) * PAGE_SIZE,
+        limit=PAGE_SIZE,
+        asked_before=waiting_since(over, now),
     )
     answered, _ = qa.questions(session, QuestionStatus.answered, scope, limit=20)
     missed = qa.missed(session, scope)
@@ -193,7 +212,9 @@ def questions_page(
             {e for q in waiting for e in [*q.offered, q.answered_with] if e is not None}
             | {m.entry_id for m in missed if m.entry_id is not None},
         ),
-        waited=partial(waited, now=utcnow()),
+        waited=partial(waited, now=now),
+        waits=WAITS,
+        over=over,
         reasons=ForwardReason,
         can_answer=admin.role != Role.viewer,
     )

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
@@ -20,13 +20,19 @@ from sqlalchemy import (
     Enum,
     MetaData,
     SQLColumnExpression,
+    Subquery,
+    Table,
     bindparam,
     case,
     create_engine,
+    delete,
     event,
     func,
+    select,
+    true,
+    union_all,
 )
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -67,6 +73,46 @@ def day_number(
         bounds = bindparam("day_edges", list(edges), type_=postgresql.ARRAY(DateTime(timezone=True)))
         return func.width_bucket(moment, bounds)
     return case(*((moment < edge, i) for i, edge in enumerate(edges)), else_=len(edges))
+
+
+def fold_changes(
+    session: Session, changes: type[Base], kept: type[Base], keys: Sequence[str], amounts: Sequence[str]
+) -> None:
+    """Move the rows triggers appended to an append-only table of `changes` into the `kept` counts (summed
+    per key), so writers never wait on one another for a counter row and the list of changes stays short.
+    The changes moved are exactly those deleted: one statement on PostgreSQL (DELETE … RETURNING), where
+    several processes fold at once and each change is deleted, so counted, by one of them; SQLite has one
+    writer at a time. Keys are upserted in order, so two folds never wait on each other crosswise."""
+    table, counts = cast(Table, changes.__table__), cast(Table, kept.__table__)
+    last = session.scalar(select(func.max(table.c.id)))
+    if last is None:
+        return
+    postgres = session.get_bind().dialect.name == "postgresql"
+    moved: Any = (
+        delete(table).where(table.c.id <= last).returning(*table.c).cte("moved")
+        if postgres
+        else select(table).where(table.c.id <= last).subquery()
+    )
+    by = [moved.c[k] for k in keys]
+    sums = select(*by, *(func.sum(moved.c[a]) for a in amounts)).where(true()).group_by(*by).order_by(*by)
+    insert_ = (postgresql.insert if postgres else sqlite.insert)(counts).from_select([*keys, *amounts], sums)
+    session.execute(
+        insert_.on_conflict_do_update(
+            index_elements=list(keys), set_={a: counts.c[a] + insert_.excluded[a] for a in amounts}
+        )
+    )
+    if not postgres:
+        session.execute(delete(table).where(table.c.id <= last))
+
+
+def kept_and_changed(
+    changes: type[Base], kept: type[Base], columns: Sequence[str], where: Callable[[Any], Any]
+) -> Subquery:
+    """The kept counts and the changes not folded into them yet, as one set of rows (`columns` of both,
+    filtered by `where` given a table's columns) to sum: exact at any moment, since the triggers append
+    each change in the transaction that makes it and a fold moves them in one transaction."""
+    tables = (kept.__table__, changes.__table__)
+    return union_all(*(select(*(t.c[c] for c in columns)).where(where(t.c)) for t in tables)).subquery()
 
 
 def after(session: Session, outcome: Literal["commit", "rollback"], action: Callable[[], None]) -> None:

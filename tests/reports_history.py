@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from bot.areas.models import Village
 from bot.bulletins.models import Bulletin, BulletinStatus, BulletinVersion, Delivery, DeliveryStatus, Relay
+from bot.contests.models import Attempt, Contest, ContestAnswer, ContestQuestion, ContestRound
 from bot.db import Database
 from bot.feedback.models import Category, Ticket, TicketEvent
 from bot.media.models import Media
@@ -80,6 +81,19 @@ class Log:
     entries: list[tuple[datetime, list[int], list[str], str]] = field(default_factory=list)
     tickets: list[dict[str, Any]] = field(default_factory=list)
     responses: list[tuple[datetime, int, datetime | None]] = field(default_factory=list)
+    attempts: list[Tried] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Tried:
+    """One attempt at a contest round, as the factory made it."""
+
+    round: str  # 'contest – round', as the report names it
+    started: datetime
+    commune: int
+    finished: datetime | None
+    answers: list[tuple[datetime, bool]]  # when, and whether right
+    for_group: bool = False
 
 
 def _dated(session: Session, at: datetime, since: int) -> None:
@@ -135,6 +149,7 @@ def build(db: Database, *, people_count: int = 48, seed: int = 17) -> Log:
     _questions(db, rng, log)
     _tickets(db, rng, log)
     _polls(db, rng, log)
+    _contests(db, rng, log)
     return log
 
 
@@ -403,3 +418,69 @@ def _polls(db: Database, rng: random.Random, log: Log) -> None:
                 )
             )
             log.responses.append((started, state[0], finished))
+
+
+def _contests(db: Database, rng: random.Random, log: Log) -> None:
+    """A law contest of two rounds, attempted through and around the period by people of both communes:
+    one began at 23:40 on the period's last day and was answered on both sides of midnight, a prestigious
+    person answered once for a household group, and one person erased their data afterwards (the attempt
+    stays, unlinked)."""
+    with db.transaction() as session:
+        contest = Contest(title="Tìm hiểu pháp luật", created_at=datetime(2025, 10, 1, tzinfo=UTC))
+        contest.questions = [
+            ContestQuestion(texts={"vi": f"Câu {n}"}, options=[], correct=0) for n in range(3)
+        ]
+        contest.rounds = [
+            ContestRound(title=title, starts_at=first, ends_at=first + timedelta(days=200))
+            for title, first in (
+                ("Vòng 1", datetime(2025, 11, 1, tzinfo=UTC)),
+                ("Vòng 2", datetime(2026, 6, 1, tzinfo=UTC)),
+            )
+        ]
+        session.add(contest)
+        session.flush()
+        question_ids = [q.id for q in contest.questions]
+        edge = datetime(2026, 12, 15, 16, 40, tzinfo=UTC)  # 23:40 on 15/12/2026, Vietnam time
+        known = [h for h in log.humans if not h.erased]
+        for n, human in enumerate(rng.sample(known, 16)):
+            round_ = contest.rounds[n % 2]
+            started = edge if n == 0 else _when(rng, round_.starts_at, round_.ends_at)
+            state = human.last_place(datetime(2100, 1, 1, tzinfo=UTC))
+            assert state is not None
+            answers = [(started + timedelta(minutes=10 * (k + 1)), rng.random() < 0.6) for k in range(3)]
+            if n % 5 == 4:
+                answers = answers[:2]  # gave up after two questions
+            finished = answers[-1][0] if len(answers) == 3 else None
+            for for_group in (False, True) if n == 1 else (False,):
+                attempt = Attempt(
+                    round_id=round_.id,
+                    person_id=None if n == 2 else human.id,  # the third person erased their data since
+                    for_group=for_group,
+                    question_ids=question_ids,
+                    asked=3,
+                    channel=state[4],
+                    language=state[2],
+                    role=PersonRole(state[3]),
+                    province_code=PROVINCE,
+                    commune_code=state[0],
+                    score=sum(right for _, right in answers),
+                    started_at=started,
+                    finished_at=finished,
+                )
+                session.add(attempt)
+                session.flush()
+                for question_id, (at, right) in zip(question_ids, answers, strict=False):
+                    session.add(
+                        ContestAnswer(
+                            attempt_id=attempt.id,
+                            question_id=question_id,
+                            option=0,
+                            right=right,
+                            created_at=at,
+                        )
+                    )
+                log.attempts.append(
+                    Tried(
+                        f"{contest.title} – {round_.title}", started, state[0], finished, answers, for_group
+                    )
+                )

@@ -5,22 +5,32 @@ from __future__ import annotations
 
 import html
 import json
+import random
 import re
+import threading
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from sqlalchemy import func, select, text
 
 from bot.accounts.models import Role
 from bot.bulletins import service as bulletins
 from bot.bulletins.models import BulletinStatus, Delivery, DeliveryStatus
+from bot.config import Settings
 from bot.db import Database, midnights, utcnow
 from bot.feedback import service as feedback
 from bot.feedback.models import TicketStatus
+from bot.media import store
+from bot.messages import service as messages
+from bot.messages.models import Direction, Message, MessageDay, MessageDayChange, MessageDayZone, Status
 from bot.people import service as people
+from bot.people.models import Person
 from bot.people.service import PersonFilter
+from bot.privacy import service as privacy
 from bot.qa.models import OpenQuestion, QuestionStatus
 from tests.test_admin import MUONG_TE, PHONG_THO, login, make_admin
 
@@ -71,6 +81,7 @@ TICKETS = [
     Complaint(MUONG_TE, TicketStatus.new, 7, 2),  # the eighth day: not soon
 ]
 QUESTIONS = [(PHONG_THO, 50, QuestionStatus.open), (MUONG_TE, 5, QuestionStatus.open)]  # hours ago
+QUESTIONS += [(MUONG_TE, 200, QuestionStatus.open), (MUONG_TE, 80, QuestionStatus.answered)]
 QUESTIONS += [(PHONG_THO, 2, QuestionStatus.answered)]
 HOSTILE = "<script>alert('x')</script> Bản tin"
 
@@ -135,12 +146,18 @@ def expected(communes: tuple[int, ...], days: int = 30) -> dict[str, int]:
         "tickets-due-soon": sum(0 <= t.due_in < 7 for t in waiting),
         "tickets-received": sum(t.days_ago < days for t in tickets),
         "questions-waiting": sum(c in communes and s == QuestionStatus.open for c, _, s in QUESTIONS),
+        **{
+            f"questions-over-{days}": sum(
+                c in communes and s == QuestionStatus.open and hours > 24 * days for c, hours, s in QUESTIONS
+            )
+            for days in (1, 3, 7)
+        },
     }
 
 
 def numbers(page: str) -> dict[str, tuple[int, str]]:
     """Each figure the dashboard shows by its id, with the link it carries."""
-    found = re.findall(r'<a id="([a-z-]+)"(?: class="error")? href="([^"]+)">(\d+)</a>', page)
+    found = re.findall(r'<a id="([a-z0-9-]+)"(?: class="error")? href="([^"]+)">(\d+)</a>', page)
     return {name: (int(n), html.unescape(href)) for name, href, n in found}
 
 
@@ -273,3 +290,212 @@ def test_sends_under_way_end_one_after_another_at_the_shared_rate(db: Database) 
         ("paused", 100, 0),
     ]
     assert [r.expected_end for r in found] == [now + timedelta(seconds=2), now + timedelta(seconds=12), None]
+
+
+Chart = list[tuple[date, str, int]]
+
+
+def _tally(rows: list[tuple[date, str, int | None]], communes: tuple[int, ...] | None) -> Chart:
+    """(day, direction, count) rows as count_per_day gives them, counted here from (day, direction,
+    commune) facts."""
+    counted = Counter((d, way) for d, way, c in rows if communes is None or c in communes)
+    return sorted((d, way, n) for (d, way), n in counted.items())
+
+
+def test_messages_per_day_count_each_message_on_its_local_day_where_its_person_was(
+    client: httpx.Client, db: Database, settings: Settings
+) -> None:
+    """A year of messages at instants on both sides of local midnight, from people in two communes (one
+    moves half way, one erases their data at the end) and from an address nobody onboarded: the chart's
+    days are the deployment's days, each message counts under the commune its person had when it was
+    stored, equal to a count over the messages themselves; an erasure leaves past days as they were."""
+    rng = random.Random(28)
+    today = datetime.now(ZONE).date()
+    first = today - timedelta(days=364)
+    edges = midnights(first, 365, ZONE)
+    log: list[tuple[date, str, int | None]] = []  # (local day, direction, commune then), the test's own
+    with db.transaction() as session:
+        folks = []
+        for i, commune in enumerate((PHONG_THO, PHONG_THO, MUONG_TE, MUONG_TE, None)):
+            person, _ = people.get_or_create_by_urn(session, f"telegram:77{i}")
+            person.commune_code = commune
+            folks.append(person)
+        session.flush()
+        for n in range(800):
+            if n == 400:  # the second person moves: what they wrote before stays where it was written
+                folks[1].commune_code = MUONG_TE
+                session.flush()
+            day = first + timedelta(days=365 * n // 800)
+            midnight = datetime.combine(day, datetime.min.time(), ZONE)
+            at = rng.choice(
+                [midnight, midnight + timedelta(days=1, microseconds=-1), midnight + timedelta(hours=7)]
+            )
+            person = rng.choice([*folks, None])
+            way = rng.choice([Direction.inbound, Direction.outbound])
+            linked = person is not None and (way == Direction.outbound or rng.random() < 0.5)
+            session.add(
+                Message(
+                    person_id=person.id if linked and person else None,  # inbound rows are linked later
+                    urn=f"telegram:77{folks.index(person)}" if person else "web:nobody",
+                    channel="web" if person is None else "telegram",
+                    direction=way,
+                    status=Status.received if way == Direction.inbound else Status.sent,
+                    created_at=at.astimezone(UTC),
+                )
+            )
+            log.append((at.date(), way.value, person.commune_code if person else None))
+        # today's messages through the code that stores them: the inbound one before it is linked
+        stored = messages.record_inbound(
+            session, urn="telegram:772", external_id="u1", kind="text", text="Chào", payload={}
+        )
+        messages.mark_handled(session, stored.id, folks[2].id)
+        messages.record_outbound(
+            session, person_id=folks[2].id, urn="telegram:772", kind="text", text="Dạ", payload={}
+        )
+        log += [(today, "in", MUONG_TE), (today, "out", MUONG_TE)]
+    scopes: list[tuple[int, ...] | None] = [None, (PHONG_THO,), (MUONG_TE,), (PHONG_THO, MUONG_TE)]
+    with db.transaction() as session:
+        stored_rows = session.execute(select(Message.created_at, Message.direction)).all()
+        before = {scope: messages.count_per_day(session, edges, scope, settings.timezone) for scope in scopes}
+    over_messages = [(at.astimezone(ZONE).date(), str(way), None) for at, way in stored_rows]
+    assert before[None] == _tally(over_messages, None), "the province's days equal a count over the messages"
+    for scope in scopes:
+        assert before[scope] == _tally(log, scope), scope
+    assert sum(n for _, _, n in before[(PHONG_THO,)]) > 0 and sum(n for _, _, n in before[(MUONG_TE,)]) > 0
+    with db.transaction() as session:  # what the live server's outbox builder does every half second
+        messages.fold_days(session)
+    with db.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(MessageDayChange)) == 0
+        folded = {scope: messages.count_per_day(session, edges, scope, settings.timezone) for scope in scopes}
+    assert folded == before, "a fold changes no figure"
+    with db.transaction() as session:
+        erased = session.get(Person, folks[0].id)
+        assert erased is not None
+        privacy.erase(session, store.of(settings), erased)
+    with db.transaction() as session:
+        after = {scope: messages.count_per_day(session, edges, scope, settings.timezone) for scope in scopes}
+        left = session.execute(select(func.count()).select_from(Message)).scalar_one()
+    assert left < len(stored_rows), "erasure deleted messages"
+    assert after == before, "the days people wrote on stay counted after one of them erased their data"
+    make_admin(db, "xa", Role.commune_officer, (MUONG_TE,))
+    login(client, "xa")
+    page = client.get("/admin", params={"days": 365}).text
+    chart = json.loads(html.unescape(re.findall(r'data-chart="([^"]+)"', page)[1]))
+    days = [d.date() for d in edges[:-1]]
+    want = {way: {d: n for d, w, n in before[(MUONG_TE,)] if w == way} for way in ("in", "out")}
+    assert chart["series"] == [[want[way].get(d, 0) for d in days] for way in ("in", "out")]
+
+
+def _postgresql_only(db: Database) -> None:
+    """Skip on SQLite, whose one writer at a time never lets two transactions meet."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time")
+
+
+def _message(person: Person, at: datetime, way: Direction = Direction.outbound) -> Message:
+    """A stored message of a person's, at an instant."""
+    status = Status.sent if way == Direction.outbound else Status.received
+    urn = f"telegram:{person.id}"
+    return Message(
+        person_id=person.id, urn=urn, channel="telegram", direction=way, status=status, created_at=at
+    )
+
+
+def test_conversations_and_delivery_batches_never_wait_on_each_other_for_a_day_count(db: Database) -> None:
+    """Two open transactions storing messages of the same day and commune, then each of the other's
+    commune too, crosswise (a conversation that notifies officials elsewhere, and a delivery batch): none
+    waits for the other's commit (a counter row held until commit would make the third statement wait
+    and the fourth deadlock), and both are counted."""
+    _postgresql_only(db)
+    with db.transaction() as session:
+        here, there = Person(commune_code=PHONG_THO), Person(commune_code=MUONG_TE)
+        session.add_all([here, there])
+        session.flush()
+    now = utcnow()
+    conversation, batch = db.sessions(), db.sessions()
+    try:
+        for session in (conversation, batch):
+            session.execute(text("SET LOCAL lock_timeout = '2s'"))
+        for session, person in ((conversation, here), (batch, there), (conversation, there), (batch, here)):
+            session.add(_message(person, now))
+            session.flush()  # on the old counter rows: a lock timeout at the third
+        conversation.commit()
+        batch.commit()
+    finally:
+        conversation.close()
+        batch.close()
+    edges = midnights(now.astimezone(ZONE).date(), 1, ZONE)
+    with db.transaction() as session:
+        for scope in ((PHONG_THO,), (MUONG_TE,)):
+            assert messages.count_per_day(session, edges, scope, "Asia/Ho_Chi_Minh") == [
+                (now.astimezone(ZONE).date(), "out", 2)
+            ]
+
+
+def test_folds_while_messages_are_stored_lose_and_double_nothing(db: Database) -> None:
+    """Two writers store messages in many small transactions while two folders fold the changes (two
+    builders can run): the chart read meanwhile always equals a count over the messages in the same
+    snapshot, and in the end every message is counted once, under its day, commune, app and direction."""
+    _postgresql_only(db)
+    with db.transaction() as session:
+        folks = [Person(commune_code=c) for c in (PHONG_THO, MUONG_TE, PHONG_THO)]
+        session.add_all(folks)
+        session.flush()
+        zone = ZoneInfo(session.scalar(select(MessageDayZone.zone)) or "")
+    start = utcnow() - timedelta(days=3)
+    stored: list[Counter[tuple[date, int, str, str]]] = [Counter(), Counter()]  # each writer's own
+    writing, errors, readings = threading.Event(), [], []
+
+    def write(seed: int) -> None:
+        rng, mine = random.Random(seed), stored[seed]
+        try:
+            for _ in range(120):
+                with db.transaction() as session:
+                    for _ in range(rng.randint(1, 4)):
+                        person = rng.choice(folks)
+                        way = rng.choice([Direction.inbound, Direction.outbound])
+                        at = start + timedelta(hours=rng.randint(0, 72))
+                        session.add(_message(person, at, way))
+                        key = (at.astimezone(zone).date(), person.commune_code or 0, "telegram", way.value)
+                        mine[key] += 1
+        except Exception as error:
+            errors.append(error)
+
+    def read() -> None:
+        edges = midnights((start - timedelta(days=1)).astimezone(zone).date(), 6, zone)
+        while writing.is_set():
+            with db.sessions() as session, session.begin():  # one snapshot for both counts
+                session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+                kept = messages.count_per_day(session, edges, None, str(zone))
+                if kept != messages.count_messages_per_day(session, edges, None):
+                    errors.append(AssertionError(f"the chart said {kept}"))
+                readings.append(len(kept))
+
+    def fold() -> None:
+        try:
+            while writing.is_set():
+                with db.transaction() as session:
+                    messages.fold_days(session)
+        except Exception as error:
+            errors.append(error)
+
+    writing.set()
+    writers = [threading.Thread(target=write, args=(seed,)) for seed in (0, 1)]
+    folders = [threading.Thread(target=fold) for _ in range(2)] + [threading.Thread(target=read)]
+    for thread in [*writers, *folders]:
+        thread.start()
+    for thread in writers:
+        thread.join()
+    writing.clear()
+    for thread in folders:
+        thread.join()
+    assert errors == [] and readings, "the chart equalled a count over the messages at every reading"
+    with db.transaction() as session:
+        folded = session.scalar(select(func.sum(MessageDay.messages)))
+        messages.fold_days(session)
+    with db.transaction() as session:
+        keys = (MessageDay.day, MessageDay.commune_code, MessageDay.channel, MessageDay.direction)
+        kept = session.execute(select(*keys, MessageDay.messages)).all()
+        assert session.scalar(select(func.count()).select_from(MessageDayChange)) == 0
+    assert {(d, c, ch, w): n for d, c, ch, w, n in kept} == dict(stored[0] + stored[1])
+    assert sum((stored[0] + stored[1]).values()) > 400 and folded, "the folders folded while they wrote"

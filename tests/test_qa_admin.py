@@ -621,3 +621,32 @@ def test_the_migration_gives_existing_entries_their_search_text(database_url: st
         assert entry.search_text == " the bhyt | the bhyt lam o dau | mat the bao hiem | o ubnd xa | y te "
         assert qa.get_all(session, query="bảo hiểm", offset=0, limit=5)[0] == [entry]
     database.dispose()
+
+
+def test_the_inbox_shows_only_questions_waiting_longer_than_the_chosen_days_oldest_first_in_pages(
+    client: httpx.Client, db: Database
+) -> None:
+    """'chờ quá 3 ngày' lists the officer's questions sent more than three days ago, the oldest first, in
+    pages that keep the filter; the questions of another commune stay out whatever they waited."""
+    old = [ask(db, f"Câu hỏi cũ {n}", timedelta(days=3, hours=30 - n)) for n in range(27)]
+    recent = ask(db, "Câu hỏi hôm qua", timedelta(days=1, hours=2))
+    fresh = ask(db, "Câu hỏi mới", timedelta(hours=3))
+    elsewhere = ask(db, "Câu hỏi của xã khác", timedelta(days=9), commune=3445)
+    make_admin(db, "phongtho", Role.commune_officer, (3549,))
+    login(client, "phongtho")
+
+    def shown(**params: Any) -> list[int]:
+        page = client.get("/admin/questions", params=params).text
+        return [int(i) for i in re.findall(r'<section class="card question[^"]*" id="question-(\d+)"', page)]
+
+    first, second = shown(over=3), shown(over=3, page=2)
+    assert first == old[:25] and second == old[25:], "the oldest first, 25 a page"
+    page = client.get("/admin/questions", params={"over": 3}).text
+    assert "(27)" in page and 'href="?over=3&page=2"' in page, "the count and the next page keep the filter"
+    assert shown(over=1) == [*old[:25]] and shown(over=1, page=2) == [*old[25:], recent]
+    assert (
+        shown(over=7) == []
+        and "Không có câu hỏi nào chờ quá 7 ngày." in client.get("/admin/questions", params={"over": 7}).text
+    )
+    assert fresh in shown() + shown(page=2) and elsewhere not in shown() + shown(page=2)
+    assert shown(over=5) == shown(), "a wait not offered shows every question"

@@ -25,7 +25,7 @@ from bot.reports import documents
 from bot.reports import service as reports
 from bot.reports.service import Period, Report, Scope, commune_label, language_label
 from bot.reports.tables import sections
-from tests.reports_history import COMMUNE_A, COMMUNE_B, EDGES, HOSTILE, Log, build
+from tests.reports_history import COMMUNE_A, COMMUNE_B, EDGES, HOSTILE, Log, Tried, build
 from tests.test_admin import csrf, login, make_admin
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -265,6 +265,36 @@ def _check_participation(report: Report, log: Log, scope: Scope) -> None:
     assert {p.commune: (p.started, p.finished) for p in report.participation} == expected
 
 
+def _check_contests(report: Report, log: Log, scope: Scope) -> None:
+    """Table 5's contests against the log: personal attempts begun in the period, by round and commune,
+    finished before its end, and their answers given before it, right or not."""
+    start, end = report.period.bounds(ZONE)
+    tried = [
+        t for t in log.attempts if start <= t.started < end and _in(scope, t.commune) and not t.for_group
+    ]
+
+    def counted(rows: list[Tried]) -> tuple[int, int, int, int]:
+        answers = [right for t in rows for at, right in t.answers if at < end]
+        finished = sum(1 for t in rows if t.finished is not None and t.finished < end)
+        return len(rows), finished, len(answers), sum(answers)
+
+    expected = {
+        title: {
+            **{
+                commune_label(c): counted([t for t in tried if t.round == title and t.commune == c])
+                for c in {t.commune for t in tried if t.round == title}
+            },
+            "": counted([t for t in tried if t.round == title]),
+        }
+        for title in {t.round for t in tried}
+    }
+    found = {
+        r.title: {c.commune: (c.started, c.finished, c.answers, c.right) for c in [*r.communes, r.total]}
+        for r in report.contests
+    }
+    assert found == expected
+
+
 def _check_months(report: Report, log: Log, scope: Scope) -> None:
     """The month-by-month table against the log."""
     assert [m.month for m in report.months] == [
@@ -292,6 +322,7 @@ CHECKS = [
     _check_questions,
     _check_feedback,
     _check_participation,
+    _check_contests,
     _check_months,
 ]
 
@@ -310,6 +341,7 @@ def test_every_figure_matches_an_independent_count(db: Database, history: Log, s
         report.reach.total.joined > 0
         and report.bulletins.total.delivered > 0
         and report.feedback.total.late > 0
+        and len(report.contests) == 2
     )
 
 

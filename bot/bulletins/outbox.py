@@ -18,6 +18,7 @@ from bot.bulletins import service as bulletins
 from bot.bulletins.models import Bulletin, BulletinStatus
 from bot.config import Settings
 from bot.db import Database
+from bot.messages import service as messages
 from bot.people.models import Person
 from bot.people.windows import ReplyWindow, reply_windows
 
@@ -68,8 +69,9 @@ def build(db: Database, windows: Mapping[str, ReplyWindow], bulletin_id: int, ba
 
 
 class Builder:
-    """The loop that builds outboxes and folds the progress counts; runs beside the sender in `serve` and
-    `loaban worker` (any number of them: a batch is one transaction on the bulletin's locked row)."""
+    """The loop that builds outboxes and folds the counts triggers append to (progress, messages per day);
+    runs beside the sender in `serve` and `loaban worker` (any number of them: a batch is one transaction
+    on the bulletin's locked row, and a fold deletes each change it counts)."""
 
     def __init__(self, db: Database, settings: Settings) -> None:
         self.db, self.windows = db, reply_windows(settings)
@@ -92,9 +94,10 @@ class Builder:
         self.stopping.set()
 
     def _step(self) -> bool:
-        """One batch in its own transaction, and the progress counts brought up to date; whether there
-        was a batch."""
+        """One batch in its own transaction, and the progress counts and messages per day brought up to
+        date; whether there was a batch."""
         with self.db.transaction() as session:
             built = build_batch(session, self.windows) is not None
             bulletins.fold_counts(session)
+            messages.fold_days(session)
             return built

@@ -14,13 +14,11 @@ from sqlalchemy import (
     Select,
     and_,
     case,
-    delete,
     func,
     literal,
     or_,
     select,
     true,
-    union_all,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -39,7 +37,7 @@ from bot.bulletins.models import (
     Relay,
 )
 from bot.bulletins.timing import QuietHours, expected_end, plan
-from bot.db import utcnow
+from bot.db import fold_changes, kept_and_changed, utcnow
 from bot.errors import Refusal
 from bot.i18n import mark
 from bot.people.models import Identity, Person, PersonRole
@@ -476,13 +474,12 @@ def progress_of(session: Session, bulletin_ids: Sequence[int]) -> dict[int, Prog
     plus the changes not folded into them yet: a few rows to read whatever the size of the send, and
     exact, since the triggers write each change in the transaction that makes it."""
     ids = list(bulletin_ids)
-    kept, changed = DeliveryCount, DeliveryCountChange
-    both = union_all(
-        select(kept.bulletin_id, kept.status, kept.amount, kept.retaken).where(kept.bulletin_id.in_(ids)),
-        select(changed.bulletin_id, changed.status, changed.amount, changed.retaken).where(
-            changed.bulletin_id.in_(ids)
-        ),
-    ).subquery()
+    both = kept_and_changed(
+        DeliveryCountChange,
+        DeliveryCount,
+        ("bulletin_id", "status", "amount", "retaken"),
+        lambda c: c.bulletin_id.in_(ids),
+    )
     keys = (both.c.bulletin_id, both.c.status)
     rows = session.execute(
         select(*keys, func.sum(both.c.amount), func.sum(both.c.retaken)).group_by(*keys)
@@ -540,37 +537,10 @@ def running(
 
 
 def fold_counts(session: Session) -> None:
-    """Move the changes the triggers appended into the counts, so the list of changes stays short; the
-    changes moved are exactly those deleted (one statement on PostgreSQL, where several processes fold;
-    SQLite has one writer at a time)."""
-    last = session.scalar(select(func.max(DeliveryCountChange.id)))
-    if last is None:
-        return
-    postgres = session.get_bind().dialect.name == "postgresql"
-    moved: Any = (
-        delete(DeliveryCountChange)
-        .where(DeliveryCountChange.id <= last)
-        .returning(*DeliveryCountChange.__table__.c)
-        .cte("moved")
-        if postgres
-        else select(DeliveryCountChange).where(DeliveryCountChange.id <= last).subquery()
+    """Move the changes the triggers appended into the counts, so the list of changes stays short."""
+    fold_changes(
+        session, DeliveryCountChange, DeliveryCount, ("bulletin_id", "status"), ("amount", "retaken")
     )
-    keys = (moved.c.bulletin_id, moved.c.status)
-    sums = select(*keys, func.sum(moved.c.amount), func.sum(moved.c.retaken)).where(true())
-    insert_ = (postgresql.insert if postgres else sqlite.insert)(DeliveryCount).from_select(
-        ["bulletin_id", "status", "amount", "retaken"], sums.group_by(*keys).order_by(*keys)
-    )
-    session.execute(
-        insert_.on_conflict_do_update(
-            index_elements=["bulletin_id", "status"],
-            set_={
-                "amount": DeliveryCount.amount + insert_.excluded.amount,
-                "retaken": DeliveryCount.retaken + insert_.excluded.retaken,
-            },
-        )
-    )
-    if not postgres:
-        session.execute(delete(DeliveryCountChange).where(DeliveryCountChange.id <= last))
 
 
 def failures(

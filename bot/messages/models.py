@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
@@ -59,3 +59,43 @@ class Message(Base):
     # Until when one process resends this reply, or retries this event, that a crash or a failure left:
     # no other process takes it before then (NULL: nobody has claimed it).
     claimed_until: Mapped[datetime | None]
+
+
+class MessageDay(Base):
+    """How many messages went each way on one local day, per commune and app, so the dashboard reads a year
+    as a few thousand rows. Kept by the database itself (migration 0028): triggers on `messages` append
+    each statement's messages to `message_day_changes`, and bot/bulletins/outbox.py folds those in here;
+    the chart adds the changes not folded yet, so it is exact. Each message counts under the commune its
+    person had when it was stored, and stays counted: history, not today's state."""
+
+    __tablename__ = "message_days"
+
+    day: Mapped[date] = mapped_column(primary_key=True)
+    commune_code: Mapped[int] = mapped_column(primary_key=True)  # 0: nobody in a commune (a key: not NULL)
+    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
+    direction: Mapped[str] = mapped_column(String(3), primary_key=True)
+    messages: Mapped[int]
+
+
+class MessageDayChange(Base):
+    """Messages one statement stored, per local day, commune, app and direction: only ever appended by the
+    triggers, so no conversation or delivery batch waits on another for a counter row (nor deadlocks)."""
+
+    __tablename__ = "message_day_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date]
+    commune_code: Mapped[int]
+    channel: Mapped[str] = mapped_column(String(20))
+    direction: Mapped[str] = mapped_column(String(3))
+    messages: Mapped[int]
+
+
+class MessageDayZone(Base):
+    """The one time zone message_days counts days in (and, for SQLite's triggers, its fixed offset as a
+    date() modifier); an empty zone means the counts cannot follow the deployment's days."""
+
+    __tablename__ = "message_day_zone"
+
+    zone: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sqlite_modifier: Mapped[str] = mapped_column(String(20))

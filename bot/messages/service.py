@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, delete, func, insert, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from bot.db import day_number, utcnow
-from bot.messages.models import Direction, Message, Status
+from bot.db import day_number, fold_changes, kept_and_changed, utcnow
+from bot.messages.models import Direction, Message, MessageDay, MessageDayChange, MessageDayZone, Status
 from bot.people.models import Person
 from bot.people.service import channel_of
 
@@ -352,10 +352,38 @@ def claim_unfinished(
 
 
 def count_per_day(
+    session: Session, edges: Sequence[datetime], commune_codes: Collection[int] | None, zone: str
+) -> list[tuple[date, str, int]]:
+    """(local day, direction, count) rows for the days between `edges` (bot.db.midnights in `zone`),
+    limited to some communes if given: the dashboard's chart, read from the counts kept per day
+    (MessageDay, plus the changes not folded into them yet) when they are kept in that zone, else counted
+    over the messages themselves."""
+    if session.scalar(select(MessageDayZone.zone)) != zone:
+        return count_messages_per_day(session, edges, commune_codes)
+    first, end = edges[0].date(), edges[-1].date()
+    codes = None if commune_codes is None else list(commune_codes)
+    both = kept_and_changed(
+        MessageDayChange,
+        MessageDay,
+        ("day", "direction", "messages"),
+        lambda c: and_(c.day >= first, c.day < end, true() if codes is None else c.commune_code.in_(codes)),
+    )
+    keys = (both.c.day, both.c.direction)
+    found = session.execute(select(*keys, func.sum(both.c.messages)).group_by(*keys))
+    return sorted((d, str(direction), int(n)) for d, direction, n in found if n)
+
+
+def fold_days(session: Session) -> None:
+    """Move the messages the triggers appended into the counts per day, so the list of changes stays short."""
+    keys = ("day", "commune_code", "channel", "direction")
+    fold_changes(session, MessageDayChange, MessageDay, keys, ("messages",))
+
+
+def count_messages_per_day(
     session: Session, edges: Sequence[datetime], commune_codes: Collection[int] | None
 ) -> list[tuple[date, str, int]]:
-    """(local day, direction, count) rows for the days between `edges` (bot.db.midnights), limited to
-    people of some communes if given: the dashboard's chart."""
+    """count_per_day over every message (people's communes as they are now): for a deployment whose
+    zone is not the one the kept counts follow (SQLite with summer time, or a zone changed since)."""
     number = day_number(session, Message.created_at, edges).label("day")
     stmt = select(number, Message.direction).where(
         Message.created_at >= edges[0], Message.created_at < edges[-1]

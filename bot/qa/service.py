@@ -324,10 +324,14 @@ def questions(
     *,
     offset: int = 0,
     limit: int = 100,
+    asked_before: datetime | None = None,
 ) -> tuple[list[OpenQuestion], int]:
-    """One page of questions in one state, limited to some communes, with the total: the longest waiting
-    first, or the latest answered first."""
+    """One page of questions in one state, limited to some communes (and to those asked before a moment:
+    waiting longer than some days), with the total: the longest waiting first, or the latest answered
+    first."""
     stmt = select(OpenQuestion).where(OpenQuestion.status == status)
+    if asked_before is not None:
+        stmt = stmt.where(OpenQuestion.created_at < asked_before)
     if commune_codes is not None:
         stmt = stmt.where(OpenQuestion.commune_code.in_(commune_codes))
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0

@@ -1,22 +1,24 @@
 """The report's figures, one function per table, each a plain query over the stored history (the reach
-ledger, outbox rows, relays, questions, tickets and their events, poll responses) bounded by the period's
+ledger, outbox rows, relays, questions, tickets and their events, poll responses, contest attempts and
+answers) bounded by the period's
 local days turned into UTC instants: a period and scope give the same figures whenever they are asked."""
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, SQLColumnExpression, Subquery, and_, case, func, select, true
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, Subquery, and_, case, func, select, true
 from sqlalchemy.orm import Session
 
 from bot.areas import service as areas
 from bot.areas.models import Village
 from bot.bulletins.models import Bulletin, BulletinStatus, BulletinVersion, Delivery, DeliveryStatus, Relay
+from bot.contests.models import Attempt, Contest, ContestAnswer, ContestRound
 from bot.feedback.models import Category, Ticket, TicketEvent
 from bot.i18n import KNOWN_LANGUAGES
 from bot.media.models import Media
@@ -121,6 +123,27 @@ class Reach:
     villages_with_prestigious: int
 
 
+Key = tuple[Any, ...]
+
+
+def _count_if(condition: SQLColumnExpression[bool]) -> ColumnElement[int]:
+    """How many rows of a group meet a condition: one figure of a grouped count."""
+    return func.sum(case((condition, 1), else_=0))
+
+
+def _grouped(
+    session: Session,
+    rows: Select[Any],
+    keys: Sequence[SQLColumnExpression[Any]],
+    figures: Sequence[SQLColumnExpression[Any]],
+) -> list[tuple[Key, list[int]]]:
+    """The one shape of the report's counts: the rows a query selects (`rows`: its tables, joins and
+    conditions, no columns), grouped by `keys`, each group's figures as whole numbers (none counted: 0)."""
+    n = len(keys)
+    found = session.execute(rows.add_columns(*keys, *figures).group_by(*keys))
+    return [(tuple(row[:n]), [int(v or 0) for v in row[n:]]) for row in found]
+
+
 Tally = dict[object, tuple[int, int, int]]
 
 
@@ -129,21 +152,19 @@ def _reach_by(session: Session, scope: Scope, start: datetime, end: datetime) ->
     the leaves within the period; one pass over the ledger, folded three ways here."""
     inside = and_(ReportEvent.at >= start, ReportEvent.at < end)
     keys = (ReportEvent.commune_code, ReportEvent.language, ReportEvent.channel)
-    stmt = (
-        select(
-            *keys,
-            func.sum(ReportEvent.delta),
-            func.sum(case((and_(inside, ReportEvent.kind == JOINED), 1), else_=0)),
-            func.sum(case((and_(inside, ReportEvent.kind.in_((LEFT, GONE))), 1), else_=0)),
-        )
-        .where(ReportEvent.kind.in_(REACH_KINDS), ReportEvent.at < end, scope.where(ReportEvent.commune_code))
-        .group_by(*keys)
+    rows = select().where(
+        ReportEvent.kind.in_(REACH_KINDS), ReportEvent.at < end, scope.where(ReportEvent.commune_code)
+    )
+    figures = (
+        func.sum(ReportEvent.delta),
+        _count_if(and_(inside, ReportEvent.kind == JOINED)),
+        _count_if(and_(inside, ReportEvent.kind.in_((LEFT, GONE)))),
     )
     folded: tuple[Counter[tuple[object, int]], ...] = (Counter(), Counter(), Counter())
-    for commune, language, channel, subscribed, joined, left in session.execute(stmt):
-        for counter, key in zip(folded, (commune, language, channel), strict=True):
-            for i, n in enumerate((subscribed, joined, left)):
-                counter[(key, i)] += int(n or 0)
+    for group, counts in _grouped(session, rows, keys, figures):
+        for counter, key in zip(folded, group, strict=True):
+            for i, n in enumerate(counts):
+                counter[(key, i)] += n
     return _fold(folded[0]), _fold(folded[1]), _fold(folded[2])
 
 
@@ -259,23 +280,17 @@ def bulletins(session: Session, period: Period, scope: Scope, zone: ZoneInfo) ->
         Bulletin.send_at >= start, Bulletin.send_at < end, Bulletin.status != BulletinStatus.draft
     )
     placed = _where_at(scope, end)
-    stmt = select(
-        Delivery.bulletin_id, Delivery.language, placed.c.commune_code, Delivery.status, func.count()
-    ).where(Delivery.bulletin_id.in_(sent))
-    if scope.communes is None:
-        stmt = stmt.outerjoin(placed, placed.c.person_id == Delivery.person_id)
-    else:
-        stmt = stmt.join(placed, placed.c.person_id == Delivery.person_id)
-    grouped = session.execute(
-        stmt.group_by(Delivery.bulletin_id, Delivery.language, placed.c.commune_code, Delivery.status)
-    ).all()
+    rows = select().select_from(Delivery).where(Delivery.bulletin_id.in_(sent))
+    on = placed.c.person_id == Delivery.person_id
+    rows = rows.outerjoin(placed, on) if scope.communes is None else rows.join(placed, on)
+    keys = (Delivery.bulletin_id, Delivery.language, placed.c.commune_code, Delivery.status)
     by_language: dict[object, _Outbox] = defaultdict(_Outbox)
     by_commune: dict[object, _Outbox] = defaultdict(_Outbox)
     everyone = _Outbox()
-    for bulletin_id, language, commune, status, n in grouped:
+    for (bulletin_id, language, commune, status), (n,) in _grouped(session, rows, keys, [func.count()]):
         targets = [by_language[language], everyone] + ([by_commune[commune]] if commune is not None else [])
         for tally in targets:
-            tally.add(bulletin_id, DeliveryStatus(status), int(n))
+            tally.add(bulletin_id, DeliveryStatus(status), n)
     reached = sorted(everyone.bulletins) if scope.communes is not None else list(session.scalars(sent))
     voice = (
         select(func.coalesce(func.sum(Media.duration), 0.0))
@@ -284,13 +299,16 @@ def bulletins(session: Session, period: Period, scope: Scope, zone: ZoneInfo) ->
         .where(BulletinVersion.bulletin_id.in_(reached))
     )
     relays = (
-        select(Relay.commune_code, Village.name, func.count(), func.coalesce(func.sum(Relay.households), 0))
+        select()
+        .select_from(Relay)
         .outerjoin(Village, Village.id == Relay.village_id)
         .where(Relay.bulletin_id.in_(sent), Relay.created_at < end, scope.where(Relay.commune_code))
-        .group_by(Relay.commune_code, Village.name)
     )
     relay_rows = [
-        RelayRow(commune_label(c), v or NO_PLACE, int(n), int(h)) for c, v, n, h in session.execute(relays)
+        RelayRow(commune_label(c), v or NO_PLACE, *counts)
+        for (c, v), counts in _grouped(
+            session, relays, (Relay.commune_code, Village.name), (func.count(), func.sum(Relay.households))
+        )
     ]
     return Bulletins(
         total=replace(everyone.row(""), bulletins=len(reached)),
@@ -361,15 +379,15 @@ def questions(session: Session, period: Period, scope: Scope, zone: ZoneInfo, an
     within `answer_days` or later, or still waiting when the period ended."""
     start, end = period.bounds(zone)
     inside = and_(ReportEvent.at >= start, ReportEvent.at < end, scope.where(ReportEvent.commune_code))
-    asked = select(
-        ReportEvent.commune_code,
-        func.sum(case((ReportEvent.kind == ASKED, 1), else_=0)),
-        func.sum(case((and_(ReportEvent.kind == ASKED, ReportEvent.outcome == "answered"), 1), else_=0)),
-        func.sum(case((ReportEvent.kind == FORWARDED, 1), else_=0)),
-    ).where(ReportEvent.kind.in_((ASKED, FORWARDED)), inside)
+    asked = (
+        _count_if(ReportEvent.kind == ASKED),
+        _count_if(and_(ReportEvent.kind == ASKED, ReportEvent.outcome == "answered")),
+        _count_if(ReportEvent.kind == FORWARDED),
+    )
+    events = select().where(ReportEvent.kind.in_((ASKED, FORWARDED)), inside)
     rows: dict[int | None, list[int]] = defaultdict(lambda: [0] * 6)
-    for commune, n, bot, forwarded in session.execute(asked.group_by(ReportEvent.commune_code)):
-        rows[commune][:3] = [int(n or 0), int(bot or 0), int(forwarded or 0)]
+    for (commune,), counts in _grouped(session, events, [ReportEvent.commune_code], asked):
+        rows[commune][:3] = counts
     late_after = timedelta(days=answer_days)
     officials = select(OpenQuestion.commune_code, OpenQuestion.created_at, OpenQuestion.answered_at).where(
         OpenQuestion.created_at >= start,
@@ -393,12 +411,8 @@ TOP_TOPICS = 10
 
 def _topics(session: Session, inside: ColumnElement[bool]) -> list[tuple[str, int]]:
     """The topics (the tags of the entries Loa Bản answered with) most asked about."""
-    answered = (
-        select(ReportEvent.entry_id, func.count())
-        .where(ReportEvent.kind == ASKED, ReportEvent.entry_id.is_not(None), inside)
-        .group_by(ReportEvent.entry_id)
-    )
-    counts = {str(e): int(n) for e, n in session.execute(answered)}
+    answered = select().where(ReportEvent.kind == ASKED, ReportEvent.entry_id.is_not(None), inside)
+    counts = {str(e): n for (e,), (n,) in _grouped(session, answered, [ReportEvent.entry_id], [func.count()])}
     tags = dict(
         (e, t)
         for e, t in session.execute(select(QAEntry.id, QAEntry.tags).where(QAEntry.id.in_(list(counts))))
@@ -477,18 +491,21 @@ def feedback(session: Session, period: Period, scope: Scope, zone: ZoneInfo) -> 
         .group_by(TicketEvent.ticket_id)
         .subquery()
     )
+    judged = (
+        select()
+        .select_from(TicketEvent)
+        .join(Ticket, Ticket.id == TicketEvent.ticket_id)
+        .where(
+            TicketEvent.kind.in_(("satisfied", "unsatisfied", "reopened")),
+            TicketEvent.created_at < end,
+            Ticket.created_at >= start,
+            Ticket.created_at < end,
+        )
+    )
     verdicts = {
-        (ticket_id, kind): int(n)
-        for ticket_id, kind, n in session.execute(
-            select(TicketEvent.ticket_id, TicketEvent.kind, func.count())
-            .join(Ticket, Ticket.id == TicketEvent.ticket_id)
-            .where(
-                TicketEvent.kind.in_(("satisfied", "unsatisfied", "reopened")),
-                TicketEvent.created_at < end,
-                Ticket.created_at >= start,
-                Ticket.created_at < end,
-            )
-            .group_by(TicketEvent.ticket_id, TicketEvent.kind)
+        (ticket_id, kind): n
+        for (ticket_id, kind), (n,) in _grouped(
+            session, judged, (TicketEvent.ticket_id, TicketEvent.kind), [func.count()]
         )
     }
     tickets = (
@@ -538,42 +555,98 @@ class ParticipationRow:
     finished: int
 
 
-ParticipationSource = Callable[[Session, datetime, datetime, Scope], list[ParticipationRow]]
-
-
-def poll_participation(
-    session: Session, start: datetime, end: datetime, scope: Scope
-) -> list[ParticipationRow]:
-    """Poll responses begun in the period, by poll and commune (where the person was when answering)."""
-    stmt = (
-        select(
-            Poll.title,
-            PollResponse.commune_code,
-            func.count(),
-            func.sum(case((PollResponse.finished_at < end, 1), else_=0)),
-        )
+def participation(session: Session, period: Period, scope: Scope, zone: ZoneInfo) -> list[ParticipationRow]:
+    """Table 5's polls: responses begun in the period, by poll and commune (where the person was when
+    answering), and those finished before its end."""
+    start, end = period.bounds(zone)
+    responses = (
+        select()
+        .select_from(PollResponse)
         .join(Poll, Poll.id == PollResponse.poll_id)
         .where(
             PollResponse.started_at >= start,
             PollResponse.started_at < end,
             scope.where(PollResponse.commune_code),
         )
-        .group_by(Poll.id, Poll.title, PollResponse.commune_code)
     )
-    return [
-        ParticipationRow(t, commune_label(c), int(n), int(f or 0)) for t, c, n, f in session.execute(stmt)
+    keys = (Poll.id, Poll.title, PollResponse.commune_code)
+    figures = (func.count(), _count_if(PollResponse.finished_at < end))
+    rows = [
+        ParticipationRow(t, commune_label(c), *counts)
+        for (_, t, c), counts in _grouped(session, responses, keys, figures)
     ]
-
-
-# Activities whose participation table 5 lists; contests add their own source here when they exist.
-PARTICIPATION_SOURCES: list[ParticipationSource] = [poll_participation]
-
-
-def participation(session: Session, period: Period, scope: Scope, zone: ZoneInfo) -> list[ParticipationRow]:
-    """Table 5: participation in polls (and any other registered activity), by commune."""
-    start, end = period.bounds(zone)
-    rows = [row for source in PARTICIPATION_SOURCES for row in source(session, start, end, scope)]
     return sorted(rows, key=lambda r: (r.activity, r.commune))
+
+
+@dataclass(frozen=True)
+class ContestRow:
+    """One contest round's attempts in one commune (or all of the scope's): begun, finished, the answers
+    given and how many of them were right."""
+
+    commune: str
+    started: int = 0
+    finished: int = 0
+    answers: int = 0
+    right: int = 0
+
+
+@dataclass(frozen=True)
+class RoundFigures:
+    """Table 5's contests: one round, by commune, with its total."""
+
+    title: str
+    communes: list[ContestRow]
+    total: ContestRow
+
+
+def contests(session: Session, period: Period, scope: Scope, zone: ZoneInfo) -> list[RoundFigures]:
+    """Personal attempts at contest rounds begun in the period, by round and by the commune the person
+    answered from (a prestigious person's attempts for a household group are apart, as the round's own
+    results count them); those finished before the period's end; their answers given before it, and the
+    right ones among them."""
+    start, end = period.bounds(zone)
+    answered = (
+        select(
+            ContestAnswer.attempt_id,
+            func.count().label("answers"),
+            _count_if(ContestAnswer.right).label("right"),
+        )
+        .where(ContestAnswer.created_at < end)
+        .group_by(ContestAnswer.attempt_id)
+        .subquery()
+    )
+    attempts = (
+        select()
+        .select_from(Attempt)
+        .join(ContestRound, ContestRound.id == Attempt.round_id)
+        .join(Contest, Contest.id == ContestRound.contest_id)
+        .outerjoin(answered, answered.c.attempt_id == Attempt.id)
+        .where(
+            Attempt.for_group.is_(False),
+            Attempt.started_at >= start,
+            Attempt.started_at < end,
+            scope.where(Attempt.commune_code),
+        )
+    )
+    keys = (ContestRound.id, Contest.title, ContestRound.title, Attempt.commune_code)
+    figures = (
+        func.count(),
+        _count_if(Attempt.finished_at < end),
+        func.sum(answered.c.answers),
+        func.sum(answered.c.right),
+    )
+    rounds: dict[tuple[str, int], list[ContestRow]] = defaultdict(list)
+    for (round_id, contest, title, commune), counts in _grouped(session, attempts, keys, figures):
+        rounds[(f"{contest} – {title}", round_id)].append(ContestRow(commune_label(commune), *counts))
+    names = ("started", "finished", "answers", "right")
+    return [
+        RoundFigures(
+            title,
+            sorted(rows, key=lambda r: r.commune),
+            ContestRow("", *(sum(getattr(r, name) for r in rows) for name in names)),
+        )
+        for (title, _), rows in sorted(rounds.items())
+    ]
 
 
 @dataclass(frozen=True)
@@ -587,11 +660,6 @@ class MonthRow:
     tickets: int
 
 
-def _in(column: SQLColumnExpression[datetime], start: datetime, end: datetime) -> ColumnElement[int]:
-    """1 when an instant falls in [start, end), for summing."""
-    return case((and_(column >= start, column < end), 1), else_=0)
-
-
 def months(session: Session, period: Period, scope: Scope, zone: ZoneInfo) -> list[MonthRow]:
     """The period month by month (local months, each bounded in UTC), for the line chart."""
     parts = period.months()
@@ -602,19 +670,16 @@ def months(session: Session, period: Period, scope: Scope, zone: ZoneInfo) -> li
         select(
             func.sum(case((at < start, ReportEvent.delta), else_=0)),
             *(func.sum(case((and_(at >= a, at < b), ReportEvent.delta), else_=0)) for a, b in bounds),
-            *(
-                func.sum(case((and_(at >= a, at < b, ReportEvent.kind == JOINED), 1), else_=0))
-                for a, b in bounds
-            ),
+            *(_count_if(and_(at >= a, at < b, ReportEvent.kind == JOINED)) for a, b in bounds),
         ).where(ReportEvent.kind.in_(REACH_KINDS), at < end, scope.where(ReportEvent.commune_code))
     ).one()
     asked = session.execute(
-        select(*(func.sum(_in(at, a, b)) for a, b in bounds)).where(
+        select(*(_count_if(and_(at >= a, at < b)) for a, b in bounds)).where(
             ReportEvent.kind == ASKED, at >= start, at < end, scope.where(ReportEvent.commune_code)
         )
     ).one()
     filed = session.execute(
-        select(*(func.sum(_in(Ticket.created_at, a, b)) for a, b in bounds)).where(
+        select(*(_count_if(and_(Ticket.created_at >= a, Ticket.created_at < b)) for a, b in bounds)).where(
             Ticket.created_at >= start, Ticket.created_at < end, scope.where(Ticket.commune_code)
         )
     ).one()
@@ -644,6 +709,7 @@ class Report:
     questions: Questions
     feedback: Feedback
     participation: list[ParticipationRow]
+    contests: list[RoundFigures]
     months: list[MonthRow]
     previous: Report | None = None
 
@@ -666,6 +732,7 @@ def build(
         questions=questions(session, period, scope, zone, answer_days),
         feedback=feedback(session, period, scope, zone),
         participation=participation(session, period, scope, zone),
+        contests=contests(session, period, scope, zone),
         months=months(session, period, scope, zone),
         previous=build(session, period.previous(), scope, zone, answer_days=answer_days, compare=False)
         if compare

@@ -257,6 +257,32 @@ def sections(report: Report, _: Translate) -> list[Section]:
         [_("Hoạt động"), _("Xã"), _("Đã bắt đầu"), _("Đã trả lời hết")],
         [[r.activity, r.commune, r.started, r.finished] for r in report.participation],
     )
+    contest = Table(
+        "contests",
+        _("Tham gia cuộc thi theo xã, tỉ lệ trả lời đúng"),
+        [
+            _("Vòng thi"),
+            _("Xã"),
+            _("Đã bắt đầu"),
+            _("Làm xong"),
+            _("Số câu đã trả lời"),
+            _("Trả lời đúng"),
+            _("Tỉ lệ đúng"),
+        ],
+        [
+            [
+                r.title,
+                c.commune or _("Tổng"),
+                c.started,
+                c.finished,
+                c.answers,
+                c.right,
+                _percent(c.right, c.answers),
+            ]
+            for r in report.contests
+            for c in [*r.communes, r.total]
+        ],
+    )
     compared = Table(
         "comparison",
         _("So sánh với kỳ trước"),
@@ -325,6 +351,6 @@ def sections(report: Report, _: Translate) -> list[Section]:
                 ),
             ],
         ),
-        Section(_("Thăm dò ý kiến, cuộc thi"), [], [activity]),
+        Section(_("Thăm dò ý kiến, cuộc thi"), [], [activity, contest]),
         Section(_("So sánh với kỳ trước"), said[6:], [compared, monthly]),
     ]
