@@ -2,7 +2,7 @@
 people may read
 
 Revision ID: 0029
-Revises: 0027
+Revises: 0028
 Create Date: 2026-12-07 00:40:00
 """
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ import bot.db
 
 
 revision: str = '0029'
-down_revision: str | None = '0027'
+down_revision: str | None = '0028'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
