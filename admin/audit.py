@@ -70,6 +70,11 @@ ACTIONS = {
     "translation_saved": mark("Lưu bản dịch"),
     "translation_approved": mark("Duyệt bản dịch"),
     "translations_imported": mark("Nhập bản dịch từ tệp"),
+    "content_translation_saved": mark("Lưu bản dịch nội dung"),
+    "content_translation_approved": mark("Duyệt bản dịch nội dung"),
+    "prompt_clip_recorded": mark("Ghi âm lời đọc"),
+    "prompt_clip_approved": mark("Duyệt bản ghi lời đọc"),
+    "prompt_clip_deleted": mark("Xóa bản ghi lời đọc"),
 }
 OBJECTS = {
     "admin": mark("Tài khoản #{id}"),
@@ -134,6 +139,8 @@ DETAILS = {
     "round": mark("vòng thi"),
     "question": mark("câu hỏi"),
     "msgid": mark("câu gốc"),
+    "language": mark("ngôn ngữ"),
+    "seconds": mark("số giây"),
 }
 STATUSES: dict[str, str] = {
     **{status.value: label for status, label in TICKET_LABELS.items()},

@@ -135,14 +135,24 @@ def content_change(
     checked_language(request, admin, language)
     item, ip = _item(session, kind, entry_id), client_ip(request)
     fields = {"question": question, "answer": answer, "text": text, "explanation": explanation}
-    typed, target = _typed(item, fields, option or []), f"{kind}:{item.id}"
+    typed = _typed(item, fields, option or [])
+    # A contest question is named by its contest, the question in the details (as contests' own log does).
+    target, about = (
+        (f"qa:{item.id}", {})
+        if isinstance(item, QAEntry)
+        else (f"contest:{item.contest_id}", {"question": str(item.id)})
+    )
     try:
         if action == "save":
             content_translations.save(session, admin, language, item, typed)
-            accounts.audit(session, admin, "content_translation_saved", target, ip, language=language)
+            accounts.audit(
+                session, admin, "content_translation_saved", target, ip, language=language, **about
+            )
         else:
             content_translations.approve(session, admin, language, item)
-            accounts.audit(session, admin, "content_translation_approved", target, ip, language=language)
+            accounts.audit(
+                session, admin, "content_translation_approved", target, ip, language=language, **about
+            )
     except translations.TranslationError as exc:
         message = exc.translate(admin_gettext(request))
         kept = {"key": str(item.id), **typed} if action == "save" else None
