@@ -425,7 +425,7 @@ def main() -> None:
         print_row(name, run, limit)
     opus, mp3 = audio_sizes()
     print(
-        f"\nVoice note (OGG/Opus mono 24 kbps): {opus:.0f} KB/min; "
+        f"\nVoice note (OGG/Opus mono 16 kbps): {opus:.0f} KB/min; "
         f"gTTS MP3 (24 kHz mono 32 kbps): {mp3:.0f} KB/min"
     )
 

@@ -124,7 +124,7 @@ def main() -> None:
     print(percentiles("🔊 first tap (speech made by a job)", first))
     print(percentiles("🔊 again (cached, sent by Telegram file id)", again))
     size = len(voice.files.get("voice", b""))
-    print(f"voice note: {size / 1000:.1f} KB for {voice.params.get('duration')} s (OGG/Opus 24 kbps)")
+    print(f"voice note: {size / 1000:.1f} KB for {voice.params.get('duration')} s (OGG/Opus 16 kbps)")
 
 
 if __name__ == "__main__":
