@@ -409,12 +409,15 @@ def test_three_senders_keep_to_the_platform_rate_together(
 
 
 def keep_to_the_rate(postgresql: str, db: Database, fake: FakeBotAPI, shared_in: str) -> None:
-    """150 people, three `loaban worker`s sharing the rate in PostgreSQL or Redis."""
+    """150 people, three `loaban worker`s sharing the rate in PostgreSQL or Redis. The workers are up
+    before the bulletin is sent, as in a deployment: 150 messages take 5 s, and a worker still starting on a
+    busy machine would find nothing left to share."""
     chats = people(db, 150)
-    bulletin_id = text_bulletin(db)
     env = {"redis_url": REDIS_URL} if shared_in == "redis" else {}
     workers = [start_worker(postgresql, fake, **env) for _ in range(3)]
     try:
+        fake.wait_for(lambda: len(fake.calls_to("getMe")) >= 3, timeout=90)
+        bulletin_id = text_bulletin(db)
         wait_done(db, bulletin_id, timeout=120)
     finally:
         stop(workers)
