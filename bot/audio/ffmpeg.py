@@ -16,6 +16,9 @@ VOICE_ARGS = ["-ac", "1", "-ar", "48000", "-c:a", "libopus", "-b:a", "16k", "-ap
 VOICE_FORMAT = "ogg"
 STATION_ARGS = ["-ac", "1", "-ar", "44100", "-c:a", "libmp3lame", "-b:a", "64k"]
 STATION_FORMAT = "mp3"
+# What speech recognisers read: 16 kHz mono 16-bit samples, raw.
+PCM_ARGS = ["-ac", "1", "-ar", "16000", "-c:a", "pcm_s16le"]
+PCM_FORMAT = "s16le"
 TIMEOUT = 300
 
 
@@ -118,3 +121,10 @@ def voice_note(data: bytes, *, strict: bool = True) -> tuple[bytes, float]:
         voice = encode(source, VOICE_ARGS, VOICE_FORMAT, strict=strict)
     with _written(voice) as note:
         return voice, duration(note)
+
+
+def pcm16k(data: bytes) -> bytes:
+    """A recording in any format ffmpeg reads as the raw 16 kHz mono samples a recogniser listens to; a
+    damaged frame is skipped rather than losing the rest of what the person said."""
+    with _written(data) as source:
+        return encode(source, PCM_ARGS, PCM_FORMAT, strict=False)
