@@ -7,7 +7,10 @@ from __future__ import annotations
 import io
 import itertools
 import re
+import shutil
 import sqlite3
+import subprocess
+import time as clock
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,13 +25,16 @@ from sqlalchemy.engine import make_url
 from bot.accounts.models import Role
 from bot.areas import service as areas
 from bot.areas import villages as village_service
-from bot.audio import ffmpeg
+from bot.audio import ffmpeg, stt
 from bot.config import Settings
 from bot.db import Database
 from bot.feedback import categories as category_service
 from bot.feedback import reply_templates as template_service
 from bot.feedback import service as feedback
 from bot.feedback.models import Ticket, TicketStatus
+from bot.jobs.models import Job
+from bot.media import transcripts
+from bot.media.models import Media
 from bot.people import service as people
 from bot.people.models import PersonRole
 from tests import factories
@@ -572,6 +578,70 @@ def test_a_voice_reply_is_transcoded_while_no_transaction_holds_the_database(
     )
     assert sent.status_code == 303 and free == [True]
     fake_telegram.wait_for(lambda: len(fake_telegram.sent(person.chat_id, "sendVoice")) == 1)
+
+
+AUTOMATIC = "(tự động, có thể sai)"
+
+
+def file_voice_note(person: Driver, db: Database, note: bytes) -> Ticket:
+    """A named reflection with a voice note, filed; returns its ticket."""
+    file_reflection(person, text="Tôi gửi kèm ghi âm.")
+    person.send_file(note, "voice", "audio/ogg")
+    person.tap("fb_done")
+    send_named(person)
+    return ticket_of(db, person.urn)
+
+
+@pytest.mark.skipif(
+    not (stt.available() and shutil.which("espeak-ng")),
+    reason="needs the optional speech recogniser (pip install '.[stt]'), ffmpeg and espeak-ng",
+)
+def test_an_official_reads_what_a_voice_note_says_marked_as_automatic(
+    client: httpx.Client, db: Database, fake_telegram: FakeBotAPI
+) -> None:
+    """The real recogniser, after the ticket is stored. espeak-ng's Vietnamese is hard even for it (most
+    words of a sentence come out wrong; people's speech it reads well), but a short thanks it hears."""
+    said = subprocess.run(
+        ["espeak-ng", "-v", "vi", "-s", "140", "--stdout", "cảm ơn"], capture_output=True, check=True
+    ).stdout
+    note, _seconds = ffmpeg.voice_note(said, strict=False)
+    person = TelegramDriver(client, fake_telegram, db, next(_chat_ids))
+    onboard(person)
+    ticket = file_voice_note(person, db, note)
+    make_admin(db, "xa", Role.commune_officer, communes=(PHONG_THO,))
+    login(client, "xa")
+    deadline = clock.monotonic() + 60
+    while AUTOMATIC not in (page := client.get(f"/admin/feedback/{ticket.id}").text):
+        assert clock.monotonic() < deadline, "the transcript never came"
+        clock.sleep(0.5)
+    assert "«cảm ơn»" in page
+
+
+@pytest.mark.skipif(not ffmpeg.available(), reason="needs ffmpeg (make system-deps)")
+def test_without_a_recogniser_nothing_is_queued_and_a_transcript_is_shown_escaped(
+    client: httpx.Client,
+    db: Database,
+    fake_telegram: FakeBotAPI,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(stt, "available", lambda: False)
+    person = TelegramDriver(client, fake_telegram, db, next(_chat_ids))
+    onboard(person)
+    ticket = file_voice_note(person, db, factories.tone(tmp_path / "note.ogg", codec="libopus"))
+    with db.transaction() as session:
+        assert not session.scalars(select(Job).where(Job.kind == transcripts.TRANSCRIBE_JOB)).all()
+    make_admin(db, "xa", Role.commune_officer, communes=(PHONG_THO,))
+    login(client, "xa")
+    assert AUTOMATIC not in client.get(f"/admin/feedback/{ticket.id}").text, "no transcript, no mark"
+
+    [voice] = ticket.attachments
+    hostile = "<script>alert(1)</script> đường"
+    with db.transaction() as session:
+        session.execute(update(Media).where(Media.id == voice.media_id).values(transcript=hostile))
+    page = client.get(f"/admin/feedback/{ticket.id}").text
+    assert "«&lt;script&gt;alert(1)&lt;/script&gt; đường» <small" in page and AUTOMATIC in page
+    assert "<script>alert(1)" not in page
 
 
 def _writable(path: str) -> bool:

@@ -18,6 +18,7 @@ from bot.db import utcnow
 from bot.errors import Refusal
 from bot.feedback.models import Attachment, Category, Ticket, TicketEvent, TicketStatus
 from bot.i18n import mark
+from bot.media import transcripts
 from bot.media.models import Media
 from bot.people.models import Person
 from bot.text import fold
@@ -135,6 +136,7 @@ def create(session: Session, *, person: Person, urn: str, filing: Filing, now: d
     for kind, media_id in filing.media_ids:
         ticket.attachments.append(Attachment(kind=kind, media_id=media_id))
     session.flush()
+    transcripts.queue(session, filing.media_ids)
     return ticket
 
 

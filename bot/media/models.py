@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String
+from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db import Base, utcnow
@@ -25,4 +25,7 @@ class Media(Base):
     size: Mapped[int]
     duration: Mapped[float | None]
     platform_ids: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # What a person's voice note says, by the offline recogniser (bot/media/transcripts.py): None until
+    # transcribed, "" when nothing was heard. Kept with the bytes, so it goes when they go.
+    transcript: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
