@@ -27,7 +27,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,postgres,semantic]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,postgres,semantic,stt]'
 	touch $(STAMP)
 
 frontend: $(HTMX) $(CHARTJS)
