@@ -74,7 +74,7 @@ def _listing(
     saved: int | None = None,
 ) -> Response:
     """One language's messages, filtered and paged, with the content that lacks it."""
-    catalogs = runtime_of(request).catalogs
+    catalogs, gettext = runtime_of(request).catalogs, admin_gettext(request)
     entries = translations.entries(session, catalogs, language)
     if not everything:  # officials' admin strings matter less to a village's translator
         entries = [e for e in entries if e.place is None or e.place.people]
@@ -100,7 +100,8 @@ def _listing(
         everything=everything,
         states=STATE_FILTERS,
         state_labels=translations.STATE_LABELS,
-        shipped_label=admin_gettext(request)(translations.SHIPPED_LABEL),
+        shipped_label=gettext(translations.SHIPPED_LABEL),
+        admin_text=gettext,  # where people meet each message, in words
         too_long=translations.too_long_for_phones,
         missing=translations.missing_content(session, catalogs, language),
         content_kinds=translations.CONTENT_KINDS,
