@@ -30,7 +30,6 @@ from bot.accounts.models import AdminUser, Role
 from bot.areas import service as areas
 from bot.areas.service import Area
 from bot.audio import service as audio
-from bot.audio.ffmpeg import AudioError
 from bot.bulletins.compose import attachment
 from bot.conversation.feedback import (
     STATUS_LABELS,
@@ -40,6 +39,7 @@ from bot.conversation.feedback import (
 )
 from bot.conversation.types import Outgoing, Reply
 from bot.db import local_today
+from bot.errors import Refusal
 from bot.feedback import categories as category_service
 from bot.feedback import reply_templates as template_service
 from bot.feedback import service as feedback
@@ -298,6 +298,21 @@ def ticket_page(
     """One ticket: content, files, position, history, and what the official can do with it; `template`
     puts one of the official's reply templates in the answer box (the page's script does it in place)."""
     ticket = _ticket(session, admin, ticket_id)
+    return _ticket_view(request, session, admin, ticket, template=template)
+
+
+def _ticket_view(
+    request: Request,
+    session: Session,
+    admin: AdminUser,
+    ticket: Ticket,
+    *,
+    template: int = 0,
+    draft: str = "",
+    refused: Refusal | None = None,
+) -> Response:
+    """The ticket's page; an answer refused before anything was stored comes back to it with why, and what
+    the official typed still in the answer box."""
     templates = template_service.get_all(session, owner_id=admin.id, communes=[ticket.commune_code or 0])
     person = (
         people.get(session, person_id=ticket.person_id) if ticket.person_id and not ticket.anonymous else None
@@ -312,6 +327,8 @@ def ticket_page(
         request,
         "ticket.html",
         admin,
+        status=400 if refused else 200,
+        error=refused.translate(admin_gettext(request)) if refused else "",
         ticket=ticket,
         person=person,
         phone=ticket.phone if _sees_phone(admin) else None,
@@ -319,7 +336,7 @@ def ticket_page(
         colleagues=colleagues,
         transfer_choices=transfer_choices(admin, ticket),
         templates=templates,
-        draft=next((t.text for t in templates if t.id == template), ""),
+        draft=draft or next((t.text for t in templates if t.id == template), ""),
         merge_candidates=feedback.merge_candidates(session, ticket),
         names={a.id: a.full_name or a.username for a in admins},
         overdue=feedback.is_overdue(ticket, _today(request)),
@@ -401,27 +418,31 @@ def ticket_note(
     return redirect(f"/admin/feedback/{ticket.id}")
 
 
-def voice_reply(request: Request, voice: UploadFile | None = None) -> audio.UploadedClip | None:
+def voice_reply(
+    request: Request, voice: UploadFile | None = None
+) -> audio.UploadedClip | audio.RecordingError | None:
     """An official's recorded answer, checked, transcoded and written to the media store before the
-    request's transaction opens: ffmpeg and an S3 upload take seconds, and a transaction held open that
-    long would hold up other writers (a reply refused afterwards leaves only a stray copy)."""
+    request's transaction opens (ffmpeg and an S3 upload take seconds, and a transaction held open that
+    long would hold up other writers; a reply refused afterwards leaves only a stray copy); or why it
+    cannot be used, for the ticket's page to say."""
     if voice is None or not voice.filename:
         return None
+    limit = MAX_VOICE_REPLY_MB * 1_000_000
     try:
-        clip = audio.recording(voice.file.read(), voice.filename, MAX_VOICE_REPLY_MB * 1_000_000)
-    except AudioError as exc:
-        _ = admin_gettext(request)
-        raise HTTPException(
-            status_code=400, detail=_("Không dùng được tệp ghi âm: {reason}").format(reason=exc)
-        ) from exc
+        clip = audio.recording(voice.file.read(limit + 1), voice.filename, limit)
+    except audio.RecordingError as refused:
+        return refused
     runtime = runtime_of(request)
     return audio.upload(runtime.db, store.of(runtime.settings), clip)
+
+
+VoiceReplyDep = Annotated[audio.UploadedClip | audio.RecordingError | None, Depends(voice_reply)]
 
 
 @router.post("/feedback/{ticket_id}/reply")
 def ticket_reply(
     request: Request,
-    clip: Annotated[audio.UploadedClip | None, Depends(voice_reply)],  # first: stored before `session` opens
+    clip: VoiceReplyDep,  # first: stored before `session` opens
     session: SessionDep,
     admin: AnswererDep,
     background: BackgroundTasks,
@@ -430,9 +451,11 @@ def ticket_reply(
 ) -> Response:
     """Answer in text and/or a voice recording (made in the browser or uploaded); it reaches the person
     where they wrote from, after the commit, with 'Hài lòng / Chưa hài lòng', and the senders of the
-    duplicates closed into the ticket."""
+    duplicates closed into the ticket; a recording refused comes back to the page with what was typed."""
     runtime = runtime_of(request)
     ticket = _ticket(session, admin, ticket_id)
+    if isinstance(clip, audio.RecordingError):
+        return _ticket_view(request, session, admin, ticket, draft=text, refused=clip)
     stored = audio.record(session, store.of(runtime.settings), clip).voice if clip else None
     try:
         feedback.answer(ticket, admin.id, text, stored)

@@ -14,10 +14,9 @@ from sqlalchemy.orm import Session
 
 from admin.common import private_file, redirect
 from admin.deps import SessionDep, admin_gettext, csrf_protect
-from admin.translations import WorkbenchDep, checked_language, source_of
+from admin.translations import WorkbenchDep, checked_language, listing, source_of
 from bot.accounts import service as accounts
-from bot.audio import ffmpeg
-from bot.audio.service import RECORDING_TYPES
+from bot.audio import service as audio
 from bot.i18n import SourceMessage, mark
 from bot.media import service as media
 from bot.media import store
@@ -31,34 +30,24 @@ MAX_CLIP_MB = 5  # a prompt is read in seconds; minutes of audio are a mistake
 MAX_CLIP_SECONDS = 120
 
 
-def transcoded(request: Request, clip: UploadFile | None = None) -> media.Upload:
-    """The uploaded recording as a voice note (OGG/Opus), made before the request's transaction opens:
-    ffmpeg takes seconds, and a transaction held that long would hold up other writers."""
-    _ = admin_gettext(request)
-    name = (clip.filename or "") if clip is not None else ""
-    extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
-    data = clip.file.read(MAX_CLIP_MB * 1_000_000 + 1) if clip is not None else b""
-    problem = ""
-    if not data:
-        problem = _("Chưa có bản ghi âm.")
-    elif extension not in RECORDING_TYPES:
-        problem = _("Loại tệp này không dùng được: hãy gửi tệp âm thanh (ogg, mp3, m4a, wav…).")
-    elif len(data) > MAX_CLIP_MB * 1_000_000:
-        problem = _("Tệp lớn quá (tối đa {mb} MB).").format(mb=MAX_CLIP_MB)
-    if problem:
-        raise HTTPException(status_code=400, detail=problem)
+def transcoded(request: Request, clip: UploadFile | None = None) -> media.Upload | audio.RecordingError:
+    """The uploaded recording as a voice note (OGG/Opus), made before the request's transaction opens
+    (ffmpeg takes seconds, and a transaction held that long would hold up other writers); or why it
+    cannot be used, for the page to say."""
+    if clip is None or not clip.filename:
+        return audio.RecordingError(mark("Chưa có bản ghi âm."))
+    limit = MAX_CLIP_MB * 1_000_000
     try:
-        voice, seconds = ffmpeg.voice_note(data, strict=False)
-    except ffmpeg.AudioError as exc:
-        raise HTTPException(
-            status_code=400, detail=_("Không dùng được tệp ghi âm: {reason}").format(reason=exc)
-        ) from exc
-    if seconds > MAX_CLIP_SECONDS:
-        raise HTTPException(
-            status_code=400, detail=_("Bản ghi dài quá (tối đa {n} giây).").format(n=MAX_CLIP_SECONDS)
+        voice, seconds = audio.voice_recording(
+            clip.file.read(limit + 1), clip.filename, limit, MAX_CLIP_SECONDS
         )
+    except audio.RecordingError as refused:
+        return refused
     runtime = runtime_of(request)
     return prompts.upload(runtime.db, store.of(runtime.settings), voice, seconds)
+
+
+TranscodedDep = Annotated[media.Upload | audio.RecordingError, Depends(transcoded)]
 
 
 def _prompt(request: Request, session: Session, msgid: str, context: str) -> SourceMessage:
@@ -72,7 +61,7 @@ def _prompt(request: Request, session: Session, msgid: str, context: str) -> Sou
 @router.post("/translations/{language}/clips/record")
 def record(
     request: Request,
-    recording: Annotated[media.Upload, Depends(transcoded)],  # first: before `session` opens
+    recording: TranscodedDep,  # first: before `session` opens
     session: SessionDep,
     admin: WorkbenchDep,
     language: str,
@@ -80,9 +69,13 @@ def record(
     context: Annotated[str, Form(max_length=200)] = "",
     q: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    """Keep a recording of a prompt as its draft in the language (it waits for a second person)."""
+    """Keep a recording of a prompt as its draft in the language (it waits for a second person); a
+    refused one is named on the translator's page as they left it."""
     checked_language(request, admin, language)
     source = _prompt(request, session, msgid, context)
+    if isinstance(recording, audio.RecordingError):
+        message = recording.translate(admin_gettext(request))
+        return listing(request, session, admin, language, q=q or msgid[:60], status=400, error=message)
     files = store.of(runtime_of(request).settings)
     prompts.record(session, files, source, language, admin.id, recording)
     accounts.audit(

@@ -58,7 +58,7 @@ def overview(request: Request, session: SessionDep, admin: WorkbenchDep) -> Resp
     return render(request, "translations.html", admin, rows=rows)
 
 
-def _listing(
+def listing(
     request: Request,
     session: Session,
     admin: AdminUser,
@@ -73,8 +73,9 @@ def _listing(
     problems: list[str] | None = None,
     saved: int | None = None,
 ) -> Response:
-    """One language's messages, filtered and paged, with the content that lacks it."""
-    catalogs = runtime_of(request).catalogs
+    """One language's messages, filtered and paged, with the content that lacks it (also the page a
+    refused prompt recording comes back to)."""
+    catalogs, gettext = runtime_of(request).catalogs, admin_gettext(request)
     entries = translations.entries(session, catalogs, language)
     if not everything:  # officials' admin strings matter less to a village's translator
         entries = [e for e in entries if e.place is None or e.place.people]
@@ -100,7 +101,8 @@ def _listing(
         everything=everything,
         states=STATE_FILTERS,
         state_labels=translations.STATE_LABELS,
-        shipped_label=admin_gettext(request)(translations.SHIPPED_LABEL),
+        shipped_label=gettext(translations.SHIPPED_LABEL),
+        admin_text=gettext,  # where people meet each message, in words
         too_long=translations.too_long_for_phones,
         missing=translations.missing_content(session, catalogs, language),
         content_kinds=translations.CONTENT_KINDS,
@@ -123,7 +125,7 @@ def language_page(
 ) -> Response:
     """Every message of one language, searchable and filtered by state."""
     checked_language(request, admin, language)
-    return _listing(request, session, admin, language, q=q, state=state, everything=everything, page=page)
+    return listing(request, session, admin, language, q=q, state=state, everything=everything, page=page)
 
 
 @router.get("/translations/{language}/export.{fmt}")
@@ -155,11 +157,11 @@ def import_file(
     try:
         rows = translations.read_upload(filename, file.file.read())
     except translations.TranslationError as exc:
-        return _listing(request, session, admin, language, status=400, error=exc.translate(_))
+        return listing(request, session, admin, language, status=400, error=exc.translate(_))
     report = translations.import_rows(session, catalogs, admin, language, rows)
     if report.errors:
         problems = [e.text(_) for e in report.errors]
-        return _listing(request, session, admin, language, status=400, problems=problems)
+        return listing(request, session, admin, language, status=400, problems=problems)
     accounts.audit(
         session,
         admin,
@@ -168,7 +170,7 @@ def import_file(
         client_ip(request),
         saved=report.saved,
     )
-    return _listing(request, session, admin, language, saved=report.saved)
+    return listing(request, session, admin, language, saved=report.saved)
 
 
 @router.post("/translations/{language}/{action}", response_class=HTMLResponse)
@@ -204,5 +206,5 @@ def change(
             )
     except translations.TranslationError as exc:
         message = exc.translate(admin_gettext(request))
-        return _listing(request, session, admin, language, q=q or msgid[:60], status=400, error=message)
+        return listing(request, session, admin, language, q=q or msgid[:60], status=400, error=message)
     return redirect(f"/admin/translations/{language}?q={quote(q)}")

@@ -145,8 +145,13 @@ def install(app: FastAPI, settings: Settings, gettext: Callable[[str], str]) -> 
         ("/chat/api/files", 2 * upload + 64_000),
         ("/webhooks/", 1_000_000),  # a Telegram update or a Zalo event
         # Only the admin forms that take files may be large: a bulletin (a recording per language and
-        # five pictures), a language's new recording, a voice answer, a Q&A spreadsheet.
-        (r"/admin/(bulletins/(new|\d+/versions)|feedback/\d+/reply|qa/import)$", 12 * upload),
+        # five pictures), a language's new recording, a voice answer, a Q&A spreadsheet, a recorded
+        # prompt (refused on its page beyond its own limit, not with this JSON).
+        (
+            r"/admin/(bulletins/(new|\d+/versions)|feedback/\d+/reply|qa/import"
+            r"|translations/[\w-]+/clips/record)$",
+            12 * upload,
+        ),
         ("/admin", 1_000_000),  # the login and every other form
     ]
     # Pages, scripts and JSON compressed for slow links; Starlette leaves audio, pictures and ranges alone.

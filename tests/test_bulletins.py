@@ -345,9 +345,10 @@ def test_recordings_in_every_accepted_format_and_a_corrupt_file(
         factories.tone(path, 3, codec)
         clip = audio.clip_for(settings, "", "hmn", (path.read_bytes(), path.name))
         assert clip is not None and clip.voice.startswith(b"OggS") and 2.9 < clip.seconds < 3.2, fmt
-    with pytest.raises(ffmpeg.AudioError):
+    with pytest.raises(audio.RecordingError) as broken:
         audio.clip_for(settings, "", "hmn", (b"ID3" + os.urandom(5000), "broken.mp3"))
-    with pytest.raises(ffmpeg.AudioError, match="unsupported"):
+    assert broken.value.msgid == audio.UNREADABLE
+    with pytest.raises(ffmpeg.AudioError, match="Loại tệp này không dùng được"):  # the worker logs it so
         audio.clip_for(settings, "", "hmn", (b"MZ...", "virus.exe"))
 
 

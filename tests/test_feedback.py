@@ -528,12 +528,21 @@ def test_an_official_answers_with_a_voice_recording(
     [voice] = fake_telegram.sent(person.chat_id, "sendVoice")
     assert "Tuần sau xã sửa mái." in voice.params["caption"] and voice.files["voice"].startswith(b"OggS")
     assert [label for label, _ in voice.buttons] == ["😊 Hài lòng", "😞 Chưa hài lòng"]
-    bad = client.post(
-        f"/admin/feedback/{ticket.id}/reply",
-        data={"csrf_token": csrf(page), "text": "x"},
-        files={"voice": ("hong.mp3", b"ID3" + bytes(3000), "audio/mpeg")},
-    )
-    assert bad.status_code == 400 and "Không dùng được tệp ghi âm" in bad.text
+    typed = "Chiều mai cán bộ xã đến xem."
+    for name, data, refusal in [
+        ("hong.mp3", b"ID3" + bytes(3000), "Không đọc được tệp ghi âm này, có thể tệp bị hỏng"),
+        ("trong.wav", b"", "Tệp ghi âm trống."),
+        ("dai.wav", bytes(10_000_001), "Tệp lớn quá (tối đa 10 MB)."),
+        ("anh.png", factories.PNG, "Loại tệp này không dùng được"),
+    ]:
+        bad = client.post(
+            f"/admin/feedback/{ticket.id}/reply",
+            data={"csrf_token": csrf(page), "text": typed},
+            files={"voice": (name, data, "audio/wav")},
+        )
+        assert bad.status_code == 400 and refusal in bad.text, name
+        assert re.search(rf'<textarea name="text" id="reply-text"[^>]*>{typed}</textarea>', bad.text), name
+    assert len(fake_telegram.sent(person.chat_id, "sendVoice")) == 1, "nothing refused reached the person"
     assert "<audio controls" in client.get(f"/admin/feedback/{ticket.id}").text
     person.tap("fb_mine")
     again = person.tap(f"fb_view:{ticket.id}")

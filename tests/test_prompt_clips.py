@@ -35,6 +35,7 @@ from bot.voice.service import Spoken
 from tests.browser import ARTIFACTS, CHROMIUM
 from tests.conftest import webhook_settings
 from tests.drivers import Driver, Seen, TelegramDriver, WebDriver, ZaloDriver, on_channel
+from tests.factories import PNG
 from tests.fakes.server import LiveServer
 from tests.fakes.telegram_api import FakeBotAPI
 from tests.fakes.zalo_api import FakeZalo
@@ -305,6 +306,32 @@ def test_the_note_is_heard_in_the_language_when_recorded_and_a_recorded_onboardi
     )
     assert not any(NOTE_FRAGMENT in str(s) for kind, s in timeline(person) if kind == "text")
     assert 0 < spent <= BUDGET
+
+
+def test_an_upload_that_is_no_recording_is_refused_in_words_on_the_translators_page(
+    live: LiveServer, db: Database
+) -> None:
+    add_admin(db, "dich-hmn", Role.translator, ("hmn",))
+    translator = signed_in(live, "dich-hmn")
+    searched = "Bạn ở tỉnh"
+    for upload, refusal in [
+        (None, "Chưa có bản ghi âm."),
+        (("trong.webm", b""), "Tệp ghi âm trống."),
+        (("dai.ogg", bytes(5_000_001)), "Tệp lớn quá (tối đa 5 MB)."),
+        (("anh.png", PNG), "Loại tệp này không dùng được: hãy gửi tệp âm thanh"),
+        (("hong.ogg", b"OggS" + bytes(3000)), "Không đọc được tệp ghi âm này, có thể tệp bị hỏng"),
+    ]:
+        token = csrf(translator.get("/admin/translations/hmn"))
+        refused = translator.post(
+            "/admin/translations/hmn/clips/record",
+            data={"csrf_token": token, "msgid": PROVINCE.msgid, "q": searched},
+            files={"clip": (upload[0], upload[1], "audio/ogg")} if upload else None,
+        )
+        assert refused.status_code == 400 and refusal in refused.text, (upload, refused.text[-2000:])
+        assert f'name="q" value="{searched}"' in refused.text, "the search the translator typed is kept"
+        assert PROVINCE.msgid in refused.text, "their row is still in front of them"
+    with db.transaction() as session:
+        assert session.scalars(select(VoiceClip)).all() == [], "nothing refused is kept"
 
 
 def test_a_new_draft_replaces_the_old_one_and_the_same_file_sent_twice_is_kept(

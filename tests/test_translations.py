@@ -5,6 +5,7 @@ translator opens nothing else."""
 
 from __future__ import annotations
 
+import html
 import io
 import re
 
@@ -218,6 +219,37 @@ def test_a_translator_opens_nothing_but_the_workbench_of_their_languages(
         ).status_code
         == 403
     )
+
+
+def test_each_message_says_where_people_meet_it_in_words(live: LiveServer, db: Database) -> None:
+    add_admin(db, "dich", Role.translator, ("hmn",))
+    browser = signed_in(live, "dich")
+    first = browser.get("/admin/translations/hmn")
+    assert first.status_code == 200 and "Khi làm quen lần đầu — bước chọn ngôn ngữ" in visible(first.text)
+    province = visible(browser.get("/admin/translations/hmn", params={"q": PROVINCE}).text)
+    assert "Xuất hiện ở: Khi làm quen lần đầu — bước chọn tỉnh" in province, province
+    menu = visible(browser.get("/admin/translations/hmn", params={"q": "Góp ý – Phản ánh"}).text)
+    assert "Xuất hiện ở: Trong menu chính (nút)" in menu, menu
+    officials = visible(
+        browser.get("/admin/translations/hmn", params={"q": "Bản dịch đang trống", "everything": "true"}).text
+    )
+    assert "Chỉ cán bộ thấy — trang quản trị" in officials, officials
+    for page in (first.text, province, menu, officials):
+        assert not SOURCE_LINE.search(visible(page)), SOURCE_LINE.search(visible(page))
+    assert re.search(
+        r"<details class=\"source-lines\"><summary>[^<]+</summary><code>[^<]*"
+        r"bot/conversation/onboarding\.py:\d+",
+        first.text,
+    ), "developers still find the line"
+
+
+SOURCE_LINE = re.compile(r"\b(bot|admin)/[\w/]+\.(py|html)")
+
+
+def visible(page: str) -> str:
+    """The words a reader sees on a page: no tags, no collapsed details, no scripts."""
+    shown = re.sub(r"<(details)(?![^>]*\bopen\b)[^>]*>.*?</\1>|<script.*?</script>", "", page, flags=re.S)
+    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", shown)))
 
 
 def test_hostile_text_is_escaped_and_content_lacking_a_translation_is_listed(

@@ -11,12 +11,21 @@ from bot.audio import ffmpeg
 from bot.audio.tts import Engine, SpeechError, can_speak, engines_for
 from bot.config import Settings
 from bot.db import Database
+from bot.errors import Refusal
+from bot.i18n import mark
 from bot.media import service as media
 from bot.media import store as stores
 from bot.media.models import Media
 from bot.media.store import MediaStore
 
 RECORDING_TYPES = ("mp3", "m4a", "ogg", "oga", "opus", "wav", "aac", "amr", "3gp", "webm")
+# What an official reads when ffmpeg cannot make sound of an upload (its own reason stays in the chain).
+UNREADABLE = mark("Không đọc được tệp ghi âm này, có thể tệp bị hỏng: hãy ghi lại hoặc gửi tệp khác.")
+
+
+class RecordingError(Refusal, ffmpeg.AudioError):
+    """An uploaded recording refused, in words the official who sent it reads (a catalog message); still
+    an AudioError for the callers that only log why a bulletin has no audio."""
 
 
 @dataclass(frozen=True)
@@ -87,17 +96,41 @@ def speak(engines: list[Engine], files: MediaStore, text: str, language: str) ->
     raise SpeechError("; ".join(errors) or f"no text-to-speech engine speaks '{language}'")
 
 
-def recording(data: bytes, filename: str, max_bytes: int) -> Clip:
-    """A recording uploaded from a phone, checked and transcoded; AudioError says what is wrong with it."""
+def _check(data: bytes, filename: str, max_bytes: int) -> None:
+    """Refuse an upload that cannot be a recording: empty, of another type of file, or too large."""
     extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
-    if extension not in RECORDING_TYPES:
-        raise ffmpeg.AudioError(f"unsupported file type '.{extension}'")
     if not data:
-        raise ffmpeg.AudioError("empty file")
+        raise RecordingError(mark("Tệp ghi âm trống."))
+    if extension not in RECORDING_TYPES:
+        raise RecordingError(
+            mark("Loại tệp này không dùng được: hãy gửi tệp âm thanh (ogg, mp3, m4a, wav…).")
+        )
     if len(data) > max_bytes:
-        raise ffmpeg.AudioError(f"file larger than {max_bytes // 1_000_000} MB")
-    voice_data, mp3_data, seconds = ffmpeg.transcode(data)
+        raise RecordingError(mark("Tệp lớn quá (tối đa {mb} MB)."), mb=max_bytes // 1_000_000)
+
+
+def recording(data: bytes, filename: str, max_bytes: int) -> Clip:
+    """A recording uploaded for chats and loudspeaker stations (an official's voice answer, a bulletin),
+    checked and transcoded to both forms; RecordingError says what is wrong with it."""
+    _check(data, filename, max_bytes)
+    try:
+        voice_data, mp3_data, seconds = ffmpeg.transcode(data)
+    except ffmpeg.AudioError as exc:
+        raise RecordingError(UNREADABLE) from exc
     return Clip(media.digest(data), voice_data, mp3_data, seconds, "recording")
+
+
+def voice_recording(data: bytes, filename: str, max_bytes: int, max_seconds: int) -> tuple[bytes, float]:
+    """(voice note, seconds) of a recording uploaded for chats alone (a spoken prompt, read in seconds),
+    checked the same way, and refused when longer than `max_seconds`."""
+    _check(data, filename, max_bytes)
+    try:
+        voice, seconds = ffmpeg.voice_note(data, strict=False)
+    except ffmpeg.AudioError as exc:
+        raise RecordingError(UNREADABLE) from exc
+    if seconds > max_seconds:
+        raise RecordingError(mark("Bản ghi dài quá (tối đa {n} giây)."), n=max_seconds)
+    return voice, seconds
 
 
 @dataclass(frozen=True)
@@ -134,7 +167,7 @@ def clip_for(
 ) -> Clip | None:
     """The audio of one bulletin version: the uploaded recording if any, else speech from the configured
     engines when one speaks the language, else None (a person has to record it). Runs outside any
-    transaction; raises AudioError for a bad recording, SpeechError when every engine failed."""
+    transaction; raises RecordingError for a bad recording, SpeechError when every engine failed."""
     if upload is not None:
         return recording(upload[0], upload[1], settings.max_upload_mb * 1_000_000)
     chosen = engines(settings)

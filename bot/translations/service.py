@@ -30,7 +30,7 @@ from bot.qa.models import EntryStatus, QAEntry
 from bot.qa.service import RowError
 from bot.spreadsheet import read_rows, workbook
 from bot.translations.models import CatalogString, CatalogVersion, TranslationState
-from bot.translations.sources import Place, places
+from bot.translations.sources import PARTS, Place, places
 
 PLACEHOLDER = re.compile(r"\{[a-zA-Z_][a-zA-Z0-9_]*\}|%\([a-zA-Z_]+\)[sd]")
 # Zalo shows at most 100 characters of a button title (bot/channels/zalo.py falls back to a numbered
@@ -38,18 +38,6 @@ PLACEHOLDER = re.compile(r"\{[a-zA-Z_][a-zA-Z0-9_]*\}|%\([a-zA-Z_]+\)[sd]")
 BUTTON_MAX = 100
 BUTTON_COMFORTABLE = 30
 XLSX_COLUMNS = ("context", "msgid", "translation", "state", "where")
-# Code in the order a villager meets it; anything else follows, officials' pages last.
-MET_FIRST = (
-    "bot/conversation/onboarding.py",
-    "bot/privacy/",
-    "bot/conversation/engine.py",
-    "bot/conversation/qa.py",
-    "bot/conversation/feedback.py",
-    "bot/conversation/news.py",
-    "bot/conversation/",
-    "bot/",
-    "admin/",
-)
 STATE_LABELS = {
     TranslationState.untranslated: mark("chưa dịch"),
     TranslationState.draft: mark("bản nháp"),
@@ -193,16 +181,10 @@ def entries(session: Session, catalogs: Catalogs, language: str) -> list[Entry]:
 
 
 def _met_first(entry: Entry) -> tuple[int, str, int]:
-    """The earliest place a string is used, files a villager meets first ranked first (onboarding, then
-    each feature, then the rest of the chat, then officials' pages), so translators start with those."""
-
-    def rank(path: str) -> int:
-        return next((i for i, prefix in enumerate(MET_FIRST) if path.startswith(prefix)), len(MET_FIRST))
-
-    spots = [where.rpartition(":") for where in (entry.place.lines if entry.place else ())]
-    return min(
-        ((rank(path), path, int(line)) for path, _sep, line in spots), default=(len(MET_FIRST) + 1, "", 0)
-    )
+    """Where a villager first meets a string (onboarding, then each feature, then the rest of the chat,
+    then officials' pages; strings of no code, such as categories officials added, last), so translators
+    start with those."""
+    return entry.place.order if entry.place else (len(PARTS) + 1, "", 0)
 
 
 @dataclass(frozen=True)
@@ -307,6 +289,11 @@ class ImportReport:
     errors: list[RowError] = field(default_factory=list)
 
 
+def _source(text: str) -> str:
+    """A message as written: files carry the Vietnamese every translator reads."""
+    return text
+
+
 def export_po(session: Session, catalogs: Catalogs, language: str) -> bytes:
     """A language's catalog as a .po file for a translation tool (Poedit, Weblate…); drafts and shipped
     translations nobody reviewed are marked fuzzy."""
@@ -314,7 +301,7 @@ def export_po(session: Session, catalogs: Catalogs, language: str) -> bytes:
     catalog.language_team = language
     for e in entries(session, catalogs, language):
         flags = ("fuzzy",) if e.state == TranslationState.draft else ()
-        comments = list(e.place.lines[:3]) if e.place else []
+        comments = [*e.place.described(_source), *e.place.lines[:3]] if e.place else []
         catalog.add(
             e.source.msgid, e.text, context=e.source.context or None, flags=flags, auto_comments=comments
         )
@@ -331,7 +318,7 @@ def export_xlsx(session: Session, catalogs: Catalogs, language: str) -> bytes:
             e.source.msgid,
             e.text,
             e.state.value,
-            ", ".join(e.place.lines[:3]) if e.place else "",
+            "; ".join(e.place.described(_source)) if e.place else "",
         )
         for e in entries(session, catalogs, language)
     )
