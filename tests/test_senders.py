@@ -349,15 +349,15 @@ def test_a_sender_whose_renewal_failed_tries_again_within_a_second(
     sender claims nothing while its claims are uncertain, and tries again a second later instead of a
     third of the lease later (20 s here), so the bulletin goes out at once and nothing is taken twice."""
     failed: list[float] = []
-    housekeeping = worker.Sender._housekeeping
+    renew = worker.Sender._renew
 
     def unanswered_once(self: worker.Sender, claims: Collection[str]) -> None:
         if not failed:
             failed.append(time.monotonic())
             raise OperationalError("UPDATE deliveries", {}, Exception("server closed the connection"))
-        housekeeping(self, claims)
+        renew(self, claims)
 
-    monkeypatch.setattr(worker.Sender, "_housekeeping", unanswered_once)
+    monkeypatch.setattr(worker.Sender, "_renew", unanswered_once)
     settings = bulletin_settings(postgresql, fake, tmp_path / "media", google, delivery_lease_seconds=60)
     chats = people(db, 3)
     bulletin_id = text_bulletin(db)
