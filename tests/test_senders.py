@@ -16,7 +16,8 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -420,6 +421,7 @@ def owner(db: Database, chat: int | None) -> str:
 
 
 Claims = dict[int, tuple[DeliveryStatus, str | None, datetime | None]]
+STALL_LEASE = 3.0  # the claims' length where a worker's event loop stalls: a stall of seconds outlasts it
 
 
 def claims_of(db: Database, holder: str) -> Claims:
@@ -433,6 +435,47 @@ def claims_of(db: Database, holder: str) -> Claims:
         return {row_id: (status, claim, expires) for row_id, status, claim, expires in rows}
 
 
+@contextmanager
+def beside_another(
+    database_url: str, fake: FakeBotAPI, tmp_path: Path, google: FakeGoogleTTS
+) -> Iterator[InProcessWorker]:
+    """A worker in this process holding the lease, and a `loaban worker` process beside it, both up;
+    claims last STALL_LEASE seconds."""
+    settings = bulletin_settings(
+        database_url,
+        fake,
+        tmp_path / "media",
+        google,
+        delivery_lease_seconds=STALL_LEASE,
+        delivery_concurrency=4,
+    )
+    first = InProcessWorker(settings).start()
+    other = start_worker(
+        database_url, fake, delivery_concurrency="4", delivery_lease_seconds=str(STALL_LEASE)
+    )
+    try:
+        fake.wait_for(lambda: len(fake.calls_to("getMe")) >= 2, timeout=90)
+        yield first
+        assert other.poll() is None, "the other worker ran all along"
+    finally:
+        stop([other])
+        first.stop()
+
+
+def stall_at_its_first_send(db: Database, stalled: InProcessWorker, stall: Callable[[], None]) -> Any:
+    """A fake Bot API hook running `stall` on a worker's event loop once a message it claimed is sent,
+    while its other messages are in flight."""
+    fired: list[bool] = []
+
+    def hook(call: Any) -> None:
+        sent = call.method == "sendMessage" and call.status == 200
+        if sent and not fired and owner(db, call.chat_id) == stalled.holder:
+            fired.append(True)
+            stalled.loop.call_soon_threadsafe(stall)
+
+    return hook
+
+
 def test_a_worker_whose_event_loop_is_busy_past_its_claims_keeps_them(
     database_url: str, db: Database, fake: FakeBotAPI, tmp_path: Path, google: FakeGoogleTTS
 ) -> None:
@@ -442,43 +485,19 @@ def test_a_worker_whose_event_loop_is_busy_past_its_claims_keeps_them(
     neither its rows nor (on SQLite, where only the lease holder sends) the sending: the rows stay the busy
     worker's, under the same tokens, it records them once its loop is free, and each person gets the
     bulletin once."""
-    lease = 3.0
-    settings = bulletin_settings(
-        database_url,
-        fake,
-        tmp_path / "media",
-        google,
-        delivery_lease_seconds=lease,
-        delivery_concurrency=4,
-    )
     chats = people(db, 30)
-    busy = InProcessWorker(settings).start()
-    other = start_worker(database_url, fake, delivery_concurrency="4", delivery_lease_seconds=str(lease))
     snapshots: list[Claims] = []
-    blocked: list[int] = []
+    with beside_another(database_url, fake, tmp_path, google) as busy:
 
-    def compute_past_its_claims() -> None:  # on the busy worker's event loop: nothing else runs there
-        before = claims_of(db, busy.holder)
-        end = time.monotonic() + 2 * lease
-        while time.monotonic() < end:
-            pass
-        snapshots.extend([before, claims_of(db, busy.holder)])
+        def compute_past_its_claims() -> None:  # on the busy worker's event loop: nothing else runs there
+            before = claims_of(db, busy.holder)
+            end = time.monotonic() + 2 * STALL_LEASE
+            while time.monotonic() < end:
+                pass
+            snapshots.extend([before, claims_of(db, busy.holder)])
 
-    def block_at_its_first_send(call: Any) -> None:
-        sent = call.method == "sendMessage" and call.status == 200
-        if sent and not blocked and owner(db, call.chat_id) == busy.holder:
-            blocked.append(call.chat_id)
-            busy.loop.call_soon_threadsafe(compute_past_its_claims)
-
-    try:
-        fake.wait_for(lambda: len(fake.calls_to("getMe")) >= 2, timeout=90)  # both workers are up
-        fake.on_call = block_at_its_first_send
-        bulletin_id = text_bulletin(db)
-        progress = wait_done(db, bulletin_id, timeout=120)
-        assert other.poll() is None, "the other worker ran all along"
-    finally:
-        stop([other])
-        busy.stop()
+        fake.on_call = stall_at_its_first_send(db, busy, compute_past_its_claims)
+        progress = wait_done(db, text_bulletin(db), timeout=120)
     received = Counter(c.chat_id for c in fake.sent(method="sendMessage"))
     assert received == Counter(chats), "each person got the bulletin once"
     assert progress.sent == 30 and progress.retaken == 0, "nothing was taken back"
@@ -498,6 +517,48 @@ def test_a_worker_whose_event_loop_is_busy_past_its_claims_keeps_them(
     assert renewed, "their claims were renewed while the loop was busy"
     final = claims_of(db, busy.holder)
     assert all(final[i][0] == DeliveryStatus.sent for i in in_flight), "and it recorded them"
+
+
+def test_a_worker_whose_event_loop_hangs_for_good_lets_its_rows_go(
+    database_url: str,
+    db: Database,
+    fake: FakeBotAPI,
+    tmp_path: Path,
+    google: FakeGoogleTTS,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A loop that never answers again (a bug, a deadlock) must not hold its rows for ever: once it has
+    been silent for HUNG_AFTER, its worker renews nothing, as if dead, and the other worker takes the
+    rows (and on SQLite the lease) over, and sends them: the bulletin ends while the loop is still
+    hung."""
+    monkeypatch.setattr(worker, "HUNG_AFTER", 2 * STALL_LEASE)
+    chats = people(db, 30)
+    woken = threading.Event()
+    snapshots: list[Claims] = []
+    with beside_another(database_url, fake, tmp_path, google) as hung:
+
+        def hang() -> None:  # on the hung worker's event loop, until the test is over
+            snapshots.append(claims_of(db, hung.holder))
+            woken.wait(timeout=300)
+
+        fake.on_call = stall_at_its_first_send(db, hung, hang)
+        try:
+            progress = wait_done(db, text_bulletin(db), timeout=150)
+        finally:
+            woken.set()
+    received = [c.chat_id for c in fake.sent(method="sendMessage")]
+    assert set(received) == set(chats), "nobody is lost"
+    [before] = snapshots
+    in_flight = [i for i, (status, _, _) in before.items() if status == DeliveryStatus.sending]
+    with db.transaction() as session:
+        taken = session.execute(
+            select(Delivery.id, Delivery.status, Delivery.claimed_by).where(Delivery.retaken > 0)
+        ).all()
+    assert {i for i, _, _ in taken} & set(in_flight), "rows the hung worker had in flight were taken"
+    assert all(status == DeliveryStatus.sent and by != hung.holder for _, status, by in taken), (
+        "by the other worker, which sent them"
+    )
+    assert progress.sent == 30 and len(received) - len(set(received)) <= progress.retaken == len(taken)
 
 
 def test_a_killed_workers_rows_are_taken_again_once_its_claims_expire(

@@ -59,6 +59,9 @@ MAX_BACKOFF = timedelta(minutes=10)
 MESSAGE_CACHE_SIZE = 256
 RECORD_WINDOW = 0.05  # seconds of outcomes recorded in one transaction
 RETRY_RENEWAL = 1.0  # seconds before a renewal that failed (the database went away) is tried again
+# A busy event loop still answers now and then; one silent this long is hung (a bug, a deadlock): its
+# sender then renews nothing, as if dead, so its rows are taken again and its bulletins still end.
+HUNG_AFTER = 60.0  # seconds
 STOPPED_EACH_TIME = "its sender stopped while sending it, each time it was tried"
 RELEASED: dict[str, object] = {"claim_id": None, "claim_expires_at": None}  # claimed_by: who took it last
 
@@ -282,6 +285,7 @@ class Sender:
         self.wake = asyncio.Event()
         self._stopping = False
         self._until = 0.0  # time.monotonic() until which this sender's claims (and lease) surely hold
+        self._answered = 0.0  # time.monotonic() when the event loop last ran a callback of the renewal's
         self._claims: Counter[str] = Counter()  # the tokens of the rows in flight, with how many rows each
         self._claims_lock = threading.Lock()  # shared by the claiming thread, the loop and the renewal
         self._renewal: threading.Thread | None = None  # the thread renewing the claims and the lease
@@ -297,6 +301,7 @@ class Sender:
 
     async def run(self) -> None:
         """Send until stopped; the claims and the lease are renewed meanwhile by a thread of their own."""
+        self._answered = time.monotonic()
         self._renewal = threading.Thread(
             target=self._keep, args=(asyncio.get_running_loop(),), name="sender-renewal", daemon=True
         )
@@ -358,14 +363,24 @@ class Sender:
         """Renew the claims and keep (or win) the lease every third of its length, or a second after the
         database did not answer, until stopped. A plain thread, so that neither an event loop busy for
         seconds (paid broadcast on a loaded machine) nor the default thread pool (busy with sends' writes)
-        delays a renewal past the claims' margin. Wakes the send loop once the claims hold again."""
+        delays a renewal past the claims' margin. Wakes the send loop once the claims hold again. Only an
+        event loop hung for good (silent for HUNG_AFTER) stops the renewals, until it answers again."""
         wait = 0.0
         while not self._stopped.wait(wait):
+            loop.call_soon_threadsafe(self._answer)
+            if time.monotonic() - self._answered > HUNG_AFTER:
+                log.error("the sender's event loop is hung; its claims and lease are left to expire")
+                self.leading, self._until, wait = False, 0.0, RETRY_RENEWAL
+                continue
             held = self._holds()
             renewed = self._keep_lease()
             if renewed and not held and self._holds():
                 loop.call_soon_threadsafe(self.wake.set)  # the send loop waits for the claims to hold
             wait = self.settings.delivery_lease_seconds / 3 if renewed else RETRY_RENEWAL
+
+    def _answer(self) -> None:
+        """Run by the event loop whenever it gets to it: it is not hung."""
+        self._answered = time.monotonic()
 
     def _keep_lease(self) -> bool:
         """Renew the claims and keep (or win) the lease, note until when they surely hold, and have the
