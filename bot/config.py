@@ -93,7 +93,10 @@ class Settings(BaseSettings):
     delivery_chat_interval_seconds: float = 1.0  # between two messages to one person (Telegram: 1/s)
     # The housekeeping lease, and each claim on outbox rows: a sender that stops renewing them is replaced,
     # and its rows in flight are sent again, after this long (never sooner: no sender races a live one).
-    delivery_lease_seconds: float = 15.0
+    # Renewed every third of it by a thread of its own, whatever the event loop does, so a live sender
+    # keeps its claims through a renewal 6 s late (a database failover, a lock wait); a dead one's rows go
+    # out again within 12 s (this, plus the lease holder's next look a third of it later).
+    delivery_lease_seconds: float = 9.0
 
     # Durable jobs (a bulletin's audio): every `serve` and `worker` process runs them on threads of its own.
     jobs_threads: int = 2  # jobs one process runs at once

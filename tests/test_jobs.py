@@ -418,7 +418,9 @@ def test_jobs_finished_long_ago_are_pruned_by_the_lease_holder_and_the_rest_kept
     settings = make_settings(database_url, jobs_keep_days=30)
     runtime = bot.server.build_runtime(settings)
     sender = Sender(runtime.db, runtime.hub, settings, runtime.catalogs)
-    sender._housekeeping(set())
+    sender._renew(set())
+    assert sender.leading
+    sender._housekeeping()
     runtime.db.dispose()
     with db.transaction() as session:
         left = set(session.scalars(select(Job.kind)))

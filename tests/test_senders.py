@@ -5,6 +5,7 @@ Redis), with Telegram's paid broadcast for urgent warnings when the deployment a
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 import secrets
@@ -12,9 +13,11 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,6 +30,7 @@ import bot.server  # first: the sender's modules import each other through the c
 from bot.bulletins import outbox, worker
 from bot.bulletins import service as bulletins
 from bot.bulletins.models import Bulletin, BulletinStatus, Delivery, DeliveryStatus
+from bot.config import Settings
 from bot.conversation.types import Reply
 from bot.db import Database, utcnow
 from bot.messages.models import Message, Status
@@ -349,15 +353,15 @@ def test_a_sender_whose_renewal_failed_tries_again_within_a_second(
     sender claims nothing while its claims are uncertain, and tries again a second later instead of a
     third of the lease later (20 s here), so the bulletin goes out at once and nothing is taken twice."""
     failed: list[float] = []
-    housekeeping = worker.Sender._housekeeping
+    renew = worker.Sender._renew
 
     def unanswered_once(self: worker.Sender, claims: Collection[str]) -> None:
         if not failed:
             failed.append(time.monotonic())
             raise OperationalError("UPDATE deliveries", {}, Exception("server closed the connection"))
-        housekeeping(self, claims)
+        renew(self, claims)
 
-    monkeypatch.setattr(worker.Sender, "_housekeeping", unanswered_once)
+    monkeypatch.setattr(worker.Sender, "_renew", unanswered_once)
     settings = bulletin_settings(postgresql, fake, tmp_path / "media", google, delivery_lease_seconds=60)
     chats = people(db, 3)
     bulletin_id = text_bulletin(db)
@@ -370,6 +374,249 @@ def test_a_sender_whose_renewal_failed_tries_again_within_a_second(
     assert sorted(c.chat_id for c in received) == sorted(chats), "each person got it once"
     assert progress.sent == 3 and progress.retaken == 0
     assert received[0].at - failed[0] < 10, "sending began long before the next regular renewal"
+
+
+class InProcessWorker:
+    """What `loaban worker` runs, on the event loop of a thread of this process: the test can keep that
+    loop busy while the worker's other threads go on."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.runtime = bot.server.build_runtime(settings, polling=True)
+        self.loop = asyncio.new_event_loop()
+        self._stop = asyncio.Event()
+        self._thread = threading.Thread(target=self.loop.run_until_complete, args=(self._work(),))
+
+    async def _work(self) -> None:
+        """Send and run jobs until told to stop, then stop as the worker does."""
+        async with bot.server.running(self.runtime, sender=True, receive=False):
+            await self._stop.wait()
+
+    def start(self) -> InProcessWorker:
+        """Start, and wait until the worker holds the lease (the first one started does)."""
+        self._thread.start()
+        deadline = time.monotonic() + 60
+        while self.runtime.sender is None or not self.runtime.sender.leading:
+            assert time.monotonic() < deadline, "the worker did not take the lease"
+            time.sleep(0.05)
+        return self
+
+    @property
+    def holder(self) -> str:
+        """The name its claims carry."""
+        assert self.runtime.sender is not None
+        return self.runtime.sender.holder
+
+    def stop(self) -> None:
+        """Stop it cleanly."""
+        self.loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(timeout=90)
+        self.loop.close()
+
+
+def owner(db: Database, chat: int | None) -> str:
+    """The sender that last claimed a person's row (one bulletin here)."""
+    with db.transaction() as session:
+        claimed = select(Delivery.claimed_by).where(Delivery.urn == f"telegram:{chat}")
+        return session.scalar(claimed) or ""
+
+
+Claims = dict[int, tuple[DeliveryStatus, str | None, datetime | None]]
+STALL_LEASE = 3.0  # the claims' length where a worker's event loop stalls: a stall of seconds outlasts it
+
+
+def claims_of(db: Database, holder: str) -> Claims:
+    """The rows a sender claimed last: their state, token and expiry."""
+    with db.transaction() as session:
+        rows = session.execute(
+            select(Delivery.id, Delivery.status, Delivery.claim_id, Delivery.claim_expires_at).where(
+                Delivery.claimed_by == holder
+            )
+        )
+        return {row_id: (status, claim, expires) for row_id, status, claim, expires in rows}
+
+
+@contextmanager
+def beside_another(
+    database_url: str, fake: FakeBotAPI, tmp_path: Path, google: FakeGoogleTTS
+) -> Iterator[InProcessWorker]:
+    """A worker in this process holding the lease, and a `loaban worker` process beside it, both up;
+    claims last STALL_LEASE seconds."""
+    settings = bulletin_settings(
+        database_url,
+        fake,
+        tmp_path / "media",
+        google,
+        delivery_lease_seconds=STALL_LEASE,
+        delivery_concurrency=4,
+    )
+    first = InProcessWorker(settings).start()
+    other = start_worker(
+        database_url, fake, delivery_concurrency="4", delivery_lease_seconds=str(STALL_LEASE)
+    )
+    try:
+        fake.wait_for(lambda: len(fake.calls_to("getMe")) >= 2, timeout=90)
+        yield first
+        assert other.poll() is None, "the other worker ran all along"
+    finally:
+        stop([other])
+        first.stop()
+
+
+def stall_at_its_first_send(db: Database, stalled: InProcessWorker, stall: Callable[[], None]) -> Any:
+    """A fake Bot API hook running `stall` on a worker's event loop once a message it claimed is sent,
+    while its other messages are in flight."""
+    fired: list[bool] = []
+
+    def hook(call: Any) -> None:
+        sent = call.method == "sendMessage" and call.status == 200
+        if sent and not fired and owner(db, call.chat_id) == stalled.holder:
+            fired.append(True)
+            stalled.loop.call_soon_threadsafe(stall)
+
+    return hook
+
+
+def test_a_worker_whose_event_loop_is_busy_past_its_claims_keeps_them(
+    database_url: str, db: Database, fake: FakeBotAPI, tmp_path: Path, google: FakeGoogleTTS
+) -> None:
+    """Paid broadcast on a loaded machine can keep a worker's event loop busy for seconds: here one
+    computes for twice its claims' length right as its first messages are in flight, beside another
+    worker. A thread of its own renews its claims and its lease meanwhile, so the other worker takes
+    neither its rows nor (on SQLite, where only the lease holder sends) the sending: the rows stay the busy
+    worker's, under the same tokens, it records them once its loop is free, and each person gets the
+    bulletin once."""
+    chats = people(db, 30)
+    snapshots: list[Claims] = []
+    with beside_another(database_url, fake, tmp_path, google) as busy:
+
+        def compute_past_its_claims() -> None:  # on the busy worker's event loop: nothing else runs there
+            before = claims_of(db, busy.holder)
+            end = time.monotonic() + 2 * STALL_LEASE
+            while time.monotonic() < end:
+                pass
+            snapshots.extend([before, claims_of(db, busy.holder)])
+
+        fake.on_call = stall_at_its_first_send(db, busy, compute_past_its_claims)
+        progress = wait_done(db, text_bulletin(db), timeout=120)
+    received = Counter(c.chat_id for c in fake.sent(method="sendMessage"))
+    assert received == Counter(chats), "each person got the bulletin once"
+    assert progress.sent == 30 and progress.retaken == 0, "nothing was taken back"
+    before, after = snapshots
+    in_flight = {
+        i: (claim, expires)
+        for i, (status, claim, expires) in before.items()
+        if status == DeliveryStatus.sending and expires is not None
+    }
+    assert in_flight, "the busy worker had messages in flight"
+    assert set(in_flight) <= set(after), "they were still its own once its loop was free"
+    renewed = [
+        i
+        for i, (claim, expires) in in_flight.items()
+        if after[i][:2] == (DeliveryStatus.sending, claim) and (after[i][2] or expires) > expires
+    ]
+    assert renewed, "their claims were renewed while the loop was busy"
+    final = claims_of(db, busy.holder)
+    assert all(final[i][0] == DeliveryStatus.sent for i in in_flight), "and it recorded them"
+
+
+def test_a_worker_whose_event_loop_hangs_for_good_lets_its_rows_go(
+    database_url: str,
+    db: Database,
+    fake: FakeBotAPI,
+    tmp_path: Path,
+    google: FakeGoogleTTS,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A loop that never answers again (a bug, a deadlock) must not hold its rows for ever: once it has
+    been silent for HUNG_AFTER, its worker renews nothing, as if dead, and the other worker takes the
+    rows (and on SQLite the lease) over, and sends them: the bulletin ends while the loop is still
+    hung."""
+    monkeypatch.setattr(worker, "HUNG_AFTER", 2 * STALL_LEASE)
+    chats = people(db, 30)
+    woken = threading.Event()
+    snapshots: list[Claims] = []
+    with beside_another(database_url, fake, tmp_path, google) as hung:
+
+        def hang() -> None:  # on the hung worker's event loop, until the test is over
+            snapshots.append(claims_of(db, hung.holder))
+            woken.wait(timeout=300)
+
+        fake.on_call = stall_at_its_first_send(db, hung, hang)
+        try:
+            progress = wait_done(db, text_bulletin(db), timeout=150)
+        finally:
+            woken.set()
+    received = [c.chat_id for c in fake.sent(method="sendMessage")]
+    assert set(received) == set(chats), "nobody is lost"
+    [before] = snapshots
+    in_flight = [i for i, (status, _, _) in before.items() if status == DeliveryStatus.sending]
+    with db.transaction() as session:
+        taken = session.execute(
+            select(Delivery.id, Delivery.status, Delivery.claimed_by).where(Delivery.retaken > 0)
+        ).all()
+    assert {i for i, _, _ in taken} & set(in_flight), "rows the hung worker had in flight were taken"
+    assert all(status == DeliveryStatus.sent and by != hung.holder for _, status, by in taken), (
+        "by the other worker, which sent them"
+    )
+    assert progress.sent == 30 and len(received) - len(set(received)) <= progress.retaken == len(taken)
+
+
+def test_a_killed_workers_rows_are_taken_again_once_its_claims_expire(
+    database_url: str, db: Database
+) -> None:
+    """kill -9 of the worker sending a message, with the lease as deployed: the other worker (which on
+    SQLite first waits out the dead one's lease) takes the rows the dead one had in flight only once
+    their claims, renewed until the kill and held for the lease's length at most, have expired. Nobody
+    is lost, and the only repeats are among those rows."""
+    procs: list[subprocess.Popen[bytes]] = []
+    killed: list[subprocess.Popen[bytes]] = []
+
+    def kill_its_sender(call: Any) -> None:
+        sent = call.method == "sendMessage" and call.status == 200
+        if sent and not killed and len(telegram.sent()) >= 10:
+            pid = int(owner(db, call.chat_id).rsplit(":", 2)[1])
+            killed.extend(proc for proc in procs if proc.pid == pid)
+            os.kill(pid, signal.SIGKILL)
+
+    lease = timedelta(seconds=Settings.model_fields["delivery_lease_seconds"].default)
+    telegram = FakeBotAPI(own_bot(), latency=0.05, on_call=kill_its_sender).start()
+    try:
+        chats = people(db, 60)
+        procs.extend(start_worker(database_url, telegram, delivery_concurrency="8") for _ in range(2))
+        telegram.wait_for(lambda: len(telegram.calls_to("getMe")) >= 2, timeout=90)
+        bulletin_id = text_bulletin(db)
+        telegram.wait_for(lambda: bool(killed), timeout=90)
+        [dead] = killed
+        assert dead.wait(timeout=60) == -signal.SIGKILL
+        with db.transaction() as session:
+            mine = Delivery.claimed_by.startswith(f"{socket.gethostname()}:{dead.pid}:")
+            claimed = select(Delivery.id, Delivery.claim_expires_at).where(
+                Delivery.status == DeliveryStatus.sending, mine
+            )
+            in_flight = {i: expires for i, expires in session.execute(claimed) if expires is not None}
+            looked = utcnow()
+        try:
+            progress = wait_done(db, bulletin_id, timeout=120)
+        finally:
+            stop(procs)
+    finally:
+        telegram.stop()
+    assert in_flight, "the killed worker had messages in flight"
+    assert all(expires <= looked + lease for expires in in_flight.values()), "held for the lease at most"
+    received = [c.chat_id for c in telegram.sent(method="sendMessage")]
+    assert set(received) == set(chats), "nobody is lost"
+    assert progress.sent == 60 and len(received) - len(set(received)) <= progress.retaken <= len(in_flight)
+    with db.transaction() as session:
+        rows = session.execute(
+            select(Delivery.id, Delivery.status, Delivery.retaken, Delivery.sent_at).where(
+                Delivery.id.in_(in_flight)
+            )
+        )
+        for row_id, status, retaken, sent_at in rows:
+            assert status == DeliveryStatus.sent and retaken == 1
+            assert sent_at is not None and sent_at > in_flight[row_id], (
+                "sent again only after the dead worker's claim expired"
+            )
 
 
 def wait_connected(db: Database, *names: str) -> None:

@@ -4,7 +4,9 @@ worker on, each `loaban worker`) claims batches of rows with FOR UPDATE SKIP LOC
 only the holder of a lease sends. Every claim carries a fencing token and an expiry its sender renews on a
 thread of its own: a sender starts a send only while its claims surely hold, and records an outcome only
 for a row that still carries its token, so a slow sender whose claim ran out neither sends beside the one
-that took its rows nor overwrites their outcome. A crash leaves at most `delivery_concurrency` rows in
+that took its rows nor overwrites their outcome. The renewal runs on a plain thread, not on the event loop:
+a loop kept busy for seconds (paid broadcast on a loaded machine) delays sends, never renewals, so a live
+sender's claims are not taken from it. A crash leaves at most `delivery_concurrency` rows in
 flight, taken again once their claims expire, never while their sender lives. Housekeeping (taking those
 rows back, moving bulletins along, pruning people's data and finished jobs) is one process's job: the
 lease holder's."""
@@ -17,8 +19,11 @@ import logging
 import os
 import secrets
 import socket
+import threading
+import time
+from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
@@ -54,6 +59,9 @@ MAX_BACKOFF = timedelta(minutes=10)
 MESSAGE_CACHE_SIZE = 256
 RECORD_WINDOW = 0.05  # seconds of outcomes recorded in one transaction
 RETRY_RENEWAL = 1.0  # seconds before a renewal that failed (the database went away) is tried again
+# A busy event loop still answers now and then; one silent this long is hung (a bug, a deadlock): its
+# sender then renews nothing, as if dead, so its rows are taken again and its bulletins still end.
+HUNG_AFTER = 60.0  # seconds
 STOPPED_EACH_TIME = "its sender stopped while sending it, each time it was tried"
 RELEASED: dict[str, object] = {"claim_id": None, "claim_expires_at": None}  # claimed_by: who took it last
 
@@ -276,10 +284,15 @@ class Sender:
         self.leading = False
         self.wake = asyncio.Event()
         self._stopping = False
-        self._until = 0.0  # loop time until which this sender's claims (and lease) surely hold
-        self._keeper = ThreadPoolExecutor(1, thread_name_prefix="sender-lease")  # never behind sends
+        self._until = 0.0  # time.monotonic() until which this sender's claims (and lease) surely hold
+        self._answered = 0.0  # time.monotonic() when the event loop last ran a callback of the renewal's
+        self._claims: Counter[str] = Counter()  # the tokens of the rows in flight, with how many rows each
+        self._claims_lock = threading.Lock()  # shared by the claiming thread, the loop and the renewal
+        self._renewal: threading.Thread | None = None  # the thread renewing the claims and the lease
+        self._stopped = threading.Event()  # tells the renewal thread to end
+        self._housekeeper = ThreadPoolExecutor(1, thread_name_prefix="sender-housekeeping")
+        self._housekept: Future[None] | None = None  # the lease holder's housekeeping under way
         self._inflight: dict[asyncio.Task[None], str] = {}  # each send in flight, with its claim's token
-        self._keeping: asyncio.Task[None] | None = None  # the task renewing the claims and the lease
         self._freed = asyncio.Event()  # a send ended: its slot is free (cheaper than waiting on every task)
         self._messages: dict[tuple[int, str, bool], list[Reply]] = {}
         self._unrecorded: list[tuple[Outcome, asyncio.Future[None]]] = []  # the next batch to record
@@ -287,8 +300,12 @@ class Sender:
         self._flushes: set[asyncio.Task[None]] = set()  # batches being recorded
 
     async def run(self) -> None:
-        """Send until stopped; the claims and the lease are renewed meanwhile by a task of their own."""
-        self._keeping = asyncio.create_task(self._keep())
+        """Send until stopped; the claims and the lease are renewed meanwhile by a thread of their own."""
+        self._answered = time.monotonic()
+        self._renewal = threading.Thread(
+            target=self._keep, args=(asyncio.get_running_loop(),), name="sender-renewal", daemon=True
+        )
+        self._renewal.start()
         while not self._stopping:
             if not (self.shared or self.leading) or not self._holds():  # claiming now would be in vain
                 await self._pause(RETRY_RENEWAL)
@@ -314,60 +331,81 @@ class Sender:
                 await self._pause(0.5)
 
     def _ended(self, task: asyncio.Task[None]) -> None:
-        """A send ended: its slot is free."""
-        self._inflight.pop(task, None)
+        """A send ended: its slot is free, and its row's claim no longer needs renewing."""
+        token = self._inflight.pop(task, None)
+        if token is not None:
+            with self._claims_lock:
+                self._claims[token] -= 1
+                if self._claims[token] <= 0:
+                    del self._claims[token]
         self._freed.set()
 
     async def stop(self) -> None:
         """Finish what is in flight (its claims still renewed, so nobody takes those rows), then let
         another sender take over at once; what is still in flight after 30 s is taken again at once."""
-        loop = asyncio.get_running_loop()
         self._stopping = True
         self.wake.set()
-        deadline = loop.time() + 30
         if self._inflight:
-            await asyncio.wait(set(self._inflight), timeout=deadline - loop.time())
+            await asyncio.wait(set(self._inflight), timeout=30)
         for task in list(self._inflight):
             task.cancel()
-        if self._keeping is not None:
-            self._keeping.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._keeping
-        await loop.run_in_executor(self._keeper, self._release)
-        self._keeper.shutdown(wait=False)
+        await asyncio.to_thread(self._end)
 
-    async def _keep(self) -> None:
+    def _end(self) -> None:
+        """Stop renewing, let the housekeeping under way finish, and give the lease and the claims up."""
+        self._stopped.set()
+        if self._renewal is not None:
+            self._renewal.join()
+        self._housekeeper.shutdown(wait=True)
+        self._release()
+
+    def _keep(self, loop: asyncio.AbstractEventLoop) -> None:
         """Renew the claims and keep (or win) the lease every third of its length, or a second after the
-        database did not answer: on a task of its own, so that a slow claim (the default thread pool is
-        busy with sends' writes at paid-broadcast pace) never delays a renewal past the claims' margin."""
-        while True:
+        database did not answer, until stopped. A plain thread, so that neither an event loop busy for
+        seconds (paid broadcast on a loaded machine) nor the default thread pool (busy with sends' writes)
+        delays a renewal past the claims' margin. Wakes the send loop once the claims hold again. Only an
+        event loop hung for good (silent for HUNG_AFTER) stops the renewals, until it answers again."""
+        wait = 0.0
+        while not self._stopped.wait(wait):
+            loop.call_soon_threadsafe(self._answer)
+            if time.monotonic() - self._answered > HUNG_AFTER:
+                log.error("the sender's event loop is hung; its claims and lease are left to expire")
+                self.leading, self._until, wait = False, 0.0, RETRY_RENEWAL
+                continue
             held = self._holds()
-            renewed = await self._keep_lease()
+            renewed = self._keep_lease()
             if renewed and not held and self._holds():
-                self.wake.set()  # the send loop waits for the claims to hold: they do now
-            await asyncio.sleep(self.settings.delivery_lease_seconds / 3 if renewed else RETRY_RENEWAL)
+                loop.call_soon_threadsafe(self.wake.set)  # the send loop waits for the claims to hold
+            wait = self.settings.delivery_lease_seconds / 3 if renewed else RETRY_RENEWAL
 
-    async def _keep_lease(self) -> bool:
-        """Renew the claims and keep (or win) the lease on a thread of its own, and note until when they
-        surely hold; when the database cannot be reached, nothing new is sent until it can. Whether the
-        database answered (if not, the caller tries again within a second: a cut connection is replaced
-        by the next checkout, and a sender should not sit idle for a third of the lease meanwhile)."""
-        loop = asyncio.get_running_loop()
-        started = loop.time()
+    def _answer(self) -> None:
+        """Run by the event loop whenever it gets to it: it is not hung."""
+        self._answered = time.monotonic()
+
+    def _keep_lease(self) -> bool:
+        """Renew the claims and keep (or win) the lease, note until when they surely hold, and have the
+        lease holder's housekeeping done beside (never in the way of the next renewal); when the database
+        cannot be reached, nothing new is sent until it can. Whether the database answered (if not, the
+        renewal is tried again within a second: a cut connection is replaced by the next checkout, and a
+        sender should not sit idle for a third of the lease meanwhile)."""
+        started = time.monotonic()
+        with self._claims_lock:
+            claims = list(self._claims)
         try:
-            await loop.run_in_executor(self._keeper, self._housekeeping, set(self._inflight.values()))
+            self._renew(claims)
         except Exception:
             log.exception("the sender could not renew its claims; it sends nothing until it can")
             self.leading, self._until = False, 0.0
             return False
         held = self.shared or self.leading
         self._until = started + self.settings.delivery_lease_seconds if held else 0.0
+        if self.leading and (self._housekept is None or self._housekept.done()):
+            self._housekept = self._housekeeper.submit(self._housekeeping)
         return True
 
     def _holds(self) -> bool:
         """Whether a send may start: the claims hold for at least a third of the lease's length more."""
-        margin = self.settings.delivery_lease_seconds / 3
-        return asyncio.get_running_loop().time() + margin < self._until
+        return time.monotonic() + self.settings.delivery_lease_seconds / 3 < self._until
 
     async def _pause(self, seconds: float) -> None:
         """Sleep until a new send is queued here or `seconds` pass."""
@@ -375,17 +413,18 @@ class Sender:
             await asyncio.wait_for(self.wake.wait(), seconds)
         self.wake.clear()
 
-    def _housekeeping(self, claims: Collection[str]) -> None:
-        """Renew this sender's claims and keep (or win) the lease; the lease holder then takes back the rows
-        of senders that stopped renewing theirs, moves bulletins along, removes people's copies of their
-        data once their time is up, deletes jobs finished long ago and has stray media files swept once a day
-        (one process does it)."""
+    def _renew(self, claims: Collection[str]) -> None:
+        """Renew this sender's claims (only rows still carrying their token: never one taken back
+        meanwhile) and keep (or win) the lease, in one short transaction."""
         seconds = self.settings.delivery_lease_seconds
         with self.db.transaction() as session:
             renew_claims(session, self.holder, claims, seconds)
             self.leading = take_lease(session, self.holder, seconds)
-        if not self.leading:
-            return
+
+    def _housekeeping(self) -> None:
+        """The lease holder's work: take back the rows of senders that stopped renewing their claims,
+        move bulletins along, remove people's copies of their data once their time is up, delete jobs
+        finished long ago and have stray media files swept once a day (one process does it)."""
         try:
             with self.db.transaction() as session:
                 retaken = retake_expired(session, self.settings.delivery_max_attempts)
@@ -428,14 +467,17 @@ class Sender:
         return free(max(paid, s.delivery_concurrency)), free(s.delivery_concurrency)
 
     def _claim(self, urgent: int, ordinary: int) -> list[Claimed]:
-        """Take due rows in one transaction: urgent warnings first, then any row (none in quiet hours)."""
+        """Take due rows in one transaction (urgent warnings first, then any row, none in quiet hours)
+        and hand their tokens to the renewal thread."""
         hold_for = timedelta(seconds=self.settings.delivery_lease_seconds)
         take = partial(claim, holder=self.holder, hold_for=hold_for, windows=self.windows)
         with self.db.transaction() as session:
             rows = take(session, limit=urgent, urgent_only=True) if urgent else []
             if ordinary > len(rows):
                 rows += take(session, limit=ordinary - len(rows), urgent_only=False)
-            return rows
+        with self._claims_lock:  # renewed from now on, even while the loop is too busy to start them
+            self._claims.update(row.claim for row in rows)
+        return rows
 
     def _parts(self, row: Claimed) -> list[Reply]:
         """The messages this recipient gets, composed once per (bulletin, language, role)."""
