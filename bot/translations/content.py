@@ -193,12 +193,20 @@ def settled(item: Content) -> bool:
     return isinstance(item, Poll) and item.status == PollStatus.closed
 
 
-def _refusal(item: Content, translation: dict[str, Any]) -> TranslationError | None:
-    """Why a translation cannot be saved, or None: every part the Vietnamese has is translated, options
-    and choices fit their buttons, no number or document number is lost."""
+def _incomplete(item: Content, translation: dict[str, Any]) -> TranslationError | None:
+    """A refusal when a part the Vietnamese has is not translated (people would read a mix), else None."""
     pairs = zip(strings(source(item)), strings(translation), strict=True)
     if any(said.strip() and not text for said, text in pairs):
         return TranslationError(mark("Cần dịch đủ mọi phần mà câu gốc có."))
+    return None
+
+
+def _refusal(item: Content, translation: dict[str, Any]) -> TranslationError | None:
+    """Why a translation cannot be saved, or None: every part the Vietnamese has is translated, options
+    and choices fit their buttons, no number or document number is lost."""
+    missing = _incomplete(item, translation)
+    if missing is not None:
+        return missing
     if any(len(label) > OPTION_LIMIT for label in translation.get("options", [])):
         return TranslationError(mark("Phương án dài quá (tối đa {limit} ký tự)."), limit=OPTION_LIMIT)
     if any(len(label) > CHOICE_LIMIT for label in translation.get("choices", [])):
@@ -388,6 +396,9 @@ def approve(session: Session, admin: AdminUser, language: str, item: Content) ->
     row = _review(session, kind_of(item), str(item.id), language)
     if row.drafted_by == admin.id:
         raise TranslationError(mark("Người dịch không tự duyệt bản dịch của mình: cần một người thứ hai."))
+    missing = _incomplete(item, translation)  # written outside the workbench: a poll half translated
+    if missing is not None:
+        raise missing
     row.reviewed, row.source_hash = translation, source_hash(item)
     row.reviewed_by, row.reviewed_at, row.shipped = admin.id, utcnow(), False
     session.flush()
@@ -423,19 +434,19 @@ def approved_by_people(session: Session, entry_ids: Iterable[str]) -> list[Appro
     return kept
 
 
-def keep_approved(session: Session, approved: Iterable[Approved]) -> int:
+def keep_approved(session: Session, approved: Iterable[Approved]) -> None:
     """Put back the translations people approved over what a re-import wrote, where the Vietnamese is
-    still the one they checked (their approval holds again); where it changed, the import's text stays
-    and the approval lapses. Returns how many were kept."""
-    kept = 0
+    still the one they checked: their approval holds again. Where it changed, the approval lapses: the
+    import's own translation stays, or, when it brought none in that language, the approved text comes
+    back as a draft to check against the new Vietnamese."""
     for found in approved:
         entry = session.get(QAEntry, found.entry_id)
-        if entry is not None and source_hash(entry) == found.source_hash:
-            if working(entry, found.language) != found.translation:
-                _write(entry, found.language, found.translation)
-            kept += 1
+        if entry is None:
+            continue
+        now = working(entry, found.language)
+        if source_hash(entry) == found.source_hash or not any(strings(now)):
+            _write(entry, found.language, found.translation)
     session.flush()
-    return kept
 
 
 def mark_shipped(session: Session, entry_ids: Iterable[str], languages: Iterable[str]) -> int:
