@@ -47,6 +47,7 @@ def _form(token: str, **fields: str | list[str]) -> dict[str, str | list[str]]:
 
 WATER = {
     "intro_vi": "Xã muốn biết nhà bà con dùng nước thế nào.",
+    "intro_en": "The commune would like to know how your home gets its water.",
     "q0_kind": "single",
     "q0_text_vi": "Nhà bạn có nước sạch không?",
     "q0_choices_vi": "Có\nKhông",
