@@ -6,12 +6,16 @@ translations it was sent with."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
 from sqlalchemy import select
 
 from bot.accounts.models import AuditEntry, Role
+from bot.bulletins import service as bulletins
 from bot.db import Database
+from tests import factories
 from tests.drivers import Driver, Seen, onboard
 from tests.factories import add_person, wait_done
 from tests.fakes.server import LiveServer
@@ -60,10 +64,10 @@ def _asked(replies: list[Seen]) -> Seen:
     return next(r for r in replies if "1/2" in r.text)
 
 
-def _from_menu(person: Driver) -> list[Seen]:
+def _from_menu(driver: Driver) -> list[Seen]:
     """The person opens the menu and taps the poll's entry (a poll resumes where it was left)."""
-    person.send("menu")
-    return person.tap("polls")
+    driver.send("menu")
+    return driver.tap("polls")
 
 
 def _said(replies: list[Seen]) -> str:
@@ -139,9 +143,12 @@ BULLETIN_VI = "Thứ Hai tiêm vắc xin cho trẻ em tại trạm y tế xã, t
 BULLETIN_HMN = "[hmn] Hnub Ib txhaj tshuaj rau menyuam ntawm tsev kho mob, thaum 7 teev."
 
 
-def _bulletin(client: httpx.Client, title: str, **texts: str) -> tuple[int, str]:
+def _bulletin(
+    client: httpx.Client, title: str, files: dict[str, tuple[str, bytes, str]] | None = None, **texts: str
+) -> tuple[int, str]:
     """A draft bulletin written on its page for Phong Thổ, once its audio is made: its id and page."""
-    made = create(client, {"title": title, "communes": str(PHONG_THO), "text_vi": BULLETIN_VI, **texts}, {})
+    data = {"title": title, "communes": str(PHONG_THO), "text_vi": BULLETIN_VI, **texts}
+    made = create(client, data, files or {})
     assert made.status_code == 303, made.text
     url = made.headers["location"]
     wait_audio(client, url)
@@ -161,7 +168,7 @@ def _web(client: httpx.Client, session: str) -> str:
 
 
 def test_a_bulletin_reaches_hmong_people_in_hmong_only_once_approved_and_stays_as_sent(
-    client: httpx.Client, live: LiveServer, db: Database, fake_telegram: FakeBotAPI
+    client: httpx.Client, live: LiveServer, db: Database, fake_telegram: FakeBotAPI, tmp_path: Path
 ) -> None:
     chat = telegram_person(db, language="hmn")
     kinh = telegram_person(db)
@@ -172,8 +179,10 @@ def test_a_bulletin_reaches_hmong_people_in_hmong_only_once_approved_and_stays_a
     login(client, "tinh")
     translator = signed_in(live, "dich-hmn")
 
-    # Typed on the bulletin's page by its writer, who cannot approve it; sent before anyone did.
-    typed, _url = _bulletin(client, "Tiêm vắc xin", text_hmn=BULLETIN_HMN)
+    # Typed (and recorded) on the bulletin's page by its writer, who cannot approve it; sent before
+    # anyone did: neither its text nor its recording reaches H'Mông people, nor their station's feed.
+    recording = ("hmn.wav", factories.tone(tmp_path / "hmn.wav"), "audio/wav")
+    typed, _url = _bulletin(client, "Tiêm vắc xin", {"audio_hmn": recording}, text_hmn=BULLETIN_HMN)
     own = post(client, "approve", "bulletin", typed)
     assert own.status_code == 400 and "người thứ hai" in own.text
     send_now(db, typed)
@@ -181,6 +190,16 @@ def test_a_bulletin_reaches_hmong_people_in_hmong_only_once_approved_and_stays_a
     caption, seen = _caption(fake_telegram, chat), _web(client, web)
     for received in (caption, seen):
         assert BULLETIN_VI in received and "đây là bản tiếng Việt" in received and "[hmn" not in received
+    with db.transaction() as session:
+        bulletin = bulletins.get(session, bulletin_id=typed)
+        assert bulletin is not None
+        spoken = {v.language: v.voice.path for v in bulletin.versions if v.voice is not None}
+    assert set(spoken) == {"vi", "hmn"}, "the writer's recording was made into a voice note"
+    heard = fake_telegram.sent(method="sendVoice")
+    assert {c.chat_id for c in heard} == {chat, kinh} and len([c for c in heard if c.files]) == 1, (
+        "one voice note uploaded once: the Vietnamese one, to both"
+    )
+    assert "<item>" not in client.get(f"/feeds/{PHONG_THO}/hmn.xml").text, "nor on the station's air"
     late = post(translator, "approve", "bulletin", typed)
     assert late.status_code == 400 and "không đổi được nữa" in late.text, "a sent bulletin stays as sent"
     listed = translator.get("/admin/translations/hmn/content", params={"kind": "bulletin"}).text

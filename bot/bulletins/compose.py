@@ -48,15 +48,10 @@ def split(text: str, limit: int = TEXT_LIMIT) -> list[str]:
 def _versions(
     bulletin: Bulletin, language: str, approved: bool
 ) -> tuple[BulletinVersion | None, BulletinVersion | None]:
-    """(version for the text, version for the audio): the person's language, else Vietnamese. A written
-    translation of the Vietnamese counts, with the audio made from it, only once `approved`; a bulletin
-    with no Vietnamese text has no translation to review, its versions are the official's own."""
-    vietnamese = bulletin.version(SOURCE_LANGUAGE)
-    fallback = vietnamese or (bulletin.versions[0] if bulletin.versions else None)
-    own = bulletin.version(language)
-    written = vietnamese is not None and bool(vietnamese.text)
-    if written and language != SOURCE_LANGUAGE and own is not None and own.text and not approved:
-        own = None
+    """(version for the text, version for the audio): the person's language when its version counts
+    (`approved`: see content_translations.bulletin_reads_in), else Vietnamese."""
+    fallback = bulletin.version(SOURCE_LANGUAGE) or (bulletin.versions[0] if bulletin.versions else None)
+    own = bulletin.version(language) if approved else None
     text_version = own if own is not None and own.text else fallback
     audio_version = own if own is not None and own.voice is not None else fallback
     if audio_version is not None and audio_version.voice is None:
@@ -73,10 +68,10 @@ def messages(
     gettext: Callable[[str], str],
     images: Sequence[Media] = (),
 ) -> list[Reply]:
-    """The bulletin as a person receives it (in their language when `approved` there). Villagers: a
-    voice note captioned with the short text (the rest of a long text follows), then pictures.
-    Prestigious persons first get the full text to read aloud; their last message carries the
-    'relayed' button."""
+    """The bulletin as a person receives it, in their language when its version there is `approved`
+    (else Vietnamese, said so). Villagers: a voice note captioned with the short text (the rest of a
+    long text follows), then pictures. Prestigious persons first get the full text to read aloud; their
+    last message carries the 'relayed' button."""
     _ = gettext
     text_version, audio_version = _versions(bulletin, language, approved)
     notes: list[str] = []
@@ -134,7 +129,7 @@ def for_recipient(
     return messages(
         bulletin,
         language=language,
-        approved=str(bulletin.id) in content_translations.readable(session, [bulletin], language),
+        approved=content_translations.bulletin_reads_in(session, bulletin, language),
         prestigious=prestigious,
         gettext=catalogs.gettext(language),
         images=[m for m in (media.get(session, i) for i in bulletin.image_ids) if m is not None],

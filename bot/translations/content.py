@@ -161,6 +161,22 @@ def shown_language(session: Session, item: Content, language: str | None) -> str
     return language if language and str(item.id) in readable(session, [item], language) else SOURCE_LANGUAGE
 
 
+def bulletin_reads_in(session: Session, bulletin: Bulletin, language: str) -> bool:
+    """Whether people of a language get a bulletin's own version in it (text and the audio made from it):
+    the Vietnamese, a version with no text (a recording), a bulletin with no Vietnamese to translate from
+    (its versions are the official's own), or an approved translation."""
+    own, vietnamese = bulletin.version(language), bulletin.version(SOURCE_LANGUAGE)
+    if (
+        language == SOURCE_LANGUAGE
+        or own is None
+        or not own.text
+        or vietnamese is None
+        or not vietnamese.text
+    ):
+        return True
+    return str(bulletin.id) in readable(session, [bulletin], language)
+
+
 # --- checks ---------------------------------------------------------------------------------------
 
 
