@@ -43,7 +43,7 @@ POLL = {
     "q1_kind": "number",
     "q1_text_vi": "Nhà bạn có mấy người?",
 }
-HMONG = {
+HMONG: dict[str, str | list[str]] = {
     "intro": "[hmn] Lub zos xav paub koj tsev siv dej li cas.",
     "poll_question": ["[hmn] Koj tsev puas muaj dej huv?", "[hmn] Koj tsev muaj pes tsawg tus neeg?"],
     "choice": ["[hmn] Muaj", "[hmn] Tsis muaj"],
