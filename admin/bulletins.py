@@ -31,6 +31,7 @@ from bot.people import service as people
 from bot.people.models import PersonRole
 from bot.people.windows import reply_windows
 from bot.runtime import runtime_of
+from bot.translations import content as content_translations
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(csrf_protect)])
 STATUS_LABELS = {
@@ -284,6 +285,10 @@ def bulletin_create(
         return _form(request, session, admin, exc.translate(_), values)
     for version in bulletin.versions:
         voices.mark_pending(version, settings, drafted.recordings.get(version.language))
+    # Its translations are the author's drafts: people read them once a second person approves them.
+    content_translations.note_item_edits(
+        session, admin, bulletin, content_translations.translations_in(None, languages)
+    )
     accounts.audit(session, admin, "bulletin_created", str(bulletin.id), title=bulletin.title[:80])
     voices.queue(session, bulletin)
     return redirect(f"/admin/bulletins/{bulletin.id}")
@@ -426,10 +431,12 @@ def bulletin_version(
     language = str(form.get("language") or "")
     if language not in [lang.code for lang in runtime.catalogs.languages()]:
         raise HTTPException(status_code=400, detail=mark("Ngôn ngữ không hợp lệ."))
+    before = content_translations.translations_in(bulletin, [language])
     try:
         version = bulletins.set_version(bulletin, language, str(form.get("text") or ""), None)
     except bulletins.BulletinError as exc:
         raise HTTPException(status_code=409, detail=exc.msgid) from exc
+    content_translations.note_item_edits(session, admin, bulletin, before)
     if recording is None:
         version.voice = version.mp3 = None
     voices.mark_pending(version, runtime.settings, recording)

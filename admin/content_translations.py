@@ -1,5 +1,6 @@
-"""The workbench's "Nội dung" section: per language, every Q&A entry's question and answer and every
-contest question's text, options and explanation beside the Vietnamese, with its state; a translator
+"""The workbench's "Nội dung" section: per language, every Q&A entry's question and answer, every
+contest question's text, options and explanation, every poll not closed yet (introduction, questions
+and choices, as one item) and every draft bulletin's text beside the Vietnamese, with its state; a translator
 drafts, a second person approves, and people of that language read the approved translation from their
 next message on (never a draft). Translators see only their languages."""
 
@@ -17,16 +18,20 @@ from admin.deps import SessionDep, admin_gettext, csrf_protect
 from admin.translations import STATE_FILTERS, WorkbenchDep, checked_language
 from bot.accounts import service as accounts
 from bot.accounts.models import AdminUser
+from bot.bulletins import voices
+from bot.bulletins.models import Bulletin
 from bot.contests.models import ContestQuestion
 from bot.i18n import mark
+from bot.polls.models import Poll
 from bot.qa import service as qa
 from bot.qa.models import QAEntry
+from bot.runtime import runtime_of
 from bot.security import client_ip
 from bot.translations import content as content_translations
 from bot.translations import service as translations
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(csrf_protect)])
-Kind = Literal["qa", "contest"]
+Kind = Literal["qa", "contest", "poll", "bulletin"]
 
 
 def _listing(
@@ -87,28 +92,65 @@ def content_page(
 
 def _item(session: Session, kind: Kind, key: str) -> content_translations.Content:
     """The item a form names, or a 404 page."""
-    found = (
-        qa.get(session, entry_id=key)
-        if kind == "qa"
-        else session.get(ContestQuestion, int(key))
-        if key.isdigit() and len(key) < 10
-        else None
-    )
+    found: content_translations.Content | None = None
+    if kind == "qa":
+        found = qa.get(session, entry_id=key)
+    elif key.isdigit() and len(key) < 10:
+        found = (
+            session.get(Poll, int(key))
+            if kind == "poll"
+            else session.get(Bulletin, int(key))
+            if kind == "bulletin"
+            else session.get(ContestQuestion, int(key))
+        )
     if found is None:
         raise HTTPException(status_code=404, detail=mark("Không có nội dung này."))
     return found
 
 
-def _typed(item: content_translations.Content, fields: dict[str, str], options: list[str]) -> dict[str, Any]:
-    """The translation a form carries, in the item's shape (an option per Vietnamese option)."""
+def _fitted(typed: list[str], count: int) -> list[str]:
+    """Repeated fields as many as the Vietnamese has, trimmed, a missing one empty."""
+    labels = [label.strip() for label in typed][:count]
+    return labels + [""] * (count - len(labels))
+
+
+def _typed(item: content_translations.Content, fields: dict[str, Any]) -> dict[str, Any]:
+    """The translation a form carries, in the item's shape (an option per Vietnamese option, a question
+    and a choice per Vietnamese one)."""
     if isinstance(item, QAEntry):
         return {"question": fields["question"].strip(), "answer": fields["answer"].strip()}
-    labels = [label.strip() for label in options][: len(item.options)]
+    if isinstance(item, Bulletin):
+        return {"text": fields["text"].strip()}
+    if isinstance(item, Poll):
+        source = content_translations.source(item)
+        return {
+            "intro": fields["intro"].strip(),
+            "questions": _fitted(fields["questions"], len(source["questions"])),
+            "choices": _fitted(fields["choices"], len(source["choices"])),
+        }
     return {
         "text": fields["text"].strip(),
-        "options": labels + [""] * (len(item.options) - len(labels)),
+        "options": _fitted(fields["options"], len(item.options)),
         "explanation": fields["explanation"].strip(),
     }
+
+
+def _target(item: content_translations.Content) -> tuple[str, dict[str, str]]:
+    """What the audit log names: the item, a contest question by its contest (the question in the
+    details, as contests' own log does)."""
+    if isinstance(item, ContestQuestion):
+        return f"contest:{item.contest_id}", {"question": str(item.id)}
+    return f"{content_translations.kind_of(item)}:{item.id}", {}
+
+
+def _speak_again(request: Request, session: Session, bulletin: Bulletin, language: str) -> None:
+    """A bulletin's translation changed: its audio in that language is made again from the new text (a
+    recording of the old one no longer says what it says), as the bulletin's own page does."""
+    version = bulletin.version(language)
+    assert version is not None
+    version.voice = version.mp3 = None
+    voices.mark_pending(version, runtime_of(request).settings, None)
+    voices.queue(session, bulletin)
 
 
 @router.post("/translations/{language}/content/{action}", response_class=HTMLResponse)
@@ -125,6 +167,10 @@ def content_change(
     text: Annotated[str, Form(max_length=2000)] = "",
     option: Annotated[list[str] | None, Form()] = None,
     explanation: Annotated[str, Form(max_length=4000)] = "",
+    intro: Annotated[str, Form(max_length=2000)] = "",
+    poll_question: Annotated[list[str] | None, Form()] = None,
+    choice: Annotated[list[str] | None, Form()] = None,
+    bulletin_text: Annotated[str, Form(max_length=20000)] = "",
     q: Annotated[str, Form(max_length=200)] = "",
     state: Annotated[str, Form(max_length=20)] = "",
     page: Annotated[int, Form(ge=1)] = 1,
@@ -134,17 +180,24 @@ def content_change(
     text typed."""
     checked_language(request, admin, language)
     item, ip = _item(session, kind, entry_id), client_ip(request)
-    fields = {"question": question, "answer": answer, "text": text, "explanation": explanation}
-    typed = _typed(item, fields, option or [])
-    # A contest question is named by its contest, the question in the details (as contests' own log does).
-    target, about = (
-        (f"qa:{item.id}", {})
-        if isinstance(item, QAEntry)
-        else (f"contest:{item.contest_id}", {"question": str(item.id)})
-    )
+    fields = {
+        "question": question,
+        "answer": answer,
+        "text": bulletin_text if kind == "bulletin" else text,
+        "options": option or [],
+        "explanation": explanation,
+        "intro": intro,
+        "questions": poll_question or [],
+        "choices": choice or [],
+    }
+    typed = _typed(item, fields)
+    target, about = _target(item)
     try:
         if action == "save":
+            before = content_translations.working(item, language)
             content_translations.save(session, admin, language, item, typed)
+            if isinstance(item, Bulletin) and content_translations.working(item, language) != before:
+                _speak_again(request, session, item, language)
             accounts.audit(
                 session, admin, "content_translation_saved", target, ip, language=language, **about
             )

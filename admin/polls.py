@@ -37,6 +37,7 @@ from bot.people import service as people
 from bot.polls import service as polls
 from bot.polls.models import Poll, PollStatus, QuestionKind
 from bot.runtime import runtime_of
+from bot.translations import content as content_translations
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(csrf_protect)])
 FORM_QUESTIONS = 5  # question slots on the form; empty ones are ignored
@@ -146,6 +147,8 @@ def _save(
     request: Request, session: Session, admin: AdminUser, poll: Poll | None, form: FormData
 ) -> Response:
     """Check and store the form as a draft; the form again, with the reason, when refused."""
+    languages = [lang.code for lang in runtime_of(request).catalogs.languages()]
+    before = content_translations.translations_in(poll, languages)
     try:
         draft = _draft(request, session, admin, form)
         saved = polls.write(session, poll, draft, created_by=admin.id)
@@ -153,6 +156,7 @@ def _save(
         return _form(
             request, session, admin, poll, exc.translate(admin_gettext(request)), audience_input(form)
         )
+    content_translations.note_item_edits(session, admin, saved, before)  # drafts until a second approves
     accounts.audit(session, admin, "poll_saved", str(saved.id), title=saved.title[:80])
     return redirect(f"/admin/polls/{saved.id}")
 
@@ -355,6 +359,10 @@ def poll_publish(
     results = polls.results(session, poll, by="commune")
     respondents = polls.respondents(session, poll)
     per_commune = Counter(r.commune_code for r in respondents)
+    shown = {
+        lang: content_translations.shown_language(session, poll, lang)
+        for lang in {r.language for r in respondents}
+    }
     audience.results_back(
         session,
         request,
@@ -367,6 +375,7 @@ def poll_publish(
             r.commune_code,
             per_commune[r.commune_code],
             r.language,
+            shown[r.language],
         ),
     )
     accounts.audit(session, admin, "poll_published", str(poll.id), title=poll.title[:80])

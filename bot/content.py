@@ -67,13 +67,16 @@ def import_knowledge(
 ) -> int:
     """Q&A entries from a YAML or Excel file; refuses the whole file, naming each bad row, unless skip_bad.
     Translations into the `reviewed` languages count as approved by whoever ships the file; any other
-    translation is a draft that people never read until a second person approves it in the workbench."""
+    translation is a draft that people never read until a second person approves it in the workbench.
+    A translation a person approved stays as they approved it while the entry's Vietnamese is unchanged."""
     rows, first_line = knowledge_rows(path.name, path.read_bytes())
+    ids = [str(r["id"]).strip() for r in rows if isinstance(r, dict) and isinstance(r.get("id"), str)]
+    approved = content_translations.approved_by_people(session, ids)
     report = qa.import_rows(session, rows, skip_bad=skip_bad, first_line=first_line)
     if report.errors and not skip_bad:
         raise ContentError(f"{path}: nothing imported:\n  " + "\n  ".join(map(str, report.errors)))
+    content_translations.keep_approved(session, approved)  # a reviewer's work outlives a re-import
     if reviewed:
-        ids = [str(r["id"]).strip() for r in rows if isinstance(r, dict) and isinstance(r.get("id"), str)]
         content_translations.mark_shipped(session, ids, reviewed)
     return report.created + report.updated
 

@@ -226,6 +226,8 @@ def test_the_admin_fits_a_phone_at_360_px_and_a_tablet(
     from bot.bulletins import service as bulletins
     from bot.feedback import service as feedback
     from bot.people import service as people
+    from bot.polls import service as polls
+    from bot.polls.models import QuestionKind
     from tests import factories
 
     for n in range(3):
@@ -248,10 +250,28 @@ def test_the_admin_fits_a_phone_at_360_px_and_a_tablet(
             versions=[("vi", long_text, None)],
             audience=bulletins.Audience(communes=(3549,)),
         )
+        polls.write(
+            session,
+            None,
+            polls.PollDraft(
+                title="Nước sạch ở các bản vùng cao của xã trong mùa khô năm nay",
+                intro={"vi": long_text},
+                questions=(
+                    polls.QuestionDraft(
+                        QuestionKind.single,
+                        {"vi": "Nhà bạn lấy nước sinh hoạt ở đâu trong những tháng mùa khô?"},
+                        ({"vi": "Giếng đào hoặc giếng khoan của gia đình"}, {"vi": "Suối"}),
+                    ),
+                ),
+                audience=bulletins.Audience(communes=(3549,)),
+            ),
+        )
         details = [
             f"/admin/feedback/{ticket.id}",
             f"/admin/people/{person_id}",
             f"/admin/bulletins/{bulletin.id}",
+            "/admin/translations/hmn/content?kind=poll",  # the workbench beside the Vietnamese (issue 18)
+            "/admin/translations/hmn/content?kind=bulletin",
         ]
     make_admin(db, "tinh", Role.province_admin)
     page.set_viewport_size({"width": 360, "height": 740})

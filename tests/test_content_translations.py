@@ -6,15 +6,17 @@ reviewer."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 from sqlalchemy import select
 
 from bot.accounts import service as accounts
 from bot.accounts.models import AuditEntry, Role
 from bot.config import PROJECT_ROOT
-from bot.content import import_all
+from bot.content import SHIPPED_REVIEWED, import_all, import_knowledge
 from bot.contests.models import ContestQuestion
 from bot.db import Database
 from bot.qa.models import QAEntry
@@ -268,3 +270,64 @@ def test_an_approved_contest_question_is_asked_in_hmong_and_a_draft_never(
     assert any(s.startswith("A. [hmn] Tsis tau hnub nyoog") for s in approved), "its options too"
     assert any("[hmn] Lus piav luv." in s for s in approved), "and its explanation"
     assert any("Thẻ bảo hiểm y tế" in s for s in approved), "the others stay Vietnamese"
+
+
+OTHER = "muc-tieu-giam-ngheo-2025"
+ENGLISH = (
+    "Decision 1719/QĐ-TTg of 14/10/2021 approved the national programme for ethnic minority and mountain "
+    "areas (Programme 1719): ten years, 2021-2030, first phase 2021-2025."
+)
+
+
+def test_a_reimport_keeps_what_reviewers_approved_and_updates_what_nobody_touched(
+    live: LiveServer, db: Database, shipped: None, tmp_path: Path
+) -> None:
+    add_admin(db, "dich", Role.translator, ("en", "hmn"))
+    add_admin(db, "duyet", Role.translator, ("en", "hmn"))
+    translator, reviewer = signed_in(live, "dich"), signed_in(live, "duyet")
+    for language, answer in (("en", ENGLISH), ("hmn", ANSWER)):
+        question = QUESTION if language == "hmn" else "Which programme did Decision 1719 approve?"
+        saved = post(translator, "save", language=language, question=question, answer=answer)
+        assert saved.status_code == 303
+        assert post(reviewer, "approve", language=language).status_code == 303
+    with db.transaction() as session:  # an English answer the team shipped once, which nobody touched
+        other = session.get(QAEntry, OTHER)
+        assert other is not None
+        shipped_english = other.translations["en"]["answer"]
+        other.translations = {**other.translations, "en": {"question": "Old?", "answer": "Old answer."}}
+
+    with db.transaction() as session:
+        import_all(session, PROJECT_ROOT / "content")
+    with db.transaction() as session:
+        entry, other = session.get(QAEntry, ENTRY), session.get(QAEntry, OTHER)
+        assert entry is not None and other is not None
+        assert content_translations.readable(session, [entry], "en")[ENTRY]["answer"] == ENGLISH, "kept"
+        assert content_translations.readable(session, [entry], "hmn")[ENTRY]["answer"] == ANSWER, (
+            "a language the file does not ship is kept too"
+        )
+        review = session.scalar(
+            select(ContentReview).where(ContentReview.item_id == ENTRY, ContentReview.language == "en")
+        )
+        assert review is not None and not review.shipped and review.reviewed_by is not None, "still theirs"
+        assert other.translations["en"]["answer"] == shipped_english, "nobody's: the shipped text again"
+        assert OTHER in content_translations.readable(session, [other], "en")
+
+    # The shipped Vietnamese changes: the approvals lapse; the file's English comes in, the H'Mông it
+    # does not ship stays as a draft to check against the new Vietnamese.
+    rows = yaml.safe_load((PROJECT_ROOT / "content" / "knowledge" / "sample.yaml").read_text("utf-8"))
+    changed = next(r for r in rows if r["id"] == ENTRY)
+    changed["answer"] += " Chương trình có nhiều dự án."
+    changed["translations"]["en"]["answer"] += " The programme has several projects."
+    edited = tmp_path / "sample.yaml"
+    edited.write_text(yaml.safe_dump(rows, allow_unicode=True), encoding="utf-8")
+    with db.transaction() as session:
+        import_knowledge(session, edited, reviewed=SHIPPED_REVIEWED)
+    with db.transaction() as session:
+        entry = session.get(QAEntry, ENTRY)
+        assert entry is not None
+        english = content_translations.readable(session, [entry], "en")[ENTRY]["answer"]
+        assert english.endswith("several projects.") and english != ENGLISH, "the team's new English"
+        assert content_translations.readable(session, [entry], "hmn") == {}, "approval lapsed"
+        assert entry.translations["hmn"]["answer"] == ANSWER, "the reviewer's text waits for a new check"
+    page = reviewer.get("/admin/translations/hmn/content", params={"q": ENTRY}).text
+    assert "Tiếng Việt đã sửa sau lần duyệt trước" in page

@@ -28,9 +28,11 @@ from bot.polls.models import Poll, PollAnswer, PollResponse, PollStatus, Questio
 from bot.privacy import service as privacy
 from tests import factories
 from tests.drivers import Seen, TelegramDriver, WebDriver, ZaloDriver, onboard, wait_for_text
+from tests.fakes.server import LiveServer
 from tests.fakes.telegram_api import FakeBotAPI
 from tests.fakes.zalo_api import FakeZalo
 from tests.test_admin import MUONG_TE, PHONG_THO, csrf, login, make_admin
+from tests.test_translations import approve_content, signed_in
 
 LAI_CHAU = 12
 MENU = "📊 Thăm dò ý kiến"
@@ -45,6 +47,7 @@ def _form(token: str, **fields: str | list[str]) -> dict[str, str | list[str]]:
 
 WATER = {
     "intro_vi": "Xã muốn biết nhà bà con dùng nước thế nào.",
+    "intro_en": "The commune would like to know how your home gets its water.",
     "q0_kind": "single",
     "q0_text_vi": "Nhà bạn có nước sạch không?",
     "q0_choices_vi": "Có\nKhông",
@@ -86,11 +89,15 @@ def _question(replies: list[Seen], fragment: str) -> Seen:
 
 
 def test_three_people_on_three_apps_answer_once_and_the_results_count_them(
-    client: httpx.Client, db: Database, fake_telegram: FakeBotAPI, fake_zalo: FakeZalo, live: object
+    client: httpx.Client, db: Database, fake_telegram: FakeBotAPI, fake_zalo: FakeZalo, live: LiveServer
 ) -> None:
     make_admin(db, "tinh")
+    make_admin(db, "duyet", Role.editor)
     login(client, "tinh")
     poll_id = _open_water_poll(client)
+    # The English typed on the poll's form is tinh's draft: a second person approves it in the workbench.
+    assert approve_content(client, "en", "poll", poll_id).status_code == 400, "not by its own writer"
+    assert approve_content(signed_in(live, "duyet"), "en", "poll", poll_id).status_code == 303
 
     # In the web chat, in Vietnamese, in Phong Thổ: the menu offers the poll; three answers, then thanks.
     web = WebDriver(client)

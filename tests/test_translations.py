@@ -81,6 +81,15 @@ def signed_in(live: LiveServer, username: str) -> httpx.Client:
     return browser
 
 
+def approve_content(browser: httpx.Client, language: str, kind: str, key: int | str) -> httpx.Response:
+    """A second person approves a piece of content's translation in the workbench's "Nội dung"."""
+    token = csrf(browser.get("/admin/password"))
+    return browser.post(
+        f"/admin/translations/{language}/content/approve",
+        data={"csrf_token": token, "kind": kind, "entry_id": str(key)},
+    )
+
+
 def post(browser: httpx.Client, url: str, **form: str) -> httpx.Response:
     """Submit a workbench form with the page's CSRF token."""
     token = csrf(browser.get("/admin/translations/hmn"))

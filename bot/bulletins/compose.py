@@ -13,6 +13,7 @@ from bot.conversation.types import Attachment, Button, Reply
 from bot.i18n import KNOWN_LANGUAGES, SOURCE_LANGUAGE, Catalogs
 from bot.media import service as media
 from bot.media.models import Media
+from bot.translations import content as content_translations
 
 CAPTION_LIMIT = 1024  # a voice note's caption (Telegram's limit; Zalo's is larger)
 TEXT_LIMIT = 4000  # one text message, under Telegram's 4096
@@ -44,10 +45,13 @@ def split(text: str, limit: int = TEXT_LIMIT) -> list[str]:
     return [*parts, rest] if rest else parts
 
 
-def _versions(bulletin: Bulletin, language: str) -> tuple[BulletinVersion | None, BulletinVersion | None]:
-    """(version for the text, version for the audio): the person's language, else Vietnamese."""
+def _versions(
+    bulletin: Bulletin, language: str, approved: bool
+) -> tuple[BulletinVersion | None, BulletinVersion | None]:
+    """(version for the text, version for the audio): the person's language when its version counts
+    (`approved`: see content_translations.bulletin_reads_in), else Vietnamese."""
     fallback = bulletin.version(SOURCE_LANGUAGE) or (bulletin.versions[0] if bulletin.versions else None)
-    own = bulletin.version(language)
+    own = bulletin.version(language) if approved else None
     text_version = own if own is not None and own.text else fallback
     audio_version = own if own is not None and own.voice is not None else fallback
     if audio_version is not None and audio_version.voice is None:
@@ -59,15 +63,17 @@ def messages(
     bulletin: Bulletin,
     *,
     language: str,
+    approved: bool,
     prestigious: bool,
     gettext: Callable[[str], str],
     images: Sequence[Media] = (),
 ) -> list[Reply]:
-    """The bulletin as a person receives it. Villagers: a voice note captioned with the short text (the
-    rest of a long text follows), then pictures. Prestigious persons first get the full text to read
-    aloud; their last message carries the 'relayed' button."""
+    """The bulletin as a person receives it, in their language when its version there is `approved`
+    (else Vietnamese, said so). Villagers: a voice note captioned with the short text (the rest of a
+    long text follows), then pictures. Prestigious persons first get the full text to read aloud; their
+    last message carries the 'relayed' button."""
     _ = gettext
-    text_version, audio_version = _versions(bulletin, language)
+    text_version, audio_version = _versions(bulletin, language, approved)
     notes: list[str] = []
     name = KNOWN_LANGUAGES[language].endonym if language in KNOWN_LANGUAGES else language
     if text_version is not None and text_version.language != language:
@@ -114,13 +120,16 @@ def for_recipient(
     prestigious: bool,
     catalogs: Catalogs,
 ) -> list[Reply]:
-    """Load a bulletin with its pictures and compose what one kind of recipient receives."""
+    """Load a bulletin with its pictures and compose what one kind of recipient receives. Its
+    translations are settled once it leaves the draft (the workbench refuses changes then), so every
+    recipient of a language gets the same message, whichever sender composes it and when."""
     bulletin = bulletins.get(session, bulletin_id=bulletin_id)
     if bulletin is None:
         return []
     return messages(
         bulletin,
         language=language,
+        approved=content_translations.bulletin_reads_in(session, bulletin, language),
         prestigious=prestigious,
         gettext=catalogs.gettext(language),
         images=[m for m in (media.get(session, i) for i in bulletin.image_ids) if m is not None],

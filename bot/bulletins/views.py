@@ -21,6 +21,7 @@ from bot.media import service as media
 from bot.media import store
 from bot.media.responses import stored_file
 from bot.runtime import runtime_of
+from bot.translations import content as content_translations
 
 router = APIRouter()
 MEDIA_NAME = re.compile(r"^([0-9a-f]{64})\.([a-z0-9]{2,4})$")
@@ -67,7 +68,11 @@ async def station_feed(request: Request, commune_code: int, language: str) -> Re
 
     def items() -> list[str]:
         with runtime.db.transaction() as session:
-            return [_item(base, b, v) for b, v in bulletins.station_items(session, commune_code, language)]
+            return [
+                _item(base, b, v)
+                for b, v in bulletins.station_items(session, commune_code, language)
+                if content_translations.bulletin_reads_in(session, b, language)  # never a draft on air
+            ]
 
     entries = await asyncio.to_thread(items)
     name = KNOWN_LANGUAGES[language].vietnamese_name

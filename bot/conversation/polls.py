@@ -15,6 +15,7 @@ from bot.conversation.types import Button
 from bot.i18n import mark
 from bot.polls import service as polls
 from bot.polls.models import Poll, PollQuestion, PollResponse, QuestionKind
+from bot.translations import content as content_translations
 
 STEP = "poll.answer"
 TITLE_LIMIT = 50
@@ -61,9 +62,14 @@ def _begin(ctx: Context, poll: Poll) -> None:
         return
     if response is None:
         response = polls.start(ctx.session, poll, ctx.person, ctx.inbound.urn.split(":", 1)[0])
-        intro = polls.text_in(poll.intro, ctx.person.language)
-        if intro:
-            ctx.reply(intro)
+        language = content_translations.shown_language(ctx.session, poll, ctx.person.language)
+        lines = [polls.text_in(poll.intro, language)]
+        if language != (ctx.person.language or language):
+            lines.append(
+                _("(Thăm dò này chưa được dịch sang tiếng của bạn, nên Loa Bản hỏi bằng tiếng Việt.)")
+            )
+        if any(lines):
+            ctx.reply("\n\n".join(line for line in lines if line))
     elif polls.answered(ctx.session, response):
         ctx.reply(_("Mình tiếp tục từ câu bạn chưa trả lời nhé."))
     _advance(ctx, poll, response)
@@ -97,9 +103,10 @@ def _advance(ctx: Context, poll: Poll, response: PollResponse) -> None:
 
 
 def _ask(ctx: Context, poll: Poll, question: PollQuestion, picked: list[int]) -> None:
-    """One question with its choices as big buttons; a number or a text is typed at the poll's step."""
+    """One question with its choices as big buttons, the whole poll in the person's language when its
+    translation is approved, else in Vietnamese; a number or a text is typed at the poll's step."""
     _ = ctx._
-    language = ctx.person.language
+    language = content_translations.shown_language(ctx.session, poll, ctx.person.language)
     number = poll.questions.index(question) + 1
     text = _("Câu {n}/{total}: {question}").format(
         n=number, total=len(poll.questions), question=polls.text_in(question.texts, language)
@@ -276,9 +283,11 @@ def summary(
     commune: int | None,
     people: int,
     language: str,
+    shown: str,
 ) -> str:
     """The results of a commune as one message to the people there who answered: each choice's share, a
-    number's average; typed and recorded answers are for officials to read, not to broadcast."""
+    number's average, the poll's texts in `shown` (the person's language when the poll's translation is
+    approved, else Vietnamese); typed and recorded answers are for officials to read, not to broadcast."""
     _ = gettext
     area = areas.get_commune(commune) if commune else None
     lines = [
@@ -288,12 +297,12 @@ def summary(
     ]
     for result in results.questions:
         tally = result.groups.get(commune)
-        question = polls.text_in(result.question.texts, language)
+        question = polls.text_in(result.question.texts, shown)
         if tally is None or not tally.answers:
             continue
         if result.question.choices:
             shares = ", ".join(
-                f"{polls.text_in(c.texts, language)}: {round(100 * tally.share(c.id))}%"
+                f"{polls.text_in(c.texts, shown)}: {round(100 * tally.share(c.id))}%"
                 for c in result.question.choices
             )
             lines.append(f"• {question}\n  {shares}")

@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.accounts.models import AdminUser
-from bot.bulletins.models import Bulletin
+from bot.bulletins.models import Bulletin, BulletinStatus
 from bot.contests.models import ContestQuestion
 from bot.db import utcnow
 from bot.errors import Refusal
@@ -434,16 +434,21 @@ class Missing:
 CONTENT_KINDS = {
     "qa": mark("Hỏi đáp"),
     "category": mark("Loại phản ánh"),
-    "poll": mark("Câu hỏi thăm dò"),
+    "poll": mark("Thăm dò ý kiến"),
     "contest": mark("Câu hỏi cuộc thi"),
     "bulletin": mark("Bản tin"),
 }
-RECENT_BULLETINS = 20
+
+
+def _text_of(bulletin: Bulletin, language: str) -> str:
+    """A bulletin's text in a language, empty when it has none."""
+    version = bulletin.version(language)
+    return version.text if version is not None else ""
 
 
 def missing_content(session: Session, catalogs: Catalogs, language: str) -> list[Missing]:
-    """Published Q&A entries, active feedback categories, questions of polls not yet closed, contest
-    questions and recent bulletins that people of a language read in Vietnamese."""
+    """Published Q&A entries, active feedback categories, polls not yet closed, contest questions and
+    draft bulletins (a sent one no longer changes) that people of a language would read in Vietnamese."""
     found = [
         Missing("qa", e.question, f"/admin/translations/{language}/content?kind=qa&q={quote(e.id)}")
         for e in session.scalars(
@@ -458,12 +463,6 @@ def missing_content(session: Session, catalogs: Catalogs, language: str) -> list
         )
         if not catalogs.has(language, c.label)
     ]
-    for poll in session.scalars(select(Poll).where(Poll.status != PollStatus.closed).order_by(Poll.id)):
-        found += [
-            Missing("poll", f"{poll.title}: {q.texts.get(SOURCE_LANGUAGE, '')}", f"/admin/polls/{poll.id}")
-            for q in poll.questions
-            if not q.texts.get(language)
-        ]
     found += [
         Missing(
             "contest",
@@ -475,10 +474,15 @@ def missing_content(session: Session, catalogs: Catalogs, language: str) -> list
         )
         if not q.texts.get(language)
     ]
-    bulletins = session.scalars(select(Bulletin).order_by(Bulletin.id.desc()).limit(RECENT_BULLETINS))
     found += [
-        Missing("bulletin", b.title, f"/admin/bulletins/{b.id}")
-        for b in bulletins
-        if b.version(language) is None
+        Missing("poll", poll.title, f"/admin/translations/{language}/content?kind=poll&q={poll.id}")
+        for poll in session.scalars(select(Poll).where(Poll.status != PollStatus.closed).order_by(Poll.id))
+        if not all(q.texts.get(language) for q in poll.questions)
+    ]
+    drafts = select(Bulletin).where(Bulletin.status == BulletinStatus.draft).order_by(Bulletin.id.desc())
+    found += [
+        Missing("bulletin", b.title, f"/admin/translations/{language}/content?kind=bulletin&q={b.id}")
+        for b in session.scalars(drafts)
+        if _text_of(b, SOURCE_LANGUAGE) and not _text_of(b, language)
     ]
     return found
