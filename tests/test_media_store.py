@@ -54,7 +54,7 @@ from tests.security.test_private_media import ANSWER, PHOTO, answer_by_voice
 from tests.test_admin import login, make_admin
 from tests.test_bulletins import PHONG_THO, telegram_person
 from tests.test_bulletins_admin import create, send, wait_audio
-from tests.test_privacy import file_reflection
+from tests.test_privacy import READY, file_reflection
 
 pytestmark = pytest.mark.skipif(not ffmpeg.available(), reason="needs ffmpeg (make system-deps)")
 CREDENTIALS = {"aws_access_key_id": "loaban-test", "aws_secret_access_key": "loaban-test-secret"}
@@ -261,6 +261,7 @@ def test_erasure_removes_the_persons_objects_and_is_refused_while_the_store_is_d
     assert theirs <= set(objects(s3, bucket))
     person.tap("settings")
     person.tap("my_data")
+    wait_for_text(person, READY)
     exports = {n for n in objects(s3, bucket) if n.startswith("loaban/exports/")}
     assert len(exports) == 1, "the person's copy of their data is in the store too"
 
@@ -468,6 +469,7 @@ def test_nothing_is_written_to_the_store_inside_a_transaction(
 
     person.tap("settings")
     person.tap("my_data")
+    wait_for_text(person, READY)
     [document] = fake_telegram.sent(person.chat_id, "sendDocument")
     copy = json.loads(document.files["document"])
     assert copy["chat_addresses"][0]["address"] == person.urn, "the data copy reached the person"
@@ -542,9 +544,9 @@ def test_stray_files_a_day_old_are_swept_and_nothing_else(
             audience=bulletins.Audience(communes=(PHONG_THO,)),
         )
         draft.versions[0].audio_source = STORAGE_ERROR + UPLOAD_PREFIX + waited.removeprefix("incoming/")
-        handed = privacy.export(
-            session, files, people.get(session, person_id=person_id), "telegram:9700009", hours=24
-        )
+        found = people.get(session, person_id=person_id)
+        assert found is not None
+        handed = privacy.export(session, files, found, "telegram:9700009", hours=24)
         handed_path = handed.path
     files.put(handed_path, b"{}")
     files.put("exports/copy.json", b"{}")  # its job stopped before it could remove it

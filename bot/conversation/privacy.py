@@ -11,11 +11,12 @@ from zoneinfo import ZoneInfo
 from bot.areas import service as areas
 from bot.conversation import onboarding
 from bot.conversation.router import Context, Router
-from bot.conversation.types import Attachment, Button
+from bot.conversation.types import Attachment, Button, Reply
 from bot.i18n import KNOWN_LANGUAGES, format_day, mark
 from bot.media import store
 from bot.people import service as people
 from bot.people.models import PersonRole
+from bot.privacy import copies
 from bot.privacy import service as privacy
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,8 @@ def ask_again(ctx: Context) -> None:
 
 
 def my_data(ctx: Context) -> None:
-    """What Loa Bản holds about the person, in short, and all of it as a JSON file whose link expires."""
+    """What Loa Bản holds about the person, in short, and all of it as a JSON file whose link expires,
+    sent by a job once the file is written (see privacy.copies)."""
     _ = ctx._
     held = privacy.holdings(ctx.session, ctx.person)
     person = held.person
@@ -93,13 +95,25 @@ def my_data(ctx: Context) -> None:
         url=f"/privacy/export/{export.token}",
         name=privacy.EXPORT_NAME,
     )
-    ctx.goto("")
-    ctx.reply(
+    buttons = (Button(_("⚙️ Cài đặt"), "settings"), Button(_("☰ Menu chính"), "menu"))
+    ready = Reply(
         _("📄 Toàn bộ dữ liệu của bạn, trong một tệp JSON. Chỉ bạn mở được, trong {hours} giờ.").format(
             hours=hours
         ),
-        [Button(_("⚙️ Cài đặt"), "settings"), Button(_("☰ Menu chính"), "menu")],
+        buttons,
         attachment=document,
+    )
+    failed = Reply(
+        _(
+            "Loa Bản chưa làm được tệp dữ liệu của bạn. Bạn vào ⚙️ Cài đặt → «📄 Dữ liệu của tôi» để yêu cầu "
+            "lại sau ít phút."
+        ),
+        buttons,
+    )
+    copies.queue(ctx.session, export, ready, failed)
+    ctx.goto("")
+    ctx.reply(
+        _("📄 Loa Bản đang làm tệp chứa toàn bộ dữ liệu của bạn và sẽ gửi vào đây khi xong."), list(buttons)
     )
 
 
