@@ -325,8 +325,8 @@ def my_data_file(person: Driver, client: httpx.Client, fake_telegram: FakeBotAPI
     person.tap("settings")
     if isinstance(person, WebDriver):
         answer = client.post("/chat/api/messages", json={"session": person.session, "button": "my_data"})
-        summary, making = answer.json()["replies"]
-        assert "đang làm tệp" in making["text"] and making["file_url"] is None
+        [summary] = answer.json()["replies"]
+        assert "tin nhắn riêng khi đã làm xong" in summary["text"] and summary["file_url"] is None
         wait_for_text(person, READY)
         polled = client.get("/chat/api/messages", params={"session": person.session}).json()["replies"]
         [document] = [r for r in polled if r["file_url"]]
@@ -338,7 +338,7 @@ def my_data_file(person: Driver, client: httpx.Client, fake_telegram: FakeBotAPI
         assert got.status_code == 200 and got.headers["cache-control"] == "private, no-store"
         return Seen(summary["text"], []), got.json()
     replies = person.tap("my_data")
-    assert "đang làm tệp" in replies[1].text, "told it is being made, before it is sent"
+    assert "tin nhắn riêng khi đã làm xong" in replies[0].text, "told it comes on its own"
     ready = wait_for_text(person, READY)
     if isinstance(person, TelegramDriver):
         [sent] = fake_telegram.sent(person.chat_id, "sendDocument")
@@ -490,7 +490,7 @@ def test_a_copy_the_store_refused_is_made_again_and_its_link_sent_only_then(
     onboard(person)
     person.tap("settings")
     making = person.tap("my_data")[-1].text
-    assert "đang làm tệp" in making and "Toàn bộ dữ liệu" not in making
+    assert "tin nhắn riêng khi đã làm xong" in making and READY not in making
     deadline = time.monotonic() + 10
     while not (failed := _copy_job(db)) or not failed.error:
         assert time.monotonic() < deadline, "the copy's job never ran"

@@ -85,7 +85,7 @@ def my_data(ctx: Context) -> None:
         _("Phản ánh: {n}").format(n=len(held.tickets)) + (f" ({codes})" if codes else ""),
         _("Bản tin đã gửi đến bạn: {n}").format(n=held.bulletins),
     ]
-    ctx.reply(_("Loa Bản đang giữ về bạn:") + "\n" + "\n".join(f"• {line}" for line in lines))
+    summary = _("Loa Bản đang giữ về bạn:") + "\n" + "\n".join(f"• {line}" for line in lines)
     hours = ctx.settings.data_export_hours
     export = privacy.export(ctx.session, store.of(ctx.settings), ctx.person, ctx.inbound.urn, hours=hours)
     document = Attachment(
@@ -112,9 +112,9 @@ def my_data(ctx: Context) -> None:
     )
     copies.queue(ctx.session, export, ready, failed)
     ctx.goto("")
-    ctx.reply(
-        _("📄 Loa Bản đang làm tệp chứa toàn bộ dữ liệu của bạn và sẽ gửi vào đây khi xong."), list(buttons)
-    )
+    # One message, true whichever arrives first: it or the copy's (sent by a job once written).
+    making = _("📄 Tệp JSON chứa toàn bộ dữ liệu của bạn được gửi trong tin nhắn riêng khi đã làm xong.")
+    ctx.reply(f"{summary}\n\n{making}", list(buttons))
 
 
 def _when(ctx: Context, moment: datetime) -> str:
