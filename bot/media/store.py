@@ -129,12 +129,13 @@ class FolderStore(MediaStore):
 
     def renew(self, key: str, data: bytes) -> bool:
         """Link the written file in only where none is (atomic), else rename it over the old one, which
-        makes that one new again: no more system calls than `put`."""
+        makes that one new again: no more system calls than `put`. A folder that cannot link (some shared
+        mounts) cannot tell, and says a copy was there."""
         target = self._path(key)
         partial = self._partial(target, data)
         try:
             os.link(partial, target)
-        except FileExistsError:
+        except OSError:  # FileExistsError, or no hard links here
             partial.replace(target)
             return True
         partial.unlink()
