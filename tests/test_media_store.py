@@ -5,6 +5,7 @@ streams from it; erasure removes a person's objects, and is refused, not claimed
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -22,9 +23,14 @@ import httpx
 import pytest
 from alembic import command
 from moto.server import ThreadedMotoServer
+from PIL import Image
 from sqlalchemy import Connection, Engine, event, func, select
 
 from bot.audio import ffmpeg
+from bot.bulletins import service as bulletins
+from bot.bulletins import voices  # noqa: F401  (it tells the sweep which parked recordings wait)
+from bot.bulletins.models import AUDIO_STORAGE_ERROR as STORAGE_ERROR
+from bot.bulletins.models import AUDIO_UPLOAD_PREFIX as UPLOAD_PREFIX
 from bot.bulletins.models import Bulletin
 from bot.config import Settings
 from bot.conversation.types import Outgoing
@@ -35,6 +41,8 @@ from bot.media import store, sweep
 from bot.media.models import Media
 from bot.messages.models import Direction, Message, Status
 from bot.migrations import alembic_config, upgrade
+from bot.people import service as people
+from bot.privacy import service as privacy
 from tests import factories
 from tests.conftest import TG_TOKEN, make_settings, webhook_settings
 from tests.drivers import TelegramDriver, WebDriver, ZaloDriver, on_channel, onboard, wait_for_text
@@ -46,7 +54,7 @@ from tests.security.test_private_media import ANSWER, PHOTO, answer_by_voice
 from tests.test_admin import login, make_admin
 from tests.test_bulletins import PHONG_THO, telegram_person
 from tests.test_bulletins_admin import create, send, wait_audio
-from tests.test_privacy import file_reflection
+from tests.test_privacy import READY, file_reflection
 
 pytestmark = pytest.mark.skipif(not ffmpeg.available(), reason="needs ffmpeg (make system-deps)")
 CREDENTIALS = {"aws_access_key_id": "loaban-test", "aws_secret_access_key": "loaban-test-secret"}
@@ -253,6 +261,7 @@ def test_erasure_removes_the_persons_objects_and_is_refused_while_the_store_is_d
     assert theirs <= set(objects(s3, bucket))
     person.tap("settings")
     person.tap("my_data")
+    wait_for_text(person, READY)
     exports = {n for n in objects(s3, bucket) if n.startswith("loaban/exports/")}
     assert len(exports) == 1, "the person's copy of their data is in the store too"
 
@@ -374,6 +383,16 @@ class Watched(store.MediaStore):
             self.puts.append((key, inside))
         self.inner.put(key, data)
 
+    def renew(self, key: str, data: bytes) -> bool:
+        """Note, then write."""
+        with self._lock:
+            self.puts.append((key, threading.get_ident() in self.began.values()))
+        return self.inner.renew(key, data)
+
+    def written(self, key: str) -> datetime | None:
+        """The inner store's."""
+        return self.inner.written(key)
+
     def get(self, key: str) -> bytes:
         """The inner store's."""
         return self.inner.get(key)
@@ -450,6 +469,7 @@ def test_nothing_is_written_to_the_store_inside_a_transaction(
 
     person.tap("settings")
     person.tap("my_data")
+    wait_for_text(person, READY)
     [document] = fake_telegram.sent(person.chat_id, "sendDocument")
     copy = json.loads(document.files["document"])
     assert copy["chat_addresses"][0]["address"] == person.urn, "the data copy reached the person"
@@ -503,17 +523,147 @@ def test_a_file_is_written_first_and_its_row_recorded_after(db: Database, tmp_pa
 def test_stray_files_a_day_old_are_swept_and_nothing_else(
     kind: str, database_url: str, db: Database, tmp_path: Path, s3: str, bucket: str
 ) -> None:
-    """A file written for a transaction that then failed is only a stray copy: a day later the sweep
-    deletes it; files with a row, parked files and data copies are never its business."""
+    """A file written for a transaction that then failed is only a stray copy, and so are a parked
+    recording whose draft was refused and a data copy whose row is gone: a day later the sweep deletes
+    them; files with a row, a parked recording a draft still waits for and a data copy still handed
+    over stay."""
     extra = s3_settings(s3, bucket) if kind == "s3" else {}
     files = store.of(make_settings(database_url, media_dir=tmp_path / "media", **extra))
     kept = media.upload(db, files, PNG, kind="image", mime="image/png")
     with db.transaction() as session:
         media.record(session, files, kept)
     stray = media.upload(db, files, PNG + b"\0", kind="image", mime="image/png")  # its transaction failed
-    parked = media.park(files, b"OggS a recording waiting for the audio job")
-    files.put("exports/copy.json", b"{}")
+    waited = media.park(files, b"OggS a recording waiting for the audio job")
+    refused = media.park(files, b"OggS the recording of a draft that was refused")
+    person_id = factories.add_person(db, "telegram:9700009", commune=PHONG_THO, province=12)
+    with db.transaction() as session:
+        draft = bulletins.create(
+            session,
+            title="Lịch tiêm",
+            versions=[("vi", "Tiêm phòng sáng thứ Hai.", None)],
+            audience=bulletins.Audience(communes=(PHONG_THO,)),
+        )
+        draft.versions[0].audio_source = STORAGE_ERROR + UPLOAD_PREFIX + waited.removeprefix("incoming/")
+        found = people.get(session, person_id=person_id)
+        assert found is not None
+        handed = privacy.export(session, files, found, "telegram:9700009", hours=24)
+        handed_path = handed.path
+    files.put(handed_path, b"{}")
+    files.put("exports/copy.json", b"{}")  # its job stopped before it could remove it
     assert sweep.sweep(db, files, utcnow()) == 0, "nothing is a day old yet"
-    assert sweep.sweep(db, files, utcnow() + timedelta(days=1, minutes=1)) == 1
+    assert sweep.sweep(db, files, utcnow() + timedelta(days=1, minutes=1)) == 3
     left = {key for key, _written in files.listing()}
-    assert left == {kept.path, parked, "exports/copy.json"} and stray.path not in left
+    assert left == {kept.path, waited, handed_path}
+    assert stray.path not in left and refused not in left and "exports/copy.json" not in left
+
+
+class BetweenLookAndDelete(store.MediaStore):
+    """The deployment's store, running `meanwhile` once when the sweep is about to delete (after it
+    looked at the file again under its lock): another process's upload lands exactly there."""
+
+    def __init__(self, inner: store.MediaStore, meanwhile: Any) -> None:
+        self.inner, self.meanwhile = inner, meanwhile
+
+    def delete(self, key: str) -> None:
+        """Let the other process write first, then delete."""
+        self.meanwhile()
+        self.inner.delete(key)
+
+    def put(self, key: str, data: bytes) -> None:
+        """The inner store's."""
+        self.inner.put(key, data)
+
+    def renew(self, key: str, data: bytes) -> bool:
+        """The inner store's."""
+        return self.inner.renew(key, data)
+
+    def get(self, key: str) -> bytes:
+        """The inner store's."""
+        return self.inner.get(key)
+
+    def open(self, key: str) -> Iterator[bytes]:
+        """The inner store's."""
+        return self.inner.open(key)
+
+    def exists(self, key: str) -> bool:
+        """The inner store's."""
+        return self.inner.exists(key)
+
+    def written(self, key: str) -> datetime | None:
+        """The inner store's."""
+        return self.inner.written(key)
+
+    def listing(self) -> Iterator[tuple[str, datetime]]:
+        """The inner store's."""
+        return self.inner.listing()
+
+
+class Gated(BetweenLookAndDelete):
+    """The other process's store: its write waits until the sweep is about to delete."""
+
+    def __init__(self, inner: store.MediaStore) -> None:
+        super().__init__(inner, None)
+        self.go, self.written_over = threading.Event(), threading.Event()
+        self.revived: bool | None = None
+
+    def renew(self, key: str, data: bytes) -> bool:
+        """Wait for the sweep, write, and say so."""
+        assert self.go.wait(30)
+        self.revived = self.inner.renew(key, data)
+        self.written_over.set()
+        return self.revived
+
+
+@pytest.mark.parametrize("kind", ["folder", "s3"])
+def test_a_file_uploaded_again_while_the_sweep_deletes_it_is_kept(
+    kind: str, database_url: str, db: Database, tmp_path: Path, s3: str, bucket: str
+) -> None:
+    """A picture left stray a day ago is sent again (same bytes, same key): the upload writes it over the
+    old copy just after the sweep's last look and just before its delete, then records its row. The row
+    never names a missing file: the picture is there and opens."""
+    extra = s3_settings(s3, bucket) if kind == "s3" else {}
+    files = store.of(make_settings(database_url, media_dir=tmp_path / "media", **extra))
+    picture = PNG + b"\0"
+    stray = media.upload(db, files, picture, kind="image", mime="image/png")  # its transaction failed
+    other = Gated(files)
+    recorded: list[str] = []
+
+    def upload_and_record() -> None:
+        """Another process: the upload (its look-up, then its write over the old copy), then the row."""
+        again = media.upload(db, other, picture, kind="image", mime="image/png")
+        with db.transaction() as session:
+            recorded.append(media.record(session, other, again).path)
+
+    def meanwhile() -> None:
+        """The other process's write lands between the sweep's look and its delete."""
+        other.go.set()
+        assert other.written_over.wait(30)
+
+    uploader = threading.Thread(target=upload_and_record)
+    uploader.start()
+    sweeping = BetweenLookAndDelete(files, meanwhile)
+    sweep.sweep(db, sweeping, utcnow() + timedelta(days=1, minutes=1))
+    uploader.join(30)
+    assert other.revived is True, "the upload found the old copy and said so"
+    assert recorded == [stray.path]
+    with db.transaction() as session:
+        assert session.scalars(select(Media.path)).all() == [stray.path]
+    with Image.open(io.BytesIO(files.get(stray.path))) as opened:
+        assert opened.size == (1, 1), "the picture opens"
+    assert files.get(stray.path) == picture
+    assert sweep.sweep(db, files, utcnow() + timedelta(days=3)) == 0, "its row keeps it"
+
+
+def test_a_new_file_is_written_in_one_request_and_pays_no_check(
+    database_url: str, db: Database, tmp_path: Path, s3: str, bucket: str
+) -> None:
+    """The usual upload (bytes never stored before) is one conditional PUT, with no HEAD before or
+    after and no lock: a person's voice note is no slower for the sweep's sake."""
+    files = store.of(make_settings(database_url, media_dir=tmp_path / "media", **s3_settings(s3, bucket)))
+    assert isinstance(files, store.S3Store)
+    calls: list[str] = []
+    files.client.meta.events.register("before-call.s3", lambda model, **_kw: calls.append(model.name))
+    fresh = media.upload(db, files, PNG + b"\1", kind="image", mime="image/png")
+    with db.transaction() as session:
+        media.record(session, files, fresh)
+    assert calls == ["PutObject"] and not fresh.revived

@@ -28,6 +28,8 @@ from bot.config import Settings
 from bot.db import Base, Database, utcnow
 from bot.feedback.models import Attachment as TicketFile
 from bot.feedback.models import Ticket, TicketEvent
+from bot.jobs import service as jobs
+from bot.jobs.models import Job, JobStatus
 from bot.media import service as media
 from bot.media import store
 from bot.media.models import Media
@@ -35,7 +37,7 @@ from bot.messages.models import Message
 from bot.people import service as people
 from bot.people.models import Identity, Person
 from bot.people.windows import reply_windows
-from bot.privacy import notice
+from bot.privacy import copies, notice
 from bot.privacy.models import Export
 from tests import factories
 from tests.conftest import webhook_settings
@@ -204,6 +206,7 @@ def test_erasing_deletes_what_is_mine_and_keeps_what_officials_count(
     wait_for_text(person, "Sẽ sửa cầu.")
     person.tap("settings")
     person.tap("my_data")
+    wait_for_text(person, READY)
     with db.transaction() as session:
         export_file = root / session.scalars(select(Export.path)).one()
     assert export_file.exists()
@@ -313,12 +316,20 @@ def test_an_erased_senders_overdue_ticket_is_closed_and_no_longer_counted(
     assert "Đã đóng" in page and "Gửi trả lời" not in page
 
 
+READY = "Toàn bộ dữ liệu của bạn, trong một tệp JSON"
+
+
 def my_data_file(person: Driver, client: httpx.Client, fake_telegram: FakeBotAPI) -> tuple[Seen, Any]:
-    """Tap '📄 Dữ liệu của tôi' in settings: the summary, and the JSON file as the person receives it."""
+    """Tap '📄 Dữ liệu của tôi' in settings: the summary, and the JSON file as the person receives it,
+    once it is made (a job writes it, then sends it)."""
     person.tap("settings")
     if isinstance(person, WebDriver):
         answer = client.post("/chat/api/messages", json={"session": person.session, "button": "my_data"})
-        summary, document = answer.json()["replies"]
+        [summary] = answer.json()["replies"]
+        assert "tin nhắn riêng khi đã làm xong" in summary["text"] and summary["file_url"] is None
+        wait_for_text(person, READY)
+        polled = client.get("/chat/api/messages", params={"session": person.session}).json()["replies"]
+        [document] = [r for r in polled if r["file_url"]]
         assert document["file_name"] == "loaban-du-lieu-cua-toi.json"
         assert client.get(document["file_url"]).status_code == 404, "not without the session that asked"
         other = uuid.uuid4().hex
@@ -327,12 +338,14 @@ def my_data_file(person: Driver, client: httpx.Client, fake_telegram: FakeBotAPI
         assert got.status_code == 200 and got.headers["cache-control"] == "private, no-store"
         return Seen(summary["text"], []), got.json()
     replies = person.tap("my_data")
+    assert "tin nhắn riêng khi đã làm xong" in replies[0].text, "told it comes on its own"
+    ready = wait_for_text(person, READY)
     if isinstance(person, TelegramDriver):
         [sent] = fake_telegram.sent(person.chat_id, "sendDocument")
         assert sent.files["document"].filename == "loaban-du-lieu-cua-toi.json"  # type: ignore[attr-defined]
         assert "tệp JSON" in sent.params["caption"]
         return replies[0], json.loads(sent.files["document"])
-    link = replies[-1].text.split("📄 https://loaban.example.org", 1)[1].split()[0]
+    link = ready.text.split("📄 https://loaban.example.org", 1)[1].split()[0]
     assert link.startswith("/privacy/export/") and len(link) > len("/privacy/export/") + 40
     got = client.get(link)
     assert got.status_code == 200
@@ -449,3 +462,90 @@ def test_the_notice_is_asked_again_when_it_changes(person: Driver, db: Database)
     after = stored(db, person.urn)
     assert after is not None and after.consent_version == notice.PRIVACY_VERSION
     assert after.consented_at is not None and after.consented_at > before.consented_at
+
+
+class FailsOnce(store.FolderStore):
+    """The deployment's media folder, whose first write is refused (the disk was full for a moment)."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.refused = 0
+
+    def put(self, key: str, data: bytes) -> None:
+        """Refuse the first write, then write."""
+        if not self.refused:
+            self.refused += 1
+            raise OSError(28, "No space left on device")
+        super().put(key, data)
+
+
+def test_a_copy_the_store_refused_is_made_again_and_its_link_sent_only_then(
+    client: httpx.Client, db: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The copy's file cannot be written at first: the person is told it is being made, never "ready"
+    nor a link, until the job, retried, has written it; then the link they get opens."""
+    files = FailsOnce(settings.media_dir)
+    monkeypatch.setattr(store, "of", lambda _settings: files)
+    person = WebDriver(client)
+    onboard(person)
+    person.tap("settings")
+    making = person.tap("my_data")[-1].text
+    assert "tin nhắn riêng khi đã làm xong" in making and READY not in making
+    deadline = time.monotonic() + 10
+    while not (failed := _copy_job(db)) or not failed.error:
+        assert time.monotonic() < deadline, "the copy's job never ran"
+        time.sleep(0.05)
+    assert failed.status == JobStatus.pending and "No space left" in failed.error, "to be retried"
+    polled = client.get("/chat/api/messages", params={"session": person.session}).json()["replies"]
+    assert not any(r["file_url"] or READY in r["text"] for r in polled), "no link to a file that is not there"
+    wait_for_text(person, READY, timeout=40)
+    polled = client.get("/chat/api/messages", params={"session": person.session}).json()["replies"]
+    [document] = [r for r in polled if r["file_url"]]
+    got = client.get(document["file_url"], params={"session": person.session})
+    assert got.status_code == 200 and got.json()["chat_addresses"][0]["address"] == person.urn
+    assert files.refused == 1
+
+
+def _copy_job(db: Database) -> Job | None:
+    """The job making a person's copy, as the database has it now."""
+    with db.transaction() as session:
+        found = session.scalars(select(Job).where(Job.kind == copies.COPY_JOB)).one_or_none()
+        if found is not None:
+            session.expunge(found)
+        return found
+
+
+class Refuses(store.FolderStore):
+    """The deployment's media folder, refusing every write (the disk stays full)."""
+
+    def put(self, key: str, data: bytes) -> None:
+        """Refuse."""
+        raise OSError(28, "No space left on device")
+
+
+def test_a_copy_that_cannot_be_made_is_said_so_plainly(
+    client: httpx.Client, db: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the store refuses until the job's last attempt, the copy is forgotten and the person told in
+    plain words that it could not be made and how to ask again; nothing ever said it was ready."""
+    monkeypatch.setattr(store, "of", lambda _settings: Refuses(settings.media_dir))
+    person = WebDriver(client)
+    onboard(person)
+    person.tap("settings")
+    person.tap("my_data")
+    deadline = time.monotonic() + 10
+    while not (failed := _copy_job(db)) or not failed.error:
+        assert time.monotonic() < deadline, "the copy's job never ran"
+        time.sleep(0.05)
+    with db.transaction() as session:  # the retries' waits pass: the next attempt is the last
+        last = settings.jobs_max_attempts - 1
+        session.execute(update(Job).where(Job.id == failed.id).values(attempts=last, due_at=utcnow()))
+    jobs.wake()
+    told = wait_for_text(person, "chưa làm được tệp dữ liệu", timeout=30)
+    assert "«📄 Dữ liệu của tôi»" in told.text and "yêu cầu lại" in told.text
+    polled = client.get("/chat/api/messages", params={"session": person.session}).json()["replies"]
+    assert not any(r["file_url"] or READY in r["text"] for r in polled), "never told it was ready"
+    with db.transaction() as session:
+        assert session.scalars(select(Export)).all() == [], "no copy is kept that was never made"
+    told_job = _copy_job(db)
+    assert told_job is not None and told_job.status == JobStatus.done, "the person was told: nothing to retry"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.audio import service as audio
@@ -23,7 +24,7 @@ from bot.jobs import service as jobs
 from bot.jobs.base import Work, register_job
 from bot.jobs.models import Job
 from bot.media import service as media
-from bot.media import store
+from bot.media import store, sweep
 
 log = logging.getLogger(__name__)
 AUDIO_JOB = "bulletin-audio"
@@ -129,4 +130,18 @@ def _given_up(session: Session, job: Job) -> None:
             version.audio_source = (ERROR_PREFIX + job.error)[:120]
 
 
+def waiting(session: Session, keys: list[str]) -> set[str]:
+    """The parked recordings (incoming/…) a version still waits for, to be transcoded or, after a store
+    fault, retried: the sweep removes the others once a day old (a refused draft's, a rewritten
+    version's, one whose job was given up); parked files of people's messages live only while their
+    message is handled, so after a day none is waited for."""
+    marks = {f"{UPLOAD_PREFIX}{key.removeprefix(media.INCOMING + '/')}": key for key in keys}
+    marks |= {STORAGE_ERROR + mark_: key for mark_, key in list(marks.items())}
+    named = session.scalars(
+        select(BulletinVersion.audio_source).where(BulletinVersion.audio_source.in_(marks))
+    )
+    return {marks[found] for found in named}
+
+
+sweep.owned_by(media.INCOMING, waiting)
 register_job(AUDIO_JOB, make_audio, given_up=_given_up, label=mark("Làm âm thanh cho bản tin"))

@@ -11,11 +11,12 @@ from zoneinfo import ZoneInfo
 from bot.areas import service as areas
 from bot.conversation import onboarding
 from bot.conversation.router import Context, Router
-from bot.conversation.types import Attachment, Button
+from bot.conversation.types import Attachment, Button, Reply
 from bot.i18n import KNOWN_LANGUAGES, format_day, mark
 from bot.media import store
 from bot.people import service as people
 from bot.people.models import PersonRole
+from bot.privacy import copies
 from bot.privacy import service as privacy
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,8 @@ def ask_again(ctx: Context) -> None:
 
 
 def my_data(ctx: Context) -> None:
-    """What Loa Bản holds about the person, in short, and all of it as a JSON file whose link expires."""
+    """What Loa Bản holds about the person, in short, and all of it as a JSON file whose link expires,
+    sent by a job once the file is written (see privacy.copies)."""
     _ = ctx._
     held = privacy.holdings(ctx.session, ctx.person)
     person = held.person
@@ -83,7 +85,7 @@ def my_data(ctx: Context) -> None:
         _("Phản ánh: {n}").format(n=len(held.tickets)) + (f" ({codes})" if codes else ""),
         _("Bản tin đã gửi đến bạn: {n}").format(n=held.bulletins),
     ]
-    ctx.reply(_("Loa Bản đang giữ về bạn:") + "\n" + "\n".join(f"• {line}" for line in lines))
+    summary = _("Loa Bản đang giữ về bạn:") + "\n" + "\n".join(f"• {line}" for line in lines)
     hours = ctx.settings.data_export_hours
     export = privacy.export(ctx.session, store.of(ctx.settings), ctx.person, ctx.inbound.urn, hours=hours)
     document = Attachment(
@@ -93,14 +95,26 @@ def my_data(ctx: Context) -> None:
         url=f"/privacy/export/{export.token}",
         name=privacy.EXPORT_NAME,
     )
-    ctx.goto("")
-    ctx.reply(
+    buttons = (Button(_("⚙️ Cài đặt"), "settings"), Button(_("☰ Menu chính"), "menu"))
+    ready = Reply(
         _("📄 Toàn bộ dữ liệu của bạn, trong một tệp JSON. Chỉ bạn mở được, trong {hours} giờ.").format(
             hours=hours
         ),
-        [Button(_("⚙️ Cài đặt"), "settings"), Button(_("☰ Menu chính"), "menu")],
+        buttons,
         attachment=document,
     )
+    failed = Reply(
+        _(
+            "Loa Bản chưa làm được tệp dữ liệu của bạn. Bạn vào ⚙️ Cài đặt → «📄 Dữ liệu của tôi» để yêu cầu "
+            "lại sau ít phút."
+        ),
+        buttons,
+    )
+    copies.queue(ctx.session, export, ready, failed)
+    ctx.goto("")
+    # One message, true whichever arrives first: it or the copy's (sent by a job once written).
+    making = _("📄 Tệp JSON chứa toàn bộ dữ liệu của bạn được gửi trong tin nhắn riêng khi đã làm xong.")
+    ctx.reply(f"{summary}\n\n{making}", list(buttons))
 
 
 def _when(ctx: Context, moment: datetime) -> str:

@@ -9,7 +9,7 @@ import secrets
 from dataclasses import dataclass, field, replace
 
 from PIL import Image, ImageOps, UnidentifiedImageError
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -41,6 +41,7 @@ CONTAINERS = {
     "audio/wav": ("audio/wav", "audio/x-wav"),
 }
 INCOMING = "incoming"  # files that arrived and wait to be handled
+KEY_LOCKS = 1296385097  # the class of PostgreSQL advisory locks on store keys ("MEDI" in ASCII)
 MAX_PIXELS = 40_000_000  # a picture larger than this is a decompression bomb, not a phone's photo
 
 
@@ -60,6 +61,7 @@ class Upload:
     data: bytes = field(repr=False)
     duration: float | None = None
     written: bool = False  # by this upload; else a row named the file, and it was there
+    revived: bool = False  # written over a copy no row named: one the sweep may be deleting (see record)
 
 
 def _placed(
@@ -78,11 +80,13 @@ def _placed(
 
 def _write(files: MediaStore, upload: Upload, known: bool) -> Upload:
     """Write the file unless a row names it and it is there: a file lost from the store since is
-    written again (whole or not at all)."""
-    if known and files.exists(upload.path):
-        return upload
-    files.put(upload.path, upload.data)
-    return replace(upload, written=True)
+    written again (whole or not at all); one no row names is written saying whether a copy was there."""
+    if known:
+        if files.exists(upload.path):
+            return upload
+        files.put(upload.path, upload.data)
+        return replace(upload, written=True)
+    return replace(upload, written=True, revived=files.renew(upload.path, upload.data))
 
 
 def upload(
@@ -108,6 +112,8 @@ def record(session: Session, files: MediaStore, upload: Upload) -> Media:
     """The row of an uploaded file, in the caller's transaction: the one already under its key, else a new
     one; a row another process inserted meanwhile under the same key is taken instead (a savepoint keeps
     the unique violation from spoiling the transaction)."""
+    if upload.revived:
+        _kept_from_sweep(session, files, upload)
     found = by_key(session, upload.key)
     if found is None and upload.written:
         media = Media(
@@ -131,6 +137,25 @@ def record(session: Session, files: MediaStore, upload: Upload) -> Media:
     # with it), or these very bytes were stored under another type (their key is now taken). The file is
     # then written here, inside the transaction, under the key it now gets.
     return _written_within(session, files, upload)
+
+
+def _kept_from_sweep(session: Session, files: MediaStore, upload: Upload) -> None:
+    """Make sure the old copy an upload wrote over is still there once its row is recorded: the sweep
+    may have looked at that copy (old, no row) just before the upload made it new, and deleted it just
+    after. Under the key's lock, held to the commit (the sweep holds it from its last look to its delete),
+    the copy is written again if it is gone; a sweep coming later sees the row. Only an upload that found
+    such a copy pays this (a stray of the very same bytes, a day old), never the usual new file."""
+    hold(session, upload.path, shared=True)
+    if not files.exists(upload.path):
+        files.put(upload.path, upload.data)
+
+
+def hold(session: Session, path: str, *, shared: bool) -> None:
+    """Lock a store key until the transaction ends, against the sweep: PostgreSQL's advisory lock on it
+    (shared for writers, exclusive for the sweep); SQLite's transactions already run one at a time."""
+    if session.get_bind().dialect.name == "postgresql":
+        how = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+        session.execute(text(f"SELECT {how}({KEY_LOCKS}, hashtext(:path))"), {"path": path})
 
 
 def _written_within(session: Session, files: MediaStore, upload: Upload) -> Media:

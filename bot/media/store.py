@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +22,16 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 CHUNK = 64 * 1024  # bytes streamed at a time to a browser or a temporary file
+# What S3 answers a conditional PUT it did not make: an object is there (or is being written), or the
+# condition is not supported; all are told apart from other faults by the code in StoreError's text.
+CONDITION_REFUSED = (
+    "PreconditionFailed",
+    "ConditionalRequestConflict",
+    "NotImplemented",
+    "412",
+    "409",
+    "501",
+)
 
 
 class StoreError(OSError):
@@ -43,6 +54,12 @@ class MediaStore(ABC):
         """Keep `data` under `key` whole or not at all (a reader never sees half a file)."""
 
     @abstractmethod
+    def renew(self, key: str, data: bytes) -> bool:
+        """`put`, in the same one request or rename, also saying whether a file was under `key` already (a
+        stray copy of the same bytes that the sweep may be about to delete: see sweep.sweep); True when the
+        store cannot tell, which only costs the caller a check."""
+
+    @abstractmethod
     def get(self, key: str) -> bytes:
         """The bytes kept under `key`."""
 
@@ -57,6 +74,10 @@ class MediaStore(ABC):
     @abstractmethod
     def delete(self, key: str) -> None:
         """Remove the file (nothing to do when it is already gone); raises when it may remain."""
+
+    @abstractmethod
+    def written(self, key: str) -> datetime | None:
+        """When the file under `key` was last written (UTC), None when there is none."""
 
     @abstractmethod
     def listing(self) -> Iterator[tuple[str, datetime]]:
@@ -97,10 +118,28 @@ class FolderStore(MediaStore):
     def put(self, key: str, data: bytes) -> None:
         """Write beside the target, then rename over it, so a reader never sees half a file."""
         target = self._path(key)
+        self._partial(target, data).replace(target)
+
+    def _partial(self, target: Path, data: bytes) -> Path:
+        """The bytes written beside the target, under a name no reader takes for a file (`*.part`)."""
         target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(f"{target.name}.{os.getpid()}.part")
+        partial = target.with_name(f"{target.name}.{os.getpid()}.{threading.get_ident()}.part")
         partial.write_bytes(data)
-        partial.replace(target)
+        return partial
+
+    def renew(self, key: str, data: bytes) -> bool:
+        """Link the written file in only where none is (atomic), else rename it over the old one, which
+        makes that one new again: no more system calls than `put`. A folder that cannot link (some shared
+        mounts) cannot tell, and says a copy was there."""
+        target = self._path(key)
+        partial = self._partial(target, data)
+        try:
+            os.link(partial, target)
+        except OSError:  # FileExistsError, or no hard links here
+            partial.replace(target)
+            return True
+        partial.unlink()
+        return False
 
     def get(self, key: str) -> bytes:
         """Read the file."""
@@ -124,6 +163,13 @@ class FolderStore(MediaStore):
     def delete(self, key: str) -> None:
         """Unlink the file."""
         self._path(key).unlink(missing_ok=True)
+
+    def written(self, key: str) -> datetime | None:
+        """The file's modification time."""
+        try:
+            return datetime.fromtimestamp(self._path(key).stat().st_mtime, UTC)
+        except FileNotFoundError:
+            return None
 
     def listing(self) -> Iterator[tuple[str, datetime]]:
         """Walk the folder (a file being written, `*.part`, is not one yet)."""
@@ -169,6 +215,19 @@ class S3Store(MediaStore):
         """One PUT: S3 shows an object only once it is whole."""
         self._call(key, "put_object", Body=data)
 
+    def renew(self, key: str, data: bytes) -> bool:
+        """One PUT made only where no object is (`If-None-Match: *`, as AWS, MinIO and Ceph honour it);
+        refused, it is made again unconditionally (the old object is new again). A store that ignores the
+        condition answers "none was there": as unprotected as `put`, never worse."""
+        try:
+            self._call(key, "put_object", Body=data, IfNoneMatch="*")
+        except StoreError as exc:
+            if not str(exc).endswith(CONDITION_REFUSED):
+                raise
+            self.put(key, data)
+            return True
+        return False
+
     def get(self, key: str) -> bytes:
         """One GET, read whole."""
         return b"".join(self.open(key))
@@ -194,6 +253,14 @@ class S3Store(MediaStore):
     def delete(self, key: str) -> None:
         """One DELETE: S3 answers it only once the object is gone (and also when there was none)."""
         self._call(key, "delete_object")
+
+    def written(self, key: str) -> datetime | None:
+        """One HEAD: the object's LastModified."""
+        try:
+            found: datetime = self._call(key, "head_object")["LastModified"]
+        except FileNotFoundError:
+            return None
+        return found
 
     def listing(self) -> Iterator[tuple[str, datetime]]:
         """The objects under the prefix, a page of up to 1,000 per LIST."""

@@ -297,26 +297,33 @@ def _time(moment: datetime | None) -> str | None:
 
 
 def export(session: Session, files: MediaStore, person: Person, urn: str, *, hours: int) -> Export:
-    """The person's data as a file only a fresh unguessable token opens, for `hours`: the document is
-    made in the transaction (what it says is what the database holds), and written to the store once the
-    transaction has committed, never while it holds its locks (an S3 PUT may take seconds); a copy that
-    could not be written is logged, and its link answers that it cannot be opened and how to get a new
-    one. Expired copies of anyone are removed first."""
+    """The row of a copy of the person's data that only a fresh unguessable token opens, for `hours`;
+    its file is made by a durable job (privacy.copies), since an S3 PUT may take seconds and must not run
+    while a transaction holds its locks, and the link is sent only once the file is there. Expired
+    copies of anyone are removed first."""
     prune(session, files)
     token = secrets.token_urlsafe(32)
-    relative = f"{EXPORTS}/{token}.json"
-    content = json.dumps(document(session, person), ensure_ascii=False, indent=2).encode()
-    after(session, "commit", lambda: _write(files, relative, content))
     found = Export(
         token=token,
         person_id=person.id,
         urn=urn,
-        path=relative,
+        path=f"{EXPORTS}/{token}.json",
         expires_at=utcnow() + timedelta(hours=hours),
     )
     session.add(found)
     session.flush()
     return found
+
+
+def content(session: Session, person: Person) -> bytes:
+    """The file of a person's copy: what the database holds about them now."""
+    return json.dumps(document(session, person), ensure_ascii=False, indent=2).encode()
+
+
+def named_exports(session: Session, keys: list[str]) -> set[str]:
+    """The data copies (exports/…) whose row remains: the sweep removes the others once a day old (a
+    copy written by a job that then found its person erased, and stopped before removing it)."""
+    return set(session.scalars(select(Export.path).where(Export.path.in_(keys))))
 
 
 def get_export(session: Session, files: MediaStore, token: str, urn: str | None) -> Export | None:
@@ -344,18 +351,10 @@ def _remove(session: Session, files: MediaStore, found: Export) -> None:
     what the link is checked against)."""
     key = found.path
     session.delete(found)
-    after(session, "commit", lambda: _discard(files, key))
+    after(session, "commit", lambda: discard(files, key))
 
 
-def _write(files: MediaStore, key: str, content: bytes) -> None:
-    """Write a committed export's file; a failure is logged, not raised (the transaction is over)."""
-    try:
-        files.put(key, content)
-    except OSError as exc:
-        log.error("a data export could not be written to the media store: %s", exc)
-
-
-def _discard(files: MediaStore, key: str) -> None:
+def discard(files: MediaStore, key: str) -> None:
     """Remove a file nothing refers to any more; one the store refuses to remove is logged, not raised
     (the transaction is over, and no link opens it)."""
     try:
