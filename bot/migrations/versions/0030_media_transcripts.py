@@ -1,6 +1,6 @@
 """media transcripts: what a person's voice note says, by the offline speech recogniser
 
-Revision ID: 0031
+Revision ID: 0030
 Revises: 0029
 Create Date: 2026-12-07 03:50:00
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = '0031'
+revision: str = '0030'
 down_revision: str | None = '0029'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
