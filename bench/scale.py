@@ -40,6 +40,7 @@ from bench import broadcast
 from bot.bulletins import outbox
 from bot.bulletins import service as bulletins
 from bot.bulletins.models import Delivery, DeliveryCount, DeliveryCountChange, DeliveryStatus
+from bot.channels.telegram import PAID_BROADCAST_RATE
 from bot.config import Settings
 from bot.db import Database, utcnow
 from bot.migrations import upgrade
@@ -372,6 +373,8 @@ def deliver(server: str, *, quick: bool) -> None:
         send = partial(broadcast.run_loaban, recipients, DELIVERY_CONCURRENCY, rate, paid=paid)
         print(f"\n{recipients:,} people, a voice note each, {what}; fake Bot API limits on\n")
         broadcast.print_header(limit)
+        pace = PAID_BROADCAST_RATE if paid else rate
+        broadcast.print_row(broadcast.BASELINE, broadcast.run_baseline(recipients, pace, paid=paid), limit)
         for name, result in broadcast.postgres_runs(send, DELIVERY_WORKERS, f"{server}/postgres"):
             broadcast.print_row(name, result, limit)
 
