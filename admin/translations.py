@@ -104,6 +104,7 @@ def listing(
         shipped_label=gettext(translations.SHIPPED_LABEL),
         admin_text=gettext,  # where people meet each message, in words
         too_long=translations.too_long_for_phones,
+        placeholders=lambda text: sorted(translations.placeholders(text)),
         missing=translations.missing_content(session, catalogs, language),
         content_kinds=translations.CONTENT_KINDS,
         error=error,

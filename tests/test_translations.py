@@ -243,7 +243,10 @@ def test_each_message_says_where_people_meet_it_in_words(live: LiveServer, db: D
         browser.get("/admin/translations/hmn", params={"q": "Bản dịch đang trống", "everything": "true"}).text
     )
     assert "Chỉ cán bộ thấy — trang quản trị" in officials, officials
-    for page in (first.text, province, menu, officials):
+    forwarded = visible(browser.get("/admin/translations/hmn", params={"q": "để giải quyết"}).text)
+    assert "Xuất hiện ở: Khi gửi góp ý — khi phản ánh được chuyển đi" in forwarded, "read via gettext("
+    assert "Giữ nguyên trong bản dịch: {code} {where}" in forwarded, "the parts Loa Bản fills in are named"
+    for page in (first.text, province, menu, officials, forwarded):
         assert not SOURCE_LINE.search(visible(page)), SOURCE_LINE.search(visible(page))
     assert re.search(
         r"<details class=\"source-lines\"><summary>[^<]+</summary><code>[^<]*"

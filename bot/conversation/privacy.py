@@ -97,9 +97,10 @@ def my_data(ctx: Context) -> None:
     )
     buttons = (Button(_("⚙️ Cài đặt"), "settings"), Button(_("☰ Menu chính"), "menu"))
     ready = Reply(
-        _("📄 Toàn bộ dữ liệu của bạn, trong một tệp JSON. Chỉ bạn mở được, trong {hours} giờ.").format(
-            hours=hours
-        ),
+        _(
+            "📄 Toàn bộ dữ liệu của bạn, trong một tệp JSON, mở được trong {hours} giờ. Đừng chuyển cho "
+            "người khác: ai có tệp hoặc liên kết này cũng đọc được."
+        ).format(hours=hours),
         buttons,
         attachment=document,
     )

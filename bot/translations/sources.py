@@ -11,13 +11,15 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from babel.messages.extract import extract_from_dir
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 
 from bot.i18n import mark
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-KEYWORDS: dict[str, None] = {"_": None, "mark": None}
+# What `make locales-extract` finds (pybabel's defaults, gettext( included, plus -k mark): a message reached
+# only through `gettext(...)` would otherwise have no place.
+KEYWORDS = {**DEFAULT_KEYWORDS, "mark": None}
 BUTTON_MARKERS = ("Button(", "MenuEntry(", "label=")
 MENU_MARKER = "MenuEntry("
 
