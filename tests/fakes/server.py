@@ -17,11 +17,25 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def bound_socket() -> socket.socket:
+    """A socket bound to a loopback port of its own, kept until the server using it stops."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
 class LiveServer:
     """A real HTTP server for tests: started in a thread, stopped cleanly, on 127.0.0.1 only."""
 
     def __init__(self, app: Any, port: int | None = None, **options: Any) -> None:
-        self.port = port or free_port()
+        # Without a port asked for, the socket is bound here and handed to uvicorn: a port merely found free
+        # could be taken by another test process before uvicorn bound it ("address already in use").
+        self.socket: socket.socket | None = None
+        if port is None:
+            self.socket = bound_socket()
+            port = int(self.socket.getsockname()[1])
+        self.port = port
         config = uvicorn.Config(
             app,
             host="127.0.0.1",
@@ -32,7 +46,8 @@ class LiveServer:
             ),
         )
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        sockets = {"sockets": [self.socket]} if self.socket else {}
+        self.thread = threading.Thread(target=self.server.run, kwargs=sockets, daemon=True)
 
     @property
     def url(self) -> str:
@@ -53,6 +68,8 @@ class LiveServer:
         """Ask uvicorn to exit and wait for its thread (lifespan shutdown included)."""
         self.server.should_exit = True
         self.thread.join(timeout=20)
+        if self.socket is not None:
+            self.socket.close()
 
 
 class LoopbackService:
