@@ -352,13 +352,52 @@ def test_both_stores_keep_stream_and_delete_by_key_and_refuse_paths(
     assert not (tmp_path / "outside").exists()
 
 
-class Watched(store.MediaStore):
+class Passing(store.MediaStore):
+    """A store that passes every call to the deployment's: the wrappers below change one or two."""
+
+    def __init__(self, inner: store.MediaStore) -> None:
+        self.inner = inner
+
+    def put(self, key: str, data: bytes) -> None:
+        """The inner store's."""
+        self.inner.put(key, data)
+
+    def renew(self, key: str, data: bytes) -> bool:
+        """The inner store's."""
+        return self.inner.renew(key, data)
+
+    def written(self, key: str) -> datetime | None:
+        """The inner store's."""
+        return self.inner.written(key)
+
+    def get(self, key: str) -> bytes:
+        """The inner store's."""
+        return self.inner.get(key)
+
+    def open(self, key: str) -> Iterator[bytes]:
+        """The inner store's."""
+        return self.inner.open(key)
+
+    def exists(self, key: str) -> bool:
+        """The inner store's."""
+        return self.inner.exists(key)
+
+    def delete(self, key: str) -> None:
+        """The inner store's."""
+        self.inner.delete(key)
+
+    def listing(self) -> Iterator[tuple[str, datetime]]:
+        """The inner store's."""
+        return self.inner.listing()
+
+
+class Watched(Passing):
     """The deployment's store, noting of each write whether the thread that made it had a transaction
     of the app's engine open (the caller's own: what would hold its locks across the upload). Other
     threads' transactions (the job runner polling, a page being read) are theirs, and not counted."""
 
     def __init__(self, inner: store.MediaStore, engine: Engine) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.began: dict[int, int] = {}  # connection → the thread that began its transaction
         self.puts: list[tuple[str, bool]] = []  # (key, written inside a transaction)
         self._lock = threading.Lock()
@@ -388,30 +427,6 @@ class Watched(store.MediaStore):
         with self._lock:
             self.puts.append((key, threading.get_ident() in self.began.values()))
         return self.inner.renew(key, data)
-
-    def written(self, key: str) -> datetime | None:
-        """The inner store's."""
-        return self.inner.written(key)
-
-    def get(self, key: str) -> bytes:
-        """The inner store's."""
-        return self.inner.get(key)
-
-    def open(self, key: str) -> Iterator[bytes]:
-        """The inner store's."""
-        return self.inner.open(key)
-
-    def exists(self, key: str) -> bool:
-        """The inner store's."""
-        return self.inner.exists(key)
-
-    def delete(self, key: str) -> None:
-        """The inner store's."""
-        self.inner.delete(key)
-
-    def listing(self) -> Iterator[tuple[str, datetime]]:
-        """The inner store's."""
-        return self.inner.listing()
 
 
 def test_nothing_is_written_to_the_store_inside_a_transaction(
@@ -557,45 +572,18 @@ def test_stray_files_a_day_old_are_swept_and_nothing_else(
     assert stray.path not in left and refused not in left and "exports/copy.json" not in left
 
 
-class BetweenLookAndDelete(store.MediaStore):
+class BetweenLookAndDelete(Passing):
     """The deployment's store, running `meanwhile` once when the sweep is about to delete (after it
     looked at the file again under its lock): another process's upload lands exactly there."""
 
     def __init__(self, inner: store.MediaStore, meanwhile: Any) -> None:
-        self.inner, self.meanwhile = inner, meanwhile
+        super().__init__(inner)
+        self.meanwhile = meanwhile
 
     def delete(self, key: str) -> None:
         """Let the other process write first, then delete."""
         self.meanwhile()
         self.inner.delete(key)
-
-    def put(self, key: str, data: bytes) -> None:
-        """The inner store's."""
-        self.inner.put(key, data)
-
-    def renew(self, key: str, data: bytes) -> bool:
-        """The inner store's."""
-        return self.inner.renew(key, data)
-
-    def get(self, key: str) -> bytes:
-        """The inner store's."""
-        return self.inner.get(key)
-
-    def open(self, key: str) -> Iterator[bytes]:
-        """The inner store's."""
-        return self.inner.open(key)
-
-    def exists(self, key: str) -> bool:
-        """The inner store's."""
-        return self.inner.exists(key)
-
-    def written(self, key: str) -> datetime | None:
-        """The inner store's."""
-        return self.inner.written(key)
-
-    def listing(self) -> Iterator[tuple[str, datetime]]:
-        """The inner store's."""
-        return self.inner.listing()
 
 
 class Gated(BetweenLookAndDelete):
