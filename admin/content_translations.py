@@ -124,6 +124,7 @@ def _typed(item: content_translations.Content, fields: dict[str, Any]) -> dict[s
     if isinstance(item, Poll):
         source = content_translations.source(item)
         return {
+            "title": fields["title"].strip(),
             "intro": fields["intro"].strip(),
             "questions": _fitted(fields["questions"], len(source["questions"])),
             "choices": _fitted(fields["choices"], len(source["choices"])),
@@ -167,6 +168,7 @@ def content_change(
     text: Annotated[str, Form(max_length=2000)] = "",
     option: Annotated[list[str] | None, Form()] = None,
     explanation: Annotated[str, Form(max_length=4000)] = "",
+    title: Annotated[str, Form(max_length=200)] = "",
     intro: Annotated[str, Form(max_length=2000)] = "",
     poll_question: Annotated[list[str] | None, Form()] = None,
     choice: Annotated[list[str] | None, Form()] = None,
@@ -186,6 +188,7 @@ def content_change(
         "text": bulletin_text if kind == "bulletin" else text,
         "options": option or [],
         "explanation": explanation,
+        "title": title,
         "intro": intro,
         "questions": poll_question or [],
         "choices": choice or [],

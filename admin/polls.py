@@ -168,6 +168,7 @@ def _draft(request: Request, session: Session, admin: AdminUser, form: FormData)
     questions = [q for slot in range(FORM_QUESTIONS) if (q := _question(form, slot, languages)) is not None]
     return polls.PollDraft(
         title=str(form.get("title") or ""),
+        titles={code: str(form.get(f"title_{code}") or "") for code in languages if code != polls.SOURCE},
         intro={code: str(form.get(f"intro_{code}") or "") for code in languages},
         questions=tuple(questions),
         audience=audience_from_form(session, form, admin),
@@ -218,6 +219,7 @@ def _values_of(request: Request, poll: Poll) -> dict[str, Any]:
         "closes_at": poll.closes_at.astimezone(zone).strftime("%Y-%m-%dT%H:%M") if poll.closes_at else "",
         **audience_values(polls.audience_of(poll)),
     }
+    values.update({f"title_{code}": text for code, text in poll.titles.items()})
     values.update({f"intro_{code}": text for code, text in poll.intro.items()})
     for slot, question in enumerate(poll.questions):
         values[f"q{slot}_kind"] = question.kind.value

@@ -16,7 +16,7 @@ from bot.accounts.models import AuditEntry, Role
 from bot.bulletins import service as bulletins
 from bot.db import Database
 from tests import factories
-from tests.drivers import Driver, Seen, onboard
+from tests.drivers import Driver, Seen, onboard, wait_for_text
 from tests.factories import add_person, wait_done
 from tests.fakes.server import LiveServer
 from tests.fakes.telegram_api import FakeBotAPI
@@ -44,6 +44,7 @@ POLL = {
     "q1_text_vi": "Nhà bạn có mấy người?",
 }
 HMONG: dict[str, str | list[str]] = {
+    "title": "[hmn] Dej huv hauv zos",
     "intro": "[hmn] Lub zos xav paub koj tsev siv dej li cas.",
     "poll_question": ["[hmn] Koj tsev puas muaj dej huv?", "[hmn] Koj tsev muaj pes tsawg tus neeg?"],
     "choice": ["[hmn] Muaj", "[hmn] Tsis muaj"],
@@ -137,6 +138,74 @@ def test_a_poll_is_asked_in_hmong_only_once_approved_whole_and_never_half(
         ("dich-hmn", "content_translation_saved", f"poll:{poll_id}"),
         ("tinh", "content_translation_approved", f"poll:{poll_id}"),
     ]
+
+
+def _opened(writer: httpx.Client, form: dict[str, str], *, open_now: bool = True) -> int:
+    """A poll the writer creates on its form (and opens, unless it stays a draft); its id."""
+    token = csrf(writer.get("/admin/polls/new"))
+    created = writer.post("/admin/polls/new", data={"csrf_token": token, **form})
+    assert created.status_code == 303, created.text
+    poll_id = int(created.headers["location"].rsplit("/", 1)[1])
+    if open_now:
+        assert writer.post(f"/admin/polls/{poll_id}/open", data={"csrf_token": token}).status_code == 303
+    return poll_id
+
+
+def _titles(driver: Driver) -> list[str]:
+    """The poll buttons a person is offered from the menu when several polls are open."""
+    return [label for r in _from_menu(driver) for label, _ in r.buttons if label.startswith("📊")]
+
+
+def test_a_polls_title_is_translated_with_the_poll_and_lapses_with_its_vietnamese(
+    person: Driver,  # noqa: F811  (the fixture imported above)
+    live: LiveServer,
+    db: Database,
+) -> None:
+    if person.urn.startswith("zalo:"):
+        pytest.skip("Telegram and the web chat cover the paths; Zalo reads the same conversation")
+    make_admin(db, "tinh")
+    add_admin(db, "dich-hmn", Role.translator, ("hmn",))
+    writer, translator = signed_in(live, "tinh"), signed_in(live, "dich-hmn")
+    _opened(
+        writer,
+        {"title": "Đường vào bản", "everyone": "yes", "q0_kind": "text", "q0_text_vi": "Đường ra sao?"},
+    )
+    # Everything but the title typed in H'Mông on the poll's own form, while it is a draft.
+    typed = POLL | {"intro_hmn": str(HMONG["intro"]), "q1_text_hmn": str(HMONG["poll_question"][1])}
+    poll_id = _opened(writer, typed, open_now=False)
+    untitled = post(translator, "approve", "poll", poll_id)
+    assert untitled.status_code == 400 and "Cần dịch đủ" in untitled.text, (
+        "no H'Mông poll under a Vietnamese title"
+    )
+    page = translator.get("/admin/translations/hmn/content", params={"kind": "poll", "q": str(poll_id)}).text
+    assert 'name="title"' in page and "Nước sạch ở bản" in page
+    assert post(translator, "save", "poll", poll_id, **HMONG).status_code == 303
+    assert post(writer, "approve", "poll", poll_id).status_code == 303
+    assert 'value="[hmn] Dej huv hauv zos"' in writer.get(f"/admin/polls/{poll_id}/edit").text
+
+    token = csrf(writer.get(f"/admin/polls/{poll_id}/edit"))
+    retitled = typed | {"title": "Nước sạch ở bản Pa So", "title_hmn": str(HMONG["title"])}
+    edited = writer.post(f"/admin/polls/{poll_id}/edit", data={"csrf_token": token, **retitled})
+    assert edited.status_code == 303, edited.text
+    assert writer.post(f"/admin/polls/{poll_id}/open", data={"csrf_token": token}).status_code == 303
+    assert "Nước sạch ở bản Pa So" in writer.get(f"/admin/polls/{poll_id}").text, "officials read Vietnamese"
+
+    onboard(person, "hmn")
+    assert _titles(person) == ["📊 Đường vào bản", "📊 Nước sạch ở bản Pa So"], (
+        "checked against other Vietnamese"
+    )
+    assert post(writer, "approve", "poll", poll_id).status_code == 303
+    assert _titles(person) == ["📊 Đường vào bản", "📊 [hmn] Dej huv hauv zos"], "approved again: H'Mông"
+
+    asked = _asked(person.tap(f"poll:{poll_id}"))
+    assert "[hmn] Koj tsev puas muaj dej huv?" in asked.text
+    person.tap(asked.payload("[hmn] Muaj"))
+    person.send("5")
+    token = csrf(writer.get(f"/admin/polls/{poll_id}"))
+    assert writer.post(f"/admin/polls/{poll_id}/close", data={"csrf_token": token}).status_code == 303
+    assert writer.post(f"/admin/polls/{poll_id}/publish", data={"csrf_token": token}).status_code == 303
+    results = wait_for_text(person, "«[hmn] Dej huv hauv zos»")
+    assert "[hmn] Muaj: 100%" in results.text and "Pa So" not in results.text
 
 
 BULLETIN_VI = "Thứ Hai tiêm vắc xin cho trẻ em tại trạm y tế xã, từ 7 giờ."

@@ -46,6 +46,7 @@ def _form(token: str, **fields: str | list[str]) -> dict[str, str | list[str]]:
 
 
 WATER = {
+    "title_en": "Clean water in the village",
     "intro_vi": "Xã muốn biết nhà bà con dùng nước thế nào.",
     "intro_en": "The commune would like to know how your home gets its water.",
     "q0_kind": "single",

@@ -36,7 +36,8 @@ def listing(ctx: Context) -> None:
     if not found:
         onboarding.back_to_menu(ctx, _("Hiện không có thăm dò ý kiến nào cho bạn."))
         return
-    buttons = [Button(_short("📊 " + poll.title), f"poll:{poll.id}") for poll in found]
+    titles = content_translations.poll_titles(ctx.session, found, ctx.person.language)
+    buttons = [Button(_short("📊 " + titles[poll.id]), f"poll:{poll.id}") for poll in found]
     ctx.reply(_("Các thăm dò đang mở. Bấm để trả lời:"), [*buttons, Button(_("☰ Menu chính"), "menu")])
 
 
@@ -286,13 +287,16 @@ def summary(
     shown: str,
 ) -> str:
     """The results of a commune as one message to the people there who answered: each choice's share, a
-    number's average, the poll's texts in `shown` (the person's language when the poll's translation is
-    approved, else Vietnamese); typed and recorded answers are for officials to read, not to broadcast."""
+    number's average, the poll's title and texts in `shown` (the person's language when the poll's
+    translation is approved, else Vietnamese); typed and recorded answers are for officials to read, not
+    to broadcast."""
     _ = gettext
     area = areas.get_commune(commune) if commune else None
     lines = [
         _("📊 Kết quả thăm dò «{title}» ở {place}: {n} người trả lời.").format(
-            title=poll.title, place=area.name if area else _("nơi bạn ở"), n=people
+            title=content_translations.poll_title(poll, shown),
+            place=area.name if area else _("nơi bạn ở"),
+            n=people,
         )
     ]
     for result in results.questions:

@@ -35,14 +35,15 @@ class QuestionKind(enum.StrEnum):
 
 
 class Poll(Base):
-    """What an official asks an audience: a title (for officials), an introduction per language, the
-    questions, and the period it is open in."""
+    """What an official asks an audience: a title (the Vietnamese one officials read, its translations
+    beside it), an introduction per language, the questions, and the period it is open in."""
 
     __tablename__ = "polls"
     __table_args__ = (Index("ix_polls_status", "status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(200))
+    titles: Mapped[dict[str, Any]] = mapped_column(default=dict)  # language -> title, Vietnamese aside
     intro: Mapped[dict[str, Any]] = mapped_column(default=dict)  # language -> text
     status: Mapped[PollStatus] = mapped_column(str_enum(PollStatus, 10), default=PollStatus.draft)
     audience: Mapped[dict[str, Any]] = mapped_column(default=dict)  # as a bulletin's Audience

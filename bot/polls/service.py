@@ -76,6 +76,7 @@ class PollDraft:
     audience: Audience
     opens_at: datetime | None = None
     closes_at: datetime | None = None
+    titles: dict[str, str] = field(default_factory=dict)  # the title's translations, language -> text
 
 
 def _check(draft: PollDraft) -> None:
@@ -84,7 +85,7 @@ def _check(draft: PollDraft) -> None:
     title = draft.title.strip()
     if not title:
         raise PollError(mark("Thăm dò cần có tiêu đề."))
-    if len(title) > 200:
+    if any(len(text.strip()) > 200 for text in [title, *draft.titles.values()]):
         raise PollError(mark("Tiêu đề dài quá (tối đa 200 ký tự)."))
     if not draft.questions:
         raise PollError(mark("Thăm dò cần ít nhất một câu hỏi."))
@@ -115,6 +116,9 @@ def write(session: Session, poll: Poll | None, draft: PollDraft, *, created_by: 
     elif poll.status != PollStatus.draft:
         raise PollError(mark("Chỉ sửa được thăm dò còn là bản nháp."))
     poll.title = draft.title.strip()
+    poll.titles = {
+        lang: text.strip() for lang, text in draft.titles.items() if text.strip() and lang != SOURCE
+    }
     poll.intro = {lang: text.strip() for lang, text in draft.intro.items() if text.strip()}
     poll.audience = draft.audience.to_json()
     poll.opens_at, poll.closes_at = draft.opens_at, draft.closes_at

@@ -1,8 +1,9 @@
 """Translating content in the workbench: a Q&A entry's question and answer, a contest question's text,
-options and explanation, a poll's introduction, questions and choices (the whole poll as one item, so it
-is asked in one language), a bulletin's text, per language, drafted by one person and approved by a
-second. People read a translation only once it is approved, and only while neither it nor the Vietnamese
-it was checked against has changed since; a draft never reaches them. The caller commits."""
+options and explanation, a poll's title, introduction, questions and choices (the whole poll as one
+item, so it is asked in one language), a bulletin's text, per language, drafted by one person and
+approved by a second. People read a translation only once it is approved, and only while neither it
+nor the Vietnamese it was checked against has changed since; a draft never reaches them. The caller
+commits."""
 
 from __future__ import annotations
 
@@ -61,6 +62,7 @@ def working(item: Content, language: str) -> dict[str, Any]:
         return {name: str(found.get(name) or "").strip() for name in QA_FIELDS}
     if isinstance(item, Poll):  # the choices of every question, one after another
         return {
+            "title": poll_title(item, language),
             "intro": str(item.intro.get(language) or "").strip(),
             "questions": [str(q.texts.get(language) or "").strip() for q in item.questions],
             "choices": [str(c.texts.get(language) or "").strip() for q in item.questions for c in q.choices],
@@ -73,6 +75,11 @@ def working(item: Content, language: str) -> dict[str, Any]:
         "options": [str(option.get(language) or "").strip() for option in item.options],
         "explanation": str(item.explanation.get(language) or "").strip(),
     }
+
+
+def poll_title(poll: Poll, language: str) -> str:
+    """A poll's title as written in a language: the Vietnamese one is the poll's own title."""
+    return (poll.title if language == SOURCE_LANGUAGE else str(poll.titles.get(language) or "")).strip()
 
 
 def source(item: Content) -> dict[str, Any]:
@@ -88,6 +95,7 @@ def _write(item: Content, language: str, translation: dict[str, Any]) -> None:
         item.translations = {**item.translations, language: translation}
         return
     if isinstance(item, Poll):
+        item.titles = {**item.titles, language: translation["title"]}
         item.intro = {**item.intro, language: translation["intro"]}
         labels = iter(translation["choices"])
         for question, text in zip(item.questions, translation["questions"], strict=True):
@@ -159,6 +167,13 @@ def shown_language(session: Session, item: Content, language: str | None) -> str
     """The language a person reads an item in: theirs when its translation is approved, else Vietnamese
     (never a mix of approved and draft parts)."""
     return language if language and str(item.id) in readable(session, [item], language) else SOURCE_LANGUAGE
+
+
+def poll_titles(session: Session, found: list[Poll], language: str | None) -> dict[int, str]:
+    """The titles people of a language read for some polls, by poll id (one query): theirs where the
+    poll is shown in their language, else the Vietnamese."""
+    approved = readable(session, found, language)
+    return {p.id: approved[str(p.id)]["title"] if str(p.id) in approved else p.title for p in found}
 
 
 def bulletin_reads_in(session: Session, bulletin: Bulletin, language: str) -> bool:

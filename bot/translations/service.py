@@ -477,7 +477,7 @@ def missing_content(session: Session, catalogs: Catalogs, language: str) -> list
     found += [
         Missing("poll", poll.title, f"/admin/translations/{language}/content?kind=poll&q={poll.id}")
         for poll in session.scalars(select(Poll).where(Poll.status != PollStatus.closed).order_by(Poll.id))
-        if not all(q.texts.get(language) for q in poll.questions)
+        if not poll.titles.get(language) or not all(q.texts.get(language) for q in poll.questions)
     ]
     drafts = select(Bulletin).where(Bulletin.status == BulletinStatus.draft).order_by(Bulletin.id.desc())
     found += [
