@@ -76,16 +76,22 @@ def _said(replies: list[Seen]) -> str:
     return "\n".join([r.text for r in replies] + [label for r in replies for label, _ in r.buttons])
 
 
+def _poll_officials(driver: Driver, live: LiveServer, db: Database) -> tuple[httpx.Client, httpx.Client]:
+    """A province admin who writes polls and a H'Mông translator, signed in (Telegram and the web chat
+    cover the paths; Zalo reads the same conversation)."""
+    if driver.urn.startswith("zalo:"):
+        pytest.skip("Telegram and the web chat cover the paths; Zalo reads the same conversation")
+    make_admin(db, "tinh")
+    add_admin(db, "dich-hmn", Role.translator, ("hmn",))
+    return signed_in(live, "tinh"), signed_in(live, "dich-hmn")
+
+
 def test_a_poll_is_asked_in_hmong_only_once_approved_whole_and_never_half(
     person: Driver,  # noqa: F811  (the fixture imported above)
     live: LiveServer,
     db: Database,
 ) -> None:
-    if person.urn.startswith("zalo:"):
-        pytest.skip("Telegram and the web chat cover the paths; Zalo reads the same conversation")
-    make_admin(db, "tinh")
-    add_admin(db, "dich-hmn", Role.translator, ("hmn",))
-    writer, translator = signed_in(live, "tinh"), signed_in(live, "dich-hmn")
+    writer, translator = _poll_officials(person, live, db)
     token = csrf(writer.get("/admin/polls/new"))
     created = writer.post("/admin/polls/new", data={"csrf_token": token, **POLL})
     assert created.status_code == 303, created.text
@@ -161,11 +167,7 @@ def test_a_polls_title_is_translated_with_the_poll_and_lapses_with_its_vietnames
     live: LiveServer,
     db: Database,
 ) -> None:
-    if person.urn.startswith("zalo:"):
-        pytest.skip("Telegram and the web chat cover the paths; Zalo reads the same conversation")
-    make_admin(db, "tinh")
-    add_admin(db, "dich-hmn", Role.translator, ("hmn",))
-    writer, translator = signed_in(live, "tinh"), signed_in(live, "dich-hmn")
+    writer, translator = _poll_officials(person, live, db)
     _opened(
         writer,
         {"title": "Đường vào bản", "everyone": "yes", "q0_kind": "text", "q0_text_vi": "Đường ra sao?"},
