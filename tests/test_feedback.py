@@ -116,7 +116,7 @@ def test_a_reflection_with_voice_photo_and_location_is_answered_and_reopened_onc
     file_reflection(person)
     note = factories.tone(tmp_path / "note.ogg", codec="libopus")
     got_voice = person.send_file(note, "voice", "audio/ogg")
-    assert "1 ghi âm" in got_voice[-1].text and "chữ" in got_voice[-1].text
+    assert "1 ghi âm" in got_voice[-1].text and "lời bạn viết" in got_voice[-1].text
     person.send_file(PNG, "photo", "image/png" if isinstance(person, WebDriver) else "image/jpeg")
     located = person.send_location(22.6301, 103.3504)
     assert "vị trí" in located[-1].text
@@ -197,6 +197,8 @@ def test_the_prompt_invites_only_what_the_app_can_send(person: Driver) -> None:
     else:
         assert "gửi tin nhắn thoại" in asked and "📎" not in asked
         assert "Hãy gõ chữ, gửi ghi âm hoặc ảnh." in empty
+    said = person.send("Cầu treo bản Nà Phặc bị đứt dây.")[-1].text
+    assert said.startswith("Đã nhận: lời bạn viết."), "what was collected, in words a villager reads"
 
 
 def test_a_danger_filed_as_routine_is_asked_once_whether_it_is_an_emergency(

@@ -106,7 +106,7 @@ def _acknowledge(ctx: Context, receipt: str = "", echo: Attachment | None = None
     where the app can)."""
     _ = ctx._
     data = ctx.person.state_data
-    parts = [_("chữ")] if data.get("text") else []
+    parts = [_("lời bạn viết")] if data.get("text") else []
     counts: dict[str, int] = {}
     for kind, _media_id in data.get("files", []):
         label = _(KIND_LABELS.get(kind, "tệp"))
