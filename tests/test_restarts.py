@@ -106,10 +106,17 @@ def start_together(settings: Settings, count: int = 2) -> list[LiveServer]:
 
 
 def unsent(
-    db: Database, chat_id: int, texts: list[str], *, claimed_until_in: timedelta | None = None
+    db: Database,
+    chat_id: int,
+    texts: list[str],
+    *,
+    claimed_until_in: timedelta | None = None,
+    held: bool = False,
 ) -> None:
     """Replies to a Telegram chat committed five minutes ago and never sent: what a crash leaves behind.
-    With `claimed_until_in`, a process took them over to resend them, whose claim ends that much from now."""
+    With `claimed_until_in`, a process took them over to resend them, whose claim ends that much from now;
+    `held`: the platform held them back for now (marked in the same transaction, so no server running
+    beside resends them in between)."""
     urn = f"telegram:{chat_id}"
     with db.transaction() as session:
         person, _ = people.get_or_create_by_urn(session, urn)
@@ -122,6 +129,8 @@ def unsent(
             .where(Message.id.in_(ids))
             .values(created_at=utcnow() - timedelta(minutes=5), claimed_until=claim)
         )
+        if held:
+            session.execute(update(Message).where(Message.id.in_(ids)).values(error=""))
 
 
 def pending_count(db: Database) -> int:
@@ -176,9 +185,7 @@ def test_replies_left_unsent_while_two_servers_run_are_sent_once_without_a_resta
         busy = next(_chats)
         unsent(db, busy, ["Đang gửi ở máy khác"], claimed_until_in=timedelta(minutes=5))
         held = next(_chats)
-        unsent(db, held, ["Chờ người dân nhắn lại"])
-        with db.transaction() as session:
-            session.execute(update(Message).where(Message.urn == f"telegram:{held}").values(error=""))
+        unsent(db, held, ["Chờ người dân nhắn lại"], held=True)
         fake_telegram.wait_for(lambda: pending_count(db) == 2, timeout=30)
         time.sleep(1)  # a few more looks: nothing is sent twice
     finally:

@@ -421,7 +421,9 @@ def owner(db: Database, chat: int | None) -> str:
 
 
 Claims = dict[int, tuple[DeliveryStatus, str | None, datetime | None]]
-STALL_LEASE = 3.0  # the claims' length where a worker's event loop stalls: a stall of seconds outlasts it
+# The claims' length where a worker's event loop stalls: renewed every 2 s, with 2 s to spare for a renewal
+# late on a loaded CI machine (with 1 s, one ran late and the busy worker rightly gave an unsent row back).
+STALL_LEASE = 6.0
 
 
 def claims_of(db: Database, holder: str) -> Claims:
