@@ -74,6 +74,11 @@ class Bulletin(Base):
         """The version in a language, if written."""
         return next((v for v in self.versions if v.language == language), None)
 
+    def text_in(self, language: str) -> str:
+        """The text of the version in a language, empty when there is none (or it is a recording only)."""
+        version = self.version(language)
+        return version.text if version is not None else ""
+
     @property
     def audio_ready(self) -> bool:
         """No version's audio is still being made or failed (a draft is sent only when this holds)."""

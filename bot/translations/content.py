@@ -19,7 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.accounts.models import AdminUser
-from bot.bulletins.models import Bulletin, BulletinStatus, BulletinVersion
+from bot.bulletins import service as bulletins
+from bot.bulletins.models import Bulletin, BulletinStatus
 from bot.contests.models import ContestQuestion
 from bot.contests.service import OPTION_LIMIT
 from bot.db import utcnow
@@ -68,8 +69,7 @@ def working(item: Content, language: str) -> dict[str, Any]:
             "choices": [str(c.texts.get(language) or "").strip() for q in item.questions for c in q.choices],
         }
     if isinstance(item, Bulletin):
-        version = item.version(language)
-        return {"text": version.text.strip() if version is not None else ""}
+        return {"text": item.text_in(language).strip()}
     return {
         "text": str(item.texts.get(language) or "").strip(),
         "options": [str(option.get(language) or "").strip() for option in item.options],
@@ -104,11 +104,7 @@ def _write(item: Content, language: str, translation: dict[str, Any]) -> None:
                 choice.texts = {**choice.texts, language: next(labels)}
         return
     if isinstance(item, Bulletin):
-        version = item.version(language)
-        if version is None:
-            version = BulletinVersion(language=language)
-            item.versions.append(version)
-        version.text = translation["text"]
+        bulletins.set_version(item, language, translation["text"], None)
         return
     item.texts = {**item.texts, language: translation["text"]}
     item.options = [
@@ -180,14 +176,7 @@ def bulletin_reads_in(session: Session, bulletin: Bulletin, language: str) -> bo
     """Whether people of a language get a bulletin's own version in it (text and the audio made from it):
     the Vietnamese, a version with no text (a recording), a bulletin with no Vietnamese to translate from
     (its versions are the official's own), or an approved translation."""
-    own, vietnamese = bulletin.version(language), bulletin.version(SOURCE_LANGUAGE)
-    if (
-        language == SOURCE_LANGUAGE
-        or own is None
-        or not own.text
-        or vietnamese is None
-        or not vietnamese.text
-    ):
+    if language == SOURCE_LANGUAGE or not bulletin.text_in(language) or not bulletin.text_in(SOURCE_LANGUAGE):
         return True
     return str(bulletin.id) in readable(session, [bulletin], language)
 

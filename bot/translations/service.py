@@ -440,12 +440,6 @@ CONTENT_KINDS = {
 }
 
 
-def _text_of(bulletin: Bulletin, language: str) -> str:
-    """A bulletin's text in a language, empty when it has none."""
-    version = bulletin.version(language)
-    return version.text if version is not None else ""
-
-
 def missing_content(session: Session, catalogs: Catalogs, language: str) -> list[Missing]:
     """Published Q&A entries, active feedback categories, polls not yet closed, contest questions and
     draft bulletins (a sent one no longer changes) that people of a language would read in Vietnamese."""
@@ -483,6 +477,6 @@ def missing_content(session: Session, catalogs: Catalogs, language: str) -> list
     found += [
         Missing("bulletin", b.title, f"/admin/translations/{language}/content?kind=bulletin&q={b.id}")
         for b in session.scalars(drafts)
-        if _text_of(b, SOURCE_LANGUAGE) and not _text_of(b, language)
+        if b.text_in(SOURCE_LANGUAGE) and not b.text_in(language)
     ]
     return found
