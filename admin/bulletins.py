@@ -437,10 +437,7 @@ def bulletin_version(
     except bulletins.BulletinError as exc:
         raise HTTPException(status_code=409, detail=exc.msgid) from exc
     content_translations.note_item_edits(session, admin, bulletin, before)
-    if recording is None:
-        version.voice = version.mp3 = None
-    voices.mark_pending(version, runtime.settings, recording)
-    voices.queue(session, bulletin)
+    voices.remake(session, bulletin, version, runtime.settings, recording)
     return redirect(f"/admin/bulletins/{bulletin.id}")
 
 

@@ -144,16 +144,6 @@ def _target(item: content_translations.Content) -> tuple[str, dict[str, str]]:
     return f"{content_translations.kind_of(item)}:{item.id}", {}
 
 
-def _speak_again(request: Request, session: Session, bulletin: Bulletin, language: str) -> None:
-    """A bulletin's translation changed: its audio in that language is made again from the new text (a
-    recording of the old one no longer says what it says), as the bulletin's own page does."""
-    version = bulletin.version(language)
-    assert version is not None
-    version.voice = version.mp3 = None
-    voices.mark_pending(version, runtime_of(request).settings, None)
-    voices.queue(session, bulletin)
-
-
 @router.post("/translations/{language}/content/{action}", response_class=HTMLResponse)
 def content_change(
     request: Request,
@@ -200,7 +190,10 @@ def content_change(
             before = content_translations.working(item, language)
             content_translations.save(session, admin, language, item, typed)
             if isinstance(item, Bulletin) and content_translations.working(item, language) != before:
-                _speak_again(request, session, item, language)
+                # Its audio in that language is made again from the new text, as on the bulletin's page.
+                version = item.version(language)
+                assert version is not None
+                voices.remake(session, item, version, runtime_of(request).settings, None)
             accounts.audit(
                 session, admin, "content_translation_saved", target, ip, language=language, **about
             )

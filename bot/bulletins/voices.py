@@ -48,6 +48,21 @@ def mark_pending(version: BulletinVersion, settings: Settings, upload_mark: str 
         version.audio_source = ""
 
 
+def remake(
+    session: Session,
+    bulletin: Bulletin,
+    version: BulletinVersion,
+    settings: Settings,
+    upload_mark: str | None,
+) -> None:
+    """A version's text or recording changed: its old audio no longer says what it says, so the new one
+    (a parked recording, or speech from the new text) is made by the job."""
+    if upload_mark is None:
+        version.voice = version.mp3 = None
+    mark_pending(version, settings, upload_mark)
+    queue(session, bulletin)
+
+
 def queue(session: Session, bulletin: Bulletin) -> None:
     """Have the versions waiting for audio made, by a job queued in the caller's transaction: the job
     exists exactly when their "pending" mark does."""
